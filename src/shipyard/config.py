@@ -1,0 +1,40 @@
+"""Settings read from the environment.
+
+With nothing set, everything lives under ``SHIPYARD_HOME`` (``./.shipyard``):
+the metadata store and MLflow as SQLite files, artifacts as local folders.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True, kw_only=True)
+class Settings:
+    home: Path
+    database_url: str
+    mlflow_tracking_uri: str
+    mlflow_artifact_root: Path
+
+    @property
+    def artifact_root(self) -> Path:
+        return self.home / "artifacts"
+
+    @property
+    def is_embedded_database(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+
+def load_settings(environ: dict[str, str] | None = None) -> Settings:
+    env = os.environ if environ is None else environ
+    home = Path(env.get("SHIPYARD_HOME") or ".shipyard").expanduser().resolve()
+    database_url = env.get("SHIPYARD_DATABASE_URL") or f"sqlite:///{home / 'shipyard.db'}"
+    tracking_uri = env.get("MLFLOW_TRACKING_URI") or f"sqlite:///{home / 'mlflow.db'}"
+    return Settings(
+        home=home,
+        database_url=database_url,
+        mlflow_tracking_uri=tracking_uri,
+        mlflow_artifact_root=home / "mlartifacts",
+    )

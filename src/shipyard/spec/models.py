@@ -1,0 +1,434 @@
+"""Frozen, validated objects for the pipeline YAML.
+
+Every model forbids unknown keys and is immutable; change one with
+``model_copy(update=...)``. The JSON Schema that ``shipyard schema`` prints is
+generated from these classes.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any, Literal, Union
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+_IDENTIFIER = r"^[A-Za-z][A-Za-z0-9_\-]*$"
+_FUNCTION_REF = r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$"
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
+_DURATION_UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, None: 1}
+_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([KMGT]i?B?|B)?\s*$", re.IGNORECASE)
+_SIZE_UNITS = {"": 1, "b": 1, "k": 1e3, "kb": 1e3, "ki": 1024, "kib": 1024, "m": 1e6, "mb": 1e6,
+               "mi": 1024**2, "mib": 1024**2, "g": 1e9, "gb": 1e9, "gi": 1024**3,
+               "gib": 1024**3, "t": 1e12, "tb": 1e12, "ti": 1024**4, "tib": 1024**4}
+
+FunctionRef = Annotated[str, Field(pattern=_FUNCTION_REF,
+                                   description="A user function as 'module:function'.")]
+
+
+def parse_duration(value: Any) -> float:
+    """Seconds from a number or a string like '90s', '15m', '2h'."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        seconds = float(value)
+    else:
+        match = _DURATION.match(str(value))
+        if not match:
+            raise ValueError(f"'{value}' is not a duration; use seconds or a string like '90s', '15m', '2h'")
+        seconds = float(match.group(1)) * _DURATION_UNITS[match.group(2)]
+    if seconds <= 0:
+        raise ValueError("a duration must be positive")
+    return seconds
+
+
+def parse_size(value: Any) -> int:
+    """Bytes from a number or a string like '512MiB', '2GiB', '1G'."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        size = float(value)
+    else:
+        match = _SIZE.match(str(value))
+        if not match:
+            raise ValueError(f"'{value}' is not a memory size; use bytes or a string like '512MiB', '2GiB'")
+        size = float(match.group(1)) * _SIZE_UNITS[(match.group(2) or "").lower()]
+    if size < 0:
+        raise ValueError("a memory size cannot be negative")
+    return int(size)
+
+
+class _Spec(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+
+
+# ---------------------------------------------------------------- data sources
+
+
+class CsvSource(_Spec):
+    type: Literal["csv"]
+    path: str = Field(description="File or glob, relative to the spec file.")
+    delimiter: str = ","
+
+
+class ParquetSource(_Spec):
+    type: Literal["parquet"]
+    path: str = Field(description="File or glob, relative to the spec file.")
+
+
+class SqlSource(_Spec):
+    type: Literal["sql"]
+    url: str = Field(description="SQLAlchemy URL, e.g. postgresql+psycopg://host/db.")
+    query: str
+
+
+class DuckDBSource(_Spec):
+    type: Literal["duckdb"]
+    query: str = Field(description="DuckDB SQL; relative file paths resolve against the spec file.")
+    database: str | None = Field(default=None, description="DuckDB database file; in-memory when omitted.")
+
+
+DataSource = Annotated[Union[CsvSource, ParquetSource, SqlSource, DuckDBSource],
+                       Field(discriminator="type")]
+
+
+class DataSpec(_Spec):
+    source: DataSource
+    target: str
+    timestamp: str | None = None
+
+
+# ---------------------------------------------------------------- expectations
+
+Dtype = Literal["int", "float", "number", "string", "bool", "datetime", "category"]
+
+
+class ColumnExpectation(_Spec):
+    dtype: Dtype | None = None
+    nullable: bool = True
+    min: float | None = None
+    max: float | None = None
+    allowed: list[Any] | None = None
+    unique: bool = False
+    regex: str | None = None
+
+    @field_validator("regex")
+    @classmethod
+    def _compiles(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                re.compile(value)
+            except re.error as exc:
+                raise ValueError(f"not a valid regular expression: {exc}") from None
+        return value
+
+    @model_validator(mode="after")
+    def _bounds_ordered(self) -> ColumnExpectation:
+        if self.min is not None and self.max is not None and self.min > self.max:
+            raise ValueError(f"min ({self.min}) is greater than max ({self.max})")
+        return self
+
+
+class RowCount(_Spec):
+    min: int | None = Field(default=None, ge=0)
+    max: int | None = Field(default=None, ge=0)
+
+    @model_validator(mode="after")
+    def _bounds_ordered(self) -> RowCount:
+        if self.min is not None and self.max is not None and self.min > self.max:
+            raise ValueError(f"min ({self.min}) is greater than max ({self.max})")
+        return self
+
+
+class ExpectationsSpec(_Spec):
+    on_violation: Literal["fail", "drop"] = "fail"
+    row_count: RowCount | None = None
+    columns: dict[str, ColumnExpectation] = Field(default_factory=dict)
+
+
+# ---------------------------------------------------------------- split
+
+
+class SplitSpec(_Spec):
+    method: Literal["random", "stratified", "time"] = "stratified"
+    holdout: float = Field(default=0.2, gt=0, lt=1, description="Share of rows held out.")
+    seed: int = 42
+    cutoff: str | None = Field(
+        default=None,
+        description="For method 'time': rows at or after this timestamp are held out. "
+                    "Without it, the latest 'holdout' share of rows is held out.")
+
+    @model_validator(mode="after")
+    def _cutoff_only_for_time(self) -> SplitSpec:
+        if self.cutoff is not None and self.method != "time":
+            raise ValueError("'cutoff' applies only to method 'time'")
+        return self
+
+
+# ---------------------------------------------------------------- features
+
+
+class Impute(_Spec):
+    kind: Literal["impute"]
+    strategy: Literal["mean", "median", "most_frequent", "constant"] = "median"
+    fill_value: Any = None
+
+
+class Scale(_Spec):
+    kind: Literal["scale"]
+    method: Literal["standard", "minmax", "robust"] = "standard"
+
+
+class OneHot(_Spec):
+    kind: Literal["one_hot"]
+    max_categories: int | None = Field(default=None, ge=2)
+    min_frequency: float | None = Field(default=None, gt=0)
+
+
+class Ordinal(_Spec):
+    kind: Literal["ordinal"]
+    categories: list[Any] | None = Field(default=None, description="Order of the categories; learned when omitted.")
+
+
+class Log(_Spec):
+    kind: Literal["log"]
+    offset: float = Field(default=1.0, ge=0, description="Added before the logarithm (1 gives log1p).")
+
+
+class Clip(_Spec):
+    kind: Literal["clip"]
+    min: float | None = None
+    max: float | None = None
+
+    @model_validator(mode="after")
+    def _some_bound(self) -> Clip:
+        if self.min is None and self.max is None:
+            raise ValueError("clip needs 'min', 'max' or both")
+        if self.min is not None and self.max is not None and self.min > self.max:
+            raise ValueError(f"min ({self.min}) is greater than max ({self.max})")
+        return self
+
+
+class Bucketize(_Spec):
+    kind: Literal["bucketize"]
+    bins: int | list[float] = Field(default=5, description="Number of bins, or explicit inner edges.")
+    strategy: Literal["quantile", "uniform"] = "quantile"
+
+
+class Passthrough(_Spec):
+    kind: Literal["passthrough"]
+
+
+class Drop(_Spec):
+    kind: Literal["drop"]
+
+
+Transform = Annotated[Union[Impute, Scale, OneHot, Ordinal, Log, Clip, Bucketize, Passthrough, Drop],
+                      Field(discriminator="kind")]
+
+
+class FeatureGroup(_Spec):
+    name: str | None = Field(default=None, pattern=_IDENTIFIER)
+    columns: list[str] = Field(min_length=1)
+    transforms: list[Transform] = Field(default_factory=list)
+    function: FunctionRef | None = Field(
+        default=None, description="'module:function' returning an unfitted scikit-learn transformer.")
+
+    @model_validator(mode="after")
+    def _one_way(self) -> FeatureGroup:
+        if self.function and self.transforms:
+            raise ValueError("a feature group takes either 'transforms' or 'function', not both")
+        if not self.function and not self.transforms:
+            raise ValueError("a feature group needs 'transforms' (a list) or 'function' ('module:function')")
+        return self
+
+
+# ---------------------------------------------------------------- model and sweep
+
+Flavor = Literal["sklearn", "xgboost", "lightgbm"]
+
+
+class ModelSpec(_Spec):
+    flavor: Flavor
+    estimator: str = Field(description="Class name (e.g. LGBMClassifier) or dotted path.")
+    task: Literal["classification", "regression"] | None = Field(
+        default=None, description="Inferred from the estimator when omitted.")
+    params: dict[str, Any] = Field(default_factory=dict)
+
+
+class FloatParam(_Spec):
+    type: Literal["float"]
+    low: float
+    high: float
+    log: bool = False
+    step: float | None = None
+
+    @model_validator(mode="after")
+    def _range(self) -> FloatParam:
+        if self.low >= self.high:
+            raise ValueError(f"low ({self.low}) must be below high ({self.high})")
+        if self.log and self.low <= 0:
+            raise ValueError("a log-scaled range needs low > 0")
+        return self
+
+
+class IntParam(_Spec):
+    type: Literal["int"]
+    low: int
+    high: int
+    log: bool = False
+    step: int = 1
+
+    @model_validator(mode="after")
+    def _range(self) -> IntParam:
+        if self.low >= self.high:
+            raise ValueError(f"low ({self.low}) must be below high ({self.high})")
+        if self.log and self.low <= 0:
+            raise ValueError("a log-scaled range needs low > 0")
+        return self
+
+
+class CategoricalParam(_Spec):
+    type: Literal["categorical"]
+    choices: list[Any] = Field(min_length=1)
+
+
+SearchParam = Annotated[Union[FloatParam, IntParam, CategoricalParam], Field(discriminator="type")]
+
+
+class SweepSpec(_Spec):
+    n_trials: int = Field(default=20, ge=1)
+    metric: str
+    direction: Literal["maximize", "minimize"] = "maximize"
+    timeout: float | None = Field(default=None, description="Seconds (or '10m') for the whole sweep.")
+    pruning: bool = True
+    cv_folds: int = Field(default=3, ge=2, le=20)
+    sampler_seed: int = 0
+    space: dict[str, SearchParam] = Field(min_length=1)
+
+    @field_validator("timeout", mode="before")
+    @classmethod
+    def _duration(cls, value: Any) -> Any:
+        return None if value is None else parse_duration(value)
+
+
+# ---------------------------------------------------------------- evaluation
+
+CLASSIFICATION_METRICS = ("roc_auc", "pr_auc", "log_loss", "accuracy", "precision", "recall", "f1", "brier")
+REGRESSION_METRICS = ("rmse", "mae", "r2", "mape")
+
+
+class EvaluationSpec(_Spec):
+    metrics: list[str] | None = Field(default=None, description="Defaults by task type.")
+    slices: list[str] = Field(default_factory=list, description="Columns to compute per-value metrics on.")
+    threshold: float = Field(default=0.5, gt=0, lt=1, description="Decision threshold for binary labels.")
+
+    @field_validator("metrics")
+    @classmethod
+    def _known(cls, value: list[str] | None) -> list[str] | None:
+        if value is None:
+            return value
+        known = CLASSIFICATION_METRICS + REGRESSION_METRICS
+        unknown = [m for m in value if m not in known]
+        if unknown:
+            raise ValueError(f"unknown metric(s) {unknown}; allowed: {', '.join(known)}")
+        return value
+
+
+# ---------------------------------------------------------------- execution
+
+
+class Resources(_Spec):
+    cpu: float = Field(default=1, gt=0)
+    memory: int = Field(default=0, description="Bytes, or a string like '2GiB'; 0 means no reservation.")
+    gpu: int = Field(default=0, ge=0)
+
+    @field_validator("memory", mode="before")
+    @classmethod
+    def _size(cls, value: Any) -> int:
+        return parse_size(value)
+
+
+class StepOptions(_Spec):
+    resources: Resources | None = None
+    retries: int | None = Field(default=None, ge=0, le=20)
+    timeout: float | None = Field(default=None, description="Seconds or a string like '15m'.")
+    inputs: dict[str, str] | None = Field(
+        default=None, description="Rewire a built-in step's input to 'step.output'.")
+
+    @field_validator("timeout", mode="before")
+    @classmethod
+    def _duration(cls, value: Any) -> Any:
+        return None if value is None else parse_duration(value)
+
+
+class UserStep(_Spec):
+    name: str = Field(pattern=_IDENTIFIER)
+    function: FunctionRef
+    inputs: dict[str, str] = Field(default_factory=dict, description="Argument name -> 'step.output'.")
+    outputs: list[str] = Field(default_factory=lambda: ["result"], min_length=1)
+    params: dict[str, Any] = Field(default_factory=dict, description="Extra keyword arguments.")
+    resources: Resources | None = None
+    retries: int | None = Field(default=None, ge=0, le=20)
+    timeout: float | None = None
+
+    @field_validator("timeout", mode="before")
+    @classmethod
+    def _duration(cls, value: Any) -> Any:
+        return None if value is None else parse_duration(value)
+
+    @field_validator("inputs")
+    @classmethod
+    def _references(cls, value: dict[str, str]) -> dict[str, str]:
+        for arg, ref in value.items():
+            if ref.count(".") != 1 or not all(ref.split(".")):
+                raise ValueError(f"input '{arg}': '{ref}' is not a reference; write 'step.output'")
+        return value
+
+
+class RegistrySpec(_Spec):
+    model_name: str | None = Field(default=None, description="Registered model name; the pipeline name when omitted.")
+    tags: dict[str, str] = Field(default_factory=dict)
+
+
+# ---------------------------------------------------------------- the pipeline
+
+
+class PipelineSpec(_Spec):
+    name: str = Field(pattern=_IDENTIFIER, description="Also the registered model name by default.")
+    team: str | None = None
+    description: str | None = None
+    data: DataSpec
+    expectations: ExpectationsSpec = Field(default_factory=ExpectationsSpec)
+    split: SplitSpec = Field(default_factory=SplitSpec)
+    features: list[FeatureGroup] = Field(min_length=1)
+    model: ModelSpec
+    sweep: SweepSpec | None = None
+    evaluation: EvaluationSpec = Field(default_factory=EvaluationSpec)
+    registry: RegistrySpec = Field(default_factory=RegistrySpec)
+    resources: Resources = Field(default_factory=Resources)
+    retries: int = Field(default=0, ge=0, le=20)
+    timeout: float | None = Field(default=None, description="Per-step timeout: seconds or '30m'.")
+    steps: list[UserStep] = Field(default_factory=list, description="User steps ('module:function').")
+    step_options: dict[str, StepOptions] = Field(default_factory=dict,
+                                                 description="Per-step resources, retries, timeout, inputs.")
+
+    @field_validator("timeout", mode="before")
+    @classmethod
+    def _duration(cls, value: Any) -> Any:
+        return None if value is None else parse_duration(value)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> PipelineSpec:
+        if self.split.method == "time" and not self.data.timestamp:
+            raise ValueError("split method 'time' needs 'data.timestamp'")
+        names = [s.name for s in self.steps]
+        duplicated = sorted({n for n in names if names.count(n) > 1})
+        if duplicated:
+            raise ValueError(f"user step names must be unique; repeated: {duplicated}")
+        return self
+
+    @property
+    def model_name(self) -> str:
+        return self.registry.model_name or self.name
+
+    def task(self) -> str:
+        """'classification' or 'regression', as declared or inferred from the estimator name."""
+        if self.model.task:
+            return self.model.task
+        return "regression" if "Regress" in self.model.estimator else "classification"
