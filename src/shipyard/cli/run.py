@@ -1,0 +1,62 @@
+"""``shipyard run``: a pipeline YAML to a registered model version."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import typer
+
+from shipyard.cli import app
+
+
+@app.command("run")
+def run_command(
+    pipeline: Path = typer.Argument(None, help="The pipeline YAML.", show_default=False),
+    resume: str = typer.Option(None, "--resume", metavar="RUN_ID", help="Continue a failed or interrupted run."),
+    no_cache: bool = typer.Option(False, "--no-cache", help="Run every step, ignoring cached results."),
+    from_step: str = typer.Option(None, "--from", metavar="STEP", help="Re-run this step and everything after it."),
+    json_output: bool = typer.Option(False, "--json", help="Print the result as JSON on stdout."),
+) -> None:
+    """Run a pipeline: ingest, validate, split, features, train (+sweep), evaluate, register."""
+    from shipyard.errors import SpecError
+    from shipyard.pipeline.api import resume as resume_run
+    from shipyard.pipeline.api import run
+    from shipyard.pipeline.progress import default_reporter
+    from shipyard.pipeline.runner import RunOptions
+    from shipyard.pipeline.api import _WARM_MODULES
+
+    if (pipeline is None) == (resume is None):
+        raise SpecError("give either a pipeline YAML or --resume RUN_ID",
+                        hint="shipyard run pipeline.yaml  |  shipyard run --resume RUN_ID")
+    options = RunOptions(no_cache=no_cache, from_step=from_step, preload=_WARM_MODULES)
+    reporter = default_reporter(json_output)
+    if resume:
+        result = resume_run(resume, options=options, reporter=reporter)
+    else:
+        result = run(pipeline, options=options, reporter=reporter)
+    if json_output:
+        print(json.dumps(result.to_dict(), indent=2, default=str))
+    else:
+        _print_summary(result)
+    if result.status != "succeeded":
+        raise typer.Exit(result.exit_code or 1)
+
+
+def _print_summary(result) -> None:
+    out = sys.stdout
+    hits = result.cache_hits
+    print(f"run {result.run_id} {result.status} in {result.duration_s:.1f}s "
+          f"({hits}/{len(result.steps)} steps from cache)", file=out)
+    if result.metrics:
+        shown = ", ".join(f"{k}={v:.4f}" for k, v in result.metrics["overall"].items() if v is not None)
+        print(f"holdout metrics: {shown}", file=out)
+    if result.registration:
+        reg = result.registration
+        print(f"registered model: {reg['model_name']} version {reg['model_version']} "
+              f"(MLflow run {reg['mlflow_run_id']})", file=out)
+    if result.error:
+        print(f"error: {result.error}", file=sys.stderr)
+    if result.resume_command:
+        print(f"resume with: {result.resume_command}", file=sys.stderr)

@@ -1,0 +1,92 @@
+"""Estimator classes named in the spec, resolved per flavor, and the full model pipeline."""
+
+from __future__ import annotations
+
+import difflib
+import importlib
+import inspect
+from typing import Any
+
+from shipyard.errors import SpecError
+from shipyard.spec.models import ModelSpec
+
+_FLAVOR_CLASSES = {
+    "lightgbm": ("lightgbm", ("LGBMClassifier", "LGBMRegressor", "LGBMRanker")),
+    "xgboost": ("xgboost", ("XGBClassifier", "XGBRegressor", "XGBRFClassifier", "XGBRFRegressor")),
+}
+_FLAVOR_EXTRAS = {"xgboost": "pip install 'shipyard[xgboost]'", "lightgbm": "pip install lightgbm"}
+
+
+def _sklearn_estimators() -> dict[str, type]:
+    from sklearn.utils.discovery import all_estimators
+
+    return {name: cls for name, cls in all_estimators(type_filter=["classifier", "regressor"])}
+
+
+def resolve_estimator(model: ModelSpec) -> type:
+    name = model.estimator
+    if "." in name:
+        module_name, _, attr = name.rpartition(".")
+        try:
+            return getattr(importlib.import_module(module_name), attr)
+        except (ImportError, AttributeError) as exc:
+            raise SpecError(f"model.estimator '{name}' cannot be imported: {exc}",
+                            hint="use a class name such as LGBMClassifier or a full dotted path") from None
+    if model.flavor == "sklearn":
+        known = _sklearn_estimators()
+    else:
+        module_name, names = _FLAVOR_CLASSES[model.flavor]
+        try:
+            module = importlib.import_module(module_name)
+        except ImportError:
+            raise SpecError(f"model.flavor '{model.flavor}' needs the {module_name} package, which is not installed",
+                            hint=_FLAVOR_EXTRAS[model.flavor]) from None
+        known = {n: getattr(module, n) for n in names if hasattr(module, n)}
+    if name in known:
+        return known[name]
+    close = difflib.get_close_matches(name, list(known), n=3, cutoff=0.5)
+    suggestion = f"did you mean {' or '.join(repr(c) for c in close)}? " if close else ""
+    shown = ", ".join(sorted(known)[:12]) + (", …" if len(known) > 12 else "")
+    raise SpecError(f"model.estimator '{name}' is not a {model.flavor} estimator",
+                    hint=f"{suggestion}known {model.flavor} estimators: {shown}")
+
+
+def make_estimator(model: ModelSpec, *, overrides: dict[str, Any] | None = None, n_jobs: int | None = None):
+    cls = resolve_estimator(model)
+    params = {**model.params, **(overrides or {})}
+    accepted = set(inspect.signature(cls.__init__).parameters) - {"self"}
+    takes_kwargs = any(p.kind is inspect.Parameter.VAR_KEYWORD
+                       for p in inspect.signature(cls.__init__).parameters.values())
+    unknown = sorted(set(params) - accepted) if not takes_kwargs else []
+    if unknown:
+        close = {u: difflib.get_close_matches(u, accepted, n=1) for u in unknown}
+        hints = ", ".join(f"'{u}' (did you mean '{c[0]}'?)" if c else f"'{u}'" for u, c in close.items())
+        raise SpecError(f"model.params has parameters {cls.__name__} does not take: {hints}",
+                        hint=f"{cls.__name__} takes: {', '.join(sorted(accepted))}")
+    if n_jobs is not None and "n_jobs" in accepted | ({"n_jobs"} if takes_kwargs else set()) \
+            and "n_jobs" not in params:
+        params["n_jobs"] = n_jobs
+    if model.flavor == "lightgbm" and "verbose" not in params:
+        params["verbose"] = -1
+    try:
+        return cls(**params)
+    except Exception as exc:
+        raise SpecError(f"model.params are not accepted by {cls.__name__}: {exc}") from None
+
+
+def check_task(model: ModelSpec, declared_task: str) -> None:
+    from sklearn.base import is_classifier, is_regressor
+
+    estimator = resolve_estimator(model)()
+    if declared_task == "classification" and not is_classifier(estimator):
+        raise SpecError(f"model.estimator '{model.estimator}' is not a classifier but the task is classification",
+                        hint="set model.task: regression or choose a classifier")
+    if declared_task == "regression" and not is_regressor(estimator):
+        raise SpecError(f"model.estimator '{model.estimator}' is not a regressor but the task is regression",
+                        hint="set model.task: classification or choose a regressor")
+
+
+def model_pipeline(transformer, estimator):
+    from sklearn.pipeline import Pipeline
+
+    return Pipeline([("features", transformer), ("estimator", estimator)])

@@ -1,0 +1,418 @@
+"""The runner: validate, plan, then run a DAG on an executor.
+
+It owns caching, retries with backoff, the run record in the metadata store and
+the progress display. A failed or interrupted run can be resumed: completed steps
+keep their outputs and only the rest runs again.
+"""
+
+from __future__ import annotations
+
+import signal
+import sys
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from shipyard.config import Settings, load_settings
+from shipyard.errors import (CancelledError, DataError, ShipyardError, SpecError, StepFailedError)
+from shipyard.pipeline.artifacts import open_artifact_store
+from shipyard.pipeline.cache import cache_key
+from shipyard.pipeline.dag import Dag, StepNode
+from shipyard.pipeline.executor import LocalExecutor, TaskOutcome
+from shipyard.pipeline.progress import NullReporter, Reporter
+from shipyard.pipeline.serialization import save_value
+from shipyard.pipeline.state import PipelineRun, StepState
+from shipyard.store import runs as store
+
+_NOT_RETRIED = (SpecError, DataError)
+_PREFLIGHT = "preflight"
+
+
+@dataclass(frozen=True, kw_only=True)
+class RunOptions:
+    no_cache: bool = False
+    from_step: str | None = None
+    max_workers: int | None = None
+    backoff_s: float = 0.5
+    preload: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, kw_only=True)
+class RunPlan:
+    """Everything the runner needs: the DAG plus where it came from."""
+
+    dag: Dag
+    pipeline: str
+    base_dir: Path
+    spec_text: str = ""
+    spec_path: str | None = None
+    spec_digest: str = ""
+    extra_modules: tuple[str, ...] = ()
+    preflight: tuple[str, dict[str, Any]] | None = None
+
+
+def new_run_id() -> str:
+    return uuid.uuid4().hex[:12]
+
+
+class Runner:
+    def __init__(self, plan: RunPlan, *, options: RunOptions | None = None, settings: Settings | None = None,
+                 reporter: Reporter | None = None, run_id: str | None = None):
+        self.plan = plan
+        self.options = options or RunOptions()
+        self.settings = settings or load_settings()
+        self.reporter = reporter or NullReporter()
+        self.run_id = run_id or new_run_id()
+        self.resuming = run_id is not None
+        self.store = open_artifact_store(self.settings)
+        self.executor: LocalExecutor | None = None
+        self.states = {node.name: StepState(name=node.name, kind=node.kind, position=i)
+                       for i, node in enumerate(plan.dag.nodes)}
+        self.forced: set[str] = set()
+        self.sweeps: dict[str, Any] = {}
+        self.tasks: dict[str, str] = {}
+        self.failure: ShipyardError | None = None
+        self.preflight_done = plan.preflight is None
+
+    # ------------------------------------------------------------------ public
+
+    def run(self) -> PipelineRun:
+        started = time.monotonic()
+        if self.options.from_step:
+            self.plan.dag.node(self.options.from_step)
+            self.forced = self.plan.dag.downstream_of(self.options.from_step)
+        self._open_record()
+        self.reporter.start(self.run_id, self.plan.pipeline, [self.states[n] for n in self.plan.dag.names])
+        previous = signal.signal(signal.SIGTERM, _raise_interrupt)
+        status, error = "running", None
+        try:
+            self._loop()
+            status = "failed" if self.failure else "succeeded"
+            error = self.failure
+        except KeyboardInterrupt:
+            status, error = "cancelled", CancelledError("the run was interrupted")
+            self._cancel_running()
+        except ShipyardError as exc:
+            status, error = "failed", exc
+            self._cancel_running()
+        finally:
+            signal.signal(signal.SIGTERM, previous)
+            if self.executor is not None:
+                self.executor.shutdown(kill=status != "succeeded")
+            self.reporter.stop()
+        return self._finish(status, error, time.monotonic() - started)
+
+    # ------------------------------------------------------------------ record
+
+    def _open_record(self) -> None:
+        if self.resuming:
+            record = store.get_run(self.run_id)
+            for step in record.steps:
+                state = self.states.get(step.name)
+                if state is not None and step.state in ("succeeded", "cached") and step.name not in self.forced:
+                    state.state, state.outputs = step.state, dict(step.outputs)
+                    state.cache_hit, state.duration_s = step.cache_hit, step.duration_s
+                    state.details = dict(step.details or {})
+                    state.note = "done before resume"
+            store.update_run(self.run_id, status="running", error=None, finished_at=None)
+        else:
+            store.create_run(run_id=self.run_id, pipeline=self.plan.pipeline, spec_path=self.plan.spec_path,
+                             spec_text=self.plan.spec_text, spec_digest=self.plan.spec_digest,
+                             options={"no_cache": self.options.no_cache, "from_step": self.options.from_step})
+            store.update_run(self.run_id, status="running", started_at=_now())
+        for state in self.states.values():
+            self._save(state)
+
+    def _save(self, state: StepState) -> None:
+        store.save_step(self.run_id, state.name, kind=state.kind, position=state.position,
+                        cache_key=state.cache_key, state=state.state, cache_hit=state.cache_hit,
+                        attempts=state.attempts, duration_s=state.duration_s, error=state.error,
+                        outputs=state.outputs, details=state.details)
+
+    def _set(self, state: StepState, new_state: str, **fields: Any) -> None:
+        state.state = new_state
+        for key, value in fields.items():
+            setattr(state, key, value)
+        self._save(state)
+        self.reporter.update(state)
+
+    # ------------------------------------------------------------------ loop
+
+    def _loop(self) -> None:
+        order = self.plan.dag.topological_order()
+        while True:
+            self._dispatch(order)
+            if not self._in_flight():
+                break
+            for outcome in self._executor().poll(0.1):
+                self._on_outcome(outcome)
+            self.reporter.tick()
+
+    def _in_flight(self) -> bool:
+        return bool(self.tasks) or any(s.state == "pending" and s.retry_at for s in self.states.values()
+                                       if not self.failure)
+
+    def _dispatch(self, order: list[str]) -> None:
+        progressed = True
+        while progressed:
+            progressed = False
+            for name in order:
+                state = self.states[name]
+                if state.state != "pending" or self.failure:
+                    continue
+                node = self.plan.dag.node(name)
+                refs = self._input_refs(node)
+                if refs is None:
+                    continue
+                if state.cache_key is None:
+                    state.cache_key = cache_key(node, refs)
+                if self._try_cache(node, state):
+                    progressed = True
+                    continue
+                if state.retry_at and time.monotonic() < state.retry_at:
+                    continue
+                if not self.preflight_done:
+                    self._run_preflight()
+                    if self.failure:
+                        return
+                if node.kind == "sweep":
+                    progressed |= self._drive_sweep(node, state, refs)
+                elif self._executor().fits(node.resources):
+                    self._submit(node, state, refs)
+                    progressed = True
+        for name, controller in list(self.sweeps.items()):
+            self._drive_sweep(self.plan.dag.node(name), self.states[name], None)
+
+    def _input_refs(self, node: StepNode) -> dict[str, dict[str, str]] | None:
+        refs = {}
+        for arg, ref in node.inputs.items():
+            step, _, output = ref.partition(".")
+            upstream = self.states[step]
+            if not upstream.done:
+                return None
+            refs[arg] = {"digest": upstream.outputs[output]["digest"], "format": upstream.outputs[output]["format"]}
+        return refs
+
+    def _try_cache(self, node: StepNode, state: StepState) -> bool:
+        if self.options.no_cache or not node.cacheable or node.name in self.forced:
+            return False
+        entry = store.cache_get(state.cache_key)
+        if entry is None or not all(self.store.exists(ref["digest"]) for ref in entry.outputs.values()):
+            return False
+        self._set(state, "cached", cache_hit=True, outputs=dict(entry.outputs), duration_s=0.0,
+                  details=dict(entry.details or {}), note=_note(node, entry.details or {}))
+        return True
+
+    def _executor(self) -> LocalExecutor:
+        if self.executor is None:
+            self.executor = LocalExecutor(max_workers=self.options.max_workers, preload=self.options.preload)
+            self.executor.start()
+        return self.executor
+
+    def _run_preflight(self) -> None:
+        ref, kwargs = self.plan.preflight
+        executor = self._executor()
+        executor.submit(_PREFLIGHT, ref, kwargs, resources=_tiny(), timeout=120)
+        while True:
+            outcomes = executor.poll(0.1)
+            self.reporter.tick()
+            if outcomes:
+                break
+        self.preflight_done = True
+        outcome = outcomes[0]
+        if outcome.status != "ok":
+            self.failure = outcome.error
+
+    def _submit(self, node: StepNode, state: StepState, refs: dict[str, dict[str, str]]) -> None:
+        from shipyard.pipeline.task import execute_step
+
+        kwargs = {"node": node, "input_refs": refs, "run_id": self.run_id, "settings": self.settings,
+                  "base_dir": str(self.plan.base_dir), "extra_modules": self.plan.extra_modules}
+        task_id = f"{node.name}@{state.attempts + 1}"
+        self._executor().submit(task_id, f"{execute_step.__module__}:execute_step", kwargs,
+                                resources=node.resources, timeout=node.timeout)
+        self.tasks[task_id] = node.name
+        self._set(state, "running", attempts=state.attempts + 1, started_at=time.monotonic(), retry_at=None,
+                  error=None)
+
+    # ------------------------------------------------------------------ sweep
+
+    def _drive_sweep(self, node: StepNode, state: StepState, refs) -> bool:
+        from shipyard.pipeline.sweep import SweepController
+
+        controller = self.sweeps.get(node.name)
+        if controller is None:
+            suffix = f":{self.run_id}" if self.options.no_cache or node.name in self.forced else ""
+            controller = SweepController(node=node, train_ref=refs["train"], settings=self.settings,
+                                         study_name=f"shipyard:{self.plan.pipeline}:{state.cache_key[:16]}{suffix}",
+                                         storage_url=self.settings.database_url)
+            self.sweeps[node.name] = controller
+            resumed = controller.resumed
+            self._set(state, "running", attempts=state.attempts + 1, started_at=time.monotonic(),
+                      note=f"resuming after {resumed} trials" if resumed else "")
+        submitted = False
+        executor = self._executor()
+        while controller.wants_more() and executor.fits(node.resources) and not self.failure:
+            task_id, kwargs = controller.next_task()
+            executor.submit(task_id, "shipyard.pipeline.steps.sweep:run_trial", kwargs,
+                            resources=node.resources, timeout=node.timeout)
+            self.tasks[task_id] = node.name
+            submitted = True
+        if controller.done():
+            del self.sweeps[node.name]
+            try:
+                result = controller.result()
+            except ShipyardError as exc:
+                self._fail(state, exc)
+                return True
+            stored = save_value(self.store, result)
+            store.record_artifact(stored.digest, stored.format, stored.size_bytes, stored.meta)
+            details = {"best_value": result["best_value"], "best_params": result["best_params"],
+                       "trials": result["n_trials"], "metric": result["metric"]}
+            self._succeed(node, state, {"result": stored.ref()}, details)
+            return True
+        return submitted
+
+    def _sweep_note(self, name: str) -> str:
+        controller = self.sweeps.get(name)
+        if controller is None:
+            return ""
+        best = controller.best()
+        count = controller.finished_count()
+        text = f"{count}/{controller.sweep.n_trials} trials"
+        if best is not None:
+            text += f", best {controller.sweep.metric}={best['value']:.4f} (#{best['number']})"
+        return text
+
+    # ------------------------------------------------------------------ outcomes
+
+    def _on_outcome(self, outcome: TaskOutcome) -> None:
+        name = self.tasks.pop(outcome.task_id)
+        node, state = self.plan.dag.node(name), self.states[name]
+        if node.kind == "sweep":
+            controller = self.sweeps[name]
+            error = None if outcome.status == "ok" else _one_line(outcome.error)
+            controller.on_outcome(outcome.task_id, outcome.status == "ok", outcome.value, error)
+            state.note = self._sweep_note(name)
+            self.reporter.update(state)
+            return
+        if outcome.status == "ok":
+            outputs = {}
+            for output, stored in outcome.value["outputs"].items():
+                store.record_artifact(stored["digest"], stored["format"], stored["size_bytes"], stored["meta"])
+                outputs[output] = {"digest": stored["digest"], "format": stored["format"]}
+            self._succeed(node, state, outputs, outcome.value.get("details") or {}, outcome.duration_s)
+            return
+        error = outcome.error
+        retryable = not isinstance(error, _NOT_RETRIED)
+        if retryable and state.attempts <= node.retries:
+            delay = min(self.options.backoff_s * 2 ** (state.attempts - 1), 30.0)
+            self._set(state, "pending", retry_at=time.monotonic() + delay, error=_one_line(error),
+                      note=f"attempt {state.attempts} failed: {_one_line(error)}; retrying in {delay:.1f}s")
+            return
+        self._fail(state, error, duration=outcome.duration_s)
+
+    def _succeed(self, node: StepNode, state: StepState, outputs: dict[str, dict[str, str]],
+                 details: dict[str, Any], duration: float | None = None) -> None:
+        if duration is None and state.started_at is not None:
+            duration = time.monotonic() - state.started_at
+        if node.cacheable and state.cache_key:
+            store.cache_put(state.cache_key, step_kind=node.kind, outputs=outputs, run_id=self.run_id,
+                            details=details)
+        self._set(state, "succeeded", outputs=outputs, details=details, duration_s=duration,
+                  note=_note(node, details))
+
+    def _fail(self, state: StepState, error: ShipyardError, duration: float | None = None) -> None:
+        if self.failure is None:
+            self.failure = _attribute(error, state.name)
+        self._set(state, "failed", error=_one_line(error), duration_s=duration, note=_one_line(error))
+
+    def _cancel_running(self) -> None:
+        for name in set(self.tasks.values()):
+            self._set(self.states[name], "cancelled", note="cancelled")
+        self.tasks.clear()
+
+    # ------------------------------------------------------------------ result
+
+    def _finish(self, status: str, error: ShipyardError | None, duration: float) -> PipelineRun:
+        for state in self.states.values():
+            if state.state == "pending" and status != "succeeded":
+                self._set(state, "skipped" if status == "failed" else "cancelled")
+        registration = self._json_output("register", "registration")
+        metrics = self._json_output("evaluate", "metrics")
+        result = {"metrics": (metrics or {}).get("overall"), "registration": registration}
+        fields: dict[str, Any] = {"status": status, "finished_at": _now(), "result": result,
+                                  "error": error.render() if error else None}
+        if registration:
+            fields.update(mlflow_run_id=registration.get("mlflow_run_id"),
+                          model_name=registration.get("model_name"),
+                          model_version=str(registration.get("model_version")))
+        store.update_run(self.run_id, **fields)
+        return PipelineRun(run_id=self.run_id, pipeline=self.plan.pipeline, status=status, duration_s=duration,
+                           steps=tuple(self.states[n].report() for n in self.plan.dag.names),
+                           error=error.render() if error else None,
+                           error_kind=type(error).__name__ if error else None,
+                           exit_code=error.exit_code if error else 0,
+                           registration=registration, metrics=metrics)
+
+    def _json_output(self, step: str, output: str) -> dict[str, Any] | None:
+        state = self.states.get(step)
+        if state is None or not state.done or output not in state.outputs:
+            return None
+        from shipyard.pipeline.serialization import load_value
+
+        return load_value(self.store, state.outputs[output])
+
+
+def _note(node: StepNode, details: dict[str, Any]) -> str:
+    if node.kind == "sweep" and details.get("best_value") is not None:
+        return f"{details['trials']} trials, best {details['metric']}={details['best_value']:.4f}"
+    if node.kind == "evaluate" and details.get("metrics"):
+        return ", ".join(f"{k}={v}" for k, v in list(details["metrics"].items())[:3])
+    if node.kind == "register" and details.get("model"):
+        return details["model"]
+    if node.kind == "validate" and details.get("rows_dropped"):
+        return f"{details['rows_dropped']} rows dropped"
+    if node.kind == "ingest" and details.get("rows") is not None:
+        return f"{details['rows']} rows"
+    return ""
+
+
+def _one_line(error: BaseException | None) -> str:
+    if error is None:
+        return "unknown error"
+    text = error.message if isinstance(error, ShipyardError) else str(error)
+    return text.strip().splitlines()[0] if text.strip() else type(error).__name__
+
+
+def _attribute(error: ShipyardError, step: str) -> ShipyardError:
+    """Name the step in the error, keeping its kind (and so its exit code)."""
+    if not isinstance(error, ShipyardError):
+        return StepFailedError(f"step '{step}': {error}")
+    error.message = f"step '{step}': {error.message}"
+    error.args = (error.message,)
+    return error
+
+
+def _tiny():
+    from shipyard.pipeline.dag import StepResources
+
+    return StepResources(cpu=0.01, memory=0, gpu=0)
+
+
+def _now():
+    from datetime import datetime, timezone
+
+    return datetime.now(timezone.utc)
+
+
+def _raise_interrupt(signum, frame):
+    raise KeyboardInterrupt
+
+
+def add_to_path(folder: Path) -> None:
+    folder = str(folder)
+    if folder not in sys.path:
+        sys.path.insert(0, folder)

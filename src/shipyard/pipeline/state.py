@@ -1,0 +1,86 @@
+"""The runner's view of one step while a run is under way, and the run's result."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(kw_only=True)
+class StepState:
+    name: str
+    kind: str
+    position: int
+    state: str = "pending"
+    cache_key: str | None = None
+    cache_hit: bool = False
+    attempts: int = 0
+    started_at: float | None = None
+    duration_s: float | None = None
+    outputs: dict[str, dict[str, Any]] = field(default_factory=dict)
+    details: dict[str, Any] = field(default_factory=dict)
+    error: str | None = None
+    note: str = ""
+    retry_at: float | None = None
+
+    @property
+    def display_state(self) -> str:
+        return "retrying" if self.state == "pending" and self.attempts else self.state
+
+    @property
+    def done(self) -> bool:
+        return self.state in ("succeeded", "cached")
+
+    def report(self) -> StepReport:
+        return StepReport(name=self.name, kind=self.kind, state=self.state, cache_hit=self.cache_hit,
+                          attempts=self.attempts, duration_s=self.duration_s,
+                          outputs={k: v["digest"] for k, v in self.outputs.items()},
+                          details=self.details, error=self.error)
+
+
+@dataclass(frozen=True, kw_only=True)
+class StepReport:
+    name: str
+    kind: str
+    state: str
+    cache_hit: bool
+    attempts: int
+    duration_s: float | None
+    outputs: dict[str, str]
+    details: dict[str, Any]
+    error: str | None
+
+
+@dataclass(frozen=True, kw_only=True)
+class PipelineRun:
+    run_id: str
+    pipeline: str
+    status: str
+    duration_s: float
+    steps: tuple[StepReport, ...]
+    error: str | None = None
+    error_kind: str | None = None
+    exit_code: int = 0
+    registration: dict[str, Any] | None = None
+    metrics: dict[str, Any] | None = None
+
+    @property
+    def resume_command(self) -> str | None:
+        if self.status in ("failed", "cancelled"):
+            return f"shipyard run --resume {self.run_id}"
+        return None
+
+    @property
+    def cache_hits(self) -> int:
+        return sum(1 for s in self.steps if s.cache_hit)
+
+    def step(self, name: str) -> StepReport:
+        return next(s for s in self.steps if s.name == name)
+
+    def to_dict(self) -> dict[str, Any]:
+        from dataclasses import asdict
+
+        data = asdict(self)
+        data["resume_command"] = self.resume_command
+        data["cache_hits"] = self.cache_hits
+        return data

@@ -1,0 +1,1 @@
+"""Built-in steps. Each ``run(context, **inputs)`` returns a ``StepResult``."""

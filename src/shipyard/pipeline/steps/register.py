@@ -1,0 +1,34 @@
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Any
+
+from shipyard.pipeline.task import StepContext, StepResult
+from shipyard.spec.loader import parse_spec
+
+
+def run(context: StepContext, model, params, metrics, train, holdout, report, validated,
+        sweep: dict[str, Any] | None = None) -> StepResult:
+    from shipyard.tracking.pipeline_run import log_pipeline_run
+
+    spec = parse_spec(context.params["spec_text"], source=context.params["spec_filename"],
+                      base_dir=context.base_dir).spec
+    digests = {
+        "source": context.params["source_digest"],
+        "validated": validated["digest"],
+        "train": context.input_digest("train"),
+        "holdout": context.input_digest("holdout"),
+    }
+    tracked = log_pipeline_run(
+        settings=context.settings, spec=spec, spec_text=context.params["spec_text"],
+        spec_filename=context.params["spec_filename"], pipeline_run_id=context.run_id, model=model,
+        train=train, holdout=holdout, target=context.params["target"],
+        data_digests={k: v for k, v in digests.items() if v}, params=params,
+        metrics={k: v for k, v in metrics["overall"].items() if v is not None},
+        slice_metrics=metrics["slices"], validation_report=report, sweep=sweep,
+        extra_modules=context.extra_modules, tags=dict(spec.registry.tags),
+    )
+    registration = {**asdict(tracked), "data_digests": digests}
+    return StepResult(outputs={"registration": registration},
+                      details={"model": f"{tracked.model_name} v{tracked.model_version}",
+                               "mlflow_run_id": tracked.mlflow_run_id})

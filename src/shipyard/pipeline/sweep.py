@@ -1,0 +1,129 @@
+"""The sweep controller: asks Optuna for trials, fans them out to workers, tells results.
+
+Trials live in the metadata database, so an interrupted sweep resumes where it
+stopped: finished trials count, trials left running are marked failed.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from shipyard.errors import StepFailedError
+from shipyard.pipeline.dag import StepNode
+from shipyard.spec.models import SweepSpec
+
+
+def open_storage(url: str):
+    import optuna
+
+    engine_kwargs = {"connect_args": {"timeout": 60}} if url.startswith("sqlite") else {"pool_pre_ping": True}
+    return optuna.storages.RDBStorage(url, engine_kwargs=engine_kwargs)
+
+
+def pruner():
+    import optuna
+
+    return optuna.pruners.MedianPruner(n_startup_trials=3, n_warmup_steps=0)
+
+
+def _distribution(spec: dict[str, Any]):
+    import optuna.distributions as d
+
+    if spec["type"] == "float":
+        return d.FloatDistribution(spec["low"], spec["high"], log=spec["log"], step=spec.get("step"))
+    if spec["type"] == "int":
+        return d.IntDistribution(spec["low"], spec["high"], log=spec["log"], step=spec.get("step") or 1)
+    return d.CategoricalDistribution(spec["choices"])
+
+
+@dataclass
+class SweepController:
+    node: StepNode
+    train_ref: dict[str, str]
+    study_name: str
+    storage_url: str
+    settings: Any
+    errors: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        import optuna
+
+        optuna.logging.set_verbosity(optuna.logging.WARNING)
+        self.sweep = SweepSpec.model_validate(self.node.params["sweep"])
+        self.distributions = {name: _distribution(p) for name, p in self.node.params["sweep"]["space"].items()}
+        self.study = optuna.create_study(
+            study_name=self.study_name, storage=open_storage(self.storage_url), load_if_exists=True,
+            direction=self.sweep.direction, pruner=pruner(),
+            sampler=optuna.samplers.TPESampler(seed=self.sweep.sampler_seed))
+        self._fail_stale_trials()
+        self.started = time.monotonic()
+        self.running: dict[str, Any] = {}
+        self.resumed = self.finished_count()
+
+    def _fail_stale_trials(self) -> None:
+        from optuna.trial import TrialState
+
+        for trial in self.study.get_trials(deepcopy=False, states=(TrialState.RUNNING, TrialState.WAITING)):
+            self.study.tell(trial.number, state=TrialState.FAIL)
+
+    def finished_count(self) -> int:
+        from optuna.trial import TrialState
+
+        return len(self.study.get_trials(deepcopy=False, states=(TrialState.COMPLETE, TrialState.PRUNED)))
+
+    def timed_out(self) -> bool:
+        return self.sweep.timeout is not None and time.monotonic() - self.started >= self.sweep.timeout
+
+    def wants_more(self) -> bool:
+        if self.timed_out() or len(self.errors) >= max(3, self.sweep.n_trials):
+            return False
+        return self.finished_count() + len(self.running) < self.sweep.n_trials
+
+    def done(self) -> bool:
+        return not self.running and not self.wants_more()
+
+    def next_task(self) -> tuple[str, dict[str, Any]]:
+        trial = self.study.ask(self.distributions)
+        task_id = f"{self.node.name}#{trial.number}"
+        self.running[task_id] = trial
+        kwargs = {"params": self.node.params, "train_ref": self.train_ref, "trial_params": trial.params,
+                  "settings": self.settings, "study_name": self.study_name, "storage_url": self.storage_url,
+                  "trial_id": trial._trial_id, "n_jobs": max(1, int(self.node.resources.cpu))}
+        return task_id, kwargs
+
+    def on_outcome(self, task_id: str, ok: bool, value: Any, error: str | None) -> None:
+        from optuna.trial import TrialState
+
+        trial = self.running.pop(task_id)
+        if not ok:
+            self.errors.append(f"trial {trial.number}: {error}")
+            self.study.tell(trial, state=TrialState.FAIL)
+        elif value["state"] == "pruned":
+            self.study.tell(trial, state=TrialState.PRUNED)
+        else:
+            self.study.tell(trial, value["value"])
+
+    def best(self) -> dict[str, Any] | None:
+        try:
+            best = self.study.best_trial
+        except ValueError:
+            return None
+        return {"number": best.number, "value": best.value, "params": best.params}
+
+    def result(self) -> dict[str, Any]:
+        best = self.best()
+        if best is None:
+            reasons = "; ".join(self.errors[:3]) or "no trial completed before the timeout"
+            raise StepFailedError(f"the sweep produced no successful trial: {reasons}")
+        trials = []
+        for t in self.study.get_trials(deepcopy=False):
+            duration = (t.datetime_complete - t.datetime_start).total_seconds() \
+                if t.datetime_complete and t.datetime_start else None
+            trials.append({"number": t.number, "params": t.params, "value": t.value, "state": t.state.name.lower(),
+                           "duration_s": duration,
+                           "intermediate": {str(k): v for k, v in t.intermediate_values.items()}})
+        return {"metric": self.sweep.metric, "direction": self.sweep.direction, "best_params": best["params"],
+                "best_value": best["value"], "best_trial": best["number"], "n_trials": len(trials),
+                "study": self.study_name, "trials": trials}
