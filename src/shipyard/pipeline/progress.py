@@ -44,6 +44,9 @@ class LineReporter:
 
     def start(self, run_id, pipeline, steps) -> None:
         print(f"run {run_id} of {pipeline}: {len(steps)} steps", file=self.stream, flush=True)
+        for step in steps:
+            if step.done:
+                self.update(step)
 
     def update(self, step: StepState) -> None:
         extra = f" ({step.duration_s:.2f}s)" if step.duration_s is not None else ""

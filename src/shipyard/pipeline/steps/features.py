@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from shipyard.errors import UserCodeError
+from shipyard.errors import ShipyardError, UserCodeError
 from shipyard.pipeline.task import StepContext, StepResult
 from shipyard.spec.models import FeatureGroup
 
@@ -27,6 +27,8 @@ def run(context: StepContext, train) -> StepResult:
     features = train[input_columns(context.params)]
     try:
         transformer.fit(features, train[target])
+    except ShipyardError:
+        raise
     except Exception as exc:
         raise UserCodeError(f"fitting the feature transformers failed: {type(exc).__name__}: {exc}",
                             hint="check the 'features' section against the data") from exc

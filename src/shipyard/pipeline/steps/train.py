@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from shipyard.errors import UserCodeError
+from shipyard.errors import ShipyardError, UserCodeError
 from shipyard.pipeline.task import StepContext, StepResult
 from shipyard.spec.models import ModelSpec
 
@@ -17,6 +17,8 @@ def run(context: StepContext, train, transformer, sweep: dict[str, Any] | None =
     features = transformer.transform(train[list(transformer.feature_names_in_)])
     try:
         estimator.fit(features, train[target])
+    except ShipyardError:
+        raise
     except Exception as exc:
         raise UserCodeError(f"training {type(estimator).__name__} failed: {type(exc).__name__}: {exc}",
                             hint="check model.params and the target column") from exc

@@ -1,0 +1,45 @@
+"""The end-to-end demo: generate the churn data, run the pipeline, show what was made."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+
+def main() -> int:
+    from generate import generate_churn
+
+    from shipyard.cli import main as shipyard
+    from shipyard.config import load_settings
+
+    data = HERE / "data" / "churn.csv"
+    if not data.exists():
+        data.parent.mkdir(parents=True, exist_ok=True)
+        generate_churn(n_rows=20000, seed=0).to_csv(data, index=False)
+        print(f"generated {data}")
+    code = shipyard(["run", str(HERE / "pipeline.yaml")])
+    if code != 0:
+        return code
+    from shipyard.store import runs as store
+
+    latest = store.list_runs(pipeline="churn", limit=1)[0]
+    shipyard(["runs", "show", latest.id])
+    if latest.model_name:
+        shipyard(["lineage", latest.model_name, str(latest.model_version)])
+    settings = load_settings()
+    print()
+    print("Where to look:")
+    print(f"  runs:      shipyard runs list   (metadata store {settings.database_url})")
+    print(f"  artifacts: {settings.artifact_root}")
+    print(f"  MLflow UI: mlflow ui --backend-store-uri {settings.mlflow_tracking_uri} "
+          f"--default-artifact-root {settings.mlflow_artifact_root}")
+    print(f"  re-run (every step from cache): shipyard run {os.path.relpath(HERE / 'pipeline.yaml')}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
