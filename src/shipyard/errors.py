@@ -93,6 +93,13 @@ class StepFailedError(ShipyardError):
     exit_code = 7
 
 
+class NotFoundError(ShipyardError):
+    """A run, model, version or artifact that does not exist."""
+
+    headline = "not found"
+    exit_code = 8
+
+
 class CancelledError(ShipyardError):
     """The run was interrupted (Ctrl-C or a signal)."""
 

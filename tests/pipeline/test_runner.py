@@ -1,0 +1,202 @@
+"""The runner on hand-built DAGs: shapes, caching, retries, timeouts, failures, resume."""
+
+import textwrap
+
+import pytest
+
+from shipyard.pipeline.dag import Dag, StepNode
+from shipyard.pipeline.runner import RunOptions, Runner, RunPlan
+from shipyard.store import runs as store
+
+STEPS = textwrap.dedent('''
+    import os, time
+    from pathlib import Path
+
+    def const(value=1):
+        return value
+
+    def add(a, b):
+        return a + b
+
+    def double(x):
+        return 2 * x
+
+    def total(**parts):
+        return sum(parts.values())
+
+    def crash_until(x, marker, failures):
+        path = Path(marker)
+        count = int(path.read_text()) if path.exists() else 0
+        path.write_text(str(count + 1))
+        if count < failures:
+            os._exit(1)
+        return x + 100
+
+    def fail_unless(x, flag):
+        if not Path(flag).exists():
+            raise RuntimeError("flag file missing")
+        return x + 1000
+
+    def nap(x, seconds):
+        time.sleep(seconds)
+        return x
+
+    def counted(x, counter):
+        path = Path(counter)
+        path.write_text(str(int(path.read_text()) + 1 if path.exists() else 1))
+        return x
+''')
+
+
+@pytest.fixture
+def steps_module(tmp_path, monkeypatch, shipyard_home):
+    folder = tmp_path / "code"
+    folder.mkdir()
+    (folder / "dag_steps.py").write_text(STEPS)
+    monkeypatch.syspath_prepend(str(folder))
+    return folder
+
+
+def node(name, fn, inputs=None, **kw):
+    return StepNode(name=name, kind="user", impl=f"dag_steps:{fn}", inputs=inputs or {}, user_code=True, **kw)
+
+
+def run(nodes, folder, **options):
+    plan = RunPlan(dag=Dag(tuple(nodes)), pipeline="t", base_dir=folder)
+    run_id = options.pop("run_id", None)
+    return Runner(plan, options=RunOptions(backoff_s=0.05, **options), run_id=run_id).run()
+
+
+def value_of(result, step, folder):
+    from shipyard.config import load_settings
+    from shipyard.pipeline.artifacts import open_artifact_store
+
+    import json
+
+    return json.loads(open_artifact_store(load_settings()).get(result.step(step).outputs["result"]))
+
+
+SHAPES = {
+    "linear": ([node("a", "const", params={"value": 3}), node("b", "double", {"x": "a.result"}),
+                node("c", "double", {"x": "b.result"})], "c", 12),
+    "diamond": ([node("a", "const", params={"value": 2}), node("l", "double", {"x": "a.result"}),
+                 node("r", "double", {"x": "a.result"}), node("j", "add", {"a": "l.result", "b": "r.result"})],
+                "j", 8),
+    "fan_in": ([node(f"p{i}", "const", params={"value": i}) for i in range(5)]
+               + [node("sum", "total", {f"v{i}": f"p{i}.result" for i in range(5)})], "sum", 10),
+    "independent": ([node("x", "const", params={"value": 5}), node("y", "const", params={"value": 7})], "y", 7),
+}
+
+
+@pytest.mark.parametrize("shape", sorted(SHAPES))
+def test_dag_shapes_compute_and_then_hit_the_cache(shape, steps_module):
+    nodes, last, expected = SHAPES[shape]
+    first = run(nodes, steps_module)
+    assert first.status == "succeeded", first.error
+    assert value_of(first, last, steps_module) == expected
+    assert first.cache_hits == 0
+    second = run(nodes, steps_module)
+    assert second.status == "succeeded"
+    assert second.cache_hits == len(nodes)
+    assert [s.outputs for s in second.steps] == [s.outputs for s in first.steps]
+
+
+def test_changed_parameter_reruns_only_what_depends_on_it(steps_module):
+    nodes = [node("a", "const", params={"value": 1}), node("b", "const", params={"value": 10}),
+             node("s", "add", {"a": "a.result", "b": "b.result"})]
+    run(nodes, steps_module)
+    nodes[1] = node("b", "const", params={"value": 20})
+    result = run(nodes, steps_module)
+    assert [s.cache_hit for s in result.steps] == [True, False, False]
+    assert value_of(result, "s", steps_module) == 21
+
+
+def test_changed_user_code_invalidates_the_cache(steps_module):
+    nodes = [node("a", "const", params={"value": 4}), node("b", "double", {"x": "a.result"})]
+    run(nodes, steps_module)
+    module = steps_module / "dag_steps.py"
+    module.write_text(module.read_text().replace("return 2 * x", "return 3 * x"))
+    import shipyard.pipeline.cache as cache
+    cache.module_source_digest.cache_clear()
+    import importlib, sys
+    sys.modules.pop("dag_steps", None)
+    result = run(nodes, steps_module)
+    assert value_of(result, "b", steps_module) == 12
+    assert not result.step("b").cache_hit
+
+
+def test_no_cache_and_from_step(steps_module, tmp_path):
+    counter = str(tmp_path / "count")
+    nodes = [node("a", "const"), node("b", "counted", {"x": "a.result"}, params={"counter": counter}),
+             node("c", "double", {"x": "b.result"})]
+    run(nodes, steps_module)
+    partial = run(nodes, steps_module, from_step="b")
+    assert [s.cache_hit for s in partial.steps] == [True, False, False]
+    full = run(nodes, steps_module, no_cache=True)
+    assert full.cache_hits == 0
+    assert (tmp_path / "count").read_text() == "3"
+
+
+def test_crashing_step_is_retried_until_it_succeeds(steps_module, tmp_path):
+    marker = str(tmp_path / "crashes")
+    nodes = [node("a", "const"), node("b", "crash_until", {"x": "a.result"},
+                                       params={"marker": marker, "failures": 2}, retries=2)]
+    result = run(nodes, steps_module)
+    assert result.status == "succeeded", result.error
+    assert result.step("b").attempts == 3
+    assert value_of(result, "b", steps_module) == 101
+
+
+def test_retries_exhausted_fails_the_run_and_names_the_step(steps_module, tmp_path):
+    marker = str(tmp_path / "crashes")
+    nodes = [node("a", "const"), node("b", "crash_until", {"x": "a.result"},
+                                       params={"marker": marker, "failures": 5}, retries=1),
+             node("c", "double", {"x": "b.result"})]
+    result = run(nodes, steps_module)
+    assert result.status == "failed"
+    assert result.step("b").attempts == 2
+    assert result.step("c").state == "skipped"
+    assert "step 'b'" in result.error and "worker process died" in result.error
+    assert result.resume_command == f"shipyard run --resume {result.run_id}"
+
+
+def test_timeout_kills_the_step(steps_module):
+    nodes = [node("a", "const"), node("b", "nap", {"x": "a.result"}, params={"seconds": 60}, timeout=0.5)]
+    result = run(nodes, steps_module)
+    assert result.status == "failed"
+    assert "timed out" in result.error
+    assert result.duration_s < 20
+
+
+def test_failed_run_resumes_from_last_completed_step(steps_module, tmp_path):
+    counter, flag = str(tmp_path / "count"), tmp_path / "flag"
+    nodes = [node("a", "const"), node("b", "counted", {"x": "a.result"}, params={"counter": counter}),
+             node("c", "fail_unless", {"x": "b.result"}, params={"flag": str(flag)})]
+    failed = run(nodes, steps_module, no_cache=True)
+    assert failed.status == "failed"
+    assert "flag file missing" in failed.error
+    flag.write_text("ok")
+    resumed = run(nodes, steps_module, no_cache=True, run_id=failed.run_id)
+    assert resumed.status == "succeeded", resumed.error
+    assert resumed.run_id == failed.run_id
+    assert (tmp_path / "count").read_text() == "1"
+    assert value_of(resumed, "c", steps_module) == 1001
+    record = store.get_run(failed.run_id)
+    assert record.status == "succeeded"
+    assert [s.state for s in record.steps] == ["succeeded", "succeeded", "succeeded"]
+
+
+def test_one_failing_branch_lets_running_siblings_finish(steps_module, tmp_path):
+    nodes = [node("slow", "nap", {"x": "a.result"}, params={"seconds": 0.5}), node("a", "const"),
+             node("bad", "fail_unless", {"x": "a.result"}, params={"flag": str(tmp_path / "none")})]
+    result = run(nodes, steps_module)
+    assert result.status == "failed"
+    assert result.step("slow").state == "succeeded"
+
+
+def test_run_record_lists_steps_in_order(steps_module):
+    nodes, _, _ = SHAPES["linear"]
+    result = run(nodes, steps_module)
+    record = store.get_run(result.run_id)
+    assert [s.name for s in record.steps] == ["a", "b", "c"]
+    assert all(s.outputs for s in record.steps)
