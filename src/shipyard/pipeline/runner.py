@@ -182,8 +182,8 @@ class Runner:
                 elif self._executor().fits(node.resources):
                     self._submit(node, state, refs)
                     progressed = True
-        for name, controller in list(self.sweeps.items()):
-            self._drive_sweep(self.plan.dag.node(name), self.states[name], None)
+            for name in list(self.sweeps):
+                progressed |= self._drive_sweep(self.plan.dag.node(name), self.states[name], None)
 
     def _input_refs(self, node: StepNode) -> dict[str, dict[str, str]] | None:
         refs = {}

@@ -26,7 +26,7 @@ def run(context: StepContext, model, params, metrics, train, holdout, report, va
         data_digests={k: v for k, v in digests.items() if v}, params=params,
         metrics={k: v for k, v in metrics["overall"].items() if v is not None},
         slice_metrics=metrics["slices"], validation_report=report, sweep=sweep,
-        extra_modules=context.extra_modules, tags=dict(spec.registry.tags),
+        extra_modules=context.extra_modules, tags=dict(spec.registry.tags), source_dir=context.base_dir,
     )
     registration = {**asdict(tracked), "data_digests": digests}
     return StepResult(outputs={"registration": registration},

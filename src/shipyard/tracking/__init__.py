@@ -1,0 +1,1 @@
+"""Experiment tracking in MLflow: one run per pipeline run, environment capture."""
