@@ -56,7 +56,7 @@ def report_error(error: BaseException) -> int:
 def main(argv: list[str] | None = None) -> int:
     _register_commands()
     try:
-        app(args=argv, standalone_mode=False)
+        returned = app(args=argv, standalone_mode=False)
     except typer.Exit as exc:
         return exc.exit_code
     except typer.Abort:
@@ -72,7 +72,7 @@ def main(argv: list[str] | None = None) -> int:
             exc.show()
             return exc.exit_code
         return report_error(exc)
-    return 0
+    return returned if isinstance(returned, int) else 0
 
 
 def entrypoint() -> None:

@@ -74,16 +74,18 @@ def make_estimator(model: ModelSpec, *, overrides: dict[str, Any] | None = None,
         raise SpecError(f"model.params are not accepted by {cls.__name__}: {exc}") from None
 
 
-def check_task(model: ModelSpec, declared_task: str) -> None:
+def check_task(model: ModelSpec, task: str, *, declared: bool = True) -> None:
     from sklearn.base import is_classifier, is_regressor
 
     estimator = resolve_estimator(model)()
-    if declared_task == "classification" and not is_classifier(estimator):
-        raise SpecError(f"model.estimator '{model.estimator}' is not a classifier but the task is classification",
-                        hint="set model.task: regression or choose a classifier")
-    if declared_task == "regression" and not is_regressor(estimator):
-        raise SpecError(f"model.estimator '{model.estimator}' is not a regressor but the task is regression",
-                        hint="set model.task: classification or choose a regressor")
+    actual = "classification" if is_classifier(estimator) else "regression" if is_regressor(estimator) else None
+    if actual is None or actual == task:
+        return
+    if not declared:
+        raise SpecError(f"could not tell the task of model.estimator '{model.estimator}' from its name",
+                        hint=f"declare it: model.task: {actual}")
+    raise SpecError(f"model.estimator '{model.estimator}' does {actual}, but model.task is {task}",
+                    hint=f"set model.task: {actual} or choose an estimator for {task}")
 
 
 def model_pipeline(transformer, estimator):

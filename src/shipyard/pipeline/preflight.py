@@ -14,13 +14,13 @@ def check(*, spec: PipelineSpec) -> None:
 
     task = spec.task()
     estimator = make_estimator(spec.model)
-    check_task(spec.model, task)
+    check_task(spec.model, task, declared=spec.model.task is not None)
     metrics_for(task, spec.evaluation.metrics)
     if spec.sweep is not None:
         metrics_for(task, [spec.sweep.metric])
         accepted = set(estimator.get_params(deep=False))
         unknown = sorted(set(spec.sweep.space) - accepted)
-        if unknown and not spec.model.flavor in ("lightgbm", "xgboost"):
+        if unknown and spec.model.flavor not in ("lightgbm", "xgboost"):
             raise SpecError(f"sweep.space tunes {unknown}, which {type(estimator).__name__} does not take",
                             hint=f"it takes: {', '.join(sorted(accepted))}")
     for ref in [g.function for g in spec.features if g.function] + [s.function for s in spec.steps]:

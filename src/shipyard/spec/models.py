@@ -431,4 +431,9 @@ class PipelineSpec(_Spec):
         """'classification' or 'regression', as declared or inferred from the estimator name."""
         if self.model.task:
             return self.model.task
-        return "regression" if "Regress" in self.model.estimator else "classification"
+        name = self.model.estimator.rsplit(".", 1)[-1]
+        if name.endswith(("Classifier", "Classification", "SVC")) or name == "LogisticRegression":
+            return "classification"
+        if name.endswith(("Regressor", "Regression", "SVR", "Lasso", "Ridge", "ElasticNet", "LassoLars", "Lars")):
+            return "regression"
+        return "classification"

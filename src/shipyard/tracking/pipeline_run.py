@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import io
+import os
 import logging
 import re
 import tempfile
@@ -54,6 +57,7 @@ def log_pipeline_run(*, settings: Settings, spec: PipelineSpec, spec_text: str, 
     from mlflow.exceptions import MlflowException
 
     logging.getLogger("mlflow").setLevel(logging.WARNING)
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
     experiment_id = ensure_experiment(spec.name, settings)
     existing = _registered_by(spec.model_name, pipeline_run_id)
     if existing is not None:
@@ -69,7 +73,7 @@ def log_pipeline_run(*, settings: Settings, spec: PipelineSpec, spec_text: str, 
         run_tags["shipyard.git_dirty"] = str(git_dirty(source_dir))
     version = None
     try:
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(), contextlib.redirect_stderr(io.StringIO()):
             warnings.simplefilter("ignore", UserWarning)
             with mlflow.start_run(experiment_id=experiment_id, run_name=f"{spec.name}-{pipeline_run_id}",
                                   tags=run_tags, description=spec.description) as run:
