@@ -63,7 +63,8 @@ def make_estimator(model: ModelSpec, *, overrides: dict[str, Any] | None = None,
         hints = ", ".join(f"'{u}' (did you mean '{c[0]}'?)" if c else f"'{u}'" for u, c in close.items())
         raise SpecError(f"model.params has parameters {cls.__name__} does not take: {hints}",
                         hint=f"{cls.__name__} takes: {', '.join(sorted(accepted))}")
-    if n_jobs is not None and "n_jobs" in accepted | ({"n_jobs"} if takes_kwargs else set()) \
+    parallel = model.flavor != "sklearn" or cls.__module__.startswith("sklearn.ensemble")
+    if parallel and n_jobs is not None and "n_jobs" in accepted | ({"n_jobs"} if takes_kwargs else set()) \
             and "n_jobs" not in params:
         params["n_jobs"] = n_jobs
     if model.flavor == "lightgbm" and "verbose" not in params:

@@ -1,0 +1,1 @@
+from tracked_run import tracked  # noqa: F401  (module-scoped fixture)
