@@ -200,3 +200,12 @@ def test_run_record_lists_steps_in_order(steps_module):
     record = store.get_run(result.run_id)
     assert [s.name for s in record.steps] == ["a", "b", "c"]
     assert all(s.outputs for s in record.steps)
+
+
+def test_gpu_request_on_a_machine_without_gpus_is_refused(steps_module):
+    from shipyard.pipeline.dag import StepResources
+
+    result = run([node("a", "const", resources=StepResources(gpu=1))], steps_module)
+    assert result.status == "failed"
+    assert result.exit_code == 6
+    assert "requests 1 GPU(s), but the local executor has 0" in result.error

@@ -16,7 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from shipyard.config import Settings, load_settings
-from shipyard.errors import (CancelledError, DataError, ShipyardError, SpecError, StepFailedError)
+from shipyard.errors import (CancelledError, DataError, InternalError, RefusedError, ShipyardError, SpecError,
+                             StepFailedError)
 from shipyard.pipeline.artifacts import open_artifact_store
 from shipyard.pipeline.cache import cache_key
 from shipyard.pipeline.dag import Dag, StepNode
@@ -141,14 +142,28 @@ class Runner:
     # ------------------------------------------------------------------ loop
 
     def _loop(self) -> None:
+        self._check_resources()
         order = self.plan.dag.topological_order()
         while True:
             self._dispatch(order)
             if not self._in_flight():
+                stuck = [n for n in order if self.states[n].state == "pending"]
+                if stuck and not self.failure:
+                    raise InternalError(f"steps {stuck} could not be scheduled although nothing is running")
                 break
             for outcome in self._executor().poll(0.1):
                 self._on_outcome(outcome)
             self.reporter.tick()
+
+    def _check_resources(self) -> None:
+        from shipyard.pipeline.executor import Budget
+
+        gpus = Budget.of_machine().gpu
+        for node in self.plan.dag.nodes:
+            if node.resources.gpu > gpus and not self.states[node.name].done:
+                raise RefusedError(
+                    f"step '{node.name}' requests {node.resources.gpu} GPU(s), but the local executor has {gpus}",
+                    hint="lower resources.gpu for this step, or run the pipeline on an executor with GPUs")
 
     def _in_flight(self) -> bool:
         return bool(self.tasks) or any(s.state == "pending" and s.retry_at for s in self.states.values()
