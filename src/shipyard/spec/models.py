@@ -157,6 +157,14 @@ class SplitSpec(_Spec):
     def _cutoff_only_for_time(self) -> SplitSpec:
         if self.cutoff is not None and self.method != "time":
             raise ValueError("'cutoff' applies only to method 'time'")
+        if self.cutoff is not None:
+            from datetime import datetime
+
+            try:
+                datetime.fromisoformat(self.cutoff)
+            except ValueError:
+                raise ValueError(f"cutoff '{self.cutoff}' is not an ISO date or timestamp, "
+                                 "e.g. '2024-06-01' or '2024-06-01T12:00:00'") from None
         return self
 
 
@@ -206,8 +214,17 @@ class Clip(_Spec):
 
 class Bucketize(_Spec):
     kind: Literal["bucketize"]
-    bins: int | list[float] = Field(default=5, description="Number of bins, or explicit inner edges.")
+    bins: int | list[float] = Field(default=5, description="Number of bins (at least 2), or explicit inner edges.")
     strategy: Literal["quantile", "uniform"] = "quantile"
+
+    @field_validator("bins")
+    @classmethod
+    def _sensible(cls, value: int | list[float]) -> int | list[float]:
+        if isinstance(value, int) and value < 2:
+            raise ValueError("bins must be at least 2")
+        if isinstance(value, list) and (not value or any(b >= a for a, b in zip(value[1:], value))):
+            raise ValueError("explicit bin edges must be a non-empty, strictly increasing list")
+        return value
 
 
 class Passthrough(_Spec):

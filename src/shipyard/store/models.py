@@ -5,12 +5,62 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Boolean, DateTime, Float, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+RUN_STATUSES = ("pending", "running", "succeeded", "failed", "cancelled")
+STEP_STATES = ("pending", "running", "succeeded", "cached", "failed", "skipped", "cancelled")
 
 
 def utcnow() -> datetime:
     return datetime.now(timezone.utc)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """An aware datetime, stored in UTC and read back in UTC on every backend.
+
+    SQLite keeps no offset, so values are converted to UTC before they are
+    written and marked UTC when read. Naive datetimes are refused: their zone
+    is a guess.
+    """
+
+    impl = DateTime
+    cache_ok = True
+
+    def __init__(self) -> None:
+        super().__init__(timezone=True)
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"naive datetime {value.isoformat()} given to the metadata store; "
+                             "pass an aware one, e.g. datetime.now(timezone.utc)")
+        return value.astimezone(timezone.utc)
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=timezone.utc)
+        return value.astimezone(timezone.utc)
+
+
+def _json(*, nullable: bool) -> Any:
+    return JSON(none_as_null=True) if nullable else JSON()
 
 
 class Base(DeclarativeBase):
@@ -19,6 +69,7 @@ class Base(DeclarativeBase):
 
 class PipelineRun(Base):
     __tablename__ = "pipeline_runs"
+    __table_args__ = (Index("ix_pipeline_runs_model", "model_name", "model_version"),)
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
     pipeline: Mapped[str] = mapped_column(String(200), index=True)
@@ -26,18 +77,18 @@ class PipelineRun(Base):
     spec_text: Mapped[str] = mapped_column(Text)
     spec_digest: Mapped[str] = mapped_column(String(64))
     status: Mapped[str] = mapped_column(String(16))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    options: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    options: Mapped[dict[str, Any]] = mapped_column(_json(nullable=False), default=dict)
     error: Mapped[str | None] = mapped_column(Text)
-    result: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    result: Mapped[dict[str, Any] | None] = mapped_column(_json(nullable=True))
     mlflow_run_id: Mapped[str | None] = mapped_column(String(64))
     model_name: Mapped[str | None] = mapped_column(String(200))
     model_version: Mapped[str | None] = mapped_column(String(32))
 
     steps: Mapped[list[StepRun]] = relationship(back_populates="run", order_by="StepRun.position",
-                                                cascade="all, delete-orphan")
+                                                cascade="all, delete-orphan", passive_deletes=True)
 
 
 class StepRun(Base):
@@ -53,12 +104,12 @@ class StepRun(Base):
     state: Mapped[str] = mapped_column(String(16))
     cache_hit: Mapped[bool] = mapped_column(Boolean, default=False)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
-    started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     duration_s: Mapped[float | None] = mapped_column(Float)
     error: Mapped[str | None] = mapped_column(Text)
-    outputs: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
-    details: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    outputs: Mapped[dict[str, Any]] = mapped_column(_json(nullable=False), default=dict)
+    details: Mapped[dict[str, Any] | None] = mapped_column(_json(nullable=True))
 
     run: Mapped[PipelineRun] = relationship(back_populates="steps")
 
@@ -69,8 +120,8 @@ class Artifact(Base):
     digest: Mapped[str] = mapped_column(String(64), primary_key=True)
     format: Mapped[str] = mapped_column(String(16))
     size_bytes: Mapped[int] = mapped_column(BigInteger)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    meta: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    meta: Mapped[dict[str, Any]] = mapped_column(_json(nullable=False), default=dict)
 
 
 class CacheEntry(Base):
@@ -78,7 +129,7 @@ class CacheEntry(Base):
 
     cache_key: Mapped[str] = mapped_column(String(64), primary_key=True)
     step_kind: Mapped[str] = mapped_column(String(50))
-    outputs: Mapped[dict[str, Any]] = mapped_column(JSON)
+    outputs: Mapped[dict[str, Any]] = mapped_column(_json(nullable=False))
     run_id: Mapped[str] = mapped_column(String(32))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    details: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    details: Mapped[dict[str, Any] | None] = mapped_column(_json(nullable=True))

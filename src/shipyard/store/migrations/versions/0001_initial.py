@@ -32,6 +32,8 @@ def upgrade() -> None:
         sa.Column("model_version", sa.String(32), nullable=True),
     )
     op.create_index("ix_pipeline_runs_pipeline", "pipeline_runs", ["pipeline"])
+    op.create_index("ix_pipeline_runs_created_at", "pipeline_runs", ["created_at"])
+    op.create_index("ix_pipeline_runs_model", "pipeline_runs", ["model_name", "model_version"])
     op.create_table(
         "step_runs",
         sa.Column("id", sa.Integer(), primary_key=True, autoincrement=True),
@@ -76,5 +78,7 @@ def downgrade() -> None:
     op.drop_table("artifacts")
     op.drop_index("ix_step_runs_run_id", "step_runs")
     op.drop_table("step_runs")
+    op.drop_index("ix_pipeline_runs_model", "pipeline_runs")
+    op.drop_index("ix_pipeline_runs_created_at", "pipeline_runs")
     op.drop_index("ix_pipeline_runs_pipeline", "pipeline_runs")
     op.drop_table("pipeline_runs")
