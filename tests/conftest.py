@@ -1,4 +1,4 @@
-"""Shared fixtures: an isolated SHIPYARD_HOME, and the real PostgreSQL server."""
+"""Shared fixtures: an isolated SHIPYARD_HOME, and databases on the real PostgreSQL server."""
 
 from __future__ import annotations
 
@@ -6,15 +6,17 @@ import os
 import uuid
 
 import pytest
+from sqlalchemy import create_engine, inspect, text
+from sqlalchemy.engine import make_url
 
 from shipyard.store.db import reset_engines
 
-POSTGRES_URL = os.environ.get("SHIPYARD_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
-REQUIRE_POSTGRES = os.environ.get("SHIPYARD_REQUIRE_POSTGRES") == "1"
+DEFAULT_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 
 
 @pytest.fixture
 def shipyard_home(tmp_path, monkeypatch):
+    """A fresh SHIPYARD_HOME (not created yet), with the database and MLflow at their defaults under it."""
     home = tmp_path / "home"
     monkeypatch.setenv("SHIPYARD_HOME", str(home))
     monkeypatch.delenv("SHIPYARD_DATABASE_URL", raising=False)
@@ -26,67 +28,77 @@ def shipyard_home(tmp_path, monkeypatch):
 
 @pytest.fixture(scope="session")
 def postgres_server_url():
-    from sqlalchemy import create_engine, text
-
-    engine = create_engine(POSTGRES_URL, connect_args={"connect_timeout": 3})
+    """The server's maintenance URL; skips (or fails with SHIPYARD_REQUIRE_POSTGRES=1) when none answers."""
+    url = os.environ.get("SHIPYARD_TEST_POSTGRES_URL") or DEFAULT_POSTGRES_URL
+    shown = make_url(url).render_as_string(hide_password=True)
+    engine = create_engine(url, connect_args={"connect_timeout": 3})
     try:
         with engine.connect() as connection:
             connection.execute(text("SELECT 1"))
     except Exception as exc:
-        reason = f"PostgreSQL not reachable at {POSTGRES_URL} ({type(exc).__name__})"
-        if REQUIRE_POSTGRES:
-            pytest.fail(f"{reason}, and SHIPYARD_REQUIRE_POSTGRES=1 makes it mandatory")
+        reason = f"PostgreSQL not reachable at {shown} ({type(exc).__name__}: {str(exc).splitlines()[0]})"
+        if os.environ.get("SHIPYARD_REQUIRE_POSTGRES") == "1":
+            pytest.fail(f"{reason}; SHIPYARD_REQUIRE_POSTGRES=1 makes the PostgreSQL tests mandatory")
         pytest.skip(f"{reason}; set SHIPYARD_REQUIRE_POSTGRES=1 to make this a failure")
     finally:
         engine.dispose()
-    return POSTGRES_URL
+    return url
 
 
 @pytest.fixture(scope="session")
-def postgres_database_url(postgres_server_url):
-    """A fresh database for this test session, dropped at the end."""
-    from sqlalchemy import create_engine, text
-    from sqlalchemy.engine import make_url
-
-    name = f"shipyard_test_{uuid.uuid4().hex[:10]}"
+def new_postgres_database(postgres_server_url):
+    """A factory: each call creates an empty database on the server and returns its URL; all are dropped at the end."""
     admin = create_engine(postgres_server_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    url = make_url(postgres_server_url).set(database=name).render_as_string(hide_password=False)
-    yield url
+    created: list[str] = []
+
+    def create(prefix: str = "shipyard_test") -> str:
+        name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+        with admin.connect() as connection:
+            connection.execute(text(f'CREATE DATABASE "{name}"'))
+        created.append(name)
+        return make_url(postgres_server_url).set(database=name).render_as_string(hide_password=False)
+
+    yield create
     reset_engines()
     with admin.connect() as connection:
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        for name in created:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     admin.dispose()
 
 
-def _truncate(url: str) -> None:
-    from sqlalchemy import create_engine, inspect, text
+@pytest.fixture(scope="session")
+def postgres_database_url(new_postgres_database):
+    """One database for the whole test session."""
+    return new_postgres_database()
+
+
+def _clean_shipyard_tables(url: str) -> None:
+    from shipyard.store.models import Base
 
     engine = create_engine(url)
-    with engine.begin() as connection:
-        tables = [t for t in inspect(connection).get_table_names() if not t.endswith("alembic_version")]
-        if tables:
-            connection.execute(text("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " CASCADE"))
-    engine.dispose()
+    try:
+        with engine.begin() as connection:
+            present = set(inspect(connection).get_table_names())
+            tables = [t.name for t in Base.metadata.sorted_tables if t.name in present]
+            if tables:
+                connection.execute(text("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " CASCADE"))
+    finally:
+        engine.dispose()
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def database_url(request, tmp_path, monkeypatch):
-    """Each test runs once on SQLite and once on PostgreSQL; the env points shipyard at it."""
-    monkeypatch.setenv("SHIPYARD_HOME", str(tmp_path / "home"))
-    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
-    reset_engines()
+    """The test runs once on a SQLite file and once on the session's PostgreSQL database (its shipyard
+    tables emptied first); SHIPYARD_HOME and SHIPYARD_DATABASE_URL point shipyard at it."""
+    home = tmp_path / "home"
     if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'home' / 'shipyard.db'}"
+        url = f"sqlite:///{home / 'shipyard.db'}"
     else:
         url = request.getfixturevalue("postgres_database_url")
-        from shipyard.config import load_settings
-        from shipyard.store.db import get_engine
-
-        monkeypatch.setenv("SHIPYARD_DATABASE_URL", url)
-        get_engine(load_settings())
-        _truncate(url)
+        _clean_shipyard_tables(url)
+    monkeypatch.setenv("SHIPYARD_HOME", str(home))
     monkeypatch.setenv("SHIPYARD_DATABASE_URL", url)
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    reset_engines()
     yield url
     reset_engines()

@@ -1,80 +1,277 @@
 """Repository functions for runs, steps, artifacts and the cache, on SQLite and PostgreSQL."""
 
+import dataclasses
 import threading
+from datetime import datetime, timedelta, timezone
 
 import pytest
+from sqlalchemy import func, select
+from sqlalchemy.exc import StatementError
 
-from shipyard.errors import NotFoundError
+from shipyard.errors import NotFoundError, RefusedError
 from shipyard.store import runs
+from shipyard.store.db import session_scope
+from shipyard.store.models import Artifact, CacheEntry, PipelineRun, StepRun
+
+T0 = datetime(2026, 1, 2, 3, 4, 5, 678901, tzinfo=timezone.utc)
 
 
-def _new(run_id="abcdef123456", pipeline="churn"):
+def _new(run_id="abcdef123456", pipeline="churn", **kwargs):
     runs.create_run(run_id=run_id, pipeline=pipeline, spec_path="/x/pipeline.yaml", spec_text="name: churn",
-                    spec_digest="f" * 64, options={"no_cache": False})
+                    spec_digest="f" * 64, options={"no_cache": False, "from_step": None}, **kwargs)
 
 
-def test_create_update_and_read_a_run_with_steps(database_url):
-    _new()
-    runs.update_run("abcdef123456", status="running")
-    runs.save_step("abcdef123456", "ingest", kind="ingest", position=0, state="running", attempts=1)
-    runs.save_step("abcdef123456", "split", kind="split", position=1, state="pending")
-    runs.save_step("abcdef123456", "ingest", state="succeeded", duration_s=0.5,
-                   outputs={"frame": {"digest": "1" * 64, "format": "parquet"}})
-    record = runs.get_run("abcdef123456")
-    assert record.status == "running"
-    assert [s.name for s in record.steps] == ["ingest", "split"]
-    assert record.steps[0].state == "succeeded" and record.steps[0].attempts == 1
-    assert record.steps[0].outputs["frame"]["format"] == "parquet"
-
-
-def test_prefix_lookup_ambiguity_and_not_found(database_url):
-    _new("abcd11000000")
-    _new("abcd22000000")
-    assert runs.get_run("abcd1").id == "abcd11000000"
-    with pytest.raises(NotFoundError, match="ambiguous: it matches abcd1"):
-        runs.get_run("abcd")
-    with pytest.raises(NotFoundError, match="there is no run 'abc'"):
-        runs.get_run("abc")  # shorter than a usable prefix
-    with pytest.raises(NotFoundError) as caught:
-        runs.get_run("zzzz9999")
-    assert "abcd22000000" in caught.value.hint and "shipyard runs list" in caught.value.hint
-
-
-def test_list_runs_newest_first_and_by_pipeline(database_url):
-    _new("r1aaaaaaaaaa", "churn")
-    _new("r2aaaaaaaaaa", "other")
-    _new("r3aaaaaaaaaa", "churn")
-    assert [r.id for r in runs.list_runs()] == ["r3aaaaaaaaaa", "r2aaaaaaaaaa", "r1aaaaaaaaaa"]
-    assert [r.id for r in runs.list_runs(pipeline="churn", limit=1)] == ["r3aaaaaaaaaa"]
-
-
-def test_update_of_an_unknown_run(database_url):
-    with pytest.raises(NotFoundError):
-        runs.update_run("missing00000", status="failed")
-
-
-def test_cache_put_get_and_overwrite(database_url):
-    assert runs.cache_get("k" * 64) is None
-    runs.cache_put("k" * 64, step_kind="train", outputs={"model": {"digest": "1" * 64}}, run_id="r1")
-    runs.cache_put("k" * 64, step_kind="train", outputs={"model": {"digest": "2" * 64}}, run_id="r2")
-    entry = runs.cache_get("k" * 64)
-    assert entry.outputs["model"]["digest"] == "2" * 64 and entry.run_id == "r2"
-
-
-def test_artifact_recording_is_idempotent_under_concurrency(database_url):
+def _in_threads(target, n=8):
+    barrier = threading.Barrier(n)
     errors = []
 
-    def record():
+    def run(i):
+        barrier.wait()
         try:
-            runs.record_artifact("e" * 64, "json", 10, {"k": 1})
+            target(i)
         except Exception as exc:  # collected for the assertion
             errors.append(exc)
 
-    threads = [threading.Thread(target=record) for _ in range(8)]
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
+    return errors
+
+
+def _count(model, *where):
+    with session_scope() as session:
+        return session.scalar(select(func.count()).select_from(model).where(*where))
+
+
+def test_a_new_run_is_pending_with_its_spec_and_options(database_url):
+    _new()
+    record = runs.get_run("abcdef123456")
+    assert (record.id, record.pipeline, record.status) == ("abcdef123456", "churn", "pending")
+    assert (record.spec_path, record.spec_text, record.spec_digest) == ("/x/pipeline.yaml", "name: churn", "f" * 64)
+    assert record.options == {"no_cache": False, "from_step": None}
+    assert record.created_at.tzinfo is timezone.utc
+    assert abs(datetime.now(timezone.utc) - record.created_at) < timedelta(minutes=1)
+    assert record.steps == [] and record.result is None and record.error is None
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        record.status = "running"
+
+
+def test_a_run_id_is_used_once(database_url):
+    _new()
+    with pytest.raises(RefusedError, match="already exists"):
+        _new()
+
+
+def test_update_run_sets_the_given_fields_only(database_url):
+    _new()
+    later = T0.astimezone(timezone(timedelta(hours=-5)))
+    runs.update_run("abcdef123456", status="running", started_at=later)
+    runs.update_run("abcdef123456", status="succeeded", finished_at=T0 + timedelta(seconds=90),
+                    result={"metrics": {"roc_auc": 0.91}}, mlflow_run_id="m" * 32, model_name="churn",
+                    model_version="3")
+    record = runs.get_run("abcdef123456")
+    assert record.status == "succeeded"
+    assert record.started_at == T0 and record.started_at.tzinfo is timezone.utc
+    assert record.finished_at - record.started_at == timedelta(seconds=90)
+    assert record.result == {"metrics": {"roc_auc": 0.91}}
+    assert (record.mlflow_run_id, record.model_name, record.model_version) == ("m" * 32, "churn", "3")
+    runs.update_run("abcdef123456", result=None, error="boom")
+    record = runs.get_run("abcdef123456")
+    assert record.result is None and record.error == "boom" and record.status == "succeeded"
+    assert _count(PipelineRun, PipelineRun.result.is_(None)) == 1
+
+
+def test_update_run_refuses_unknown_fields_statuses_and_runs(database_url):
+    _new()
+    with pytest.raises(TypeError, match="not run fields: colour"):
+        runs.update_run("abcdef123456", colour="red")
+    with pytest.raises(ValueError, match="status must be one of"):
+        runs.update_run("abcdef123456", status="done")
+    with pytest.raises(NotFoundError, match="cannot update run 'missing00000'"):
+        runs.update_run("missing00000", status="failed")
+
+
+def test_naive_datetimes_are_refused(database_url):
+    _new()
+    with pytest.raises(StatementError, match="naive datetime"):
+        runs.update_run("abcdef123456", started_at=datetime(2026, 1, 1))
+    assert runs.get_run("abcdef123456").started_at is None
+
+
+def test_steps_are_upserted_by_name_and_read_in_position_order(database_url):
+    _new()
+    runs.save_step("abcdef123456", "split", kind="split", position=1, state="pending")
+    runs.save_step("abcdef123456", "ingest", kind="ingest", position=0, state="running", attempts=1,
+                   cache_key="c" * 64, started_at=T0)
+    runs.save_step("abcdef123456", "ingest", state="succeeded", duration_s=0.5, finished_at=T0,
+                   outputs={"frame": {"digest": "1" * 64, "format": "parquet"}}, details={"rows": 10})
+    runs.save_step("abcdef123456", "split")
+    record = runs.get_run("abcdef123456")
+    assert [s.name for s in record.steps] == ["ingest", "split"]
+    ingest, split = record.steps
+    assert (ingest.kind, ingest.position, ingest.state, ingest.attempts) == ("ingest", 0, "succeeded", 1)
+    assert (ingest.cache_key, ingest.cache_hit, ingest.duration_s) == ("c" * 64, False, 0.5)
+    assert ingest.started_at == T0 and ingest.outputs["frame"]["format"] == "parquet"
+    assert ingest.details == {"rows": 10}
+    assert (split.state, split.attempts, split.outputs, split.details, split.error) == ("pending", 0, {}, None, None)
+    assert _count(StepRun) == 2
+
+
+def test_save_step_refuses_unknown_runs_fields_and_incomplete_first_saves(database_url):
+    with pytest.raises(NotFoundError, match="no run 'missing00000'"):
+        runs.save_step("missing00000", "ingest", kind="ingest", position=0)
+    _new()
+    with pytest.raises(TypeError, match="must give position"):
+        runs.save_step("abcdef123456", "ingest", kind="ingest")
+    with pytest.raises(TypeError, match="not step fields: colour"):
+        runs.save_step("abcdef123456", "ingest", colour="red")
+    with pytest.raises(ValueError, match="state must be one of"):
+        runs.save_step("abcdef123456", "ingest", kind="ingest", position=0, state="done")
+    assert _count(StepRun) == 0
+
+
+def test_a_unique_prefix_finds_the_run(database_url):
+    _new("abcd11000000")
+    _new("abcd22000000")
+    assert runs.get_run("abcd1").id == "abcd11000000"
+    assert runs.get_run("abcd22000000").id == "abcd22000000"
+
+
+def test_an_ambiguous_prefix_names_the_candidates(database_url):
+    _new("abcd11000000")
+    _new("abcd22000000")
+    with pytest.raises(NotFoundError, match="ambiguous: it matches abcd11000000, abcd22000000") as caught:
+        runs.get_run("abcd")
+    assert caught.value.headline == "ambiguous run id"
+
+
+def test_prefixes_are_literal_and_at_least_four_characters(database_url):
+    _new("abcd11000000")
+    with pytest.raises(NotFoundError, match="at least 4 characters"):
+        runs.get_run("abc")
+    with pytest.raises(NotFoundError):
+        runs.get_run("ab_d")
+    with pytest.raises(NotFoundError):
+        runs.get_run("abc%")
+
+
+def test_an_unknown_run_lists_recent_runs_and_the_command_that_lists_all(database_url):
+    for i in range(7):
+        _new(f"run{i}00000000", pipeline="churn")
+    with pytest.raises(NotFoundError) as caught:
+        runs.get_run("zzzz9999")
+    message = caught.value.message
+    assert "there is no run 'zzzz9999'" in message and "`shipyard runs list` shows all runs" in message
+    assert "run600000000 (churn, pending)" in message and "run200000000" in message
+    assert "run100000000" not in message
+    assert database_url.split("@")[-1] in message
+
+
+def test_an_empty_store_says_so(database_url):
+    with pytest.raises(NotFoundError, match="it holds no runs yet"):
+        runs.get_run("abcdef")
+
+
+def test_list_runs_newest_first_by_pipeline_and_limited(database_url):
+    _new("r1aaaaaaaaaa", "churn")
+    _new("r2aaaaaaaaaa", "other")
+    _new("r3aaaaaaaaaa", "churn")
+    runs.save_step("r3aaaaaaaaaa", "ingest", kind="ingest", position=0)
+    assert [r.id for r in runs.list_runs()] == ["r3aaaaaaaaaa", "r2aaaaaaaaaa", "r1aaaaaaaaaa"]
+    assert [r.id for r in runs.list_runs(pipeline="churn")] == ["r3aaaaaaaaaa", "r1aaaaaaaaaa"]
+    assert [r.id for r in runs.list_runs(pipeline="churn", limit=1)] == ["r3aaaaaaaaaa"]
+    assert runs.list_runs(pipeline="nothing") == []
+    assert all(r.steps == [] for r in runs.list_runs())
+    with pytest.raises(ValueError):
+        runs.list_runs(limit=0)
+
+
+def test_latest_run_for_model(database_url):
+    _new("old000000000")
+    _new("new000000000")
+    _new("another00000")
+    runs.update_run("old000000000", model_name="churn", model_version="2")
+    runs.update_run("new000000000", model_name="churn", model_version="2")
+    runs.update_run("another00000", model_name="churn", model_version="3")
+    runs.save_step("new000000000", "train", kind="train", position=0)
+    record = runs.latest_run_for_model("churn", 2)
+    assert record.id == "new000000000" and [s.name for s in record.steps] == ["train"]
+    assert runs.latest_run_for_model("churn", "3").id == "another00000"
+    assert runs.latest_run_for_model("churn", "4") is None
+    assert runs.latest_run_for_model("other", "2") is None
+
+
+def test_deleting_a_run_deletes_its_steps(database_url):
+    _new()
+    runs.save_step("abcdef123456", "ingest", kind="ingest", position=0)
+    runs.delete_run("abcdef123456")
+    assert _count(PipelineRun) == 0 and _count(StepRun) == 0
+    with pytest.raises(NotFoundError):
+        runs.delete_run("abcdef123456")
+
+
+def test_operations_can_share_the_callers_session(database_url):
+    with session_scope() as session:
+        _new(session=session)
+        runs.save_step("abcdef123456", "ingest", kind="ingest", position=0, session=session)
+        runs.record_artifact("a" * 64, "json", 2, {}, session=session)
+        assert runs.get_run("abcdef123456", session=session).steps[0].name == "ingest"
+    assert runs.get_run("abcdef123456").steps[0].name == "ingest"
+    with pytest.raises(RuntimeError):
+        with session_scope() as session:
+            _new("second000000", session=session)
+            runs.cache_put("k" * 64, step_kind="train", outputs={}, run_id="second000000", session=session)
+            raise RuntimeError("abandon")
+    assert [r.id for r in runs.list_runs()] == ["abcdef123456"]
+    assert runs.cache_get("k" * 64) is None
+
+
+def test_artifacts_are_recorded_once(database_url):
+    assert runs.get_artifact("e" * 64) is None
+    runs.record_artifact("e" * 64, "parquet", 10, {"rows": 3})
+    first = runs.get_artifact("e" * 64)
+    runs.record_artifact("e" * 64, "parquet", 10, {"rows": 99})
+    assert runs.get_artifact("e" * 64) == first
+    assert (first.format, first.size_bytes, first.meta) == ("parquet", 10, {"rows": 3})
+    assert first.created_at.tzinfo is timezone.utc
+
+
+def test_concurrent_records_of_the_same_artifact_all_succeed(database_url):
+    big = 5 * 2**32
+    errors = _in_threads(lambda i: runs.record_artifact("e" * 64, "bytes", big, {"writer": i}))
     assert errors == []
-    assert runs.get_artifact("e" * 64).size_bytes == 10
-    assert runs.get_artifact("0" * 64) is None
+    assert runs.get_artifact("e" * 64).size_bytes == big
+    assert _count(Artifact) == 1
+
+
+def test_cache_put_get_and_overwrite(database_url):
+    assert runs.cache_get("k" * 64) is None
+    runs.cache_put("k" * 64, step_kind="train", outputs={"model": {"digest": "1" * 64}}, run_id="r1",
+                   details={"best": {"num_leaves": 8}})
+    entry = runs.cache_get("k" * 64)
+    assert (entry.step_kind, entry.run_id, entry.details) == ("train", "r1", {"best": {"num_leaves": 8}})
+    runs.cache_put("k" * 64, step_kind="train", outputs={"model": {"digest": "2" * 64}}, run_id="r2")
+    entry = runs.cache_get("k" * 64)
+    assert entry.outputs == {"model": {"digest": "2" * 64}} and entry.run_id == "r2" and entry.details is None
+    assert entry.created_at.tzinfo is timezone.utc
+
+
+def test_concurrent_cache_puts_leave_one_whole_entry(database_url):
+    errors = _in_threads(lambda i: runs.cache_put("k" * 64, step_kind="train", outputs={"m": {"digest": str(i)}},
+                                                  run_id=f"r{i}"))
+    assert errors == []
+    entry = runs.cache_get("k" * 64)
+    assert entry.outputs["m"]["digest"] == entry.run_id[1:]
+    assert _count(CacheEntry) == 1
+
+
+def test_the_portable_upsert_used_for_other_databases(database_url):
+    values = {"cache_key": "p" * 64, "step_kind": "train", "outputs": {"a": 1}, "run_id": "r1", "details": None,
+              "created_at": T0}
+    for outputs in ({"a": 1}, {"a": 2}):
+        with session_scope() as session:
+            runs._portable_upsert(session, CacheEntry, {**values, "outputs": outputs}, keys=("cache_key",),
+                                  replace=("outputs",))
+    assert runs.cache_get("p" * 64).outputs == {"a": 2}

@@ -3,118 +3,66 @@
 from __future__ import annotations
 
 import contextlib
-import fcntl
+import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Engine, create_engine, event, text
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy import Connection, Engine, create_engine, event, inspect, text
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import NullPool
 
 from shipyard.config import Settings, load_settings
 from shipyard.errors import BackendError
 
+if TYPE_CHECKING:
+    from alembic.config import Config
+
 HEAD_REVISION = "0001"
 VERSION_TABLE = "shipyard_alembic_version"
-_MIGRATIONS = Path(__file__).resolve().parent / "migrations"
-_ADVISORY_LOCK = 0x5348_4950  # "SHIP"
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+SQLITE_BUSY_TIMEOUT_S = 30
+POSTGRES_CONNECT_TIMEOUT_S = 10
+_ADVISORY_LOCK_KEY = 0x5348_4950
 
+_lock = threading.Lock()
 _engines: dict[str, Engine] = {}
-_sessions: dict[str, sessionmaker] = {}
+_sessions: dict[str, sessionmaker[Session]] = {}
 
 
-def masked(url: str) -> str:
+def masked(url: str | URL) -> str:
     return make_url(url).render_as_string(hide_password=True)
 
 
-def _create(url: str, settings: Settings) -> Engine:
-    parsed = make_url(url)
-    if parsed.get_backend_name() == "sqlite":
-        if parsed.database and parsed.database != ":memory:":
-            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"timeout": 60})
-
-        @event.listens_for(engine, "connect")
-        def _pragmas(dbapi_connection, _record):
-            cursor = dbapi_connection.cursor()
-            cursor.execute("PRAGMA journal_mode=WAL")
-            cursor.execute("PRAGMA foreign_keys=ON")
-            cursor.execute("PRAGMA synchronous=NORMAL")
-            cursor.close()
-    else:
-        engine = create_engine(url, pool_pre_ping=True)
-    return engine
-
-
-def _current_revision(engine: Engine) -> str | None:
-    with engine.connect() as connection:
-        try:
-            return connection.execute(text(f"SELECT version_num FROM {VERSION_TABLE}")).scalar()
-        except DBAPIError:
-            return None
-
-
-def upgrade(engine: Engine) -> None:
-    """Bring the schema to the head revision; safe when several processes start at once."""
-    from alembic import command
-    from alembic.config import Config
-
-    def run(connection) -> None:
-        config = Config()
-        config.set_main_option("script_location", str(_MIGRATIONS))
-        config.attributes["connection"] = connection
-        command.upgrade(config, "head")
-
-    if engine.dialect.name == "postgresql":
-        with engine.connect() as connection:
-            connection.execute(text("SELECT pg_advisory_lock(:key)"), {"key": _ADVISORY_LOCK})
-            try:
-                run(connection)
-                connection.commit()
-            finally:
-                connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": _ADVISORY_LOCK})
-                connection.commit()
-        return
-    database = engine.url.database
-    lock_path = Path(f"{database}.migrate.lock") if database and database != ":memory:" else None
-    with open(lock_path, "w") if lock_path else contextlib.nullcontext() as lock:
-        if lock is not None:
-            fcntl.flock(lock, fcntl.LOCK_EX)
-        with engine.begin() as connection:
-            run(connection)
-
-
 def get_engine(settings: Settings | None = None) -> Engine:
-    settings = settings or load_settings()
-    url = settings.database_url
+    url = (settings or load_settings()).database_url
     engine = _engines.get(url)
     if engine is not None:
         return engine
-    engine = _create(url, settings)
-    try:
-        if _current_revision(engine) != HEAD_REVISION:
-            upgrade(engine)
-    except (OperationalError, DBAPIError) as exc:
-        engine.dispose()
-        reason = str(getattr(exc, "orig", exc)).strip().splitlines()[0]
-        raise BackendError(
-            f"cannot use the metadata database at {masked(url)}: {reason}",
-            hint="check that the server is running and SHIPYARD_DATABASE_URL is right "
-                 "(unset it to use the embedded SQLite store)") from None
-    _engines[url] = engine
-    _sessions[url] = sessionmaker(engine, expire_on_commit=False)
+    with _lock:
+        engine = _engines.get(url)
+        if engine is None:
+            engine = _open(url)
+            _sessions[url] = sessionmaker(engine, expire_on_commit=False)
+            _engines[url] = engine
     return engine
 
 
 @contextlib.contextmanager
 def session_scope(settings: Settings | None = None) -> Iterator[Session]:
+    """A session that commits when the block ends and rolls back when it raises."""
     settings = settings or load_settings()
-    get_engine(settings)
+    engine = get_engine(settings)
     session = _sessions[settings.database_url]()
     try:
         yield session
         session.commit()
+    except OperationalError as exc:
+        session.rollback()
+        raise BackendError(f"the metadata database at {masked(engine.url)} failed: {_reason(exc, engine.url)}; "
+                           "check that it is running and reachable, then retry") from exc
     except BaseException:
         session.rollback()
         raise
@@ -123,13 +71,147 @@ def session_scope(settings: Settings | None = None) -> Iterator[Session]:
 
 
 def reset_engines() -> None:
-    for engine in _engines.values():
-        engine.dispose()
-    _engines.clear()
-    _sessions.clear()
+    with _lock:
+        for engine in _engines.values():
+            engine.dispose()
+        _engines.clear()
+        _sessions.clear()
 
 
 def forget_engines_after_fork() -> None:
     """In a forked child: drop the parent's pooled connections without closing them."""
+    global _lock
+    _lock = threading.Lock()
     for engine in _engines.values():
         engine.dispose(close=False)
+
+
+def current_revision(engine: Engine) -> str | None:
+    with engine.connect() as connection:
+        if not inspect(connection).has_table(VERSION_TABLE):
+            return None
+        return connection.execute(text(f"SELECT version_num FROM {VERSION_TABLE}")).scalar()
+
+
+def alembic_config(connection: Connection | None = None) -> Config:
+    """Alembic's configuration for the packaged migrations; no alembic.ini is read."""
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS).replace("%", "%%"))
+    if connection is not None:
+        config.attributes["connection"] = connection
+    return config
+
+
+def upgrade(engine: Engine) -> None:
+    """Bring the schema to head; when several processes start at once, one migrates and the others wait."""
+    from alembic import command
+    from alembic.util import CommandError
+
+    try:
+        if engine.dialect.name == "sqlite" and not _is_memory(engine.url):
+            _upgrade_sqlite(engine.url)
+            return
+        with engine.begin() as connection:
+            if engine.dialect.name == "postgresql":
+                connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _ADVISORY_LOCK_KEY})
+            command.upgrade(alembic_config(connection), "head")
+    except CommandError as exc:
+        raise BackendError(f"cannot upgrade the metadata database at {masked(engine.url)}: {exc}; if a newer "
+                           "shipyard wrote it, install that version, or point SHIPYARD_DATABASE_URL at "
+                           "another database") from exc
+
+
+def _upgrade_sqlite(url: URL) -> None:
+    from alembic import command
+
+    # A dedicated engine whose transactions start with BEGIN IMMEDIATE: the first process takes SQLite's
+    # write lock and migrates; the others wait for it (busy timeout) and then find the schema at head.
+    migrator = create_engine(url, poolclass=NullPool, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_S})
+
+    @event.listens_for(migrator, "connect")
+    def _connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None
+        _sqlite_pragmas(dbapi_connection, _record)
+
+    @event.listens_for(migrator, "begin")
+    def _begin(connection: Connection) -> None:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+    try:
+        with migrator.begin() as connection:
+            command.upgrade(alembic_config(connection), "head")
+    finally:
+        migrator.dispose()
+
+
+def _open(url: str) -> Engine:
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise BackendError("the metadata database URL is not one SQLAlchemy understands; set "
+                           "SHIPYARD_DATABASE_URL to e.g. postgresql+psycopg://user:password@host:5432/dbname "
+                           "or unset it to use the embedded SQLite store under SHIPYARD_HOME") from None
+    try:
+        engine = _create(parsed)
+    except ArgumentError as exc:
+        raise BackendError(f"cannot use the metadata database at {masked(parsed)}: {exc}; install the driver "
+                           "the URL names or fix SHIPYARD_DATABASE_URL") from exc
+    except OSError as exc:
+        raise _unusable(parsed, exc) from exc
+    try:
+        if current_revision(engine) != HEAD_REVISION:
+            upgrade(engine)
+    except (SQLAlchemyError, OSError) as exc:
+        engine.dispose()
+        raise _unusable(parsed, exc) from exc
+    except BaseException:
+        engine.dispose()
+        raise
+    return engine
+
+
+def _create(url: URL) -> Engine:
+    if url.get_backend_name() == "sqlite":
+        if not _is_memory(url):
+            Path(url.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_S})
+        event.listen(engine, "connect", _sqlite_pragmas)
+        return engine
+    options: dict[str, Any] = {"pool_pre_ping": True}
+    if url.get_driver_name() in ("psycopg", "psycopg2") and "connect_timeout" not in url.query:
+        options["connect_args"] = {"connect_timeout": POSTGRES_CONNECT_TIMEOUT_S}
+    return create_engine(url, **options)
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+    finally:
+        cursor.close()
+
+
+def _is_memory(url: URL) -> bool:
+    return url.database in (None, "", ":memory:") or url.query.get("mode") == "memory"
+
+
+def _reason(exc: BaseException, url: URL) -> str:
+    message = str(getattr(exc, "orig", None) or exc).strip()
+    line = message.splitlines()[0] if message else type(exc).__name__
+    return line.replace(url.password, "***") if url.password else line
+
+
+def _unusable(url: URL, exc: BaseException) -> BackendError:
+    where = f"the metadata database at {masked(url)}: {_reason(exc, url)}"
+    if url.get_backend_name() == "sqlite":
+        folder = Path(url.database or ".").expanduser().parent
+        return BackendError(f"cannot open {where}. Check that the folder {folder} can be created and written "
+                            "(it is SHIPYARD_HOME unless SHIPYARD_DATABASE_URL points elsewhere)")
+    return BackendError(f"cannot use {where}. Check that the server is running and reachable from this "
+                        "machine, that the database exists and the user may connect and create tables, and "
+                        "that SHIPYARD_DATABASE_URL is right (unset it to use the embedded SQLite store "
+                        "under SHIPYARD_HOME)")

@@ -1,26 +1,31 @@
 """Repository functions for runs, steps, artifacts and the step cache.
 
-They return frozen records, never live ORM objects.
+Each opens its own short session unless one is passed, and returns frozen
+records, never live ORM objects.
 """
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, selectinload
 
 from shipyard.config import Settings
-from shipyard.errors import NotFoundError
-from shipyard.store.db import session_scope
-from shipyard.store.models import Artifact, CacheEntry, PipelineRun, StepRun
+from shipyard.errors import NotFoundError, RefusedError
+from shipyard.store.db import masked, session_scope
+from shipyard.store.models import RUN_STATUSES, STEP_STATES, Artifact, CacheEntry, PipelineRun, StepRun, utcnow
 
-_RUN_FIELDS = {"status", "started_at", "finished_at", "error", "result", "mlflow_run_id", "model_name",
-               "model_version", "options"}
-_STEP_FIELDS = {"kind", "position", "cache_key", "state", "cache_hit", "attempts", "started_at", "finished_at",
-                "duration_s", "error", "outputs", "details"}
+MIN_PREFIX = 4
+_RUN_FIELDS = frozenset({"status", "started_at", "finished_at", "error", "result", "mlflow_run_id", "model_name",
+                         "model_version", "options"})
+_STEP_FIELDS = frozenset({"kind", "position", "cache_key", "state", "cache_hit", "attempts", "started_at",
+                          "finished_at", "duration_s", "error", "outputs", "details"})
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -57,7 +62,16 @@ class RunRecord:
     mlflow_run_id: str | None
     model_name: str | None
     model_version: str | None
-    steps: tuple[StepRecord, ...] = field(default=())
+    steps: list[StepRecord] = field(default_factory=list)
+
+
+@dataclass(frozen=True, kw_only=True)
+class ArtifactRecord:
+    digest: str
+    format: str
+    size_bytes: int
+    created_at: datetime
+    meta: dict[str, Any]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -66,129 +80,222 @@ class CacheRecord:
     step_kind: str
     outputs: dict[str, Any]
     run_id: str
+    created_at: datetime
     details: dict[str, Any] | None
 
 
-@dataclass(frozen=True, kw_only=True)
-class ArtifactRecord:
-    digest: str
-    format: str
-    size_bytes: int
-    meta: dict[str, Any]
+def create_run(*, run_id: str, pipeline: str, spec_path: str | None, spec_text: str, spec_digest: str,
+               options: dict[str, Any], settings: Settings | None = None, session: Session | None = None) -> None:
+    with _session(settings, session) as s:
+        if s.get(PipelineRun, run_id) is not None:
+            raise RefusedError(f"a run with id '{run_id}' already exists; resume it or start a new run")
+        s.add(PipelineRun(id=run_id, pipeline=pipeline, spec_path=spec_path, spec_text=spec_text,
+                          spec_digest=spec_digest, status="pending", options=options))
+        s.flush()
+
+
+def update_run(run_id: str, *, settings: Settings | None = None, session: Session | None = None,
+               **fields: Any) -> None:
+    _check_fields(fields, _RUN_FIELDS, "run")
+    _check_value(fields, "status", RUN_STATUSES)
+    with _session(settings, session) as s:
+        if not fields:
+            found = s.get(PipelineRun, run_id) is not None
+        else:
+            found = s.execute(update(PipelineRun).where(PipelineRun.id == run_id).values(**fields)
+                              .execution_options(synchronize_session=False)).rowcount > 0
+        if not found:
+            raise NotFoundError(f"cannot update run '{run_id}': there is no such run in the metadata store at "
+                                f"{_where(s)}")
+
+
+def save_step(run_id: str, name: str, *, settings: Settings | None = None, session: Session | None = None,
+              **fields: Any) -> None:
+    """Insert or update the step ``name`` of a run; the first save must give ``kind`` and ``position``."""
+    _check_fields(fields, _STEP_FIELDS, "step")
+    _check_value(fields, "state", STEP_STATES)
+    with _session(settings, session) as s:
+        if fields:
+            changed = s.execute(update(StepRun).where(StepRun.run_id == run_id, StepRun.name == name)
+                                .values(**fields).execution_options(synchronize_session=False)).rowcount
+            if changed:
+                return
+        elif s.scalar(select(StepRun.id).where(StepRun.run_id == run_id, StepRun.name == name)) is not None:
+            return
+        if s.get(PipelineRun, run_id) is None:
+            raise NotFoundError(f"cannot save step '{name}': there is no run '{run_id}' in the metadata store at "
+                                f"{_where(s)}")
+        missing = sorted({"kind", "position"} - set(fields))
+        if missing:
+            raise TypeError(f"the first save of step '{name}' must give {', '.join(missing)}")
+        s.add(StepRun(run_id=run_id, name=name, **{"state": "pending", "cache_hit": False, "attempts": 0,
+                                                    "outputs": {}, **fields}))
+        s.flush()
+
+
+def get_run(run_id: str, *, settings: Settings | None = None, session: Session | None = None) -> RunRecord:
+    """The run with this id, or with the one id that starts with it (at least 4 characters)."""
+    with _session(settings, session) as s:
+        query = select(PipelineRun).options(selectinload(PipelineRun.steps))
+        row = s.scalar(query.where(PipelineRun.id == run_id))
+        if row is None and len(run_id) >= MIN_PREFIX:
+            matches = s.scalars(query.where(PipelineRun.id.startswith(run_id, autoescape=True))
+                                .order_by(PipelineRun.id).limit(6)).all()
+            if len(matches) > 1:
+                shown = ", ".join(m.id for m in matches[:5]) + (", ..." if len(matches) > 5 else "")
+                raise NotFoundError(f"run id prefix '{run_id}' is ambiguous: it matches {shown}",
+                                    headline="ambiguous run id", hint="give more characters of the id")
+            row = matches[0] if matches else None
+        if row is None:
+            raise _no_such_run(s, run_id)
+        return _run_record(row, steps=True)
+
+
+def list_runs(*, pipeline: str | None = None, limit: int = 20, settings: Settings | None = None,
+              session: Session | None = None) -> list[RunRecord]:
+    """The newest runs first, without their steps."""
+    if limit < 1:
+        raise ValueError(f"limit must be at least 1, got {limit}")
+    with _session(settings, session) as s:
+        query = select(PipelineRun).order_by(PipelineRun.created_at.desc(), PipelineRun.id.desc()).limit(limit)
+        if pipeline is not None:
+            query = query.where(PipelineRun.pipeline == pipeline)
+        return [_run_record(row, steps=False) for row in s.scalars(query)]
+
+
+def latest_run_for_model(model_name: str, version: str | int, *, settings: Settings | None = None,
+                         session: Session | None = None) -> RunRecord | None:
+    """The newest run that registered this model version, with its steps."""
+    with _session(settings, session) as s:
+        row = s.scalar(select(PipelineRun).options(selectinload(PipelineRun.steps))
+                       .where(PipelineRun.model_name == model_name, PipelineRun.model_version == str(version))
+                       .order_by(PipelineRun.created_at.desc(), PipelineRun.id.desc()).limit(1))
+        return None if row is None else _run_record(row, steps=True)
+
+
+def delete_run(run_id: str, *, settings: Settings | None = None, session: Session | None = None) -> None:
+    with _session(settings, session) as s:
+        if s.execute(delete(PipelineRun).where(PipelineRun.id == run_id)).rowcount == 0:
+            raise _no_such_run(s, run_id)
+
+
+def record_artifact(digest: str, format: str, size_bytes: int, meta: dict[str, Any], *,
+                    settings: Settings | None = None, session: Session | None = None) -> None:
+    """Record an artifact once; recording the same digest again, even concurrently, changes nothing."""
+    values = {"digest": digest, "format": format, "size_bytes": size_bytes, "meta": meta, "created_at": utcnow()}
+    with _session(settings, session) as s:
+        _upsert(s, Artifact, values, keys=("digest",), replace=())
+
+
+def get_artifact(digest: str, *, settings: Settings | None = None,
+                 session: Session | None = None) -> ArtifactRecord | None:
+    with _session(settings, session) as s:
+        row = s.get(Artifact, digest)
+        if row is None:
+            return None
+        return ArtifactRecord(digest=row.digest, format=row.format, size_bytes=row.size_bytes,
+                              created_at=row.created_at, meta=row.meta)
+
+
+def cache_get(cache_key: str, *, settings: Settings | None = None,
+              session: Session | None = None) -> CacheRecord | None:
+    with _session(settings, session) as s:
+        row = s.get(CacheEntry, cache_key)
+        if row is None:
+            return None
+        return CacheRecord(cache_key=row.cache_key, step_kind=row.step_kind, outputs=row.outputs,
+                           run_id=row.run_id, created_at=row.created_at, details=row.details)
+
+
+def cache_put(cache_key: str, *, step_kind: str, outputs: dict[str, Any], run_id: str,
+              details: dict[str, Any] | None = None, settings: Settings | None = None,
+              session: Session | None = None) -> None:
+    """Insert or replace the cache entry; the last writer wins."""
+    values = {"cache_key": cache_key, "step_kind": step_kind, "outputs": outputs, "run_id": run_id,
+              "details": details, "created_at": utcnow()}
+    with _session(settings, session) as s:
+        _upsert(s, CacheEntry, values, keys=("cache_key",),
+                replace=("step_kind", "outputs", "run_id", "details", "created_at"))
+
+
+@contextlib.contextmanager
+def _session(settings: Settings | None, session: Session | None) -> Iterator[Session]:
+    if session is not None:
+        yield session
+        return
+    with session_scope(settings) as own:
+        yield own
+
+
+def _upsert(session: Session, model: type, values: dict[str, Any], *, keys: tuple[str, ...],
+            replace: tuple[str, ...]) -> None:
+    dialect = session.get_bind().dialect.name
+    if dialect in ("postgresql", "sqlite"):
+        if dialect == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert
+        else:
+            from sqlalchemy.dialects.sqlite import insert
+        statement = insert(model).values(**values)
+        if replace:
+            statement = statement.on_conflict_do_update(
+                index_elements=list(keys), set_={name: statement.excluded[name] for name in replace})
+        else:
+            statement = statement.on_conflict_do_nothing(index_elements=list(keys))
+        session.execute(statement)
+        return
+    _portable_upsert(session, model, values, keys=keys, replace=replace)
+
+
+def _portable_upsert(session: Session, model: type, values: dict[str, Any], *, keys: tuple[str, ...],
+                     replace: tuple[str, ...]) -> None:
+    identity = tuple(values[k] for k in keys)
+    for _ in range(2):
+        row = session.get(model, identity if len(identity) > 1 else identity[0])
+        if row is not None:
+            for name in replace:
+                setattr(row, name, values[name])
+            session.flush()
+            return
+        try:
+            with session.begin_nested():
+                session.add(model(**values))
+        except IntegrityError:
+            continue  # inserted concurrently: the next pass finds it
+        return
+
+
+def _check_fields(fields: dict[str, Any], allowed: frozenset[str], what: str) -> None:
+    unknown = sorted(set(fields) - allowed)
+    if unknown:
+        raise TypeError(f"not {what} fields: {', '.join(unknown)}; allowed: {', '.join(sorted(allowed))}")
+
+
+def _check_value(fields: dict[str, Any], name: str, allowed: tuple[str, ...]) -> None:
+    if name in fields and fields[name] not in allowed:
+        raise ValueError(f"{name} must be one of {', '.join(allowed)}, got {fields[name]!r}")
+
+
+def _where(session: Session) -> str:
+    return masked(session.get_bind().url)
+
+
+def _no_such_run(session: Session, run_id: str) -> NotFoundError:
+    recent = session.execute(select(PipelineRun.id, PipelineRun.pipeline, PipelineRun.status)
+                             .order_by(PipelineRun.created_at.desc(), PipelineRun.id.desc()).limit(5)).all()
+    if recent:
+        listed = "; the most recent are " + ", ".join(f"{i} ({p}, {st})" for i, p, st in recent)
+    else:
+        listed = "; it holds no runs yet"
+    short = f" (a prefix needs at least {MIN_PREFIX} characters)" if len(run_id) < MIN_PREFIX else ""
+    return NotFoundError(f"there is no run '{run_id}'{short} in the metadata store at {_where(session)}{listed}. "
+                         "`shipyard runs list` shows all runs",
+                         hint="check SHIPYARD_HOME / SHIPYARD_DATABASE_URL if you expected the run here")
 
 
 def _step_record(row: StepRun) -> StepRecord:
     return StepRecord(**{name: getattr(row, name) for name in StepRecord.__dataclass_fields__})
 
 
-def _run_record(row: PipelineRun, *, with_steps: bool) -> RunRecord:
+def _run_record(row: PipelineRun, *, steps: bool) -> RunRecord:
     values = {name: getattr(row, name) for name in RunRecord.__dataclass_fields__ if name != "steps"}
-    steps = tuple(_step_record(s) for s in row.steps) if with_steps else ()
-    return RunRecord(**values, steps=steps)
-
-
-def create_run(*, run_id: str, pipeline: str, spec_path: str | None, spec_text: str, spec_digest: str,
-               options: dict[str, Any], settings: Settings | None = None) -> None:
-    with session_scope(settings) as session:
-        session.add(PipelineRun(id=run_id, pipeline=pipeline, spec_path=spec_path, spec_text=spec_text,
-                                spec_digest=spec_digest, status="pending", options=options))
-
-
-def update_run(run_id: str, *, settings: Settings | None = None, **fields: Any) -> None:
-    unknown = set(fields) - _RUN_FIELDS
-    if unknown:
-        raise ValueError(f"not run fields: {sorted(unknown)}")
-    with session_scope(settings) as session:
-        row = session.get(PipelineRun, run_id)
-        if row is None:
-            raise NotFoundError(f"there is no run {run_id}", hint="`shipyard runs list` shows the runs")
-        for key, value in fields.items():
-            setattr(row, key, value)
-
-
-def save_step(run_id: str, name: str, *, settings: Settings | None = None, **fields: Any) -> None:
-    unknown = set(fields) - _STEP_FIELDS
-    if unknown:
-        raise ValueError(f"not step fields: {sorted(unknown)}")
-    with session_scope(settings) as session:
-        row = session.scalar(select(StepRun).where(StepRun.run_id == run_id, StepRun.name == name))
-        if row is None:
-            defaults = {"kind": "user", "position": 0, "state": "pending", "cache_hit": False, "attempts": 0,
-                        "outputs": {}}
-            row = StepRun(run_id=run_id, name=name, **{**defaults, **fields})
-            session.add(row)
-            return
-        for key, value in fields.items():
-            setattr(row, key, value)
-
-
-def get_run(run_id: str, *, settings: Settings | None = None) -> RunRecord:
-    with session_scope(settings) as session:
-        row = session.get(PipelineRun, run_id)
-        if row is None and len(run_id) >= 4:
-            matches = session.scalars(select(PipelineRun).where(PipelineRun.id.startswith(run_id, autoescape=True))
-                                      .limit(5)).all()
-            if len(matches) > 1:
-                raise NotFoundError(f"run id prefix '{run_id}' is ambiguous: it matches "
-                                    f"{', '.join(m.id for m in matches)}", hint="give more characters of the id")
-            row = matches[0] if matches else None
-        if row is None:
-            recent = session.scalars(select(PipelineRun.id).order_by(PipelineRun.created_at.desc()).limit(5)).all()
-            shown = f"recent runs: {', '.join(recent)}; " if recent else ""
-            raise NotFoundError(f"there is no run '{run_id}'",
-                                hint=f"{shown}`shipyard runs list` shows all runs")
-        return _run_record(row, with_steps=True)
-
-
-def list_runs(*, pipeline: str | None = None, limit: int = 20, settings: Settings | None = None) -> list[RunRecord]:
-    with session_scope(settings) as session:
-        query = select(PipelineRun).order_by(PipelineRun.created_at.desc()).limit(limit)
-        if pipeline:
-            query = query.where(PipelineRun.pipeline == pipeline)
-        return [_run_record(row, with_steps=False) for row in session.scalars(query)]
-
-
-def delete_run(run_id: str, *, settings: Settings | None = None) -> None:
-    with session_scope(settings) as session:
-        session.execute(delete(PipelineRun).where(PipelineRun.id == run_id))
-
-
-def record_artifact(digest: str, format: str, size_bytes: int, meta: dict[str, Any], *,
-                    settings: Settings | None = None) -> None:
-    try:
-        with session_scope(settings) as session:
-            if session.get(Artifact, digest) is None:
-                session.add(Artifact(digest=digest, format=format, size_bytes=size_bytes, meta=meta))
-    except IntegrityError:
-        pass  # recorded concurrently by another process: same digest, same bytes
-
-
-def get_artifact(digest: str, *, settings: Settings | None = None) -> ArtifactRecord | None:
-    with session_scope(settings) as session:
-        row = session.get(Artifact, digest)
-        if row is None:
-            return None
-        return ArtifactRecord(digest=row.digest, format=row.format, size_bytes=row.size_bytes, meta=row.meta)
-
-
-def cache_get(cache_key: str, *, settings: Settings | None = None) -> CacheRecord | None:
-    with session_scope(settings) as session:
-        row = session.get(CacheEntry, cache_key)
-        if row is None:
-            return None
-        return CacheRecord(cache_key=row.cache_key, step_kind=row.step_kind, outputs=row.outputs, run_id=row.run_id,
-                           details=row.details)
-
-
-def cache_put(cache_key: str, *, step_kind: str, outputs: dict[str, Any], run_id: str,
-              details: dict[str, Any] | None = None, settings: Settings | None = None) -> None:
-    try:
-        with session_scope(settings) as session:
-            row = session.get(CacheEntry, cache_key)
-            if row is None:
-                session.add(CacheEntry(cache_key=cache_key, step_kind=step_kind, outputs=outputs, run_id=run_id,
-                                       details=details))
-            else:
-                row.outputs, row.run_id, row.details = outputs, run_id, details
-    except IntegrityError:
-        pass
+    return RunRecord(**values, steps=[_step_record(s) for s in row.steps] if steps else [])
