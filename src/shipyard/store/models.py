@@ -133,3 +133,48 @@ class CacheEntry(Base):
     run_id: Mapped[str] = mapped_column(String(32))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     details: Mapped[dict[str, Any] | None] = mapped_column(_json(nullable=True))
+
+
+class AuditEvent(Base):
+    """One append-only, hash-chained audit event."""
+
+    __tablename__ = "audit_events"
+
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    time: Mapped[datetime] = mapped_column(UTCDateTime())
+    actor: Mapped[str] = mapped_column(String(200))
+    action: Mapped[str] = mapped_column(String(50))
+    model: Mapped[str | None] = mapped_column(String(200), index=True)
+    version: Mapped[str | None] = mapped_column(String(32))
+    from_state: Mapped[str | None] = mapped_column(String(16))
+    to_state: Mapped[str | None] = mapped_column(String(16))
+    reason: Mapped[str | None] = mapped_column(Text)
+    details: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+
+
+class ModelHead(Base):
+    """Per registered model: the production version and a counter that serialises changes to it."""
+
+    __tablename__ = "model_heads"
+
+    model: Mapped[str] = mapped_column(String(200), primary_key=True)
+    production_version: Mapped[str | None] = mapped_column(String(32))
+    row_version: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class ModelVersionState(Base):
+    """The shipyard lifecycle state of one registered model version."""
+
+    __tablename__ = "model_version_states"
+
+    model: Mapped[str] = mapped_column(ForeignKey("model_heads.model"), primary_key=True)
+    version: Mapped[str] = mapped_column(String(32), primary_key=True)
+    state: Mapped[str] = mapped_column(String(16))
+    approval: Mapped[str] = mapped_column(String(16))
+    approved_by: Mapped[str | None] = mapped_column(String(200))
+    was_production: Mapped[bool] = mapped_column(Boolean, default=False)
+    synced: Mapped[bool] = mapped_column(Boolean, default=False)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    reason: Mapped[str | None] = mapped_column(Text)

@@ -1,0 +1,1 @@
+"""Governance: the hash-chained audit log of every state change."""

@@ -1,0 +1,131 @@
+"""The append-only audit log. Each event carries the SHA-256 of its predecessor, so an
+edited, deleted or reordered event breaks the chain at a point ``verify_chain`` names."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError, OperationalError
+
+from shipyard.config import Settings
+from shipyard.errors import BackendError
+from shipyard.store.db import session_scope
+from shipyard.store.models import AuditEvent
+
+GENESIS = "0" * 64
+_APPEND_ATTEMPTS = 20
+
+
+@dataclass(frozen=True, kw_only=True)
+class Event:
+    seq: int
+    time: datetime
+    actor: str
+    action: str
+    model: str | None
+    version: str | None
+    from_state: str | None
+    to_state: str | None
+    reason: str | None
+    details: dict[str, Any] = field(default_factory=dict)
+    prev_hash: str = GENESIS
+    hash: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class ChainReport:
+    ok: bool
+    events: int
+    first_bad_seq: int | None = None
+    problem: str | None = None
+
+
+def _content(event: Event | AuditEvent) -> dict[str, Any]:
+    return {"seq": event.seq, "time": _iso(event.time), "actor": event.actor, "action": event.action,
+            "model": event.model, "version": event.version, "from_state": event.from_state,
+            "to_state": event.to_state, "reason": event.reason, "details": event.details or {},
+            "prev_hash": event.prev_hash}
+
+
+def _iso(moment: datetime) -> str:
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return moment.astimezone(timezone.utc).isoformat(timespec="microseconds")
+
+
+def event_hash(event: Event | AuditEvent) -> str:
+    body = json.dumps(_content(event), sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(body.encode()).hexdigest()
+
+
+def append_event(*, actor: str, action: str, model: str | None = None, version: str | int | None = None,
+                 from_state: str | None = None, to_state: str | None = None, reason: str | None = None,
+                 details: dict[str, Any] | None = None, session=None, settings: Settings | None = None) -> Event:
+    """Append one event. Inside ``session`` it commits or rolls back with the caller's change."""
+    if session is not None:
+        return _append(session, actor, action, model, version, from_state, to_state, reason, details)
+    for _ in range(_APPEND_ATTEMPTS):
+        try:
+            with session_scope(settings) as own:
+                return _append(own, actor, action, model, version, from_state, to_state, reason, details)
+        except (IntegrityError, OperationalError):
+            continue  # another writer took this sequence number (or held the lock); chain onto its event
+    raise BackendError("could not append to the audit log: too many concurrent writers")
+
+
+def _append(session, actor, action, model, version, from_state, to_state, reason, details) -> Event:
+    last = session.scalars(select(AuditEvent).order_by(AuditEvent.seq.desc()).limit(1).with_for_update()).first()
+    event = Event(seq=(last.seq + 1) if last else 1, time=datetime.now(timezone.utc), actor=actor, action=action,
+                  model=model, version=None if version is None else str(version), from_state=from_state,
+                  to_state=to_state, reason=reason, details=json.loads(json.dumps(details or {}, default=str)),
+                  prev_hash=last.hash if last else GENESIS)
+    digest = event_hash(event)
+    session.add(AuditEvent(seq=event.seq, time=event.time, actor=actor, action=action, model=event.model,
+                           version=event.version, from_state=from_state, to_state=to_state, reason=reason,
+                           details=event.details, prev_hash=event.prev_hash, hash=digest))
+    session.flush()
+    return Event(**{**event.__dict__, "hash": digest})
+
+
+def read_events(*, model: str | None = None, since: datetime | None = None, limit: int | None = None,
+                settings: Settings | None = None) -> list[Event]:
+    with session_scope(settings) as session:
+        query = select(AuditEvent).order_by(AuditEvent.seq)
+        if model:
+            query = query.where(AuditEvent.model == model)
+        if since:
+            query = query.where(AuditEvent.time >= since)
+        if limit:
+            query = query.limit(limit)
+        return [_event(row) for row in session.scalars(query)]
+
+
+def _event(row: AuditEvent) -> Event:
+    return Event(seq=row.seq, time=row.time, actor=row.actor, action=row.action, model=row.model,
+                 version=row.version, from_state=row.from_state, to_state=row.to_state, reason=row.reason,
+                 details=row.details or {}, prev_hash=row.prev_hash, hash=row.hash)
+
+
+def verify_chain(*, settings: Settings | None = None) -> ChainReport:
+    """Walk the whole log; report the first event whose content, order or link is wrong."""
+    events = read_events(settings=settings)
+    previous_hash, expected_seq = GENESIS, 1
+    for event in events:
+        if event.seq != expected_seq:
+            problem = (f"event {expected_seq} is missing (the next one is {event.seq}): an event was deleted"
+                       if event.seq > expected_seq else f"event {event.seq} appears out of order")
+            return ChainReport(ok=False, events=len(events), first_bad_seq=event.seq, problem=problem)
+        if event_hash(event) != event.hash:
+            return ChainReport(ok=False, events=len(events), first_bad_seq=event.seq,
+                               problem=f"event {event.seq} was edited: its content no longer matches its hash")
+        if event.prev_hash != previous_hash:
+            return ChainReport(ok=False, events=len(events), first_bad_seq=event.seq,
+                               problem=f"event {event.seq} does not link to event {event.seq - 1}: "
+                                       "events were removed, replaced or reordered")
+        previous_hash, expected_seq = event.hash, expected_seq + 1
+    return ChainReport(ok=True, events=len(events))

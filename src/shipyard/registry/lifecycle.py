@@ -1,0 +1,204 @@
+"""The version lifecycle: candidate → staging → production, and the ways out.
+
+State lives in the metadata store and is mirrored to MLflow (a ``shipyard.state``
+version tag; the ``champion`` alias for production, ``challenger`` for staging).
+A transition is one database transaction that also appends its audit event; the
+row is marked unsynced until MLflow mirrors it, and ``reconcile`` finishes any
+mirror a crash interrupted, so the two never disagree for long.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+
+from sqlalchemy import select, update
+
+from shipyard.config import Settings, load_settings
+from shipyard.errors import BackendError, NotFoundError, RefusedError
+from shipyard.governance.audit import append_event
+from shipyard.store.db import session_scope
+from shipyard.store.models import ModelHead, ModelVersionState
+
+STATES = ("candidate", "staging", "production", "rejected", "archived", "rolled_back")
+ALLOWED = {
+    "candidate": {"staging", "rejected", "archived"},
+    "staging": {"production", "rejected", "archived"},
+    "production": {"archived", "rolled_back"},
+    "rolled_back": {"production", "archived"},
+    "rejected": {"archived"},
+    "archived": set(),
+}
+CHAMPION, CHALLENGER = "champion", "challenger"
+
+
+@dataclass(frozen=True, kw_only=True)
+class VersionState:
+    model: str
+    version: str
+    state: str
+    approval: str
+    approved_by: str | None
+    was_production: bool
+    synced: bool
+    updated_at: datetime
+    reason: str | None
+
+
+def _record(row: ModelVersionState) -> VersionState:
+    return VersionState(model=row.model, version=row.version, state=row.state, approval=row.approval,
+                        approved_by=row.approved_by, was_production=row.was_production, synced=row.synced,
+                        updated_at=row.updated_at, reason=row.reason)
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def register_candidate(model: str, version: str | int, *, actor: str, approval: str = "auto",
+                       details: dict[str, Any] | None = None, settings: Settings | None = None) -> VersionState:
+    """Record a freshly registered version as a candidate (idempotent for the same version)."""
+    version = str(version)
+    with session_scope(settings) as session:
+        row = session.get(ModelVersionState, (model, version))
+        if row is not None:
+            return _record(row)
+        if session.get(ModelHead, model) is None:
+            session.add(ModelHead(model=model, production_version=None, row_version=0))
+            session.flush()
+        row = ModelVersionState(model=model, version=version, state="candidate", approval=approval,
+                                was_production=False, synced=False, updated_at=_now())
+        session.add(row)
+        append_event(actor=actor, action="registered", model=model, version=version, to_state="candidate",
+                     details=details, session=session)
+        record = _record(row)
+    _mirror_all([record], settings)
+    return get_state(model, version, settings=settings)
+
+
+def get_state(model: str, version: str | int, *, settings: Settings | None = None) -> VersionState:
+    with session_scope(settings) as session:
+        row = session.get(ModelVersionState, (model, str(version)))
+        if row is None:
+            known = session.scalars(select(ModelVersionState.version).where(ModelVersionState.model == model)).all()
+            if known:
+                raise NotFoundError(f"model '{model}' has no version {version}",
+                                    hint=f"its versions are: {', '.join(sorted(known, key=int))}")
+            raise NotFoundError(f"there is no model '{model}' in the registry",
+                                hint="`shipyard models list` shows the registered models")
+        return _record(row)
+
+
+def list_states(model: str | None = None, *, settings: Settings | None = None) -> list[VersionState]:
+    with session_scope(settings) as session:
+        query = select(ModelVersionState).order_by(ModelVersionState.model, ModelVersionState.version)
+        if model:
+            query = query.where(ModelVersionState.model == model)
+        return sorted((_record(r) for r in session.scalars(query)), key=lambda s: (s.model, int(s.version)))
+
+
+def production_version(model: str, *, settings: Settings | None = None) -> str | None:
+    with session_scope(settings) as session:
+        head = session.get(ModelHead, model)
+        return head.production_version if head else None
+
+
+def transition(model: str, version: str | int, to_state: str, *, actor: str, reason: str | None = None,
+               action: str | None = None, details: dict[str, Any] | None = None,
+               settings: Settings | None = None) -> VersionState:
+    """Move one version to ``to_state``; production changes are serialised per model."""
+    version = str(version)
+    settings = settings or load_settings()
+    reconcile(settings=settings)
+    touched: list[VersionState] = []
+    with session_scope(settings) as session:
+        row = session.get(ModelVersionState, (model, version), with_for_update=True)
+        if row is None:
+            get_state(model, version, settings=settings)
+        if to_state not in ALLOWED[row.state]:
+            allowed = ", ".join(sorted(ALLOWED[row.state])) or "nothing (final state)"
+            raise RefusedError(f"{model} version {version} is {row.state} and cannot become {to_state}",
+                               hint=f"from {row.state} it may become: {allowed}")
+        head = session.get(ModelHead, model, with_for_update=True)
+        seen = head.row_version
+        from_state = row.state
+        if to_state == "production":
+            touched += _demote_current(session, head, model, version, actor, reason)
+            head.production_version = version
+            row.was_production = True
+        elif from_state == "production":
+            head.production_version = None
+        claimed = session.execute(update(ModelHead).where(ModelHead.model == model, ModelHead.row_version == seen)
+                                  .values(row_version=seen + 1, production_version=head.production_version))
+        if claimed.rowcount != 1:
+            raise RefusedError(f"another change to model '{model}' happened at the same time; nothing was changed",
+                               hint="look at `shipyard models show` and try again")
+        row.state, row.reason, row.synced, row.updated_at = to_state, reason, False, _now()
+        append_event(actor=actor, action=action or to_state, model=model, version=version, from_state=from_state,
+                     to_state=to_state, reason=reason, details=details, session=session)
+        touched.append(_record(row))
+    _mirror_all(touched, settings)
+    return get_state(model, version, settings=settings)
+
+
+def _mirror_all(records: list[VersionState], settings: Settings) -> None:
+    try:
+        for record in records:
+            _mirror(record, settings)
+    except Exception as exc:
+        changed = ", ".join(f"version {r.version} → {r.state}" for r in records)
+        raise BackendError(
+            f"the change ({changed}) is recorded in the metadata store, but mirroring it to MLflow failed: {exc}",
+            hint="it is finished automatically by the next lifecycle operation, or now by `shipyard models verify`",
+        ) from exc
+
+
+def _demote_current(session, head, model, version, actor, reason) -> list[VersionState]:
+    if not head.production_version or head.production_version == version:
+        return []
+    current = session.get(ModelVersionState, (model, head.production_version), with_for_update=True)
+    current.state, current.synced, current.updated_at = "archived", False, _now()
+    current.reason = f"replaced by version {version}"
+    append_event(actor=actor, action="archived", model=model, version=current.version, from_state="production",
+                 to_state="archived", reason=f"replaced by version {version}", session=session)
+    return [_record(current)]
+
+
+def set_approval(model: str, version: str | int, *, approved_by: str, settings: Settings | None = None) -> None:
+    with session_scope(settings) as session:
+        row = session.get(ModelVersionState, (model, str(version)), with_for_update=True)
+        row.approval, row.approved_by = "approved", approved_by
+
+
+def _mirror(record: VersionState, settings: Settings | None) -> None:
+    """Make MLflow show the store's state: version tag and aliases. Idempotent."""
+    from mlflow.tracking import MlflowClient
+
+    from shipyard.tracking.setup import configure_mlflow
+
+    settings = settings or load_settings()
+    configure_mlflow(settings)
+    client = MlflowClient()
+    client.set_model_version_tag(record.model, record.version, "shipyard.state", record.state)
+    aliases = client.get_registered_model(record.model).aliases
+    for alias, wanted in ((CHAMPION, record.state == "production"), (CHALLENGER, record.state == "staging")):
+        holds = str(aliases.get(alias)) == record.version
+        if wanted and not holds:
+            client.set_registered_model_alias(record.model, alias, record.version)
+        elif holds and not wanted:
+            client.delete_registered_model_alias(record.model, alias)
+    with session_scope(settings) as session:
+        row = session.get(ModelVersionState, (record.model, record.version))
+        if row.state == record.state:
+            row.synced = True
+
+
+def reconcile(*, settings: Settings | None = None) -> list[VersionState]:
+    """Finish every MLflow mirror that a failure left undone; returns what was repaired."""
+    with session_scope(settings) as session:
+        pending = [_record(r) for r in session.scalars(select(ModelVersionState).where(
+            ModelVersionState.synced.is_(False)))]
+    for record in pending:
+        _mirror(record, settings)
+    return pending

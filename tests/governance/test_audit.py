@@ -1,0 +1,81 @@
+"""The hash-chained audit log detects an edited, deleted or reordered event."""
+
+import threading
+
+from sqlalchemy import text
+
+from shipyard.config import load_settings
+from shipyard.governance.audit import append_event, read_events, verify_chain
+from shipyard.store.db import get_engine
+
+
+def _fill(n=5):
+    for i in range(1, n + 1):
+        append_event(actor="ci", action="registered", model="churn", version=i, to_state="candidate",
+                     details={"run": f"r{i}"})
+
+
+def _sql(statement, **params):
+    with get_engine(load_settings()).begin() as connection:
+        connection.execute(text(statement), params)
+
+
+def test_an_untouched_chain_verifies(database_url):
+    _fill()
+    report = verify_chain()
+    assert report.ok and report.events == 5
+    events = read_events(model="churn")
+    assert [e.seq for e in events] == [1, 2, 3, 4, 5]
+    assert events[1].prev_hash == events[0].hash
+
+
+def test_an_edited_event_is_named(database_url):
+    _fill()
+    _sql("UPDATE audit_events SET reason = 'looks fine' WHERE seq = 3")
+    report = verify_chain()
+    assert not report.ok and report.first_bad_seq == 3
+    assert "edited" in report.problem
+
+
+def test_a_deleted_event_is_named(database_url):
+    _fill()
+    _sql("DELETE FROM audit_events WHERE seq = 2")
+    report = verify_chain()
+    assert not report.ok and report.first_bad_seq == 3
+    assert "event 2 is missing" in report.problem
+
+
+def test_a_relinked_event_is_caught(database_url):
+    _fill()
+    _sql("UPDATE audit_events SET prev_hash = :h WHERE seq = 4", h="f" * 64)
+    report = verify_chain()
+    assert not report.ok and report.first_bad_seq == 4
+
+
+def test_reordered_events_are_caught(database_url):
+    _fill()
+    _sql("UPDATE audit_events SET seq = 100 WHERE seq = 2")
+    _sql("UPDATE audit_events SET seq = 2 WHERE seq = 3")
+    _sql("UPDATE audit_events SET seq = 3 WHERE seq = 100")
+    report = verify_chain()
+    assert not report.ok and report.first_bad_seq == 2
+
+
+def test_concurrent_appends_keep_one_unbroken_chain(database_url):
+    errors = []
+
+    def writer(k):
+        try:
+            for i in range(5):
+                append_event(actor=f"w{k}", action="noted", details={"i": i})
+        except Exception as exc:  # collected for the assertion
+            errors.append(exc)
+
+    threads = [threading.Thread(target=writer, args=(k,)) for k in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    report = verify_chain()
+    assert report.ok and report.events == 20

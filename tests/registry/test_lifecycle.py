@@ -1,0 +1,116 @@
+"""The version lifecycle on the metadata store, mirrored to a real MLflow registry."""
+
+import threading
+
+import pytest
+from mlflow.tracking import MlflowClient
+
+from shipyard.config import load_settings
+from shipyard.errors import BackendError, NotFoundError, RefusedError
+from shipyard.governance.audit import read_events, verify_chain
+from shipyard.registry import lifecycle
+from shipyard.tracking.setup import configure_mlflow
+
+
+@pytest.fixture
+def registry(database_url, tmp_path):
+    """Three registered versions of 'churn' in MLflow, known to the lifecycle as candidates."""
+    settings = load_settings()
+    configure_mlflow(settings)
+    client = MlflowClient()
+    client.create_registered_model("churn")
+    for _ in range(3):
+        version = client.create_model_version("churn", source=(tmp_path / "model").as_uri())
+        lifecycle.register_candidate("churn", version.version, actor="pipeline")
+    return client
+
+
+def _aliases(client):
+    return {alias: str(version) for alias, version in client.get_registered_model("churn").aliases.items()}
+
+
+def _mlflow_state(client, version):
+    return client.get_model_version("churn", str(version)).tags.get("shipyard.state")
+
+
+def test_registered_versions_start_as_candidates(registry):
+    states = lifecycle.list_states("churn")
+    assert [(s.version, s.state, s.synced) for s in states] == [("1", "candidate", True), ("2", "candidate", True),
+                                                                ("3", "candidate", True)]
+    assert _mlflow_state(registry, 1) == "candidate"
+
+
+def test_promotion_moves_aliases_and_archives_the_previous_champion(registry):
+    lifecycle.transition("churn", 1, "staging", actor="gate")
+    assert _aliases(registry) == {"challenger": "1"}
+    lifecycle.transition("churn", 1, "production", actor="alice", reason="better AUC")
+    assert _aliases(registry) == {"champion": "1"}
+    lifecycle.transition("churn", 2, "staging", actor="gate")
+    lifecycle.transition("churn", 2, "production", actor="alice")
+    assert _aliases(registry) == {"champion": "2"}
+    assert lifecycle.get_state("churn", 1).state == "archived"
+    assert lifecycle.production_version("churn") == "2"
+    assert _mlflow_state(registry, 1) == "archived" and _mlflow_state(registry, 2) == "production"
+    actions = [(e.action, e.version) for e in read_events(model="churn")][3:]
+    assert actions == [("staging", "1"), ("production", "1"), ("staging", "2"), ("archived", "1"),
+                       ("production", "2")]
+    assert verify_chain().ok
+
+
+def test_refused_transitions_change_nothing(registry):
+    with pytest.raises(RefusedError, match="is candidate and cannot become production"):
+        lifecycle.transition("churn", 1, "production", actor="alice")
+    lifecycle.transition("churn", 1, "rejected", actor="gate", reason="roc_auc 0.61 < 0.70")
+    with pytest.raises(RefusedError, match="is rejected and cannot become staging"):
+        lifecycle.transition("churn", 1, "staging", actor="alice")
+    with pytest.raises(NotFoundError, match="has no version 9"):
+        lifecycle.transition("churn", 9, "staging", actor="alice")
+    with pytest.raises(NotFoundError, match="no model 'ghost'"):
+        lifecycle.get_state("ghost", 1)
+    assert lifecycle.get_state("churn", 1).state == "rejected"
+    assert len(read_events(model="churn")) == 4
+
+
+def test_concurrent_promotions_have_exactly_one_winner(registry):
+    for version in (1, 2):
+        lifecycle.transition("churn", version, "staging", actor="gate")
+    outcomes = {}
+
+    def promote(version):
+        try:
+            lifecycle.transition("churn", version, "production", actor=f"user{version}")
+            outcomes[version] = "won"
+        except RefusedError as exc:
+            outcomes[version] = str(exc)
+
+    threads = [threading.Thread(target=promote, args=(v,)) for v in (1, 2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    winners = [v for v, o in outcomes.items() if o == "won"]
+    production = lifecycle.production_version("churn")
+    # Either one promotion was refused, or they ran one after the other and the later one replaced the
+    # earlier: in both cases exactly one version is production and the audit chain is intact.
+    assert production in {"1", "2"}
+    assert [s.version for s in lifecycle.list_states("churn") if s.state == "production"] == [production]
+    assert str(winners[-1]) == production or len(winners) == 1
+    assert _aliases(registry).get("champion") == production
+    assert verify_chain().ok
+
+
+def test_an_interrupted_mirror_is_reconciled(registry):
+    def broken_mirror(record, settings):
+        raise ConnectionError("MLflow went away")
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(lifecycle, "_mirror", broken_mirror)
+        with pytest.raises(BackendError, match="recorded in the metadata store, but mirroring it to MLflow failed"):
+            lifecycle.transition("churn", 3, "staging", actor="gate")
+    assert lifecycle.get_state("churn", 3).synced is False
+    assert _mlflow_state(registry, 3) == "candidate"
+    repaired = lifecycle.reconcile()
+    assert [(r.version, r.state) for r in repaired] == [("3", "staging")]
+    assert _mlflow_state(registry, 3) == "staging"
+    assert _aliases(registry) == {"challenger": "3"}
+    assert lifecycle.get_state("churn", 3).synced is True
