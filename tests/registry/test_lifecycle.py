@@ -114,3 +114,34 @@ def test_an_interrupted_mirror_is_reconciled(registry):
     assert _mlflow_state(registry, 3) == "staging"
     assert _aliases(registry) == {"challenger": "3"}
     assert lifecycle.get_state("churn", 3).synced is True
+
+
+def test_manual_approval_must_name_the_approver(registry):
+    from mlflow.tracking import MlflowClient as _Client
+
+    version = _Client().create_model_version("churn", source="file:///tmp/m").version
+    lifecycle.register_candidate("churn", version, actor="pipeline", approval="manual")
+    lifecycle.transition("churn", version, "staging", actor="gate")
+    with pytest.raises(RefusedError, match="needs a manual approval"):
+        lifecycle.transition("churn", version, "production", actor="bob")
+    with pytest.raises(RefusedError, match="must name the approver"):
+        lifecycle.approve("churn", version, approver="  ")
+    lifecycle.approve("churn", version, approver="carol")
+    assert lifecycle.transition("churn", version, "production", actor="bob").state == "production"
+    approval = [e for e in read_events(model="churn") if e.action == "approved"]
+    assert approval[0].actor == "carol"
+
+
+def test_rollback_returns_to_the_previous_production_version(registry):
+    for version in (1, 2):
+        lifecycle.transition("churn", version, "staging", actor="gate")
+        lifecycle.transition("churn", version, "production", actor="alice")
+    with pytest.raises(RefusedError, match="never reached production"):
+        lifecycle.rollback("churn", actor="ops", reason="bad", to_version=3)
+    restored = lifecycle.rollback("churn", actor="ops", reason="error rate 7% > 2%")
+    assert restored.version == "1" and restored.state == "production"
+    assert lifecycle.get_state("churn", 2).state == "rolled_back"
+    assert _aliases(registry) == {"champion": "1"}
+    assert verify_chain().ok
+    with pytest.raises(RefusedError, match="must give a reason"):
+        lifecycle.rollback("churn", actor="ops", reason="")

@@ -120,6 +120,9 @@ def transition(model: str, version: str | int, to_state: str, *, actor: str, rea
             allowed = ", ".join(sorted(ALLOWED[row.state])) or "nothing (final state)"
             raise RefusedError(f"{model} version {version} is {row.state} and cannot become {to_state}",
                                hint=f"from {row.state} it may become: {allowed}")
+        if to_state == "production" and row.approval == "manual" and not row.approved_by:
+            raise RefusedError(f"{model} version {version} needs a manual approval before production",
+                               hint=f"shipyard models approve {model} {version} --approver NAME")
         head = session.get(ModelHead, model, with_for_update=True)
         seen = head.row_version
         from_state = row.state
@@ -165,10 +168,69 @@ def _demote_current(session, head, model, version, actor, reason) -> list[Versio
     return [_record(current)]
 
 
-def set_approval(model: str, version: str | int, *, approved_by: str, settings: Settings | None = None) -> None:
+def approve(model: str, version: str | int, *, approver: str, reason: str | None = None,
+            settings: Settings | None = None) -> VersionState:
+    """Record who approved a version for production; the approver must be named."""
+    if not approver or not approver.strip():
+        raise RefusedError("an approval must name the approver", hint="pass --approver NAME")
+    get_state(model, version, settings=settings)
     with session_scope(settings) as session:
         row = session.get(ModelVersionState, (model, str(version)), with_for_update=True)
-        row.approval, row.approved_by = "approved", approved_by
+        if row.state not in ("candidate", "staging"):
+            raise RefusedError(f"{model} version {version} is {row.state}; only candidate or staging versions "
+                               "can be approved")
+        row.approved_by = approver.strip()
+        append_event(actor=approver.strip(), action="approved", model=model, version=str(version),
+                     from_state=row.state, to_state=row.state, reason=reason, session=session)
+    return get_state(model, version, settings=settings)
+
+
+def rollback(model: str, *, actor: str, reason: str, to_version: str | int | None = None,
+             settings: Settings | None = None) -> VersionState:
+    """Put a version that was in production before back in production; the current one is rolled back."""
+    settings = settings or load_settings()
+    reconcile(settings=settings)
+    if not reason or not reason.strip():
+        raise RefusedError("a rollback must give a reason", hint="pass --reason TEXT")
+    touched: list[VersionState] = []
+    with session_scope(settings) as session:
+        head = session.get(ModelHead, model, with_for_update=True)
+        if head is None:
+            get_state(model, 0, settings=settings)
+        current = head.production_version
+        if current is None:
+            raise RefusedError(f"model '{model}' has no version in production to roll back from")
+        if to_version is None:
+            previous = [r for r in session.scalars(select(ModelVersionState).where(
+                ModelVersionState.model == model, ModelVersionState.was_production.is_(True),
+                ModelVersionState.version != current)) if r.state in ("archived", "rolled_back")]
+            if not previous:
+                raise RefusedError(f"model '{model}' has no earlier production version to roll back to")
+            target = max(previous, key=lambda r: r.updated_at)
+        else:
+            target = session.get(ModelVersionState, (model, str(to_version)), with_for_update=True)
+            if target is None:
+                get_state(model, to_version, settings=settings)
+            if not target.was_production:
+                raise RefusedError(f"{model} version {to_version} never reached production, so production cannot "
+                                   "roll back to it", hint="promote it through staging instead")
+            if target.version == current:
+                raise RefusedError(f"{model} version {to_version} is already in production")
+        outgoing = session.get(ModelVersionState, (model, current), with_for_update=True)
+        claimed = session.execute(update(ModelHead).where(ModelHead.model == model,
+                                                          ModelHead.row_version == head.row_version)
+                                  .values(row_version=head.row_version + 1, production_version=target.version))
+        if claimed.rowcount != 1:
+            raise RefusedError(f"another change to model '{model}' happened at the same time; nothing was changed")
+        for row, state in ((outgoing, "rolled_back"), (target, "production")):
+            from_state = row.state
+            row.state, row.reason, row.synced, row.updated_at = state, reason, False, _now()
+            append_event(actor=actor, action="rolled_back" if state == "rolled_back" else "rollback_promoted",
+                         model=model, version=row.version, from_state=from_state, to_state=state, reason=reason,
+                         session=session)
+            touched.append(_record(row))
+    _mirror_all(touched, settings)
+    return get_state(model, touched[-1].version, settings=settings)
 
 
 def _mirror(record: VersionState, settings: Settings | None) -> None:
