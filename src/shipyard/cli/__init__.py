@@ -35,7 +35,7 @@ def debug_enabled() -> bool:
 
 
 def _register_commands() -> None:
-    from shipyard.cli import lineage, run, runs, spec  # noqa: F401  (commands register on import)
+    from shipyard.cli import audit, lineage, models, run, runs, spec  # noqa: F401  (commands register on import)
 
 
 def report_error(error: BaseException) -> int:

@@ -9,6 +9,8 @@ from shipyard.spec.loader import parse_spec
 
 def run(context: StepContext, model, params, metrics, train, holdout, report, validated,
         sweep: dict[str, Any] | None = None) -> StepResult:
+    from shipyard.governance.identity import current_actor
+    from shipyard.registry.lifecycle import register_candidate
     from shipyard.tracking.pipeline_run import log_pipeline_run
 
     spec = parse_spec(context.params["spec_text"], source=context.params["spec_filename"],
@@ -28,6 +30,9 @@ def run(context: StepContext, model, params, metrics, train, holdout, report, va
         slice_metrics=metrics["slices"], validation_report=report, sweep=sweep,
         extra_modules=context.extra_modules, tags=dict(spec.registry.tags), source_dir=context.base_dir,
     )
+    register_candidate(tracked.model_name, tracked.model_version, actor=current_actor(), settings=context.settings,
+                       details={"pipeline_run_id": context.run_id, "mlflow_run_id": tracked.mlflow_run_id,
+                                "data_digests": digests})
     registration = {**asdict(tracked), "data_digests": digests}
     return StepResult(outputs={"registration": registration},
                       details={"model": f"{tracked.model_name} v{tracked.model_version}",

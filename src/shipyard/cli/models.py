@@ -1,0 +1,124 @@
+"""``shipyard models list | show | promote | approve | reject | rollback | archive | verify``."""
+
+from __future__ import annotations
+
+import typer
+
+from shipyard.cli import app
+
+models_app = typer.Typer(help="Registered model versions and their lifecycle.", no_args_is_help=True)
+app.add_typer(models_app, name="models")
+
+_TARGETS = ("staging", "production")
+
+
+@models_app.command("list")
+def list_command(model: str = typer.Argument(None, help="Only this model.")) -> None:
+    """Every version known to the lifecycle, with its state."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from shipyard.registry.lifecycle import list_states
+
+    states = list_states(model)
+    if not states:
+        print("no registered models yet; run a pipeline with: shipyard run PIPELINE_YAML")
+        return
+    table = Table()
+    for column in ("model", "version", "state", "approval", "updated", "reason"):
+        table.add_column(column)
+    for s in states:
+        approval = f"approved by {s.approved_by}" if s.approved_by else s.approval
+        table.add_row(s.model, s.version, s.state, approval, s.updated_at.strftime("%Y-%m-%d %H:%M:%S"),
+                      s.reason or "")
+    Console().print(table)
+
+
+@models_app.command("show")
+def show_command(model: str, version: str) -> None:
+    """One version's state and its audit history."""
+    from shipyard.governance.audit import read_events
+    from shipyard.registry.lifecycle import get_state
+
+    state = get_state(model, version)
+    print(f"{model} version {version}: {state.state}" + (f" ({state.reason})" if state.reason else ""))
+    print(f"  approval: {state.approval}" + (f", approved by {state.approved_by}" if state.approved_by else ""))
+    for e in read_events(model=model):
+        if e.version == str(version):
+            print(f"  {e.time:%Y-%m-%d %H:%M:%S}  {e.action:<18} {e.actor:<12} {e.reason or ''}")
+
+
+def _actor(actor: str | None) -> str:
+    from shipyard.governance.identity import current_actor
+
+    return actor or current_actor()
+
+
+@models_app.command("promote")
+def promote_command(model: str, version: str,
+                    to: str = typer.Option("production", "--to", help="staging or production."),
+                    reason: str = typer.Option(None, "--reason"),
+                    actor: str = typer.Option(None, "--actor", help="Who promotes (default: SHIPYARD_ACTOR or login).")) -> None:
+    """Move a version to staging or production."""
+    from shipyard.errors import SpecError
+    from shipyard.registry.lifecycle import transition
+
+    if to not in _TARGETS:
+        raise SpecError(f"--to '{to}' is not a promotion target", hint="use --to staging or --to production")
+    state = transition(model, version, to, actor=_actor(actor), reason=reason, action="promoted")
+    print(f"{model} version {version} is now {state.state}")
+
+
+@models_app.command("approve")
+def approve_command(model: str, version: str,
+                    approver: str = typer.Option(None, "--approver", help="Who approves (required)."),
+                    reason: str = typer.Option(None, "--reason")) -> None:
+    """Approve a version for production (needed when the spec says approval: manual)."""
+    from shipyard.registry.lifecycle import approve
+
+    state = approve(model, version, approver=approver or "", reason=reason)
+    print(f"{model} version {version} approved by {state.approved_by}")
+
+
+@models_app.command("reject")
+def reject_command(model: str, version: str, reason: str = typer.Option(..., "--reason"),
+                   actor: str = typer.Option(None, "--actor")) -> None:
+    """Reject a candidate or staging version."""
+    from shipyard.registry.lifecycle import transition
+
+    transition(model, version, "rejected", actor=_actor(actor), reason=reason)
+    print(f"{model} version {version} rejected")
+
+
+@models_app.command("archive")
+def archive_command(model: str, version: str, reason: str = typer.Option(None, "--reason"),
+                    actor: str = typer.Option(None, "--actor")) -> None:
+    """Archive a version."""
+    from shipyard.registry.lifecycle import transition
+
+    transition(model, version, "archived", actor=_actor(actor), reason=reason)
+    print(f"{model} version {version} archived")
+
+
+@models_app.command("rollback")
+def rollback_command(model: str, to: str = typer.Option(None, "--to", help="Version to restore (default: the previous production version)."),
+                     reason: str = typer.Option(None, "--reason", help="Why (required)."),
+                     actor: str = typer.Option(None, "--actor")) -> None:
+    """Put the previous production version back in production."""
+    from shipyard.registry.lifecycle import rollback
+
+    state = rollback(model, actor=_actor(actor), reason=reason or "", to_version=to)
+    print(f"{model} version {state.version} is back in production")
+
+
+@models_app.command("verify")
+def verify_command(model: str, version: str) -> None:
+    """Finish interrupted MLflow mirrors and check the model file against its registered digest."""
+    from shipyard.registry.lifecycle import reconcile
+    from shipyard.registry.loading import load_model_version
+
+    repaired = reconcile()
+    for record in repaired:
+        print(f"repaired MLflow mirror of {record.model} version {record.version} ({record.state})")
+    load_model_version(model, version)
+    print(f"{model} version {version}: model file matches its registered digest and loads with allowed types only")

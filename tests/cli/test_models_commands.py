@@ -1,0 +1,61 @@
+"""`shipyard models …` and `shipyard audit …` on a real registry and store."""
+
+import pytest
+from mlflow.tracking import MlflowClient
+
+from shipyard.cli import main as shipyard
+from shipyard.config import load_settings
+from shipyard.registry import lifecycle
+from shipyard.store.db import get_engine
+from shipyard.tracking.setup import configure_mlflow
+
+
+@pytest.fixture
+def two_versions(shipyard_home, tmp_path, monkeypatch):
+    monkeypatch.setenv("SHIPYARD_ACTOR", "tester")
+    configure_mlflow(load_settings())
+    client = MlflowClient()
+    client.create_registered_model("churn")
+    for _ in range(2):
+        version = client.create_model_version("churn", source=(tmp_path / "m").as_uri()).version
+        lifecycle.register_candidate("churn", version, actor="pipeline")
+
+
+def test_promote_list_rollback_and_audit(two_versions, capsys):
+    assert shipyard(["models", "promote", "churn", "1", "--to", "staging"]) == 0
+    assert shipyard(["models", "promote", "churn", "1", "--to", "production", "--reason", "ok"]) == 0
+    assert shipyard(["models", "promote", "churn", "2", "--to", "staging"]) == 0
+    assert shipyard(["models", "promote", "churn", "2"]) == 0
+    assert shipyard(["models", "rollback", "churn", "--reason", "p99 too high"]) == 0
+    out = capsys.readouterr().out
+    assert "churn version 1 is back in production" in out
+    assert shipyard(["models", "list", "churn"]) == 0
+    listing = capsys.readouterr().out
+    assert "production" in listing and "rolled_back" in listing
+    assert shipyard(["audit", "log", "--model", "churn", "--json"]) == 0
+    events = __import__("json").loads(capsys.readouterr().out)
+    assert [e["action"] for e in events][-2:] == ["rolled_back", "rollback_promoted"]
+    assert events[-1]["actor"] == "tester" and events[-1]["reason"] == "p99 too high"
+    assert shipyard(["audit", "verify"]) == 0
+    assert "hash chain verified" in capsys.readouterr().out
+
+
+def test_refusals_exit_non_zero_and_change_nothing(two_versions, capsys):
+    assert shipyard(["models", "promote", "churn", "1"]) == 6
+    assert "is candidate and cannot become production" in capsys.readouterr().err
+    assert shipyard(["models", "approve", "churn", "1"]) == 6
+    assert "must name the approver" in capsys.readouterr().err
+    assert shipyard(["models", "promote", "churn", "7", "--to", "staging"]) == 8
+    assert "has no version 7" in capsys.readouterr().err
+    assert shipyard(["models", "rollback", "churn", "--reason", "x"]) == 6
+    assert shipyard(["models", "promote", "churn", "1", "--to", "prod"]) == 2
+    assert lifecycle.get_state("churn", 1).state == "candidate"
+
+
+def test_audit_verify_fails_on_tampering(two_versions, capsys):
+    from sqlalchemy import text
+
+    with get_engine(load_settings()).begin() as connection:
+        connection.execute(text("UPDATE audit_events SET actor = 'mallory' WHERE seq = 1"))
+    assert shipyard(["audit", "verify"]) == 9
+    assert "first bad event: 1" in capsys.readouterr().out
