@@ -1,36 +1,182 @@
+"""`shipyard validate` and `shipyard schema`, plus the CLI's answers for other bad input."""
+
 import json
+import textwrap
 from pathlib import Path
 
+import pytest
+from typer.testing import CliRunner
+
+import shipyard.cli.spec  # noqa: F401  (registers the commands on the app)
+from shipyard.cli import app
 from shipyard.cli import main as shipyard
 
 ROOT = Path(__file__).resolve().parents[2]
 
+SPEC = textwrap.dedent("""\
+    name: churn
+    team: growth
+    data:
+      source: {type: csv, path: data/churn.csv}
+      target: churned
+      timestamp: signup_at
+    split: {method: stratified, holdout: 0.2, seed: 7}
+    features:
+      - name: numeric
+        columns: [tenure_months, monthly_charges]
+        transforms: [{kind: impute, strategy: median}, {kind: scale, method: standard}]
+      - columns: [plan, region]
+        transforms: [{kind: impute, strategy: most_frequent}, {kind: one_hot}]
+    model:
+      flavor: lightgbm
+      estimator: LGBMClassifier
+      params: {n_estimators: 200, learning_rate: 0.05, verbose: -1}
+    sweep:
+      n_trials: 8
+      metric: roc_auc
+      space:
+        num_leaves: {type: int, low: 8, high: 64}
+        learning_rate: {type: float, low: 0.01, high: 0.3, log: true}
+    evaluation: {metrics: [roc_auc, f1], slices: [plan]}
+    retries: 1
+    timeout: 10m
+    step_options:
+      train: {resources: {cpu: 2, memory: 2GiB}, timeout: 30m}
+""")
+NO_SWEEP = SPEC[:SPEC.index("sweep:")] + SPEC[SPEC.index("evaluation:"):]
 
-def test_validate_prints_the_plan(capsys):
-    code = shipyard(["validate", str(ROOT / "examples" / "churn" / "pipeline.yaml")])
+
+@pytest.fixture(autouse=True)
+def no_debug(monkeypatch):
+    import shipyard.cli as cli
+
+    monkeypatch.setitem(cli._state, "debug", False)
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "pipeline.yaml"
+    path.write_text(text)
+    return path
+
+
+# ---------------------------------------------------------------- validate
+
+
+def test_validate_prints_a_summary(tmp_path, capsys):
+    path = write(tmp_path, SPEC)
+    assert shipyard(["validate", str(path)]) == 0
     out = capsys.readouterr().out
-    assert code == 0
-    assert "lightgbm LGBMClassifier (classification)" in out
-    assert "ingest → validate → split → features → sweep → train → evaluate → register" in out
+    assert out.splitlines() == [
+        f"{path}: ok",
+        "  pipeline  churn (team growth)",
+        "  model     lightgbm LGBMClassifier (classification)",
+        "  sweep     8 trials on roc_auc (maximize)",
+        "  steps     ingest → validate → split → features → sweep → train → evaluate → register",
+    ]
 
 
-def test_validate_reports_errors_with_exit_code_2(tmp_path, capsys):
-    bad = tmp_path / "pipeline.yaml"
-    bad.write_text("name: x\ndata: {source: {type: csv, path: a.csv}, target: y}\nfeatures: []\n")
-    code = shipyard(["validate", str(bad)])
+def test_validate_lists_user_steps_and_no_sweep(tmp_path, capsys):
+    text = NO_SWEEP + textwrap.dedent("""\
+        steps:
+          - {name: report, function: 'my_steps:report', inputs: {metrics: evaluate.metrics, summary: profile.result}}
+          - {name: profile, function: 'my_steps:profile', inputs: {frame: validate.frame}}
+    """)
+    assert shipyard(["validate", str(write(tmp_path, text))]) == 0
+    assert capsys.readouterr().out.splitlines()[3:] == [
+        "  sweep     none",
+        "  steps     ingest → validate → split → features → train → evaluate → register",
+        "  user step profile (after validate)",
+        "  user step report (after evaluate, profile)",
+    ]
+
+
+def test_validate_the_examples(capsys):
+    for example in ("churn", "breast_cancer"):
+        assert shipyard(["validate", str(ROOT / "examples" / example / "pipeline.yaml")]) == 0
+    assert capsys.readouterr().out.count(": ok\n") == 2
+
+
+def test_validate_with_the_cli_runner(tmp_path):
+    result = CliRunner().invoke(app, ["validate", str(write(tmp_path, SPEC))])
+    assert result.exit_code == 0, result.output
+    assert "steps     ingest → validate" in result.output
+
+
+def test_validate_errors_exit_2_without_traceback(tmp_path, capsys):
+    path = write(tmp_path, SPEC.replace("flavor: lightgbm", "flavor: lightgmb"))
+    assert shipyard(["validate", str(path)]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err == (f"error: invalid pipeline spec: {path}:15:11: model.flavor: 'lightgmb' is not allowed; "
+                            "did you mean 'lightgbm'? (allowed: sklearn, xgboost, lightgbm)\n")
+
+
+def test_validate_shows_the_traceback_with_debug(tmp_path, capsys):
+    path = write(tmp_path, SPEC.replace("flavor: lightgbm", "flavor: lightgmb"))
+    assert shipyard(["--debug", "validate", str(path)]) == 2
     err = capsys.readouterr().err
-    assert code == 2
-    assert err.startswith("error: invalid pipeline spec:")
-    assert "missing required key 'model'" in err and "Traceback" not in err
+    assert err.startswith("error: invalid pipeline spec:") and "Traceback" in err and "SpecError" in err
 
 
-def test_schema_prints_json_and_writes_a_file(tmp_path, capsys):
+def test_validate_reports_every_problem(tmp_path, capsys):
+    path = write(tmp_path, "name: x\ndata: {source: {type: csv, path: a.csv}, target: y}\nfeatures: []\n")
+    assert shipyard(["validate", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: invalid pipeline spec: 2 problems in {path}:\n")
+    assert f"  {path}:3:1: features: needs at least 1 item, has 0\n" in err
+    assert f"  {path}:1:1: model: missing required key 'model'\n" in err
+    assert "Traceback" not in err
+
+
+def test_validate_checks_how_steps_connect(tmp_path, capsys):
+    text = SPEC + "steps:\n  - {name: profile, function: 'my_steps:profile', inputs: {frame: valdate.frame}}\n"
+    assert shipyard(["validate", str(write(tmp_path, text))]) == 2
+    err = capsys.readouterr().err
+    assert "error: invalid pipeline spec: step 'profile' input 'frame' reads 'valdate.frame'" in err
+
+
+def test_validate_a_missing_file(tmp_path, capsys):
+    assert shipyard(["validate", str(tmp_path / "nope.yaml")]) == 2
+    assert capsys.readouterr().err.startswith(f"error: invalid pipeline spec: {tmp_path / 'nope.yaml'}: does not exist")
+
+
+def test_validate_usage_errors_exit_2(capsys):
+    assert shipyard(["validate"]) == 2
+    err = capsys.readouterr().err
+    assert "Missing argument" in err and "internal error" not in err
+
+
+# ---------------------------------------------------------------- schema
+
+
+def test_schema_prints_json(capsys):
     assert shipyard(["schema"]) == 0
     schema = json.loads(capsys.readouterr().out)
-    assert "PipelineSpec" in json.dumps(schema) or schema["title"] == "shipyard pipeline"
-    target = tmp_path / "schema.json"
+    assert schema["title"] == "shipyard pipeline" and schema["$schema"].endswith("/draft/2020-12/schema")
+    assert set(schema["required"]) == {"name", "data", "features", "model"}
+
+
+def test_schema_writes_a_file(tmp_path, capsys):
+    target = tmp_path / "pipeline.schema.json"
     assert shipyard(["schema", "--output", str(target)]) == 0
-    assert json.loads(target.read_text())["required"] == schema["required"]
+    assert capsys.readouterr().out == f"wrote {target}\n"
+    assert shipyard(["schema"]) == 0
+    assert target.read_text() == capsys.readouterr().out
+
+
+def test_schema_to_an_unwritable_place(tmp_path, capsys):
+    assert shipyard(["schema", "-o", str(tmp_path / "missing" / "schema.json")]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: cannot write the schema:") and "Traceback" not in err
+
+
+def test_schema_with_the_cli_runner():
+    result = CliRunner().invoke(app, ["schema"])
+    assert result.exit_code == 0
+    assert json.loads(result.stdout)["additionalProperties"] is False
+
+
+# ---------------------------------------------------------------- other commands' bad input
 
 
 def test_unknown_run_id_is_a_clear_not_found(shipyard_home, capsys):

@@ -1,1 +1,1 @@
-from tracked_run import tracked  # noqa: F401  (module-scoped fixture)
+from tracked_run import mlflow_home, tracked  # noqa: F401  (module-scoped fixtures)

@@ -55,24 +55,61 @@ def report_error(error: BaseException) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     _register_commands()
+    return invoke(app, argv)
+
+
+def invoke(cli: typer.Typer, argv: list[str] | None = None) -> int:
+    """Run ``cli`` without letting it exit the process; return the exit code.
+
+    With ``standalone_mode=False`` a command's return value comes back, and so
+    does the code of an exit (``typer.Exit``, ``ctx.exit(n)``, Ctrl-C as 130);
+    usage errors and aborts are raised.
+    """
+    exits, aborts, usage_errors = _click_kinds()
     try:
-        returned = app(args=argv, standalone_mode=False)
-    except typer.Exit as exc:
-        return exc.exit_code
-    except typer.Abort:
-        print("aborted", file=sys.stderr)
-        return 130
+        returned = cli(args=argv, standalone_mode=False)
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
-    except Exception as exc:  # click usage errors carry their own exit codes
-        import click
-
-        if isinstance(exc, click.ClickException):
+    except exits as exc:
+        return _code(exc.exit_code)
+    except aborts:
+        print("aborted", file=sys.stderr)
+        return 130
+    except usage_errors as exc:
+        if hasattr(exc, "show"):
             exc.show()
-            return exc.exit_code
+        else:
+            print(f"error: {exc.format_message()}", file=sys.stderr)
+        return _code(exc.exit_code)
+    except SystemExit as exc:
+        if exc.code is None or isinstance(exc.code, int):
+            return _code(exc.code or 0)
+        print(exc.code, file=sys.stderr)
+        return 1
+    except Exception as exc:
         return report_error(exc)
-    return returned if isinstance(returned, int) else 0
+    return returned if isinstance(returned, int) and not isinstance(returned, bool) else 0
+
+
+def _click_kinds() -> tuple[tuple[type[BaseException], ...], ...]:
+    """Exit, abort and usage-error classes: Typer's own (it may vendor click) and click's, when installed."""
+    exits: list[type[BaseException]] = [typer.Exit]
+    aborts: list[type[BaseException]] = [typer.Abort]
+    usage: list[type[BaseException]] = [getattr(typer, "TyperException", typer.BadParameter)]
+    try:
+        import click
+    except ImportError:
+        pass
+    else:
+        exits.append(click.exceptions.Exit)
+        aborts.append(click.exceptions.Abort)
+        usage.append(click.exceptions.ClickException)
+    return tuple(exits), tuple(aborts), tuple(usage)
+
+
+def _code(value: object) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) else 1
 
 
 def entrypoint() -> None:

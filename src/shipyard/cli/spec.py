@@ -11,30 +11,40 @@ from shipyard.cli import app
 
 
 @app.command("validate")
-def validate_command(pipeline: Path = typer.Argument(..., help="The pipeline YAML.")) -> None:
-    """Check a pipeline YAML without running it."""
+def validate_command(pipeline: Path = typer.Argument(..., help="The pipeline YAML.", show_default=False)) -> None:
+    """Check a pipeline YAML without running it: keys, values, and how its steps connect."""
     from shipyard.pipeline.compile import compile_spec
     from shipyard.spec import load_spec
 
     loaded = load_spec(pipeline)
     spec = loaded.spec
     dag = compile_spec(spec, spec_text=loaded.text, spec_filename=pipeline.name, source_digest=None)
+    sweep = spec.sweep
     print(f"{pipeline}: ok")
     print(f"  pipeline  {spec.name}" + (f" (team {spec.team})" if spec.team else ""))
     print(f"  model     {spec.model.flavor} {spec.model.estimator} ({spec.task()})")
-    if spec.sweep:
-        print(f"  sweep     {spec.sweep.n_trials} trials on {spec.sweep.metric} ({spec.sweep.direction})")
-    print(f"  steps     {' → '.join(dag.topological_order())}")
+    print(f"  sweep     {sweep.n_trials} trials on {sweep.metric} ({sweep.direction})" if sweep else "  sweep     none")
+    user_steps = {step.name for step in spec.steps}
+    order = dag.topological_order()
+    print(f"  steps     {' → '.join(name for name in order if name not in user_steps)}")
+    for name in (name for name in order if name in user_steps):
+        print(f"  user step {name} (after {', '.join(sorted(dag.node(name).upstream())) or 'nothing'})")
 
 
 @app.command("schema")
-def schema_command(output: Path = typer.Option(None, "--output", "-o", help="Write to this file.")) -> None:
-    """Print the JSON Schema of the pipeline YAML (for editor completion)."""
+def schema_command(
+    output: Path = typer.Option(None, "--output", "-o", help="Write the schema to this file instead of stdout."),
+) -> None:
+    """Print the JSON Schema of the pipeline YAML (for editor completion and checks)."""
+    from shipyard.errors import ShipyardError
     from shipyard.spec import json_schema
 
-    text = json.dumps(json_schema(), indent=2)
-    if output:
-        output.write_text(text + "\n")
-        print(f"wrote {output}")
-    else:
-        print(text)
+    text = json.dumps(json_schema(), indent=2) + "\n"
+    if output is None:
+        print(text, end="")
+        return
+    try:
+        output.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise ShipyardError(f"{output}: {exc.strerror or exc}", headline="cannot write the schema") from None
+    print(f"wrote {output}")

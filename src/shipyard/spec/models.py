@@ -7,16 +7,19 @@ generated from these classes.
 
 from __future__ import annotations
 
+import difflib
 import re
 from typing import Annotated, Any, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationInfo,
+                      WithJsonSchema, field_validator, model_validator)
 
 _IDENTIFIER = r"^[A-Za-z][A-Za-z0-9_\-]*$"
 _FUNCTION_REF = r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$"
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
 _DURATION_UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, None: 1}
-_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([KMGT]i?B?|B)?\s*$", re.IGNORECASE)
+_SIZE_PATTERN = r"^\s*(\d+(?:\.\d+)?)\s*([KMGTkmgt][iI]?[bB]?|[bB])?\s*$"
+_SIZE = re.compile(_SIZE_PATTERN)
 _SIZE_UNITS = {"": 1, "b": 1, "k": 1e3, "kb": 1e3, "ki": 1024, "kib": 1024, "m": 1e6, "mb": 1e6,
                "mi": 1024**2, "mib": 1024**2, "g": 1e9, "gb": 1e9, "gi": 1024**3,
                "gib": 1024**3, "t": 1e12, "tb": 1e12, "ti": 1024**4, "tib": 1024**4}
@@ -51,6 +54,19 @@ def parse_size(value: Any) -> int:
     if size < 0:
         raise ValueError("a memory size cannot be negative")
     return int(size)
+
+
+def _did_you_mean(given: str, options: tuple[str, ...] | list[str]) -> str:
+    close = difflib.get_close_matches(given, list(options), n=1, cutoff=0.6)
+    return f"; did you mean '{close[0]}'?" if close else ""
+
+
+Duration = Annotated[float, BeforeValidator(parse_duration), WithJsonSchema({
+    "anyOf": [{"type": "number", "exclusiveMinimum": 0},
+              {"type": "string", "pattern": _DURATION.pattern, "examples": ["90s", "15m", "2h"]}]})]
+MemorySize = Annotated[int, BeforeValidator(parse_size), WithJsonSchema({
+    "anyOf": [{"type": "integer", "minimum": 0},
+              {"type": "string", "pattern": _SIZE_PATTERN, "examples": ["512MiB", "2GiB"]}]})]
 
 
 class _Spec(BaseModel):
@@ -255,7 +271,21 @@ class FeatureGroup(_Spec):
         return self
 
 
+def _buildable_group(group: FeatureGroup) -> FeatureGroup:
+    """Rules the feature transformer enforces when it is built, checked here so the YAML error has a position."""
+    if group.name is not None and "__" in group.name:
+        raise ValueError(f"group name '{group.name}' contains '__', which scikit-learn reserves")
+    if len(group.transforms) > 1 and any(isinstance(t, Drop) for t in group.transforms):
+        raise ValueError("'drop' must be the group's only transform; put the columns to drop in a group "
+                         "of their own")
+    return group
+
+
 # ---------------------------------------------------------------- model and sweep
+
+CLASSIFICATION_METRICS = ("roc_auc", "pr_auc", "log_loss", "accuracy", "precision", "recall", "f1", "brier")
+REGRESSION_METRICS = ("rmse", "mae", "r2", "mape")
+LOWER_IS_BETTER = ("log_loss", "brier", "rmse", "mae", "mape")
 
 Flavor = Literal["sklearn", "xgboost", "lightgbm"]
 
@@ -310,24 +340,43 @@ SearchParam = Annotated[Union[FloatParam, IntParam, CategoricalParam], Field(dis
 
 class SweepSpec(_Spec):
     n_trials: int = Field(default=20, ge=1)
-    metric: str
-    direction: Literal["maximize", "minimize"] = "maximize"
-    timeout: float | None = Field(default=None, description="Seconds (or '10m') for the whole sweep.")
+    metric: str = Field(description="The metric the sweep optimizes, e.g. roc_auc or rmse.")
+    direction: Literal["maximize", "minimize"] = Field(
+        default="maximize", description="Defaults to 'minimize' for lower-is-better metrics "
+                                        "(log_loss, brier, rmse, mae, mape).")
+    timeout: Duration | None = Field(default=None, description="Seconds (or '10m') for the whole sweep.")
     pruning: bool = True
     cv_folds: int = Field(default=3, ge=2, le=20)
     sampler_seed: int = 0
     space: dict[str, SearchParam] = Field(min_length=1)
 
-    @field_validator("timeout", mode="before")
+    @model_validator(mode="before")
     @classmethod
-    def _duration(cls, value: Any) -> Any:
-        return None if value is None else parse_duration(value)
+    def _direction_follows_metric(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "direction" not in data and data.get("metric") in LOWER_IS_BETTER:
+            return {**data, "direction": "minimize"}
+        return data
+
+    @field_validator("metric")
+    @classmethod
+    def _known_metric(cls, value: str) -> str:
+        known = CLASSIFICATION_METRICS + REGRESSION_METRICS
+        if value not in known:
+            raise ValueError(f"unknown metric '{value}'{_did_you_mean(value, known)} (allowed: {', '.join(known)})")
+        return value
+
+    @model_validator(mode="after")
+    def _direction_matches_metric(self) -> SweepSpec:
+        if self.metric in LOWER_IS_BETTER and self.direction == "maximize":
+            raise ValueError(f"'{self.metric}' is lower-is-better, so the sweep must minimize it; "
+                             "set 'direction: minimize' or leave 'direction' out")
+        if self.metric not in LOWER_IS_BETTER and self.direction == "minimize":
+            raise ValueError(f"'{self.metric}' is higher-is-better, so the sweep must maximize it; "
+                             "set 'direction: maximize' or leave 'direction' out")
+        return self
 
 
 # ---------------------------------------------------------------- evaluation
-
-CLASSIFICATION_METRICS = ("roc_auc", "pr_auc", "log_loss", "accuracy", "precision", "recall", "f1", "brier")
-REGRESSION_METRICS = ("rmse", "mae", "r2", "mape")
 
 
 class EvaluationSpec(_Spec):
@@ -343,51 +392,47 @@ class EvaluationSpec(_Spec):
         known = CLASSIFICATION_METRICS + REGRESSION_METRICS
         unknown = [m for m in value if m not in known]
         if unknown:
-            raise ValueError(f"unknown metric(s) {unknown}; allowed: {', '.join(known)}")
+            hints = "".join(_did_you_mean(m, known) for m in unknown[:1])
+            raise ValueError(f"unknown metric(s) {', '.join(unknown)}{hints} (allowed: {', '.join(known)})")
         return value
 
 
 # ---------------------------------------------------------------- execution
 
+BUILTIN_STEPS = ("ingest", "validate", "split", "features", "sweep", "train", "evaluate", "register")
+
 
 class Resources(_Spec):
     cpu: float = Field(default=1, gt=0)
-    memory: int = Field(default=0, description="Bytes, or a string like '2GiB'; 0 means no reservation.")
+    memory: MemorySize = Field(default=0, description="Bytes, or a string like '2GiB'; 0 means no reservation.")
     gpu: int = Field(default=0, ge=0)
-
-    @field_validator("memory", mode="before")
-    @classmethod
-    def _size(cls, value: Any) -> int:
-        return parse_size(value)
 
 
 class StepOptions(_Spec):
     resources: Resources | None = None
     retries: int | None = Field(default=None, ge=0, le=20)
-    timeout: float | None = Field(default=None, description="Seconds or a string like '15m'.")
+    timeout: Duration | None = Field(default=None, description="Seconds or a string like '15m'.")
     inputs: dict[str, str] | None = Field(
         default=None, description="Rewire a built-in step's input to 'step.output'.")
 
-    @field_validator("timeout", mode="before")
-    @classmethod
-    def _duration(cls, value: Any) -> Any:
-        return None if value is None else parse_duration(value)
-
 
 class UserStep(_Spec):
-    name: str = Field(pattern=_IDENTIFIER)
+    name: str = Field(pattern=_IDENTIFIER, description="Any name but those of the built-in steps.")
     function: FunctionRef
     inputs: dict[str, str] = Field(default_factory=dict, description="Argument name -> 'step.output'.")
     outputs: list[str] = Field(default_factory=lambda: ["result"], min_length=1)
     params: dict[str, Any] = Field(default_factory=dict, description="Extra keyword arguments.")
     resources: Resources | None = None
     retries: int | None = Field(default=None, ge=0, le=20)
-    timeout: float | None = None
+    timeout: Duration | None = Field(default=None, description="Seconds or a string like '15m'.")
 
-    @field_validator("timeout", mode="before")
+    @field_validator("name")
     @classmethod
-    def _duration(cls, value: Any) -> Any:
-        return None if value is None else parse_duration(value)
+    def _not_builtin(cls, value: str) -> str:
+        if value in BUILTIN_STEPS:
+            raise ValueError(f"'{value}' is the name of a built-in step; choose another name "
+                             f"(built-in steps: {', '.join(BUILTIN_STEPS)})")
+        return value
 
     @field_validator("inputs")
     @classmethod
@@ -406,6 +451,18 @@ class RegistrySpec(_Spec):
 # ---------------------------------------------------------------- the pipeline
 
 
+def _known_step(name: str, info: ValidationInfo) -> str:
+    """A ``step_options`` key names a built-in step that will run, or a user step."""
+    if "steps" not in info.data or "sweep" not in info.data:
+        return name
+    steps = [s for s in BUILTIN_STEPS if s != "sweep" or info.data["sweep"] is not None]
+    steps += [s.name for s in info.data["steps"]]
+    if name not in steps:
+        why = " (there is no 'sweep' section)" if name == "sweep" else ""
+        raise ValueError(f"no step named '{name}'{why}{_did_you_mean(name, steps)} (steps: {', '.join(steps)})")
+    return name
+
+
 class PipelineSpec(_Spec):
     name: str = Field(pattern=_IDENTIFIER, description="Also the registered model name by default.")
     team: str | None = None
@@ -413,32 +470,44 @@ class PipelineSpec(_Spec):
     data: DataSpec
     expectations: ExpectationsSpec = Field(default_factory=ExpectationsSpec)
     split: SplitSpec = Field(default_factory=SplitSpec)
-    features: list[FeatureGroup] = Field(min_length=1)
+    features: list[Annotated[FeatureGroup, AfterValidator(_buildable_group)]] = Field(min_length=1)
     model: ModelSpec
     sweep: SweepSpec | None = None
     evaluation: EvaluationSpec = Field(default_factory=EvaluationSpec)
     registry: RegistrySpec = Field(default_factory=RegistrySpec)
     resources: Resources = Field(default_factory=Resources)
     retries: int = Field(default=0, ge=0, le=20)
-    timeout: float | None = Field(default=None, description="Per-step timeout: seconds or '30m'.")
+    timeout: Duration | None = Field(default=None, description="Per-step timeout: seconds or '30m'.")
     steps: list[UserStep] = Field(default_factory=list, description="User steps ('module:function').")
-    step_options: dict[str, StepOptions] = Field(default_factory=dict,
-                                                 description="Per-step resources, retries, timeout, inputs.")
+    step_options: dict[Annotated[str, AfterValidator(_known_step)], StepOptions] = Field(
+        default_factory=dict, description="Per-step resources, retries, timeout, inputs; keyed by step name.")
 
-    @field_validator("timeout", mode="before")
+    @field_validator("split")
     @classmethod
-    def _duration(cls, value: Any) -> Any:
-        return None if value is None else parse_duration(value)
+    def _time_split_has_timestamp(cls, value: SplitSpec, info: ValidationInfo) -> SplitSpec:
+        data = info.data.get("data")
+        if value.method == "time" and data is not None and not data.timestamp:
+            raise ValueError("split method 'time' needs 'data.timestamp' (the column to order rows by)")
+        return value
 
-    @model_validator(mode="after")
-    def _consistent(self) -> PipelineSpec:
-        if self.split.method == "time" and not self.data.timestamp:
-            raise ValueError("split method 'time' needs 'data.timestamp'")
-        names = [s.name for s in self.steps]
-        duplicated = sorted({n for n in names if names.count(n) > 1})
-        if duplicated:
-            raise ValueError(f"user step names must be unique; repeated: {duplicated}")
-        return self
+    @field_validator("features")
+    @classmethod
+    def _unique_group_names(cls, value: list[FeatureGroup]) -> list[FeatureGroup]:
+        names = [group.name or f"group_{index}" for index, group in enumerate(value)]
+        repeated = sorted({n for n in names if names.count(n) > 1})
+        if repeated:
+            raise ValueError(f"feature group names must be unique; repeated: {', '.join(repeated)} "
+                             "(unnamed groups are called group_<position>)")
+        return value
+
+    @field_validator("steps")
+    @classmethod
+    def _unique_step_names(cls, value: list[UserStep]) -> list[UserStep]:
+        names = [s.name for s in value]
+        repeated = sorted({n for n in names if names.count(n) > 1})
+        if repeated:
+            raise ValueError(f"user step names must be unique; repeated: {', '.join(repeated)}")
+        return value
 
     @property
     def model_name(self) -> str:

@@ -1,4 +1,8 @@
-"""The JSON Schema of the pipeline YAML, for editors and ``shipyard schema``."""
+"""The JSON Schema of the pipeline YAML, for editors and ``shipyard schema``.
+
+Point yaml-language-server at it with a first line
+``# yaml-language-server: $schema=pipeline.schema.json``.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +10,15 @@ from typing import Any
 
 from shipyard.spec.models import PipelineSpec
 
+DIALECT = "https://json-schema.org/draft/2020-12/schema"
+
 
 def json_schema() -> dict[str, Any]:
-    schema = PipelineSpec.model_json_schema()
-    return {"$schema": "https://json-schema.org/draft/2020-12/schema", "title": "shipyard pipeline", **schema}
+    schema = PipelineSpec.model_json_schema(mode="validation")
+    schema.pop("title", None)
+    return {
+        "$schema": DIALECT,
+        "title": "shipyard pipeline",
+        "description": "One YAML file from raw data to a tracked, registered model.",
+        **schema,
+    }

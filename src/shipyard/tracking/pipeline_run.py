@@ -1,26 +1,26 @@
-"""One MLflow run per pipeline run, and the registered model version it produces."""
+"""One MLflow run per pipeline run, and the registered model version it produces.
+
+Run layout: params ``model.*`` (estimator params used), ``split.*``, ``spec.*``,
+``data.*``, ``sweep.*``; metrics by plain name for the holdout and
+``slice.<column>.<value>.<metric>`` per slice; the training and holdout frames
+as dataset inputs whose digests are ours; artifacts ``spec/<file>``,
+``environment/environment.json``, ``environment/requirements.txt``,
+``reports/validation.json``, ``reports/metrics.json``, ``reports/params.json``,
+``reports/sweep.json`` and the model under ``model``; sweep trials as child runs.
+"""
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
-import io
-import os
-import logging
-import re
+import json
 import tempfile
-import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from shipyard.config import Settings
-from shipyard.errors import BackendError
 from shipyard.spec.models import PipelineSpec
-from shipyard.tracking.environment import capture_environment, git_commit, git_dirty, pip_freeze, requirements_for
-from shipyard.tracking.setup import ensure_experiment
 
-_METRIC_NAME = re.compile(r"[^0-9A-Za-z_\-. /]")
 _MLFLOW_DIGEST_LENGTH = 32
 
 
@@ -34,17 +34,112 @@ class TrackedRun:
     model_sha256: str
 
 
-def metric_key(*parts: str) -> str:
-    return ".".join(_METRIC_NAME.sub("_", str(p)) for p in parts)
+def _flat_params(spec: PipelineSpec, params: dict[str, Any], sweep: dict[str, Any] | None) -> dict[str, str]:
+    from shipyard.tracking.keys import mlflow_key, param_value
+
+    facts: list[tuple[tuple[str, ...], Any]] = [(("model", str(name)), value) for name, value in params.items()]
+    facts += [(("spec", "flavor"), spec.model.flavor), (("spec", "estimator"), spec.model.estimator),
+              (("spec", "task"), spec.task()), (("split", "method"), spec.split.method),
+              (("split", "holdout"), spec.split.holdout), (("split", "seed"), spec.split.seed),
+              (("data", "source"), spec.data.source.type), (("data", "target"), spec.data.target)]
+    if spec.split.cutoff is not None:
+        facts.append((("split", "cutoff"), spec.split.cutoff))
+    if sweep:
+        facts += [(("sweep", "metric"), sweep.get("metric")), (("sweep", "direction"), sweep.get("direction")),
+                  (("sweep", "n_trials"), len(sweep.get("trials", [])))]
+    return {mlflow_key(*parts): param_value(value) for parts, value in facts}
 
 
-def _flat_params(spec: PipelineSpec, params: dict[str, Any]) -> dict[str, str]:
-    flat = {f"model.{k}": v for k, v in params.items()}
-    flat.update({"model.flavor": spec.model.flavor, "model.estimator": spec.model.estimator,
-                 "model.task": spec.task(), "split.method": spec.split.method,
-                 "split.holdout": spec.split.holdout, "split.seed": spec.split.seed,
-                 "data.source": spec.data.source.type, "data.target": spec.data.target})
-    return {k: str(v)[:6000] for k, v in flat.items()}
+def _flat_metrics(metrics: dict[str, Any], slice_metrics: dict[str, dict[str, dict[str, Any]]],
+                  sweep: dict[str, Any] | None) -> dict[str, float]:
+    from shipyard.tracking.keys import metric_value, mlflow_key
+
+    named: list[tuple[tuple[Any, ...], Any]] = [((name,), value) for name, value in metrics.items()]
+    named += [(("slice", column, value, name), number) for column, groups in slice_metrics.items()
+              for value, values in groups.items() for name, number in values.items()]
+    if sweep and sweep.get("best_value") is not None:
+        named.append((("sweep", "best_value"), sweep["best_value"]))
+    return {mlflow_key(*parts): number for parts, value in named if (number := metric_value(value)) is not None}
+
+
+def _json_default(value: Any) -> Any:
+    if hasattr(value, "item") and callable(value.item):
+        try:
+            return value.item()
+        except (TypeError, ValueError):
+            pass
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return str(value)
+
+
+def _dump(value: Any) -> str:
+    return json.dumps(value, indent=2, default=_json_default) + "\n"
+
+
+def _dataset_source(spec: PipelineSpec, source_dir: Path | None):
+    from mlflow.data.code_dataset_source import CodeDatasetSource
+
+    from shipyard.tracking.backend import redact_uri
+
+    source = spec.data.source
+    if source.type in ("csv", "parquet"):
+        path = Path(source.path)
+        if source_dir is not None and not path.is_absolute() and "://" not in source.path:
+            path = Path(source_dir) / path
+        return str(path)
+    tags = {"shipyard.source_type": source.type, "shipyard.query": source.query}
+    if source.type == "sql":
+        tags["shipyard.url"] = redact_uri(source.url)
+    elif source.database:
+        tags["shipyard.database"] = source.database
+    return CodeDatasetSource(tags=tags)
+
+
+def _log_datasets(spec: PipelineSpec, train, holdout, target: str, digests: dict[str, str],
+                  source_dir: Path | None) -> None:
+    import mlflow
+
+    source = _dataset_source(spec, source_dir)
+    datasets, contexts, tags = [], [], []
+    for part, frame, context in (("train", train, "training"), ("holdout", holdout, "holdout")):
+        digest = digests.get(part)
+        datasets.append(mlflow.data.from_pandas(frame, source=source, targets=target, name=f"{spec.name}-{part}",
+                                                digest=digest[:_MLFLOW_DIGEST_LENGTH] if digest else None))
+        contexts.append(context)
+        tags.append({"shipyard.digest": digest} if digest else None)
+    mlflow.log_inputs(datasets=datasets, contexts=contexts, tags_list=tags)
+
+
+def _log_files(*, spec_text: str, spec_filename: str, validation_report: dict[str, Any],
+               metrics: dict[str, Any], slice_metrics: dict[str, Any], params: dict[str, Any],
+               sweep: dict[str, Any] | None, git: dict[str, Any]) -> None:
+    import mlflow
+
+    from shipyard.tracking.environment import capture_environment, pip_freeze
+
+    files = {
+        f"spec/{Path(spec_filename).name or 'pipeline.yaml'}": spec_text,
+        "environment/environment.json": _dump({**capture_environment(), "git": git}),
+        "environment/requirements.txt": "\n".join(pip_freeze()) + "\n",
+        "reports/validation.json": _dump(validation_report),
+        "reports/metrics.json": _dump({"overall": metrics, "slices": slice_metrics}),
+        "reports/params.json": _dump(params),
+    }
+    if sweep:
+        files["reports/sweep.json"] = _dump(sweep)
+    with tempfile.TemporaryDirectory() as tmp:
+        for relative, text in files.items():
+            path = Path(tmp) / relative
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text, encoding="utf-8")
+        mlflow.log_artifacts(tmp)
+
+
+def _tracked(version, *, experiment_id: str) -> TrackedRun:
+    return TrackedRun(mlflow_run_id=version.run_id, experiment_id=experiment_id, model_name=version.name,
+                      model_version=str(version.version), model_uri=f"models:/{version.name}/{version.version}",
+                      model_sha256=version.tags["shipyard.model_sha256"])
 
 
 def log_pipeline_run(*, settings: Settings, spec: PipelineSpec, spec_text: str, spec_filename: str,
@@ -53,167 +148,53 @@ def log_pipeline_run(*, settings: Settings, spec: PipelineSpec, spec_text: str, 
                      slice_metrics: dict[str, dict[str, dict[str, Any]]], validation_report: dict[str, Any],
                      sweep: dict[str, Any] | None = None, extra_modules: tuple[str, ...] = (),
                      tags: dict[str, str] | None = None, source_dir: Path | None = None) -> TrackedRun:
+    """Log the pipeline run to MLflow and register its model; a second call for the same run returns the first."""
     import mlflow
-    from mlflow.exceptions import MlflowException
+    from mlflow.tracking import MlflowClient
+    from mlflow.utils.mlflow_tags import MLFLOW_GIT_COMMIT, MLFLOW_SOURCE_NAME
 
-    logging.getLogger("mlflow").setLevel(logging.WARNING)
-    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+    from shipyard.registry.registration import find_registered_version, log_and_register
+    from shipyard.tracking.backend import mlflow_errors, quiet_mlflow
+    from shipyard.tracking.environment import git_commit, git_dirty
+    from shipyard.tracking.setup import ensure_experiment
+    from shipyard.tracking.trials import log_trials
+
     experiment_id = ensure_experiment(spec.name, settings)
-    existing = _registered_by(spec.model_name, pipeline_run_id)
-    if existing is not None:
-        return existing
-    commit = git_commit(source_dir) if source_dir else None
-    run_tags = {"shipyard.pipeline_run_id": pipeline_run_id, "shipyard.pipeline": spec.name,
-                "shipyard.spec_digest": hashlib.sha256(spec_text.encode()).hexdigest(),
-                **{f"shipyard.data.{k}_digest": v for k, v in data_digests.items()}}
-    if spec.team:
-        run_tags["shipyard.team"] = spec.team
-    if commit:
-        run_tags["mlflow.source.git.commit"] = commit
-        run_tags["shipyard.git_dirty"] = str(git_dirty(source_dir))
-    version = None
-    try:
-        with warnings.catch_warnings(), contextlib.redirect_stderr(io.StringIO()):
-            warnings.simplefilter("ignore", UserWarning)
-            with mlflow.start_run(experiment_id=experiment_id, run_name=f"{spec.name}-{pipeline_run_id}",
-                                  tags=run_tags, description=spec.description) as run:
-                mlflow.log_params(_flat_params(spec, params))
-                mlflow.log_metrics({metric_key(k): v for k, v in metrics.items()})
-                mlflow.log_metrics({metric_key("slice", column, value, name): float(number)
-                                    for column, groups in slice_metrics.items()
-                                    for value, values in groups.items()
-                                    for name, number in values.items() if number is not None})
-                _log_datasets(spec, train, holdout, target, data_digests)
-                _log_files(spec, spec_text, spec_filename, validation_report, metrics, slice_metrics, sweep)
-                if sweep:
-                    _log_trials(sweep, experiment_id)
-                model_sha, version = _log_model(spec, model, holdout, target, extra_modules)
-                _tag_version(spec, version, pipeline_run_id, data_digests, run_tags, model_sha, tags or {})
-                return TrackedRun(mlflow_run_id=run.info.run_id, experiment_id=experiment_id,
-                                  model_name=spec.model_name, model_version=str(version.version),
-                                  model_uri=f"models:/{spec.model_name}/{version.version}", model_sha256=model_sha)
-    except BaseException as exc:
-        _discard_incomplete(spec.model_name, pipeline_run_id)
-        if isinstance(exc, MlflowException):
-            raise BackendError(f"MLflow at {settings.mlflow_tracking_uri} failed: {exc.message}") from None
-        raise
+    model_name = spec.model_name
+    extra_tags = {str(k): str(v) for k, v in (tags or {}).items()}
+    with mlflow_errors(settings, f"logging pipeline run {pipeline_run_id}"), quiet_mlflow():
+        existing = find_registered_version(model_name, pipeline_run_id)
+        if existing is not None:
+            return _tracked(existing, experiment_id=MlflowClient().get_run(existing.run_id).info.experiment_id)
 
+        commit = git_commit(source_dir) if source_dir is not None else None
+        git = {"commit": commit, "dirty": git_dirty(source_dir) if commit else None}
+        shipyard_tags = {
+            "shipyard.pipeline_run_id": pipeline_run_id,
+            "shipyard.pipeline": spec.name,
+            "shipyard.spec_digest": hashlib.sha256(spec_text.encode()).hexdigest(),
+            **{f"shipyard.data.{part}_digest": digest for part, digest in data_digests.items() if digest},
+        }
+        run_tags = {**extra_tags, **shipyard_tags, MLFLOW_SOURCE_NAME: Path(spec_filename).name or spec_filename}
+        if spec.team:
+            run_tags["shipyard.team"] = spec.team
+        if commit:
+            run_tags[MLFLOW_GIT_COMMIT] = commit
+            run_tags["shipyard.git_dirty"] = str(git["dirty"]).lower()
 
-def _registered_by(model_name: str, pipeline_run_id: str) -> TrackedRun | None:
-    """A complete version this pipeline run registered before (a retried or resumed register step)."""
-    from mlflow.exceptions import MlflowException
-    from mlflow.tracking import MlflowClient
-
-    client = MlflowClient()
-    try:
-        versions = client.search_model_versions(
-            f"name='{model_name}' and tags.`shipyard.pipeline_run_id`='{pipeline_run_id}'")
-    except MlflowException:
-        return None
-    for version in versions:
-        if "shipyard.model_sha256" in version.tags:
-            experiment_id = client.get_run(version.run_id).info.experiment_id
-            return TrackedRun(mlflow_run_id=version.run_id, experiment_id=experiment_id, model_name=model_name,
-                              model_version=str(version.version),
-                              model_uri=f"models:/{model_name}/{version.version}",
-                              model_sha256=version.tags["shipyard.model_sha256"])
-    return None
-
-
-def _discard_incomplete(model_name: str, pipeline_run_id: str) -> None:
-    """Remove what a failed registration left half done, so that no version exists without its tags."""
-    from mlflow.exceptions import MlflowException
-    from mlflow.tracking import MlflowClient
-
-    client = MlflowClient()
-    try:
-        for version in client.search_model_versions(f"name='{model_name}'"):
-            run_tag = version.tags.get("shipyard.pipeline_run_id")
-            if "shipyard.model_sha256" in version.tags:
-                continue
-            if run_tag in (None, pipeline_run_id) and _run_tag(client, version.run_id) == pipeline_run_id:
-                client.delete_model_version(model_name, version.version)
-    except MlflowException:
-        pass
-
-
-def _run_tag(client, run_id: str | None) -> str | None:
-    if not run_id:
-        return None
-    try:
-        return client.get_run(run_id).data.tags.get("shipyard.pipeline_run_id")
-    except Exception:
-        return None
-
-
-def _log_datasets(spec: PipelineSpec, train, holdout, target: str, digests: dict[str, str]) -> None:
-    import mlflow
-
-    source = spec.data.source
-    where = getattr(source, "path", None) or getattr(source, "query", None)
-    for name, frame, context in (("train", train, "training"), ("holdout", holdout, "holdout")):
-        digest = digests.get(name, "")[:_MLFLOW_DIGEST_LENGTH] or None
-        dataset = mlflow.data.from_pandas(frame, source=str(where), targets=target, name=f"{spec.name}-{name}",
-                                          digest=digest)
-        mlflow.log_input(dataset, context=context)
-
-
-def _log_files(spec, spec_text, spec_filename, report, metrics, slice_metrics, sweep) -> None:
-    import mlflow
-
-    mlflow.log_text(spec_text, f"spec/{spec_filename}")
-    mlflow.log_dict(capture_environment(), "environment/environment.json")
-    mlflow.log_text("\n".join(pip_freeze()) + "\n", "environment/requirements.txt")
-    mlflow.log_dict(report, "reports/validation.json")
-    mlflow.log_dict({"overall": metrics, "slices": slice_metrics}, "reports/metrics.json")
-    if sweep:
-        mlflow.log_dict(sweep, "reports/sweep.json")
-
-
-def _log_trials(sweep: dict[str, Any], experiment_id: str) -> None:
-    import mlflow
-
-    for trial in sweep["trials"]:
-        with mlflow.start_run(experiment_id=experiment_id, nested=True, run_name=f"trial-{trial['number']}",
-                              tags={"shipyard.trial_state": trial["state"],
-                                    "shipyard.trial_number": str(trial["number"])}):
-            mlflow.log_params({k: str(v) for k, v in trial["params"].items()})
-            if trial.get("value") is not None:
-                mlflow.log_metric(metric_key(sweep["metric"]), trial["value"])
-            for step, value in sorted(trial.get("intermediate", {}).items(), key=lambda kv: int(kv[0])):
-                mlflow.log_metric(metric_key(sweep["metric"], "fold_mean"), value, step=int(step))
-
-
-def _log_model(spec: PipelineSpec, model, holdout, target: str, extra_modules: tuple[str, ...]):
-    import mlflow
-    from mlflow.models import infer_signature
-    from mlflow.tracking import MlflowClient
-
-    from shipyard.registry.trust import trusted_types_for
-
-    columns = list(model.feature_names_in_)
-    example = holdout[columns].head(5)
-    signature = infer_signature(holdout[columns].head(200), model.predict(holdout[columns].head(200)))
-    info = mlflow.sklearn.log_model(
-        model, name="model", serialization_format="skops",
-        skops_trusted_types=trusted_types_for(model, extra_modules=extra_modules),
-        signature=signature, input_example=example, pip_requirements=requirements_for(spec.model.flavor),
-        registered_model_name=spec.model_name, await_registration_for=0,
-    )
-    location = mlflow.get_logged_model(info.model_id).artifact_location
-    with tempfile.TemporaryDirectory() as tmp:
-        local = mlflow.artifacts.download_artifacts(artifact_uri=f"{location}/model.skops", dst_path=tmp)
-        model_sha = hashlib.sha256(Path(local).read_bytes()).hexdigest()
-    version = MlflowClient().get_model_version(spec.model_name, str(info.registered_model_version))
-    return model_sha, version
-
-
-def _tag_version(spec, version, pipeline_run_id, digests, run_tags, model_sha, extra_tags) -> None:
-    from mlflow.tracking import MlflowClient
-
-    client = MlflowClient()
-    tags = {"shipyard.pipeline_run_id": pipeline_run_id, "shipyard.model_sha256": model_sha,
-            "shipyard.spec_digest": run_tags["shipyard.spec_digest"],
-            **{f"shipyard.data.{k}_digest": v for k, v in digests.items()}, **extra_tags}
-    for key, value in tags.items():
-        client.set_model_version_tag(spec.model_name, str(version.version), key, str(value))
+        with mlflow.start_run(experiment_id=experiment_id, run_name=f"{spec.name}-{pipeline_run_id}",
+                              tags=run_tags, description=spec.description) as run:
+            run_id = run.info.run_id
+            mlflow.log_params(_flat_params(spec, params, sweep))
+            mlflow.log_metrics(_flat_metrics(metrics, slice_metrics, sweep))
+            _log_datasets(spec, train, holdout, target, data_digests, source_dir)
+            _log_files(spec_text=spec_text, spec_filename=spec_filename, validation_report=validation_report,
+                       metrics=metrics, slice_metrics=slice_metrics, params=params, sweep=sweep, git=git)
+            if sweep:
+                log_trials(experiment_id=experiment_id, parent_run_id=run_id, pipeline_run_id=pipeline_run_id,
+                           sweep=sweep)
+            version, _ = log_and_register(
+                model=model, holdout=holdout, target=target, model_name=model_name, run_id=run_id,
+                flavor=spec.model.flavor, description=spec.description, extra_modules=tuple(extra_modules),
+                version_tags={**{**dict(spec.registry.tags), **extra_tags}, **shipyard_tags})
+    return _tracked(version, experiment_id=experiment_id)

@@ -1,41 +1,117 @@
-"""Pointing MLflow at the configured tracking store."""
+"""Pointing MLflow at the configured tracking store and finding experiments in it."""
 
 from __future__ import annotations
 
+import contextlib
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
 from shipyard.config import Settings
-from shipyard.errors import BackendError
+from shipyard.errors import BackendError, RefusedError
+from shipyard.tracking.backend import is_database_uri, mlflow_errors, quiet_mlflow, redact_uri, uri_scheme
+
+_initialized: set[str] = set()
+
+
+def _sqlite_file(uri: str) -> Path | None:
+    from sqlalchemy.engine import make_url
+
+    database = make_url(uri).database
+    return Path(database).expanduser() if database and database != ":memory:" else None
+
+
+@contextlib.contextmanager
+def _exclusive(lock_path: Path) -> Iterator[None]:
+    """An advisory lock on a file, held across processes on this machine."""
+    with open(lock_path, "a+b") as handle:
+        if os.name == "nt":
+            import msvcrt
+
+            handle.seek(0)
+            msvcrt.locking(handle.fileno(), msvcrt.LK_LOCK, 1)
+            try:
+                yield
+            finally:
+                handle.seek(0)
+                msvcrt.locking(handle.fileno(), msvcrt.LK_UNLCK, 1)
+        else:
+            import fcntl
+
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+
+
+def _touch_stores() -> None:
+    """Open the tracking and registry stores; on a fresh database MLflow creates its tables here."""
+    from mlflow.tracking import MlflowClient
+
+    client = MlflowClient()
+    client.search_experiments(max_results=1)
+    client.search_registered_models(max_results=1)
 
 
 def configure_mlflow(settings: Settings) -> None:
+    """Point MLflow (tracking and registry) at the settings' store and make sure it answers.
+
+    An embedded SQLite store is created on first use; processes starting at the
+    same time take turns, because MLflow's table creation is not safe to run twice
+    at once.
+    """
     import mlflow
 
-    if settings.mlflow_tracking_uri.startswith("sqlite:///"):
-        settings.home.mkdir(parents=True, exist_ok=True)
-    mlflow.set_tracking_uri(settings.mlflow_tracking_uri)
-    mlflow.set_registry_uri(settings.mlflow_tracking_uri)
+    uri = settings.mlflow_tracking_uri
+    database = _sqlite_file(uri) if uri_scheme(uri) == "sqlite" else None
+    if database is not None:
+        try:
+            database.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise BackendError(f"cannot create the folder of the MLflow store {database}: {exc}",
+                               hint="set SHIPYARD_HOME to a writable folder, or MLFLOW_TRACKING_URI to a server"
+                               ) from exc
+    mlflow.set_tracking_uri(uri)
+    mlflow.set_registry_uri(uri)
+    if uri in _initialized:
+        return
+    with mlflow_errors(settings, "opening the tracking store"), quiet_mlflow():
+        if database is not None:
+            with _exclusive(database.with_name(database.name + ".lock")):
+                _touch_stores()
+        else:
+            _touch_stores()
+    _initialized.add(uri)
+
+
+def experiment_artifact_location(name: str, settings: Settings) -> str | None:
+    """Where a new experiment keeps its artifacts: under the home for a database store, else the server's choice."""
+    if is_database_uri(settings.mlflow_tracking_uri):
+        return (settings.mlflow_artifact_root / name).resolve().as_uri()
+    return None
 
 
 def ensure_experiment(name: str, settings: Settings) -> str:
-    """The experiment's id, created (race-safe) with its artifacts under the home when embedded."""
+    """The id of the experiment called ``name``, created if missing; safe when processes race to create it."""
     from mlflow.exceptions import MlflowException
     from mlflow.tracking import MlflowClient
 
     configure_mlflow(settings)
     client = MlflowClient()
-    try:
+    with mlflow_errors(settings, f"finding the experiment '{name}'"), quiet_mlflow():
         experiment = client.get_experiment_by_name(name)
-        if experiment is not None:
-            return experiment.experiment_id
-        location = None
-        if not settings.mlflow_tracking_uri.startswith(("http://", "https://", "databricks")):
-            location = (settings.mlflow_artifact_root / name).as_uri()
-        try:
-            return client.create_experiment(name, artifact_location=location)
-        except MlflowException:
-            experiment = client.get_experiment_by_name(name)
-            if experiment is None:
-                raise
-            return experiment.experiment_id
-    except MlflowException as exc:
-        raise BackendError(f"MLflow at {settings.mlflow_tracking_uri} failed: {exc.message}",
-                           hint="check MLFLOW_TRACKING_URI, or unset it to use the embedded store") from None
+        if experiment is None:
+            try:
+                return client.create_experiment(name, artifact_location=experiment_artifact_location(name, settings))
+            except MlflowException:
+                experiment = client.get_experiment_by_name(name)
+                if experiment is None:
+                    raise
+    if experiment.lifecycle_stage == "deleted":
+        raise RefusedError(
+            f"the MLflow experiment '{name}' (id {experiment.experiment_id}) at "
+            f"{redact_uri(settings.mlflow_tracking_uri)} is deleted, so no run can be logged to it",
+            hint=f"restore it with `mlflow experiments restore --experiment-id {experiment.experiment_id}`, "
+                 "or rename the pipeline")
+    return experiment.experiment_id

@@ -1,0 +1,124 @@
+"""Exit codes from `shipyard.cli.invoke`: however a command ends, the process gets the right code."""
+
+import sys
+
+import pytest
+import typer
+
+import shipyard.cli as cli
+from shipyard.errors import NotFoundError, SpecError
+
+demo = typer.Typer(no_args_is_help=True, pretty_exceptions_enable=False, add_completion=False)
+
+
+@demo.callback()
+def _root() -> None:
+    pass
+
+
+@demo.command("returns")
+def returns(value: str) -> object:
+    return {"int": 3, "zero": 0, "text": "done", "true": True, "none": None}[value]
+
+
+@demo.command("typer-exit")
+def typer_exit(code: int) -> None:
+    raise typer.Exit(code)
+
+
+@demo.command("ctx-exit")
+def ctx_exit(ctx: typer.Context, code: int) -> None:
+    ctx.exit(code)
+
+
+@demo.command("click-exit")
+def click_exit(code: int) -> None:
+    click = pytest.importorskip("click")
+    raise click.exceptions.Exit(code)
+
+
+@demo.command("sys-exit")
+def sys_exit(code: int) -> None:
+    sys.exit(code)
+
+
+@demo.command("abort")
+def abort() -> None:
+    raise typer.Abort()
+
+
+@demo.command("interrupt")
+def interrupt() -> None:
+    raise KeyboardInterrupt
+
+
+@demo.command("spec-error")
+def spec_error() -> None:
+    raise SpecError("pipeline.yaml:3:5: model.flavor: 'torch' is not allowed")
+
+
+@demo.command("not-found")
+def not_found() -> None:
+    raise NotFoundError("there is no run 'x'", hint="list runs with: shipyard runs list")
+
+
+@demo.command("bug")
+def bug() -> None:
+    raise ZeroDivisionError("oops")
+
+
+@pytest.fixture(autouse=True)
+def no_debug(monkeypatch):
+    monkeypatch.setitem(cli._state, "debug", False)
+
+
+@pytest.mark.parametrize(("argv", "code"), [
+    (["returns", "int"], 3),
+    (["returns", "zero"], 0),
+    (["returns", "text"], 0),
+    (["returns", "true"], 0),
+    (["returns", "none"], 0),
+    (["typer-exit", "4"], 4),
+    (["typer-exit", "0"], 0),
+    (["ctx-exit", "5"], 5),
+    (["click-exit", "6"], 6),
+    (["sys-exit", "9"], 9),
+    (["--help"], 0),
+    (["returns", "--help"], 0),
+])
+def test_exit_codes(argv, code):
+    assert cli.invoke(demo, argv) == code
+
+
+def test_usage_errors_exit_2_with_clicks_message(capsys):
+    assert cli.invoke(demo, ["no-such-command"]) == 2
+    assert "No such command 'no-such-command'" in capsys.readouterr().err
+    assert cli.invoke(demo, ["typer-exit", "not-a-number"]) == 2
+    err = capsys.readouterr().err
+    assert "Invalid value" in err and "Traceback" not in err
+
+
+def test_no_arguments_prints_help(capsys):
+    assert cli.invoke(demo, []) == 2
+    assert "typer-exit" in capsys.readouterr().out
+
+
+def test_abort_and_interrupt_exit_130(capsys):
+    assert cli.invoke(demo, ["abort"]) == 130
+    assert "aborted" in capsys.readouterr().err
+    assert cli.invoke(demo, ["interrupt"]) == 130
+
+
+def test_shipyard_errors_print_headline_and_message(capsys):
+    assert cli.invoke(demo, ["spec-error"]) == 2
+    assert capsys.readouterr().err == ("error: invalid pipeline spec: pipeline.yaml:3:5: model.flavor: "
+                                       "'torch' is not allowed\n")
+    assert cli.invoke(demo, ["not-found"]) == 8
+    assert capsys.readouterr().err == ("error: not found: there is no run 'x'\n"
+                                       "  hint: list runs with: shipyard runs list\n")
+
+
+def test_bugs_are_internal_errors_with_traceback(capsys):
+    assert cli.invoke(demo, ["bug"]) == 70
+    err = capsys.readouterr().err
+    assert err.startswith("internal error:") and "ZeroDivisionError: oops" in err and "Traceback" in err
