@@ -35,13 +35,14 @@ def test_churn_example_trains_registers_and_caches(tmp_path, shipyard_home, caps
     code, first = _json_run([str(folder / "pipeline.yaml")], capsys)
     assert code == 0, first["error"]
     assert [s["name"] for s in first["steps"]] == ["ingest", "validate", "split", "features", "sweep", "train",
-                                                  "evaluate", "register"]
+                                                  "evaluate", "register", "gate"]
     assert first["metrics"]["overall"]["roc_auc"] > 0.7
     assert set(first["metrics"]["slices"]) == {"plan", "contract"}
     registration = first["registration"]
     assert registration["model_name"] == "churn" and str(registration["model_version"]) == "1"
     sweep = first["steps"][4]
     assert sweep["details"]["trials"] == 6
+    assert first["steps"][-1]["details"]["outcome"] == "churn v1 → staging"
 
     code, second = _json_run([str(folder / "pipeline.yaml")], capsys)
     assert code == 0
@@ -64,7 +65,7 @@ def test_churn_example_trains_registers_and_caches(tmp_path, shipyard_home, caps
 
     assert shipyard(["runs", "show", first["run_id"][:6], "--json"]) == 0
     shown = json.loads(capsys.readouterr().out)
-    assert shown["status"] == "succeeded" and len(shown["steps"]) == 8
+    assert shown["status"] == "succeeded" and len(shown["steps"]) == 9
 
 
 def test_breast_cancer_example(tmp_path, shipyard_home, capsys):

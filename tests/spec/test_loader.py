@@ -99,6 +99,14 @@ EVERY_SECTION = textwrap.dedent("""\
         loss: {type: categorical, choices: [squared_error, absolute_error]}
     evaluation: {metrics: [rmse, mae], slices: [plan], threshold: 0.4}
     registry: {model_name: churn_days, tags: {owner: growth, tier: "1"}}
+    promotion:
+      approval: manual
+      gates:
+        thresholds: ["rmse <= 12"]
+        champion: {metric: rmse, direction: minimize, min_delta: 0.5}
+        slices: {metric: mae, direction: minimize, max_regression: 1.0}
+        performance: {p99_ms_batch1: 20, max_size_mb: 50}
+        schema: {contract: contract.json}
     resources: {cpu: 1, memory: 512MiB, gpu: 0}
     retries: 2
     timeout: 1h

@@ -122,3 +122,22 @@ def verify_command(model: str, version: str) -> None:
         print(f"repaired MLflow mirror of {record.model} version {record.version} ({record.state})")
     load_model_version(model, version)
     print(f"{model} version {version}: model file matches its registered digest and loads with allowed types only")
+
+
+@app.command("gate")
+def gate_command(model: str, version: str, json_output: bool = typer.Option(False, "--json")) -> None:
+    """Evaluate a version's promotion gates now; exits non-zero when any gate fails (for CI)."""
+    import json
+
+    from shipyard.registry.gating import gate_version
+
+    report = gate_version(model, version, actor=_actor(None))
+    if json_output:
+        print(json.dumps(report.to_dict(), indent=2, default=str))
+    else:
+        for result in report.results:
+            mark = "pass" if result.passed else "FAIL"
+            print(f"  [{mark}] {result.gate:<12} {result.name}: {result.reason}")
+        print(f"{model} version {version}: {report.outcome}")
+    if not report.passed:
+        raise typer.Exit(6)

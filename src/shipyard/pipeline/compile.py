@@ -12,7 +12,6 @@ from shipyard.errors import SpecError
 from shipyard.pipeline.dag import Dag, StepNode, StepResources
 from shipyard.spec.models import PipelineSpec, Resources, UserStep
 
-BUILTIN_STEPS = ("ingest", "validate", "split", "features", "sweep", "train", "evaluate", "register")
 _STEPS = "shipyard.pipeline.steps"
 
 
@@ -93,6 +92,9 @@ def compile_spec(spec: PipelineSpec, *, spec_text: str, spec_filename: str,
                        params={"spec_text": spec_text, "spec_filename": spec_filename,
                                "source_digest": source_digest, "target": target},
                        ref_inputs=("validated",)))
+    if spec.promotion is not None:
+        nodes.append(build("gate", impl=f"{_STEPS}.gate:run", inputs={"registration": "register.registration"},
+                           outputs=("report",), params={"promotion": dump(spec.promotion)}))
     nodes += [_user_step(step, spec) for step in spec.steps]
     return Dag(tuple(nodes))
 

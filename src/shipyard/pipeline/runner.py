@@ -388,6 +388,8 @@ def _note(node: StepNode, details: dict[str, Any]) -> str:
         return ", ".join(f"{k}={v}" for k, v in list(details["metrics"].items())[:3])
     if node.kind == "register" and details.get("model"):
         return details["model"]
+    if node.kind == "gate" and details.get("outcome"):
+        return details["outcome"]
     if node.kind == "validate" and details.get("rows_dropped"):
         return f"{details['rows_dropped']} rows dropped"
     if node.kind == "ingest" and details.get("rows") is not None:

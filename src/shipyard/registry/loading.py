@@ -11,10 +11,16 @@ from shipyard.errors import RefusedError
 def load_model_version(model_name: str, version: str | int, *, settings: Settings | None = None,
                        extra_modules: tuple[str, ...] = ()):
     """The fitted model of a registered version, refused if its file changed since registration."""
+    from shipyard.registry.trust import loads_safe
+
+    return loads_safe(verified_model_bytes(model_name, version, settings=settings), extra_modules=extra_modules)
+
+
+def verified_model_bytes(model_name: str, version: str | int, *, settings: Settings | None = None) -> bytes:
+    """The registered model file's bytes, after checking them against the digest recorded at registration."""
     from mlflow.tracking import MlflowClient
 
     from shipyard.registry.model_files import read_skops_model
-    from shipyard.registry.trust import loads_safe
     from shipyard.registry.versions import get_model_version
     from shipyard.tracking.backend import mlflow_errors, quiet_mlflow
 
@@ -34,4 +40,4 @@ def load_model_version(model_name: str, version: str | int, *, settings: Setting
             f"the model file {file_name} of {what} has sha256 {actual}, but {expected} was recorded at "
             "registration: the artifact was changed after registration",
             headline="model file changed", hint="do not load it; register the model again from a pipeline run")
-    return loads_safe(data, extra_modules=extra_modules)
+    return data

@@ -14,6 +14,8 @@ from typing import Annotated, Any, Literal, Union
 from pydantic import (AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationInfo,
                       WithJsonSchema, field_validator, model_validator)
 
+from shipyard.spec.promotion import PromotionSpec
+
 _IDENTIFIER = r"^[A-Za-z][A-Za-z0-9_\-]*$"
 _FUNCTION_REF = r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$"
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
@@ -399,7 +401,7 @@ class EvaluationSpec(_Spec):
 
 # ---------------------------------------------------------------- execution
 
-BUILTIN_STEPS = ("ingest", "validate", "split", "features", "sweep", "train", "evaluate", "register")
+BUILTIN_STEPS = ("ingest", "validate", "split", "features", "sweep", "train", "evaluate", "register", "gate")
 
 
 class Resources(_Spec):
@@ -455,7 +457,8 @@ def _known_step(name: str, info: ValidationInfo) -> str:
     """A ``step_options`` key names a built-in step that will run, or a user step."""
     if "steps" not in info.data or "sweep" not in info.data:
         return name
-    steps = [s for s in BUILTIN_STEPS if s != "sweep" or info.data["sweep"] is not None]
+    steps = [s for s in BUILTIN_STEPS if (s != "sweep" or info.data.get("sweep") is not None)
+             and (s != "gate" or info.data.get("promotion") is not None)]
     steps += [s.name for s in info.data["steps"]]
     if name not in steps:
         why = " (there is no 'sweep' section)" if name == "sweep" else ""
@@ -475,6 +478,8 @@ class PipelineSpec(_Spec):
     sweep: SweepSpec | None = None
     evaluation: EvaluationSpec = Field(default_factory=EvaluationSpec)
     registry: RegistrySpec = Field(default_factory=RegistrySpec)
+    promotion: PromotionSpec | None = Field(default=None, description="Gates evaluated after registration, "
+                                                                       "and how production is approved.")
     resources: Resources = Field(default_factory=Resources)
     retries: int = Field(default=0, ge=0, le=20)
     timeout: Duration | None = Field(default=None, description="Per-step timeout: seconds or '30m'.")

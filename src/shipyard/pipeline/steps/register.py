@@ -30,7 +30,9 @@ def run(context: StepContext, model, params, metrics, train, holdout, report, va
         slice_metrics=metrics["slices"], validation_report=report, sweep=sweep,
         extra_modules=context.extra_modules, tags=dict(spec.registry.tags), source_dir=context.base_dir,
     )
+    approval = spec.promotion.approval if spec.promotion else "auto"
     register_candidate(tracked.model_name, tracked.model_version, actor=current_actor(), settings=context.settings,
+                       approval=approval,
                        details={"pipeline_run_id": context.run_id, "mlflow_run_id": tracked.mlflow_run_id,
                                 "data_digests": digests})
     registration = {**asdict(tracked), "data_digests": digests}

@@ -1,0 +1,20 @@
+from __future__ import annotations
+
+from typing import Any
+
+from shipyard.pipeline.task import StepContext, StepResult
+
+
+def run(context: StepContext, registration: dict[str, Any]) -> StepResult:
+    from shipyard.registry.gating import gate_version
+    from shipyard.registry.lifecycle import get_state
+
+    model, version = registration["model_name"], str(registration["model_version"])
+    state = get_state(model, version, settings=context.settings)
+    if state.state not in ("candidate", "staging"):
+        report = {"model": model, "version": version, "passed": None, "outcome": state.state, "results": []}
+        return StepResult(outputs={"report": report}, details={"outcome": f"already {state.state}"})
+    report = gate_version(model, version, settings=context.settings)
+    failed = [r.name for r in report.failures]
+    note = f"{model} v{version} → {report.outcome}" + (f" ({', '.join(failed)[:120]})" if failed else "")
+    return StepResult(outputs={"report": report.to_dict()}, details={"outcome": note, "passed": report.passed})

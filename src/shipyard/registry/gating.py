@@ -1,0 +1,165 @@
+"""Evaluating a version's gates and moving it to staging or rejected.
+
+Everything is re-derived from what was recorded: the version's pipeline run gives
+the spec and the holdout frame (by digest), the registry gives both models, and
+candidate and champion are scored on the very same holdout rows.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from shipyard.config import Settings, load_settings
+from shipyard.errors import RefusedError
+from shipyard.registry import gates as g
+
+GATE_ACTOR = "shipyard-gates"
+
+
+@dataclass(frozen=True, kw_only=True)
+class GateReport:
+    model: str
+    version: str
+    passed: bool
+    results: tuple[g.GateResult, ...]
+    outcome: str
+
+    @property
+    def failures(self) -> list[g.GateResult]:
+        return [r for r in self.results if not r.passed]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"model": self.model, "version": self.version, "passed": self.passed, "outcome": self.outcome,
+                "results": [r.to_dict() for r in self.results]}
+
+
+def _context(model: str, version: str, settings: Settings):
+    from shipyard.pipeline.artifacts import open_artifact_store
+    from shipyard.pipeline.serialization import load_value
+    from shipyard.registry.versions import get_version_tags
+    from shipyard.spec.loader import parse_spec
+    from shipyard.store import runs as store
+
+    tags = get_version_tags(model, version, settings=settings)
+    run_id = tags.get("shipyard.pipeline_run_id")
+    if not run_id:
+        raise RefusedError(f"{model} version {version} was not registered by a shipyard pipeline run, so its "
+                           "holdout data is unknown", hint="register versions with `shipyard run`")
+    run = store.get_run(run_id, settings=settings)
+    base_dir = Path(run.spec_path).parent if run.spec_path else Path.cwd()
+    spec = parse_spec(run.spec_text, source=run.spec_path or "<stored spec>", base_dir=base_dir).spec
+    split = next((s for s in run.steps if s.name == "split"), None)
+    ref = (split.outputs or {}).get("holdout") if split else None
+    artifacts = open_artifact_store(settings)
+    if ref is None or not artifacts.exists(ref["digest"]):
+        raise RefusedError(f"the holdout data of {model} version {version} is missing (pipeline run {run_id})",
+                           hint="gates need the exact holdout rows; re-run the pipeline to register a new version")
+    return spec, load_value(artifacts, ref), base_dir
+
+
+def _signature(model: str, version: str) -> dict[str, str] | None:
+    from mlflow.models import get_model_info
+
+    info = get_model_info(f"models:/{model}/{version}")
+    return None if info.signature is None else g.signature_columns(info.signature.inputs.to_json())
+
+
+def _contract(spec, model: str, base_dir: Path, champion: str | None) -> tuple[dict[str, str] | None, str]:
+    gate = spec.promotion.gates.schema_contract
+    if gate is not None and gate.contract:
+        path = (base_dir / gate.contract).resolve()
+        try:
+            data = json.loads(path.read_text())
+        except (OSError, ValueError) as exc:
+            raise RefusedError(f"the schema contract {path} cannot be read: {exc}",
+                               hint='write {"column": "type", …} or an MLflow signature inputs list') from None
+        columns = data if isinstance(data, dict) else g.signature_columns(data)
+        return columns, f"contract {gate.contract}"
+    if champion is None:
+        return None, "no contract"
+    return _signature(model, champion), f"production v{champion} signature"
+
+
+def evaluate_gates(model: str, version: str | int, *, settings: Settings | None = None) -> GateReport:
+    """Measure every gate the version's spec declares (changes nothing)."""
+    from shipyard.pipeline.metrics import evaluate_model, metrics_for
+    from shipyard.registry.lifecycle import production_version
+    from shipyard.registry.loading import load_model_version, verified_model_bytes
+
+    settings = settings or load_settings()
+    version = str(version)
+    spec, holdout, base_dir = _context(model, version, settings)
+    if spec.promotion is None:
+        raise RefusedError(f"the spec of {model} version {version} declares no promotion gates",
+                           hint="add a 'promotion:' section with gates to the pipeline YAML")
+    gates, task = spec.promotion.gates, spec.task()
+    extra = tuple(sorted({ref.partition(":")[0] for ref in [f.function for f in spec.features if f.function]}))
+    candidate = load_model_version(model, version, settings=settings, extra_modules=extra)
+    evaluation = spec.evaluation
+    slices = list(evaluation.slices)
+    names = tuple(sorted(set(metrics_for(task, evaluation.metrics))
+                         | {r.split()[0] for r in gates.thresholds}
+                         | ({gates.champion.metric} if gates.champion else set())
+                         | ({gates.slices.metric} if gates.slices else set())))
+
+    def score(m):
+        return evaluate_model(m, holdout, target=spec.data.target, task=task, names=names, slices=slices,
+                              threshold=evaluation.threshold)
+
+    ours = score(candidate)
+    champion_version = production_version(model, settings=settings)
+    if champion_version == version:
+        champion_version = None
+    theirs = score(load_model_version(model, champion_version, settings=settings, extra_modules=extra)) \
+        if champion_version and (gates.champion or gates.slices) else None
+    results: list[g.GateResult] = g.threshold_gates(gates.thresholds, ours["overall"])
+    if gates.champion:
+        results.append(g.champion_gate(gates.champion, ours, theirs, champion_version))
+    if gates.slices:
+        results += g.slice_gates(gates.slices, ours, theirs)
+    if gates.schema_contract is not None:
+        contract, source = _contract(spec, model, base_dir, champion_version)
+        results.append(g.schema_gate(_signature(model, version) or {}, contract, source))
+    if gates.performance:
+        data = verified_model_bytes(model, version, settings=settings)
+        with tempfile.NamedTemporaryFile(suffix=".skops") as handle:
+            handle.write(data)
+            handle.flush()
+            memory = g.load_memory_mb(handle.name, extra) if gates.performance.max_load_memory_mb else None
+        sample = holdout[list(candidate.feature_names_in_)]
+        results += g.performance_gates(gates.performance, candidate, sample, size_bytes=len(data),
+                                       load_memory=memory)
+    passed = all(r.passed for r in results)
+    return GateReport(model=model, version=version, passed=passed, results=tuple(results),
+                      outcome="staging" if passed else "rejected")
+
+
+def gate_version(model: str, version: str | int, *, settings: Settings | None = None,
+                 actor: str = GATE_ACTOR) -> GateReport:
+    """Evaluate the gates and record the outcome: staging, or rejected with every failure's reason."""
+    from shipyard.governance.audit import append_event
+    from shipyard.registry.lifecycle import get_state, transition
+
+    settings = settings or load_settings()
+    version = str(version)
+    state = get_state(model, version, settings=settings)
+    if state.state not in ("candidate", "staging"):
+        raise RefusedError(f"{model} version {version} is {state.state}; only candidate or staging versions are gated")
+    report = evaluate_gates(model, version, settings=settings)
+    details = report.to_dict()
+    if report.passed:
+        if state.state == "candidate":
+            transition(model, version, "staging", actor=actor, reason="all gates passed", action="gate_passed",
+                       details=details, settings=settings)
+        else:
+            append_event(actor=actor, action="gate_passed", model=model, version=version, from_state="staging",
+                         to_state="staging", reason="all gates passed", details=details, settings=settings)
+    else:
+        reasons = "; ".join(f"{r.name}: {r.reason}" for r in report.failures)
+        transition(model, version, "rejected", actor=actor, reason=reasons[:2000], action="gate_failed",
+                   details=details, settings=settings)
+    return report

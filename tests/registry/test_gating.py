@@ -1,0 +1,100 @@
+"""Gates after registration, end to end: staging, champion/challenger rejection, refusals."""
+
+import json
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from shipyard.cli import main as shipyard
+from shipyard.governance.audit import read_events
+from shipyard.registry import lifecycle
+
+ROOT = Path(__file__).resolve().parents[2]
+pytestmark = pytest.mark.slow
+
+SPEC = textwrap.dedent("""\
+    name: gated
+    data:
+      source: {type: csv, path: churn.csv}
+      target: churned
+    split: {method: stratified, holdout: 0.3, seed: 2}
+    features:
+      - columns: [age, tenure_months, monthly_charges, support_calls]
+        transforms: [{kind: impute}, {kind: scale}]
+      - columns: [plan, contract]
+        transforms: [{kind: impute, strategy: most_frequent}, {kind: one_hot}]
+    model:
+      flavor: lightgbm
+      estimator: LGBMClassifier
+      params: {PARAMS}
+    evaluation: {metrics: [roc_auc, log_loss], slices: [plan]}
+    promotion:
+      gates:
+        thresholds: ["roc_auc >= 0.6"]
+        champion: {metric: roc_auc, min_delta: 0.0}
+        slices: {metric: roc_auc, max_regression: 0.2, min_rows: 50}
+        performance: {p99_ms_batch1: 500, max_size_mb: 50}
+        schema: {}
+""")
+GOOD = "{n_estimators: 120, learning_rate: 0.05}"
+WORSE = "{n_estimators: 2, num_leaves: 2, learning_rate: 0.01}"
+
+
+@pytest.fixture
+def project(tmp_path, shipyard_home):
+    sys.path.insert(0, str(ROOT / "examples" / "churn"))
+    from generate import generate_churn
+
+    generate_churn(n_rows=3000, seed=4).to_csv(tmp_path / "churn.csv", index=False)
+    return tmp_path
+
+
+def run_with(project, params, capsys):
+    capsys.readouterr()
+    (project / "pipeline.yaml").write_text(SPEC.replace("{PARAMS}", params))
+    code = shipyard(["run", str(project / "pipeline.yaml"), "--json"])
+    result = json.loads(capsys.readouterr().out)
+    assert code == 0, result["error"]
+    return result
+
+
+def test_a_worse_challenger_is_rejected_by_the_champion_gate(project, capsys):
+    first = run_with(project, GOOD, capsys)
+    assert first["steps"][-1]["name"] == "gate"
+    assert lifecycle.get_state("gated", 1).state == "staging"
+    assert shipyard(["models", "promote", "gated", "1", "--to", "production"]) == 0
+
+    run_with(project, WORSE, capsys)
+    state = lifecycle.get_state("gated", 2)
+    assert state.state == "rejected"
+    assert "beats champion v1 on roc_auc" in state.reason
+    failed = [e for e in read_events(model="gated") if e.action == "gate_failed"][0]
+    champion = next(r for r in failed.details["results"] if r["gate"] == "champion")
+    assert champion["passed"] is False
+    assert champion["measured"]["candidate"] < champion["measured"]["champion"]
+    assert champion["details"]["rows"] == 900  # both scored on the candidate's 30% holdout
+
+    capsys.readouterr()
+    assert shipyard(["gate", "gated", "2"]) == 6
+    assert "only candidate or staging versions are gated" in capsys.readouterr().err
+
+
+def test_on_demand_gate_and_missing_holdout(project, capsys):
+    run_with(project, GOOD, capsys)
+    capsys.readouterr()
+    assert shipyard(["gate", "gated", "1", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["passed"] and {r["gate"] for r in report["results"]} >= {"threshold", "champion", "schema",
+                                                                          "performance"}
+    from shipyard.config import load_settings
+    from shipyard.store import runs as store
+
+    run = store.list_runs(pipeline="gated")[0]
+    holdout = next(s for s in store.get_run(run.id).steps if s.name == "split").outputs["holdout"]["digest"]
+    path = load_settings().artifact_root / "sha256" / holdout[:2] / holdout
+    path.unlink()
+    assert shipyard(["gate", "gated", "1"]) == 6
+    assert "holdout data of gated version 1 is missing" in capsys.readouterr().err
+    assert lifecycle.get_state("gated", 1).state == "staging"
