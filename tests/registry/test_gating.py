@@ -88,6 +88,11 @@ def test_on_demand_gate_and_missing_holdout(project, capsys):
     report = json.loads(capsys.readouterr().out)
     assert report["passed"] and {r["gate"] for r in report["results"]} >= {"threshold", "champion", "schema",
                                                                           "performance"}
+    assert shipyard(["models", "verify", "gated", "1"]) == 0
+    assert "model card (Markdown and HTML) matches its recorded digests" in capsys.readouterr().out
+    card = [r for r in report["results"] if r["gate"] == "card"][0]
+    assert card["passed"]
+
     from shipyard.config import load_settings
     from shipyard.store import runs as store
 

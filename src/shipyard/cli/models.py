@@ -120,8 +120,16 @@ def verify_command(model: str, version: str) -> None:
     repaired = reconcile()
     for record in repaired:
         print(f"repaired MLflow mirror of {record.model} version {record.version} ({record.state})")
+    from shipyard.errors import RefusedError
+    from shipyard.registry.cards import verify_card
+
     load_model_version(model, version)
     print(f"{model} version {version}: model file matches its registered digest and loads with allowed types only")
+    problems = verify_card(model, version)
+    if problems:
+        raise RefusedError(f"the model card of {model} version {version} does not verify: " + "; ".join(problems),
+                           headline="model card changed")
+    print(f"{model} version {version}: model card (Markdown and HTML) matches its recorded digests")
 
 
 @app.command("gate")

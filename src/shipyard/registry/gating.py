@@ -133,6 +133,12 @@ def evaluate_gates(model: str, version: str | int, *, settings: Settings | None 
         sample = holdout[list(candidate.feature_names_in_)]
         results += g.performance_gates(gates.performance, candidate, sample, size_bytes=len(data),
                                        load_memory=memory)
+    if gates.card:
+        from shipyard.registry.cards import verify_card
+
+        problems = verify_card(model, version, settings=settings)
+        results.append(g.GateResult(gate="card", name="model card", passed=not problems,
+                                    reason="; ".join(problems) or "the card exists and matches its digests"))
     passed = all(r.passed for r in results)
     return GateReport(model=model, version=version, passed=passed, results=tuple(results),
                       outcome="staging" if passed else "rejected")

@@ -49,6 +49,7 @@ class GatesSpec(_Spec):
     slices: SliceGuard | None = None
     performance: PerformanceBudget | None = None
     schema_contract: SchemaContract | None = Field(default=None, alias="schema")
+    card: bool = Field(default=True, description="The model card must exist and match its recorded digests.")
 
     model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
 

@@ -178,3 +178,16 @@ class ModelVersionState(Base):
     synced: Mapped[bool] = mapped_column(Boolean, default=False)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
     reason: Mapped[str | None] = mapped_column(Text)
+
+
+class ModelCard(Base):
+    """Digests of a version's immutable model card, written once at registration."""
+
+    __tablename__ = "model_cards"
+
+    model: Mapped[str] = mapped_column(String(200), primary_key=True)
+    version: Mapped[str] = mapped_column(String(32), primary_key=True)
+    mlflow_run_id: Mapped[str] = mapped_column(String(64))
+    markdown_sha256: Mapped[str] = mapped_column(String(64))
+    html_sha256: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())

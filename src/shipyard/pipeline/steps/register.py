@@ -11,6 +11,8 @@ def run(context: StepContext, model, params, metrics, train, holdout, report, va
         sweep: dict[str, Any] | None = None) -> StepResult:
     from shipyard.governance.identity import current_actor
     from shipyard.registry.lifecycle import register_candidate
+    from shipyard.registry.cards import CardFacts, write_card
+    from shipyard.tracking.environment import capture_environment
     from shipyard.tracking.pipeline_run import log_pipeline_run
 
     spec = parse_spec(context.params["spec_text"], source=context.params["spec_filename"],
@@ -35,7 +37,22 @@ def run(context: StepContext, model, params, metrics, train, holdout, report, va
                        approval=approval,
                        details={"pipeline_run_id": context.run_id, "mlflow_run_id": tracked.mlflow_run_id,
                                 "data_digests": digests})
-    registration = {**asdict(tracked), "data_digests": digests}
+    card = write_card(CardFacts(
+        model=tracked.model_name, version=str(tracked.model_version), pipeline=spec.name,
+        description=spec.description, team=spec.team, pipeline_run_id=context.run_id,
+        mlflow_run_id=tracked.mlflow_run_id, flavor=spec.model.flavor, estimator=spec.model.estimator,
+        task=spec.task(), data_source=_describe_source(spec), data_digests={k: v for k, v in digests.items() if v},
+        rows={"train": int(len(train)), "holdout": int(len(holdout))}, validation=report,
+        features=[g.model_dump(mode="json") for g in spec.features], params=params,
+        metrics=metrics["overall"], slice_metrics=metrics["slices"], environment=capture_environment(),
+    ), settings=context.settings)
+    registration = {**asdict(tracked), "data_digests": digests, "card_sha256": card.markdown_sha256}
     return StepResult(outputs={"registration": registration},
                       details={"model": f"{tracked.model_name} v{tracked.model_version}",
                                "mlflow_run_id": tracked.mlflow_run_id})
+
+
+def _describe_source(spec) -> str:
+    source = spec.data.source
+    where = getattr(source, "path", None) or getattr(source, "query", "")
+    return f"{source.type}: {where}"

@@ -1,0 +1,77 @@
+"""Model cards: written once, verified against digests in the store and on the MLflow version."""
+
+from pathlib import Path
+
+import pytest
+from mlflow.tracking import MlflowClient
+
+from shipyard.registry.cards import CardFacts, render_html, verify_card, write_card
+
+
+def facts(result, **changes):
+    base = dict(model="synth", version=result.model_version, pipeline="synth", description="Scores <b>risk</b>.",
+                team="research", pipeline_run_id="run123", mlflow_run_id=result.mlflow_run_id, flavor="lightgbm",
+                estimator="LGBMClassifier", task="classification", data_source="csv: data/synth.csv",
+                data_digests={"train": "b" * 64}, rows={"train": 200, "holdout": 100},
+                validation={"passed": True, "rows_in": 300, "rows_dropped": 0, "on_violation": "fail"},
+                features=[{"name": "num", "columns": ["x1", "x2"], "transforms": [{"kind": "scale"}]}],
+                params={"n_estimators": 20}, metrics={"roc_auc": 0.91},
+                slice_metrics={"color": {"red": {"roc_auc": 0.7, "n": 30}}},
+                environment={"python": "3.11", "packages": {"mlflow": "3.17"}})
+    return CardFacts(**{**base, **changes})
+
+
+@pytest.fixture(scope="module")
+def card(tracked):
+    from shipyard.store.db import get_engine
+
+    get_engine(tracked["settings"])
+    return write_card(facts(tracked["result"]), settings=tracked["settings"])
+
+
+def _artifact(tracked, name):
+    run = MlflowClient().get_run(tracked["result"].mlflow_run_id)
+    return Path(run.info.artifact_uri.replace("file://", "")) / "model_card" / name
+
+
+def test_card_is_written_and_verifies(tracked, card):
+    assert verify_card("synth", tracked["result"].model_version) == []
+    text = _artifact(tracked, "model_card.md").read_text()
+    assert "# Model card: synth version" in text and "| roc_auc | 0.9100 |" in text
+    assert "| color=red | roc_auc=0.7000, n=30 |" in text
+    tags = MlflowClient().get_model_version("synth", tracked["result"].model_version).tags
+    assert tags["shipyard.card.markdown_sha256"] == card.markdown_sha256
+
+
+def test_cards_are_immutable(tracked, card):
+    again = write_card(facts(tracked["result"], description="Something else"), settings=tracked["settings"])
+    assert again == card
+    assert "Something else" not in _artifact(tracked, "model_card.md").read_text()
+
+
+def test_html_escapes_what_it_shows(tracked):
+    page = render_html(facts(tracked["result"]))
+    assert "Scores &lt;b&gt;risk&lt;/b&gt;." in page and "<b>risk</b>" not in page
+
+
+def test_an_edited_card_or_tag_is_detected(tracked, card):
+    path = _artifact(tracked, "model_card.html")
+    original = path.read_text()
+    try:
+        path.write_text(original.replace("0.9100", "0.9900"))
+        problems = verify_card("synth", tracked["result"].model_version)
+        assert any("model_card.html was changed" in p for p in problems)
+    finally:
+        path.write_text(original)
+    client = MlflowClient()
+    version = tracked["result"].model_version
+    client.set_model_version_tag("synth", version, "shipyard.card.markdown_sha256", "0" * 64)
+    try:
+        assert any("disagrees with the metadata store" in p for p in verify_card("synth", version))
+    finally:
+        client.set_model_version_tag("synth", version, "shipyard.card.markdown_sha256", card.markdown_sha256)
+    assert verify_card("synth", version) == []
+
+
+def test_missing_card(tracked):
+    assert verify_card("synth", "999") == ["synth version 999 has no model card"]
