@@ -103,3 +103,29 @@ def test_on_demand_gate_and_missing_holdout(project, capsys):
     assert shipyard(["gate", "gated", "1"]) == 6
     assert "holdout data of gated version 1 is missing" in capsys.readouterr().err
     assert lifecycle.get_state("gated", 1).state == "staging"
+
+
+def test_rollback_that_would_break_serving_is_refused_unless_forced(project, capsys):
+    run_with(project, GOOD, capsys)
+    assert shipyard(["models", "promote", "gated", "1", "--to", "production"]) == 0
+    narrower = (SPEC.replace("monthly_charges, support_calls]", "monthly_charges]")
+                .replace("    champion: {metric: roc_auc, min_delta: 0.0}\n", "")
+                .replace("    slices: {metric: roc_auc, max_regression: 0.2, min_rows: 50}\n", "")
+                .replace("    schema: {}\n", ""))
+    capsys.readouterr()
+    (project / "pipeline.yaml").write_text(narrower.replace("{PARAMS}", GOOD))
+    assert shipyard(["run", str(project / "pipeline.yaml")]) == 0
+    assert lifecycle.get_state("gated", 2).state == "staging"
+    assert shipyard(["models", "promote", "gated", "2", "--to", "production"]) == 0
+    capsys.readouterr()
+
+    assert shipyard(["models", "rollback", "gated", "--reason", "latency"]) == 6
+    err = capsys.readouterr().err
+    assert "would break serving" in err and "missing column support_calls" in err
+    assert lifecycle.production_version("gated") == "2"
+
+    assert shipyard(["models", "rollback", "gated", "--reason", "latency; callers restored", "--force"]) == 0
+    assert lifecycle.production_version("gated") == "1"
+    event = [e for e in read_events(model="gated") if e.action == "rollback_promoted"][-1]
+    assert event.details["forced"] is True and event.details["compatibility"]["missing"] == ["support_calls"]
+    assert event.reason == "latency; callers restored"

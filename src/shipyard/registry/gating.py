@@ -61,10 +61,15 @@ def _context(model: str, version: str, settings: Settings):
     return spec, load_value(artifacts, ref), base_dir
 
 
-def _signature(model: str, version: str) -> dict[str, str] | None:
+def version_signature(model: str, version: str) -> dict[str, str] | None:
+    """``{column: type}`` of a registered version's input signature; None when it has none."""
+    from mlflow.exceptions import MlflowException
     from mlflow.models import get_model_info
 
-    info = get_model_info(f"models:/{model}/{version}")
+    try:
+        info = get_model_info(f"models:/{model}/{version}")
+    except (MlflowException, OSError):
+        return None
     return None if info.signature is None else g.signature_columns(info.signature.inputs.to_json())
 
 
@@ -81,7 +86,7 @@ def _contract(spec, model: str, base_dir: Path, champion: str | None) -> tuple[d
         return columns, f"contract {gate.contract}"
     if champion is None:
         return None, "no contract"
-    return _signature(model, champion), f"production v{champion} signature"
+    return version_signature(model, champion), f"production v{champion} signature"
 
 
 def evaluate_gates(model: str, version: str | int, *, settings: Settings | None = None) -> GateReport:
@@ -123,7 +128,7 @@ def evaluate_gates(model: str, version: str | int, *, settings: Settings | None 
         results += g.slice_gates(gates.slices, ours, theirs)
     if gates.schema_contract is not None:
         contract, source = _contract(spec, model, base_dir, champion_version)
-        results.append(g.schema_gate(_signature(model, version) or {}, contract, source))
+        results.append(g.schema_gate(version_signature(model, version) or {}, contract, source))
     if gates.performance:
         data = verified_model_bytes(model, version, settings=settings)
         with tempfile.NamedTemporaryFile(suffix=".skops") as handle:

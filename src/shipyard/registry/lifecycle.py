@@ -185,9 +185,13 @@ def approve(model: str, version: str | int, *, approver: str, reason: str | None
     return get_state(model, version, settings=settings)
 
 
-def rollback(model: str, *, actor: str, reason: str, to_version: str | int | None = None,
+def rollback(model: str, *, actor: str, reason: str, to_version: str | int | None = None, force: bool = False,
              settings: Settings | None = None) -> VersionState:
-    """Put a version that was in production before back in production; the current one is rolled back."""
+    """Put a version that was in production before back in production; the current one is rolled back.
+
+    The target's inputs are checked against today's serving contract (the current production
+    signature): a target needing columns callers no longer send is refused unless ``force``.
+    """
     settings = settings or load_settings()
     reconcile(settings=settings)
     if not reason or not reason.strip():
@@ -216,6 +220,14 @@ def rollback(model: str, *, actor: str, reason: str, to_version: str | int | Non
                                    "roll back to it", hint="promote it through staging instead")
             if target.version == current:
                 raise RefusedError(f"{model} version {to_version} is already in production")
+        compatibility = _rollback_compatibility(model, target.version, current)
+        if compatibility["missing"] or compatibility["retyped"]:
+            problem = (f"rolling {model} back to version {target.version} would break serving: it needs "
+                       + ", ".join([f"missing column {c}" for c in compatibility["missing"]]
+                                   + [f"{c} as {t}" for c, t in compatibility["retyped"]])
+                       + f" that production version {current}'s inputs no longer provide")
+            if not force:
+                raise RefusedError(problem, hint="fix the data or features, or force it with --force and a reason")
         outgoing = session.get(ModelVersionState, (model, current), with_for_update=True)
         claimed = session.execute(update(ModelHead).where(ModelHead.model == model,
                                                           ModelHead.row_version == head.row_version)
@@ -227,10 +239,20 @@ def rollback(model: str, *, actor: str, reason: str, to_version: str | int | Non
             row.state, row.reason, row.synced, row.updated_at = state, reason, False, _now()
             append_event(actor=actor, action="rolled_back" if state == "rolled_back" else "rollback_promoted",
                          model=model, version=row.version, from_state=from_state, to_state=state, reason=reason,
-                         session=session)
+                         details={"forced": force, "compatibility": compatibility}, session=session)
             touched.append(_record(row))
     _mirror_all(touched, settings)
     return get_state(model, touched[-1].version, settings=settings)
+
+
+def _rollback_compatibility(model: str, target: str, current: str) -> dict[str, Any]:
+    from shipyard.registry.gating import version_signature
+
+    needed, provided = version_signature(model, target), version_signature(model, current)
+    if needed is None or provided is None:
+        return {"checked": False, "missing": [], "retyped": []}
+    return {"checked": True, "missing": sorted(set(needed) - set(provided)),
+            "retyped": sorted((c, needed[c]) for c in set(needed) & set(provided) if needed[c] != provided[c])}
 
 
 def _mirror(record: VersionState, settings: Settings | None) -> None:
