@@ -77,8 +77,16 @@ def test_a_worse_challenger_is_rejected_by_the_champion_gate(project, capsys):
     assert champion["details"]["rows"] == 900  # both scored on the candidate's 30% holdout
 
     capsys.readouterr()
+    assert shipyard(["models", "compare", "gated", "1", "2", "--json"]) == 0
+    compared = json.loads(capsys.readouterr().out)
+    assert compared["state"] == ["production", "rejected"]
+    assert compared["metrics"]["roc_auc"][0] > compared["metrics"]["roc_auc"][1]
+    assert compared["params"]["model.n_estimators"] == ["120", "2"]
+    assert compared["data"]["shipyard.data.holdout_digest"][0] == compared["data"]["shipyard.data.holdout_digest"][1]
     assert shipyard(["gate", "gated", "2"]) == 6
-    assert "only candidate or staging versions are gated" in capsys.readouterr().err
+    assert "[FAIL] champion" in capsys.readouterr().out
+    assert shipyard(["gate", "gated", "1"]) == 6
+    assert "is production; only candidate or staging versions are gated" in capsys.readouterr().err
 
 
 def test_on_demand_gate_and_missing_holdout(project, capsys):

@@ -7,6 +7,7 @@ internal error with its traceback. ``--debug`` always shows tracebacks.
 
 from __future__ import annotations
 
+import os
 import sys
 import traceback
 
@@ -54,6 +55,7 @@ def report_error(error: BaseException) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
     _register_commands()
     return invoke(app, argv)
 

@@ -150,3 +150,28 @@ def gate_command(model: str, version: str, json_output: bool = typer.Option(Fals
         print(f"{model} version {version}: {report.outcome}")
     if not report.passed:
         raise typer.Exit(6)
+
+
+@models_app.command("compare")
+def compare_command(model: str, left: str, right: str, json_output: bool = typer.Option(False, "--json")) -> None:
+    """Two versions side by side: state, holdout metrics, changed parameters, data digests, input changes."""
+    import json
+
+    from rich.console import Console
+    from rich.table import Table
+
+    from shipyard.registry.compare import compare_versions
+
+    result = compare_versions(model, left, right)
+    if json_output:
+        print(json.dumps(result, indent=2, default=str))
+        return
+    table = Table(title=f"{model}: version {left} vs {right}")
+    for column in ("", f"v{left}", f"v{right}"):
+        table.add_column(column)
+    table.add_row("state", *result["state"])
+    for section in ("metrics", "params", "data", "inputs"):
+        for name, (a, b) in result[section].items():
+            fmt = (lambda v: f"{v:.4f}") if section == "metrics" else str  # noqa: E731
+            table.add_row(f"{section}: {name}", "—" if a is None else fmt(a), "—" if b is None else fmt(b))
+    Console().print(table)

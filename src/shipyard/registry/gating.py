@@ -158,6 +158,10 @@ def gate_version(model: str, version: str | int, *, settings: Settings | None = 
     settings = settings or load_settings()
     version = str(version)
     state = get_state(model, version, settings=settings)
+    if state.state == "rejected":
+        recorded = recorded_report(model, version, settings=settings)
+        if recorded is not None:
+            return recorded
     if state.state not in ("candidate", "staging"):
         raise RefusedError(f"{model} version {version} is {state.state}; only candidate or staging versions are gated")
     report = evaluate_gates(model, version, settings=settings)
@@ -174,3 +178,17 @@ def gate_version(model: str, version: str | int, *, settings: Settings | None = 
         transition(model, version, "rejected", actor=actor, reason=reasons[:2000], action="gate_failed",
                    details=details, settings=settings)
     return report
+
+
+def recorded_report(model: str, version: str | int, *, settings: Settings | None = None) -> GateReport | None:
+    """The outcome of the version's last gate evaluation, as the audit log recorded it."""
+    from shipyard.governance.audit import read_events
+
+    events = [e for e in read_events(model=model, settings=settings)
+              if e.version == str(version) and e.action in ("gate_passed", "gate_failed") and e.details]
+    if not events:
+        return None
+    details = events[-1].details
+    results = tuple(g.GateResult(**r) for r in details["results"])
+    return GateReport(model=model, version=str(version), passed=details["passed"], results=results,
+                      outcome=details["outcome"])

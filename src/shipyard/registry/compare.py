@@ -1,0 +1,43 @@
+"""Side-by-side comparison of two registered versions: state, metrics, parameters, data, inputs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from shipyard.config import Settings, load_settings
+
+
+def compare_versions(model: str, left: str | int, right: str | int, *,
+                     settings: Settings | None = None) -> dict[str, Any]:
+    from mlflow.tracking import MlflowClient
+
+    from shipyard.registry.gating import version_signature
+    from shipyard.registry.lifecycle import get_state
+    from shipyard.registry.versions import get_model_version
+
+    settings = settings or load_settings()
+    sides = {}
+    for version in (str(left), str(right)):
+        model_version = get_model_version(model, version, settings=settings)
+        run = MlflowClient().get_run(model_version.run_id)
+        sides[version] = {
+            "state": get_state(model, version, settings=settings).state,
+            "metrics": {k: v for k, v in run.data.metrics.items() if not k.startswith("slice.")},
+            "params": dict(run.data.params),
+            "data": {k: v for k, v in model_version.tags.items() if k.startswith("shipyard.data.")},
+            "inputs": version_signature(model, version) or {},
+        }
+    a, b = sides[str(left)], sides[str(right)]
+
+    def paired(key: str) -> dict[str, list[Any]]:
+        names = sorted(set(a[key]) | set(b[key]))
+        return {n: [a[key].get(n), b[key].get(n)] for n in names}
+
+    return {
+        "model": model, "versions": [str(left), str(right)],
+        "state": [a["state"], b["state"]],
+        "metrics": paired("metrics"),
+        "params": {k: v for k, v in paired("params").items() if v[0] != v[1]},
+        "data": paired("data"),
+        "inputs": {k: v for k, v in paired("inputs").items() if v[0] != v[1]},
+    }
