@@ -37,6 +37,11 @@ SPEC = textwrap.dedent("""\
       cv_folds: 2
       space:
         num_leaves: {type: int, low: 8, high: 32}
+    promotion:
+      gates:
+        thresholds: ["roc_auc >= 0.6"]
+        champion: {metric: roc_auc}
+        schema: {}
 """)
 
 
@@ -68,6 +73,13 @@ def test_pipeline_on_postgresql(tmp_path, monkeypatch, postgres_database_url, ml
     assert result.registration["model_version"] == "1"
     record = store.get_run(result.run_id)
     assert record.model_name == "pg_churn" and record.status == "succeeded"
+    from shipyard.governance.audit import verify_chain
+    from shipyard.registry.cards import verify_card
+    from shipyard.registry.lifecycle import get_state
+
+    assert get_state("pg_churn", 1).state == "staging"
+    assert verify_card("pg_churn", 1) == []
+    assert verify_chain().ok
 
     engine = create_engine(postgres_database_url)
     with engine.connect() as connection:

@@ -100,6 +100,13 @@ def test_on_demand_gate_and_missing_holdout(project, capsys):
     assert "model card (Markdown and HTML) matches its recorded digests" in capsys.readouterr().out
     card = [r for r in report["results"] if r["gate"] == "card"][0]
     assert card["passed"]
+    import mlflow
+
+    from shipyard.registry.cards import card_record
+
+    record = card_record("gated", "1")
+    text = mlflow.artifacts.load_text(f"runs:/{record.mlflow_run_id}/model_card/model_card.md")
+    assert "## Promotion gates" in text and "pass threshold: roc_auc >= 0.6" in text
 
     from shipyard.config import load_settings
     from shipyard.store import runs as store

@@ -41,6 +41,7 @@ class CardFacts:
     metrics: dict[str, Any]
     slice_metrics: dict[str, dict[str, dict[str, Any]]]
     environment: dict[str, Any]
+    gate_results: list[dict[str, Any]] = field(default_factory=list)
     created_at: str = field(default_factory=lambda: datetime.now(timezone.utc).isoformat(timespec="seconds"))
 
 
@@ -74,6 +75,8 @@ def _sections(f: CardFacts) -> list[tuple[str, list[tuple[str, str]] | str]]:
                                                                 for k, v in values.items() if v is not None))
                                for column, groups in sorted(f.slice_metrics.items())
                                for value, values in sorted(groups.items())]),
+        ("Promotion gates", [(f"{'pass' if r['passed'] else 'FAIL'} {r['gate']}: {r['name']}", r["reason"])
+                             for r in f.gate_results] or "No gates were evaluated when this card was written."),
         ("Environment", [("python", str(f.environment.get("python")))]
          + [(k, str(v)) for k, v in sorted((f.environment.get("packages") or {}).items()) if v]),
     ]

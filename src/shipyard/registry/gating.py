@@ -89,8 +89,13 @@ def _contract(spec, model: str, base_dir: Path, champion: str | None) -> tuple[d
     return version_signature(model, champion), f"production v{champion} signature"
 
 
-def evaluate_gates(model: str, version: str | int, *, settings: Settings | None = None) -> GateReport:
-    """Measure every gate the version's spec declares (changes nothing)."""
+def evaluate_gates(model: str, version: str | int, *, settings: Settings | None = None,
+                   card_facts: dict[str, Any] | None = None) -> GateReport:
+    """Measure every gate the version's spec declares.
+
+    With ``card_facts`` and no card yet, the card is written here, with the other gates'
+    results in it, before the card gate verifies it.
+    """
     from shipyard.pipeline.metrics import evaluate_model, metrics_for
     from shipyard.registry.lifecycle import production_version
     from shipyard.registry.loading import load_model_version, verified_model_bytes
@@ -138,9 +143,12 @@ def evaluate_gates(model: str, version: str | int, *, settings: Settings | None 
         sample = holdout[list(candidate.feature_names_in_)]
         results += g.performance_gates(gates.performance, candidate, sample, size_bytes=len(data),
                                        load_memory=memory)
-    if gates.card:
-        from shipyard.registry.cards import verify_card
+    from shipyard.registry.cards import CardFacts, card_record, verify_card, write_card
 
+    if card_facts is not None and card_record(model, version, settings=settings) is None:
+        facts = {**card_facts, "gate_results": [r.to_dict() for r in results]}
+        write_card(CardFacts(**facts), settings=settings)
+    if gates.card:
         problems = verify_card(model, version, settings=settings)
         results.append(g.GateResult(gate="card", name="model card", passed=not problems,
                                     reason="; ".join(problems) or "the card exists and matches its digests"))
@@ -150,7 +158,7 @@ def evaluate_gates(model: str, version: str | int, *, settings: Settings | None 
 
 
 def gate_version(model: str, version: str | int, *, settings: Settings | None = None,
-                 actor: str = GATE_ACTOR) -> GateReport:
+                 actor: str = GATE_ACTOR, card_facts: dict[str, Any] | None = None) -> GateReport:
     """Evaluate the gates and record the outcome: staging, or rejected with every failure's reason."""
     from shipyard.governance.audit import append_event
     from shipyard.registry.lifecycle import get_state, transition
@@ -164,7 +172,7 @@ def gate_version(model: str, version: str | int, *, settings: Settings | None = 
             return recorded
     if state.state not in ("candidate", "staging"):
         raise RefusedError(f"{model} version {version} is {state.state}; only candidate or staging versions are gated")
-    report = evaluate_gates(model, version, settings=settings)
+    report = evaluate_gates(model, version, settings=settings, card_facts=card_facts)
     details = report.to_dict()
     if report.passed:
         if state.state == "candidate":

@@ -14,7 +14,7 @@ def run(context: StepContext, registration: dict[str, Any]) -> StepResult:
     if state.state not in ("candidate", "staging"):
         report = {"model": model, "version": version, "passed": None, "outcome": state.state, "results": []}
         return StepResult(outputs={"report": report}, details={"outcome": f"already {state.state}"})
-    report = gate_version(model, version, settings=context.settings)
+    report = gate_version(model, version, settings=context.settings, card_facts=registration.get("card_facts"))
     failed = [r.name for r in report.failures]
     note = f"{model} v{version} → {report.outcome}" + (f" ({', '.join(failed)[:120]})" if failed else "")
     return StepResult(outputs={"report": report.to_dict()}, details={"outcome": note, "passed": report.passed})

@@ -37,7 +37,7 @@ def run(context: StepContext, model, params, metrics, train, holdout, report, va
                        approval=approval,
                        details={"pipeline_run_id": context.run_id, "mlflow_run_id": tracked.mlflow_run_id,
                                 "data_digests": digests})
-    card = write_card(CardFacts(
+    facts = CardFacts(
         model=tracked.model_name, version=str(tracked.model_version), pipeline=spec.name,
         description=spec.description, team=spec.team, pipeline_run_id=context.run_id,
         mlflow_run_id=tracked.mlflow_run_id, flavor=spec.model.flavor, estimator=spec.model.estimator,
@@ -45,8 +45,10 @@ def run(context: StepContext, model, params, metrics, train, holdout, report, va
         rows={"train": int(len(train)), "holdout": int(len(holdout))}, validation=report,
         features=[g.model_dump(mode="json") for g in spec.features], params=params,
         metrics=metrics["overall"], slice_metrics=metrics["slices"], environment=capture_environment(),
-    ), settings=context.settings)
-    registration = {**asdict(tracked), "data_digests": digests, "card_sha256": card.markdown_sha256}
+    )
+    if spec.promotion is None:
+        write_card(facts, settings=context.settings)
+    registration = {**asdict(tracked), "data_digests": digests, "card_facts": asdict(facts)}
     return StepResult(outputs={"registration": registration},
                       details={"model": f"{tracked.model_name} v{tracked.model_version}",
                                "mlflow_run_id": tracked.mlflow_run_id})
