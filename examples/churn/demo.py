@@ -24,12 +24,20 @@ def main() -> int:
     code = shipyard(["run", str(HERE / "pipeline.yaml")])
     if code != 0:
         return code
+    from shipyard.registry.cards import card_record
     from shipyard.store import runs as store
 
     latest = store.list_runs(pipeline="churn", limit=1)[0]
     shipyard(["runs", "show", latest.id])
     if latest.model_name:
         shipyard(["lineage", latest.model_name, str(latest.model_version)])
+        shipyard(["models", "list", latest.model_name])
+        shipyard(["audit", "verify"])
+        card = card_record(latest.model_name, latest.model_version)
+        if card is not None:
+            print(f"model card: runs:/{card.mlflow_run_id}/model_card/model_card.html "
+                  f"(sha256 {card.html_sha256[:16]}…; `shipyard models verify {latest.model_name} "
+                  f"{latest.model_version}` checks it)")
     settings = load_settings()
     print()
     print("Where to look:")
