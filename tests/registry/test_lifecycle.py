@@ -145,3 +145,16 @@ def test_rollback_returns_to_the_previous_production_version(registry):
     assert verify_chain().ok
     with pytest.raises(RefusedError, match="must give a reason"):
         lifecycle.rollback("churn", actor="ops", reason="")
+
+
+def test_a_version_in_use_cannot_be_archived_or_rejected(registry):
+    from shipyard.registry.references import hold, holders, release
+
+    hold("churn", 1, "deployment:churn-prod")
+    for state in ("archived", "rejected"):
+        with pytest.raises(RefusedError, match="in use by deployment:churn-prod"):
+            lifecycle.transition("churn", 1, state, actor="ops")
+    assert lifecycle.get_state("churn", 1).state == "candidate"
+    release("churn", 1, "deployment:churn-prod")
+    assert holders("churn", 1) == []
+    assert lifecycle.transition("churn", 1, "archived", actor="ops").state == "archived"

@@ -120,6 +120,13 @@ def transition(model: str, version: str | int, to_state: str, *, actor: str, rea
             allowed = ", ".join(sorted(ALLOWED[row.state])) or "nothing (final state)"
             raise RefusedError(f"{model} version {version} is {row.state} and cannot become {to_state}",
                                hint=f"from {row.state} it may become: {allowed}")
+        if to_state in ("archived", "rejected"):
+            from shipyard.registry.references import holders
+
+            held_by = holders(model, version, session=session)
+            if held_by:
+                raise RefusedError(f"{model} version {version} is in use by {', '.join(held_by)} and cannot become "
+                                   f"{to_state}", hint="move traffic off it (or remove the deployment) first")
         if to_state == "production" and row.approval == "manual" and not row.approved_by:
             raise RefusedError(f"{model} version {version} needs a manual approval before production",
                                hint=f"shipyard models approve {model} {version} --approver NAME")

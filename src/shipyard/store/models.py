@@ -191,3 +191,14 @@ class ModelCard(Base):
     markdown_sha256: Mapped[str] = mapped_column(String(64))
     html_sha256: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class VersionReference(Base):
+    """Something that depends on a model version (a deployment, say) and keeps it from being retired."""
+
+    __tablename__ = "version_references"
+
+    model: Mapped[str] = mapped_column(String(200), primary_key=True)
+    version: Mapped[str] = mapped_column(String(32), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(200), primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
