@@ -1,0 +1,1 @@
+"""The serving gateway: standard protocols in front of registered model versions."""

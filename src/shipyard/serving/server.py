@@ -1,0 +1,44 @@
+"""Starting a gateway process: resolve what to serve, load and warm it, run uvicorn."""
+
+from __future__ import annotations
+
+from shipyard.config import Settings, load_settings
+from shipyard.errors import RefusedError, SpecError
+from shipyard.serving.loaded import LoadedVersion, load_for_serving
+
+
+def resolve_targets(targets: list[str], *, settings: Settings | None = None) -> list[tuple[str, str]]:
+    """``name`` (its production version) or ``name:version`` → (name, version)."""
+    from shipyard.registry.lifecycle import production_version
+
+    resolved = []
+    for target in targets:
+        name, _, version = target.partition(":")
+        if not name:
+            raise SpecError(f"'{target}' is not a model to serve; write NAME or NAME:VERSION")
+        if not version:
+            version = production_version(name, settings=settings)
+            if version is None:
+                raise RefusedError(f"model '{name}' has no version in production",
+                                   hint=f"promote one (shipyard models promote {name} VERSION) or serve "
+                                        f"{name}:VERSION explicitly")
+        resolved.append((name, version))
+    names = [n for n, _ in resolved]
+    if len(set(names)) != len(names):
+        raise SpecError("each model can be served once per gateway; give one version per model name")
+    return resolved
+
+
+def load_targets(targets: list[str], *, settings: Settings | None = None) -> list[LoadedVersion]:
+    settings = settings or load_settings()
+    return [load_for_serving(name, version, settings=settings)
+            for name, version in resolve_targets(targets, settings=settings)]
+
+
+def serve(loaded: list[LoadedVersion], *, host: str = "127.0.0.1", port: int = 8080) -> None:
+    import uvicorn
+
+    from shipyard.serving.app import create_app
+
+    app = create_app(loaded)
+    uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
