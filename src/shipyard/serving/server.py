@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
+import threading
+import time
+from collections.abc import Iterator
+
 from shipyard.config import Settings, load_settings
 from shipyard.errors import RefusedError, SpecError
 from shipyard.serving.loaded import LoadedVersion, load_for_serving
@@ -42,3 +47,33 @@ def serve(loaded: list[LoadedVersion], *, host: str = "127.0.0.1", port: int = 8
 
     app = create_app(loaded)
     uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
+
+
+@contextlib.contextmanager
+def background_gateway(loaded: list[LoadedVersion], *, host: str = "127.0.0.1", port: int = 0,
+                       start_timeout_s: float = 30) -> Iterator[str]:
+    """A gateway on a thread of this process (port 0 picks a free one); yields its base URL."""
+    import socket
+
+    import uvicorn
+
+    from shipyard.serving.app import create_app
+
+    if port == 0:
+        with socket.socket() as probe:
+            probe.bind((host, 0))
+            port = probe.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(create_app(loaded), host=host, port=port, log_level="warning",
+                                           access_log=False))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + start_timeout_s
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise RefusedError(f"the gateway could not start on {host}:{port}")
+        time.sleep(0.02)
+    try:
+        yield f"http://{host}:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
