@@ -110,3 +110,24 @@ def test_metrics_count_requests_and_errors(live_gateway):
     assert 'shipyard_requests_total{arm="stable",code="200",model="synth",protocol="mlflow"' in text
     assert 'shipyard_request_errors_total{arm="stable",code="422",model="synth",protocol="mlflow"' in text
     assert "shipyard_request_latency_seconds_bucket" in text
+
+
+def test_concurrent_requests_through_the_gateway_each_get_their_rows(live_gateway, tracked):
+    import concurrent.futures
+
+    import pandas as pd
+
+    def one(i):
+        rng = np.random.default_rng(i)
+        n = 1 + i % 9
+        rows = {"x1": rng.normal(size=n).tolist(), "x2": rng.normal(size=n).tolist(),
+                "color": [["red", "green", "blue"][j % 3] for j in range(n)]}
+        reply = httpx.post(f"{live_gateway.url}/models/synth/invocations", json={"inputs": rows}, timeout=30)
+        return rows, reply.json()["predictions"]
+
+    with concurrent.futures.ThreadPoolExecutor(16) as pool:
+        results = list(pool.map(one, range(120)))
+    for rows, predictions in results:
+        assert predictions == tracked["model"].predict(pd.DataFrame(rows)[["x1", "x2", "color"]]).tolist()
+    text = httpx.get(f"{live_gateway.url}/metrics").text
+    assert "shipyard_batch_rows_bucket" in text and "shipyard_batch_queue_depth" in text

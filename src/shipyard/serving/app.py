@@ -11,6 +11,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 
 from shipyard import __version__
+from shipyard.serving.batching import Batcher
 from shipyard.serving.errors import RequestError
 from shipyard.serving.loaded import LoadedVersion
 from shipyard.serving.metrics import GatewayMetrics
@@ -62,9 +63,13 @@ async def _json_body(request: Request, limit: int) -> Any:
 
 
 def create_app(versions: list[LoadedVersion], *, max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
-               log_writer=None) -> FastAPI:
+               max_batch_rows: int = 64, max_batch_wait_us: int = 500, log_writer=None) -> FastAPI:
     gateway = Gateway(versions)
     metrics = GatewayMetrics()
+    batchers = {
+        v.model: Batcher(v.predict, max_rows=max_batch_rows, max_wait_us=max_batch_wait_us,
+                         on_batch=metrics.batch_rows.labels(v.model, v.version).observe)
+        for v in versions}
     app = FastAPI(title="shipyard gateway", version=__version__)
     app.state.gateway, app.state.metrics = gateway, metrics
 
@@ -72,10 +77,10 @@ def create_app(versions: list[LoadedVersion], *, max_body_bytes: int = DEFAULT_M
     async def _refused(request: Request, exc: RequestError) -> JSONResponse:
         return JSONResponse(exc.body(), status_code=exc.status)
 
-    def served(loaded: LoadedVersion, protocol: str, columns: dict[str, list], started: float,
-               request_id: str) -> tuple[dict[str, Any], dict[str, str]]:
+    async def served(loaded: LoadedVersion, protocol: str, columns: dict[str, list], started: float,
+                     request_id: str) -> tuple[dict[str, Any], dict[str, str]]:
         rows = validate_columns(columns, loaded.signature)
-        outputs = loaded.predict(loaded.frame(columns))
+        outputs = await batchers[loaded.model].submit(loaded.frame(columns))
         elapsed = time.perf_counter() - started
         metrics.latency.labels(loaded.model, loaded.version, ARM, protocol).observe(elapsed)
         metrics.requests.labels(loaded.model, loaded.version, ARM, protocol, "200").inc()
@@ -139,7 +144,7 @@ def create_app(versions: list[LoadedVersion], *, max_body_bytes: int = DEFAULT_M
             body = _parse_json(header)
             columns, requested = v2_columns(body, binary)
             request_id = str(body.get("id") or uuid.uuid4())
-            outputs, headers = served(loaded, "v2", columns, started, request_id)
+            outputs, headers = await served(loaded, "v2", columns, started, request_id)
             response = {"model_name": loaded.model, "model_version": loaded.version,
                         "outputs": v2_outputs(outputs, requested)}
             if body.get("id") is not None:
@@ -165,7 +170,7 @@ def create_app(versions: list[LoadedVersion], *, max_body_bytes: int = DEFAULT_M
             loaded = gateway.resolve(model)
             body = await _json_body(request, max_body_bytes)
             columns = mlflow_columns(body, loaded.columns)
-            outputs, headers = served(loaded, "mlflow", columns, started,
+            outputs, headers = await served(loaded, "mlflow", columns, started,
                                       request.headers.get("x-request-id") or str(uuid.uuid4()))
             return JSONResponse({"predictions": outputs["predict"].tolist()}, headers=headers)
         except RequestError as error:
@@ -176,6 +181,8 @@ def create_app(versions: list[LoadedVersion], *, max_body_bytes: int = DEFAULT_M
     async def prometheus() -> Response:
         from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+        for v in versions:
+            metrics.queue_depth.labels(v.model, v.version).set(batchers[v.model].depth)
         return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
     return app

@@ -1,0 +1,91 @@
+"""Adaptive batching: concurrent requests to one version are coalesced into one predict call.
+
+The first waiting request opens a batch; the batch closes when it holds ``max_rows``
+rows or ``max_wait_us`` has passed, whichever comes first. Predictions run on one
+worker thread so the event loop keeps accepting requests, and each caller gets back
+exactly the rows it sent, in order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import numpy as np
+import pandas as pd
+
+
+@dataclass
+class _Pending:
+    frame: pd.DataFrame
+    future: asyncio.Future = field(repr=False)
+
+
+class Batcher:
+    def __init__(self, predict: Callable[[pd.DataFrame], dict[str, np.ndarray]], *, max_rows: int = 64,
+                 max_wait_us: int = 500, on_batch: Callable[[int], None] | None = None):
+        self.predict = predict
+        self.max_rows = max_rows
+        self.max_wait_s = max_wait_us / 1e6
+        self.on_batch = on_batch
+        self._queue: asyncio.Queue[_Pending] | None = None
+        self._task: asyncio.Task | None = None
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="predict")
+
+    @property
+    def depth(self) -> int:
+        return self._queue.qsize() if self._queue is not None else 0
+
+    async def submit(self, frame: pd.DataFrame) -> dict[str, np.ndarray]:
+        if self._task is None or self._task.done():
+            self._queue = asyncio.Queue()
+            self._task = asyncio.get_running_loop().create_task(self._run())
+        future = asyncio.get_running_loop().create_future()
+        await self._queue.put(_Pending(frame, future))
+        return await future
+
+    async def _collect(self) -> list[_Pending]:
+        first = await self._queue.get()
+        batch, rows = [first], len(first.frame)
+        deadline = asyncio.get_running_loop().time() + self.max_wait_s
+        while rows < self.max_rows:
+            remaining = deadline - asyncio.get_running_loop().time()
+            if remaining <= 0 and self._queue.empty():
+                break
+            try:
+                item = self._queue.get_nowait() if remaining <= 0 else await asyncio.wait_for(
+                    self._queue.get(), remaining)
+            except (asyncio.TimeoutError, asyncio.QueueEmpty):
+                break
+            batch.append(item)
+            rows += len(item.frame)
+        return batch
+
+    async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            batch = await self._collect()
+            frame = batch[0].frame if len(batch) == 1 else pd.concat([p.frame for p in batch], ignore_index=True)
+            try:
+                outputs = await loop.run_in_executor(self._pool, self.predict, frame)
+            except Exception as exc:  # every caller of the batch learns of it
+                for pending in batch:
+                    if not pending.future.done():
+                        pending.future.set_exception(exc)
+                continue
+            if self.on_batch is not None:
+                self.on_batch(len(frame))
+            start = 0
+            for pending in batch:
+                stop = start + len(pending.frame)
+                if not pending.future.done():
+                    pending.future.set_result({name: values[start:stop] for name, values in outputs.items()})
+                start = stop
+
+    def close(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+        self._pool.shutdown(wait=False, cancel_futures=True)
+

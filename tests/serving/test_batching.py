@@ -1,0 +1,74 @@
+"""The batcher coalesces concurrent requests and gives every caller exactly its own rows."""
+
+import asyncio
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from shipyard.serving.batching import Batcher
+
+
+def echo_predict(calls):
+    def predict(frame):
+        calls.append(len(frame))
+        return {"predict": frame["request"].to_numpy() * 1000 + frame["row"].to_numpy(),
+                "predict_proba": np.column_stack([frame["row"].to_numpy(), frame["request"].to_numpy()])}
+    return predict
+
+
+def request_frame(request: int, rows: int) -> pd.DataFrame:
+    return pd.DataFrame({"request": [request] * rows, "row": list(range(rows))})
+
+
+def test_many_concurrent_requests_of_different_sizes_get_their_own_rows():
+    calls = []
+    batcher = Batcher(echo_predict(calls), max_rows=64, max_wait_us=2000)
+    sizes = [1 + (i * 7) % 23 for i in range(200)]
+
+    async def scenario():
+        results = await asyncio.gather(*(batcher.submit(request_frame(i, n)) for i, n in enumerate(sizes)))
+        batcher.close()
+        return results
+
+    results = asyncio.run(scenario())
+    for i, (size, result) in enumerate(zip(sizes, results)):
+        assert result["predict"].tolist() == [i * 1000 + r for r in range(size)]
+        assert result["predict_proba"].shape == (size, 2)
+        assert result["predict_proba"][:, 1].tolist() == [i] * size
+    assert sum(calls) == sum(sizes)
+    assert len(calls) < len(sizes) / 3  # requests were actually coalesced
+
+
+def test_a_lone_request_is_not_held_longer_than_max_wait():
+    calls = []
+    batcher = Batcher(echo_predict(calls), max_rows=64, max_wait_us=100)
+
+    async def scenario():
+        result = await asyncio.wait_for(batcher.submit(request_frame(5, 3)), timeout=5)
+        batcher.close()
+        return result
+
+    assert asyncio.run(scenario())["predict"].tolist() == [5000, 5001, 5002]
+    assert calls == [3]
+
+
+def test_a_failing_predict_fails_its_batch_and_the_batcher_goes_on():
+    state = {"fail": True}
+
+    def predict(frame):
+        if state["fail"]:
+            state["fail"] = False
+            raise ValueError("model exploded")
+        return {"predict": frame["row"].to_numpy()}
+
+    batcher = Batcher(predict, max_wait_us=100)
+
+    async def scenario():
+        with pytest.raises(ValueError, match="model exploded"):
+            await batcher.submit(request_frame(1, 2))
+        result = await batcher.submit(request_frame(2, 2))
+        batcher.close()
+        return result
+
+    assert asyncio.run(scenario())["predict"].tolist() == [0, 1]
