@@ -8,7 +8,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 
-for script in ("trivial_pipeline.py", "churn_pipeline.py"):
+for script in ("trivial_pipeline.py", "churn_pipeline.py", "serving.py"):
     print(f"== {script}", flush=True)
     subprocess.run([sys.executable, str(HERE / script)], check=True)
     print(flush=True)
