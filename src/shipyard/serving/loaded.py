@@ -40,10 +40,11 @@ class LoadedVersion:
         return pd.DataFrame(data)
 
     def predict(self, frame: pd.DataFrame) -> dict[str, np.ndarray]:
-        outputs = {"predict": np.asarray(self.estimator.predict(frame))}
-        if hasattr(self.estimator, "predict_proba"):
-            outputs["predict_proba"] = np.asarray(self.estimator.predict_proba(frame), dtype="float64")
-        return outputs
+        """Labels, plus class probabilities for classifiers: one pass, labels taken from the probabilities."""
+        if hasattr(self.estimator, "predict_proba") and hasattr(self.estimator, "classes_"):
+            proba = np.asarray(self.estimator.predict_proba(frame), dtype="float64")
+            return {"predict": np.asarray(self.estimator.classes_)[proba.argmax(axis=1)], "predict_proba": proba}
+        return {"predict": np.asarray(self.estimator.predict(frame))}
 
 
 def _warm_row(signature: dict[str, str]) -> dict[str, list]:
@@ -57,12 +58,12 @@ def load_for_serving(model: str, version: str | int, *, settings: Settings | Non
     from shipyard.registry.loading import load_model_version
 
     version = str(version)
+    estimator = load_model_version(model, version, settings=settings)
     signature = version_signature(model, version)
     if not signature:
         raise RefusedError(f"{model} version {version} has no input signature, so requests cannot be validated",
                            hint="register it through a shipyard pipeline run")
-    loaded = LoadedVersion(model=model, version=version, signature=signature,
-                           estimator=load_model_version(model, version, settings=settings))
+    loaded = LoadedVersion(model=model, version=version, signature=signature, estimator=estimator)
     try:
         loaded.predict(loaded.frame(_warm_row(signature)))
     except Exception as exc:
