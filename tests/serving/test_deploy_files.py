@@ -1,0 +1,30 @@
+"""The shipped Prometheus rules and Grafana dashboard only use metrics the gateway exports."""
+
+import json
+import re
+from pathlib import Path
+
+import httpx
+import yaml
+
+DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
+METRIC = re.compile(r"\b(shipyard_[a-z_]+?)(?:_bucket|_sum|_count)?\b")
+
+
+def _metric_names(text: str) -> set[str]:
+    return set(METRIC.findall(text))
+
+
+def test_alert_rules_and_dashboard_reference_exported_metrics(live_gateway):
+    httpx.post(f"{live_gateway.url}/models/synth/invocations",
+               json={"inputs": {"x1": [1.0], "x2": [0.0], "color": ["red"]}})
+    httpx.post(f"{live_gateway.url}/models/synth/invocations", json={"inputs": {"x1": [1.0]}})
+    exported = _metric_names(httpx.get(f"{live_gateway.url}/metrics").text)
+
+    rules = yaml.safe_load((DEPLOY / "prometheus" / "alerts.yml").read_text())
+    exprs = [rule["expr"] for group in rules["groups"] for rule in group["rules"]]
+    assert len(exprs) >= 4
+    dashboard = json.loads((DEPLOY / "grafana" / "shipyard-gateway.json").read_text())
+    exprs += [t["expr"] for panel in dashboard["panels"] for t in panel["targets"]]
+    used = set().union(*(_metric_names(e) for e in exprs))
+    assert used and used <= exported, f"not exported: {sorted(used - exported)}"
