@@ -21,16 +21,15 @@ def run_command(
 ) -> None:
     """Run a pipeline: ingest, validate, split, features, train (+sweep), evaluate, register."""
     from shipyard.errors import SpecError
+    from shipyard.pipeline.api import WARM_MODULES, run
     from shipyard.pipeline.api import resume as resume_run
-    from shipyard.pipeline.api import run
     from shipyard.pipeline.progress import default_reporter
     from shipyard.pipeline.runner import RunOptions
-    from shipyard.pipeline.api import _WARM_MODULES
 
     if (pipeline is None) == (resume is None):
         raise SpecError("give either a pipeline YAML or --resume RUN_ID",
                         hint="shipyard run pipeline.yaml  |  shipyard run --resume RUN_ID")
-    options = RunOptions(no_cache=no_cache, from_step=from_step, preload=_WARM_MODULES)
+    options = RunOptions(no_cache=no_cache, from_step=from_step, preload=WARM_MODULES)
     reporter = default_reporter(json_output)
     if resume:
         result = resume_run(resume, options=options, reporter=reporter)

@@ -11,7 +11,7 @@ from shipyard.pipeline.runner import RunOptions, Runner, RunPlan, add_to_path
 from shipyard.pipeline.state import PipelineRun
 from shipyard.spec.loader import LoadedSpec, load_spec, parse_spec
 
-_WARM_MODULES = ("pandas", "pyarrow.parquet", "sklearn.pipeline", "sklearn.compose", "skops.io")
+WARM_MODULES = ("pandas", "pyarrow.parquet", "sklearn.pipeline", "sklearn.compose", "skops.io")
 
 
 def plan_spec(loaded: LoadedSpec) -> RunPlan:
@@ -32,7 +32,7 @@ def run(spec: str | Path | LoadedSpec, *, options: RunOptions | None = None, set
         reporter: Reporter | None = None) -> PipelineRun:
     """Run a pipeline YAML end to end (cached steps are reused)."""
     loaded = spec if isinstance(spec, LoadedSpec) else load_spec(spec)
-    options = options or RunOptions(preload=_WARM_MODULES)
+    options = options or RunOptions(preload=WARM_MODULES)
     return Runner(plan_spec(loaded), options=options, settings=settings or load_settings(),
                   reporter=reporter).run()
 
@@ -53,6 +53,6 @@ def resume(run_id: str, *, options: RunOptions | None = None, settings: Settings
     if record.spec_path:
         loaded = LoadedSpec(spec=loaded.spec, text=loaded.text, path=Path(record.spec_path),
                             base_dir=loaded.base_dir, digest=loaded.digest)
-    options = options or RunOptions(preload=_WARM_MODULES)
+    options = options or RunOptions(preload=WARM_MODULES)
     return Runner(plan_spec(loaded), options=options, settings=settings, reporter=reporter,
                   run_id=record.id).run()

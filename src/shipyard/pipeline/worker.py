@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import importlib
-import os
 import signal
 import sys
 import traceback
 from typing import Any
 
-from shipyard.errors import InternalError, ShipyardError, UserCodeError
+from shipyard.errors import InternalError, ShipyardError
 
 
 def resolve_callable(ref: str):
@@ -58,9 +57,3 @@ def worker_main(conn, preload: tuple[str, ...]) -> None:
         sys.stdout.flush()
         sys.stderr.flush()
 
-
-def _pid() -> int:
-    return os.getpid()
-
-
-__all__ = ["UserCodeError", "resolve_callable", "worker_main"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from shipyard.config import Settings, load_settings
@@ -35,7 +36,7 @@ def model_lineage(model_name: str, version: str | int, *, settings: Settings | N
                   "uri": f"models:/{model_name}/{version}"},
         "data_source": {**spec.data.source.model_dump(mode="json"),
                         "digest": tags.get("shipyard.data.source_digest"),
-                        "base_dir": str(run.spec_path and __import__("pathlib").Path(run.spec_path).parent)},
+                        "base_dir": str(Path(run.spec_path).parent) if run.spec_path else None},
         "ingested": {"digest": digest("ingest", "frame")},
         "validation": {
             "digest": digest("validate", "report"),
