@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import gc
 import threading
 import time
 from collections.abc import Iterator
@@ -46,6 +47,8 @@ def serve(loaded: list[LoadedVersion], *, host: str = "127.0.0.1", port: int = 8
     from shipyard.serving.app import create_app
 
     app = create_app(loaded)
+    gc.collect()
+    gc.freeze()  # models and libraries are long-lived: keep them out of the collector's generations
     uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
 
 
