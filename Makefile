@@ -20,6 +20,7 @@ test: $(STAMP)
 	$(BIN)/python -m pytest -q
 
 bench: $(STAMP)
+	command -v wrk >/dev/null || apt-get install -y wrk
 	$(BIN)/python benchmarks/run_all.py
 
 clean:
