@@ -63,7 +63,7 @@ async def _json_body(request: Request, limit: int) -> Any:
 
 
 def create_app(versions: list[LoadedVersion], *, max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
-               max_batch_rows: int = 64, max_batch_wait_us: int = 500, log_writer=None) -> FastAPI:
+               max_batch_rows: int = 64, max_batch_wait_us: int = 500) -> FastAPI:
     gateway = Gateway(versions)
     metrics = GatewayMetrics()
     batchers = {
@@ -85,9 +85,6 @@ def create_app(versions: list[LoadedVersion], *, max_body_bytes: int = DEFAULT_M
         metrics.latency.labels(loaded.model, loaded.version, ARM, protocol).observe(elapsed)
         metrics.requests.labels(loaded.model, loaded.version, ARM, protocol, "200").inc()
         metrics.rows.labels(loaded.model, loaded.version).observe(rows)
-        if log_writer is not None:
-            log_writer.submit_prediction(request_id=request_id, model=loaded.model, version=loaded.version,
-                                         arm=ARM, inputs=columns, outputs=outputs, latency_ms=elapsed * 1000)
         headers = {"x-shipyard-model": loaded.model, "x-shipyard-model-version": loaded.version,
                    "x-shipyard-arm": ARM, "x-request-id": request_id}
         return outputs, headers
