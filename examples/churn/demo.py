@@ -10,26 +10,29 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 
-def serve_sample(data, model: str, version: str) -> None:
-    """Serve the version through the gateway for a moment and send it requests in both protocols."""
+def serve_sample(data, model: str) -> None:
+    """Serve the model's deployment through the gateway for a moment and send requests in both protocols."""
     import httpx
     import pandas as pd
 
-    from shipyard.serving.server import background_gateway, load_targets
+    from shipyard.serving.server import background_gateway, build_gateway
 
-    loaded = load_targets([f"{model}:{version}"])
-    sample = pd.read_csv(data).head(3)[loaded[0].columns]
+    gateway = build_gateway([model])
+    route = gateway.routes[model]
+    sample = pd.read_csv(data).head(3)[route.stable.columns]
     records = sample.astype(object).where(sample.notna(), None).to_dict(orient="records")
-    with background_gateway(loaded) as url:
-        mlflow_reply = httpx.post(f"{url}/models/{model}/invocations", json={"dataframe_records": records}).json()
+    with background_gateway(gateway) as url:
+        reply = httpx.post(f"{url}/models/{model}/invocations", json={"dataframe_records": records})
         tensors = [{"name": c, "shape": [len(records)], "datatype": "BYTES" if sample[c].dtype == object else "FP64",
-                    "data": [r[c] for r in records]} for c in loaded[0].columns]
+                    "data": [r[c] for r in records]} for c in route.stable.columns]
         v2_reply = httpx.post(f"{url}/v2/models/{model}/infer", json={"id": "demo", "inputs": tensors}).json()
-    print(f"gateway answered MLflow /invocations: {mlflow_reply}")
+    print(f"gateway answered MLflow /invocations from version {reply.headers['x-shipyard-model-version']} "
+          f"({reply.headers['x-shipyard-arm']} arm): {reply.json()}")
     proba = next(o for o in v2_reply["outputs"] if o["name"] == "predict_proba")
     print(f"gateway answered Open Inference Protocol /v2 infer (id {v2_reply['id']}): "
           f"churn probabilities {[round(p, 3) for p in proba['data'][1::2]]}")
-    print(f"keep it serving with: shipyard serve {model}:{version} --port 8080")
+    print(f"predictions logged under {gateway.prediction_log.root}")
+    print(f"keep it serving with: shipyard serve {model} --port 8080")
 
 
 def main() -> int:
@@ -60,7 +63,8 @@ def main() -> int:
             print(f"model card: runs:/{card.mlflow_run_id}/model_card/model_card.html "
                   f"(sha256 {card.html_sha256[:16]}…; `shipyard models verify {latest.model_name} "
                   f"{latest.model_version}` checks it)")
-        serve_sample(HERE / "data" / "churn.csv", latest.model_name, str(latest.model_version))
+        shipyard(["traffic", "show", latest.model_name])
+        serve_sample(HERE / "data" / "churn.csv", latest.model_name)
     settings = load_settings()
     print()
     print("Where to look:")

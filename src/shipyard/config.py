@@ -23,6 +23,10 @@ class Settings:
         return self.home / "artifacts"
 
     @property
+    def prediction_log_root(self) -> Path:
+        return self.home / "predictions"
+
+    @property
     def is_embedded_database(self) -> bool:
         return self.database_url.startswith("sqlite")
 

@@ -107,6 +107,11 @@ EVERY_SECTION = textwrap.dedent("""\
         slices: {metric: mae, direction: minimize, max_regression: 1.0}
         performance: {p99_ms_batch1: 20, max_size_mb: 50}
         schema: {contract: contract.json}
+    deployment:
+      shadow: {duration_s: 30, min_requests: 50}
+      canary: {steps: [10, 50, 100], min_dwell_s: 60, min_requests: 100}
+      slo: {max_error_rate: 0.02, max_p99_latency_ms: 40, max_prediction_shift: 0.2, min_requests: 50}
+      routing_key: header:x-user-id
     resources: {cpu: 1, memory: 512MiB, gpu: 0}
     retries: 2
     timeout: 1h
@@ -173,6 +178,7 @@ def test_every_section_loads(tmp_path):
         "clip", "log", "bucketize", "ordinal", "impute", "one_hot", "passthrough", "drop"]
     assert spec.features[5].function == "my_features:calls_per_month"
     assert spec.sweep.direction == "minimize"  # rmse is lower-is-better
+    assert spec.deployment.canary.steps == [10, 50, 100] and spec.deployment.shadow.duration_s == 30
     assert spec.sweep.timeout == 300 and spec.steps[0].timeout == 90 and spec.timeout == 3600
     assert spec.registry.tags == {"owner": "growth", "tier": "1"}
     assert spec.resources.memory == 512 * 1024**2

@@ -36,7 +36,7 @@ def debug_enabled() -> bool:
 
 
 def _register_commands() -> None:
-    from shipyard.cli import audit, lineage, models, run, runs, serve, spec  # noqa: F401  (commands register on import)
+    from shipyard.cli import audit, deploy, lineage, models, run, runs, serve, spec  # noqa: F401  (commands register on import)
 
 
 def report_error(error: BaseException) -> int:

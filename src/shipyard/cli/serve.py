@@ -8,15 +8,25 @@ from shipyard.cli import app
 
 
 @app.command("serve")
-def serve_command(models: list[str] = typer.Argument(..., help="NAME (its production version) or NAME:VERSION."),
+def serve_command(models: list[str] = typer.Argument(None, help="NAME (its deployment, followed) or NAME:VERSION "
+                                                               "(fixed); every deployment when none is named."),
                   host: str = typer.Option("127.0.0.1", "--host"),
-                  port: int = typer.Option(8080, "--port")) -> None:
+                  port: int = typer.Option(8080, "--port"),
+                  log_predictions: bool = typer.Option(True, "--log-predictions/--no-log-predictions",
+                                                       help="Append every prediction to the prediction log.")) -> None:
     """Serve models over the Open Inference Protocol (/v2/...) and MLflow's /models/NAME/invocations."""
-    from shipyard.serving.server import load_targets, serve
+    from shipyard.config import load_settings
+    from shipyard.serving.server import build_gateway, serve
 
-    loaded = load_targets(models)
-    for version in loaded:
-        print(f"serving {version.model} version {version.version} "
-              f"(POST http://{host}:{port}/v2/models/{version.model}/infer, "
-              f"http://{host}:{port}/models/{version.model}/invocations)")
-    serve(loaded, host=host, port=port)
+    settings = load_settings()
+    gateway = build_gateway(models or [], settings=settings, log_predictions=log_predictions)
+    if not gateway.routes:
+        print("nothing is deployed yet; serving nothing until a deployment appears "
+              "(shipyard deploy MODEL VERSION)")
+    for route in gateway.routes.values():
+        arms = ", ".join(f"{arm} v{loaded.version}" for arm, loaded in route.arms().items())
+        print(f"serving {route.model} ({arms}): POST http://{host}:{port}/v2/models/{route.model}/infer, "
+              f"http://{host}:{port}/models/{route.model}/invocations")
+    if log_predictions:
+        print(f"prediction log: {settings.prediction_log_root}")
+    serve(gateway, host=host, port=port)

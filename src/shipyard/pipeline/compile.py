@@ -94,7 +94,9 @@ def compile_spec(spec: PipelineSpec, *, spec_text: str, spec_filename: str,
                        ref_inputs=("validated",)))
     if spec.promotion is not None:
         nodes.append(build("gate", impl=f"{_STEPS}.gate:run", inputs={"registration": "register.registration"},
-                           outputs=("report",), params={"promotion": dump(spec.promotion)}))
+                           outputs=("report",), params={"promotion": dump(spec.promotion),
+                                                                "deployment": dump(spec.deployment)
+                                                                if spec.deployment else None}))
     nodes += [_user_step(step, spec) for step in spec.steps]
     return Dag(tuple(nodes))
 

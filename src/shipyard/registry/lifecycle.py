@@ -24,7 +24,7 @@ from shipyard.store.models import ModelHead, ModelVersionState
 STATES = ("candidate", "staging", "production", "rejected", "archived", "rolled_back")
 ALLOWED = {
     "candidate": {"staging", "rejected", "archived"},
-    "staging": {"production", "rejected", "archived"},
+    "staging": {"production", "rejected", "archived", "rolled_back"},
     "production": {"archived", "rolled_back"},
     "rolled_back": {"production", "archived"},
     "rejected": {"archived"},

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import time
 import uuid
@@ -11,34 +13,17 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 
 from shipyard import __version__
-from shipyard.serving.batching import Batcher
 from shipyard.serving.errors import RequestError
+from shipyard.serving.gateway import Gateway
 from shipyard.serving.loaded import LoadedVersion
-from shipyard.serving.metrics import GatewayMetrics
+from shipyard.serving.prediction_log import PredictionRecord
 from shipyard.serving.protocols import mlflow_columns, split_binary_request, v2_columns, v2_outputs
+from shipyard.serving.routing import Route
 from shipyard.serving.validation import validate_columns
 
 DEFAULT_MAX_BODY_BYTES = 8 * 1024 * 1024
 _V2_TYPES = {"long": "INT64", "integer": "INT32", "double": "FP64", "float": "FP32", "string": "BYTES",
              "boolean": "BOOL"}
-ARM = "stable"
-
-
-class Gateway:
-    """The models a gateway process serves, one stable version per model name."""
-
-    def __init__(self, versions: list[LoadedVersion]):
-        self.by_name = {v.model: v for v in versions}
-
-    def resolve(self, model: str, version: str | None = None) -> LoadedVersion:
-        loaded = self.by_name.get(model)
-        if loaded is None:
-            raise RequestError(404, f"unknown model '{model}'; this gateway serves: "
-                                    f"{', '.join(sorted(self.by_name)) or 'nothing'}")
-        if version is not None and version != loaded.version:
-            raise RequestError(404, f"model '{model}' version {version} is not served here; "
-                                    f"version {loaded.version} is")
-        return loaded
 
 
 async def _raw_body(request: Request, limit: int) -> bytes:
@@ -62,40 +47,111 @@ async def _json_body(request: Request, limit: int) -> Any:
     return _parse_json(await _raw_body(request, limit))
 
 
-def create_app(versions: list[LoadedVersion], *, max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
-               max_batch_rows: int = 64, max_batch_wait_us: int = 500) -> FastAPI:
-    gateway = Gateway(versions)
-    metrics = GatewayMetrics()
-    batchers = {
-        v.model: Batcher(v.predict, max_rows=max_batch_rows, max_wait_us=max_batch_wait_us,
-                         on_batch=metrics.batch_rows.labels(v.model, v.version).observe)
-        for v in versions}
-    app = FastAPI(title="shipyard gateway", version=__version__)
+def create_app(served: list[LoadedVersion] | Gateway, *, max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+               max_batch_rows: int = 64, max_batch_wait_us: int = 500, shadow_backlog: int = 256) -> FastAPI:
+    """The HTTP app over a :class:`Gateway` (or fixed versions, one per model)."""
+    gateway = served if isinstance(served, Gateway) else Gateway.pinned(
+        served, max_batch_rows=max_batch_rows, max_batch_wait_us=max_batch_wait_us)
+    metrics = gateway.metrics
+    if gateway.prediction_log is not None:
+        metrics.watch_prediction_log(gateway.prediction_log)
+    shadow_tasks: set[asyncio.Task] = set()
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: FastAPI):
+        gateway.start()
+        try:
+            yield
+        finally:
+            if shadow_tasks:
+                await asyncio.wait(list(shadow_tasks), timeout=5)
+            gateway.stop()
+
+    app = FastAPI(title="shipyard gateway", version=__version__, lifespan=lifespan)
     app.state.gateway, app.state.metrics = gateway, metrics
 
     @app.exception_handler(RequestError)
     async def _refused(request: Request, exc: RequestError) -> JSONResponse:
         return JSONResponse(exc.body(), status_code=exc.status)
 
-    async def served(loaded: LoadedVersion, protocol: str, columns: dict[str, list], started: float,
-                     request_id: str) -> tuple[dict[str, Any], dict[str, str]]:
-        rows = validate_columns(columns, loaded.signature)
-        outputs = await batchers[loaded.model].submit(loaded.frame(columns))
-        elapsed = time.perf_counter() - started
-        metrics.latency.labels(loaded.model, loaded.version, ARM, protocol).observe(elapsed)
-        metrics.requests.labels(loaded.model, loaded.version, ARM, protocol, "200").inc()
-        metrics.rows.labels(loaded.model, loaded.version).observe(rows)
-        headers = {"x-shipyard-model": loaded.model, "x-shipyard-model-version": loaded.version,
-                   "x-shipyard-arm": ARM, "x-request-id": request_id}
-        return outputs, headers
+    def logged(loaded: LoadedVersion, arm: str, protocol: str, request_id: str, columns: dict[str, list],
+               outputs: dict[str, Any], latency_s: float) -> None:
+        if gateway.prediction_log is not None:
+            gateway.prediction_log.offer(PredictionRecord(
+                request_id=request_id, timestamp=time.time(), model=loaded.model, version=loaded.version, arm=arm,
+                protocol=protocol, latency_ms=latency_s * 1000, features=columns, outputs=outputs))
 
-    def failed(loaded: LoadedVersion | None, protocol: str, error: RequestError) -> None:
-        labels = (loaded.model, loaded.version) if loaded else ("unknown", "")
-        metrics.errors.labels(*labels, ARM, protocol, str(error.status)).inc()
+    async def predicted(loaded: LoadedVersion, arm: str, protocol: str, columns: dict[str, list], started: float,
+                        request_id: str) -> dict[str, Any]:
+        rows = validate_columns(columns, loaded.signature)
+        try:
+            outputs = await gateway.batcher(loaded).submit(loaded.frame(columns))
+        except Exception as exc:
+            gateway.stats.record(loaded.model, loaded.version, arm, time.perf_counter() - started, False)
+            raise RequestError(500, f"{loaded.model} version {loaded.version} ({arm} arm) failed to predict: "
+                                    f"{type(exc).__name__}: {exc}") from None
+        elapsed = time.perf_counter() - started
+        gateway.stats.record(loaded.model, loaded.version, arm, elapsed, True,
+                             tuple(str(label) for label in outputs["predict"][:16]))
+        metrics.latency.labels(loaded.model, loaded.version, arm, protocol).observe(elapsed)
+        metrics.requests.labels(loaded.model, loaded.version, arm, protocol, "200").inc()
+        metrics.rows.labels(loaded.model, loaded.version).observe(rows)
+        logged(loaded, arm, protocol, request_id, columns, outputs, elapsed)
+        return outputs
+
+    async def shadowed(shadow: LoadedVersion, protocol: str, columns: dict[str, list], request_id: str) -> None:
+        started = time.perf_counter()
+        try:
+            await predicted(shadow, "shadow", protocol, columns, started, request_id)
+        except RequestError as error:
+            metrics.errors.labels(shadow.model, shadow.version, "shadow", protocol, str(error.status)).inc()
+        except Exception:  # nothing about a shadow may reach the real response
+            metrics.errors.labels(shadow.model, shadow.version, "shadow", protocol, "500").inc()
+
+    def mirror(route: Route, protocol: str, columns: dict[str, list], request_id: str) -> None:
+        shadow = route.mirror()
+        if shadow is None:
+            return
+        if gateway.batcher(shadow).depth > shadow_backlog:
+            metrics.shadow_skipped.labels(shadow.model, shadow.version).inc()
+            return
+        task = asyncio.get_running_loop().create_task(shadowed(shadow, protocol, columns, request_id))
+        shadow_tasks.add(task)
+        task.add_done_callback(shadow_tasks.discard)
+
+    async def served(route: Route, version: str | None, protocol: str, request: Request, columns: dict[str, list],
+                     parameters: dict[str, Any], started: float, request_id: str
+                     ) -> tuple[LoadedVersion, dict[str, Any], dict[str, str]]:
+        if version is None:
+            arm, loaded = route.pick(route.key_of(request.headers, columns, parameters))
+        else:
+            picked = route.by_version(version)
+            if picked is None:
+                served_versions = ", ".join(f"{v.version} ({a})" for a, v in route.arms().items())
+                raise RequestError(404, f"model '{route.model}' version {version} is not served here; "
+                                        f"served versions: {served_versions}")
+            arm, loaded = picked
+        try:
+            outputs = await predicted(loaded, arm, protocol, columns, started, request_id)
+        except RequestError as error:
+            metrics.errors.labels(loaded.model, loaded.version, arm, protocol, str(error.status)).inc()
+            raise
+        if version is None:
+            mirror(route, protocol, columns, request_id)
+        headers = {"x-shipyard-model": loaded.model, "x-shipyard-model-version": loaded.version,
+                   "x-shipyard-arm": arm, "x-request-id": request_id}
+        return loaded, outputs, headers
+
+    def refused(route: Route | None, protocol: str, error: RequestError) -> None:
+        """Count a refusal that happened before an arm was picked."""
+        if route is None:
+            metrics.errors.labels("unknown", "", "", protocol, str(error.status)).inc()
+        elif error.status in (400, 413):
+            metrics.errors.labels(route.model, route.stable.version, "", protocol, str(error.status)).inc()
 
     @app.get("/v2")
     async def server_metadata() -> dict:
-        return {"name": "shipyard", "version": __version__, "extensions": []}
+        return {"name": "shipyard", "version": __version__, "extensions": ["binary_tensor_data"]}
 
     @app.get("/v2/health/live")
     async def live() -> dict:
@@ -103,52 +159,63 @@ def create_app(versions: list[LoadedVersion], *, max_body_bytes: int = DEFAULT_M
 
     @app.get("/v2/health/ready")
     async def ready() -> JSONResponse:
-        ok = bool(gateway.by_name)
+        ok = bool(gateway.routes)
         return JSONResponse({"ready": ok}, status_code=200 if ok else 503)
 
-    def model_metadata(loaded: LoadedVersion) -> dict:
+    def model_metadata(route: Route, loaded: LoadedVersion) -> dict:
         outputs = [{"name": "predict", "datatype": "BYTES", "shape": [-1]}]
         if hasattr(loaded.estimator, "predict_proba"):
             outputs.append({"name": "predict_proba", "datatype": "FP64", "shape": [-1, -1]})
-        return {"name": loaded.model, "versions": [loaded.version], "platform": "shipyard",
+        return {"name": loaded.model, "versions": sorted({v.version for v in route.arms().values()}, key=int),
+                "platform": "shipyard",
                 "inputs": [{"name": n, "datatype": _V2_TYPES.get(t, "BYTES"), "shape": [-1]}
                            for n, t in loaded.signature.items()],
                 "outputs": outputs}
 
+    def version_of(model: str, version: str) -> tuple[Route, LoadedVersion]:
+        route = gateway.route(model)
+        picked = route.by_version(version)
+        if picked is None:
+            raise RequestError(404, f"model '{model}' version {version} is not served here")
+        return route, picked[1]
+
     @app.get("/v2/models/{model}")
     async def metadata(model: str) -> dict:
-        return model_metadata(gateway.resolve(model))
+        route = gateway.route(model)
+        return model_metadata(route, route.stable)
 
     @app.get("/v2/models/{model}/versions/{version}")
     async def version_metadata(model: str, version: str) -> dict:
-        return model_metadata(gateway.resolve(model, version))
+        return model_metadata(*version_of(model, version))
 
     @app.get("/v2/models/{model}/ready")
     async def model_ready(model: str) -> dict:
-        return {"name": model, "ready": gateway.resolve(model) is not None}
+        return {"name": model, "ready": gateway.route(model) is not None}
 
     @app.get("/v2/models/{model}/versions/{version}/ready")
     async def version_ready(model: str, version: str) -> dict:
-        return {"name": model, "ready": gateway.resolve(model, version) is not None}
+        return {"name": model, "ready": version_of(model, version) is not None}
 
     async def infer(request: Request, model: str, version: str | None) -> JSONResponse:
         started = time.perf_counter()
-        loaded = None
+        route = None
         try:
-            loaded = gateway.resolve(model, version)
+            route = gateway.route(model) if version is None else version_of(model, version)[0]
             header, binary = split_binary_request(await _raw_body(request, max_body_bytes),
                                                   request.headers.get("inference-header-content-length"))
             body = _parse_json(header)
             columns, requested = v2_columns(body, binary)
             request_id = str(body.get("id") or uuid.uuid4())
-            outputs, headers = await served(loaded, "v2", columns, started, request_id)
+            parameters = body.get("parameters") if isinstance(body.get("parameters"), dict) else {}
+            loaded, outputs, headers = await served(route, version, "v2", request, columns, parameters, started,
+                                                    request_id)
             response = {"model_name": loaded.model, "model_version": loaded.version,
                         "outputs": v2_outputs(outputs, requested)}
             if body.get("id") is not None:
                 response["id"] = body["id"]
             return JSONResponse(response, headers=headers)
         except RequestError as error:
-            failed(loaded, "v2", error)
+            refused(route, "v2", error)
             raise
 
     @app.post("/v2/models/{model}/infer")
@@ -162,24 +229,25 @@ def create_app(versions: list[LoadedVersion], *, max_body_bytes: int = DEFAULT_M
     @app.post("/models/{model}/invocations")
     async def invocations(request: Request, model: str) -> JSONResponse:
         started = time.perf_counter()
-        loaded = None
+        route = None
         try:
-            loaded = gateway.resolve(model)
+            route = gateway.route(model)
             body = await _json_body(request, max_body_bytes)
-            columns = mlflow_columns(body, loaded.columns)
-            outputs, headers = await served(loaded, "mlflow", columns, started,
-                                      request.headers.get("x-request-id") or str(uuid.uuid4()))
+            columns = mlflow_columns(body, route.stable.columns)
+            parameters = body.get("params") if isinstance(body, dict) and isinstance(body.get("params"), dict) else {}
+            _, outputs, headers = await served(route, None, "mlflow", request, columns, parameters, started,
+                                               request.headers.get("x-request-id") or str(uuid.uuid4()))
             return JSONResponse({"predictions": outputs["predict"].tolist()}, headers=headers)
         except RequestError as error:
-            failed(loaded, "mlflow", error)
+            refused(route, "mlflow", error)
             raise
 
     @app.get("/metrics")
     async def prometheus() -> Response:
         from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-        for v in versions:
-            metrics.queue_depth.labels(v.model, v.version).set(batchers[v.model].depth)
+        for (model, version), batcher in list(gateway.batchers.items()):
+            metrics.queue_depth.labels(model, version).set(batcher.depth)
         return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
     return app

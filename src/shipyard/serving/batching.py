@@ -25,11 +25,12 @@ class _Pending:
 
 class Batcher:
     def __init__(self, predict: Callable[[pd.DataFrame], dict[str, np.ndarray]], *, max_rows: int = 64,
-                 max_wait_us: int = 500, on_batch: Callable[[int], None] | None = None):
+                 max_wait_us: int = 500, on_batch: Callable[[int], None] | None = None, idle_exit_s: float = 60.0):
         self.predict = predict
         self.max_rows = max_rows
         self.max_wait_s = max_wait_us / 1e6
         self.on_batch = on_batch
+        self.idle_exit_s = idle_exit_s
         self._queue: asyncio.Queue[_Pending] | None = None
         self._task: asyncio.Task | None = None
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="predict")
@@ -46,8 +47,11 @@ class Batcher:
         await self._queue.put(_Pending(frame, future))
         return await future
 
-    async def _collect(self) -> list[_Pending]:
-        first = await self._queue.get()
+    async def _collect(self) -> list[_Pending] | None:
+        try:
+            first = await asyncio.wait_for(self._queue.get(), self.idle_exit_s)
+        except asyncio.TimeoutError:
+            return None  # idle: end the task, so a version taken out of traffic holds no task; submit restarts it
         batch, rows = [first], len(first.frame)
         deadline = asyncio.get_running_loop().time() + self.max_wait_s
         while rows < self.max_rows:
@@ -67,6 +71,10 @@ class Batcher:
         loop = asyncio.get_running_loop()
         while True:
             batch = await self._collect()
+            if batch is None:
+                if self._queue.empty():
+                    return
+                continue
             frame = batch[0].frame if len(batch) == 1 else pd.concat([p.frame for p in batch], ignore_index=True)
             try:
                 outputs = await loop.run_in_executor(self._pool, self.predict, frame)

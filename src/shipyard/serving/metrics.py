@@ -23,3 +23,53 @@ class GatewayMetrics:
                                  ("model", "version"), registry=self.registry)
         self.rows = Histogram("shipyard_request_rows", "Rows per inference request.", ("model", "version"),
                               buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256, 1024), registry=self.registry)
+        self.arm_weight = Gauge("shipyard_arm_weight", "Share of a model's live traffic per arm (shadow: share "
+                                "mirrored).", ("model", "version", "arm"), registry=self.registry)
+        self.revision = Gauge("shipyard_deployment_revision", "Deployment revision this gateway routes.", ("model",),
+                              registry=self.registry)
+        self.rollout_percent = Gauge("shipyard_rollout_canary_percent", "Percent of traffic on the rolling "
+                                     "version (0 when no rollout is in its canary phase).", ("model",),
+                                     registry=self.registry)
+        self.rollbacks = Counter("shipyard_rollout_rollbacks_total", "Automatic rollbacks decided by this gateway.",
+                                 ("model",), registry=self.registry)
+        self.load_failures = Counter("shipyard_version_load_failures_total", "Versions that failed to load or "
+                                     "warm up and were kept out of traffic.", ("model", "version"),
+                                     registry=self.registry)
+        self.shadow_skipped = Counter("shipyard_shadow_skipped_total", "Mirrored requests skipped because the "
+                                      "shadow version was backed up.", ("model", "version"), registry=self.registry)
+
+    def watch_prediction_log(self, writer) -> None:
+        self.registry.register(_PredictionLogCollector(writer))
+
+    def show_route(self, route, previous) -> None:
+        if previous is not None:
+            for arm, loaded in previous.arms().items():
+                try:
+                    self.arm_weight.remove(route.model, loaded.version, arm)
+                except KeyError:
+                    pass
+        for arm, loaded in route.arms().items():
+            weight = route.shadow_weight if arm == "shadow" else route.weights.get(arm, 1.0 if arm == "stable" else 0)
+            self.arm_weight.labels(route.model, loaded.version, arm).set(weight)
+        self.revision.labels(route.model).set(route.revision)
+        self.rollout_percent.labels(route.model).set(route.canary_weight * 100 if route.canary is not None else 0)
+
+
+class _PredictionLogCollector:
+    """Reads the prediction-log writer's counters at scrape time."""
+
+    def __init__(self, writer):
+        self.writer = writer
+
+    def describe(self):
+        return []
+
+    def collect(self):
+        from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+
+        yield CounterMetricFamily("shipyard_prediction_log_dropped", "Prediction records dropped because the "
+                                  "log writer's queue was full.", value=self.writer.dropped)
+        yield CounterMetricFamily("shipyard_prediction_log_rows_written", "Prediction rows written to Parquet.",
+                                  value=self.writer.written_rows)
+        yield GaugeMetricFamily("shipyard_prediction_log_queue_depth", "Prediction records waiting to be written.",
+                                value=self.writer.depth)

@@ -1,72 +1,89 @@
-"""Starting a gateway process: resolve what to serve, load and warm it, run uvicorn."""
+"""Starting a gateway process: decide what to serve, load and warm it, run uvicorn."""
 
 from __future__ import annotations
 
 import contextlib
 import gc
+import socket
 import threading
 import time
 from collections.abc import Iterator
 
 from shipyard.config import Settings, load_settings
 from shipyard.errors import RefusedError, SpecError
-from shipyard.serving.loaded import LoadedVersion, load_for_serving
+from shipyard.serving.gateway import Gateway
+from shipyard.serving.loaded import load_for_serving
 
 
-def resolve_targets(targets: list[str], *, settings: Settings | None = None) -> list[tuple[str, str]]:
-    """``name`` (its production version) or ``name:version`` → (name, version)."""
+def build_gateway(targets: list[str] | None = None, *, settings: Settings | None = None,
+                  log_predictions: bool = True, poll_interval_s: float = 0.5, tick_s: float = 0.25,
+                  log_options: dict | None = None) -> Gateway:
+    """A gateway for ``targets``, loaded and warmed.
+
+    No targets: every deployment in the store, followed as it changes. ``NAME``: that model's
+    deployment, followed (or, if it was never deployed, its production version, fixed).
+    ``NAME:VERSION``: that version, fixed.
+    """
     from shipyard.registry.lifecycle import production_version
+    from shipyard.serving.deployments import find_deployment
 
-    resolved = []
-    for target in targets:
+    settings = settings or load_settings()
+    pinned, followed = [], []
+    for target in targets or []:
         name, _, version = target.partition(":")
         if not name:
             raise SpecError(f"'{target}' is not a model to serve; write NAME or NAME:VERSION")
-        if not version:
-            version = production_version(name, settings=settings)
-            if version is None:
-                raise RefusedError(f"model '{name}' has no version in production",
-                                   hint=f"promote one (shipyard models promote {name} VERSION) or serve "
-                                        f"{name}:VERSION explicitly")
-        resolved.append((name, version))
-    names = [n for n, _ in resolved]
-    if len(set(names)) != len(names):
-        raise SpecError("each model can be served once per gateway; give one version per model name")
-    return resolved
+        if name in {p[0] for p in pinned} | set(followed):
+            raise SpecError(f"model '{name}' is named twice; a gateway serves each model once")
+        if version:
+            pinned.append((name, version))
+        elif find_deployment(name, settings=settings) is not None:
+            followed.append(name)
+        else:
+            production = production_version(name, settings=settings)
+            if production is None:
+                raise RefusedError(f"model '{name}' is neither deployed nor has a version in production",
+                                   hint=f"deploy one (shipyard deploy {name} VERSION) or serve {name}:VERSION")
+            pinned.append((name, production))
+    log = None
+    if log_predictions:
+        from shipyard.serving.prediction_log import PredictionLogWriter
+
+        log = PredictionLogWriter(settings.prediction_log_root, **(log_options or {}))
+    gateway = Gateway.pinned([load_for_serving(n, v, settings=settings) for n, v in pinned], prediction_log=log)
+    if not targets or followed:
+        gateway.follow(settings=settings, models=followed or None, poll_interval_s=poll_interval_s, tick_s=tick_s)
+    return gateway
 
 
-def load_targets(targets: list[str], *, settings: Settings | None = None) -> list[LoadedVersion]:
-    settings = settings or load_settings()
-    return [load_for_serving(name, version, settings=settings)
-            for name, version in resolve_targets(targets, settings=settings)]
-
-
-def serve(loaded: list[LoadedVersion], *, host: str = "127.0.0.1", port: int = 8080) -> None:
+def serve(gateway: Gateway, *, host: str = "127.0.0.1", port: int = 8080) -> None:
+    """Serve until SIGINT/SIGTERM; a graceful stop drains the prediction log."""
     import uvicorn
 
     from shipyard.serving.app import create_app
 
-    app = create_app(loaded)
+    app = create_app(gateway)
     gc.collect()
     gc.freeze()  # models and libraries are long-lived: keep them out of the collector's generations
     uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
 
 
+def free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket() as probe:
+        probe.bind((host, 0))
+        return probe.getsockname()[1]
+
+
 @contextlib.contextmanager
-def background_gateway(loaded: list[LoadedVersion], *, host: str = "127.0.0.1", port: int = 0,
+def background_gateway(gateway: Gateway, *, host: str = "127.0.0.1", port: int = 0,
                        start_timeout_s: float = 30) -> Iterator[str]:
     """A gateway on a thread of this process (port 0 picks a free one); yields its base URL."""
-    import socket
-
     import uvicorn
 
     from shipyard.serving.app import create_app
 
-    if port == 0:
-        with socket.socket() as probe:
-            probe.bind((host, 0))
-            port = probe.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(create_app(loaded), host=host, port=port, log_level="warning",
+    port = port or free_port(host)
+    server = uvicorn.Server(uvicorn.Config(create_app(gateway), host=host, port=port, log_level="warning",
                                            access_log=False))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

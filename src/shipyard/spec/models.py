@@ -14,6 +14,7 @@ from typing import Annotated, Any, Literal, Union
 from pydantic import (AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationInfo,
                       WithJsonSchema, field_validator, model_validator)
 
+from shipyard.spec.deployment import DeploymentSpec
 from shipyard.spec.promotion import PromotionSpec
 
 _IDENTIFIER = r"^[A-Za-z][A-Za-z0-9_\-]*$"
@@ -480,6 +481,8 @@ class PipelineSpec(_Spec):
     registry: RegistrySpec = Field(default_factory=RegistrySpec)
     promotion: PromotionSpec | None = Field(default=None, description="Gates evaluated after registration, "
                                                                        "and how production is approved.")
+    deployment: DeploymentSpec | None = Field(default=None, description="How a version that passed its gates "
+                                                                         "is rolled out to live traffic.")
     resources: Resources = Field(default_factory=Resources)
     retries: int = Field(default=0, ge=0, le=20)
     timeout: Duration | None = Field(default=None, description="Per-step timeout: seconds or '30m'.")

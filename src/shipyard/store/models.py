@@ -202,3 +202,22 @@ class VersionReference(Base):
     version: Mapped[str] = mapped_column(String(32), primary_key=True)
     holder: Mapped[str] = mapped_column(String(200), primary_key=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class Deployment(Base):
+    """How one model's live traffic is split between its versions, and the rollout moving it.
+
+    ``arms`` is a list of ``{"role", "version", "weight"}``: one ``stable`` arm, and at most one
+    ``canary`` (random split), ``ab`` (sticky split by ``routing_key``) and ``shadow`` (mirrored).
+    ``revision`` grows with every change; gateways poll it, and writers compare-and-swap on it.
+    """
+
+    __tablename__ = "deployments"
+
+    model: Mapped[str] = mapped_column(String(200), primary_key=True)
+    revision: Mapped[int] = mapped_column(Integer, default=1)
+    arms: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    routing_key: Mapped[str | None] = mapped_column(String(200))
+    rollout: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_by: Mapped[str] = mapped_column(String(200))

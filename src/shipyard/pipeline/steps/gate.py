@@ -17,4 +17,17 @@ def run(context: StepContext, registration: dict[str, Any]) -> StepResult:
     report = gate_version(model, version, settings=context.settings, card_facts=registration.get("card_facts"))
     failed = [r.name for r in report.failures]
     note = f"{model} v{version} → {report.outcome}" + (f" ({', '.join(failed)[:120]})" if failed else "")
-    return StepResult(outputs={"report": report.to_dict()}, details={"outcome": note, "passed": report.passed})
+    details = {"outcome": note, "passed": report.passed}
+    if report.passed and context.params.get("deployment"):
+        details["deployment"] = _start_rollout(context, model, version)
+    return StepResult(outputs={"report": report.to_dict()}, details=details)
+
+
+def _start_rollout(context: StepContext, model: str, version: str) -> str:
+    from shipyard.governance.identity import current_actor
+    from shipyard.serving.rollout import start_rollout
+    from shipyard.spec.deployment import DeploymentSpec
+
+    plan = DeploymentSpec.model_validate(context.params["deployment"])
+    state = start_rollout(model, version, plan, actor=current_actor(), settings=context.settings)
+    return f"{state.rollout['phase']} (deployment revision {state.revision})"

@@ -1,0 +1,133 @@
+"""``shipyard deploy``, ``shipyard traffic show | set`` and ``shipyard rollback``."""
+
+from __future__ import annotations
+
+import json
+
+import typer
+
+from shipyard.cli import app
+from shipyard.errors import SpecError
+
+traffic_app = typer.Typer(help="How each deployed model's traffic is split between its versions.",
+                          no_args_is_help=True)
+app.add_typer(traffic_app, name="traffic")
+
+
+def _actor(actor: str | None) -> str:
+    from shipyard.governance.identity import current_actor
+
+    return actor or current_actor()
+
+
+def _percent(text: str, what: str) -> float:
+    try:
+        value = float(text.rstrip("%"))
+    except ValueError:
+        raise SpecError(f"{what}: '{text}' is not a percentage; write e.g. 10 for 10%") from None
+    if not 0 <= value <= 100:
+        raise SpecError(f"{what}: {value:g}% is not between 0 and 100")
+    return value / 100
+
+
+def _arm(text: str, role: str) -> tuple[str, float | None] | None:
+    """``VERSION[:PERCENT]`` or ``none``."""
+    if text.lower() == "none":
+        return None
+    version, _, share = text.partition(":")
+    if not version.isdigit():
+        raise SpecError(f"--{role} {text}: write VERSION[:PERCENT] (e.g. 4:10) or 'none' to remove the arm")
+    return version, _percent(share, f"--{role}") if share else None
+
+
+def _show(state) -> None:
+    print(f"{state.model}  revision {state.revision}  (changed {state.updated_at:%Y-%m-%d %H:%M:%S} by "
+          f"{state.updated_by})")
+    shares = state.shares()
+    for arm in state.arms:
+        share = f"mirrors {arm.weight:.0%}" if arm.role == "shadow" else f"{shares.get(arm.role, 0):.0%} of traffic"
+        print(f"  {arm.role:<7} version {arm.version:<5} {share}")
+    if state.routing_key:
+        print(f"  A/B routing key: {state.routing_key}")
+    if state.rollout:
+        rollout = state.rollout
+        steps = rollout["plan"]["canary"]["steps"]
+        where = f"step {rollout.get('step', 0) + 1}/{len(steps)}" if rollout["phase"] == "canary" else ""
+        print(f"  rollout of version {rollout['version']}: {rollout['phase']} {where}".rstrip()
+              + (f" ({rollout['reason']})" if rollout.get("reason") else ""))
+
+
+@app.command("deploy")
+def deploy_command(model: str, version: str,
+                   strategy: str = typer.Option("blue-green", "--strategy",
+                                                help="blue-green (switch stable), canary, ab, shadow, or rollout "
+                                                     "(shadow/canary steps judged by SLOs)."),
+                   weight: str = typer.Option(None, "--weight", help="Percent of traffic for canary/ab, mirrored "
+                                                                      "for shadow."),
+                   routing_key: str = typer.Option(None, "--routing-key", help="header:NAME or field:NAME (ab)."),
+                   spec: str = typer.Option(None, "--spec", help="A pipeline YAML whose deployment: section is the "
+                                                                 "rollout plan (rollout)."),
+                   reason: str = typer.Option(None, "--reason"),
+                   actor: str = typer.Option(None, "--actor")) -> None:
+    """Put a version into a model's live traffic."""
+    from shipyard.serving.traffic import deploy
+
+    plan = None
+    if spec:
+        from shipyard.spec.loader import load_spec
+
+        loaded = load_spec(spec)
+        if loaded.spec.deployment is None:
+            raise SpecError(f"{spec} has no deployment: section to take the rollout plan from")
+        plan = loaded.spec.deployment
+    state = deploy(model, version, strategy=strategy, weight=_percent(weight, "--weight") if weight else None,
+                   routing_key=routing_key, plan=plan, actor=_actor(actor), reason=reason)
+    _show(state)
+
+
+@traffic_app.command("show")
+def show_command(model: str = typer.Argument(None, help="Only this model."),
+                 as_json: bool = typer.Option(False, "--json")) -> None:
+    """Each deployment's arms, shares and rollout."""
+    from shipyard.serving.deployments import get_deployment, list_deployments
+
+    states = [get_deployment(model)] if model else list_deployments()
+    if as_json:
+        print(json.dumps([s.to_dict() for s in states], indent=2))
+        return
+    if not states:
+        print("nothing is deployed yet; deploy a version with: shipyard deploy MODEL VERSION")
+    for state in states:
+        _show(state)
+
+
+@traffic_app.command("set")
+def set_command(model: str,
+                stable: str = typer.Option(None, "--stable", help="VERSION: atomically switch the stable arm."),
+                canary: str = typer.Option(None, "--canary", help="VERSION[:PERCENT] or none."),
+                ab: str = typer.Option(None, "--ab", help="VERSION[:PERCENT] or none."),
+                shadow: str = typer.Option(None, "--shadow", help="VERSION[:PERCENT mirrored] or none."),
+                routing_key: str = typer.Option(None, "--routing-key", help="header:NAME or field:NAME."),
+                reason: str = typer.Option(None, "--reason"),
+                actor: str = typer.Option(None, "--actor")) -> None:
+    """Change the split by hand (a rollout in flight is cancelled)."""
+    from shipyard.serving.traffic import set_traffic
+
+    arms = {}
+    if stable is not None:
+        if not stable.isdigit():
+            raise SpecError(f"--stable {stable}: give a version number")
+        arms["stable"] = (stable, None)
+    for role, text in (("canary", canary), ("ab", ab), ("shadow", shadow)):
+        if text is not None:
+            arms[role] = _arm(text, role)
+    _show(set_traffic(model, arms, routing_key=routing_key, actor=_actor(actor), reason=reason))
+
+
+@app.command("rollback")
+def rollback_command(model: str, reason: str = typer.Option(..., "--reason", help="Why (recorded in the audit log)."),
+                     actor: str = typer.Option(None, "--actor")) -> None:
+    """Take the newest change out of traffic: the canary/A-B/rollout, or else production's latest version."""
+    from shipyard.serving.traffic import rollback
+
+    _show(rollback(model, actor=_actor(actor), reason=reason))

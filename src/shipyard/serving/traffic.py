@@ -1,0 +1,140 @@
+"""What operators do to a deployment: deploy a version, set the traffic split, roll back."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from shipyard.config import Settings, load_settings
+from shipyard.errors import RefusedError, SpecError
+from shipyard.serving.deployments import Arm, Change, DeploymentState, change, find_deployment, get_deployment
+from shipyard.spec.deployment import ROUTING_KEY, DeploymentSpec
+
+STRATEGIES = ("blue-green", "canary", "ab", "shadow", "rollout")
+DEFAULT_WEIGHTS = {"canary": 0.1, "ab": 0.5, "shadow": 1.0}
+
+
+def promote_for_stable(model: str, version: str, *, actor: str, reason: str | None,
+                       settings: Settings | None) -> None:
+    """A stable arm serves the production version: promote a staging version first (approval enforced)."""
+    from shipyard.registry.lifecycle import get_state, transition
+
+    state = get_state(model, version, settings=settings)
+    if state.state == "production":
+        return
+    if state.state != "staging":
+        raise RefusedError(f"{model} version {version} is {state.state}; only a staging or production version can "
+                           "take the stable arm", hint=f"promote it first: shipyard models promote {model} {version}")
+    transition(model, version, "production", actor=actor, reason=reason or "deployed as the stable version",
+               action="promoted", settings=settings)
+
+
+def _without(arms: tuple[Arm, ...], *, roles: tuple[str, ...] = (), version: str | None = None) -> list[Arm]:
+    return [a for a in arms if a.role not in roles and a.version != version]
+
+
+def _superseded(before: DeploymentState, actor: str) -> dict[str, Any] | None:
+    if not before.rollout_active:
+        return before.rollout
+    return {**before.rollout, "phase": "cancelled", "reason": f"traffic changed by hand ({actor})"}
+
+
+def _check_routing_key(routing_key: str | None) -> None:
+    if routing_key is not None and not ROUTING_KEY.match(routing_key):
+        raise SpecError(f"'{routing_key}' is not a routing key; write 'header:x-user-id' or 'field:customer_id'")
+
+
+def deploy(model: str, version: str | int, *, strategy: str = "blue-green", weight: float | None = None,
+           routing_key: str | None = None, plan: DeploymentSpec | None = None, actor: str,
+           reason: str | None = None, settings: Settings | None = None) -> DeploymentState:
+    """Put ``version`` into ``model``'s traffic with one of :data:`STRATEGIES`."""
+    settings = settings or load_settings()
+    version = str(version)
+    if strategy not in STRATEGIES:
+        raise SpecError(f"'{strategy}' is not a deployment strategy; use one of {', '.join(STRATEGIES)}")
+    _check_routing_key(routing_key)
+    if strategy == "rollout":
+        from shipyard.serving.rollout import start_rollout
+
+        return start_rollout(model, version, plan or DeploymentSpec(), actor=actor, settings=settings)
+    if strategy == "blue-green":
+        promote_for_stable(model, version, actor=actor, reason=reason, settings=settings)
+        return change(model, lambda before: Change(
+            arms=[Arm("stable", version), *_without(before.arms, roles=("stable",), version=version)],
+            routing_key=before.routing_key, rollout=_superseded(before, actor), action="deployed", version=version,
+            reason=reason, details={"strategy": strategy}), actor=actor, settings=settings)
+    current = find_deployment(model, settings=settings)
+    if current is None:
+        raise RefusedError(f"model '{model}' has no stable version deployed for a {strategy} arm to sit beside",
+                           hint=f"deploy one first: shipyard deploy {model} VERSION --strategy blue-green")
+    share = DEFAULT_WEIGHTS[strategy] if weight is None else weight
+    key = routing_key or current.routing_key
+    return change(model, lambda before: Change(
+        arms=[*_without(before.arms, roles=(strategy,), version=version), Arm(strategy, version, share)],
+        routing_key=key, rollout=_superseded(before, actor), action="deployed", version=version, reason=reason,
+        details={"strategy": strategy, "weight": share}), actor=actor, settings=settings)
+
+
+def set_traffic(model: str, arms: dict[str, tuple[str, float | None] | None], *, routing_key: str | None = None,
+                actor: str, reason: str | None = None, settings: Settings | None = None) -> DeploymentState:
+    """Set arms by role: ``{"canary": ("4", 0.25), "shadow": None}`` (None removes the arm)."""
+    settings = settings or load_settings()
+    _check_routing_key(routing_key)
+    if not arms and routing_key is None:
+        raise SpecError("nothing to change; name at least one arm or a routing key")
+    if "stable" in arms:
+        if arms["stable"] is None:
+            raise RefusedError("the stable arm cannot be removed", hint="deploy another version as stable instead")
+        promote_for_stable(model, str(arms["stable"][0]), actor=actor, reason=reason, settings=settings)
+    get_deployment(model, settings=settings)
+
+    def mutate(before: DeploymentState) -> Change:
+        result = {a.role: a for a in before.arms}
+        for role, wanted in arms.items():
+            if wanted is None:
+                result.pop(role, None)
+                continue
+            version, weight = str(wanted[0]), wanted[1]
+            if weight is None:
+                weight = result[role].weight if role in result else DEFAULT_WEIGHTS.get(role, 0.0)
+            result[role] = Arm(role, version, 0.0 if role == "stable" else weight)
+        return Change(arms=sorted(result.values(), key=lambda a: ("stable", "canary", "ab", "shadow").index(a.role)),
+                      routing_key=routing_key or before.routing_key, rollout=_superseded(before, actor),
+                      reason=reason, details={"requested": {r: list(w) if w else None for r, w in arms.items()}})
+
+    return change(model, mutate, actor=actor, settings=settings)
+
+
+def rollback(model: str, *, actor: str, reason: str, settings: Settings | None = None) -> DeploymentState:
+    """Take the newest change out of traffic.
+
+    With a canary, A/B arm or rollout in flight, those arms go and their versions become
+    ``rolled_back``; otherwise production returns to its previous version, which takes the stable arm.
+    """
+    from shipyard.registry.lifecycle import get_state, rollback as registry_rollback, transition
+
+    settings = settings or load_settings()
+    if not reason or not reason.strip():
+        raise RefusedError("a rollback must give a reason", hint="pass --reason TEXT")
+    current = get_deployment(model, settings=settings)
+    trial = [a for a in current.arms if a.role in ("canary", "ab")]
+    if trial or current.rollout_active:
+        rollout = current.rollout
+        if current.rollout_active:
+            rollout = {**current.rollout, "phase": "rolled_back", "reason": reason}
+            trial_versions = {a.version for a in trial} | {str(current.rollout["version"])}
+        else:
+            trial_versions = {a.version for a in trial}
+        after = change(model, lambda before: Change(
+            arms=[a for a in before.arms if a.version not in trial_versions or a.role == "stable"],
+            routing_key=before.routing_key, rollout=rollout, action="rolled_back", reason=reason,
+            details={"removed": sorted(trial_versions)}), actor=actor, expected_revision=current.revision,
+            settings=settings)
+        for version in sorted(trial_versions):
+            if get_state(model, version, settings=settings).state == "staging":
+                transition(model, version, "rolled_back", actor=actor, reason=reason, settings=settings)
+        return after
+    target = registry_rollback(model, actor=actor, reason=reason, settings=settings)
+    return change(model, lambda before: Change(
+        arms=[Arm("stable", target.version), *_without(before.arms, roles=("stable",), version=target.version)],
+        routing_key=before.routing_key, rollout=before.rollout, action="rolled_back", version=target.version,
+        reason=reason, details={"from_version": current.stable_version}), actor=actor, settings=settings)

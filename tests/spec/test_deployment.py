@@ -1,0 +1,24 @@
+import pytest
+from pydantic import ValidationError
+
+from shipyard.spec.deployment import DeploymentSpec
+
+
+def test_defaults_are_a_gradual_canary():
+    plan = DeploymentSpec()
+    assert plan.canary.steps == [5, 25, 50, 100] and plan.shadow is None and plan.slo.max_error_rate == 0.01
+
+
+@pytest.mark.parametrize("section, needle", [
+    ({"canary": {"steps": [50, 25, 100]}}, "must increase"),
+    ({"canary": {"steps": [5, 50]}}, "last canary step must be 100"),
+    ({"canary": {"steps": [0, 100]}}, "(0, 100]"),
+    ({"routing_key": "cookie:user"}, "not a routing key"),
+    ({"slo": {"min_requests": 500}, "canary": {"min_requests": 100}}, "would advance before its SLOs are judged"),
+    ({"slo": {"max_error_rate": 2}}, "less than or equal to 1"),
+    ({"strategy": "canary"}, "Extra inputs are not permitted"),
+])
+def test_a_bad_plan_says_what_is_wrong(section, needle):
+    with pytest.raises(ValidationError) as caught:
+        DeploymentSpec.model_validate(section)
+    assert needle in str(caught.value)
