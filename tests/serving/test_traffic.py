@@ -1,0 +1,204 @@
+"""Deployments in the metadata store: deploy, set traffic, roll back, rollout phases — on SQLite and PostgreSQL."""
+
+import pytest
+from mlflow.tracking import MlflowClient
+
+from shipyard.config import load_settings
+from shipyard.errors import NotFoundError, RefusedError, SpecError
+from shipyard.governance.audit import read_events, verify_chain
+from shipyard.registry import lifecycle
+from shipyard.registry.references import holders
+from shipyard.serving import rollout as rollouts
+from shipyard.serving.deployments import find_deployment, get_deployment, list_deployments, revisions
+from shipyard.serving.rollout import Window
+from shipyard.serving.traffic import deploy, rollback, set_traffic
+from shipyard.spec.deployment import DeploymentSpec
+from shipyard.tracking.setup import configure_mlflow
+
+
+@pytest.fixture
+def churn(database_url, tmp_path):
+    """Five registered versions of 'churn': 1 in production, 2 and 3 in staging, 4 a candidate, 5 rejected."""
+    configure_mlflow(load_settings())
+    client = MlflowClient()
+    client.create_registered_model("churn")
+    for _ in range(5):
+        version = client.create_model_version("churn", source=(tmp_path / "model").as_uri())
+        lifecycle.register_candidate("churn", version.version, actor="pipeline")
+    for version, path in (("1", ("staging", "production")), ("2", ("staging",)), ("3", ("staging",)),
+                          ("5", ("rejected",))):
+        for state in path:
+            lifecycle.transition("churn", version, state, actor="gate")
+    return client
+
+
+def _arms(state):
+    return {a.role: (a.version, a.weight) for a in state.arms}
+
+
+def test_blue_green_creates_the_deployment_and_holds_the_version(churn):
+    assert find_deployment("churn") is None
+    state = deploy("churn", 1, actor="alice")
+    assert _arms(state) == {"stable": ("1", 0.0)} and state.revision == 1 and state.updated_by == "alice"
+    assert holders("churn", "1") == ["deployment"]
+    with pytest.raises(RefusedError, match="in use by deployment"):
+        lifecycle.transition("churn", "1", "archived", actor="bob")
+    assert revisions() == {"churn": 1} and [d.model for d in list_deployments()] == ["churn"]
+
+
+def test_blue_green_to_a_staging_version_promotes_it_and_releases_the_old_one(churn):
+    deploy("churn", 1, actor="alice")
+    state = deploy("churn", 2, actor="alice", reason="better AUC")
+    assert _arms(state) == {"stable": ("2", 0.0)} and state.revision == 2
+    assert lifecycle.get_state("churn", "2").state == "production"
+    assert lifecycle.get_state("churn", "1").state == "archived"
+    assert holders("churn", "1") == [] and holders("churn", "2") == ["deployment"]
+    changes = [e for e in read_events(model="churn") if e.action == "deployed"]
+    assert changes[-1].details["before"] == [{"role": "stable", "version": "1", "weight": 0.0}]
+    assert changes[-1].details["after"] == [{"role": "stable", "version": "2", "weight": 0.0}]
+    assert verify_chain().ok
+
+
+@pytest.mark.parametrize("strategy, weight, key, expected", [
+    ("canary", None, None, ("3", 0.1)),
+    ("canary", 0.25, None, ("3", 0.25)),
+    ("ab", 0.5, "header:x-user-id", ("3", 0.5)),
+    ("shadow", None, None, ("3", 1.0)),
+])
+def test_side_arms_sit_beside_the_stable_version(churn, strategy, weight, key, expected):
+    deploy("churn", 1, actor="alice")
+    state = deploy("churn", 3, strategy=strategy, weight=weight, routing_key=key, actor="alice")
+    assert _arms(state)[strategy] == expected and _arms(state)["stable"] == ("1", 0.0)
+    assert state.shares()["stable"] == pytest.approx(1 - (0 if strategy == "shadow" else expected[1]))
+    assert holders("churn", "3") == ["deployment"]
+
+
+def test_refusals_change_nothing(churn):
+    with pytest.raises(RefusedError, match="no stable version deployed"):
+        deploy("churn", 2, strategy="canary", actor="alice")
+    deploy("churn", 1, actor="alice")
+    before = get_deployment("churn")
+    cases = [
+        (lambda: deploy("churn", 4, strategy="canary", actor="a"), RefusedError, "is candidate and cannot be the canary"),
+        (lambda: deploy("churn", 5, strategy="shadow", actor="a"), RefusedError, "is rejected"),
+        (lambda: deploy("churn", 4, actor="a"), RefusedError, "only a staging or production version"),
+        (lambda: deploy("churn", 2, strategy="ab", actor="a"), RefusedError, "needs a routing key"),
+        (lambda: deploy("churn", 2, strategy="canary", weight=1.5, actor="a"), RefusedError, "not a share"),
+        (lambda: deploy("churn", 2, strategy="warp", actor="a"), SpecError, "not a deployment strategy"),
+        (lambda: deploy("churn", 2, strategy="ab", routing_key="cookie:x", actor="a"), SpecError, "routing key"),
+        (lambda: deploy("churn", 9, strategy="canary", actor="a"), NotFoundError, "no registered version 9"),
+        (lambda: set_traffic("churn", {"stable": None}, actor="a"), RefusedError, "cannot be removed"),
+        (lambda: set_traffic("churn", {"canary": ("2", 0.7), "ab": ("3", 0.5)}, routing_key="header:u", actor="a"),
+         RefusedError, "at most 100%"),
+        (lambda: set_traffic("nope", {"canary": ("2", 0.1)}, actor="a"), NotFoundError, "not deployed"),
+    ]
+    for call, kind, needle in cases:
+        with pytest.raises(kind, match=needle):
+            call()
+    assert get_deployment("churn") == before
+
+
+def test_set_traffic_edits_arms_by_role(churn):
+    deploy("churn", 1, actor="alice")
+    state = set_traffic("churn", {"canary": ("2", 0.2), "shadow": ("4", 0.5)}, actor="bob")
+    assert _arms(state) == {"stable": ("1", 0.0), "canary": ("2", 0.2), "shadow": ("4", 0.5)}
+    state = set_traffic("churn", {"canary": ("2", 0.4), "shadow": None}, actor="bob", reason="more")
+    assert _arms(state) == {"stable": ("1", 0.0), "canary": ("2", 0.4)}
+    assert holders("churn", "4") == []
+    event = [e for e in read_events(model="churn") if e.action == "traffic_changed"][-1]
+    assert event.actor == "bob" and event.reason == "more" and event.details["revision"] == state.revision
+
+
+def test_a_stale_revision_loses(churn):
+    from shipyard.serving.deployments import Change, change
+
+    state = deploy("churn", 1, actor="alice")
+    set_traffic("churn", {"canary": ("2", 0.1)}, actor="bob")
+    with pytest.raises(RefusedError, match="changed meanwhile"):
+        change("churn", lambda before: Change(arms=list(before.arms)), actor="controller",
+               expected_revision=state.revision)
+
+
+def test_rollback_removes_the_canary_and_marks_it_rolled_back(churn):
+    deploy("churn", 1, actor="alice")
+    deploy("churn", 2, strategy="canary", weight=0.3, actor="alice")
+    with pytest.raises(RefusedError, match="must give a reason"):
+        rollback("churn", actor="bob", reason=" ")
+    state = rollback("churn", actor="bob", reason="conversion dropped")
+    assert _arms(state) == {"stable": ("1", 0.0)}
+    assert lifecycle.get_state("churn", "2").state == "rolled_back"
+    assert holders("churn", "2") == []
+
+
+def test_rollback_without_a_canary_returns_production_to_the_previous_version(churn):
+    deploy("churn", 1, actor="alice")
+    deploy("churn", 2, actor="alice")
+    state = rollback("churn", actor="bob", reason="latency regression")
+    assert _arms(state) == {"stable": ("1", 0.0)}
+    assert lifecycle.production_version("churn") == "1"
+    assert lifecycle.get_state("churn", "2").state == "rolled_back"
+
+
+PLAN = DeploymentSpec.model_validate({"shadow": {"duration_s": 1, "min_requests": 5},
+                                      "canary": {"steps": [10, 50, 100], "min_dwell_s": 0, "min_requests": 20},
+                                      "slo": {"max_error_rate": 0.05, "min_requests": 10}})
+
+
+def test_first_rollout_takes_the_stable_arm_at_once(churn):
+    state = rollouts.start_rollout("churn", "2", PLAN, actor="pipeline")
+    assert _arms(state) == {"stable": ("2", 0.0)} and state.rollout["phase"] == "completed"
+    assert lifecycle.get_state("churn", "2").state == "production"
+
+
+def test_a_rollout_walks_shadow_then_canary_steps_then_becomes_stable(churn):
+    deploy("churn", 1, actor="alice")
+    state = rollouts.start_rollout("churn", "2", PLAN, actor="pipeline")
+    assert state.rollout["phase"] == "shadow" and _arms(state)["shadow"] == ("2", 1.0)
+    seen = []
+    while state.rollout["phase"] != "completed":
+        state = rollouts.advance("churn", state, {"trial": {"requests": 20}})
+        seen.append((state.rollout["phase"], _arms(state).get("canary")))
+    assert seen == [("canary", ("2", 0.1)), ("canary", ("2", 0.5)), ("canary", ("2", 1.0)), ("completed", None)]
+    assert _arms(state) == {"stable": ("2", 0.0)}
+    assert lifecycle.get_state("churn", "2").state == "production"
+    assert [e.action for e in read_events(model="churn") if e.action.startswith("rollout")] == [
+        "rollout_started", "rollout_advanced", "rollout_advanced", "rollout_advanced", "rollout_completed"]
+
+
+def test_an_aborted_rollout_records_what_was_measured(churn):
+    deploy("churn", 1, actor="alice")
+    state = rollouts.start_rollout("churn", "3", PLAN.model_copy(update={"shadow": None}), actor="pipeline")
+    assert _arms(state)["canary"] == ("3", 0.1)
+    trial = Window(requests=40, errors=12, p99_ms=8.0, labels={"0": 28})
+    reasons = rollouts.breaches(PLAN, trial, None)
+    assert reasons == ["error rate 30.00% > 5.00%"]
+    after = rollouts.abort("churn", state, reasons, {"trial": trial.to_dict()})
+    assert _arms(after) == {"stable": ("1", 0.0)} and after.rollout["phase"] == "rolled_back"
+    assert lifecycle.get_state("churn", "3").state == "rolled_back"
+    event = [e for e in read_events(model="churn") if e.action == "rollout_rolled_back"][-1]
+    assert event.details["measured"]["trial"]["error_rate"] == 0.3 and "30.00%" in event.reason
+    with pytest.raises(RefusedError, match="changed meanwhile"):
+        rollouts.advance("churn", state, {})
+
+
+def test_a_manual_approval_holds_the_rollout_until_approved(churn):
+    from shipyard.store.db import session_scope
+    from shipyard.store.models import ModelVersionState
+
+    with session_scope() as session:
+        session.get(ModelVersionState, ("churn", "2")).approval = "manual"
+    deploy("churn", 1, actor="alice")
+    state = rollouts.start_rollout("churn", "2", PLAN, actor="pipeline")
+    assert state.rollout["phase"] == "awaiting_approval" and _arms(state) == {"stable": ("1", 0.0)}
+    assert holders("churn", "2") == ["deployment"]
+    lifecycle.approve("churn", "2", approver="carol")
+    state = rollouts.advance("churn", state, {"approved": True})
+    assert state.rollout["phase"] == "shadow"
+
+
+def test_manual_traffic_cancels_a_rollout_in_flight(churn):
+    deploy("churn", 1, actor="alice")
+    rollouts.start_rollout("churn", "2", PLAN, actor="pipeline")
+    state = set_traffic("churn", {"shadow": None}, actor="bob")
+    assert state.rollout["phase"] == "cancelled" and "bob" in state.rollout["reason"]
+    assert not state.rollout_active
