@@ -13,13 +13,19 @@ def serve_command(models: list[str] = typer.Argument(None, help="NAME (its deplo
                   host: str = typer.Option("127.0.0.1", "--host"),
                   port: int = typer.Option(8080, "--port"),
                   log_predictions: bool = typer.Option(True, "--log-predictions/--no-log-predictions",
-                                                       help="Append every prediction to the prediction log.")) -> None:
+                                                       help="Append every prediction to the prediction log."),
+                  log_flush_s: float = typer.Option(1.0, "--log-flush-interval", min=0.01,
+                                                    help="Seconds the prediction log buffers before writing a file."),
+                  poll_s: float = typer.Option(0.5, "--poll-interval", min=0.05,
+                                               help="Seconds between checks of the store for deployment changes.")
+                  ) -> None:
     """Serve models over the Open Inference Protocol (/v2/...) and MLflow's /models/NAME/invocations."""
     from shipyard.config import load_settings
     from shipyard.serving.server import build_gateway, serve
 
     settings = load_settings()
-    gateway = build_gateway(models or [], settings=settings, log_predictions=log_predictions)
+    gateway = build_gateway(models or [], settings=settings, log_predictions=log_predictions, poll_interval_s=poll_s,
+                            log_options={"flush_interval_s": log_flush_s})
     if not gateway.routes:
         print("nothing is deployed yet; serving nothing until a deployment appears "
               "(shipyard deploy MODEL VERSION)")

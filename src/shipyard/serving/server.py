@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import signal
 import socket
 import threading
 import time
@@ -65,7 +66,13 @@ def serve(gateway: Gateway, *, host: str = "127.0.0.1", port: int = 8080) -> Non
     app = create_app(gateway)
     gc.collect()
     gc.freeze()  # models and libraries are long-lived: keep them out of the collector's generations
+    # uvicorn stops gracefully on SIGTERM, then re-raises it to the handler found at start: let that one
+    # be a no-op so a graceful stop exits 0
+    signal.signal(signal.SIGTERM, lambda *_: None)
     uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
+    if gateway.prediction_log is not None:
+        log = gateway.prediction_log
+        print(f"stopped; prediction log drained ({log.written_rows} rows written, {log.dropped} dropped)")
 
 
 def free_port(host: str = "127.0.0.1") -> int:
