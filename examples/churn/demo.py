@@ -32,7 +32,6 @@ def serve_sample(data, model: str) -> None:
     print(f"gateway answered Open Inference Protocol /v2 infer (id {v2_reply['id']}): "
           f"churn probabilities {[round(p, 3) for p in proba['data'][1::2]]}")
     print(f"predictions logged under {gateway.prediction_log.root}")
-    print(f"keep it serving with: shipyard serve {model} --port 8080")
 
 
 def main() -> int:
@@ -73,6 +72,10 @@ def main() -> int:
     print(f"  MLflow UI: mlflow ui --backend-store-uri {settings.mlflow_tracking_uri} "
           f"--default-artifact-root {settings.mlflow_artifact_root}")
     print(f"  re-run (every step from cache): shipyard run {os.path.relpath(HERE / 'pipeline.yaml')}")
+    print("  traffic:   shipyard traffic show   (shipyard deploy / traffic set / rollback change it)")
+    if latest.model_name:
+        print()
+        print(f"Keep the model serving (Ctrl-C stops it): shipyard serve {latest.model_name} --port 8080")
     return 0
 
 

@@ -8,7 +8,7 @@ shipyard="${SHIPYARD:-shipyard}"
 
 result="$(mktemp)"
 trap 'rm -f "$result"' EXIT
-"$shipyard" run "$pipeline" --json > "$result"
+"$shipyard" run "$pipeline" --json --no-deploy > "$result"
 
 read -r model version < <(python3 -c '
 import json, sys

@@ -43,6 +43,10 @@ def test_churn_example_trains_registers_and_caches(tmp_path, shipyard_home, caps
     sweep = first["steps"][4]
     assert sweep["details"]["trials"] == 6
     assert first["steps"][-1]["details"]["outcome"] == "churn v1 → staging"
+    assert first["steps"][-1]["details"]["deployment"] == "completed (deployment revision 1)"
+    from shipyard.serving.deployments import get_deployment
+
+    assert get_deployment("churn").stable_version == "1"  # the first version that passes its gates goes live
 
     code, second = _json_run([str(folder / "pipeline.yaml")], capsys)
     assert code == 0
@@ -56,6 +60,9 @@ def test_churn_example_trains_registers_and_caches(tmp_path, shipyard_home, caps
     assert code == 0
     assert third["cache_hits"] == 0
     assert str(third["registration"]["model_version"]) == "2"
+    assert third["steps"][-1]["details"]["outcome"] == "churn v2 → rejected (beats champion v1 on roc_auc)"
+    deployment = get_deployment("churn")  # a rejected version starts no rollout
+    assert {a.role: a.version for a in deployment.arms} == {"stable": "1"} and deployment.revision == 1
 
     assert shipyard(["lineage", "churn", "1", "--json"]) == 0
     lineage = json.loads(capsys.readouterr().out)

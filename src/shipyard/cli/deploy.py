@@ -53,8 +53,9 @@ def _show(state) -> None:
         rollout = state.rollout
         steps = rollout["plan"]["canary"]["steps"]
         where = f"step {rollout.get('step', 0) + 1}/{len(steps)}" if rollout["phase"] == "canary" else ""
+        why = rollout.get("reason") or rollout.get("note")
         print(f"  rollout of version {rollout['version']}: {rollout['phase']} {where}".rstrip()
-              + (f" ({rollout['reason']})" if rollout.get("reason") else ""))
+              + (f" ({why})" if why else ""))
 
 
 @app.command("deploy")

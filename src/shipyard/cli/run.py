@@ -18,6 +18,8 @@ def run_command(
     no_cache: bool = typer.Option(False, "--no-cache", help="Run every step, ignoring cached results."),
     from_step: str = typer.Option(None, "--from", metavar="STEP", help="Re-run this step and everything after it."),
     json_output: bool = typer.Option(False, "--json", help="Print the result as JSON on stdout."),
+    no_deploy: bool = typer.Option(False, "--no-deploy", help="Gate the new version but do not start the rollout "
+                                                              "its deployment: section describes (e.g. in CI)."),
 ) -> None:
     """Run a pipeline: ingest, validate, split, features, train (+sweep), evaluate, register."""
     from shipyard.errors import SpecError
@@ -34,7 +36,15 @@ def run_command(
     if resume:
         result = resume_run(resume, options=options, reporter=reporter)
     else:
-        result = run(pipeline, options=options, reporter=reporter)
+        target = pipeline
+        if no_deploy:
+            import dataclasses
+
+            from shipyard.spec.loader import load_spec
+
+            target = load_spec(pipeline)
+            target = dataclasses.replace(target, spec=target.spec.model_copy(update={"deployment": None}))
+        result = run(target, options=options, reporter=reporter)
     if json_output:
         print(json.dumps(result.to_dict(), indent=2, default=str))
     else:

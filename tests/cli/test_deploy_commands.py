@@ -1,0 +1,70 @@
+"""`shipyard deploy`, `shipyard traffic show | set` and `shipyard rollback` on a real registry and store."""
+
+import json
+
+import pytest
+from mlflow.tracking import MlflowClient
+
+from shipyard.cli import main as shipyard
+from shipyard.config import load_settings
+from shipyard.registry import lifecycle
+from shipyard.serving.deployments import find_deployment
+from shipyard.tracking.setup import configure_mlflow
+
+
+@pytest.fixture
+def three_versions(shipyard_home, tmp_path, monkeypatch):
+    """1 in production, 2 and 3 in staging."""
+    monkeypatch.setenv("SHIPYARD_ACTOR", "tester")
+    configure_mlflow(load_settings())
+    client = MlflowClient()
+    client.create_registered_model("churn")
+    for _ in range(3):
+        version = client.create_model_version("churn", source=(tmp_path / "m").as_uri()).version
+        lifecycle.register_candidate("churn", version, actor="pipeline")
+    for version, path in (("1", ("staging", "production")), ("2", ("staging",)), ("3", ("staging",))):
+        for state in path:
+            lifecycle.transition("churn", version, state, actor="gate")
+
+
+def test_deploy_set_show_and_roll_back(three_versions, capsys):
+    assert shipyard(["traffic", "show"]) == 0
+    assert "nothing is deployed yet" in capsys.readouterr().out
+    assert shipyard(["deploy", "churn", "1"]) == 0
+    assert "stable  version 1     100% of traffic" in capsys.readouterr().out
+    assert shipyard(["deploy", "churn", "2", "--strategy", "canary", "--weight", "20"]) == 0
+    out = capsys.readouterr().out
+    assert "stable  version 1     80% of traffic" in out and "canary  version 2     20% of traffic" in out
+    assert shipyard(["traffic", "set", "churn", "--shadow", "3", "--canary", "2:35"]) == 0
+    out = capsys.readouterr().out
+    assert "canary  version 2     35% of traffic" in out and "shadow  version 3     mirrors 100%" in out
+    assert shipyard(["traffic", "show", "churn", "--json"]) == 0
+    shown = json.loads(capsys.readouterr().out)
+    assert shown[0]["revision"] == 3 and shown[0]["updated_by"] == "tester"
+    assert shipyard(["rollback", "churn", "--reason", "conversion dropped"]) == 0
+    out = capsys.readouterr().out
+    assert "canary" not in out and "stable  version 1" in out
+    assert lifecycle.get_state("churn", "2").state == "rolled_back"
+    assert shipyard(["audit", "verify"]) == 0
+
+
+def test_bad_input_exits_non_zero_and_changes_nothing(three_versions, capsys):
+    assert shipyard(["deploy", "churn", "2", "--strategy", "canary"]) == 6
+    assert "no stable version deployed" in capsys.readouterr().err
+    assert shipyard(["deploy", "churn", "1"]) == 0
+    before = find_deployment("churn")
+    capsys.readouterr()
+    for argv, code, needle in [
+        (["deploy", "churn", "2", "--strategy", "canary", "--weight", "ten"], 2, "not a percentage"),
+        (["deploy", "churn", "2", "--strategy", "canary", "--weight", "150"], 2, "not between 0 and 100"),
+        (["deploy", "churn", "2", "--strategy", "sideways"], 2, "not a deployment strategy"),
+        (["deploy", "churn", "2", "--strategy", "ab"], 6, "needs a routing key"),
+        (["traffic", "set", "churn", "--canary", "two"], 2, "VERSION[:PERCENT]"),
+        (["traffic", "set", "churn"], 2, "nothing to change"),
+        (["traffic", "show", "fraud"], 8, "not deployed"),
+        (["rollback", "churn", "--reason", "x"], 6, "no earlier production version"),
+        (["deploy", "churn", "2", "--strategy", "rollout", "--spec", "missing.yaml"], 2, "missing.yaml"),
+    ]:
+        assert shipyard(argv) == code, argv
+        assert needle in capsys.readouterr().err, argv
+    assert find_deployment("churn") == before
