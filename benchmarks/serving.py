@@ -72,8 +72,11 @@ def main() -> None:
         env["MLFLOW_TRACKING_URI"] = f"sqlite:///{work / 'home' / 'mlflow.db'}"
         bin_dir = Path(sys.executable).parent
         env["PATH"] = f"{bin_dir}{os.pathsep}{env.get('PATH', '')}"  # mlflow starts `uvicorn` from PATH
-        subprocess.run([str(bin_dir / "shipyard"), "run", str(work / "pipeline.yaml")], env=env, check=True,
-                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        shipyard = str(bin_dir / "shipyard")
+        for command in (["run", str(work / "pipeline.yaml")], ["models", "promote", "breast_cancer", "1", "--to",
+                                                               "staging"], ["deploy", "breast_cancer", "1"]):
+            subprocess.run([shipyard, *command], env=env, check=True, stdout=subprocess.DEVNULL,
+                           stderr=subprocess.DEVNULL)
         import pandas as pd
 
         row = pd.read_csv(work / "data" / "breast_cancer.csv").drop(columns=["malignant"]).head(1)
@@ -84,14 +87,15 @@ def main() -> None:
             "mlflow models serve": ([str(bin_dir / "mlflow"), "models", "serve", "-m", "models:/breast_cancer/1",
                                      "--env-manager", "local", "-p", "5011", "-h", "127.0.0.1"],
                                     "http://127.0.0.1:5011/ping", "http://127.0.0.1:5011/invocations"),
-            "shipyard serve": ([str(bin_dir / "shipyard"), "serve", "breast_cancer:1", "--port", "5012"],
+            "shipyard serve": ([shipyard, "serve", "breast_cancer", "--port", "5012"],
                                "http://127.0.0.1:5012/v2/health/ready",
                                "http://127.0.0.1:5012/models/breast_cancer/invocations"),
         }
         results: dict[str, dict[int, dict[str, float]]] = {}
         for name, (command, ready, url) in servers.items():
+            output = (work / f"{name.split()[0]}.log").open("w")
             proc = subprocess.Popen(command, env={**env, "MLFLOW_ALLOW_PICKLE_DESERIALIZATION": "true"},
-                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+                                    stdout=output, stderr=subprocess.STDOUT, start_new_session=True)
             try:
                 _wait(ready)
                 check = httpx.post(url, content=body, headers={"Content-Type": "application/json"})
@@ -100,7 +104,10 @@ def main() -> None:
             finally:
                 os.killpg(proc.pid, 15)
                 proc.wait(timeout=30)
-    print(f"one-row dataframe_split to /invocations, {args.duration}s per level, wrk on loopback")
+                output.close()
+        drained = [line for line in (work / "shipyard.log").read_text().splitlines() if "prediction log" in line]
+    print(f"one-row dataframe_split to /invocations, {args.duration}s per level, wrk on loopback; shipyard serves "
+          "the deployment (routing, prediction log and metrics on)")
     print(f"{'connections':>12} | {'server':<20} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'non-2xx':>8}")
     for c in CONNECTIONS:
         for name in servers:
@@ -108,6 +115,7 @@ def main() -> None:
             print(f"{c:>12} | {name:<20} {r['rps']:>9.0f} {r['p50']:>8.2f} {r['p99']:>8.2f} {r['non2xx']:>8}")
         ratio = results["shipyard serve"][c]["rps"] / max(results["mlflow models serve"][c]["rps"], 1e-9)
         print(f"{'':>12} | shipyard/mlflow req/s: {ratio:.1f}x")
+    print("shipyard " + (drained[-1] if drained else "printed no prediction-log summary"))
 
 
 if __name__ == "__main__":

@@ -48,7 +48,7 @@ async def _json_body(request: Request, limit: int) -> Any:
 
 
 def create_app(served: list[LoadedVersion] | Gateway, *, max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
-               max_batch_rows: int = 64, max_batch_wait_us: int = 500, shadow_backlog: int = 256) -> FastAPI:
+               max_batch_rows: int = 64, max_batch_wait_us: int = 0, shadow_backlog: int = 256) -> FastAPI:
     """The HTTP app over a :class:`Gateway` (or fixed versions, one per model)."""
     gateway = served if isinstance(served, Gateway) else Gateway.pinned(
         served, max_batch_rows=max_batch_rows, max_batch_wait_us=max_batch_wait_us)
@@ -91,8 +91,7 @@ def create_app(served: list[LoadedVersion] | Gateway, *, max_body_bytes: int = D
             raise RequestError(500, f"{loaded.model} version {loaded.version} ({arm} arm) failed to predict: "
                                     f"{type(exc).__name__}: {exc}") from None
         elapsed = time.perf_counter() - started
-        gateway.stats.record(loaded.model, loaded.version, arm, elapsed, True,
-                             tuple(str(label) for label in outputs["predict"][:16]))
+        gateway.stats.record(loaded.model, loaded.version, arm, elapsed, True, str(outputs["predict"][0]))
         metrics.latency.labels(loaded.model, loaded.version, arm, protocol).observe(elapsed)
         metrics.requests.labels(loaded.model, loaded.version, arm, protocol, "200").inc()
         metrics.rows.labels(loaded.model, loaded.version).observe(rows)

@@ -1,41 +1,67 @@
-"""What this gateway measured per arm, kept in memory for the rollout controller to judge."""
+"""What this gateway measured per arm, kept in memory for the rollout controller to judge.
+
+Outcomes live in fixed-size NumPy ring buffers, not Python objects, so recording one costs
+a few array writes and adds nothing for the garbage collector to scan.
+"""
 
 from __future__ import annotations
 
 import threading
 import time
-from collections import Counter, deque
+from collections import Counter
 
 import numpy as np
 
 from shipyard.serving.rollout import Window
 
-_MAX_EVENTS = 100_000
+CAPACITY = 1 << 16
+
+
+class _Ring:
+    def __init__(self, capacity: int):
+        self.time = np.zeros(capacity, dtype="float64")
+        self.latency = np.zeros(capacity, dtype="float64")
+        self.ok = np.zeros(capacity, dtype=bool)
+        self.label = np.full(capacity, -1, dtype="int32")
+        self.count = 0
+
+    def add(self, when: float, latency_s: float, ok: bool, label: int) -> None:
+        slot = self.count % len(self.time)
+        self.time[slot], self.latency[slot], self.ok[slot], self.label[slot] = when, latency_s, ok, label
+        self.count += 1
 
 
 class ArmStats:
-    """Recent outcomes per (model, version, arm): time, latency, success, predicted labels."""
+    """Recent outcomes per (model, version, arm): time, latency, success, first predicted label."""
 
-    def __init__(self, max_events: int = _MAX_EVENTS):
-        self._events: dict[tuple[str, str, str], deque] = {}
-        self._max_events = max_events
+    def __init__(self, capacity: int = CAPACITY):
+        self._rings: dict[tuple[str, str, str], _Ring] = {}
+        self._labels: dict[str, int] = {}
+        self._capacity = capacity
         self._lock = threading.Lock()
 
-    def record(self, model: str, version: str, arm: str, latency_s: float, ok: bool,
-               labels: tuple[str, ...] = ()) -> None:
-        key = (model, version, arm)
-        events = self._events.get(key)
-        if events is None:
+    def record(self, model: str, version: str, arm: str, latency_s: float, ok: bool, label: str | None = None) -> None:
+        ring = self._rings.get((model, version, arm))
+        if ring is None:
             with self._lock:
-                events = self._events.setdefault(key, deque(maxlen=self._max_events))
-        events.append((time.time(), latency_s, ok, labels))
+                ring = self._rings.setdefault((model, version, arm), _Ring(self._capacity))
+        code = -1
+        if label is not None:
+            code = self._labels.get(label)
+            if code is None:
+                code = self._labels.setdefault(label, len(self._labels))
+        ring.add(time.time(), latency_s, ok, code)
 
     def window(self, model: str, version: str, arm: str, since: float) -> Window:
-        events = [e for e in list(self._events.get((model, version, arm), ())) if e[0] >= since]
-        if not events:
+        ring = self._rings.get((model, version, arm))
+        if ring is None or ring.count == 0:
             return Window(requests=0, errors=0, p99_ms=None, labels={})
-        latencies = np.fromiter((e[1] for e in events if e[2]), dtype="float64")
-        labels = Counter(label for e in events for label in e[3])
-        return Window(requests=len(events), errors=sum(1 for e in events if not e[2]),
+        filled = min(ring.count, len(ring.time))
+        chosen = ring.time[:filled] >= since
+        ok = ring.ok[:filled][chosen]
+        latencies = ring.latency[:filled][chosen][ok]
+        names = {code: name for name, code in self._labels.items()}
+        labels = Counter(names[c] for c in ring.label[:filled][chosen].tolist() if c >= 0)
+        return Window(requests=int(chosen.sum()), errors=int((~ok).sum()),
                       p99_ms=float(np.percentile(latencies, 99) * 1000) if latencies.size else None,
                       labels=dict(labels))

@@ -25,7 +25,7 @@ class _Pending:
 
 class Batcher:
     def __init__(self, predict: Callable[[pd.DataFrame], dict[str, np.ndarray]], *, max_rows: int = 64,
-                 max_wait_us: int = 500, on_batch: Callable[[int], None] | None = None, idle_exit_s: float = 60.0):
+                 max_wait_us: int = 0, on_batch: Callable[[int], None] | None = None, idle_exit_s: float = 60.0):
         self.predict = predict
         self.max_rows = max_rows
         self.max_wait_s = max_wait_us / 1e6

@@ -21,7 +21,7 @@ class Gateway:
     """Routes are replaced whole (one assignment) so a request sees either the old or the new split."""
 
     def __init__(self, *, prediction_log: PredictionLogWriter | None = None, max_batch_rows: int = 64,
-                 max_batch_wait_us: int = 500):
+                 max_batch_wait_us: int = 0):
         self.routes: dict[str, Route] = {}
         self.rollouts: dict[str, DeploymentState] = {}
         self.loaded: dict[tuple[str, str], LoadedVersion] = {}

@@ -1,17 +1,17 @@
 """Prediction log: every served request, written off the request path to Hive-partitioned Parquet.
 
 Layout: ``root/model=<model>/hour=<YYYY-MM-DDTHH>/part-*.parquet`` (UTC hour of each record).
-One daemon thread drains a bounded queue and writes one file per (model, hour, version,
+One daemon thread drains a bounded buffer and writes one file per (model, hour, version,
 feature columns) group per flush, atomically, so a reader never sees a partial file.
 """
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import itertools
 import logging
 import os
-import queue
 import threading
 import time
 from collections import defaultdict
@@ -33,7 +33,6 @@ log = logging.getLogger(__name__)
 BASE_SCHEMA = {"request_id": pa.string(), "row": pa.int32(), "timestamp": pa.timestamp("us", tz="UTC"),
                "version": pa.string(), "arm": pa.string(), "protocol": pa.string(), "latency_ms": pa.float64(),
                "prediction": pa.string(), "probabilities": pa.list_(pa.float64())}
-_STOP = object()
 _file_seq = itertools.count()
 
 
@@ -52,7 +51,7 @@ class PredictionRecord:
     outputs: dict[str, np.ndarray]
 
 
-_Entry = tuple[PredictionRecord, int, tuple]
+CONVERT_EVERY_S = 0.05
 
 
 def _intake(record: PredictionRecord) -> tuple[int, tuple]:
@@ -74,24 +73,38 @@ def _column(values: list) -> pa.Array:
 
 
 def _table(records: list[PredictionRecord], feature_names: tuple[str, ...]) -> pa.Table:
-    """One row per input row of each record."""
-    cols: dict[str, list] = {name: [] for name in BASE_SCHEMA}
-    feats: dict[str, list] = {name: [] for name in feature_names}
-    for r in records:
-        labels = np.asarray(r.outputs["predict"]).astype(str).tolist()
-        n = len(labels)
-        proba = r.outputs.get("predict_proba")
-        for name, value in (("request_id", r.request_id), ("timestamp", round(r.timestamp * 1_000_000)),
-                            ("version", r.version), ("arm", r.arm), ("protocol", r.protocol),
-                            ("latency_ms", float(r.latency_ms))):
-            cols[name] += [value] * n
-        cols["row"] += range(n)
-        cols["prediction"] += labels
-        cols["probabilities"] += np.asarray(proba, dtype=np.float64).tolist() if proba is not None else [None] * n
-        for name in feature_names:
-            feats[name] += r.features[name]
-    arrays = {name: pa.array(cols[name], kind) for name, kind in BASE_SCHEMA.items()}
-    return pa.table(arrays | {f"feature_{name}": _column(values) for name, values in feats.items()})
+    """One row per input row of each record, built column-wise (the writer shares the GIL with requests)."""
+    counts = np.fromiter((len(r.outputs["predict"]) for r in records), dtype=np.int64, count=len(records))
+    total = int(counts.sum())
+
+    labels = np.concatenate([np.asarray(r.outputs["predict"]) for r in records]).astype(str)
+    probas = [r.outputs.get("predict_proba") for r in records]
+    if all(p is not None for p in probas) and len({np.shape(p)[1] for p in probas}) == 1:
+        flat = np.concatenate([np.asarray(p, dtype=np.float64) for p in probas])
+        width = flat.shape[1]
+        probabilities = pa.ListArray.from_arrays(pa.array(np.arange(0, total * width + 1, width, dtype=np.int32)),
+                                                 pa.array(flat.reshape(-1)))
+    else:
+        probabilities = pa.array([None if p is None else list(row) for p, n in zip(probas, counts)
+                                  for row in (np.asarray(p, dtype=np.float64).tolist() if p is not None
+                                              else [None] * n)], BASE_SCHEMA["probabilities"])
+    starts = np.repeat(np.cumsum(counts) - counts, counts)
+    arrays = {
+        "request_id": pa.array(np.repeat(np.array([r.request_id for r in records], dtype=object), counts),
+                               pa.string()),
+        "row": pa.array((np.arange(total) - starts).astype(np.int32)),
+        "timestamp": pa.array(np.repeat(np.array([round(r.timestamp * 1_000_000) for r in records],
+                                                 dtype=np.int64), counts), BASE_SCHEMA["timestamp"]),
+        "version": pa.array(np.repeat(np.array([r.version for r in records], dtype=object), counts), pa.string()),
+        "arm": pa.array(np.repeat(np.array([r.arm for r in records], dtype=object), counts), pa.string()),
+        "protocol": pa.array(np.repeat(np.array([r.protocol for r in records], dtype=object), counts), pa.string()),
+        "latency_ms": pa.array(np.repeat(np.array([r.latency_ms for r in records], dtype=np.float64), counts)),
+        "prediction": pa.array(labels, pa.string()),
+        "probabilities": probabilities,
+    }
+    features = {f"feature_{name}": _column(list(itertools.chain.from_iterable(r.features[name] for r in records)))
+                for name in feature_names}
+    return pa.table(arrays | features)
 
 
 class PredictionLogWriter:
@@ -99,18 +112,23 @@ class PredictionLogWriter:
 
     def __init__(self, root: Path, *, max_queue: int = 10_000, flush_rows: int = 5_000, flush_interval_s: float = 1.0):
         self.root = Path(root)
+        self.max_queue = max_queue
         self.flush_rows = flush_rows
         self.flush_interval_s = flush_interval_s
         self.retry_cap_rows = 4 * max(flush_rows, max_queue)
         self.write_errors = self.discarded = self._dropped = self._written_rows = 0
-        self._queue: queue.Queue = queue.Queue(maxsize=max_queue)
+        # a deque and a timed wake-up rather than a queue.Queue: offering a record must not wake the
+        # writer thread (and contend for the GIL) once per request
+        self._buffer: collections.deque[PredictionRecord] = collections.deque()
+        self._waiters: list[threading.Event] = []
+        self._wake = threading.Event()
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
-        self._closed = False
+        self._closed = self._stopping = False
 
     @property
     def dropped(self) -> int:
-        """Records refused by ``offer`` (queue full, or writer closed)."""
+        """Records refused by ``offer`` (buffer full, or writer closed)."""
         return self._dropped
 
     @property
@@ -120,8 +138,8 @@ class PredictionLogWriter:
 
     @property
     def depth(self) -> int:
-        """Records waiting in the queue."""
-        return self._queue.qsize()
+        """Records waiting to be written."""
+        return len(self._buffer)
 
     def start(self) -> None:
         """Start the writer thread once; a closed writer stays closed."""
@@ -131,16 +149,15 @@ class PredictionLogWriter:
                 self._thread.start()
 
     def offer(self, record: PredictionRecord) -> bool:
-        """Enqueue without ever blocking; False, counted as dropped, when full or closed."""
-        with self._lock:
-            if not self._closed:
-                try:
-                    self._queue.put_nowait(record)
-                    return True
-                except queue.Full:
-                    pass
+        """Buffer without ever blocking; False, counted as dropped, when full or closed."""
+        buffered = len(self._buffer)
+        if self._closed or buffered >= self.max_queue:
             self._dropped += 1
             return False
+        self._buffer.append(record)
+        if buffered + 1 == self.flush_rows:
+            self._wake.set()
+        return True
 
     def flush(self, timeout_s: float = 10) -> None:
         """Block until every record offered before this call is on disk."""
@@ -148,102 +165,117 @@ class PredictionLogWriter:
             return
         if self._thread is None:
             raise RuntimeError("prediction log writer is not started")
-        self._send(done := threading.Event(), timeout_s)
+        done = threading.Event()
+        with self._lock:
+            self._waiters.append(done)
+        self._wake.set()
         if not done.wait(timeout_s):
             raise TimeoutError(f"prediction log not flushed within {timeout_s}s")
 
     def close(self, timeout_s: float = 30) -> None:
-        """Write everything still queued, then stop the thread; later offers are dropped."""
+        """Write everything still buffered, then stop the thread; later offers are dropped."""
         self.start()
         with self._lock:
             if self._closed:
                 return
             self._closed = True
-        deadline = time.monotonic() + timeout_s
-        self._send(_STOP, timeout_s)
-        self._thread.join(max(deadline - time.monotonic(), 0))
+        self._stopping = True
+        self._wake.set()
+        self._thread.join(timeout_s)
         if self._thread.is_alive():
             raise TimeoutError(f"prediction log not drained within {timeout_s}s")
 
-    def _send(self, marker: object, timeout_s: float) -> None:
+    def _drain(self) -> list[PredictionRecord]:
+        items = []
         try:
-            self._queue.put(marker, timeout=timeout_s)
-        except queue.Full:
-            raise TimeoutError("prediction log queue stayed full") from None
+            while True:
+                items.append(self._buffer.popleft())
+        except IndexError:
+            return items
 
     def _run(self) -> None:
-        pending: list[_Entry] = []
-        waiters: list[threading.Event] = []
-        rows, since, retry_at, stopping = 0, 0.0, 0.0, False
-        while not stopping:
-            wait = max(since + self.flush_interval_s, retry_at, time.monotonic() + 0.001) - time.monotonic()
-            try:
-                items = [self._queue.get(timeout=wait if pending else None)]
-            except queue.Empty:
-                items = []
-            if items and items[0] is _STOP:
-                stopping, items = True, []
-                while not self._queue.empty():
-                    items.append(self._queue.get_nowait())
-            for item in items:
-                if isinstance(item, threading.Event):
-                    waiters.append(item)
-                    continue
-                try:
-                    n, key = _intake(item)
-                except Exception:
-                    self.discarded += 1
-                    log.warning("prediction log: malformed record discarded", exc_info=True)
-                    continue
-                since = since if pending else time.monotonic()
-                pending.append((item, n, key))
-                rows += n
+        # Records are converted to Arrow a few at a time as they arrive (short GIL holds that never
+        # stall the request path for long); a flush only concatenates and writes.
+        pending: dict[tuple, list[pa.Table]] = defaultdict(list)
+        waiting: list[threading.Event] = []
+        rows, since, retry_at = 0, 0.0, 0.0
+        while True:
+            self._wake.wait(min(self.flush_interval_s, CONVERT_EVERY_S))
+            self._wake.clear()
+            stopping = self._stopping
+            with self._lock:
+                waiting += self._waiters
+                self._waiters.clear()
+            added = self._convert(self._drain(), pending)
+            if added and not rows:
+                since = time.monotonic()
+            rows += added
             now = time.monotonic()
-            due = rows >= self.flush_rows or now - since >= self.flush_interval_s or waiters
-            if pending and (stopping or (due and now >= retry_at)):
+            due = rows >= self.flush_rows or (rows and now - since >= self.flush_interval_s) or waiting
+            if rows and (stopping or (due and now >= retry_at)):
                 pending = self._write(pending)
-                rows = sum(n for _, n, _ in pending)
-                if pending:
+                rows = sum(t.num_rows for tables in pending.values() for t in tables)
+                if rows:
                     since, retry_at = now, now + self.flush_interval_s
-            if not pending or stopping:
-                for event in waiters:
+            if not rows or stopping:
+                for event in waiting:
                     event.set()
-                waiters.clear()
-        if pending:
-            self.discarded += len(pending)
-            log.error("prediction log: %d records lost at close after write errors", len(pending))
+                waiting.clear()
+            if stopping:
+                break
+        if rows:
+            self.discarded += rows
+            log.error("prediction log: %d rows lost at close after write errors", rows)
 
-    def _write(self, pending: list[_Entry]) -> list[_Entry]:
-        """Write one file per group; return the failed groups' records, oldest cut beyond the cap."""
-        groups: dict[tuple, list[_Entry]] = defaultdict(list)
-        for entry in pending:
-            groups[entry[2]].append(entry)
-        failed: list[_Entry] = []
-        for (model, hour, _, names), members in groups.items():
+    def _convert(self, records: list[PredictionRecord], pending: dict[tuple, list[pa.Table]]) -> int:
+        groups: dict[tuple, list[PredictionRecord]] = defaultdict(list)
+        for record in records:
+            try:
+                groups[_intake(record)[1]].append(record)
+            except Exception:
+                self.discarded += 1
+                log.warning("prediction log: malformed record discarded", exc_info=True)
+        added = 0
+        for key, members in groups.items():
+            try:
+                table = _table(members, key[3])
+            except Exception:
+                self.discarded += len(members)
+                log.exception("prediction log: %d records could not be converted and were discarded", len(members))
+                continue
+            pending[key].append(table)
+            added += table.num_rows
+        return added
+
+    def _write(self, pending: dict[tuple, list[pa.Table]]) -> dict[tuple, list[pa.Table]]:
+        """Write one file per group; return the failed groups, oldest rows cut beyond the cap."""
+        failed: dict[tuple, list[pa.Table]] = defaultdict(list)
+        for key, tables in pending.items():
+            model, hour, _, _ = key
             stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%f")
             name = f"part-{stamp}-{os.getpid()}-{next(_file_seq)}.parquet"
             path = self.root / f"model={model}" / f"hour={hour}" / name
             tmp = path.with_name(path.name + ".tmp")
             try:
-                table = _table([r for r, _, _ in members], names)
+                table = pa.concat_tables(tables, promote_options="permissive") if len(tables) > 1 else tables[0]
                 path.parent.mkdir(parents=True, exist_ok=True)
                 pq.write_table(table, tmp)
                 os.replace(tmp, path)
                 self._written_rows += table.num_rows
             except Exception:
                 self.write_errors += 1
-                log.exception("prediction log: writing %s failed; %d records kept for retry", path, len(members))
+                log.exception("prediction log: writing %s failed; its rows are kept for retry", path)
                 with contextlib.suppress(OSError):
                     tmp.unlink(missing_ok=True)
-                failed += members
-        failed.sort(key=lambda entry: entry[0].timestamp)
-        excess, cut = sum(n for _, n, _ in failed) - self.retry_cap_rows, 0
-        while excess > 0:
-            excess, cut = excess - failed[cut][1], cut + 1
-        if cut:
-            self.discarded += cut
-            log.error("prediction log: retry buffer full, %d oldest records discarded", cut)
-        return failed[cut:]
+                failed[key] = tables
+        kept = sum(t.num_rows for tables in failed.values() for t in tables)
+        for key in sorted(failed, key=lambda k: k[1]):  # oldest hours go first
+            while kept > self.retry_cap_rows and failed[key]:
+                cut = failed[key].pop(0)
+                kept -= cut.num_rows
+                self.discarded += cut.num_rows
+                log.error("prediction log: retry buffer full, %d oldest rows discarded", cut.num_rows)
+        return defaultdict(list, {k: v for k, v in failed.items() if v})
 
 
 def read_predictions(root: Path, model: str | None = None) -> pd.DataFrame:
