@@ -15,11 +15,19 @@ def _metric_names(text: str) -> set[str]:
     return set(METRIC.findall(text))
 
 
-def test_alert_rules_and_dashboard_reference_exported_metrics(live_gateway):
-    httpx.post(f"{live_gateway.url}/models/synth/invocations",
-               json={"inputs": {"x1": [1.0], "x2": [0.0], "color": ["red"]}})
-    httpx.post(f"{live_gateway.url}/models/synth/invocations", json={"inputs": {"x1": [1.0]}})
-    exported = _metric_names(httpx.get(f"{live_gateway.url}/metrics").text)
+def test_alert_rules_and_dashboard_reference_exported_metrics(live_gateway, tmp_path):
+    from shipyard.serving.app import create_app
+    from shipyard.serving.gateway import Gateway
+    from shipyard.serving.prediction_log import PredictionLogWriter
+
+    from .conftest import LiveServer
+
+    gateway = Gateway.pinned([live_gateway.loaded], prediction_log=PredictionLogWriter(tmp_path / "log"))
+    with LiveServer(create_app(gateway)) as server:
+        httpx.post(f"{server.url}/models/synth/invocations",
+                   json={"inputs": {"x1": [1.0], "x2": [0.0], "color": ["red"]}})
+        httpx.post(f"{server.url}/models/synth/invocations", json={"inputs": {"x1": [1.0]}})
+        exported = _metric_names(httpx.get(f"{server.url}/metrics").text)
 
     rules = yaml.safe_load((DEPLOY / "prometheus" / "alerts.yml").read_text())
     exprs = [rule["expr"] for group in rules["groups"] for rule in group["rules"]]
