@@ -202,3 +202,16 @@ def test_manual_traffic_cancels_a_rollout_in_flight(churn):
     state = set_traffic("churn", {"shadow": None}, actor="bob")
     assert state.rollout["phase"] == "cancelled" and "bob" in state.rollout["reason"]
     assert not state.rollout_active
+
+
+def test_production_under_a_deployment_changes_only_through_it(churn):
+    deploy("churn", 1, actor="alice")
+    with pytest.raises(RefusedError, match="serves live traffic through a deployment") as caught:
+        lifecycle.transition("churn", "2", "production", actor="bob")
+    assert "shipyard deploy churn 2" in caught.value.hint
+    assert lifecycle.production_version("churn") == "1"
+    deploy("churn", 2, actor="alice")
+    with pytest.raises(RefusedError, match="serves live traffic through a deployment") as caught:
+        lifecycle.rollback("churn", actor="bob", reason="slow")
+    assert "shipyard rollback churn" in caught.value.hint
+    assert lifecycle.production_version("churn") == "2" and get_deployment("churn").stable_version == "2"

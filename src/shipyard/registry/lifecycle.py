@@ -105,9 +105,13 @@ def production_version(model: str, *, settings: Settings | None = None) -> str |
 
 
 def transition(model: str, version: str | int, to_state: str, *, actor: str, reason: str | None = None,
-               action: str | None = None, details: dict[str, Any] | None = None,
+               action: str | None = None, details: dict[str, Any] | None = None, by_deployment: bool = False,
                settings: Settings | None = None) -> VersionState:
-    """Move one version to ``to_state``; production changes are serialised per model."""
+    """Move one version to ``to_state``; production changes are serialised per model.
+
+    While a deployment serves the production version, only the deployment may replace it
+    (``by_deployment``): production and the traffic it gets change together.
+    """
     version = str(version)
     settings = settings or load_settings()
     reconcile(settings=settings)
@@ -134,6 +138,9 @@ def transition(model: str, version: str | int, to_state: str, *, actor: str, rea
         seen = head.row_version
         from_state = row.state
         if to_state == "production":
+            if not by_deployment:
+                _refuse_if_served(session, model, head.production_version, "replace it in production",
+                                  f"shipyard deploy {model} {version}")
             touched += _demote_current(session, head, model, version, actor, reason)
             head.production_version = version
             row.was_production = True
@@ -162,6 +169,14 @@ def _mirror_all(records: list[VersionState], settings: Settings) -> None:
             f"the change ({changed}) is recorded in the metadata store, but mirroring it to MLflow failed: {exc}",
             hint="it is finished automatically by the next lifecycle operation, or now by `shipyard models verify`",
         ) from exc
+
+
+def _refuse_if_served(session, model: str, version: str | None, what: str, instead: str) -> None:
+    from shipyard.registry.references import holders
+
+    if version is not None and "deployment" in holders(model, version, session=session):
+        raise RefusedError(f"{model} version {version} serves live traffic through a deployment; {what} there",
+                           hint=f"use `{instead}`, which changes production and the traffic together")
 
 
 def _demote_current(session, head, model, version, actor, reason) -> list[VersionState]:
@@ -193,7 +208,7 @@ def approve(model: str, version: str | int, *, approver: str, reason: str | None
 
 
 def rollback(model: str, *, actor: str, reason: str, to_version: str | int | None = None, force: bool = False,
-             settings: Settings | None = None) -> VersionState:
+             by_deployment: bool = False, settings: Settings | None = None) -> VersionState:
     """Put a version that was in production before back in production; the current one is rolled back.
 
     The target's inputs are checked against today's serving contract (the current production
@@ -235,6 +250,8 @@ def rollback(model: str, *, actor: str, reason: str, to_version: str | int | Non
                        + f" that production version {current}'s inputs no longer provide")
             if not force:
                 raise RefusedError(problem, hint="fix the data or features, or force it with --force and a reason")
+        if not by_deployment:
+            _refuse_if_served(session, model, current, "roll it back there", f"shipyard rollback {model}")
         outgoing = session.get(ModelVersionState, (model, current), with_for_update=True)
         claimed = session.execute(update(ModelHead).where(ModelHead.model == model,
                                                           ModelHead.row_version == head.row_version)

@@ -25,7 +25,7 @@ def promote_for_stable(model: str, version: str, *, actor: str, reason: str | No
         raise RefusedError(f"{model} version {version} is {state.state}; only a staging or production version can "
                            "take the stable arm", hint=f"promote it first: shipyard models promote {model} {version}")
     transition(model, version, "production", actor=actor, reason=reason or "deployed as the stable version",
-               action="promoted", settings=settings)
+               action="promoted", by_deployment=True, settings=settings)
 
 
 def _without(arms: tuple[Arm, ...], *, roles: tuple[str, ...] = (), version: str | None = None) -> list[Arm]:
@@ -133,7 +133,7 @@ def rollback(model: str, *, actor: str, reason: str, settings: Settings | None =
             if get_state(model, version, settings=settings).state == "staging":
                 transition(model, version, "rolled_back", actor=actor, reason=reason, settings=settings)
         return after
-    target = registry_rollback(model, actor=actor, reason=reason, settings=settings)
+    target = registry_rollback(model, actor=actor, reason=reason, by_deployment=True, settings=settings)
     return change(model, lambda before: Change(
         arms=[Arm("stable", target.version), *_without(before.arms, roles=("stable",), version=target.version)],
         routing_key=before.routing_key, rollout=before.rollout, action="rolled_back", version=target.version,

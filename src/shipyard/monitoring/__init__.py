@@ -1,0 +1,1 @@
+"""Monitoring: reference profiles, drift of live traffic against them, reports."""
