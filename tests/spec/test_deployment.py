@@ -22,3 +22,12 @@ def test_a_bad_plan_says_what_is_wrong(section, needle):
     with pytest.raises(ValidationError) as caught:
         DeploymentSpec.model_validate(section)
     assert needle in str(caught.value)
+
+
+def test_monitoring_levels_must_be_ordered():
+    from shipyard.spec.monitoring import MonitoringSpec
+
+    with pytest.raises(ValidationError, match="must not be below warning"):
+        MonitoringSpec.model_validate({"psi": {"warning": 0.3, "critical": 0.1}})
+    with pytest.raises(ValidationError, match="not a duration"):
+        MonitoringSpec.model_validate({"window": "soon"})

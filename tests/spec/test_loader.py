@@ -112,6 +112,11 @@ EVERY_SECTION = textwrap.dedent("""\
       canary: {steps: [10, 50, 100], min_dwell_s: 60, min_requests: 100}
       slo: {max_error_rate: 0.02, max_p99_latency_ms: 40, max_prediction_shift: 0.2, min_requests: 50}
       routing_key: header:x-user-id
+    monitoring:
+      window: 30m
+      psi: {warning: 0.15, critical: 0.3}
+      retrain: auto
+      cooldown: 12h
     resources: {cpu: 1, memory: 512MiB, gpu: 0}
     retries: 2
     timeout: 1h
@@ -179,6 +184,7 @@ def test_every_section_loads(tmp_path):
     assert spec.features[5].function == "my_features:calls_per_month"
     assert spec.sweep.direction == "minimize"  # rmse is lower-is-better
     assert spec.deployment.canary.steps == [10, 50, 100] and spec.deployment.shadow.duration_s == 30
+    assert spec.monitoring.window == 1800 and spec.monitoring.psi.critical == 0.3 and spec.monitoring.cooldown == 43200
     assert spec.sweep.timeout == 300 and spec.steps[0].timeout == 90 and spec.timeout == 3600
     assert spec.registry.tags == {"owner": "growth", "tier": "1"}
     assert spec.resources.memory == 512 * 1024**2

@@ -36,7 +36,8 @@ def debug_enabled() -> bool:
 
 
 def _register_commands() -> None:
-    from shipyard.cli import audit, deploy, lineage, models, run, runs, serve, spec  # noqa: F401  (commands register on import)
+    from shipyard.cli import (  # noqa: F401  (commands register on import)
+        audit, deploy, lineage, models, monitor, run, runs, serve, spec)
 
 
 def report_error(error: BaseException) -> int:

@@ -42,6 +42,7 @@ class CardFacts:
     slice_metrics: dict[str, dict[str, dict[str, Any]]]
     environment: dict[str, Any]
     gate_results: list[dict[str, Any]] = field(default_factory=list)
+    reference_profile: str | None = None
     created_at: str = field(default_factory=lambda: datetime.now(timezone.utc).isoformat(timespec="seconds"))
 
 
@@ -77,6 +78,8 @@ def _sections(f: CardFacts) -> list[tuple[str, list[tuple[str, str]] | str]]:
                                for value, values in sorted(groups.items())]),
         ("Promotion gates", [(f"{'pass' if r['passed'] else 'FAIL'} {r['gate']}: {r['name']}", r["reason"])
                              for r in f.gate_results] or "No gates were evaluated when this card was written."),
+        ("Monitoring", [("reference profile sha256", f.reference_profile)] if f.reference_profile
+         else "No reference profile was recorded, so drift cannot be computed for this version."),
         ("Environment", [("python", str(f.environment.get("python")))]
          + [(k, str(v)) for k, v in sorted((f.environment.get("packages") or {}).items()) if v]),
     ]

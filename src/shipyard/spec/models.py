@@ -15,12 +15,12 @@ from pydantic import (AfterValidator, BaseModel, BeforeValidator, ConfigDict, Fi
                       WithJsonSchema, field_validator, model_validator)
 
 from shipyard.spec.deployment import DeploymentSpec
+from shipyard.spec.durations import Duration, parse_duration  # noqa: F401  (part of this module's API)
+from shipyard.spec.monitoring import MonitoringSpec
 from shipyard.spec.promotion import PromotionSpec
 
 _IDENTIFIER = r"^[A-Za-z][A-Za-z0-9_\-]*$"
 _FUNCTION_REF = r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$"
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
-_DURATION_UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, None: 1}
 _SIZE_PATTERN = r"^\s*(\d+(?:\.\d+)?)\s*([KMGTkmgt][iI]?[bB]?|[bB])?\s*$"
 _SIZE = re.compile(_SIZE_PATTERN)
 _SIZE_UNITS = {"": 1, "b": 1, "k": 1e3, "kb": 1e3, "ki": 1024, "kib": 1024, "m": 1e6, "mb": 1e6,
@@ -29,20 +29,6 @@ _SIZE_UNITS = {"": 1, "b": 1, "k": 1e3, "kb": 1e3, "ki": 1024, "kib": 1024, "m":
 
 FunctionRef = Annotated[str, Field(pattern=_FUNCTION_REF,
                                    description="A user function as 'module:function'.")]
-
-
-def parse_duration(value: Any) -> float:
-    """Seconds from a number or a string like '90s', '15m', '2h'."""
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        seconds = float(value)
-    else:
-        match = _DURATION.match(str(value))
-        if not match:
-            raise ValueError(f"'{value}' is not a duration; use seconds or a string like '90s', '15m', '2h'")
-        seconds = float(match.group(1)) * _DURATION_UNITS[match.group(2)]
-    if seconds <= 0:
-        raise ValueError("a duration must be positive")
-    return seconds
 
 
 def parse_size(value: Any) -> int:
@@ -64,9 +50,6 @@ def _did_you_mean(given: str, options: tuple[str, ...] | list[str]) -> str:
     return f"; did you mean '{close[0]}'?" if close else ""
 
 
-Duration = Annotated[float, BeforeValidator(parse_duration), WithJsonSchema({
-    "anyOf": [{"type": "number", "exclusiveMinimum": 0},
-              {"type": "string", "pattern": _DURATION.pattern, "examples": ["90s", "15m", "2h"]}]})]
 MemorySize = Annotated[int, BeforeValidator(parse_size), WithJsonSchema({
     "anyOf": [{"type": "integer", "minimum": 0},
               {"type": "string", "pattern": _SIZE_PATTERN, "examples": ["512MiB", "2GiB"]}]})]
@@ -483,6 +466,8 @@ class PipelineSpec(_Spec):
                                                                        "and how production is approved.")
     deployment: DeploymentSpec | None = Field(default=None, description="How a version that passed its gates "
                                                                          "is rolled out to live traffic.")
+    monitoring: MonitoringSpec = Field(default_factory=MonitoringSpec, description="How live traffic is compared "
+                                                                                   "with the training data.")
     resources: Resources = Field(default_factory=Resources)
     retries: int = Field(default=0, ge=0, le=20)
     timeout: Duration | None = Field(default=None, description="Per-step timeout: seconds or '30m'.")

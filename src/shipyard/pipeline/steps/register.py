@@ -37,6 +37,7 @@ def run(context: StepContext, model, params, metrics, train, holdout, report, va
                        approval=approval,
                        details={"pipeline_run_id": context.run_id, "mlflow_run_id": tracked.mlflow_run_id,
                                 "data_digests": digests})
+    profile_digest = _save_reference_profile(context, spec, tracked, model, train, holdout)
     facts = CardFacts(
         model=tracked.model_name, version=str(tracked.model_version), pipeline=spec.name,
         description=spec.description, team=spec.team, pipeline_run_id=context.run_id,
@@ -45,6 +46,7 @@ def run(context: StepContext, model, params, metrics, train, holdout, report, va
         rows={"train": int(len(train)), "holdout": int(len(holdout))}, validation=report,
         features=[g.model_dump(mode="json") for g in spec.features], params=params,
         metrics=metrics["overall"], slice_metrics=metrics["slices"], environment=capture_environment(),
+        reference_profile=profile_digest,
     )
     if spec.promotion is None:
         write_card(facts, settings=context.settings)
@@ -52,6 +54,19 @@ def run(context: StepContext, model, params, metrics, train, holdout, report, va
     return StepResult(outputs={"registration": registration},
                       details={"model": f"{tracked.model_name} v{tracked.model_version}",
                                "mlflow_run_id": tracked.mlflow_run_id})
+
+
+def _save_reference_profile(context: StepContext, spec, tracked, model, train, holdout) -> str:
+    """Profile the training inputs and the holdout predictions, for drift monitoring."""
+    from shipyard.monitoring.profile import build_profile
+    from shipyard.monitoring.references import save_profile
+    from shipyard.registry.registration import feature_columns
+
+    columns = feature_columns(model, holdout, context.params["target"])
+    predictions = model.predict(holdout[columns])
+    profile = build_profile(train[columns], predictions, task=spec.task())
+    return save_profile(tracked.model_name, tracked.model_version, profile, spec.monitoring,
+                        settings=context.settings)
 
 
 def _describe_source(spec) -> str:

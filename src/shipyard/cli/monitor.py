@@ -1,0 +1,120 @@
+"""``shipyard monitor MODEL``, ``shipyard monitor history MODEL``, ``shipyard monitor show REPORT_ID``."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+from pathlib import Path
+
+import typer
+
+from shipyard.cli import app
+from shipyard.errors import RefusedError, SpecError
+
+_COLORS = {"ok": "green", "warning": "yellow", "critical": "red"}
+
+
+def _when(text: str | None, option: str) -> datetime | None:
+    if text is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise SpecError(f"{option} {text}: not a time; write ISO 8601, e.g. 2026-11-24T09:00") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+
+
+def _print_report(run, html_path: Path | None) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    report = run.report
+    console = Console()
+    console.print(f"drift of {run.model} version {run.version}: [{_COLORS[run.severity]}]{run.severity}[/] "
+                  f"({report['rows']:,} rows, {report['window']['start']} → {report['window']['end']}; "
+                  f"{len(report['drifted'])}/{len(report['features'])} features drifted; report {run.id})")
+    table = Table()
+    for column in ("feature", "severity", "method", "PSI", "distance", "p-value", "nulls", "unseen/out of range"):
+        table.add_column(column)
+    judged = list(report["features"].items())
+    if report.get("prediction"):
+        judged.insert(0, ("(prediction)", report["prediction"]))
+    for name, r in judged:
+        distance = r.get("wasserstein", r.get("jensen_shannon"))
+        outside = r.get("unseen_share", r.get("out_of_range"))
+        table.add_row(name, f"[{_COLORS[r['severity']]}]{r['severity']}[/]", r.get("method", ""),
+                      *(f"{v:.4f}" if isinstance(v, float) else "—" for v in (r.get("psi"), distance,
+                                                                                r.get("p_value"))),
+                      f"{r['null_rate']:.1%}", f"{outside:.1%}" if isinstance(outside, float) else "—")
+    console.print(table)
+    for name in report.get("missing_columns", []):
+        console.print(f"[yellow]column {name} is missing from the prediction log[/]")
+    for skipped in report.get("skipped_files", []):
+        console.print(f"[yellow]skipped unreadable file {skipped['file']}: {skipped['reason']}[/]")
+    if html_path is not None:
+        from shipyard.monitoring.html import render_html
+
+        html_path.write_text(render_html(report))
+        console.print(f"HTML report: {html_path.resolve()}")
+
+
+@app.command("monitor")
+def monitor_command(
+    target: list[str] = typer.Argument(..., help="MODEL, or: history MODEL, or: show REPORT_ID."),
+    version: str = typer.Option(None, "--version", help="Judge this version's traffic (default: the stable arm)."),
+    window: str = typer.Option(None, "--window", help="How far back from now (or --until): '1h', '30m', seconds."),
+    since: str = typer.Option(None, "--since", help="Window start, ISO 8601 (UTC unless an offset is given)."),
+    until: str = typer.Option(None, "--until", help="Window end, ISO 8601 (default: now)."),
+    html: Path = typer.Option(None, "--html", help="Also write the self-contained HTML report here."),
+    as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
+    fail_on: str = typer.Option(None, "--fail-on", help="Exit 6 when the severity reaches warning or critical."),
+    limit: int = typer.Option(20, "--limit", help="history: how many reports."),
+) -> None:
+    """Drift of a model's live traffic against its training data (reads the prediction log)."""
+    from shipyard.monitoring import runs
+
+    if fail_on not in (None, "warning", "critical"):
+        raise SpecError(f"--fail-on {fail_on}: use warning or critical")
+    if target[0] == "history":
+        if len(target) != 2:
+            raise SpecError("write: shipyard monitor history MODEL")
+        reports = runs.history(target[1], limit=limit)
+        if as_json:
+            print(json.dumps([{"id": r.id, "version": r.version, "severity": r.severity, "rows": r.rows,
+                               "window_start": r.window_start.isoformat(), "window_end": r.window_end.isoformat(),
+                               "drifted": r.report["drifted"], "created_at": r.created_at.isoformat()}
+                              for r in reports], indent=2))
+            return
+        if not reports:
+            print(f"no drift reports for '{target[1]}' yet; compute one with: shipyard monitor {target[1]}")
+        for r in reports:
+            print(f"{r.created_at:%Y-%m-%d %H:%M:%S}  {r.id}  v{r.version:<4} {r.severity:<8} {r.rows:>9,} rows  "
+                  f"drifted: {', '.join(r.report['drifted'][:6]) or '—'}")
+        return
+    if target[0] == "show":
+        if len(target) != 2:
+            raise SpecError("write: shipyard monitor show REPORT_ID")
+        run = runs.get_report(target[1])
+    else:
+        if len(target) != 1:
+            raise SpecError(f"unexpected arguments: {' '.join(target[1:])}",
+                            hint="shipyard monitor MODEL | history MODEL | show REPORT_ID")
+        from shipyard.spec.durations import parse_duration
+
+        try:
+            window_s = parse_duration(window) if window else None
+        except ValueError as exc:
+            raise SpecError(f"--window {window}: {exc}") from None
+        run = runs.compute_drift(target[0], version=version, window_s=window_s, since=_when(since, "--since"),
+                                 until=_when(until, "--until"))
+    if as_json:
+        print(json.dumps({"id": run.id, **run.report}, indent=2, default=str))
+        if html is not None:
+            from shipyard.monitoring.html import render_html
+
+            html.write_text(render_html(run.report))
+    else:
+        _print_report(run, html)
+    order = ("ok", "warning", "critical")
+    if fail_on and order.index(run.severity) >= order.index(fail_on):
+        raise RefusedError(f"drift severity is {run.severity} (--fail-on {fail_on})")

@@ -1,0 +1,69 @@
+"""Reading one model's logged predictions for a time window, file by file.
+
+Hour partitions outside the window are never opened; each file's footer is checked
+first, so a corrupted or half-copied file is reported and skipped instead of hiding
+every other file's rows.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from urllib.parse import quote
+
+import pandas as pd
+
+FEATURE_PREFIX = "feature_"
+
+
+@dataclass
+class LoggedWindow:
+    frame: pd.DataFrame
+    files: int
+    skipped: list[dict[str, str]] = field(default_factory=list)
+
+    def features(self) -> pd.DataFrame:
+        columns = [c for c in self.frame.columns if c.startswith(FEATURE_PREFIX)]
+        return self.frame[columns].rename(columns=lambda c: c[len(FEATURE_PREFIX):])
+
+
+def _hour(folder: Path) -> datetime | None:
+    try:
+        return datetime.strptime(folder.name.partition("=")[2], "%Y-%m-%dT%H").replace(tzinfo=timezone.utc)
+    except ValueError:
+        return None
+
+
+def read_window(root: Path, model: str, *, start: datetime, end: datetime, version: str | None = None,
+                arms: tuple[str, ...] | None = None) -> LoggedWindow:
+    import duckdb
+    import pyarrow.parquet as pq
+
+    folder = Path(root) / f"model={quote(model, safe='')}"
+    files, skipped = [], []
+    for hour_folder in sorted(folder.glob("hour=*")):
+        hour = _hour(hour_folder)
+        if hour is None or hour + timedelta(hours=1) <= start or hour >= end:
+            continue
+        for path in sorted(hour_folder.glob("*.parquet")):
+            try:
+                pq.read_metadata(path)
+            except Exception as exc:
+                skipped.append({"file": str(path), "reason": f"{type(exc).__name__}: {exc}"})
+                continue
+            files.append(str(path))
+    if not files:
+        return LoggedWindow(frame=pd.DataFrame(), files=0, skipped=skipped)
+    filters, parameters = ["timestamp >= ?", "timestamp < ?"], [start, end]
+    if version is not None:
+        filters.append("version = ?")
+        parameters.append(str(version))
+    if arms:
+        filters.append(f"arm IN ({', '.join('?' for _ in arms)})")
+        parameters += list(arms)
+    with duckdb.connect() as con:
+        con.execute("SET TimeZone = 'UTC'")
+        frame = con.execute(f"SELECT * FROM read_parquet(?, union_by_name = true) WHERE {' AND '.join(filters)}",
+                            [files, *parameters]).df()
+    return LoggedWindow(frame=frame, files=len(files), skipped=skipped)
