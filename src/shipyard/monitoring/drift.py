@@ -13,6 +13,7 @@ import pandas as pd
 from scipy import special, stats
 from scipy.spatial.distance import jensenshannon
 
+from shipyard.monitoring.profile import category_counts
 from shipyard.spec.monitoring import MonitoringSpec
 
 SEVERITIES = ("ok", "warning", "critical")
@@ -83,28 +84,29 @@ def numeric_drift(reference: dict[str, Any], values: np.ndarray, spec: Monitorin
 
 def categorical_drift(reference: dict[str, Any], values: pd.Series | np.ndarray,
                       spec: MonitoringSpec) -> dict[str, Any]:
-    series = pd.Series(values, dtype="object")
-    present = series.dropna().astype(str)
-    null_rate = float(1 - present.size / series.size) if series.size else 0.0
-    result: dict[str, Any] = {"kind": "categorical", "rows": int(series.size), "null_rate": null_rate,
+    frequencies, nulls = category_counts(values)
+    size = int(frequencies.sum()) + nulls
+    result: dict[str, Any] = {"kind": "categorical", "rows": size, "null_rate": float(nulls / size) if size else 0.0,
                               "reference_null_rate": reference["null_rate"]}
     categories = list(reference["categories"])
     ref_counts = np.asarray([*reference["counts"], reference.get("other", 0), 0], dtype="float64")
-    if not present.size or not ref_counts.sum():
+    if not frequencies.sum() or not ref_counts.sum():
         return {**result, "severity": worst(_null_severity(result, spec)), "method": "none",
                 "note": "no values to compare"}
-    codes = pd.Index(categories).get_indexer(present)  # -1: not a reference category
-    known = np.bincount(codes[codes >= 0], minlength=len(categories)).astype(float)
-    unseen = float(np.sum(codes < 0))
+    position = pd.Index(categories).get_indexer(frequencies.index)  # -1: not a reference category
+    seen = position >= 0
+    known = np.bincount(position[seen], weights=frequencies.to_numpy()[seen], minlength=len(categories))
+    unseen = float(frequencies.to_numpy()[~seen].sum())
+    present_rows = float(frequencies.sum())
     # values outside the reference's listed categories count as its "other" bucket when it had one
     other_share = reference.get("other", 0) > 0
     cur_counts = np.concatenate([known, [unseen if other_share else 0.0, 0.0 if other_share else unseen]])
     distance = float(jensenshannon(ref_counts / ref_counts.sum(), cur_counts / cur_counts.sum(), base=2))
     stability = psi(ref_counts, cur_counts)
-    result.update(psi=stability, jensen_shannon=distance, unseen_share=float(unseen / present.size),
+    result.update(psi=stability, jensen_shannon=distance, unseen_share=unseen / present_rows,
                   categories=categories[:30], reference_counts=ref_counts[:30].tolist(),
                   current_counts=cur_counts[:30].tolist())
-    if present.size < spec.small_sample:
+    if present_rows < spec.small_sample:
         expected = ref_counts / ref_counts.sum() * cur_counts.sum()
         keep = expected > 0
         observed = cur_counts[keep]

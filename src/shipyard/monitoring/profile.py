@@ -37,13 +37,21 @@ def numeric_profile(values: np.ndarray, bins: int = NUMERIC_BINS) -> dict[str, A
             "iqr": float(q75 - q25)}
 
 
+def category_counts(values: pd.Series | np.ndarray) -> tuple[pd.Series, int]:
+    """Counts per category (as text), most frequent first, and the number of nulls; no per-row conversion."""
+    series = values if isinstance(values, pd.Series) else pd.Series(values)
+    counts = series.value_counts(dropna=True)
+    counts.index = counts.index.astype(str)
+    if not counts.index.is_unique:  # e.g. 1 and "1" in one object column
+        counts = counts.groupby(level=0).sum().sort_values(ascending=False)
+    return counts, int(series.size - counts.sum())
+
+
 def categorical_profile(values: pd.Series | np.ndarray, limit: int = MAX_CATEGORIES) -> dict[str, Any]:
-    series = pd.Series(values, dtype="object")
-    present = series.dropna().astype(str)
-    frequencies = present.value_counts()
+    frequencies, nulls = category_counts(values)
+    size = int(frequencies.sum()) + nulls
     top = frequencies.head(limit)
-    return {"kind": "categorical", "n": int(series.size),
-            "null_rate": float(1 - present.size / series.size) if series.size else 0.0,
+    return {"kind": "categorical", "n": size, "null_rate": float(nulls / size) if size else 0.0,
             "categories": top.index.tolist(), "counts": [int(c) for c in top.tolist()],
             "other": int(frequencies.iloc[limit:].sum())}
 
