@@ -58,6 +58,38 @@ def _print_report(run, html_path: Path | None) -> None:
         console.print(f"HTML report: {html_path.resolve()}")
 
 
+def _seconds(text: str | None, option: str) -> float | None:
+    from shipyard.spec.durations import parse_duration
+
+    try:
+        return parse_duration(text) if text else None
+    except ValueError as exc:
+        raise SpecError(f"{option} {text}: {exc}") from None
+
+
+def _watch(models: list[str], *, every: str, window: str | None, iterations: int | None) -> None:
+    from shipyard.monitoring.watch import watch
+
+    def show(check) -> None:
+        if check.error:
+            print(f"{check.model}: not judged: {check.error}")
+            return
+        run = check.run
+        print(f"{run.created_at:%Y-%m-%d %H:%M:%S}  {run.model} v{run.version}: {run.severity} "
+              f"({run.rows:,} rows; drifted: {', '.join(run.report['drifted'][:6]) or '—'}; report {run.id})")
+        for alert in check.alerts:
+            print(f"  alert {alert.previous_severity} → {alert.severity} to {alert.target}: {alert.status}"
+                  + (f" ({alert.last_error})" if alert.last_error else ""))
+        if check.retrain:
+            r = check.retrain
+            print(f"  retrain: {r['outcome']}" + (f", run {r['pipeline_run_id']}" if r.get("pipeline_run_id") else "")
+                  + (f", version {r['new_version']}: {r.get('gate')}" if r.get("new_version") else "")
+                  + (f" ({r['reason']})" if r.get("reason") else ""))
+
+    watch(models, every_s=_seconds(every, "--every"), iterations=iterations,
+          window_s=_seconds(window, "--window"), on_check=show)
+
+
 @app.command("monitor")
 def monitor_command(
     target: list[str] = typer.Argument(..., help="MODEL, or: history MODEL, or: show REPORT_ID."),
@@ -69,12 +101,19 @@ def monitor_command(
     as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
     fail_on: str = typer.Option(None, "--fail-on", help="Exit 6 when the severity reaches warning or critical."),
     limit: int = typer.Option(20, "--limit", help="history: how many reports."),
+    watch: bool = typer.Option(False, "--watch", help="Keep checking: alert on severity changes, retrain when "
+                                                       "critical and the spec says retrain: auto."),
+    every: str = typer.Option("5m", "--every", help="--watch: time between checks."),
+    iterations: int = typer.Option(None, "--iterations", min=1, help="--watch: stop after this many rounds."),
 ) -> None:
     """Drift of a model's live traffic against its training data (reads the prediction log)."""
     from shipyard.monitoring import runs
 
     if fail_on not in (None, "warning", "critical"):
         raise SpecError(f"--fail-on {fail_on}: use warning or critical")
+    if watch:
+        _watch(target, every=every, window=window, iterations=iterations)
+        return
     if target[0] == "history":
         if len(target) != 2:
             raise SpecError("write: shipyard monitor history MODEL")
@@ -99,13 +138,8 @@ def monitor_command(
         if len(target) != 1:
             raise SpecError(f"unexpected arguments: {' '.join(target[1:])}",
                             hint="shipyard monitor MODEL | history MODEL | show REPORT_ID")
-        from shipyard.spec.durations import parse_duration
-
-        try:
-            window_s = parse_duration(window) if window else None
-        except ValueError as exc:
-            raise SpecError(f"--window {window}: {exc}") from None
-        run = runs.compute_drift(target[0], version=version, window_s=window_s, since=_when(since, "--since"),
+        run = runs.compute_drift(target[0], version=version, window_s=_seconds(window, "--window"),
+                                 since=_when(since, "--since"),
                                  until=_when(until, "--until"))
     if as_json:
         print(json.dumps({"id": run.id, **run.report}, indent=2, default=str))

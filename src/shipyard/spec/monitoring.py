@@ -38,6 +38,14 @@ class Levels(_Spec):
         return self
 
 
+class Webhook(_Spec):
+    url: str = Field(pattern=r"^https?://", description="Where severity changes are POSTed.")
+    format: Literal["json", "slack"] = Field(default="json", description="A JSON event, or a Slack-compatible "
+                                                                         "{'text': ...} message.")
+    min_severity: Literal["warning", "critical"] = Field(default="warning", description="Quieter changes are "
+                                                                                         "not sent here.")
+
+
 class MonitoringSpec(_Spec):
     window: Duration = Field(default=3600, description="How much recent traffic a drift run reads: seconds or '1h'.")
     psi: Levels = Field(default_factory=lambda: Levels(warning=0.1, critical=0.25))
@@ -50,5 +58,7 @@ class MonitoringSpec(_Spec):
     drift_share: Levels = Field(default_factory=lambda: Levels(warning=0.1, critical=1 / 3),
                                 description="Share of features drifted for the dataset's severity.")
     min_rows: int = Field(default=100, ge=1, description="Fewer logged rows in the window: no verdict.")
-    retrain: Literal["off", "auto"] = "off"
+    webhooks: list[Webhook] = Field(default_factory=list, description="Notified when the severity changes.")
+    retrain: Literal["off", "auto"] = Field(default="off", description="'auto': a critical report reruns the "
+                                                                        "pipeline on the data as it is now.")
     cooldown: Duration = Field(default=6 * 3600, description="Least time between two automatic retrains.")

@@ -249,3 +249,22 @@ class DriftReport(Base):
     severity: Mapped[str] = mapped_column(String(16))
     report: Mapped[dict[str, Any]] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+
+
+class DriftAlert(Base):
+    """One notification of a severity change to one webhook: what was sent and whether it arrived."""
+
+    __tablename__ = "drift_alerts"
+    __table_args__ = (UniqueConstraint("report_id", "target", name="uq_drift_alerts_report_target"),)
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    model: Mapped[str] = mapped_column(String(200), index=True)
+    report_id: Mapped[str] = mapped_column(String(32))
+    target: Mapped[str] = mapped_column(Text)
+    severity: Mapped[str] = mapped_column(String(16))
+    previous_severity: Mapped[str | None] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16))
+    attempts: Mapped[int] = mapped_column(Integer)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -1,4 +1,4 @@
-"""Reference profiles of model versions and drift reports.
+"""Reference profiles of model versions, drift reports and the alerts they raised.
 
 Revision ID: 0006
 """
@@ -33,8 +33,24 @@ def upgrade() -> None:
         sa.Column("report", sa.JSON, nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, index=True),
     )
+    op.create_table(
+        "drift_alerts",
+        sa.Column("id", sa.String(32), primary_key=True),
+        sa.Column("model", sa.String(200), nullable=False, index=True),
+        sa.Column("report_id", sa.String(32), nullable=False),
+        sa.Column("target", sa.Text, nullable=False),
+        sa.Column("severity", sa.String(16), nullable=False),
+        sa.Column("previous_severity", sa.String(16)),
+        sa.Column("status", sa.String(16), nullable=False),
+        sa.Column("attempts", sa.Integer, nullable=False),
+        sa.Column("last_error", sa.Text),
+        sa.Column("payload", sa.JSON, nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.UniqueConstraint("report_id", "target", name="uq_drift_alerts_report_target"),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("drift_alerts")
     op.drop_table("drift_reports")
     op.drop_table("reference_profiles")

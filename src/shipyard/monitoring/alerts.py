@@ -1,0 +1,106 @@
+"""Webhook alerts when a model's drift severity changes: retried, de-duplicated, every one stored."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+
+from sqlalchemy import select
+
+from shipyard.config import Settings
+from shipyard.monitoring.drift import SEVERITIES
+from shipyard.spec.monitoring import MonitoringSpec, Webhook
+from shipyard.store.db import session_scope
+from shipyard.store.models import DriftAlert
+
+
+@dataclass(frozen=True)
+class Alert:
+    id: str
+    model: str
+    report_id: str
+    target: str
+    severity: str
+    previous_severity: str | None
+    status: str
+    attempts: int
+    last_error: str | None
+    created_at: datetime
+
+
+def _alert(row: DriftAlert) -> Alert:
+    return Alert(id=row.id, model=row.model, report_id=row.report_id, target=row.target, severity=row.severity,
+                 previous_severity=row.previous_severity, status=row.status, attempts=row.attempts,
+                 last_error=row.last_error, created_at=row.created_at)
+
+
+def payload(run, previous: str, hook: Webhook) -> dict[str, Any]:
+    report = run.report
+    top = {name: {"severity": f["severity"], "psi": f.get("psi")} for name, f in list(report["features"].items())[:10]}
+    if hook.format == "slack":
+        icon = {"ok": ":white_check_mark:", "warning": ":warning:", "critical": ":rotating_light:"}[run.severity]
+        drifted = ", ".join(report["drifted"][:8]) or "no feature"
+        return {"text": f"{icon} *{run.model}* v{run.version} drift is *{run.severity}* (was {previous}): "
+                        f"{drifted} drifted over {report['rows']:,} rows. "
+                        f"`shipyard monitor show {run.id}`"}
+    return {"event": "shipyard.drift.severity_changed", "model": run.model, "version": run.version,
+            "severity": run.severity, "previous_severity": previous, "report_id": run.id,
+            "window": report["window"], "rows": report["rows"], "drifted": report["drifted"], "features": top}
+
+
+def _deliver(url: str, body: dict[str, Any], *, attempts: int, backoff_s: float,
+             timeout_s: float) -> tuple[bool, int, str | None]:
+    import httpx
+
+    error = None
+    for attempt in range(1, attempts + 1):
+        try:
+            response = httpx.post(url, json=body, timeout=timeout_s)
+            if response.is_success:
+                return True, attempt, None
+            error = f"HTTP {response.status_code}: {response.text[:200]}"
+            if 400 <= response.status_code < 500 and response.status_code not in (408, 429):
+                return False, attempt, error  # the receiver refuses this payload: retrying cannot help
+        except httpx.HTTPError as exc:
+            error = f"{type(exc).__name__}: {exc}"
+        if attempt < attempts:
+            time.sleep(backoff_s * 2 ** (attempt - 1))
+    return False, attempts, error
+
+
+def notify(run, previous_severity: str | None, spec: MonitoringSpec, *, settings: Settings | None = None,
+           attempts: int = 3, backoff_s: float = 0.5, timeout_s: float = 5.0) -> list[Alert]:
+    """Send ``run``'s severity to each webhook that cares, if it changed; a report is never sent twice."""
+    previous = previous_severity or "ok"
+    if run.severity == previous:
+        return []
+    sent = []
+    for hook in spec.webhooks:
+        level = max(SEVERITIES.index(run.severity), SEVERITIES.index(previous))
+        if level < SEVERITIES.index(hook.min_severity):
+            continue
+        with session_scope(settings) as session:
+            done = session.scalars(select(DriftAlert).where(DriftAlert.report_id == run.id,
+                                                            DriftAlert.target == hook.url)).first()
+            if done is not None:
+                continue
+        body = payload(run, previous, hook)
+        delivered, tries, error = _deliver(hook.url, body, attempts=attempts, backoff_s=backoff_s,
+                                           timeout_s=timeout_s)
+        row = DriftAlert(id=uuid.uuid4().hex[:16], model=run.model, report_id=run.id, target=hook.url,
+                         severity=run.severity, previous_severity=previous,
+                         status="delivered" if delivered else "failed", attempts=tries, last_error=error,
+                         payload=body, created_at=datetime.now(timezone.utc))
+        with session_scope(settings) as session:
+            session.add(row)
+        sent.append(_alert(row))
+    return sent
+
+
+def list_alerts(model: str, *, limit: int = 50, settings: Settings | None = None) -> list[Alert]:
+    with session_scope(settings) as session:
+        return [_alert(r) for r in session.scalars(select(DriftAlert).where(DriftAlert.model == model)
+                                                   .order_by(DriftAlert.created_at.desc()).limit(limit))]

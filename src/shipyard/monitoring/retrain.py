@@ -1,0 +1,69 @@
+"""Drift-triggered retraining: rerun the model's pipeline on its data source as it is now.
+
+The new version goes through the same gates and, with a ``deployment:`` section, the
+same rollout; a rejected version is recorded like any other. A cooldown keeps a
+persistent drift from starting a retrain on every check, and every trigger, skip and
+result is an audit event that names the drift report.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+
+from shipyard.config import Settings, load_settings
+from shipyard.governance.audit import append_event, read_events
+from shipyard.spec.monitoring import MonitoringSpec
+from shipyard.store.db import session_scope
+from shipyard.store.models import PipelineRun
+
+ACTOR = "drift-monitor"
+
+
+def _spec_path(model: str, settings: Settings) -> str | None:
+    with session_scope(settings) as session:
+        return session.scalars(select(PipelineRun.spec_path).where(
+            PipelineRun.model_name == model, PipelineRun.spec_path.is_not(None))
+            .order_by(PipelineRun.created_at.desc()).limit(1)).first()
+
+
+def maybe_retrain(run, spec: MonitoringSpec, *, settings: Settings | None = None) -> dict[str, Any] | None:
+    """Retrain when ``run`` is critical and the spec says ``retrain: auto``; what happened, or None."""
+    from shipyard.pipeline import api
+    from shipyard.pipeline.progress import NullReporter
+
+    settings = settings or load_settings()
+    if run.severity != "critical" or spec.retrain != "auto":
+        return None
+    base = {"report_id": run.id, "drifted": run.report["drifted"]}
+    since = datetime.now(timezone.utc) - timedelta(seconds=spec.cooldown)
+    recent = [e for e in read_events(model=run.model, since=since, settings=settings) if e.action == "retrain_triggered"]
+    if recent:
+        outcome = {**base, "outcome": "skipped", "reason": f"cooldown: the last retrain started "
+                                                          f"{recent[-1].time:%Y-%m-%d %H:%M} UTC"}
+        append_event(actor=ACTOR, action="retrain_skipped", model=run.model, version=run.version,
+                     reason=outcome["reason"], details=outcome, settings=settings)
+        return outcome
+    path = _spec_path(run.model, settings)
+    if path is None or not Path(path).exists():
+        outcome = {**base, "outcome": "failed", "reason": f"no pipeline YAML to rerun for '{run.model}'"
+                   + (f" ({path} is gone)" if path else "")}
+        append_event(actor=ACTOR, action="retrain_failed", model=run.model, version=run.version,
+                     reason=outcome["reason"], details=outcome, settings=settings)
+        return outcome
+    append_event(actor=ACTOR, action="retrain_triggered", model=run.model, version=run.version,
+                 reason=f"drift report {run.id} is critical", details={**base, "spec_path": path}, settings=settings)
+    result = api.run(path, settings=settings, reporter=NullReporter())
+    registration = result.registration or {}
+    new_version = str(registration.get("model_version")) if registration else None
+    gate = next((s.get("details", {}) for s in result.to_dict()["steps"] if s["name"] == "gate"), {})
+    outcome = {**base, "outcome": result.status, "pipeline_run_id": result.run_id, "new_version": new_version,
+               "gate": gate.get("outcome"), "deployment": gate.get("deployment")}
+    if new_version == run.version:
+        outcome["note"] = "the data is unchanged since that version was trained: every step came from the cache"
+    append_event(actor=ACTOR, action="retrain_finished", model=run.model, version=new_version,
+                 reason=f"retrain for drift report {run.id}: {result.status}", details=outcome, settings=settings)
+    return outcome
