@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 from pathlib import Path
@@ -34,6 +35,80 @@ def serve_sample(data, model: str) -> None:
     print(f"predictions logged under {gateway.prediction_log.root}")
 
 
+def _send(url: str, model: str, frame, columns, *, rows_per_request: int = 10) -> int:
+    import httpx
+
+    sent = 0
+    with httpx.Client(base_url=url, timeout=30) as client:
+        for start in range(0, len(frame), rows_per_request):
+            chunk = frame.iloc[start:start + rows_per_request][columns]
+            records = chunk.astype(object).where(chunk.notna(), None).to_dict(orient="records")
+            if client.post(f"/models/{model}/invocations", json={"dataframe_records": records}).status_code == 200:
+                sent += 1
+    return sent
+
+
+def closed_loop(data, model: str) -> None:
+    """Drifted traffic → drift report → webhook alert → retrain → the new version rolled out."""
+    import time
+
+    from generate import generate_churn
+    from webhook_receiver import Receiver
+
+    from shipyard.config import load_settings
+    from shipyard.monitoring.html import render_html
+    from shipyard.monitoring.watch import check
+    from shipyard.serving.server import background_gateway, build_gateway
+
+    settings = load_settings()
+    drifted = generate_churn(n_rows=20000, seed=1, shift=1.0)
+    print("\nA month later the customers have changed (the generator's shift knob): sending 2,000 of them")
+    gateway = build_gateway([model], poll_interval_s=0.2, tick_s=0.2)
+    columns = gateway.routes[model].stable.columns
+    with background_gateway(gateway) as url:
+        _send(url, model, drifted.head(2000), columns)
+    drifted.to_csv(data, index=False)  # the data source as it is now: what a retrain reads
+    try:
+        receiver = Receiver(port=8765)  # the webhook the pipeline YAML names
+    except OSError:
+        print("  (port 8765 is taken, so the webhook alert will be recorded as failed)")
+        receiver = contextlib.nullcontext(type("Nobody", (), {"received": []})())
+    with receiver as received:
+        outcome = check(model, settings=settings)
+    run = outcome.run
+    report_path = settings.home / "reports" / f"drift-{model}-{run.id}.html"
+    report_path.parent.mkdir(parents=True, exist_ok=True)
+    report_path.write_text(render_html(run.report))
+    print(f"drift of {model} version {run.version}: {run.severity}; drifted: {', '.join(run.report['drifted'])}")
+    steady = [n for n, f in run.report["features"].items() if f["severity"] == "ok"]
+    print(f"  unchanged: {', '.join(steady) or '—'}")
+    print(f"  HTML drift report: {report_path}")
+    for alert in outcome.alerts:
+        print(f"  alert {alert.previous_severity} → {alert.severity} sent to {alert.target}: {alert.status}; "
+              f"the receiver got {len(received.received)} event(s)")
+    retrain = outcome.retrain or {}
+    print(f"  retrain: {retrain.get('outcome')} (pipeline run {retrain.get('pipeline_run_id')}), new version "
+          f"{retrain.get('new_version')}: {retrain.get('gate')}; deployment: {retrain.get('deployment')}")
+    if not retrain.get("deployment") or "shadow" not in str(retrain.get("deployment")):
+        return
+    print("Rolling the new version out while traffic flows (shadow → 50% → 100%):")
+    gateway = build_gateway([model], poll_interval_s=0.2, tick_s=0.2)
+    seen, deadline, offset = [], time.monotonic() + 90, 2000
+    with background_gateway(gateway) as url:
+        while time.monotonic() < deadline:
+            route = gateway.routes[model]
+            phase = f"{route.phase}" + (f" {route.canary_weight:.0%}" if route.canary is not None else "")
+            if not seen or seen[-1] != phase:
+                seen.append(phase)
+                print(f"  {phase}: stable v{route.stable.version}"
+                      + (f", canary v{route.canary.version}" if route.canary else "")
+                      + (f", shadow v{route.shadow.version}" if route.shadow else ""))
+            if route.phase in ("completed", "rolled_back", "cancelled"):
+                break
+            _send(url, model, drifted.iloc[offset % 18000:offset % 18000 + 200], columns)
+            offset += 200
+
+
 def main() -> int:
     from generate import generate_churn
 
@@ -41,10 +116,9 @@ def main() -> int:
     from shipyard.config import load_settings
 
     data = HERE / "data" / "churn.csv"
-    if not data.exists():
-        data.parent.mkdir(parents=True, exist_ok=True)
-        generate_churn(n_rows=20000, seed=0).to_csv(data, index=False)
-        print(f"generated {data}")
+    data.parent.mkdir(parents=True, exist_ok=True)
+    generate_churn(n_rows=20000, seed=0).to_csv(data, index=False)  # the same bytes every time: re-runs hit the cache
+    print(f"generated {data}")
     code = shipyard(["run", str(HERE / "pipeline.yaml")])
     if code != 0:
         return code
@@ -64,6 +138,7 @@ def main() -> int:
                   f"{latest.model_version}` checks it)")
         shipyard(["traffic", "show", latest.model_name])
         serve_sample(HERE / "data" / "churn.csv", latest.model_name)
+        closed_loop(data, latest.model_name)
     settings = load_settings()
     print()
     print("Where to look:")

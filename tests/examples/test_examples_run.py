@@ -84,3 +84,49 @@ def test_breast_cancer_example(tmp_path, shipyard_home, capsys):
     assert code == 0, result["error"]
     assert result["metrics"]["overall"]["roc_auc"] > 0.95
     assert result["registration"]["model_name"] == "breast_cancer"
+
+
+def test_demo_closes_the_loop(tmp_path):
+    """`make demo`'s script, in a copy of the example: train, serve, drift, alert, retrain, roll out, exit."""
+    import os
+    import subprocess
+
+    from shipyard.config import load_settings
+    from shipyard.governance.audit import read_events
+    from shipyard.monitoring.alerts import list_alerts
+    from shipyard.monitoring.runs import history
+    from shipyard.registry.lifecycle import get_state
+    from shipyard.serving.deployments import get_deployment
+    from shipyard.store.db import reset_engines
+
+    example = tmp_path / "churn"
+    shutil.copytree(ROOT / "examples" / "churn", example, ignore=shutil.ignore_patterns("data", "__pycache__"))
+    home = tmp_path / "home"
+    env = {**os.environ, "SHIPYARD_HOME": str(home)}
+    env.pop("SHIPYARD_DATABASE_URL", None)
+    env.pop("MLFLOW_TRACKING_URI", None)
+    done = subprocess.run([sys.executable, str(example / "demo.py")], env=env, capture_output=True, text=True,
+                          timeout=600, cwd=tmp_path)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    out = done.stdout
+    assert "gateway answered MLflow /invocations from version 1 (stable arm)" in out
+    assert "drift of churn version 1: critical" in out and "HTML drift report:" in out
+    assert "Keep the model serving (Ctrl-C stops it): shipyard serve churn --port 8080" in out.strip().splitlines()[-1]
+
+    settings = load_settings({"SHIPYARD_HOME": str(home)})
+    reset_engines()
+    try:
+        [report] = history("churn", settings=settings)
+        features = report.report["features"]
+        assert {"monthly_charges", "plan", "region"} <= set(report.report["drifted"])
+        assert all(features[n]["severity"] == "ok" for n in ("age", "tenure_months", "contract"))
+        [alert] = list_alerts("churn", settings=settings)
+        assert alert.status == "delivered" or "port 8765 is taken" in out
+        actions = [e.action for e in read_events(model="churn", settings=settings)]
+        assert "retrain_triggered" in actions and "retrain_finished" in actions
+        finished = [e for e in read_events(model="churn", settings=settings) if e.action == "retrain_finished"][-1]
+        assert finished.details["report_id"] == report.id and finished.details["new_version"] == "2"
+        assert get_deployment("churn", settings=settings).stable_version == "2"
+        assert get_state("churn", "2", settings=settings).state == "production"
+    finally:
+        reset_engines()
