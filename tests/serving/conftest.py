@@ -47,7 +47,7 @@ def live_gateway(tracked):
 
     loaded = load_for_serving("synth", tracked["result"].model_version, settings=tracked["settings"])
     with LiveServer(create_app([loaded], max_body_bytes=64 * 1024)) as server:
-        server.loaded = loaded
+        server.loaded, server.settings = loaded, tracked["settings"]
         yield server
 
 

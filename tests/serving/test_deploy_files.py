@@ -22,7 +22,10 @@ def test_alert_rules_and_dashboard_reference_exported_metrics(live_gateway, tmp_
 
     from .conftest import LiveServer
 
+    from shipyard.monitoring.live import LiveDrift
+
     gateway = Gateway.pinned([live_gateway.loaded], prediction_log=PredictionLogWriter(tmp_path / "log"))
+    gateway.metrics.watch_live_drift(LiveDrift(live_gateway.settings))
     with LiveServer(create_app(gateway)) as server:
         httpx.post(f"{server.url}/models/synth/invocations",
                    json={"inputs": {"x1": [1.0], "x2": [0.0], "color": ["red"]}})

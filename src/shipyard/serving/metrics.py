@@ -38,6 +38,9 @@ class GatewayMetrics:
         self.shadow_skipped = Counter("shipyard_shadow_skipped_total", "Mirrored requests skipped because the "
                                       "shadow version was backed up.", ("model", "version"), registry=self.registry)
 
+    def watch_live_drift(self, live) -> None:
+        self.registry.register(_LiveDriftCollector(live))
+
     def watch_prediction_log(self, writer) -> None:
         self.registry.register(_PredictionLogCollector(writer))
 
@@ -73,3 +76,30 @@ class _PredictionLogCollector:
                                   value=self.writer.written_rows)
         yield GaugeMetricFamily("shipyard_prediction_log_queue_depth", "Prediction records waiting to be written.",
                                 value=self.writer.depth)
+
+
+class _LiveDriftCollector:
+    """Per-feature PSI of recent traffic against the version's reference profile, computed at scrape time."""
+
+    def __init__(self, live):
+        self.live = live
+
+    def describe(self):
+        return []
+
+    def collect(self):
+        from prometheus_client.core import GaugeMetricFamily
+
+        psi = GaugeMetricFamily("shipyard_feature_psi", "Population stability index of a feature's recent "
+                                "traffic against the version's training data (0.1 moderate, 0.25 major shift).",
+                                labels=("model", "version", "feature"))
+        rows = GaugeMetricFamily("shipyard_feature_drift_rows", "Recent rows behind shipyard_feature_psi.",
+                                 labels=("model", "version"))
+        seen = {}
+        for model, version, feature, value, count in self.live.snapshot():
+            psi.add_metric((model, version, feature), value)
+            seen[(model, version)] = count
+        for (model, version), count in seen.items():
+            rows.add_metric((model, version), count)
+        yield psi
+        yield rows

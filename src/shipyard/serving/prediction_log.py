@@ -18,7 +18,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Callable
 from urllib.parse import quote
 
 import numpy as np
@@ -110,8 +110,10 @@ def _table(records: list[PredictionRecord], feature_names: tuple[str, ...]) -> p
 class PredictionLogWriter:
     """Non-blocking prediction log: ``offer`` enqueues, one background thread writes Parquet."""
 
-    def __init__(self, root: Path, *, max_queue: int = 10_000, flush_rows: int = 5_000, flush_interval_s: float = 1.0):
+    def __init__(self, root: Path, *, max_queue: int = 10_000, flush_rows: int = 5_000, flush_interval_s: float = 1.0,
+                 observers: list[Callable[[list[PredictionRecord]], None]] | None = None):
         self.root = Path(root)
+        self.observers = list(observers or [])
         self.max_queue = max_queue
         self.flush_rows = flush_rows
         self.flush_interval_s = flush_interval_s
@@ -235,6 +237,11 @@ class PredictionLogWriter:
             except Exception:
                 self.discarded += 1
                 log.warning("prediction log: malformed record discarded", exc_info=True)
+        for observer in self.observers:
+            try:
+                observer([r for members in groups.values() for r in members])
+            except Exception:
+                log.exception("prediction log: an observer failed; the records are still written")
         added = 0
         for key, members in groups.items():
             try:

@@ -46,12 +46,16 @@ def build_gateway(targets: list[str] | None = None, *, settings: Settings | None
                 raise RefusedError(f"model '{name}' is neither deployed nor has a version in production",
                                    hint=f"deploy one (shipyard deploy {name} VERSION) or serve {name}:VERSION")
             pinned.append((name, production))
-    log = None
+    log = live = None
     if log_predictions:
+        from shipyard.monitoring.live import LiveDrift
         from shipyard.serving.prediction_log import PredictionLogWriter
 
-        log = PredictionLogWriter(settings.prediction_log_root, **(log_options or {}))
+        live = LiveDrift(settings)
+        log = PredictionLogWriter(settings.prediction_log_root, observers=[live.observe], **(log_options or {}))
     gateway = Gateway.pinned([load_for_serving(n, v, settings=settings) for n, v in pinned], prediction_log=log)
+    if live is not None:
+        gateway.metrics.watch_live_drift(live)
     if not targets or followed:
         gateway.follow(settings=settings, models=followed or None, poll_interval_s=poll_interval_s, tick_s=tick_s)
     return gateway

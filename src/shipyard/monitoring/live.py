@@ -1,0 +1,110 @@
+"""Live drift in the gateway: binned counts of recent traffic on each version's reference bins.
+
+Fed by the prediction-log writer thread (never the request path) with whole batches of
+records; read at scrape time as one PSI per feature, so a Prometheus rule can alert on
+drift within minutes, without waiting for a batch drift run.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import threading
+import time
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from shipyard.config import Settings
+from shipyard.monitoring.drift import psi
+
+log = logging.getLogger(__name__)
+
+
+class _Feature:
+    def __init__(self, reference: dict[str, Any], buckets: int):
+        self.numeric = reference["kind"] == "numeric"
+        if self.numeric:
+            self.cuts = np.asarray(reference["cuts"], dtype="float64")
+            self.reference = np.asarray(reference["counts"], dtype="float64")
+        else:
+            self.index = pd.Index(reference["categories"])
+            self.reference = np.asarray([*reference["counts"], reference.get("other", 0) + 0.0], dtype="float64")
+        self.counts = np.zeros((buckets, self.reference.size))
+
+    def add(self, bucket: int, values: list) -> None:
+        if self.numeric:
+            array = np.asarray(values, dtype="float64")
+            array = array[np.isfinite(array)]
+            bins = np.searchsorted(self.cuts, array, side="right")
+        else:
+            present = [v for v in values if v is not None]
+            bins = self.index.get_indexer(pd.Index(present).astype(str))
+            bins[bins < 0] = self.reference.size - 1  # unseen values count against the reference's "other"
+        self.counts[bucket] += np.bincount(bins, minlength=self.reference.size)
+
+
+class LiveDrift:
+    def __init__(self, settings: Settings, *, window_s: float = 3600, buckets: int = 12):
+        self.settings = settings
+        self.bucket_s = window_s / buckets
+        self.buckets = buckets
+        self._versions: dict[tuple[str, str], dict[str, _Feature] | None] = {}
+        self._min_rows: dict[tuple[str, str], int] = {}
+        self._bucket_of: dict[tuple[str, str], int] = {}
+        self._lock = threading.Lock()
+
+    def _features(self, model: str, version: str) -> dict[str, _Feature] | None:
+        key = (model, version)
+        if key not in self._versions:
+            from shipyard.monitoring.references import load_profile
+
+            try:
+                profile, spec, _ = load_profile(model, version, settings=self.settings)
+            except Exception as exc:  # no profile: this version is simply not watched live
+                log.info("no live drift for %s v%s: %s", model, version, exc)
+                self._versions[key] = None
+            else:
+                self._versions[key] = {n: _Feature(r, self.buckets) for n, r in profile["features"].items()}
+                self._min_rows[key] = spec.min_rows
+        return self._versions[key]
+
+    def observe(self, records: list) -> None:
+        """Count a batch of prediction records (called by the log writer thread)."""
+        tick = int(time.time() // self.bucket_s)
+        for (model, version), group in itertools.groupby(sorted(records, key=lambda r: (r.model, r.version)),
+                                                         key=lambda r: (r.model, r.version)):
+            features = self._features(model, version)
+            if not features:
+                continue
+            group = list(group)
+            with self._lock:
+                self._advance((model, version), features, tick)
+                for name, feature in features.items():
+                    values = list(itertools.chain.from_iterable(r.features.get(name, ()) for r in group))
+                    if values:
+                        feature.add(tick % self.buckets, values)
+
+    def _advance(self, key: tuple[str, str], features: dict[str, _Feature], tick: int) -> None:
+        last = self._bucket_of.get(key, tick)
+        for stale in range(last + 1, min(tick, last + self.buckets) + 1):
+            for feature in features.values():
+                feature.counts[stale % self.buckets] = 0
+        self._bucket_of[key] = max(tick, last)
+
+    def snapshot(self) -> list[tuple[str, str, str, float, int]]:
+        """(model, version, feature, PSI, rows) for every version with enough recent rows to judge."""
+        tick = int(time.time() // self.bucket_s)
+        out = []
+        with self._lock:
+            for key, features in self._versions.items():
+                if not features:
+                    continue
+                self._advance(key, features, tick)
+                for name, feature in features.items():
+                    current = feature.counts.sum(axis=0)
+                    rows = int(current.sum())
+                    if rows >= self._min_rows.get(key, 1):
+                        out.append((*key, name, psi(feature.reference, current), rows))
+        return out
