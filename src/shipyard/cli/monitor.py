@@ -31,8 +31,9 @@ def _print_report(run, html_path: Path | None) -> None:
     report = run.report
     console = Console()
     console.print(f"drift of {run.model} version {run.version}: [{_COLORS[run.severity]}]{run.severity}[/] "
-                  f"({report['rows']:,} rows, {report['window']['start']} → {report['window']['end']}; "
-                  f"{len(report['drifted'])}/{len(report['features'])} features drifted; report {run.id})")
+                  f"({report['rows']:,} rows, {report['window']['start'][:19]} → {report['window']['end'][:19]} UTC; "
+                  f"{len(report['drifted'])}/{len(report['features'])} features drifted; report {run.id})",
+                  soft_wrap=True)
     table = Table()
     for column in ("feature", "severity", "method", "PSI", "distance", "p-value", "nulls", "unseen/out of range"):
         table.add_column(column)
