@@ -40,6 +40,12 @@ def test_churn_example_trains_registers_and_caches(tmp_path, shipyard_home, caps
     assert set(first["metrics"]["slices"]) == {"plan", "contract"}
     registration = first["registration"]
     assert registration["model_name"] == "churn" and str(registration["model_version"]) == "1"
+    from shipyard.monitoring.references import load_profile
+
+    profile, _, profile_digest = load_profile("churn", "1")
+    assert registration["card_facts"]["reference_profile"] == profile_digest  # the model card names the profile
+    assert {"age", "plan", "monthly_charges"} <= set(profile["features"]) and profile["prediction"]["kind"] == \
+        "categorical"
     sweep = first["steps"][4]
     assert sweep["details"]["trials"] == 6
     assert first["steps"][-1]["details"]["outcome"] == "churn v1 → staging"

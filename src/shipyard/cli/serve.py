@@ -16,7 +16,7 @@ def serve_command(models: list[str] = typer.Argument(None, help="NAME (its deplo
                                                        help="Append every prediction to the prediction log."),
                   log_flush_s: float = typer.Option(1.0, "--log-flush-interval", min=0.01,
                                                     help="Seconds the prediction log buffers before writing a file."),
-                  poll_s: float = typer.Option(0.5, "--poll-interval", min=0.05,
+                  poll_s: float = typer.Option(0.25, "--poll-interval", min=0.05,
                                                help="Seconds between checks of the store for deployment changes.")
                   ) -> None:
     """Serve models over the Open Inference Protocol (/v2/...) and MLflow's /models/NAME/invocations."""

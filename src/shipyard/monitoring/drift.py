@@ -78,7 +78,7 @@ def numeric_drift(reference: dict[str, Any], values: np.ndarray, spec: Monitorin
     else:
         result["method"] = "psi+wasserstein"
         drift = worst(_level(stability, spec.psi), _level(distance, spec.wasserstein))
-    result["severity"] = worst(drift, _null_severity(result, spec))
+    result["severity"] = worst(drift, _null_severity(result, spec), _level(out_of_range, spec.out_of_range))
     return result
 
 
@@ -121,7 +121,7 @@ def categorical_drift(reference: dict[str, Any], values: pd.Series | np.ndarray,
     else:
         result["method"] = "psi+jensen-shannon"
         drift = worst(_level(stability, spec.psi), _level(distance, spec.jensen_shannon))
-    result["severity"] = worst(drift, _null_severity(result, spec))
+    result["severity"] = worst(drift, _null_severity(result, spec), _level(unseen / present_rows, spec.unseen))
     return result
 
 

@@ -33,7 +33,7 @@ def replica_name() -> str:
 
 class DeploymentFollower:
     def __init__(self, gateway: Gateway, *, settings: Settings, models: list[str] | None = None,
-                 poll_interval_s: float = 0.5):
+                 poll_interval_s: float = 0.25):
         self.gateway = gateway
         self.settings = settings
         self.models = models

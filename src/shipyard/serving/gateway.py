@@ -42,7 +42,7 @@ class Gateway:
             gateway.set_route(Route(model=loaded.model, stable=loaded, weights={"stable": 1.0}))
         return gateway
 
-    def follow(self, *, settings: Settings, models: list[str] | None = None, poll_interval_s: float = 0.5,
+    def follow(self, *, settings: Settings, models: list[str] | None = None, poll_interval_s: float = 0.25,
                tick_s: float = 0.25) -> None:
         """Route what the store's deployments say (loading them now), and keep following them."""
         from shipyard.serving.controller import RolloutController

@@ -17,7 +17,7 @@ from shipyard.serving.loaded import load_for_serving
 
 
 def build_gateway(targets: list[str] | None = None, *, settings: Settings | None = None,
-                  log_predictions: bool = True, poll_interval_s: float = 0.5, tick_s: float = 0.25,
+                  log_predictions: bool = True, poll_interval_s: float = 0.25, tick_s: float = 0.25,
                   log_options: dict | None = None) -> Gateway:
     """A gateway for ``targets``, loaded and warmed.
 

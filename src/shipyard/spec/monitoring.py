@@ -7,6 +7,8 @@ The defaults follow common practice and what the statistics can resolve:
 - Wasserstein distance in units of the reference's spread (IQR, else std): 0.1 / 0.25
   means the bulk of the distribution moved a tenth / a quarter of its width.
 - Jensen-Shannon distance (base 2, 0..1) for categories: 0.1 / 0.2.
+- 5% / 20% of values outside the training range (numeric) or never seen in training
+  (categorical): the model extrapolates there, whatever the distances say.
 - Below ``small_sample`` rows the binned statistics are too noisy, so the KS and
   chi-square tests decide, at ``p_value``; above it p-values are not used at all,
   because at large n they flag differences too small to matter.
@@ -51,6 +53,10 @@ class MonitoringSpec(_Spec):
     psi: Levels = Field(default_factory=lambda: Levels(warning=0.1, critical=0.25))
     wasserstein: Levels = Field(default_factory=lambda: Levels(warning=0.1, critical=0.25))
     jensen_shannon: Levels = Field(default_factory=lambda: Levels(warning=0.1, critical=0.2))
+    out_of_range: Levels = Field(default_factory=lambda: Levels(warning=0.05, critical=0.2),
+                                 description="Share of numeric values outside the training range.")
+    unseen: Levels = Field(default_factory=lambda: Levels(warning=0.05, critical=0.2),
+                           description="Share of categorical values never seen in training.")
     small_sample: int = Field(default=1000, ge=10, description="Below this many rows, tests decide.")
     p_value: float = Field(default=0.01, gt=0, lt=1)
     null_rate_increase: float = Field(default=0.1, gt=0, le=1, description="A rise in a feature's null rate "
