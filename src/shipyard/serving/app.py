@@ -85,7 +85,7 @@ def create_app(served: list[LoadedVersion] | Gateway, *, max_body_bytes: int = D
                         request_id: str) -> dict[str, Any]:
         rows = validate_columns(columns, loaded.signature)
         try:
-            outputs = await gateway.batcher(loaded).submit(loaded.frame(columns))
+            outputs = await gateway.batcher(loaded).submit(loaded.prepare(columns))
         except Exception as exc:
             gateway.stats.record(loaded.model, loaded.version, arm, time.perf_counter() - started, False)
             raise RequestError(500, f"{loaded.model} version {loaded.version} ({arm} arm) failed to predict: "

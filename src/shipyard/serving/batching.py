@@ -23,6 +23,12 @@ class _Pending:
     future: asyncio.Future = field(repr=False)
 
 
+def _concat(parts: list):
+    if isinstance(parts[0], pd.DataFrame):
+        return pd.concat(parts, ignore_index=True)
+    return type(parts[0]).concat(parts)
+
+
 class Batcher:
     def __init__(self, predict: Callable[[pd.DataFrame], dict[str, np.ndarray]], *, max_rows: int = 64,
                  max_wait_us: int = 0, on_batch: Callable[[int], None] | None = None, idle_exit_s: float = 60.0):
@@ -75,7 +81,7 @@ class Batcher:
                 if self._queue.empty():
                     return
                 continue
-            frame = batch[0].frame if len(batch) == 1 else pd.concat([p.frame for p in batch], ignore_index=True)
+            frame = batch[0].frame if len(batch) == 1 else _concat([p.frame for p in batch])
             try:
                 outputs = await loop.run_in_executor(self._pool, self.predict, frame)
             except Exception as exc:  # every caller of the batch learns of it

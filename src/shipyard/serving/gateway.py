@@ -89,6 +89,6 @@ class Gateway:
         batcher = self.batchers.get(key)
         if batcher is None:
             batcher = self.batchers[key] = Batcher(
-                loaded.predict, max_rows=self.max_batch_rows, max_wait_us=self.max_batch_wait_us,
+                loaded.predict_prepared, max_rows=self.max_batch_rows, max_wait_us=self.max_batch_wait_us,
                 on_batch=self.metrics.batch_rows.labels(*key).observe)
         return batcher

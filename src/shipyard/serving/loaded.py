@@ -21,6 +21,14 @@ class LoadedVersion:
     version: str
     estimator: Any
     signature: dict[str, str]
+    compiled: Any = None  # a CompiledPredictor when the version runs on ONNX Runtime
+
+    def prepare(self, columns: dict[str, list]):
+        """What the batcher queues for these rows: feeds for the compiled path, else a frame."""
+        return self.compiled.feeds(columns) if self.compiled is not None else self.frame(columns)
+
+    def predict_prepared(self, prepared) -> dict[str, np.ndarray]:
+        return self.compiled.predict(prepared) if self.compiled is not None else self.predict(prepared)
 
     @property
     def columns(self) -> list[str]:
@@ -56,8 +64,10 @@ def _warm_row(signature: dict[str, str]) -> dict[str, list]:
     return {name: [defaults.get(kind)] for name, kind in signature.items()}
 
 
-def load_for_serving(model: str, version: str | int, *, settings: Settings | None = None) -> LoadedVersion:
-    """Load (digest-checked), read the signature, and warm the version up with one prediction."""
+def load_for_serving(model: str, version: str | int, *, settings: Settings | None = None,
+                     compile: bool = True) -> LoadedVersion:
+    """Load (digest-checked), read the signature, warm the version up with one prediction, and (``compile``)
+    switch it to a verified ONNX predictor when one can be built."""
     from shipyard.registry.gating import version_signature
     from shipyard.registry.loading import load_model_version
 
@@ -72,4 +82,20 @@ def load_for_serving(model: str, version: str | int, *, settings: Settings | Non
         loaded.predict(loaded.frame(_warm_row(signature)))
     except Exception as exc:
         raise RefusedError(f"{model} version {version} failed its warm-up prediction: {exc}") from exc
+    if compile:
+        from shipyard.serving.compiled import compile_version
+
+        loaded.compiled = compile_version(loaded, _profile(model, version, settings))
+        if loaded.compiled is not None:
+            loaded.predict_prepared(loaded.prepare(_warm_row(signature)))
     return loaded
+
+
+def _profile(model: str, version: str, settings: Settings | None) -> dict | None:
+    from shipyard.errors import ShipyardError
+    from shipyard.monitoring.references import load_profile
+
+    try:
+        return load_profile(model, version, settings=settings)[0]
+    except ShipyardError:
+        return None
