@@ -1,4 +1,4 @@
-"""shipyard: one YAML file from raw data to a tracked, registered model.
+"""shipyard: one YAML file from raw data to a monitored model serving live traffic.
 
 The public API is this module's ``__all__``; everything else is private.
 Names are imported on first use so that ``import shipyard`` stays cheap.
@@ -18,12 +18,16 @@ _EXPORTS = {
     "RunOptions": "shipyard.pipeline.runner",
     "Settings": "shipyard.config",
     "ShipyardError": "shipyard.errors",
+    "compute_drift": "shipyard.monitoring.runs",
+    "deploy": "shipyard.serving.traffic",
+    "get_deployment": "shipyard.serving.deployments",
     "load_model_version": "shipyard.registry.loading",
     "load_settings": "shipyard.config",
     "load_spec": "shipyard.spec.loader",
     "model_lineage": "shipyard.registry.lineage",
     "resume": "shipyard.pipeline.api",
     "run": "shipyard.pipeline.api",
+    "set_traffic": "shipyard.serving.traffic",
 }
 
 __all__ = sorted([*_EXPORTS, "__version__"])

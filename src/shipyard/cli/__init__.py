@@ -17,7 +17,7 @@ from shipyard.errors import InternalError, ShipyardError, UserCodeError
 
 app = typer.Typer(
     name="shipyard",
-    help="One YAML file from raw data to a tracked, registered model.",
+    help="One YAML file from raw data to a monitored model serving live traffic.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
