@@ -19,6 +19,6 @@ def json_schema() -> dict[str, Any]:
     return {
         "$schema": DIALECT,
         "title": "shipyard pipeline",
-        "description": "One YAML file from raw data to a tracked, registered model.",
+        "description": "One YAML file from raw data to a monitored model serving live traffic.",
         **schema,
     }
