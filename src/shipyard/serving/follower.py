@@ -89,7 +89,7 @@ class DeploymentFollower:
         if failure is not None and time.monotonic() - failure[0] < RETRY_FAILED_LOAD_S:
             return None
         try:
-            loaded = load_for_serving(model, version, settings=self.settings)
+            loaded = load_for_serving(model, version, settings=self.settings, compile=self.gateway.compile_models)
         except Exception as exc:  # any failure keeps the version out of traffic
             self._failed(model, version, exc, first=failure is None)
             return None

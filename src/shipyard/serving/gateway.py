@@ -32,6 +32,7 @@ class Gateway:
         self.max_batch_rows, self.max_batch_wait_us = max_batch_rows, max_batch_wait_us
         self.follower = None
         self.controller = None
+        self.compile_models = True
 
     @classmethod
     def pinned(cls, versions: list[LoadedVersion], **options) -> Gateway:

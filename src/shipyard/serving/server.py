@@ -18,7 +18,7 @@ from shipyard.serving.loaded import load_for_serving
 
 def build_gateway(targets: list[str] | None = None, *, settings: Settings | None = None,
                   log_predictions: bool = True, poll_interval_s: float = 0.25, tick_s: float = 0.25,
-                  log_options: dict | None = None) -> Gateway:
+                  log_options: dict | None = None, compile_models: bool = True) -> Gateway:
     """A gateway for ``targets``, loaded and warmed.
 
     No targets: every deployment in the store, followed as it changes. ``NAME``: that model's
@@ -53,7 +53,9 @@ def build_gateway(targets: list[str] | None = None, *, settings: Settings | None
 
         live = LiveDrift(settings)
         log = PredictionLogWriter(settings.prediction_log_root, observers=[live.observe], **(log_options or {}))
-    gateway = Gateway.pinned([load_for_serving(n, v, settings=settings) for n, v in pinned], prediction_log=log)
+    gateway = Gateway.pinned([load_for_serving(n, v, settings=settings, compile=compile_models) for n, v in pinned],
+                             prediction_log=log)
+    gateway.compile_models = compile_models
     if live is not None:
         gateway.metrics.watch_live_drift(live)
     if not targets or followed:
