@@ -162,7 +162,10 @@ def transition(model: str, version: str | int, to_state: str, *, actor: str, rea
 def _mirror_all(records: list[VersionState], settings: Settings) -> None:
     try:
         for record in records:
-            _mirror(record, settings)
+            try:
+                _mirror(record, settings)
+            except Exception:  # another process mirroring the same alias at once (reconcile): once more
+                _mirror(record, settings)
     except Exception as exc:
         changed = ", ".join(f"version {r.version} → {r.state}" for r in records)
         raise BackendError(
