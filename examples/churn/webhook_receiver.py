@@ -1,4 +1,6 @@
-"""A real webhook receiver on loopback that records what it is sent (and can fail on purpose)."""
+"""A real webhook receiver on loopback that records what it is sent (and can fail on purpose).
+
+The demo listens where examples/churn/pipeline.yaml points its webhook; the tests use it too."""
 
 import json
 import threading

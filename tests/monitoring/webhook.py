@@ -1,39 +1,8 @@
-"""A real webhook receiver on loopback that records what it is sent (and can fail on purpose)."""
+"""The churn example's webhook receiver (a real HTTP server on loopback), shared with the tests."""
 
-import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+import sys
+from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "examples" / "churn"))
 
-class Receiver:
-    def __init__(self, fail_first: int = 0, status: int = 503):
-        self.received: list[dict] = []
-        self.attempts = 0
-        self.fail_first, self.status = fail_first, status
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):
-                body = json.loads(self.rfile.read(int(self.headers["content-length"])))
-                receiver.attempts += 1
-                if receiver.attempts <= receiver.fail_first:
-                    self.send_response(receiver.status)
-                    self.end_headers()
-                    return
-                receiver.received.append(body)
-                self.send_response(200)
-                self.end_headers()
-
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
-
-    def __enter__(self):
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        return self
-
-    def __exit__(self, *exc):
-        self.server.shutdown()
-        self.server.server_close()
+from webhook_receiver import Receiver  # noqa: E402,F401

@@ -1,16 +1,10 @@
-import socket
 import threading
 import time
 
 import pytest
 
+from shipyard.serving.server import free_port
 from tracked_run import mlflow_home, tracked  # noqa: F401  (module-scoped fixtures)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 class LiveServer:

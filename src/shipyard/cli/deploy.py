@@ -7,17 +7,12 @@ import json
 import typer
 
 from shipyard.cli import app
+from shipyard.cli.models import resolve_actor
 from shipyard.errors import SpecError
 
 traffic_app = typer.Typer(help="How each deployed model's traffic is split between its versions.",
                           no_args_is_help=True)
 app.add_typer(traffic_app, name="traffic")
-
-
-def _actor(actor: str | None) -> str:
-    from shipyard.governance.identity import current_actor
-
-    return actor or current_actor()
 
 
 def _percent(text: str, what: str) -> float:
@@ -82,7 +77,7 @@ def deploy_command(model: str, version: str,
             raise SpecError(f"{spec} has no deployment: section to take the rollout plan from")
         plan = loaded.spec.deployment
     state = deploy(model, version, strategy=strategy, weight=_percent(weight, "--weight") if weight else None,
-                   routing_key=routing_key, plan=plan, actor=_actor(actor), reason=reason)
+                   routing_key=routing_key, plan=plan, actor=resolve_actor(actor), reason=reason)
     _show(state)
 
 
@@ -122,7 +117,7 @@ def set_command(model: str,
     for role, text in (("canary", canary), ("ab", ab), ("shadow", shadow)):
         if text is not None:
             arms[role] = _arm(text, role)
-    _show(set_traffic(model, arms, routing_key=routing_key, actor=_actor(actor), reason=reason))
+    _show(set_traffic(model, arms, routing_key=routing_key, actor=resolve_actor(actor), reason=reason))
 
 
 @app.command("rollback")
@@ -131,4 +126,4 @@ def rollback_command(model: str, reason: str = typer.Option(..., "--reason", hel
     """Take the newest change out of traffic: the canary/A-B/rollout, or else production's latest version."""
     from shipyard.serving.traffic import rollback
 
-    _show(rollback(model, actor=_actor(actor), reason=reason))
+    _show(rollback(model, actor=resolve_actor(actor), reason=reason))

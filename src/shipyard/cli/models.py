@@ -48,7 +48,7 @@ def show_command(model: str, version: str) -> None:
             print(f"  {e.time:%Y-%m-%d %H:%M:%S}  {e.action:<18} {e.actor:<12} {e.reason or ''}")
 
 
-def _actor(actor: str | None) -> str:
+def resolve_actor(actor: str | None) -> str:
     from shipyard.governance.identity import current_actor
 
     return actor or current_actor()
@@ -65,7 +65,7 @@ def promote_command(model: str, version: str,
 
     if to not in _TARGETS:
         raise SpecError(f"--to '{to}' is not a promotion target", hint="use --to staging or --to production")
-    state = transition(model, version, to, actor=_actor(actor), reason=reason, action="promoted")
+    state = transition(model, version, to, actor=resolve_actor(actor), reason=reason, action="promoted")
     print(f"{model} version {version} is now {state.state}")
 
 
@@ -86,7 +86,7 @@ def reject_command(model: str, version: str, reason: str = typer.Option(..., "--
     """Reject a candidate or staging version."""
     from shipyard.registry.lifecycle import transition
 
-    transition(model, version, "rejected", actor=_actor(actor), reason=reason)
+    transition(model, version, "rejected", actor=resolve_actor(actor), reason=reason)
     print(f"{model} version {version} rejected")
 
 
@@ -96,7 +96,7 @@ def archive_command(model: str, version: str, reason: str = typer.Option(None, "
     """Archive a version."""
     from shipyard.registry.lifecycle import transition
 
-    transition(model, version, "archived", actor=_actor(actor), reason=reason)
+    transition(model, version, "archived", actor=resolve_actor(actor), reason=reason)
     print(f"{model} version {version} archived")
 
 
@@ -108,7 +108,7 @@ def rollback_command(model: str, to: str = typer.Option(None, "--to", help="Vers
     """Put the previous production version back in production."""
     from shipyard.registry.lifecycle import rollback
 
-    state = rollback(model, actor=_actor(actor), reason=reason or "", to_version=to, force=force)
+    state = rollback(model, actor=resolve_actor(actor), reason=reason or "", to_version=to, force=force)
     print(f"{model} version {state.version} is back in production")
 
 
@@ -140,7 +140,7 @@ def gate_command(model: str, version: str, json_output: bool = typer.Option(Fals
 
     from shipyard.registry.gating import gate_version
 
-    report = gate_version(model, version, actor=_actor(None))
+    report = gate_version(model, version, actor=resolve_actor(None))
     if json_output:
         print(json.dumps(report.to_dict(), indent=2, default=str))
     else:

@@ -72,12 +72,9 @@ def numeric_drift(reference: dict[str, Any], values: np.ndarray, spec: Monitorin
         n_eff = finite.size * ref_counts.sum() / (finite.size + ref_counts.sum())
         p_value = float(special.kolmogorov(np.sqrt(n_eff) * cdf_gap)) if cdf_gap else 1.0
         result.update(method="ks", p_value=p_value)
-        drift = "warning" if p_value < spec.p_value else "ok"
-        if drift != "ok" and _level(distance, spec.wasserstein) == "critical":
-            drift = "critical"
     else:
-        result["method"] = "psi+wasserstein"
-        drift = worst(_level(stability, spec.psi), _level(distance, spec.wasserstein))
+        result["method"], p_value = "psi+wasserstein", None
+    drift = _judge(p_value, stability, distance, spec.wasserstein, spec)
     result["severity"] = worst(drift, _null_severity(result, spec), _level(out_of_range, spec.out_of_range))
     return result
 
@@ -115,14 +112,22 @@ def categorical_drift(reference: dict[str, Any], values: pd.Series | np.ndarray,
         else:
             p_value = float(stats.chisquare(observed, expected[keep] * observed.sum() / expected[keep].sum()).pvalue)
         result.update(method="chi-square", p_value=p_value)
-        drift = "warning" if p_value < spec.p_value else "ok"
-        if drift != "ok" and _level(distance, spec.jensen_shannon) == "critical":
-            drift = "critical"
     else:
-        result["method"] = "psi+jensen-shannon"
-        drift = worst(_level(stability, spec.psi), _level(distance, spec.jensen_shannon))
+        result["method"], p_value = "psi+jensen-shannon", None
+    drift = _judge(p_value, stability, distance, spec.jensen_shannon, spec)
     result["severity"] = worst(drift, _null_severity(result, spec), _level(unseen / present_rows, spec.unseen))
     return result
+
+
+def _judge(p_value: float | None, stability: float, distance: float, distance_levels,
+           spec: MonitoringSpec) -> str:
+    """A small sample (``p_value`` given) is judged by its test, escalated by a critical distance;
+    a large one by its effect sizes alone."""
+    if p_value is None:
+        return worst(_level(stability, spec.psi), _level(distance, distance_levels))
+    if p_value >= spec.p_value:
+        return "ok"
+    return "critical" if _level(distance, distance_levels) == "critical" else "warning"
 
 
 def _null_severity(result: dict[str, Any], spec: MonitoringSpec) -> str:

@@ -9,13 +9,13 @@ store the first to decide wins and the others follow the stored result.
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from typing import TYPE_CHECKING
 
 from shipyard.config import Settings
 from shipyard.errors import RefusedError
 from shipyard.serving.follower import DeploymentFollower, replica_name
+from shipyard.serving.periodic import Periodic
 from shipyard.serving.rollout import abort, advance, breaches, phase_done, plan_of
 
 if TYPE_CHECKING:
@@ -31,8 +31,8 @@ class RolloutController:
         self.follower = follower
         self.settings = settings
         self.tick_s = tick_s
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._loop = Periodic("rollout-controller", tick_s, self.tick, "rollout controller tick failed; trying again")
+        self.start, self.stop = self._loop.start, self._loop.stop
 
     def tick(self) -> None:
         for model, state in list(self.gateway.rollouts.items()):
@@ -73,20 +73,3 @@ class RolloutController:
         if phase_done(plan, rollout, trial, time.time()):
             return advance(model, state, measured, settings=self.settings)
         return None
-
-    def start(self) -> None:
-        if self._thread is None:
-            self._thread = threading.Thread(target=self._loop, name="rollout-controller", daemon=True)
-            self._thread.start()
-
-    def _loop(self) -> None:
-        while not self._stop.wait(self.tick_s):
-            try:
-                self.tick()
-            except Exception:
-                log.exception("rollout controller tick failed; trying again")
-
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=10)

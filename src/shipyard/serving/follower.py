@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 from shipyard.config import Settings
 from shipyard.serving.deployments import DeploymentState, find_deployment, revisions
 from shipyard.serving.loaded import LoadedVersion, load_for_serving
+from shipyard.serving.periodic import Periodic
 from shipyard.serving.routing import Route
 
 if TYPE_CHECKING:
@@ -41,8 +42,9 @@ class DeploymentFollower:
         self.seen: dict[str, int] = {}
         self.failed: dict[tuple[str, str], tuple[float, str]] = {}
         self._lock = threading.Lock()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._loop = Periodic("deployment-follower", poll_interval_s, self.sync_once,
+                              "could not read deployments; serving the last known routes")
+        self.start, self.stop = self._loop.start, self._loop.stop
 
     def sync_once(self) -> list[str]:
         """Bring every changed deployment's route up to date; the models whose route changed."""
@@ -76,8 +78,7 @@ class DeploymentFollower:
                           ab=loaded.get("ab"), ab_weight=weights.get("ab", 0.0),
                           shadow=loaded.get("shadow"), shadow_weight=weights.get("shadow", 0.0),
                           routing_key=state.routing_key,
-                          phase=state.rollout.get("phase") if state.rollout else None,
-                          weights=state.shares())
+                          phase=state.rollout.get("phase") if state.rollout else None)
             self.gateway.set_route(route, rollout=state if state.rollout_active else None)
             return True
 
@@ -110,20 +111,3 @@ class DeploymentFollower:
                              reason=message[:2000], settings=self.settings)
             except Exception:  # the store being down must not stop the gateway
                 log.exception("could not audit the load failure")
-
-    def start(self) -> None:
-        if self._thread is None:
-            self._thread = threading.Thread(target=self._loop, name="deployment-follower", daemon=True)
-            self._thread.start()
-
-    def _loop(self) -> None:
-        while not self._stop.wait(self.poll_interval_s):
-            try:
-                self.sync_once()
-            except Exception:
-                log.exception("could not read deployments; serving the last known routes")
-
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=10)

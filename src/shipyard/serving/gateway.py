@@ -40,7 +40,7 @@ class Gateway:
         gateway = cls(**options)
         for loaded in versions:
             gateway.loaded[(loaded.model, loaded.version)] = loaded
-            gateway.set_route(Route(model=loaded.model, stable=loaded, weights={"stable": 1.0}))
+            gateway.set_route(Route(model=loaded.model, stable=loaded))
         return gateway
 
     def follow(self, *, settings: Settings, models: list[str] | None = None, poll_interval_s: float = 0.25,

@@ -51,9 +51,9 @@ class GatewayMetrics:
                     self.arm_weight.remove(route.model, loaded.version, arm)
                 except KeyError:
                     pass
+        shares = route.shares()
         for arm, loaded in route.arms().items():
-            weight = route.shadow_weight if arm == "shadow" else route.weights.get(arm, 1.0 if arm == "stable" else 0)
-            self.arm_weight.labels(route.model, loaded.version, arm).set(weight)
+            self.arm_weight.labels(route.model, loaded.version, arm).set(shares[arm])
         self.revision.labels(route.model).set(route.revision)
         self.rollout_percent.labels(route.model).set(route.canary_weight * 100 if route.canary is not None else 0)
 

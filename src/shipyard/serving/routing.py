@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import random
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Mapping
 
 from shipyard.serving.loaded import LoadedVersion
@@ -29,7 +29,12 @@ class Route:
     shadow_weight: float = 0.0
     routing_key: str | None = None
     phase: str | None = None
-    weights: Mapping[str, float] = field(default_factory=dict)
+
+    def shares(self) -> dict[str, float]:
+        """Share of live traffic per loaded arm (an arm that failed to load leaves its share to stable)."""
+        live = {role: weight for role, loaded, weight in (("canary", self.canary, self.canary_weight),
+                                                          ("ab", self.ab, self.ab_weight)) if loaded is not None}
+        return {"stable": max(0.0, 1.0 - sum(live.values())), **live, "shadow": self.shadow_weight}
 
     def arms(self) -> dict[str, LoadedVersion]:
         return {role: loaded for role, loaded in (("stable", self.stable), ("canary", self.canary),
