@@ -10,6 +10,9 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from shipyard.errors import SpecError
+
+DURABILITIES = ("buffered", "spool", "fsync")
 
 @dataclass(frozen=True, kw_only=True)
 class Settings:
@@ -17,6 +20,8 @@ class Settings:
     database_url: str
     mlflow_tracking_uri: str
     mlflow_artifact_root: Path
+    prediction_log_flush_s: float = 1.0
+    prediction_log_durability: str = "buffered"
 
     @property
     def artifact_root(self) -> Path:
@@ -25,6 +30,11 @@ class Settings:
     @property
     def prediction_log_root(self) -> Path:
         return self.home / "predictions"
+
+    @property
+    def prediction_spool_root(self) -> Path:
+        """Where durable gateways append each answered prediction before answering (one local disk)."""
+        return self.home / "prediction-spool"
 
     @property
     def is_embedded_database(self) -> bool:
@@ -41,4 +51,31 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         database_url=database_url,
         mlflow_tracking_uri=tracking_uri,
         mlflow_artifact_root=home / "mlartifacts",
+        prediction_log_flush_s=flush_interval(env.get("SHIPYARD_PREDICTION_LOG_FLUSH_S") or "1",
+                                              "SHIPYARD_PREDICTION_LOG_FLUSH_S"),
+        prediction_log_durability=durability(env.get("SHIPYARD_PREDICTION_LOG_DURABILITY") or "buffered",
+                                             "SHIPYARD_PREDICTION_LOG_DURABILITY"),
     )
+
+
+def flush_interval(text: str | float, source: str) -> float:
+    """Seconds the prediction log buffers before writing: a number from 0.01 to 3600."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not 0.01 <= value <= 3600:
+        raise SpecError(f"{source}={text} is not a flush interval; give seconds between 0.01 and 3600",
+                        headline="invalid setting",
+                        hint="the interval bounds what a killed gateway can lose from its prediction log")
+    return value
+
+
+def durability(text: str, source: str) -> str:
+    """How the prediction log survives a killed gateway: one of :data:`DURABILITIES`."""
+    if text not in DURABILITIES:
+        raise SpecError(f"{source}={text} is not a prediction-log durability; use one of {', '.join(DURABILITIES)}",
+                        headline="invalid setting",
+                        hint="buffered loses at most the flush interval on a kill; spool loses nothing on a kill; "
+                             "fsync also survives a power cut")
+    return text

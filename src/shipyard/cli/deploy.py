@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime, timezone
 
 import typer
 
@@ -35,13 +36,20 @@ def _arm(text: str, role: str) -> tuple[str, float | None] | None:
     return version, _percent(share, f"--{role}") if share else None
 
 
-def _show(state) -> None:
+def _show(state, failures=()) -> None:
     print(f"{state.model}  revision {state.revision}  (changed {state.updated_at:%Y-%m-%d %H:%M:%S} by "
           f"{state.updated_by})")
     shares = state.shares()
+    now = datetime.now(timezone.utc)
     for arm in state.arms:
         share = f"mirrors {arm.weight:.0%}" if arm.role == "shadow" else f"{shares.get(arm.role, 0):.0%} of traffic"
-        print(f"  {arm.role:<7} version {arm.version:<5} {share}")
+        failed = [f for f in failures if f.version == arm.version]
+        print(f"  {arm.role:<7} version {arm.version:<5} {share}" + ("  NOT LOADED" if failed else ""))
+        for failure in failed:
+            instead = {"stable": "the gateway keeps its previous stable version, if it had one",
+                       "shadow": "nothing is mirrored"}.get(arm.role, "its share is served by the stable arm")
+            print(f"    not loaded on {failure.gateway} ({failure.attempts} attempts, last "
+                  f"{(now - failure.last_failed_at).total_seconds():.0f} s ago; {instead}): {failure.reason}")
     if state.routing_key:
         print(f"  A/B routing key: {state.routing_key}")
     if state.rollout:
@@ -84,17 +92,20 @@ def deploy_command(model: str, version: str,
 @traffic_app.command("show")
 def show_command(model: str = typer.Argument(None, help="Only this model."),
                  as_json: bool = typer.Option(False, "--json")) -> None:
-    """Each deployment's arms, shares and rollout."""
+    """Each deployment's arms, shares and rollout, and the versions a running gateway could not load."""
     from shipyard.serving.deployments import get_deployment, list_deployments
+    from shipyard.serving.load_failures import load_failures
 
     states = [get_deployment(model)] if model else list_deployments()
+    failures = load_failures(model)
     if as_json:
-        print(json.dumps([s.to_dict() for s in states], indent=2))
+        print(json.dumps([s.to_dict() | {"load_failures": [f.to_dict() for f in failures if f.model == s.model]}
+                          for s in states], indent=2))
         return
     if not states:
         print("nothing is deployed yet; deploy a version with: shipyard deploy MODEL VERSION")
     for state in states:
-        _show(state)
+        _show(state, [f for f in failures if f.model == state.model])
 
 
 @traffic_app.command("set")

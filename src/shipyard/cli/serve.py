@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import typer
 
 from shipyard.cli import app
+
+_DURABILITY_LINES = {
+    "buffered": "a killed gateway loses at most its last {flush:g} s of predictions",
+    "spool": "every prediction is on local disk before it is answered; a killed gateway loses none",
+    "fsync": "every prediction is fsynced to local disk before it is answered; not even a power cut loses one",
+}
 
 
 @app.command("serve")
@@ -14,8 +22,15 @@ def serve_command(models: list[str] = typer.Argument(None, help="NAME (its deplo
                   port: int = typer.Option(8080, "--port"),
                   log_predictions: bool = typer.Option(True, "--log-predictions/--no-log-predictions",
                                                        help="Append every prediction to the prediction log."),
-                  log_flush_s: float = typer.Option(1.0, "--log-flush-interval", min=0.01,
-                                                    help="Seconds the prediction log buffers before writing a file."),
+                  log_flush_s: float = typer.Option(None, "--log-flush-interval", min=0.01, max=3600,
+                                                    help="Seconds the prediction log buffers before writing a file "
+                                                         "[env SHIPYARD_PREDICTION_LOG_FLUSH_S; default 1]."),
+                  log_durability: str = typer.Option(None, "--log-durability",
+                                                     help="buffered (a kill loses up to the flush interval), spool "
+                                                          "(each prediction appended to a local spool before it is "
+                                                          "answered) or fsync (spool + fsync per prediction) "
+                                                          "[env SHIPYARD_PREDICTION_LOG_DURABILITY; default "
+                                                          "buffered]."),
                   compile_models: bool = typer.Option(True, "--compile/--no-compile",
                                                       help="Serve all-numeric models through ONNX Runtime when the "
                                                            "conversion reproduces scikit-learn."),
@@ -23,13 +38,19 @@ def serve_command(models: list[str] = typer.Argument(None, help="NAME (its deplo
                                                help="Seconds between checks of the store for deployment changes.")
                   ) -> None:
     """Serve models over the Open Inference Protocol (/v2/...) and MLflow's /models/NAME/invocations."""
-    from shipyard.config import load_settings
-    from shipyard.serving.server import build_gateway, serve
+    from shipyard.config import durability, load_settings
+    from shipyard.serving.server import build_gateway, load_failures_text, serve
 
     settings = load_settings()
+    if log_flush_s is not None:
+        settings = dataclasses.replace(settings, prediction_log_flush_s=log_flush_s)
+    if log_durability is not None:
+        settings = dataclasses.replace(settings, prediction_log_durability=durability(log_durability,
+                                                                                      "--log-durability"))
     gateway = build_gateway(models or [], settings=settings, log_predictions=log_predictions, poll_interval_s=poll_s,
-                            log_options={"flush_interval_s": log_flush_s}, compile_models=compile_models)
-    if not gateway.routes:
+                            compile_models=compile_models)
+    failures = load_failures_text(gateway)
+    if not gateway.routes and not failures:
         print("nothing is deployed yet; serving nothing until a deployment appears "
               "(shipyard deploy MODEL VERSION)")
     for route in gateway.routes.values():
@@ -37,6 +58,15 @@ def serve_command(models: list[str] = typer.Argument(None, help="NAME (its deplo
                          for arm, loaded in route.arms().items())
         print(f"serving {route.model} ({arms}): POST http://{host}:{port}/v2/models/{route.model}/infer, "
               f"http://{host}:{port}/models/{route.model}/invocations")
+    for line in failures:
+        print(f"warning: {line}")
     if log_predictions:
-        print(f"prediction log: {settings.prediction_log_root}")
+        mode = settings.prediction_log_durability
+        print(f"prediction log: {settings.prediction_log_root} ({mode}: "
+              f"{_DURABILITY_LINES[mode].format(flush=settings.prediction_log_flush_s)})")
+        replayed = gateway.replayed
+        if replayed is not None and replayed.segments:
+            print(f"prediction spool: wrote {replayed.written_rows} rows of {replayed.records} predictions that a "
+                  f"stopped gateway had spooled" + (f"; {replayed.left} spool files could not be written yet"
+                                                    if replayed.left else ""))
     serve(gateway, host=host, port=port)

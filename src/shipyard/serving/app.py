@@ -76,10 +76,14 @@ def create_app(served: list[LoadedVersion] | Gateway, *, max_body_bytes: int = D
 
     def logged(loaded: LoadedVersion, arm: str, protocol: str, request_id: str, columns: dict[str, list],
                outputs: dict[str, Any], latency_s: float) -> None:
-        if gateway.prediction_log is not None:
-            gateway.prediction_log.offer(PredictionRecord(
+        log = gateway.prediction_log
+        if log is not None and not log.offer(PredictionRecord(
                 request_id=request_id, timestamp=time.time(), model=loaded.model, version=loaded.version, arm=arm,
-                protocol=protocol, latency_ms=latency_s * 1000, features=columns, outputs=outputs))
+                protocol=protocol, latency_ms=latency_s * 1000, features=columns, outputs=outputs)) \
+                and getattr(log, "refuses_unlogged", False):
+            raise RequestError(503, f"the prediction of {loaded.model} version {loaded.version} could not be "
+                                    "written to the durable prediction log, so it is not answered; the gateway's "
+                                    "log says why (a full disk?)")
 
     async def predicted(loaded: LoadedVersion, arm: str, protocol: str, columns: dict[str, list], started: float,
                         request_id: str) -> dict[str, Any]:

@@ -3,7 +3,8 @@
 A background thread polls the deployments' revisions; for a changed deployment it loads
 and warms any new version off the request path, then swaps the model's route in one
 assignment. A version that fails to load or warm never receives traffic: its arm is left
-out (its share goes to the stable arm) and the failure is counted and audited once.
+out (its share goes to the stable arm), the failure is counted and audited once, and it is
+recorded in the store (refreshed at every retry) for ``shipyard traffic show``.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import TYPE_CHECKING
 
 from shipyard.config import Settings
 from shipyard.serving.deployments import DeploymentState, find_deployment, revisions
+from shipyard.serving.load_failures import clear_load_failures, record_load_failure
 from shipyard.serving.loaded import LoadedVersion, load_for_serving
 from shipyard.serving.periodic import Periodic
 from shipyard.serving.routing import Route
@@ -44,7 +46,13 @@ class DeploymentFollower:
         self._lock = threading.Lock()
         self._loop = Periodic("deployment-follower", poll_interval_s, self.sync_once,
                               "could not read deployments; serving the last known routes")
-        self.start, self.stop = self._loop.start, self._loop.stop
+        self.start = self._loop.start
+
+    def stop(self) -> None:
+        """Stop following; this gateway's load failures are no longer current."""
+        self._loop.stop()
+        if self.failed:
+            self._store_quietly(clear_load_failures, gateway=replica_name(), settings=self.settings)
 
     def sync_once(self) -> list[str]:
         """Bring every changed deployment's route up to date; the models whose route changed."""
@@ -94,7 +102,9 @@ class DeploymentFollower:
         except Exception as exc:  # any failure keeps the version out of traffic
             self._failed(model, version, exc, first=failure is None)
             return None
-        self.failed.pop((model, version), None)
+        if self.failed.pop((model, version), None) is not None:
+            self._store_quietly(clear_load_failures, gateway=replica_name(), model=model, version=version,
+                                settings=self.settings)
         self.gateway.loaded[(model, version)] = loaded
         return loaded
 
@@ -105,9 +115,15 @@ class DeploymentFollower:
         self.failed[(model, version)] = (time.monotonic(), message)
         self.gateway.metrics.load_failures.labels(model, version).inc()
         log.error("%s version %s failed to load and gets no traffic: %s", model, version, message)
+        self._store_quietly(record_load_failure, model, version, gateway=replica_name(), reason=message[:2000],
+                            settings=self.settings)
         if first:
-            try:
-                append_event(actor=replica_name(), action="load_failed", model=model, version=version,
-                             reason=message[:2000], settings=self.settings)
-            except Exception:  # the store being down must not stop the gateway
-                log.exception("could not audit the load failure")
+            self._store_quietly(append_event, actor=replica_name(), action="load_failed", model=model,
+                                version=version, reason=message[:2000], settings=self.settings)
+
+    @staticmethod
+    def _store_quietly(write, *args, **kwargs) -> None:
+        try:
+            write(*args, **kwargs)
+        except Exception:  # the store being down must not stop the gateway
+            log.exception("could not record a load failure in the store (%s)", write.__name__)

@@ -33,6 +33,7 @@ class Gateway:
         self.follower = None
         self.controller = None
         self.compile_models = True
+        self.replayed = None  # what the start-up replay of the prediction spool wrote (spool.Replayed)
 
     @classmethod
     def pinned(cls, versions: list[LoadedVersion], **options) -> Gateway:

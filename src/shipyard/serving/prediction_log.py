@@ -54,7 +54,7 @@ class PredictionRecord:
 CONVERT_EVERY_S = 0.05
 
 
-def _intake(record: PredictionRecord) -> tuple[int, tuple]:
+def file_group(record: PredictionRecord) -> tuple[int, tuple]:
     """Row count and file group of a record; raises when the record is malformed."""
     rows = len(record.outputs["predict"])
     proba = record.outputs.get("predict_proba")
@@ -72,7 +72,7 @@ def _column(values: list) -> pa.Array:
         return pa.array([None if v is None else str(v) for v in values], pa.string())
 
 
-def _table(records: list[PredictionRecord], feature_names: tuple[str, ...]) -> pa.Table:
+def records_table(records: list[PredictionRecord], feature_names: tuple[str, ...]) -> pa.Table:
     """One row per input row of each record, built column-wise (the writer shares the GIL with requests)."""
     counts = np.fromiter((len(r.outputs["predict"]) for r in records), dtype=np.int64, count=len(records))
     total = int(counts.sum())
@@ -105,6 +105,38 @@ def _table(records: list[PredictionRecord], feature_names: tuple[str, ...]) -> p
     features = {f"feature_{name}": _column(list(itertools.chain.from_iterable(r.features[name] for r in records)))
                 for name in feature_names}
     return pa.table(arrays | features)
+
+
+def group_path(root: Path, key: tuple, name: str) -> Path:
+    """The file ``name`` in the partition of a file group (see ``file_group``)."""
+    model, hour, _, _ = key
+    return Path(root) / f"model={model}" / f"hour={hour}" / name
+
+
+def write_atomically(table: pa.Table, path: Path, *, sync: bool = False) -> None:
+    """Write through a temporary name and rename, so a reader never sees a partial file;
+    ``sync`` also flushes the file and its folder to the disk before returning."""
+    tmp = path.with_name(path.name + ".tmp")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        pq.write_table(table, tmp)
+        if sync:
+            _fsync(tmp)
+        os.replace(tmp, path)
+        if sync:
+            _fsync(path.parent)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)
+        raise
+
+
+def _fsync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 class PredictionLogWriter:
@@ -233,7 +265,7 @@ class PredictionLogWriter:
         groups: dict[tuple, list[PredictionRecord]] = defaultdict(list)
         for record in records:
             try:
-                groups[_intake(record)[1]].append(record)
+                groups[file_group(record)[1]].append(record)
             except Exception:
                 self.discarded += 1
                 log.warning("prediction log: malformed record discarded", exc_info=True)
@@ -245,7 +277,7 @@ class PredictionLogWriter:
         added = 0
         for key, members in groups.items():
             try:
-                table = _table(members, key[3])
+                table = records_table(members, key[3])
             except Exception:
                 self.discarded += len(members)
                 log.exception("prediction log: %d records could not be converted and were discarded", len(members))
@@ -258,22 +290,15 @@ class PredictionLogWriter:
         """Write one file per group; return the failed groups, oldest rows cut beyond the cap."""
         failed: dict[tuple, list[pa.Table]] = defaultdict(list)
         for key, tables in pending.items():
-            model, hour, _, _ = key
             stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%f")
-            name = f"part-{stamp}-{os.getpid()}-{next(_file_seq)}.parquet"
-            path = self.root / f"model={model}" / f"hour={hour}" / name
-            tmp = path.with_name(path.name + ".tmp")
+            path = group_path(self.root, key, f"part-{stamp}-{os.getpid()}-{next(_file_seq)}.parquet")
             try:
                 table = pa.concat_tables(tables, promote_options="permissive") if len(tables) > 1 else tables[0]
-                path.parent.mkdir(parents=True, exist_ok=True)
-                pq.write_table(table, tmp)
-                os.replace(tmp, path)
+                write_atomically(table, path)
                 self._written_rows += table.num_rows
             except Exception:
                 self.write_errors += 1
                 log.exception("prediction log: writing %s failed; its rows are kept for retry", path)
-                with contextlib.suppress(OSError):
-                    tmp.unlink(missing_ok=True)
                 failed[key] = tables
         kept = sum(t.num_rows for tables in failed.values() for t in tables)
         for key in sorted(failed, key=lambda k: k[1]):  # oldest hours go first

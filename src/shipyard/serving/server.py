@@ -12,18 +12,23 @@ from collections.abc import Iterator
 
 from shipyard.config import Settings, load_settings
 from shipyard.errors import RefusedError, SpecError
+from shipyard.serving.follower import RETRY_FAILED_LOAD_S
 from shipyard.serving.gateway import Gateway
 from shipyard.serving.loaded import load_for_serving
 
 
 def build_gateway(targets: list[str] | None = None, *, settings: Settings | None = None,
                   log_predictions: bool = True, poll_interval_s: float = 0.25, tick_s: float = 0.25,
-                  log_options: dict | None = None, compile_models: bool = True) -> Gateway:
+                  compile_models: bool = True) -> Gateway:
     """A gateway for ``targets``, loaded and warmed.
 
     No targets: every deployment in the store, followed as it changes. ``NAME``: that model's
     deployment, followed (or, if it was never deployed, its production version, fixed).
-    ``NAME:VERSION``: that version, fixed.
+    ``NAME:VERSION``: that version, fixed. The prediction log follows ``settings``
+    (``prediction_log_flush_s``, ``prediction_log_durability``); predictions that a gateway which
+    is gone left in the spool are written to the log first (``gateway.replayed``).
+
+    Raises :class:`RefusedError` when deployments exist but not one of their versions loads.
     """
     from shipyard.registry.lifecycle import production_version
     from shipyard.serving.deployments import find_deployment
@@ -46,21 +51,60 @@ def build_gateway(targets: list[str] | None = None, *, settings: Settings | None
                 raise RefusedError(f"model '{name}' is neither deployed nor has a version in production",
                                    hint=f"deploy one (shipyard deploy {name} VERSION) or serve {name}:VERSION")
             pinned.append((name, production))
-    log = live = None
+    log = live = replayed = None
     if log_predictions:
         from shipyard.monitoring.live import LiveDrift
-        from shipyard.serving.prediction_log import PredictionLogWriter
 
         live = LiveDrift(settings)
-        log = PredictionLogWriter(settings.prediction_log_root, observers=[live.observe], **(log_options or {}))
+        log, replayed = _prediction_log(settings, observers=[live.observe])
     gateway = Gateway.pinned([load_for_serving(n, v, settings=settings, compile=compile_models) for n, v in pinned],
                              prediction_log=log)
     gateway.compile_models = compile_models
+    gateway.replayed = replayed
     if live is not None:
         gateway.metrics.watch_live_drift(live)
     if not targets or followed:
         gateway.follow(settings=settings, models=followed or None, poll_interval_s=poll_interval_s, tick_s=tick_s)
+        if not gateway.routes and gateway.follower.failed:
+            gateway.stop()
+            raise RefusedError(
+                "nothing can be served: " + "; ".join(load_failures_text(gateway)),
+                headline="no deployed version loads",
+                hint="deploy a version that loads (shipyard deploy MODEL VERSION) or roll back "
+                     "(shipyard rollback MODEL --reason TEXT); `shipyard traffic show` lists the failures")
     return gateway
+
+
+def load_failures_text(gateway: Gateway) -> list[str]:
+    """One line per version this gateway failed to load: which, on what arm, and why."""
+    if gateway.follower is None:
+        return []
+    lines = []
+    for (model, version), (_, reason) in sorted(gateway.follower.failed.items()):
+        route = gateway.routes.get(model)
+        outcome = (f"{model} is not served (the stable version failed)" if route is None
+                   else f"{model} is served by version {route.stable.version} meanwhile")
+        lines.append(f"{model} version {version} failed to load: {reason} ({outcome}; retried every "
+                     f"{RETRY_FAILED_LOAD_S:.0f} s)")
+    return lines
+
+
+def _prediction_log(settings: Settings, *, observers: list):
+    """The prediction-log writer ``settings`` ask for, after writing what gone gateways left in the spool."""
+    from shipyard.serving.prediction_log import PredictionLogWriter
+    from shipyard.serving.spool import SpooledPredictionLog, replay_spool
+
+    durability = settings.prediction_log_durability
+    replayed = replay_spool(settings.prediction_spool_root, settings.prediction_log_root,
+                            sync=durability == "fsync")
+    if durability == "buffered":
+        log = PredictionLogWriter(settings.prediction_log_root, flush_interval_s=settings.prediction_log_flush_s,
+                                  observers=observers)
+    else:
+        log = SpooledPredictionLog(settings.prediction_log_root, settings.prediction_spool_root,
+                                   sync=durability == "fsync", flush_interval_s=settings.prediction_log_flush_s,
+                                   observers=observers)
+    return log, replayed
 
 
 def serve(gateway: Gateway, *, host: str = "127.0.0.1", port: int = 8080) -> None:

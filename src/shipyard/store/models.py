@@ -223,6 +223,24 @@ class Deployment(Base):
     updated_by: Mapped[str] = mapped_column(String(200))
 
 
+class VersionLoadFailure(Base):
+    """A version one gateway could not load or warm up, as of its latest attempt.
+
+    The gateway deletes the row when the version loads, and its rows when it stops; a row that a
+    gateway has stopped refreshing (it retries about every minute) is stale.
+    """
+
+    __tablename__ = "version_load_failures"
+
+    model: Mapped[str] = mapped_column(String(200), primary_key=True)
+    version: Mapped[str] = mapped_column(String(32), primary_key=True)
+    gateway: Mapped[str] = mapped_column(String(200), primary_key=True)
+    reason: Mapped[str] = mapped_column(Text)
+    first_failed_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    last_failed_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    attempts: Mapped[int] = mapped_column(Integer, default=1)
+
+
 class ReferenceProfile(Base):
     """The profile of a version's training data and predictions (an artifact) and its monitoring settings."""
 
