@@ -1,0 +1,44 @@
+"""Settings from the environment: defaults, the prediction log's settings, and clear errors for bad values."""
+
+import pytest
+
+from shipyard.cli import main as shipyard
+from shipyard.config import load_settings
+from shipyard.errors import SpecError
+
+
+def test_the_prediction_log_settings_default_to_a_one_second_buffer(tmp_path):
+    settings = load_settings({"SHIPYARD_HOME": str(tmp_path)})
+    assert (settings.prediction_log_flush_s, settings.prediction_log_durability) == (1.0, "buffered")
+    assert settings.prediction_spool_root == tmp_path / "prediction-spool"
+
+
+def test_the_prediction_log_settings_come_from_the_environment(tmp_path):
+    settings = load_settings({"SHIPYARD_HOME": str(tmp_path), "SHIPYARD_PREDICTION_LOG_FLUSH_S": "0.25",
+                              "SHIPYARD_PREDICTION_LOG_DURABILITY": "fsync"})
+    assert (settings.prediction_log_flush_s, settings.prediction_log_durability) == (0.25, "fsync")
+
+
+@pytest.mark.parametrize("name, value, needle", [
+    ("SHIPYARD_PREDICTION_LOG_FLUSH_S", "soon", "SHIPYARD_PREDICTION_LOG_FLUSH_S=soon is not a flush interval"),
+    ("SHIPYARD_PREDICTION_LOG_FLUSH_S", "0", "give seconds between 0.01 and 3600"),
+    ("SHIPYARD_PREDICTION_LOG_FLUSH_S", "nan", "not a flush interval"),
+    ("SHIPYARD_PREDICTION_LOG_DURABILITY", "always", "use one of buffered, spool, fsync"),
+])
+def test_a_bad_setting_is_a_clear_error(tmp_path, name, value, needle):
+    with pytest.raises(SpecError, match=needle) as caught:
+        load_settings({"SHIPYARD_HOME": str(tmp_path), name: value})
+    assert caught.value.headline == "invalid setting" and caught.value.hint
+
+
+def test_serve_refuses_a_bad_durability_before_loading_anything(shipyard_home, capsys):
+    assert shipyard(["serve", "--log-durability", "sometimes"]) == 2
+    err = capsys.readouterr().err
+    assert "error: invalid setting: --log-durability=sometimes is not a prediction-log durability" in err
+    assert not shipyard_home.exists(), "nothing was created"
+
+
+def test_serve_refuses_a_bad_flush_interval_from_the_environment(shipyard_home, monkeypatch, capsys):
+    monkeypatch.setenv("SHIPYARD_PREDICTION_LOG_FLUSH_S", "-1")
+    assert shipyard(["serve"]) == 2
+    assert "SHIPYARD_PREDICTION_LOG_FLUSH_S=-1 is not a flush interval" in capsys.readouterr().err
