@@ -1,10 +1,12 @@
 """Gateway throughput and latency against `mlflow models serve`, driven by wrk on loopback.
 
-    python benchmarks/serving.py [--duration 10]
+    python benchmarks/serving.py [--duration 10] [--durability buffered,spool,fsync]
 
 Registers the breast-cancer example (30 features, StandardScaler + LogisticRegression),
 serves version 1 with both servers, and sends a one-row `dataframe_split` payload at
-1, 16 and 64 connections. Needs wrk (Debian package `wrk`).
+1, 16 and 64 connections. shipyard runs once per prediction-log durability (default:
+buffered and spool), so the price of spooling every prediction before its answer shows
+side by side. Needs wrk (Debian package `wrk`).
 """
 
 from __future__ import annotations
@@ -59,7 +61,12 @@ def _wrk(url: str, script: Path, connections: int, duration: int) -> dict[str, f
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--duration", type=int, default=10)
+    parser.add_argument("--durability", default="buffered,spool",
+                        help="comma-separated prediction-log durabilities to run shipyard with")
     args = parser.parse_args()
+    durabilities = [d.strip() for d in args.durability.split(",") if d.strip()]
+    if not durabilities or set(durabilities) - {"buffered", "spool", "fsync"}:
+        raise SystemExit("--durability takes buffered, spool and/or fsync, comma-separated")
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is needed: apt-get install wrk")
     with tempfile.TemporaryDirectory() as tmp:
@@ -87,13 +94,15 @@ def main() -> None:
             "mlflow models serve": ([str(bin_dir / "mlflow"), "models", "serve", "-m", "models:/breast_cancer/1",
                                      "--env-manager", "local", "-p", "5011", "-h", "127.0.0.1"],
                                     "http://127.0.0.1:5011/ping", "http://127.0.0.1:5011/invocations"),
-            "shipyard serve": ([shipyard, "serve", "breast_cancer", "--port", "5012"],
-                               "http://127.0.0.1:5012/v2/health/ready",
-                               "http://127.0.0.1:5012/models/breast_cancer/invocations"),
+            **{f"shipyard serve ({durability})": (
+                [shipyard, "serve", "breast_cancer", "--port", str(port), "--log-durability", durability],
+                f"http://127.0.0.1:{port}/v2/health/ready",
+                f"http://127.0.0.1:{port}/models/breast_cancer/invocations")
+               for port, durability in enumerate(durabilities, start=5012)},
         }
         results: dict[str, dict[int, dict[str, float]]] = {}
         for name, (command, ready, url) in servers.items():
-            output = (work / f"{name.split()[0]}.log").open("w")
+            output = (work / f"{re.sub(r'[^a-z]+', '-', name)}.log").open("w")
             proc = subprocess.Popen(command, env={**env, "MLFLOW_ALLOW_PICKLE_DESERIALIZATION": "true"},
                                     stdout=output, stderr=subprocess.STDOUT, start_new_session=True)
             try:
@@ -105,17 +114,20 @@ def main() -> None:
                 os.killpg(proc.pid, 15)
                 proc.wait(timeout=30)
                 output.close()
-        drained = [line for line in (work / "shipyard.log").read_text().splitlines() if "prediction log" in line]
+        drained = {name: [line for line in (work / f"{re.sub(r'[^a-z]+', '-', name)}.log").read_text().splitlines()
+                          if "prediction log" in line] for name in servers if name.startswith("shipyard")}
     print(f"one-row dataframe_split to /invocations, {args.duration}s per level, wrk on loopback; shipyard serves "
           "the deployment (routing, prediction log and metrics on)")
-    print(f"{'connections':>12} | {'server':<20} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'non-2xx':>8}")
+    print(f"{'connections':>12} | {'server':<27} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'non-2xx':>8}")
     for c in CONNECTIONS:
         for name in servers:
             r = results[name][c]
-            print(f"{c:>12} | {name:<20} {r['rps']:>9.0f} {r['p50']:>8.2f} {r['p99']:>8.2f} {r['non2xx']:>8}")
-        ratio = results["shipyard serve"][c]["rps"] / max(results["mlflow models serve"][c]["rps"], 1e-9)
-        print(f"{'':>12} | shipyard/mlflow req/s: {ratio:.1f}x")
-    print("shipyard " + (drained[-1] if drained else "printed no prediction-log summary"))
+            print(f"{c:>12} | {name:<27} {r['rps']:>9.0f} {r['p50']:>8.2f} {r['p99']:>8.2f} {r['non2xx']:>8}")
+        mlflow_rps = max(results["mlflow models serve"][c]["rps"], 1e-9)
+        ratios = ", ".join(f"{d} {results[f'shipyard serve ({d})'][c]['rps'] / mlflow_rps:.1f}x" for d in durabilities)
+        print(f"{'':>12} | shipyard/mlflow req/s: {ratios}")
+    for name, lines in drained.items():
+        print(f"{name}: " + (lines[-1] if lines else "printed no prediction-log summary"))
 
 
 if __name__ == "__main__":

@@ -24,13 +24,13 @@ def serve_command(models: list[str] = typer.Argument(None, help="NAME (its deplo
                                                        help="Append every prediction to the prediction log."),
                   log_flush_s: float = typer.Option(None, "--log-flush-interval", min=0.01, max=3600,
                                                     help="Seconds the prediction log buffers before writing a file "
-                                                         "[env SHIPYARD_PREDICTION_LOG_FLUSH_S; default 1]."),
+                                                         "(default: $SHIPYARD_PREDICTION_LOG_FLUSH_S, else 1)."),
                   log_durability: str = typer.Option(None, "--log-durability",
                                                      help="buffered (a kill loses up to the flush interval), spool "
                                                           "(each prediction appended to a local spool before it is "
                                                           "answered) or fsync (spool + fsync per prediction) "
-                                                          "[env SHIPYARD_PREDICTION_LOG_DURABILITY; default "
-                                                          "buffered]."),
+                                                          "(default: $SHIPYARD_PREDICTION_LOG_DURABILITY, "
+                                                          "else buffered)."),
                   compile_models: bool = typer.Option(True, "--compile/--no-compile",
                                                       help="Serve all-numeric models through ONNX Runtime when the "
                                                            "conversion reproduces scikit-learn."),
