@@ -71,12 +71,12 @@ def build_gateway(targets: list[str] | None = None, *, settings: Settings | None
                 "nothing can be served: " + "; ".join(load_failures_text(gateway)),
                 headline="no deployed version loads",
                 hint="deploy a version that loads (shipyard deploy MODEL VERSION) or roll back "
-                     "(shipyard rollback MODEL --reason TEXT); `shipyard traffic show` lists the failures")
+                     "(shipyard rollback MODEL --reason TEXT); the audit log keeps each failure (load_failed)")
     return gateway
 
 
 def load_failures_text(gateway: Gateway) -> list[str]:
-    """One line per version this gateway failed to load: which, on what arm, and why."""
+    """One line per version this gateway failed to load: which, why, and what serves its model meanwhile."""
     if gateway.follower is None:
         return []
     lines = []
