@@ -59,6 +59,8 @@ def decode(line: bytes) -> PredictionRecord:
 
 @dataclass
 class SegmentResult:
+    """Converting one segment: ``complete`` when every file group is in the log and the segment is deleted."""
+
     records: int = 0
     written_rows: int = 0
     discarded: int = 0
@@ -136,6 +138,8 @@ def _segments(spool_root: Path) -> dict[str, list[Path]]:
 
 @dataclass
 class Replayed:
+    """What a start-up replay wrote; ``left`` counts segments that failed to write and wait for the next start."""
+
     segments: int = 0
     records: int = 0
     written_rows: int = 0
