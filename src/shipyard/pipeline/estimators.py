@@ -97,8 +97,14 @@ def unknown_params(cls: type, names) -> dict[str, str | None]:
     accepted = accepted_params(cls)
     if accepted is None:
         return {}
-    return {name: next(iter(difflib.get_close_matches(name, accepted, n=1)), None)
-            for name in sorted(set(names) - accepted)}
+    return {name: _closest(name, accepted) for name in sorted(set(names) - accepted)}
+
+
+def _closest(name: str, options: set[str]) -> str | None:
+    close = difflib.get_close_matches(name, options, n=1)
+    if close:
+        return close[0]
+    return {option.lower(): option for option in sorted(options)}.get(name.lower())
 
 
 def make_estimator(model: ModelSpec, *, overrides: dict[str, Any] | None = None, n_jobs: int | None = None):
