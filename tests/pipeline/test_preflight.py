@@ -168,6 +168,23 @@ def test_classifier_for_a_regression_task(project):
     assert error.message == ("pipeline.yaml:17:9: model.task: model.estimator 'LogisticRegression' does "
                              "classification, but model.task is regression")
     assert error.hint == "set model.task: classification or choose an estimator for regression"
+    both = problem(project, SPEC.replace("  flavor: sklearn", "  flavor: sklearn\n  task: regression")
+                   .replace("metrics: [roc_auc, f1]", "metrics: [rmse]").replace("roc_auc >= 0.6", "rmse <= 3")
+                   .replace("max_iter: 200", "max_iters: 200"))
+    assert [line.split(": ")[1] for line in both.message.splitlines()[1:] if not line.startswith("      ")] == \
+        ["model.task", "model.params.max_iters"]
+
+
+def test_estimator_that_cannot_be_built_or_is_not_an_estimator(project):
+    text = SPEC.replace("estimator: LogisticRegression", "estimator: StackingClassifier").replace(
+        "params: {C: 1.0, max_iter: 200}", "params: {cv: 3}")
+    error = problem(project, text)
+    assert error.message.startswith("pipeline.yaml:18:3: model.params: StackingClassifier does not accept these "
+                                    "parameters: ")
+    assert "estimators" in error.message
+    error = problem(project, SPEC.replace("estimator: LogisticRegression", "estimator: collections.OrderedDict"))
+    assert error.message == ("pipeline.yaml:17:14: model.estimator: 'collections.OrderedDict' is not an estimator: "
+                             "it has no fit and predict methods")
 
 
 def test_sweep_over_a_parameter_the_estimator_does_not_take(project):

@@ -127,10 +127,10 @@ def make_estimator(model: ModelSpec, *, overrides: dict[str, Any] | None = None,
         raise SpecError(f"model.params are not accepted by {cls.__name__}: {exc}") from None
 
 
-def check_task(model: ModelSpec, task: str, *, declared: bool = True) -> None:
+def check_task(model: ModelSpec, estimator, task: str, *, declared: bool = True) -> None:
+    """``estimator`` (an instance built from ``model``) does ``task``."""
     from sklearn.base import is_classifier, is_regressor
 
-    estimator = resolve_estimator(model)()
     actual = "classification" if is_classifier(estimator) else "regression" if is_regressor(estimator) else None
     if actual is None or actual == task:
         return

@@ -55,22 +55,27 @@ def _model_problems(spec: PipelineSpec) -> list[Finding]:
         cls = resolve_estimator(spec.model)
     except SpecError as exc:
         return [Finding(path=("model", "estimator"), message=exc.message, hint=exc.hint)]
+    if not (hasattr(cls, "fit") and hasattr(cls, "predict")):
+        return [Finding(path=("model", "estimator"), message=f"'{spec.model.estimator}' is not an estimator: "
+                                                             "it has no fit and predict methods",
+                        hint="name a scikit-learn compatible estimator class")]
+    unknown = unknown_params(cls, spec.model.params)
     findings = [Finding(path=("model", "params", name), at_key=True,
                         message=f"{cls.__name__} takes no parameter '{name}'"
                                 + (f"; did you mean '{close}'?" if close else ""),
                         hint=describe_params(cls))
-                for name, close in unknown_params(cls, spec.model.params).items()]
-    if not findings:
-        try:
-            cls(**spec.model.params)
-        except Exception as exc:
-            findings.append(Finding(path=("model", "params"), at_key=True,
-                                    message=f"{cls.__name__} does not accept these parameters: {exc}"))
+                for name, close in unknown.items()]
     try:
-        check_task(spec.model, spec.task(), declared=spec.model.task is not None)
-    except SpecError as exc:
-        where = ("model", "task") if spec.model.task is not None else ("model", "estimator")
-        findings.append(Finding(path=where, message=exc.message, hint=exc.hint))
+        estimator = cls(**{name: value for name, value in spec.model.params.items() if name not in unknown})
+    except Exception as exc:
+        findings.append(Finding(path=("model", "params"), at_key=True,
+                                message=f"{cls.__name__} does not accept these parameters: {exc}"))
+    else:
+        try:
+            check_task(spec.model, estimator, spec.task(), declared=spec.model.task is not None)
+        except SpecError as exc:
+            where = ("model", "task") if spec.model.task is not None else ("model", "estimator")
+            findings.append(Finding(path=where, message=exc.message, hint=exc.hint))
     if spec.sweep is not None:
         findings += [Finding(path=("sweep", "space", name), at_key=True,
                              message=f"the sweep tunes '{name}', which {cls.__name__} does not take"
