@@ -269,6 +269,10 @@ def test_step_function_that_does_not_take_its_inputs(project):
     assert error.hint == "its signature is profile(frame, *, bins=10)"
     fixed = text.replace("table: validate.frame", "frame: validate.frame")
     assert find_problems(write(project, fixed)) == []
+    unfed = text.replace("inputs: {table: validate.frame}, ", "")
+    assert problem(project, unfed).message.startswith(
+        "pipeline.yaml:24:31: steps[0].function: 'profile_steps:profile' cannot be called with bins: missing a "
+        "required argument: 'frame'")
 
 
 def test_user_module_that_fails_to_import(project):

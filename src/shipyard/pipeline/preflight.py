@@ -122,13 +122,12 @@ def _user_code_problems(spec: PipelineSpec) -> list[Finding]:
             findings += _function_problems(("features", i, "function"), group.function, {})
     for i, step in enumerate(spec.steps):
         arguments = {**{name: None for name in step.inputs}, **step.params}
-        findings += _function_problems(("steps", i, "function"), step.function, arguments, partial=True)
+        findings += _function_problems(("steps", i, "function"), step.function, arguments)
     return findings
 
 
-def _function_problems(path: tuple[str | int, ...], ref: str, arguments: dict[str, Any], *,
-                       partial: bool = False) -> list[Finding]:
-    """The function imports and can be called with ``arguments`` (``partial``: at least does not refuse them)."""
+def _function_problems(path: tuple[str | int, ...], ref: str, arguments: dict[str, Any]) -> list[Finding]:
+    """The function imports and can be called with exactly ``arguments``, as the step will call it."""
     from shipyard.data.usercode import resolve_function
 
     try:
@@ -140,7 +139,8 @@ def _function_problems(path: tuple[str | int, ...], ref: str, arguments: dict[st
     except (TypeError, ValueError):
         return []
     try:
-        (signature.bind_partial if partial else signature.bind)(**arguments)
+        signature.bind_partial(**arguments)  # names an unexpected argument before a missing one
+        signature.bind(**arguments)
     except TypeError as exc:
         given = ", ".join(arguments) or "no arguments"
         return [Finding(path=path, message=f"'{ref}' cannot be called with {given}: {exc}",
