@@ -81,12 +81,12 @@ def test_validate_prints_a_summary(tmp_path, capsys):
 
 
 def test_validate_lists_user_steps_and_no_sweep(tmp_path, capsys):
-    (tmp_path / "summary_steps.py").write_text("def report(metrics, summary):\n    return {}\n\n"
-                                               "def profile(frame):\n    return {}\n")
+    (tmp_path / "tally.py").write_text("def report(metrics, summary):\n    return {}\n\n"
+                                       "def profile(frame):\n    return {}\n")
     text = NO_SWEEP + textwrap.dedent("""\
         steps:
-          - {name: report, function: 'summary_steps:report', inputs: {metrics: evaluate.metrics, summary: profile.result}}
-          - {name: profile, function: 'summary_steps:profile', inputs: {frame: validate.frame}}
+          - {name: report, function: 'tally:report', inputs: {metrics: evaluate.metrics, summary: profile.result}}
+          - {name: profile, function: 'tally:profile', inputs: {frame: validate.frame}}
     """)
     assert shipyard(["validate", str(write(tmp_path, text))]) == 0
     assert capsys.readouterr().out.splitlines()[3:] == [

@@ -77,7 +77,8 @@ def test_missing_data_file(project):
 def test_unknown_target_column(project):
     error = problem(project, SPEC.replace("target: churned", "target: churn"))
     assert isinstance(error, DataError)
-    assert error.message == "pipeline.yaml:4:11: data.target: column 'churn' is not in the data; did you mean 'churned'?"
+    assert error.message == ("pipeline.yaml:4:11: data.target: column 'churn' is not in the data; "
+                             "did you mean 'churned'?")
     assert error.hint == "the data has: customer_id, age, tenure, plan, churned, signed_up"
 
 

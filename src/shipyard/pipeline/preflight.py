@@ -8,11 +8,13 @@ evaluation or a gate names, and that the user's functions import and take their 
 
 from __future__ import annotations
 
+import difflib
 import inspect
 from pathlib import Path
 from typing import Any
 
-from shipyard.errors import ShipyardError, SpecError
+from shipyard.data.columns import closest, describe_columns
+from shipyard.errors import DataError, ShipyardError, SpecError
 from shipyard.spec.findings import Finding, findings_error
 from shipyard.spec.loader import LoadedSpec
 from shipyard.spec.models import (BUILTIN_STEPS, CLASSIFICATION_METRICS, REGRESSION_METRICS, CsvSource,
@@ -168,7 +170,6 @@ def _contract_problems(spec: PipelineSpec, base_dir: Path) -> list[Finding]:
 
 def _data_problems(spec: PipelineSpec, base_dir: Path) -> list[Finding]:
     from shipyard.data.sources import source_columns
-    from shipyard.errors import DataError
 
     source = spec.data.source
     try:
@@ -187,7 +188,7 @@ def _data_problems(spec: PipelineSpec, base_dir: Path) -> list[Finding]:
     available = set(columns)
     return [Finding(path=path, at_key=at_key, kind=DataError,
                     message=f"column '{name}' is not in the data" + _closest_column(name, columns),
-                    hint=f"the data has: {_listed(columns)}")
+                    hint=f"the data has: {describe_columns(columns)}")
             for path, name, at_key in wanted if name not in available]
 
 
@@ -197,21 +198,11 @@ def _frame_rewired(spec: PipelineSpec) -> bool:
 
 
 def _closest_column(name: str, columns: list[str]) -> str:
-    from shipyard.data.columns import closest
-
     suggestion = closest(name, columns)
     return f"; did you mean '{suggestion}'?" if suggestion else ""
 
 
-def _listed(columns: list[str]) -> str:
-    from shipyard.data.columns import describe_columns
-
-    return describe_columns(columns)
-
-
 def _did_you_mean(given: str, options: tuple[str, ...]) -> str:
-    import difflib
-
     close = difflib.get_close_matches(given, list(options), n=1, cutoff=0.6)
     return f"; did you mean '{close[0]}'?" if close else ""
 
