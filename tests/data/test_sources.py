@@ -248,3 +248,17 @@ def test_duckdb_columns_come_from_describe(tmp_path, frame):
     with pytest.raises(DataError, match="rows were read"):
         read_source(data, tmp_path)
     assert source_columns(data, tmp_path) == ["id", "segment", "y"]
+
+
+@pytest.mark.postgres
+def test_postgresql_columns_of_a_query_with_a_cte(new_postgres_database, frame):
+    url = new_postgres_database("shipyard_sources")
+    engine = sa.create_engine(url)
+    frame.to_sql("customers", engine, index=False)
+    engine.dispose()
+    query = ("WITH recent AS (SELECT id, y, 1 / (id - id) AS boom FROM customers)\n"
+             "SELECT id AS customer, y, boom FROM recent;\n")
+    data = spec({"type": "sql", "url": url, "query": query})
+    with pytest.raises(DataError, match="division by zero"):
+        read_source(data, Path("."))
+    assert source_columns(data, Path(".")) == ["customer", "y", "boom"]
