@@ -236,6 +236,11 @@ def test_sql_columns_run_the_query_for_no_rows(tmp_path, frame):
     with pytest.raises(DataError, match="integer overflow"):
         read_source(data, tmp_path)
     assert source_columns(data, tmp_path) == ["id", "y", "boom"]
+    commented = spec({"type": "sql", "url": "sqlite:///shop.db", "query": "SELECT id, y FROM customers -- all"})
+    assert source_columns(commented, tmp_path) == ["id", "y"]
+    pragma = spec({"type": "sql", "url": "sqlite:///shop.db", "query": "PRAGMA table_info(customers)"})
+    assert source_columns(pragma, tmp_path) == list(read_source(pragma.model_copy(update={"target": "name"}),
+                                                                tmp_path).columns)
     with pytest.raises(DataError, match="no such table: nope"):
         source_columns(spec({"type": "sql", "url": "sqlite:///shop.db", "query": "SELECT * FROM nope"}), tmp_path)
 

@@ -217,13 +217,26 @@ def _read_sql(source: SqlSource, base_dir: Path) -> pd.DataFrame:
 
 
 def _sql_columns(source: SqlSource, base_dir: Path) -> list[str]:
-    """The query's result columns, from the query wrapped in a zero-row select."""
+    """The query's result columns, from the query wrapped in a zero-row select.
+
+    A statement that cannot be wrapped (a PRAGMA, a procedure call) runs as it is on a
+    streaming cursor, of which only the column names are read.
+    """
     import sqlalchemy as sa
+    from sqlalchemy import exc as sa_exc
 
     query = source.query.strip().rstrip(";")
-    empty = sa.select(sa.text("*")).select_from(sa.text(f"({query}) AS shipyard_columns")).limit(0)
+    empty = sa.select(sa.text("*")).select_from(sa.text(f"({query}\n) AS shipyard_columns")).limit(0)
     with _sql_connection(source, base_dir) as connection:
-        return list(connection.execute(empty).keys())
+        try:
+            return list(connection.execute(empty).keys())
+        except sa_exc.SQLAlchemyError:
+            connection.rollback()
+        result = connection.execution_options(stream_results=True).execute(sa.text(source.query))
+        try:
+            return list(result.keys())
+        finally:
+            result.close()
 
 
 @contextlib.contextmanager
