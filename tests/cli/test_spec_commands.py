@@ -54,6 +54,11 @@ def no_debug(monkeypatch):
 
 
 def write(tmp_path: Path, text: str) -> Path:
+    """The spec, next to a small data file with the columns it names."""
+    (tmp_path / "data").mkdir(exist_ok=True)
+    (tmp_path / "data" / "churn.csv").write_text(
+        "customer_id,signup_at,tenure_months,monthly_charges,plan,region,churned\n"
+        "C1,2024-01-01,3,20.5,basic,north,1\nC2,2024-02-01,30,80.0,premium,south,0\n")
     path = tmp_path / "pipeline.yaml"
     path.write_text(text)
     return path
@@ -76,10 +81,12 @@ def test_validate_prints_a_summary(tmp_path, capsys):
 
 
 def test_validate_lists_user_steps_and_no_sweep(tmp_path, capsys):
+    (tmp_path / "tally.py").write_text("def report(metrics, summary):\n    return {}\n\n"
+                                       "def profile(frame):\n    return {}\n")
     text = NO_SWEEP + textwrap.dedent("""\
         steps:
-          - {name: report, function: 'my_steps:report', inputs: {metrics: evaluate.metrics, summary: profile.result}}
-          - {name: profile, function: 'my_steps:profile', inputs: {frame: validate.frame}}
+          - {name: report, function: 'tally:report', inputs: {metrics: evaluate.metrics, summary: profile.result}}
+          - {name: profile, function: 'tally:profile', inputs: {frame: validate.frame}}
     """)
     assert shipyard(["validate", str(write(tmp_path, text))]) == 0
     assert capsys.readouterr().out.splitlines()[3:] == [
@@ -92,8 +99,8 @@ def test_validate_lists_user_steps_and_no_sweep(tmp_path, capsys):
 
 def test_validate_the_examples(capsys):
     for example in ("churn", "breast_cancer"):
-        assert shipyard(["validate", str(ROOT / "examples" / example / "pipeline.yaml")]) == 0
-    assert capsys.readouterr().out.count(": ok\n") == 2
+        assert shipyard(["validate", "--offline", str(ROOT / "examples" / example / "pipeline.yaml")]) == 0
+    assert capsys.readouterr().out.count(": ok (--offline: the data source was not read)\n") == 2
 
 
 def test_validate_with_the_cli_runner(tmp_path):
@@ -133,6 +140,56 @@ def test_validate_checks_how_steps_connect(tmp_path, capsys):
     assert shipyard(["validate", str(write(tmp_path, text))]) == 2
     err = capsys.readouterr().err
     assert "error: invalid pipeline spec: step 'profile' input 'frame' reads 'valdate.frame'" in err
+
+
+def test_validate_reports_every_finding_beyond_the_yaml_at_once(tmp_path, capsys):
+    text = (SPEC.replace("target: churned", "target: churn").replace("monthly_charges]", "monthly_charge]")
+            .replace("learning_rate: 0.05,", "learnin_rate: 0.05,").replace("metrics: [roc_auc, f1]", "metrics: [rmse]")
+            + "promotion:\n  gates:\n    thresholds: ['auc >= 0.7']\n")
+    path = write(tmp_path, text)
+    assert shipyard(["validate", str(path)]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    lines = [line for line in captured.err.splitlines() if not line.startswith("      hint: ")]
+    assert lines == [
+        f"error: invalid pipeline spec: 5 problems in {path}:",
+        f"  {path}:5:11: data.target: column 'churn' is not in the data; did you mean 'churned'?",
+        f"  {path}:10:30: features[0].columns[1]: column 'monthly_charge' is not in the data; "
+        "did you mean 'monthly_charges'?",
+        f"  {path}:17:31: model.params.learnin_rate: LGBMClassifier takes no parameter 'learnin_rate'; "
+        "did you mean 'learning_rate'?",
+        f"  {path}:24:24: evaluation.metrics[0]: evaluation.metrics names 'rmse', which a classification model "
+        "never computes",
+        f"  {path}:31:18: promotion.gates.thresholds[0]: the threshold 'auc >= 0.7' is on 'auc', which a "
+        "classification model never computes; did you mean 'pr_auc'?",
+        "  hint: fix each one; `shipyard validate` checks them all without running anything",
+    ]
+    assert "Traceback" not in captured.err
+
+
+def test_validate_offline_does_not_open_the_data(tmp_path, capsys):
+    path = write(tmp_path, SPEC.replace("data/churn.csv", "warehouse/churn.csv"))
+    assert shipyard(["validate", str(path)]) == 3
+    assert f"error: data error: {path}:4:29: data.source.path: data file {tmp_path}/warehouse/churn.csv does not " \
+           "exist\n" in capsys.readouterr().err
+    assert shipyard(["validate", "--offline", str(path)]) == 0
+    assert capsys.readouterr().out.startswith(f"{path}: ok (--offline: the data source was not read)\n")
+    assert shipyard(["validate", "--offline", str(write(tmp_path, SPEC.replace("plan, region", "plan, regio")
+                                                          .replace("data/churn.csv", "warehouse/churn.csv")))]) == 0
+
+
+def test_run_stops_on_the_finding_validate_reports(tmp_path, capsys, shipyard_home, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    write(tmp_path, SPEC + "promotion:\n  gates:\n    thresholds: ['rmse <= 0.7']\n")
+    finding = ("pipeline.yaml:31:18: promotion.gates.thresholds[0]: the threshold 'rmse <= 0.7' is on 'rmse', "
+               "which a classification model never computes")
+    assert shipyard(["validate", "pipeline.yaml"]) == 2
+    assert capsys.readouterr().err.startswith(f"error: invalid pipeline spec: {finding}\n")
+    assert shipyard(["run", "pipeline.yaml"]) == 2
+    captured = capsys.readouterr()
+    assert f"error: invalid pipeline spec: {finding}\n" in captured.err
+    assert "(0/9 steps from cache)" in captured.out and "registered model" not in captured.out
+    assert not (shipyard_home / "mlflow.db").exists()
 
 
 def test_validate_a_missing_file(tmp_path, capsys):

@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 
-from shipyard.data.sources import read_source, source_files, source_fingerprint
+from shipyard.data.sources import read_source, source_columns, source_files, source_fingerprint
 from shipyard.errors import DataError, SpecError
 from shipyard.spec.models import DataSpec
 
@@ -197,3 +197,73 @@ def test_fingerprint_streams_large_files(tmp_path):
 def test_fingerprint_missing_file(tmp_path):
     with pytest.raises(DataError, match="does not exist"):
         source_fingerprint(spec({"type": "parquet", "path": "x.parquet"}), Path(tmp_path))
+
+
+# ---------------------------------------------------------------- column names without the rows
+
+
+def test_csv_columns_are_the_headers_of_every_file(tmp_path, frame):
+    frame.to_csv(tmp_path / "a.csv", index=False)
+    frame.assign(extra=1).to_csv(tmp_path / "b.csv", index=False)
+    (tmp_path / "semi.csv").write_text("p;q\n1;2\n")
+    assert source_columns(spec({"type": "csv", "path": "*.csv"}), tmp_path) == ["id", "at", "kind", "y", "extra",
+                                                                                "p;q"]
+    assert source_columns(spec({"type": "csv", "path": "semi.csv", "delimiter": ";"}), tmp_path) == ["p", "q"]
+    with pytest.raises(DataError, match="data file .*absent.csv does not exist"):
+        source_columns(spec({"type": "csv", "path": "absent.csv"}), tmp_path)
+    (tmp_path / "empty.csv").write_text("")
+    with pytest.raises(DataError, match="CSV file .*empty.csv is empty"):
+        source_columns(spec({"type": "csv", "path": "empty.csv"}), tmp_path)
+
+
+def test_parquet_columns_leave_out_a_stored_index(tmp_path, frame):
+    frame.set_index("id").to_parquet(tmp_path / "indexed.parquet")
+    assert source_columns(spec({"type": "parquet", "path": "indexed.parquet"}), tmp_path) == ["at", "kind", "y"]
+    assert list(read_source(spec({"type": "parquet", "path": "indexed.parquet"}), tmp_path).columns) == \
+        ["at", "kind", "y"]
+    (tmp_path / "broken.parquet").write_bytes(b"not parquet")
+    with pytest.raises(DataError, match="cannot read Parquet file"):
+        source_columns(spec({"type": "parquet", "path": "broken.parquet"}), tmp_path)
+
+
+def test_sql_columns_run_the_query_for_no_rows(tmp_path, frame):
+    engine = sa.create_engine(f"sqlite:///{tmp_path / 'shop.db'}")
+    frame.to_sql("customers", engine, index=False)
+    engine.dispose()
+    # A query whose rows cannot be computed: reading any row raises, planning it does not.
+    query = "SELECT id, y, abs(-9223372036854775807 - id) AS boom FROM customers;"
+    data = spec({"type": "sql", "url": "sqlite:///shop.db", "query": query})
+    with pytest.raises(DataError, match="integer overflow"):
+        read_source(data, tmp_path)
+    assert source_columns(data, tmp_path) == ["id", "y", "boom"]
+    commented = spec({"type": "sql", "url": "sqlite:///shop.db", "query": "SELECT id, y FROM customers -- all"})
+    assert source_columns(commented, tmp_path) == ["id", "y"]
+    pragma = spec({"type": "sql", "url": "sqlite:///shop.db", "query": "PRAGMA table_info(customers)"})
+    assert source_columns(pragma, tmp_path) == list(read_source(pragma.model_copy(update={"target": "name"}),
+                                                                tmp_path).columns)
+    with pytest.raises(DataError, match="no such table: nope"):
+        source_columns(spec({"type": "sql", "url": "sqlite:///shop.db", "query": "SELECT * FROM nope"}), tmp_path)
+
+
+def test_duckdb_columns_come_from_describe(tmp_path, frame):
+    (tmp_path / "lake").mkdir()
+    frame.to_parquet(tmp_path / "lake" / "a.parquet")
+    query = "SELECT id, kind AS segment, error('rows were read') AS y FROM read_parquet('lake/*.parquet')"
+    data = spec({"type": "duckdb", "query": query})
+    with pytest.raises(DataError, match="rows were read"):
+        read_source(data, tmp_path)
+    assert source_columns(data, tmp_path) == ["id", "segment", "y"]
+
+
+@pytest.mark.postgres
+def test_postgresql_columns_of_a_query_with_a_cte(new_postgres_database, frame):
+    url = new_postgres_database("shipyard_sources")
+    engine = sa.create_engine(url)
+    frame.to_sql("customers", engine, index=False)
+    engine.dispose()
+    query = ("WITH recent AS (SELECT id, y, 1 / (id - id) AS boom FROM customers)\n"
+             "SELECT id AS customer, y, boom FROM recent;\n")
+    data = spec({"type": "sql", "url": url, "query": query})
+    with pytest.raises(DataError, match="division by zero"):
+        read_source(data, Path("."))
+    assert source_columns(data, Path(".")) == ["customer", "y", "boom"]

@@ -11,16 +11,23 @@ from shipyard.cli import app
 
 
 @app.command("validate")
-def validate_command(pipeline: Path = typer.Argument(..., help="The pipeline YAML.", show_default=False)) -> None:
-    """Check a pipeline YAML without running it: keys, values, and how its steps connect."""
+def validate_command(
+    pipeline: Path = typer.Argument(..., help="The pipeline YAML.", show_default=False),
+    offline: bool = typer.Option(False, "--offline", help="Do not open the data source (no header or schema "
+                                                          "reads); check everything else."),
+) -> None:
+    """Check a pipeline YAML without running it: keys and values, how its steps connect, the data's columns,
+    the estimator and its parameters, the metrics the gates name, and that the user's functions import."""
     from shipyard.pipeline.compile import compile_spec
+    from shipyard.pipeline.preflight import check
     from shipyard.spec import load_spec
 
     loaded = load_spec(pipeline)
     spec = loaded.spec
     dag = compile_spec(spec, spec_text=loaded.text, spec_filename=pipeline.name, source_digest=None)
+    check(loaded=loaded, read_data=not offline, source=str(pipeline))
     sweep = spec.sweep
-    print(f"{pipeline}: ok")
+    print(f"{pipeline}: ok" + (" (--offline: the data source was not read)" if offline else ""))
     print(f"  pipeline  {spec.name}" + (f" (team {spec.team})" if spec.team else ""))
     print(f"  model     {spec.model.flavor} {spec.model.estimator} ({spec.task()})")
     print(f"  sweep     {sweep.n_trials} trials on {sweep.metric} ({sweep.direction})" if sweep else "  sweep     none")

@@ -1,7 +1,8 @@
-"""Reading a pipeline's data source into a frame, and fingerprinting its files."""
+"""Reading a pipeline's data source into a frame or just its column names, and fingerprinting its files."""
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import hashlib
 import os
@@ -42,6 +43,24 @@ def read_source(data: DataSpec, base_dir: Path) -> pd.DataFrame:
     if data.timestamp:
         frame[data.timestamp] = parse_timestamps(frame[data.timestamp])
     return frame
+
+
+def source_columns(data: DataSpec, base_dir: Path) -> list[str]:
+    """The source's column names without reading its rows: CSV headers, Parquet schemas, a query's result columns."""
+    source = data.source
+    base_dir = Path(base_dir)
+    if isinstance(source, CsvSource):
+        names = [name for path in _matched_files(source.path, base_dir, "csv") for name in _csv_header(source, path)]
+    elif isinstance(source, ParquetSource):
+        names = [name for path in _matched_files(source.path, base_dir, "parquet") for name in _parquet_names(path)]
+    elif isinstance(source, SqlSource):
+        names = _sql_columns(source, base_dir)
+    elif isinstance(source, DuckDBSource):
+        names = _duckdb_columns(source, base_dir)
+    else:
+        raise SpecError(f"unknown data source type {type(source).__name__}",
+                        hint="use one of: csv, parquet, sql, duckdb")
+    return list(dict.fromkeys(str(name) for name in names))
 
 
 def source_files(data: DataSpec, base_dir: Path) -> list[Path]:
@@ -139,6 +158,30 @@ def _read_csv(source: CsvSource, base_dir: Path) -> pd.DataFrame:
     return _concat(frames)
 
 
+def _csv_header(source: CsvSource, path: Path) -> list[str]:
+    try:
+        return [str(c) for c in pd.read_csv(path, sep=source.delimiter, nrows=0).columns]
+    except pd.errors.EmptyDataError:
+        raise DataError(f"CSV file {path} is empty", hint="remove it or fill it with a header and rows") from None
+    except (pd.errors.ParserError, UnicodeDecodeError, OSError) as exc:
+        raise DataError(f"cannot parse CSV file {path}: {exc}",
+                        hint="check data.source.delimiter and the file's encoding (UTF-8)") from None
+
+
+def _parquet_names(path: Path) -> list[str]:
+    """The columns ``to_pandas`` gives: the schema's names less those pandas restores as the index."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        schema = pq.read_schema(path)
+    except (pa.ArrowException, OSError) as exc:
+        raise DataError(f"cannot read Parquet file {path}: {exc}",
+                        hint="check that it is a Parquet file and not truncated") from None
+    index = {c for c in (schema.pandas_metadata or {}).get("index_columns", []) if isinstance(c, str)}
+    return [name for name in schema.names if name not in index]
+
+
 def _read_parquet(source: ParquetSource, base_dir: Path) -> pd.DataFrame:
     import pyarrow as pa
     import pyarrow.parquet as pq
@@ -168,6 +211,37 @@ def _concat(frames: list[pd.DataFrame]) -> pd.DataFrame:
 
 def _read_sql(source: SqlSource, base_dir: Path) -> pd.DataFrame:
     import sqlalchemy as sa
+
+    with _sql_connection(source, base_dir) as connection:
+        return pd.read_sql(sa.text(source.query), connection)
+
+
+def _sql_columns(source: SqlSource, base_dir: Path) -> list[str]:
+    """The query's result columns, from the query wrapped in a zero-row select.
+
+    A statement that cannot be wrapped (a PRAGMA, a procedure call) runs as it is on a
+    streaming cursor, of which only the column names are read.
+    """
+    import sqlalchemy as sa
+    from sqlalchemy import exc as sa_exc
+
+    query = source.query.strip().rstrip(";")
+    empty = sa.select(sa.text("*")).select_from(sa.text(f"({query}\n) AS shipyard_columns")).limit(0)
+    with _sql_connection(source, base_dir) as connection:
+        try:
+            return list(connection.execute(empty).keys())
+        except sa_exc.SQLAlchemyError:
+            connection.rollback()
+        result = connection.execution_options(stream_results=True).execute(sa.text(source.query))
+        try:
+            return list(result.keys())
+        finally:
+            result.close()
+
+
+@contextlib.contextmanager
+def _sql_connection(source: SqlSource, base_dir: Path):
+    import sqlalchemy as sa
     from sqlalchemy import exc as sa_exc
 
     try:
@@ -185,7 +259,7 @@ def _read_sql(source: SqlSource, base_dir: Path) -> pd.DataFrame:
                              "is installed") from None
     try:
         with engine.connect() as connection:
-            return pd.read_sql(sa.text(source.query), connection)
+            yield connection
     except (sa_exc.SQLAlchemyError, pd.errors.DatabaseError) as exc:
         cause = exc.__cause__ if isinstance(exc.__cause__, sa_exc.SQLAlchemyError) else exc
         detail = str(getattr(cause, "orig", None) or cause).strip().splitlines()[0]
@@ -209,6 +283,19 @@ def _sqlite_relative_to(url, base_dir: Path):
 
 
 def _read_duckdb(source: DuckDBSource, base_dir: Path) -> pd.DataFrame:
+    with _duckdb_connection(source, base_dir) as connection:
+        return connection.execute(source.query).df()
+
+
+def _duckdb_columns(source: DuckDBSource, base_dir: Path) -> list[str]:
+    """The query's result columns, from DuckDB's DESCRIBE (which plans the query but reads no rows)."""
+    with _duckdb_connection(source, base_dir) as connection:
+        query = source.query.strip().rstrip(";")
+        return [row[0] for row in connection.execute(f"DESCRIBE {query}").fetchall()]
+
+
+@contextlib.contextmanager
+def _duckdb_connection(source: DuckDBSource, base_dir: Path):
     import duckdb
 
     database = ":memory:"
@@ -225,7 +312,7 @@ def _read_duckdb(source: DuckDBSource, base_dir: Path) -> pd.DataFrame:
                         hint="check that it is a DuckDB file and that no other process holds it for writing") from None
     try:
         connection.execute("SET file_search_path = ?", [str(base_dir.resolve())])
-        return connection.execute(source.query).df()
+        yield connection
     except duckdb.Error as exc:
         raise DataError(f"the DuckDB query failed: {exc}",
                         hint=f"relative file paths in the query resolve against {base_dir.resolve()}; "

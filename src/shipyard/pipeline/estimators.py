@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import functools
 import importlib
 import inspect
 from typing import Any
@@ -17,6 +18,7 @@ _FLAVOR_CLASSES = {
 _FLAVOR_EXTRAS = {"xgboost": "pip install 'shipyard[xgboost]'", "lightgbm": "pip install lightgbm"}
 
 
+@functools.cache
 def _sklearn_estimators() -> dict[str, type]:
     from sklearn.utils.discovery import all_estimators
 
@@ -44,6 +46,11 @@ def resolve_estimator(model: ModelSpec) -> type:
         known = {n: getattr(module, n) for n in names if hasattr(module, n)}
     if name in known:
         return known[name]
+    other = next((flavor for flavor, (_, names) in _FLAVOR_CLASSES.items()
+                  if flavor != model.flavor and name in names), None)
+    if other is not None:
+        raise SpecError(f"model.estimator '{name}' is a {other} estimator, but model.flavor is {model.flavor}",
+                        hint=f"set model.flavor: {other}, or choose a {model.flavor} estimator")
     close = difflib.get_close_matches(name, list(known), n=3, cutoff=0.5)
     suggestion = f"did you mean {' or '.join(repr(c) for c in close)}? " if close else ""
     shown = ", ".join(sorted(known)[:12]) + (", …" if len(known) > 12 else "")
@@ -51,21 +58,66 @@ def resolve_estimator(model: ModelSpec) -> type:
                     hint=f"{suggestion}known {model.flavor} estimators: {shown}")
 
 
+def accepted_params(cls: type) -> set[str] | None:
+    """The keyword arguments ``cls`` takes; None when it takes any (``**kwargs``) and no list of them is known.
+
+    LightGBM's estimators pass ``**kwargs`` on to the booster, whose parameters and aliases LightGBM lists.
+    """
+    parameters = inspect.signature(cls.__init__).parameters.items()
+    named = {name for name, p in parameters if name != "self" and p.kind is not inspect.Parameter.VAR_KEYWORD}
+    if not any(p.kind is inspect.Parameter.VAR_KEYWORD for _, p in parameters):
+        return named
+    if cls.__module__.partition(".")[0] == "lightgbm":
+        booster = _lightgbm_booster_params()
+        return None if booster is None else named | booster
+    return None
+
+
+def describe_params(cls: type) -> str:
+    """``'X takes: a, b, c'``, naming the constructor's own parameters (not a booster's long list)."""
+    parameters = inspect.signature(cls.__init__).parameters.items()
+    named = sorted(name for name, p in parameters if name != "self" and p.kind is not inspect.Parameter.VAR_KEYWORD)
+    more = ", and the booster parameters LightGBM documents" if cls.__module__.partition(".")[0] == "lightgbm" else ""
+    return f"{cls.__name__} takes: {', '.join(named)}{more}"
+
+
+@functools.cache
+def _lightgbm_booster_params() -> frozenset[str] | None:
+    try:
+        from lightgbm.basic import _ConfigAliases
+
+        aliases = _ConfigAliases._get_all_param_aliases()
+    except (ImportError, AttributeError):
+        return None
+    return frozenset(aliases) | frozenset(alias for names in aliases.values() for alias in names)
+
+
+def unknown_params(cls: type, names) -> dict[str, str | None]:
+    """Each name ``cls`` does not take, with the closest one it does take (or None)."""
+    accepted = accepted_params(cls)
+    if accepted is None:
+        return {}
+    return {name: _closest(name, accepted) for name in sorted(set(names) - accepted)}
+
+
+def _closest(name: str, options: set[str]) -> str | None:
+    close = difflib.get_close_matches(name, options, n=1)
+    if close:
+        return close[0]
+    return {option.lower(): option for option in sorted(options)}.get(name.lower())
+
+
 def make_estimator(model: ModelSpec, *, overrides: dict[str, Any] | None = None, n_jobs: int | None = None):
     cls = resolve_estimator(model)
     params = {**model.params, **(overrides or {})}
-    accepted = set(inspect.signature(cls.__init__).parameters) - {"self"}
-    takes_kwargs = any(p.kind is inspect.Parameter.VAR_KEYWORD
-                       for p in inspect.signature(cls.__init__).parameters.values())
-    unknown = sorted(set(params) - accepted) if not takes_kwargs else []
+    unknown = unknown_params(cls, params)
+    accepted = accepted_params(cls)
     if unknown:
-        close = {u: difflib.get_close_matches(u, accepted, n=1) for u in unknown}
-        hints = ", ".join(f"'{u}' (did you mean '{c[0]}'?)" if c else f"'{u}'" for u, c in close.items())
+        hints = ", ".join(f"'{u}' (did you mean '{c}'?)" if c else f"'{u}'" for u, c in unknown.items())
         raise SpecError(f"model.params has parameters {cls.__name__} does not take: {hints}",
-                        hint=f"{cls.__name__} takes: {', '.join(sorted(accepted))}")
+                        hint=describe_params(cls))
     parallel = model.flavor != "sklearn" or cls.__module__.startswith("sklearn.ensemble")
-    if parallel and n_jobs is not None and "n_jobs" in accepted | ({"n_jobs"} if takes_kwargs else set()) \
-            and "n_jobs" not in params:
+    if parallel and n_jobs is not None and (accepted is None or "n_jobs" in accepted) and "n_jobs" not in params:
         params["n_jobs"] = n_jobs
     if model.flavor == "lightgbm" and "verbose" not in params:
         params["verbose"] = -1
@@ -75,10 +127,10 @@ def make_estimator(model: ModelSpec, *, overrides: dict[str, Any] | None = None,
         raise SpecError(f"model.params are not accepted by {cls.__name__}: {exc}") from None
 
 
-def check_task(model: ModelSpec, task: str, *, declared: bool = True) -> None:
+def check_task(model: ModelSpec, estimator, task: str, *, declared: bool = True) -> None:
+    """``estimator`` (an instance built from ``model``) does ``task``."""
     from sklearn.base import is_classifier, is_regressor
 
-    estimator = resolve_estimator(model)()
     actual = "classification" if is_classifier(estimator) else "regression" if is_regressor(estimator) else None
     if actual is None or actual == task:
         return
