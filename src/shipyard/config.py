@@ -17,6 +17,8 @@ class Settings:
     database_url: str
     mlflow_tracking_uri: str
     mlflow_artifact_root: Path
+    run_lease_s: float = 30.0
+    """How long a pipeline run stays owned by a process that stops renewing its lease."""
 
     @property
     def artifact_root(self) -> Path:
@@ -41,4 +43,21 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         database_url=database_url,
         mlflow_tracking_uri=tracking_uri,
         mlflow_artifact_root=home / "mlartifacts",
+        run_lease_s=_positive_float(env, "SHIPYARD_RUN_LEASE_S", 30.0),
     )
+
+
+def _positive_float(env, name: str, default: float) -> float:
+    from shipyard.errors import SpecError
+
+    raw = env.get(name)
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        value = 0.0
+    if not value > 0:
+        raise SpecError(f"{name} must be a positive number of seconds, got {raw!r}",
+                        headline="invalid setting", hint=f"unset {name} or set it to e.g. 30")
+    return value
