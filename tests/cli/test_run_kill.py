@@ -40,13 +40,16 @@ def test_kill_9_then_resume_registers_exactly_one_version(tmp_path, shipyard_hom
         def hold(frame):
             while Path({str(hold)!r}).exists():
                 time.sleep(0.05)
-            return len(frame)
+            return {{"frame": frame}}
     """))
     (tmp_path / "pipeline.yaml").write_text(SPEC + textwrap.dedent("""\
         steps:
           - name: wait
             function: slow_steps:hold
-            inputs: {frame: validate.frame}
+            inputs: {frame: split.train}
+            outputs: [frame]
+        step_options:
+          features: {inputs: {train: wait.frame}}
     """))
     env = {**os.environ, "SHIPYARD_HOME": str(shipyard_home), "SHIPYARD_RUN_LEASE_S": str(LEASE_S)}
     proc = subprocess.Popen([sys.executable, "-m", "shipyard", "run", str(tmp_path / "pipeline.yaml")],
