@@ -88,6 +88,7 @@ def test_kill_9_then_resume_registers_exactly_one_version(tmp_path, shipyard_hom
 
     listed = _shipyard(env, "runs", "list")
     assert re.search(rf"{run_id}.*interrupted", listed.stdout), listed.stdout
+    assert f"resume with: shipyard run --resume {run_id}" in listed.stdout
     shown = _shipyard(env, "runs", "show", run_id)
     assert f"{run_id}[/] of" not in shown.stdout
     assert "interrupted" in shown.stdout

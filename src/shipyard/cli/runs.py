@@ -36,6 +36,9 @@ def list_command(pipeline: str = typer.Option(None, "--pipeline", help="Only run
         model = f"{r.model_name} v{r.model_version}" if r.model_name else ""
         table.add_row(r.id, r.pipeline, r.shown_status, _when(r.started_at or r.created_at), _duration(r), model)
     Console().print(table)
+    for r in records:
+        if r.shown_status == "interrupted":
+            print(f"run {r.id} was interrupted (its process is gone); resume with: {_resume_command(r)}")
 
 
 @runs_app.command("show")
