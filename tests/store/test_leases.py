@@ -23,8 +23,8 @@ def _new(run_id="abcdef123456", **kwargs):
 
 def _set_lease(run_id, owner, expires_in_s):
     with session_scope() as s:
-        s.execute(update(PipelineRun).where(PipelineRun.id == run_id)
-                  .values(owner=owner, heartbeat_at=utcnow(), lease_expires_at=utcnow() + timedelta(seconds=expires_in_s)))
+        s.execute(update(PipelineRun).where(PipelineRun.id == run_id).values(
+            owner=owner, heartbeat_at=utcnow(), lease_expires_at=utcnow() + timedelta(seconds=expires_in_s)))
 
 
 def _dead_local_pid():
