@@ -1,10 +1,12 @@
 """The runner on hand-built DAGs: shapes, caching, retries, timeouts, failures, resume."""
 
+import io
 import textwrap
 
 import pytest
 
 from shipyard.pipeline.dag import Dag, StepNode
+from shipyard.pipeline.progress import LineReporter
 from shipyard.pipeline.runner import RunOptions, Runner, RunPlan
 from shipyard.store import runs as store
 
@@ -304,8 +306,14 @@ def test_resume_reruns_completed_steps_whose_cache_key_changed(steps_module, tmp
 
     failed = run(nodes(1), steps_module, no_cache=True)
     flag.write_text("ok")
-    resumed = run(nodes(5), steps_module, no_cache=True, run_id=failed.run_id)
+    shown = io.StringIO()
+    plan = RunPlan(dag=Dag(tuple(nodes(5))), pipeline="t", base_dir=steps_module)
+    resumed = Runner(plan, options=RunOptions(no_cache=True), run_id=failed.run_id,
+                     reporter=LineReporter(shown)).run()
     assert resumed.status == "succeeded", resumed.error
+    for step in ("a", "b"):
+        assert f"  {step}: pending — completed before, but it or its inputs changed since: runs again" \
+            in shown.getvalue()
     assert (tmp_path / "count").read_text() == "2", "b ran again: its input changed"
     assert value_of(resumed, "c", steps_module) == 1005
     assert resumed.step("a").attempts == 1 and resumed.step("b").attempts == 1
