@@ -95,11 +95,11 @@ def _wrong_shape(node: StepNode, value: Any, why: str) -> UserCodeError:
 
 
 def _save_output(store, node: StepNode, name: str, value: Any, extra_modules: tuple[str, ...]):
-    if not node.user_code:
-        return save_value(store, value, extra_modules=extra_modules)
     try:
         return save_value(store, value, extra_modules=extra_modules)
     except Exception as exc:
+        if not node.user_code:
+            raise
         reason = exc.message if isinstance(exc, ShipyardError) else f"{type(exc).__name__}: {exc}"
         raise UserCodeError(
             f"step '{node.name}' ({node.impl}) returned {describe_value(value)} for its output '{name}' "
@@ -114,5 +114,5 @@ def describe_value(value: Any) -> str:
         return f"a {type(value).__name__} with keys {sorted(map(str, value))}"
     if isinstance(value, tuple):
         return f"a tuple of {len(value)}"
-    return f"a {type(value).__module__}.{type(value).__qualname__}" if type(value).__module__ != "builtins" \
-        else f"a {type(value).__name__}"
+    kind = type(value)
+    return f"a {kind.__name__}" if kind.__module__ == "builtins" else f"a {kind.__module__}.{kind.__qualname__}"
