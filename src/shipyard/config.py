@@ -22,6 +22,8 @@ class Settings:
     mlflow_artifact_root: Path
     prediction_log_flush_s: float = 1.0
     prediction_log_durability: str = "buffered"
+    run_lease_s: float = 30.0
+    """How long a pipeline run stays owned by a process that stops renewing its lease."""
 
     @property
     def artifact_root(self) -> Path:
@@ -55,6 +57,7 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
                                               "SHIPYARD_PREDICTION_LOG_FLUSH_S"),
         prediction_log_durability=durability(env.get("SHIPYARD_PREDICTION_LOG_DURABILITY") or "buffered",
                                              "SHIPYARD_PREDICTION_LOG_DURABILITY"),
+        run_lease_s=_positive_float(env, "SHIPYARD_RUN_LEASE_S", 30.0),
     )
 
 
@@ -79,3 +82,17 @@ def durability(text: str, source: str) -> str:
                         hint="buffered loses at most the flush interval on a kill; spool loses nothing on a kill; "
                              "fsync also survives a power cut")
     return text
+
+
+def _positive_float(env, name: str, default: float) -> float:
+    raw = env.get(name)
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        value = 0.0
+    if not value > 0:
+        raise SpecError(f"{name} must be a positive number of seconds, got {raw!r}",
+                        headline="invalid setting", hint=f"unset {name} or set it to e.g. 30")
+    return value

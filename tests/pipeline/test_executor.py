@@ -90,3 +90,43 @@ def test_shutdown_kills_running_tasks():
     processes = [w.process for w in executor._workers]
     executor.shutdown(kill=True)
     assert all(not p.is_alive() for p in processes)
+
+
+def test_workers_die_when_their_runner_is_killed(tmp_path):
+    """kill -9 of the process that owns the pool leaves no worker behind, busy or idle."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    from shipyard.store.leases import process_exists
+
+    script = tmp_path / "owner.py"
+    script.write_text(
+        "import time\n"
+        "from shipyard.pipeline.dag import StepResources\n"
+        "from shipyard.pipeline.executor import Budget, LocalExecutor\n"
+        "ex = LocalExecutor(budget=Budget(cpu=3, memory=0))\n"
+        "ex.start()\n"
+        "ex.submit('busy', 'pipeline_test_tasks:sleep_forever', {}, resources=StepResources(cpu=1), timeout=None)\n"
+        "print('ready', flush=True)\n"
+        "time.sleep(3600)\n")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(Path(__file__).parent), *sys.path])}
+    owner = subprocess.Popen([sys.executable, str(script)], env=env, stdout=subprocess.PIPE, text=True)
+    try:
+        assert owner.stdout.readline().strip() == "ready"
+        workers = [int(p) for p in subprocess.run(["pgrep", "-P", str(owner.pid)], capture_output=True,
+                                                  text=True).stdout.split()]
+        assert len(workers) == 3
+    finally:
+        owner.send_signal(signal.SIGKILL)
+        owner.wait()
+    deadline = time.monotonic() + 5
+    while any(process_exists(pid) for pid in workers) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    left = [pid for pid in workers if process_exists(pid)]
+    for pid in left:
+        os.kill(pid, signal.SIGKILL)
+    assert left == [], f"workers {left} outlived their runner"

@@ -1,10 +1,12 @@
 """The runner on hand-built DAGs: shapes, caching, retries, timeouts, failures, resume."""
 
+import io
 import textwrap
 
 import pytest
 
 from shipyard.pipeline.dag import Dag, StepNode
+from shipyard.pipeline.progress import LineReporter
 from shipyard.pipeline.runner import RunOptions, Runner, RunPlan
 from shipyard.store import runs as store
 
@@ -209,3 +211,109 @@ def test_gpu_request_on_a_machine_without_gpus_is_refused(steps_module):
     assert result.status == "failed"
     assert result.exit_code == 6
     assert "requests 1 GPU(s), but the local executor has 0" in result.error
+
+
+def _hold(run_id, owner, expires_in_s):
+    from datetime import timedelta
+
+    from sqlalchemy import update
+
+    from shipyard.store.db import session_scope
+    from shipyard.store.models import PipelineRun, utcnow
+
+    with session_scope() as s:
+        s.execute(update(PipelineRun).where(PipelineRun.id == run_id).values(
+            status="running", owner=owner, heartbeat_at=utcnow(),
+            lease_expires_at=utcnow() + timedelta(seconds=expires_in_s)))
+
+
+def test_a_run_still_owned_by_a_live_process_is_not_resumed(steps_module, tmp_path):
+    from shipyard.errors import RefusedError
+
+    counter, flag = str(tmp_path / "count"), tmp_path / "flag"
+    nodes = [node("a", "const"), node("b", "counted", {"x": "a.result"}, params={"counter": counter}),
+             node("c", "fail_unless", {"x": "b.result"}, params={"flag": str(flag)})]
+    failed = run(nodes, steps_module)
+    flag.write_text("ok")
+    _hold(failed.run_id, "elsewhere.example:77:cafe0000", 60)
+    before = store.get_run(failed.run_id)
+    with pytest.raises(RefusedError, match="still running"):
+        run(nodes, steps_module, run_id=failed.run_id)
+    assert store.get_run(failed.run_id) == before
+
+    _hold(failed.run_id, "elsewhere.example:77:cafe0000", -1)
+    resumed = run(nodes, steps_module, run_id=failed.run_id)
+    assert resumed.status == "succeeded", resumed.error
+    assert (tmp_path / "count").read_text() == "1"
+    record = store.get_run(failed.run_id)
+    assert (record.status, record.owner) == ("succeeded", None)
+
+
+def test_the_runner_renews_its_lease_while_a_step_runs(steps_module, monkeypatch):
+    import threading
+    import time
+
+    from shipyard.errors import RefusedError
+    from shipyard.store import leases
+
+    monkeypatch.setenv("SHIPYARD_RUN_LEASE_S", "0.4")
+    refusals = []
+
+    def try_to_take_over():
+        time.sleep(1.2)
+        newest = store.list_runs(limit=1)[0]
+        try:
+            leases.acquire(newest.id, "thief.example:1:00000000", lease_s=30)
+        except RefusedError as exc:
+            refusals.append(exc)
+
+    thief = threading.Thread(target=try_to_take_over)
+    thief.start()
+    result = run([node("a", "const"), node("b", "nap", {"x": "a.result"}, params={"seconds": 2})], steps_module)
+    thief.join()
+    assert result.status == "succeeded", result.error
+    assert len(refusals) == 1
+
+
+def test_a_runner_whose_run_was_taken_over_stops_and_writes_nothing(steps_module, monkeypatch):
+    import threading
+    import time
+
+    monkeypatch.setenv("SHIPYARD_RUN_LEASE_S", "0.4")
+
+    def take_over():
+        time.sleep(1.0)
+        _hold(store.list_runs(limit=1)[0].id, "thief.example:1:00000000", 60)
+
+    thief = threading.Thread(target=take_over)
+    thief.start()
+    result = run([node("a", "const"), node("b", "nap", {"x": "a.result"}, params={"seconds": 3})], steps_module)
+    thief.join()
+    assert result.status == "failed"
+    assert "taken over" in result.error
+    record = store.get_run(result.run_id)
+    assert (record.status, record.owner) == ("running", "thief.example:1:00000000")
+    assert {s.name: s.state for s in record.steps}["b"] == "running"
+
+
+def test_resume_reruns_completed_steps_whose_cache_key_changed(steps_module, tmp_path):
+    counter, flag = str(tmp_path / "count"), tmp_path / "flag"
+
+    def nodes(value):
+        return [node("a", "const", params={"value": value}),
+                node("b", "counted", {"x": "a.result"}, params={"counter": counter}),
+                node("c", "fail_unless", {"x": "b.result"}, params={"flag": str(flag)})]
+
+    failed = run(nodes(1), steps_module, no_cache=True)
+    flag.write_text("ok")
+    shown = io.StringIO()
+    plan = RunPlan(dag=Dag(tuple(nodes(5))), pipeline="t", base_dir=steps_module)
+    resumed = Runner(plan, options=RunOptions(no_cache=True), run_id=failed.run_id,
+                     reporter=LineReporter(shown)).run()
+    assert resumed.status == "succeeded", resumed.error
+    for step in ("a", "b"):
+        assert f"  {step}: pending — completed before, but it or its inputs changed since: runs again" \
+            in shown.getvalue()
+    assert (tmp_path / "count").read_text() == "2", "b ran again: its input changed"
+    assert value_of(resumed, "c", steps_module) == 1005
+    assert resumed.step("a").attempts == 1 and resumed.step("b").attempts == 1

@@ -72,8 +72,39 @@ def test_interrupted_sweep_resumes_with_finished_trials(shipyard_home, sweep_nod
     assert second.done()
     summary = second.result()
     assert summary["best_params"]["C"] > 0
-    assert summary["n_trials"] == 5
-    assert {t["state"] for t in summary["trials"]} <= {"complete", "pruned", "fail"}
+    assert summary["n_trials"] == 4
+    assert len(summary["trials"]) == 4, "the interrupted trial is not reported; its parameters ran again"
+    assert {t["state"] for t in summary["trials"]} <= {"complete", "pruned"}
+
+
+def test_a_resumed_sweep_runs_exactly_n_trials_and_no_parameters_twice(shipyard_home, sweep_node):
+    """Killed with two trials running: they run once more each, new draws fill the rest, none repeats."""
+    from optuna.trial import TrialState
+
+    settings = load_settings()
+    from shipyard.store.db import get_engine
+
+    get_engine(settings)
+    ref = save_value(open_artifact_store(settings), _frame()).ref()
+    first = _controller(sweep_node, ref, settings)
+    _run_one(first)
+    cut_short = [first.next_task()[1]["trial_params"] for _ in range(2)]  # running when the process died
+
+    second = _controller(sweep_node, ref, settings)
+    assert second.resumed == 1
+    while second.wants_more():
+        _run_one(second)
+    summary = second.result()
+    assert summary["n_trials"] == sweep_node.params["sweep"]["n_trials"] == 4
+    finished = [t for t in second.study.get_trials(deepcopy=False)
+                if t.state in (TrialState.COMPLETE, TrialState.PRUNED)]
+    assert len(finished) == 4
+    values = [t.params["C"] for t in finished]
+    assert len(set(values)) == 4, f"parameters ran twice: {values}"
+    assert all(params["C"] in values for params in cut_short)
+
+    third = _controller(sweep_node, ref, settings)
+    assert third.resumed == 4 and not third.wants_more()
 
 
 def test_sweep_with_only_failures_fails_clearly(shipyard_home, sweep_node):

@@ -15,6 +15,9 @@ from shipyard.cli import app
 def run_command(
     pipeline: Path = typer.Argument(None, help="The pipeline YAML.", show_default=False),
     resume: str = typer.Option(None, "--resume", metavar="RUN_ID", help="Continue a failed or interrupted run."),
+    spec: Path = typer.Option(None, "--spec", metavar="FILE",
+                              help="With --resume: continue with this (fixed) pipeline YAML instead of the spec the "
+                                   "run started with; completed steps it does not change are kept."),
     no_cache: bool = typer.Option(False, "--no-cache", help="Run every step, ignoring cached results."),
     from_step: str = typer.Option(None, "--from", metavar="STEP", help="Re-run this step and everything after it."),
     json_output: bool = typer.Option(False, "--json", help="Print the result as JSON on stdout."),
@@ -31,10 +34,14 @@ def run_command(
     if (pipeline is None) == (resume is None):
         raise SpecError("give either a pipeline YAML or --resume RUN_ID",
                         hint="shipyard run pipeline.yaml  |  shipyard run --resume RUN_ID")
+    if spec is not None and resume is None:
+        raise SpecError("--spec goes with --resume RUN_ID; to run a pipeline YAML, give it as the argument",
+                        hint="shipyard run pipeline.yaml  |  shipyard run --resume RUN_ID --spec pipeline.yaml")
     options = RunOptions(no_cache=no_cache, from_step=from_step, preload=WARM_MODULES)
     reporter = default_reporter(json_output)
     if resume:
-        result = resume_run(resume, options=options, reporter=reporter)
+        result = resume_run(resume, spec=spec, options=options, reporter=reporter,
+                            notice=lambda text: print(f"note: {text}", file=sys.stderr))
     else:
         target = pipeline
         if no_deploy:

@@ -34,8 +34,11 @@ def list_command(pipeline: str = typer.Option(None, "--pipeline", help="Only run
         table.add_column(column)
     for r in records:
         model = f"{r.model_name} v{r.model_version}" if r.model_name else ""
-        table.add_row(r.id, r.pipeline, r.status, _when(r.started_at or r.created_at), _duration(r), model)
+        table.add_row(r.id, r.pipeline, r.shown_status, _when(r.started_at or r.created_at), _duration(r), model)
     Console().print(table)
+    for r in records:
+        if r.shown_status == "interrupted":
+            print(f"run {r.id} was interrupted (its process is gone); resume with: {_resume_command(r)}")
 
 
 @runs_app.command("show")
@@ -52,7 +55,7 @@ def show_command(run_id: str = typer.Argument(..., help="Run id or a unique pref
         print(json.dumps(_run_dict(record, steps=True), indent=2, default=str))
         return
     console = Console()
-    console.print(f"[bold]run {record.id}[/] of [bold]{record.pipeline}[/]: {record.status}, "
+    console.print(f"[bold]run {record.id}[/] of [bold]{record.pipeline}[/]: {record.shown_status}, "
                   f"{_duration(record)}; spec {record.spec_path or '(stored)'} sha256 {record.spec_digest[:12]}")
     table = Table()
     for column in ("step", "state", "time", "cache", "attempts", "outputs"):
@@ -69,14 +72,28 @@ def show_command(run_id: str = typer.Argument(..., help="Run id or a unique pref
         console.print(f"model: {record.model_name} version {record.model_version}, MLflow run {record.mlflow_run_id}")
     if record.error:
         console.print(f"[red]error:[/] {record.error}", markup=True, highlight=False)
-    if record.status in ("failed", "cancelled"):
-        console.print(f"resume with: shipyard run --resume {record.id}", highlight=False)
+    if record.shown_status == "interrupted":
+        console.print(f"its process is gone ({record.holder.describe()}); the run stopped without finishing",
+                      highlight=False)
+    elif record.shown_status == "running":
+        console.print(f"running in {record.holder.describe()}", highlight=False)
+    if record.resumable:
+        console.print(f"resume with: {_resume_command(record)}", highlight=False)
+
+
+def _resume_command(record) -> str:
+    from shipyard.pipeline.state import resume_command
+
+    return resume_command(record.id, spec_error=(record.result or {}).get("error_kind") == "SpecError",
+                          spec_path=record.spec_path)
 
 
 def _run_dict(record, *, steps: bool) -> dict:
     from dataclasses import asdict
 
     data = asdict(record)
+    data["status"] = record.shown_status
+    data["resume_command"] = _resume_command(record) if record.resumable else None
     data.pop("spec_text", None)
     if not steps:
         data.pop("steps", None)

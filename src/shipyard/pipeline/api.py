@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
+from collections.abc import Callable
 from pathlib import Path
 
 from shipyard.config import Settings, load_settings
+from shipyard.errors import RefusedError, SpecError
 from shipyard.pipeline.compile import compile_spec, user_modules
 from shipyard.pipeline.progress import Reporter
 from shipyard.pipeline.runner import RunOptions, Runner, RunPlan, add_to_path
@@ -37,10 +40,16 @@ def run(spec: str | Path | LoadedSpec, *, options: RunOptions | None = None, set
                   reporter=reporter).run()
 
 
-def resume(run_id: str, *, options: RunOptions | None = None, settings: Settings | None = None,
-           reporter: Reporter | None = None) -> PipelineRun:
-    """Continue a failed or interrupted run from its last completed step, with the spec it started with."""
-    from shipyard.errors import RefusedError
+def resume(run_id: str, *, spec: str | Path | None = None, options: RunOptions | None = None,
+           settings: Settings | None = None, reporter: Reporter | None = None,
+           notice: Callable[[str], None] | None = None) -> PipelineRun:
+    """Continue a failed or interrupted run from its last completed step.
+
+    It runs with the spec the run started with, or with ``spec`` (a fixed file): completed steps whose
+    cache key is unchanged under it are kept, the others run again. ``notice`` receives what the
+    caller should tell the user before the run starts.
+    """
+    from shipyard.store import leases
     from shipyard.store import runs as store
 
     settings = settings or load_settings()
@@ -48,11 +57,56 @@ def resume(run_id: str, *, options: RunOptions | None = None, settings: Settings
     if record.status == "succeeded":
         raise RefusedError(f"run {record.id} already succeeded; there is nothing to resume",
                            hint=f"start a new run with: shipyard run {record.spec_path or 'PIPELINE_YAML'}")
-    base_dir = Path(record.spec_path).parent if record.spec_path else Path.cwd()
-    loaded = parse_spec(record.spec_text, source=record.spec_path or "<stored spec>", base_dir=base_dir)
-    if record.spec_path:
-        loaded = LoadedSpec(spec=loaded.spec, text=loaded.text, path=Path(record.spec_path),
-                            base_dir=loaded.base_dir, digest=loaded.digest)
+    if record.holder.alive():
+        raise leases.still_running(record.id, record.holder)
+    loaded = _fixed_spec(record, spec) if spec is not None else _stored_spec(record, notice)
     options = options or RunOptions(preload=WARM_MODULES)
     return Runner(plan_spec(loaded), options=options, settings=settings, reporter=reporter,
                   run_id=record.id).run()
+
+
+def _fixed_spec(record, spec: str | Path) -> LoadedSpec:
+    loaded = load_spec(spec)
+    if loaded.spec.name != record.pipeline:
+        raise RefusedError(f"{spec} describes pipeline '{loaded.spec.name}', but run {record.id} is of "
+                           f"'{record.pipeline}'; a resume continues the same pipeline",
+                           hint=f"give the spec of '{record.pipeline}', or start a new run with: shipyard run {spec}")
+    return loaded
+
+
+def _stored_spec(record, notice: Callable[[str], None] | None) -> LoadedSpec:
+    """The spec the run started with; refused when it failed on its spec and the file has been changed since."""
+    path = Path(record.spec_path) if record.spec_path else None
+    fix = f"shipyard run --resume {record.id} --spec {record.spec_path or 'FIXED_PIPELINE_YAML'}"
+    try:
+        loaded = parse_spec(record.spec_text, source=record.spec_path or "<stored spec>",
+                            base_dir=path.parent if path else Path.cwd())
+    except SpecError as exc:
+        raise SpecError(f"the spec stored with run {record.id} is no longer valid: {exc.message}",
+                        hint=f"fix the file and resume with it: {fix}") from None
+    if path is not None:
+        loaded = LoadedSpec(spec=loaded.spec, text=loaded.text, path=path, base_dir=loaded.base_dir,
+                            digest=loaded.digest)
+    on_disk = _digest_of(path)
+    if on_disk is None or on_disk == record.spec_digest:
+        return loaded
+    if (record.result or {}).get("error_kind") == "SpecError":
+        raise RefusedError(
+            f"run {record.id} failed on its spec, and {record.spec_path} has changed since; resuming with the "
+            "spec the run started with would fail the same way",
+            headline="spec changed since the run", hint=f"resume with the changed file: {fix}")
+    if notice is not None:
+        notice(f"{record.spec_path} changed since run {record.id} started; this resume uses the spec the run "
+               f"started with. To resume with the changed file: {fix}")
+    return loaded
+
+
+def _digest_of(path: Path | None) -> str | None:
+    """The digest ``load_spec`` would give the file now, without parsing it."""
+    if path is None:
+        return None
+    try:
+        text = path.read_bytes().decode("utf-8-sig")
+    except (OSError, UnicodeDecodeError):
+        return None
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()

@@ -1,7 +1,9 @@
 """The local executor: a pool of pre-warmed worker processes with a cpu/memory budget.
 
 A task that crashes its worker or runs past its timeout costs only that worker,
-which is killed and replaced; the runner decides whether to retry.
+which is killed and replaced; the runner decides whether to retry. Workers die
+with the process that started them (see ``worker.die_with_parent``), so a killed
+runner leaves none behind.
 """
 
 from __future__ import annotations
@@ -76,7 +78,9 @@ class LocalExecutor:
 
     def _spawn(self) -> _Worker:
         parent_conn, child_conn = self._ctx.Pipe()
-        process = self._ctx.Process(target=worker_main, args=(child_conn, self.preload), daemon=True)
+        runner_ends = (parent_conn, *(w.conn for w in self._workers))
+        process = self._ctx.Process(target=worker_main, args=(child_conn, self.preload),
+                                    kwargs={"parent_pid": os.getpid(), "runner_ends": runner_ends}, daemon=True)
         process.start()
         child_conn.close()
         return _Worker(process=process, conn=parent_conn)

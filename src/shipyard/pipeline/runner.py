@@ -25,6 +25,7 @@ from shipyard.pipeline.executor import LocalExecutor, TaskOutcome
 from shipyard.pipeline.progress import NullReporter, Reporter
 from shipyard.pipeline.serialization import save_value
 from shipyard.pipeline.state import PipelineRun, StepState
+from shipyard.store import leases
 from shipyard.store import runs as store
 
 _NOT_RETRIED = (SpecError, DataError)
@@ -76,6 +77,10 @@ class Runner:
         self.tasks: dict[str, str] = {}
         self.failure: ShipyardError | None = None
         self.preflight_done = plan.preflight is None
+        self.owner = leases.new_owner()
+        self.owned = False
+        self.renew_at = 0.0
+        self.changed: list[str] = []
 
     # ------------------------------------------------------------------ public
 
@@ -84,11 +89,14 @@ class Runner:
         if self.options.from_step:
             self.plan.dag.node(self.options.from_step)
             self.forced = self.plan.dag.downstream_of(self.options.from_step)
-        self._open_record()
-        self.reporter.start(self.run_id, self.plan.pipeline, [self.states[n] for n in self.plan.dag.names])
+        self._take_ownership()
         previous = signal.signal(signal.SIGTERM, _raise_interrupt)
         status, error = "running", None
         try:
+            self._open_record()
+            self.reporter.start(self.run_id, self.plan.pipeline, [self.states[n] for n in self.plan.dag.names])
+            for name in self.changed:
+                self.reporter.update(self.states[name])
             self._loop()
             status = "failed" if self.failure else "succeeded"
             error = self.failure
@@ -107,26 +115,75 @@ class Runner:
 
     # ------------------------------------------------------------------ record
 
-    def _open_record(self) -> None:
+    def _take_ownership(self) -> None:
+        """Create the run, or take over the one being resumed; refused while its owner is alive."""
         if self.resuming:
-            record = store.get_run(self.run_id)
-            for step in record.steps:
-                state = self.states.get(step.name)
-                if state is not None and step.state in ("succeeded", "cached") and step.name not in self.forced:
-                    state.state, state.outputs = step.state, dict(step.outputs)
-                    state.cache_hit, state.duration_s = step.cache_hit, step.duration_s
-                    state.details = dict(step.details or {})
-                    state.note = "done before resume"
-            store.update_run(self.run_id, status="running", error=None, finished_at=None)
+            leases.acquire(self.run_id, self.owner, lease_s=self.settings.run_lease_s, settings=self.settings)
         else:
             store.create_run(run_id=self.run_id, pipeline=self.plan.pipeline, spec_path=self.plan.spec_path,
                              spec_text=self.plan.spec_text, spec_digest=self.plan.spec_digest,
-                             options={"no_cache": self.options.no_cache, "from_step": self.options.from_step})
+                             options={"no_cache": self.options.no_cache, "from_step": self.options.from_step},
+                             owner=self.owner, lease_s=self.settings.run_lease_s)
+        self.owned = True
+        self.renew_at = time.monotonic() + self.settings.run_lease_s / 4
+
+    def _open_record(self) -> None:
+        if self.resuming:
+            record = store.get_run(self.run_id)
+            self._restore(record)
+            spec = {}
+            if self.plan.spec_digest and self.plan.spec_digest != record.spec_digest:
+                spec = {"spec_text": self.plan.spec_text, "spec_digest": self.plan.spec_digest,
+                        "spec_path": self.plan.spec_path}
+            store.update_run(self.run_id, status="running", error=None, finished_at=None, **spec)
+        else:
             store.update_run(self.run_id, status="running", started_at=_now())
         for state in self.states.values():
             self._save(state)
 
+    def _restore(self, record: store.RunRecord) -> None:
+        """Keep the steps completed before whose cache key is still the same; the others run again."""
+        completed = {step.name: step for step in record.steps if step.state in ("succeeded", "cached")}
+        for name in self.plan.dag.topological_order():
+            step = completed.get(name)
+            if step is None or name in self.forced:
+                continue
+            state, node = self.states[name], self.plan.dag.node(name)
+            refs = self._input_refs(node)
+            key = cache_key(node, refs) if refs is not None else None
+            if key is None or key != step.cache_key:
+                self.changed.append(name)
+                state.note = "completed before, but it or its inputs changed since: runs again"
+                continue
+            state.state, state.outputs, state.cache_key = step.state, dict(step.outputs), key
+            state.cache_hit, state.duration_s = step.cache_hit, step.duration_s
+            state.details = dict(step.details or {})
+            state.note = "done before resume"
+
+    def _heartbeat(self) -> None:
+        """Renew the lease on the run; a run taken over by another process stops here."""
+        self.reporter.tick()
+        if time.monotonic() < self.renew_at:
+            return
+        from sqlalchemy.exc import SQLAlchemyError
+
+        try:
+            still_owned = leases.renew(self.run_id, self.owner, lease_s=self.settings.run_lease_s,
+                                       settings=self.settings)
+        except (SQLAlchemyError, ShipyardError):
+            self.renew_at = time.monotonic() + 1.0
+            return
+        self.renew_at = time.monotonic() + self.settings.run_lease_s / 4
+        if not still_owned:
+            self.owned = False
+            raise RefusedError(f"run {self.run_id} was taken over by another process while this one was stalled "
+                               f"past its {self.settings.run_lease_s:.0f}s lease; this process stops",
+                               headline="run taken over",
+                               hint=f"`shipyard runs show {self.run_id}` shows the run's state")
+
     def _save(self, state: StepState) -> None:
+        if not self.owned:
+            return
         store.save_step(self.run_id, state.name, kind=state.kind, position=state.position,
                         cache_key=state.cache_key, state=state.state, cache_hit=state.cache_hit,
                         attempts=state.attempts, duration_s=state.duration_s, error=state.error,
@@ -153,7 +210,7 @@ class Runner:
                 break
             for outcome in self._executor().poll(0.1):
                 self._on_outcome(outcome)
-            self.reporter.tick()
+            self._heartbeat()
 
     def _check_resources(self) -> None:
         from shipyard.pipeline.executor import Budget
@@ -232,7 +289,7 @@ class Runner:
         executor.submit(_PREFLIGHT, ref, kwargs, resources=_tiny(), timeout=120)
         while True:
             outcomes = executor.poll(0.1)
-            self.reporter.tick()
+            self._heartbeat()
             if outcomes:
                 break
         self.preflight_done = True
@@ -357,20 +414,23 @@ class Runner:
                 self._set(state, "skipped" if status == "failed" else "cancelled")
         registration = self._json_output("register", "registration")
         metrics = self._json_output("evaluate", "metrics")
-        result = {"metrics": (metrics or {}).get("overall"), "registration": registration}
+        result = {"metrics": (metrics or {}).get("overall"), "registration": registration,
+                  "error_kind": type(error).__name__ if error else None}
         fields: dict[str, Any] = {"status": status, "finished_at": _now(), "result": result,
                                   "error": error.render() if error else None}
         if registration:
             fields.update(mlflow_run_id=registration.get("mlflow_run_id"),
                           model_name=registration.get("model_name"),
                           model_version=str(registration.get("model_version")))
-        store.update_run(self.run_id, **fields)
+        if self.owned:
+            leases.release(self.run_id, self.owner, settings=self.settings, **fields)
+            self.owned = False
         return PipelineRun(run_id=self.run_id, pipeline=self.plan.pipeline, status=status, duration_s=duration,
                            steps=tuple(self.states[n].report() for n in self.plan.dag.names),
                            error=error.render() if error else None,
                            error_kind=type(error).__name__ if error else None,
                            exit_code=error.exit_code if error else 0,
-                           registration=registration, metrics=metrics)
+                           registration=registration, metrics=metrics, spec_path=self.plan.spec_path)
 
     def _json_output(self, step: str, output: str) -> dict[str, Any] | None:
         state = self.states.get(step)

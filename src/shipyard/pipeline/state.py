@@ -63,12 +63,13 @@ class PipelineRun:
     exit_code: int = 0
     registration: dict[str, Any] | None = None
     metrics: dict[str, Any] | None = None
+    spec_path: str | None = None
 
     @property
     def resume_command(self) -> str | None:
-        if self.status in ("failed", "cancelled"):
-            return f"shipyard run --resume {self.run_id}"
-        return None
+        if self.status not in ("failed", "cancelled"):
+            return None
+        return resume_command(self.run_id, spec_error=self.error_kind == "SpecError", spec_path=self.spec_path)
 
     @property
     def cache_hits(self) -> int:
@@ -84,3 +85,10 @@ class PipelineRun:
         data["resume_command"] = self.resume_command
         data["cache_hits"] = self.cache_hits
         return data
+
+
+def resume_command(run_id: str, *, spec_error: bool = False, spec_path: str | None = None) -> str:
+    """After a spec error the resume needs the fixed file, since the stored spec fails the same way."""
+    if spec_error:
+        return f"shipyard run --resume {run_id} --spec {spec_path or 'FIXED_PIPELINE_YAML'}"
+    return f"shipyard run --resume {run_id}"

@@ -1,7 +1,9 @@
 """The sweep controller: asks Optuna for trials, fans them out to workers, tells results.
 
 Trials live in the metadata database, so an interrupted sweep resumes where it
-stopped: finished trials count, trials left running are marked failed.
+stopped: finished trials count, and each trial the interruption cut short is
+marked interrupted and its parameters are run once more, so that the sweep ends
+with exactly ``n_trials`` finished trials and no parameters drawn twice.
 """
 
 from __future__ import annotations
@@ -13,6 +15,9 @@ from typing import Any
 from shipyard.errors import StepFailedError
 from shipyard.pipeline.dag import StepNode
 from shipyard.spec.models import SweepSpec
+
+INTERRUPTED = "shipyard_interrupted"
+RETRY_OF = "shipyard_retry_of"
 
 
 def open_storage(url: str):
@@ -53,20 +58,30 @@ class SweepController:
         optuna.logging.set_verbosity(optuna.logging.WARNING)
         self.sweep = SweepSpec.model_validate(self.node.params["sweep"])
         self.distributions = {name: _distribution(p) for name, p in self.node.params["sweep"]["space"].items()}
-        self.study = optuna.create_study(
-            study_name=self.study_name, storage=open_storage(self.storage_url), load_if_exists=True,
-            direction=self.sweep.direction, pruner=pruner(),
-            sampler=optuna.samplers.TPESampler(seed=self.sweep.sampler_seed))
-        self._fail_stale_trials()
+        storage = open_storage(self.storage_url)
+        self.study = optuna.create_study(study_name=self.study_name, storage=storage, load_if_exists=True,
+                                         direction=self.sweep.direction, pruner=pruner())
+        self.study.sampler = optuna.samplers.TPESampler(seed=self._seed())
+        self._requeue_interrupted()
         self.started = time.monotonic()
         self.running: dict[str, Any] = {}
         self.resumed = self.finished_count()
 
-    def _fail_stale_trials(self) -> None:
+    def _seed(self) -> int | None:
+        """The seed, moved on by the trials already in the study: a resumed sweep continues the random
+        stream instead of drawing the first trials' parameters again."""
+        seed = self.sweep.sampler_seed
+        return None if seed is None else seed + len(self.study.get_trials(deepcopy=False))
+
+    def _requeue_interrupted(self) -> None:
+        """Trials left running by a process that died: mark them, and queue their parameters once more."""
         from optuna.trial import TrialState
 
-        for trial in self.study.get_trials(deepcopy=False, states=(TrialState.RUNNING, TrialState.WAITING)):
+        for trial in self.study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
+            self.study._storage.set_trial_user_attr(trial._trial_id, INTERRUPTED, True)
             self.study.tell(trial.number, state=TrialState.FAIL)
+            if trial.params and RETRY_OF not in trial.user_attrs:
+                self.study.enqueue_trial(trial.params, user_attrs={RETRY_OF: trial.number})
 
     def finished_count(self) -> int:
         from optuna.trial import TrialState
@@ -119,11 +134,14 @@ class SweepController:
             raise StepFailedError(f"the sweep produced no successful trial: {reasons}")
         trials = []
         for t in self.study.get_trials(deepcopy=False):
+            if t.user_attrs.get(INTERRUPTED) or t.state.name == "WAITING":
+                continue
             duration = (t.datetime_complete - t.datetime_start).total_seconds() \
                 if t.datetime_complete and t.datetime_start else None
             trials.append({"number": t.number, "params": t.params, "value": t.value, "state": t.state.name.lower(),
                            "duration_s": duration,
                            "intermediate": {str(k): v for k, v in t.intermediate_values.items()}})
         return {"metric": self.sweep.metric, "direction": self.sweep.direction, "best_params": best["params"],
-                "best_value": best["value"], "best_trial": best["number"], "n_trials": len(trials),
+                "best_value": best["value"], "best_trial": best["number"],
+                "n_trials": sum(1 for t in trials if t["state"] in ("complete", "pruned")),
                 "study": self.study_name, "trials": trials}

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from shipyard.config import Settings
-from shipyard.errors import UserCodeError
+from shipyard.errors import ShipyardError, UserCodeError
 from shipyard.pipeline.artifacts import open_artifact_store
 from shipyard.pipeline.dag import StepNode, StepResources
 from shipyard.pipeline.serialization import load_value, save_value
@@ -48,7 +49,7 @@ def execute_step(*, node: StepNode, input_refs: dict[str, dict[str, str]], run_i
                               settings=settings, base_dir=Path(base_dir), resources=node.resources,
                               extra_modules=extra_modules)
         result = resolve_callable(node.impl)(context, **inputs)
-    stored = {name: asdict(save_value(store, result.outputs[name], extra_modules=extra_modules))
+    stored = {name: asdict(_save_output(store, node, name, result.outputs[name], extra_modules))
               for name in node.outputs}
     return {"outputs": stored, "details": result.details}
 
@@ -57,14 +58,61 @@ def _run_user_step(node: StepNode, inputs: dict[str, Any]) -> StepResult:
     from shipyard.data.usercode import call_user, resolve_function
 
     function = resolve_function(node.impl)
-    value = call_user(function, **inputs, **node.params)
-    if len(node.outputs) == 1:
-        return StepResult(outputs={node.outputs[0]: value})
-    if isinstance(value, tuple) and len(value) == len(node.outputs):
-        return StepResult(outputs=dict(zip(node.outputs, value)))
-    if isinstance(value, dict) and set(node.outputs) <= set(value):
-        return StepResult(outputs={name: value[name] for name in node.outputs})
-    got = sorted(value) if isinstance(value, dict) else type(value).__name__
-    raise UserCodeError(
-        f"step '{node.name}' ({node.impl}) declares outputs {list(node.outputs)} but returned {got}",
-        hint="return a dict with those keys, or a tuple in the declared order")
+    return StepResult(outputs=user_outputs(node, call_user(function, **inputs, **node.params)))
+
+
+def user_outputs(node: StepNode, value: Any) -> dict[str, Any]:
+    """A user function's return value as ``{output: value}``.
+
+    With one declared output the function returns the value itself, or ``{output: value}``; with
+    several, a mapping keyed by exactly the declared names, or a tuple in the declared order.
+    """
+    names = list(node.outputs)
+    if isinstance(value, Mapping) and any(name in value for name in names):
+        if set(value) == set(names):
+            return {name: value[name] for name in names}
+        if len(names) == 1:
+            raise _wrong_shape(node, value, f"it has the output name '{names[0]}' as a key among others, so it is "
+                                            "neither the bare value nor a mapping of the declared outputs")
+        missing, extra = sorted(set(names) - set(value)), sorted(set(value) - set(names))
+        problems = ([f"missing {missing}"] if missing else []) + ([f"undeclared {extra}"] if extra else [])
+        raise _wrong_shape(node, value, "its keys are not the declared outputs: " + ", ".join(problems))
+    if len(names) == 1:
+        return {names[0]: value}
+    if isinstance(value, tuple) and len(value) == len(names):
+        return dict(zip(names, value))
+    raise _wrong_shape(node, value, f"a step with {len(names)} outputs returns a mapping or a tuple of that many")
+
+
+def _wrong_shape(node: StepNode, value: Any, why: str) -> UserCodeError:
+    names = list(node.outputs)
+    example = f"{{'{names[0]}': value}}" if len(names) == 1 else "{" + ", ".join(f"'{n}': ..." for n in names) + "}"
+    return UserCodeError(
+        f"step '{node.name}' ({node.impl}) declares outputs {names} but returned {describe_value(value)}: {why}",
+        headline="user step returned the wrong shape",
+        hint=f"return the value itself, or {example}" if len(names) == 1
+        else f"return {example}, or a tuple in the declared order")
+
+
+def _save_output(store, node: StepNode, name: str, value: Any, extra_modules: tuple[str, ...]):
+    try:
+        return save_value(store, value, extra_modules=extra_modules)
+    except Exception as exc:
+        if not node.user_code:
+            raise
+        reason = exc.message if isinstance(exc, ShipyardError) else f"{type(exc).__name__}: {exc}"
+        raise UserCodeError(
+            f"step '{node.name}' ({node.impl}) returned {describe_value(value)} for its output '{name}' "
+            f"(declared outputs: {list(node.outputs)}), which cannot be stored: {reason}",
+            headline="user step output cannot be stored",
+            hint="return a pandas DataFrame, JSON-like data (dict, list, str, number, bool, None), bytes or a "
+                 "fitted scikit-learn object") from None
+
+
+def describe_value(value: Any) -> str:
+    if isinstance(value, Mapping):
+        return f"a {type(value).__name__} with keys {sorted(map(str, value))}"
+    if isinstance(value, tuple):
+        return f"a tuple of {len(value)}"
+    kind = type(value)
+    return f"a {kind.__name__}" if kind.__module__ == "builtins" else f"a {kind.__module__}.{kind.__qualname__}"

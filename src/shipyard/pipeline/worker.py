@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import os
 import signal
 import sys
 import traceback
@@ -29,8 +30,31 @@ def _after_fork() -> None:
         store_db.forget_engines_after_fork()
 
 
-def worker_main(conn, preload: tuple[str, ...]) -> None:
+_PR_SET_PDEATHSIG = 1
+
+
+def die_with_parent(parent_pid: int, runner_ends: tuple = ()) -> None:
+    """Make this worker end when the runner that forked it ends, however it ends.
+
+    On Linux the kernel sends SIGKILL when the parent dies (even by SIGKILL). Everywhere, the
+    runner's ends of the worker pipes inherited through fork are closed, so the only holder of
+    the other end of this worker's pipe is the runner and its death reads as end of file.
+    """
+    for conn in runner_ends:
+        conn.close()
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    if os.getppid() != parent_pid:  # the parent died before the signal was armed
+        os._exit(1)
+
+
+def worker_main(conn, preload: tuple[str, ...], *, parent_pid: int | None = None, runner_ends: tuple = ()) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if parent_pid is not None:
+        die_with_parent(parent_pid, runner_ends)
     _after_fork()
     for module in preload:
         try:

@@ -86,6 +86,9 @@ class PipelineRun(Base):
     mlflow_run_id: Mapped[str | None] = mapped_column(String(64))
     model_name: Mapped[str | None] = mapped_column(String(200))
     model_version: Mapped[str | None] = mapped_column(String(32))
+    owner: Mapped[str | None] = mapped_column(String(200))
+    heartbeat_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    lease_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     steps: Mapped[list[StepRun]] = relationship(back_populates="run", order_by="StepRun.position",
                                                 cascade="all, delete-orphan", passive_deletes=True)

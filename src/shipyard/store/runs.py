@@ -9,7 +9,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import delete, select, update
@@ -19,11 +19,12 @@ from sqlalchemy.orm import Session, selectinload
 from shipyard.config import Settings
 from shipyard.errors import NotFoundError, RefusedError
 from shipyard.store.db import masked, session_scope
+from shipyard.store.leases import Holder
 from shipyard.store.models import RUN_STATUSES, STEP_STATES, Artifact, CacheEntry, PipelineRun, StepRun, utcnow
 
 MIN_PREFIX = 4
 _RUN_FIELDS = frozenset({"status", "started_at", "finished_at", "error", "result", "mlflow_run_id", "model_name",
-                         "model_version", "options"})
+                         "model_version", "options", "spec_path", "spec_text", "spec_digest"})
 _STEP_FIELDS = frozenset({"kind", "position", "cache_key", "state", "cache_hit", "attempts", "started_at",
                           "finished_at", "duration_s", "error", "outputs", "details"})
 
@@ -62,7 +63,25 @@ class RunRecord:
     mlflow_run_id: str | None
     model_name: str | None
     model_version: str | None
+    owner: str | None = None
+    heartbeat_at: datetime | None = None
+    lease_expires_at: datetime | None = None
     steps: list[StepRecord] = field(default_factory=list)
+
+    @property
+    def holder(self) -> Holder:
+        return Holder(owner=self.owner, heartbeat_at=self.heartbeat_at, expires_at=self.lease_expires_at)
+
+    @property
+    def shown_status(self) -> str:
+        """The status, except that a run whose owner is gone is ``interrupted`` rather than ``running``."""
+        if self.status in ("pending", "running") and not self.holder.alive():
+            return "interrupted"
+        return self.status
+
+    @property
+    def resumable(self) -> bool:
+        return self.shown_status in ("failed", "cancelled", "interrupted")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -85,12 +104,18 @@ class CacheRecord:
 
 
 def create_run(*, run_id: str, pipeline: str, spec_path: str | None, spec_text: str, spec_digest: str,
-               options: dict[str, Any], settings: Settings | None = None, session: Session | None = None) -> None:
+               options: dict[str, Any], owner: str | None = None, lease_s: float = 0.0,
+               settings: Settings | None = None, session: Session | None = None) -> None:
+    """A new pending run; with ``owner``, held by it for ``lease_s`` seconds from now."""
+    lease: dict[str, Any] = {}
+    if owner is not None:
+        now = utcnow()
+        lease = {"owner": owner, "heartbeat_at": now, "lease_expires_at": now + timedelta(seconds=lease_s)}
     with _session(settings, session) as s:
         if s.get(PipelineRun, run_id) is not None:
             raise RefusedError(f"a run with id '{run_id}' already exists; resume it or start a new run")
         s.add(PipelineRun(id=run_id, pipeline=pipeline, spec_path=spec_path, spec_text=spec_text,
-                          spec_digest=spec_digest, status="pending", options=options))
+                          spec_digest=spec_digest, status="pending", options=options, **lease))
         s.flush()
 
 
