@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import select, union
 
 from shipyard.config import Settings, load_settings
-from shipyard.errors import DataError, NotEnoughDataError, NotFoundError, RefusedError
+from shipyard.errors import DataError, NotEnoughDataError, NotFoundError, UsageError
 from shipyard.monitoring.drift import dataset_drift, worst
 from shipyard.monitoring.references import load_profile
 from shipyard.monitoring.window import read_window
@@ -84,7 +84,7 @@ def compute_drift(model: str, *, version: str | None = None, window_s: float | N
     end = until or datetime.now(timezone.utc)
     start = since or end - timedelta(seconds=window_s or spec.window)
     if start >= end:
-        raise RefusedError(f"the window starts ({start:%Y-%m-%d %H:%M}) after it ends ({end:%Y-%m-%d %H:%M})")
+        raise UsageError(f"the window starts ({start:%Y-%m-%d %H:%M}) after it ends ({end:%Y-%m-%d %H:%M})")
     window = read_window(settings.prediction_log_root, model, start=start, end=end, version=version)
     rows = len(window.frame)
     where = f"{model} version {version} between {start:%Y-%m-%d %H:%M:%S} and {end:%Y-%m-%d %H:%M:%S} UTC"
