@@ -135,8 +135,8 @@ def main() -> int:
         card = card_record(latest.model_name, latest.model_version)
         if card is not None:
             print(f"model card: runs:/{card.mlflow_run_id}/model_card/model_card.html "
-                  f"(sha256 {card.html_sha256[:16]}…; `shipyard models verify {latest.model_name} "
-                  f"{latest.model_version}` checks it)")
+                  f"(sha256 {card.html_sha256[:16]}…; `shipyard models card {latest.model_name} "
+                  f"{latest.model_version}` prints it, `--html FILE` writes the page)")
         shipyard(["traffic", "show", latest.model_name])
         serve_sample(HERE / "data" / "churn.csv", latest.model_name)
         closed_loop(data, latest.model_name)

@@ -21,7 +21,8 @@ def _since(value: str | None) -> datetime | None:
     try:
         moment = datetime.fromisoformat(value)
     except ValueError:
-        raise UsageError(f"--since '{value}' is not an ISO date or time", hint="e.g. 2026-11-24 or 2026-11-24T09:30") from None
+        raise UsageError(f"--since '{value}' is not an ISO date or time",
+                         hint="e.g. 2026-11-24 or 2026-11-24T09:30") from None
     return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
 
 

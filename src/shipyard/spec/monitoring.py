@@ -61,7 +61,8 @@ class MonitoringSpec(_Spec):
                                  description="Share of numeric values outside the training range.")
     unseen: Levels = Field(default_factory=lambda: Levels(warning=0.05, critical=0.2),
                            description="Share of categorical values never seen in training.")
-    small_sample: int = Field(default=1000, ge=10, description="Below this many rows, a test must also confirm a difference.")
+    small_sample: int = Field(default=1000, ge=10, description="Below this many rows, a test must also confirm "
+                                                               "a difference.")
     p_value: float = Field(default=0.01, gt=0, lt=1)
     null_rate_increase: float = Field(default=0.1, gt=0, le=1, description="A rise in a feature's null rate "
                                                                            "that counts as drift.")
