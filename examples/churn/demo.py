@@ -114,13 +114,14 @@ def main() -> int:
 
     from shipyard.cli import main as shipyard
     from shipyard.config import load_settings
+    from shipyard.errors import GateFailedError
 
     data = HERE / "data" / "churn.csv"
     data.parent.mkdir(parents=True, exist_ok=True)
     generate_churn(n_rows=20000, seed=0).to_csv(data, index=False)  # the same bytes every time: re-runs hit the cache
     print(f"generated {data}")
     code = shipyard(["run", str(HERE / "pipeline.yaml")])
-    if code != 0:
+    if code not in (0, GateFailedError.exit_code):  # a rejected version is registered: there is still a loop to show
         return code
     from shipyard.registry.cards import card_record
     from shipyard.store import runs as store
@@ -134,8 +135,8 @@ def main() -> int:
         card = card_record(latest.model_name, latest.model_version)
         if card is not None:
             print(f"model card: runs:/{card.mlflow_run_id}/model_card/model_card.html "
-                  f"(sha256 {card.html_sha256[:16]}…; `shipyard models verify {latest.model_name} "
-                  f"{latest.model_version}` checks it)")
+                  f"(sha256 {card.html_sha256[:16]}…; `shipyard models card {latest.model_name} "
+                  f"{latest.model_version}` prints it, `--html FILE` writes the page)")
         shipyard(["traffic", "show", latest.model_name])
         serve_sample(HERE / "data" / "churn.csv", latest.model_name)
         closed_loop(data, latest.model_name)

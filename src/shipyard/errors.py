@@ -3,6 +3,9 @@
 Every error carries a short ``headline`` and a ``message`` that says what went
 wrong, what is allowed and what to do next. The CLI prints both for user-facing
 kinds and a traceback only for :class:`InternalError` (or with ``--debug``).
+
+Each kind's ``exit_code`` is the CLI's exit status for it; :func:`exit_codes` is the
+documented table (``shipyard --help`` and the README print it).
 """
 
 from __future__ import annotations
@@ -39,6 +42,13 @@ class SpecError(ShipyardError):
     """The pipeline YAML is malformed, misspelled or contradicts itself."""
 
     headline = "invalid pipeline spec"
+    exit_code = 2
+
+
+class UsageError(ShipyardError):
+    """A command got an argument or option value it does not accept (click's own usage errors share the code)."""
+
+    headline = "usage error"
     exit_code = 2
 
 
@@ -80,10 +90,38 @@ class BackendError(ShipyardError):
 
 
 class RefusedError(ShipyardError):
-    """An operation was refused: a gate failed, a state forbids it, permission denied."""
+    """An operation was refused: the state of a version or deployment forbids it, permission denied."""
 
     headline = "refused"
     exit_code = 6
+
+
+class GateFailedError(RefusedError):
+    """A version failed its promotion gates and was rejected."""
+
+    headline = "gate failed"
+    exit_code = 10
+
+
+class DriftDetectedError(ShipyardError):
+    """A drift report reached the severity the caller asked to fail on (``--fail-on``)."""
+
+    headline = "drift detected"
+    exit_code = 11
+
+
+class NotEnoughDataError(DataError):
+    """Too few rows to judge (e.g. too little logged traffic in a drift window): no verdict either way."""
+
+    headline = "not enough data"
+    exit_code = 12
+
+
+class TamperedError(ShipyardError):
+    """A record no longer matches its recorded digest: the audit log's hash chain, a model card."""
+
+    headline = "tampered"
+    exit_code = 9
 
 
 class StepFailedError(ShipyardError):
@@ -112,3 +150,24 @@ class InternalError(ShipyardError):
 
     headline = "internal error"
     exit_code = 70
+
+
+def exit_codes() -> list[tuple[int, str]]:
+    """The CLI's exit statuses and what each means, in order."""
+    return [
+        (0, "success (monitor: judged, below --fail-on)"),
+        (ShipyardError.exit_code, "any other error"),
+        (SpecError.exit_code, "usage error or invalid pipeline spec: nothing ran"),
+        (DataError.exit_code, "data error: missing, unreadable or failing its expectations"),
+        (UserCodeError.exit_code, "your code (a feature function or custom step) raised"),
+        (BackendError.exit_code, "backend failure: MLflow, the metadata database or storage"),
+        (RefusedError.exit_code, "refused: the current state forbids it, e.g. gating a production version"),
+        (StepFailedError.exit_code, "a pipeline step failed after its retries"),
+        (NotFoundError.exit_code, "no such model, version, run or report"),
+        (TamperedError.exit_code, "tampered: the audit log's hash chain or a model card does not verify"),
+        (GateFailedError.exit_code, "gate failed: the version was rejected (run, gate)"),
+        (DriftDetectedError.exit_code, "drift reached the --fail-on severity (monitor)"),
+        (NotEnoughDataError.exit_code, "not enough data to judge, e.g. too little traffic in the window (monitor)"),
+        (InternalError.exit_code, "internal error: a bug in shipyard (traceback printed)"),
+        (CancelledError.exit_code, "interrupted (Ctrl-C)"),
+    ]

@@ -1,5 +1,7 @@
 """`shipyard models …` and `shipyard audit …` on a real registry and store."""
 
+from pathlib import Path
+
 import pytest
 from mlflow.tracking import MlflowClient
 
@@ -8,6 +10,7 @@ from shipyard.config import load_settings
 from shipyard.registry import lifecycle
 from shipyard.store.db import get_engine
 from shipyard.tracking.setup import configure_mlflow
+from tracked_run import mlflow_home, tracked  # noqa: F401  (module-scoped fixtures)
 
 
 @pytest.fixture
@@ -49,6 +52,9 @@ def test_refusals_exit_non_zero_and_change_nothing(two_versions, capsys):
     assert "has no version 7" in capsys.readouterr().err
     assert shipyard(["models", "rollback", "churn", "--reason", "x"]) == 6
     assert shipyard(["models", "promote", "churn", "1", "--to", "prod"]) == 2
+    err = capsys.readouterr().err
+    assert "error: usage error: --to 'prod' is not a state a version can be promoted to; allowed: staging, " \
+           "production" in err and "invalid pipeline spec" not in err
     assert lifecycle.get_state("churn", 1).state == "candidate"
 
 
@@ -59,3 +65,45 @@ def test_audit_verify_fails_on_tampering(two_versions, capsys):
         connection.execute(text("UPDATE audit_events SET actor = 'mallory' WHERE seq = 1"))
     assert shipyard(["audit", "verify"]) == 9
     assert "first bad event: 1" in capsys.readouterr().out
+
+
+@pytest.fixture(scope="module")
+def carded(tracked):
+    from registry.test_cards import facts
+
+    from shipyard.registry.cards import write_card
+
+    record = write_card(facts(tracked["result"], model=tracked["result"].model_name), settings=tracked["settings"])
+    return tracked["result"].model_name, str(tracked["result"].model_version), record
+
+
+def test_models_card_prints_writes_and_locates_the_card(carded, tmp_path, capsys):
+    model, version, record = carded
+    capsys.readouterr()
+    assert shipyard(["models", "card", model, version]) == 0
+    assert capsys.readouterr().out.startswith(f"# Model card: {model} version {version}")
+    page = tmp_path / "card.html"
+    assert shipyard(["models", "card", model, version, "--html", str(page)]) == 0
+    assert page.read_text().startswith("<!doctype html>") and str(page) in capsys.readouterr().out
+    assert shipyard(["models", "card", model, version, "--json"]) == 0
+    located = __import__("json").loads(capsys.readouterr().out)
+    assert located["markdown"] == f"runs:/{record.mlflow_run_id}/model_card/model_card.md"
+    assert located["html_sha256"] == record.html_sha256
+    assert shipyard(["models", "card", model, version, "--json", "--html", str(page)]) == 2
+    assert shipyard(["models", "card", model, "999"]) == 8
+    assert "has no model card" in capsys.readouterr().err
+
+
+def test_models_card_refuses_an_edited_card(carded, capsys):
+    model, version, record = carded
+    run = MlflowClient().get_run(record.mlflow_run_id)
+    path = Path(run.info.artifact_uri.replace("file://", "")) / "model_card" / "model_card.md"
+    original = path.read_text()
+    try:
+        path.write_text(original.replace("0.9100", "0.9900"))
+        capsys.readouterr()
+        assert shipyard(["models", "card", model, version]) == 9
+        captured = capsys.readouterr()
+        assert "model card changed" in captured.err and "0.9900" not in captured.out
+    finally:
+        path.write_text(original)

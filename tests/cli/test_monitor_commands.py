@@ -45,10 +45,11 @@ def test_monitor_prints_stores_and_writes_html(logged, tmp_path, capsys):
     out = capsys.readouterr().out
     assert "drift of shop version 3: critical" in out and "spend" in out and str(page) in out
     assert "<svg" in page.read_text()
-    assert shipyard(["monitor", "shop", "--version", "3", "--json", "--fail-on", "critical"]) == 6
+    assert shipyard(["monitor", "shop", "--version", "3", "--json", "--fail-on", "critical"]) == 11
     captured = capsys.readouterr()
     report = json.loads(captured.out)
-    assert report["drifted"] == ["spend"] and "drift severity is critical" in captured.err
+    assert report["drifted"] == ["spend"] and "drift detected: drift severity of shop version 3 is critical" in \
+        captured.err
     assert shipyard(["monitor", "history", "shop"]) == 0
     lines = capsys.readouterr().out.strip().splitlines()
     assert len(lines) == 2 and all("critical" in line and "spend" in line for line in lines)
@@ -59,13 +60,18 @@ def test_monitor_prints_stores_and_writes_html(logged, tmp_path, capsys):
 
 def test_monitor_refuses_clearly(logged, capsys):
     for argv, code, needle in [
-        (["monitor", "shop", "--version", "3", "--since", "2020-01-01T00:00", "--until", "2020-01-01T01:00"], 6,
-         "0 prediction(s) logged for shop version 3"),
+        (["monitor", "shop", "--version", "3", "--since", "2020-01-01T00:00", "--until", "2020-01-01T01:00"], 12,
+         "not enough data: 0 prediction(s) logged for shop version 3"),
+        (["monitor", "shop", "--version", "3", "--since", "2020-01-01T00:00", "--until", "2020-01-01T01:00",
+          "--fail-on", "warning"], 12, "at least 100 are needed"),
         (["monitor", "shop", "--version", "4"], 8, "has no reference profile"),
         (["monitor", "shop"], 8, "neither deployed nor in production"),
+        (["monitor", "shpo"], 8, "there is no model 'shpo'\n  hint: did you mean 'shop'?"),
+        (["monitor", "shpo", "--version", "3"], 8, "there is no model 'shpo'"),
+        (["monitor", "inventory"], 8, "hint: known models: shop"),
         (["monitor", "shop", "--window", "soon"], 2, "not a duration"),
         (["monitor", "shop", "--since", "yesterday"], 2, "not a time"),
-        (["monitor", "shop", "--fail-on", "panic"], 2, "use warning or critical"),
+        (["monitor", "shop", "--fail-on", "panic"], 2, "usage error: --fail-on panic: use warning or critical"),
         (["monitor", "show", "nope"], 8, "no drift report 'nope'"),
         (["monitor", "history"], 2, "shipyard monitor history MODEL"),
     ]:

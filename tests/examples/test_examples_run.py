@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from shipyard.cli import main as shipyard
+from shipyard.errors import GateFailedError
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.slow
@@ -63,8 +64,8 @@ def test_churn_example_trains_registers_and_caches(tmp_path, shipyard_home, caps
     frame = generate_churn(n_rows=6000, seed=2)
     frame.to_csv(folder / "data" / "churn.csv", index=False)
     code, third = _json_run([str(folder / "pipeline.yaml")], capsys)
-    assert code == 0
-    assert third["cache_hits"] == 0
+    assert code == GateFailedError.exit_code  # registered, but rejected: not a success
+    assert third["status"] == "succeeded" and third["cache_hits"] == 0
     assert str(third["registration"]["model_version"]) == "2"
     assert third["steps"][-1]["details"]["outcome"] == "churn v2 → rejected (beats champion v1 on roc_auc)"
     deployment = get_deployment("churn")  # a rejected version starts no rollout

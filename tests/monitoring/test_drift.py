@@ -88,3 +88,67 @@ def test_psi_is_zero_for_identical_counts_and_grows_with_distance():
     same = np.array([10.0, 20, 30])
     assert psi(same, same * 7) == pytest.approx(0)
     assert 0 < psi(same, np.array([12.0, 20, 28])) < psi(same, np.array([30.0, 20, 10]))
+
+
+ISLANDS = ["Biscoe", "Dream", "Torgersen"]
+ISLAND_SHARES = [0.5, 0.35, 0.15]
+
+
+def _penguins(n, seed, *, shares=ISLAND_SHARES):
+    rng = np.random.default_rng(seed)
+    return pd.DataFrame({"island": rng.choice(ISLANDS, n, p=shares),
+                         "bill_length_mm": rng.normal(44, 5, n)})
+
+
+@pytest.fixture(scope="module")
+def penguin_profile():
+    reference = _penguins(5_000, 0)
+    return build_profile(reference, np.where(reference.bill_length_mm > 44, "1", "0"), task="classification")
+
+
+def test_one_unseen_category_in_a_small_window_is_no_drift(penguin_profile):
+    current = pd.concat([_penguins(300, 1), pd.DataFrame({"island": ["Atlantis"], "bill_length_mm": [44.0]})],
+                        ignore_index=True)
+    report = dataset_drift(penguin_profile, current, None, SPEC)
+    island = report["features"]["island"]
+    assert island["unseen_share"] == pytest.approx(1 / 301)
+    assert island["method"] == "chi-square" and island["p_value"] > SPEC.p_value
+    assert island["severity"] == "ok" and report["severity"] == "ok"
+
+
+def test_a_handful_of_unseen_values_among_a_million_rows_is_no_drift(penguin_profile):
+    current = _penguins(1_000_000, 2)
+    current.loc[:4, "island"] = ["Atlantis", "Lemuria", "Atlantis", "Mu", "Avalon"]
+    report = dataset_drift(penguin_profile, current, None, SPEC)
+    island = report["features"]["island"]
+    assert island["unseen_share"] == pytest.approx(5e-6)
+    assert island["severity"] == "ok" and report["severity"] == "ok", island
+
+
+@pytest.mark.parametrize("rows", [300, 1_000_000])
+def test_unseen_values_past_the_spec_share_still_warn(penguin_profile, rows):
+    current = _penguins(rows, 3)
+    current.loc[:int(rows * 0.08) - 1, "island"] = "Atlantis"
+    result = categorical_drift(penguin_profile["features"]["island"], current["island"], SPEC)
+    assert result["unseen_share"] == pytest.approx(0.08, abs=1e-3) and result["severity"] == "warning"
+
+
+@pytest.mark.parametrize("rows", [300, 1_000_000])
+def test_a_real_shift_between_known_categories_still_warns(penguin_profile, rows):
+    current = _penguins(rows, 4, shares=[0.15, 0.35, 0.5])
+    result = categorical_drift(penguin_profile["features"]["island"], current["island"], SPEC)
+    assert result["unseen_share"] == 0 and result["severity"] == "critical"
+
+
+def test_a_significant_test_of_a_negligible_difference_is_no_drift():
+    reference = categorical_profile(pd.Series(["a", "b"] * 5_000))
+    current = pd.Series(["a"] * 495 + ["b"] * 405)  # chi-square p ≈ 0.003, PSI ≈ 0.01, Jensen-Shannon ≈ 0.04
+    result = categorical_drift(reference, current, SPEC)
+    assert result["p_value"] < SPEC.p_value
+    assert result["psi"] < SPEC.psi.warning and result["jensen_shannon"] < SPEC.jensen_shannon.warning
+    assert result["severity"] == "ok"
+
+
+def test_a_window_of_only_unseen_values_is_judged_by_their_share(penguin_profile):
+    result = categorical_drift(penguin_profile["features"]["island"], pd.Series(["Atlantis"] * 200), SPEC)
+    assert result["unseen_share"] == 1 and result["severity"] == "critical" and result["psi"] is None

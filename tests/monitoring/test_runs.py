@@ -8,11 +8,11 @@ import pandas as pd
 import pytest
 
 from shipyard.config import load_settings
-from shipyard.errors import NotFoundError, RefusedError
+from shipyard.errors import DataError, NotEnoughDataError, NotFoundError, UsageError
 from shipyard.monitoring.html import render_html
 from shipyard.monitoring.profile import build_profile
 from shipyard.monitoring.references import load_profile, save_profile
-from shipyard.monitoring.runs import compute_drift, get_report, history
+from shipyard.monitoring.runs import compute_drift, get_report, history, known_models
 from shipyard.serving.prediction_log import PredictionLogWriter, PredictionRecord
 from shipyard.spec.monitoring import MonitoringSpec
 
@@ -75,17 +75,27 @@ def test_a_corrupt_file_is_skipped_and_named(churn):
 
 
 def test_bad_requests_get_clear_refusals(churn):
-    with pytest.raises(RefusedError, match="0 prediction\\(s\\) logged for churn version 1"):
+    with pytest.raises(NotEnoughDataError, match="0 prediction\\(s\\) logged for churn version 1"):
         compute_drift("churn", version="1", window_s=3600, settings=churn)
     _log(churn, _traffic(100, 4), at=time.time() - 60)
-    with pytest.raises(RefusedError, match="at least 200 are needed"):
+    with pytest.raises(NotEnoughDataError, match="at least 200 are needed") as too_few:
         compute_drift("churn", version="1", window_s=3600, settings=churn)
+    assert isinstance(too_few.value, DataError) and too_few.value.exit_code == 12
     with pytest.raises(NotFoundError, match="has no reference profile"):
         compute_drift("churn", version="2", window_s=3600, settings=churn)
-    with pytest.raises(RefusedError, match="starts .* after it ends"):
+    with pytest.raises(UsageError, match="starts .* after it ends"):
         now = datetime.now(timezone.utc)
         compute_drift("churn", version="1", since=now, until=now - timedelta(hours=1), settings=churn)
     assert history("churn", settings=churn) == []
+
+
+def test_a_model_that_does_not_exist_is_named_with_its_nearest_known_names(churn):
+    assert known_models(settings=churn) == ["churn"]
+    with pytest.raises(NotFoundError, match="there is no model 'chrun'") as unknown:
+        compute_drift("chrun", settings=churn)
+    assert unknown.value.hint == "did you mean 'churn'?" and "neither deployed" not in unknown.value.message
+    with pytest.raises(NotFoundError, match="is neither deployed nor in production"):
+        compute_drift("churn", settings=churn)
 
 
 def test_profiles_are_content_addressed(churn):

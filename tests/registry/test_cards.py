@@ -75,3 +75,24 @@ def test_an_edited_card_or_tag_is_detected(tracked, card):
 
 def test_missing_card(tracked):
     assert verify_card("synth", "999") == ["synth version 999 has no model card"]
+
+
+def test_read_card_returns_either_file_only_while_it_matches_its_digest(tracked, card):
+    from shipyard.errors import NotFoundError, TamperedError
+    from shipyard.registry.cards import card_uri, read_card
+
+    version = tracked["result"].model_version
+    record, markdown = read_card("synth", version)
+    assert record == card and markdown.startswith("# Model card: synth")
+    assert read_card("synth", version, html_page=True)[1].startswith("<!doctype html>")
+    assert card_uri(card, html_page=True) == f"runs:/{card.mlflow_run_id}/model_card/model_card.html"
+    path = _artifact(tracked, "model_card.md")
+    original = path.read_text()
+    try:
+        path.write_text(original + "\nedited")
+        with pytest.raises(TamperedError, match="model_card.md was changed"):
+            read_card("synth", version)
+    finally:
+        path.write_text(original)
+    with pytest.raises(NotFoundError, match="synth version 999 has no model card"):
+        read_card("synth", "999")

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from shipyard.cli import main as shipyard
+from shipyard.errors import GateFailedError, RefusedError
 from shipyard.governance.audit import read_events
 from shipyard.registry import lifecycle
 
@@ -51,12 +52,12 @@ def project(tmp_path, shipyard_home):
     return tmp_path
 
 
-def run_with(project, params, capsys):
+def run_with(project, params, capsys, *, code=0):
     capsys.readouterr()
     (project / "pipeline.yaml").write_text(SPEC.replace("{PARAMS}", params))
-    code = shipyard(["run", str(project / "pipeline.yaml"), "--json"])
+    exited = shipyard(["run", str(project / "pipeline.yaml"), "--json"])
     result = json.loads(capsys.readouterr().out)
-    assert code == 0, result["error"]
+    assert exited == code, result["error"]
     return result
 
 
@@ -66,7 +67,7 @@ def test_a_worse_challenger_is_rejected_by_the_champion_gate(project, capsys):
     assert lifecycle.get_state("gated", 1).state == "staging"
     assert shipyard(["models", "promote", "gated", "1", "--to", "production"]) == 0
 
-    run_with(project, WORSE, capsys)
+    run_with(project, WORSE, capsys, code=GateFailedError.exit_code)
     state = lifecycle.get_state("gated", 2)
     assert state.state == "rejected"
     assert "beats champion v1 on roc_auc" in state.reason
@@ -83,9 +84,10 @@ def test_a_worse_challenger_is_rejected_by_the_champion_gate(project, capsys):
     assert compared["metrics"]["roc_auc"][0] > compared["metrics"]["roc_auc"][1]
     assert compared["params"]["model.n_estimators"] == ["120", "2"]
     assert compared["data"]["shipyard.data.holdout_digest"][0] == compared["data"]["shipyard.data.holdout_digest"][1]
-    assert shipyard(["gate", "gated", "2"]) == 6
-    assert "[FAIL] champion" in capsys.readouterr().out
-    assert shipyard(["gate", "gated", "1"]) == 6
+    assert shipyard(["gate", "gated", "2"]) == GateFailedError.exit_code
+    captured = capsys.readouterr()
+    assert "[FAIL] champion" in captured.out and "error: gate failed: gated version 2 failed champion" in captured.err
+    assert shipyard(["gate", "gated", "1"]) == RefusedError.exit_code != GateFailedError.exit_code
     assert "is production; only candidate or staging versions are gated" in capsys.readouterr().err
 
 
@@ -130,6 +132,8 @@ def test_rollback_that_would_break_serving_is_refused_unless_forced(project, cap
     capsys.readouterr()
     (project / "pipeline.yaml").write_text(narrower.replace("{PARAMS}", GOOD))
     assert shipyard(["run", str(project / "pipeline.yaml")]) == 0
+    assert "not deployed (the spec has no deployment: section); to serve it: shipyard deploy gated 2" in \
+        capsys.readouterr().out
     assert lifecycle.get_state("gated", 2).state == "staging"
     assert shipyard(["models", "promote", "gated", "2", "--to", "production"]) == 0
     capsys.readouterr()

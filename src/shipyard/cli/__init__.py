@@ -12,12 +12,33 @@ import sys
 import traceback
 
 import typer
+import typer.core
 
-from shipyard.errors import InternalError, ShipyardError, UserCodeError
+from shipyard.errors import InternalError, ShipyardError, UserCodeError, exit_codes
+
+
+def _flags_take_no_value() -> None:
+    """Typer's rich help prints a flag's type (``<bool>``) as if it took a value; show none, as click does."""
+    shown = typer.core.TyperOption.display_type_rich
+
+    def display_type_rich(self, ctx):
+        return None if self.is_flag and self.metavar is None else shown(self, ctx)
+
+    typer.core.TyperOption.display_type_rich = display_type_rich
+
+
+_flags_take_no_value()
+
+
+def _exit_code_epilog() -> str:
+    rows = "\n".join(f"  {code:>3}  {meaning}" for code, meaning in exit_codes())
+    return f"[bold]Exit codes[/bold]\n\n{rows}"
+
 
 app = typer.Typer(
     name="shipyard",
     help="One YAML file from raw data to a monitored model serving live traffic.",
+    epilog=_exit_code_epilog(),
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,

@@ -16,12 +16,13 @@ app.add_typer(audit_app, name="audit")
 def _since(value: str | None) -> datetime | None:
     if value is None:
         return None
-    from shipyard.errors import SpecError
+    from shipyard.errors import UsageError
 
     try:
         moment = datetime.fromisoformat(value)
     except ValueError:
-        raise SpecError(f"--since '{value}' is not an ISO date or time", hint="e.g. 2026-11-24 or 2026-11-24T09:30") from None
+        raise UsageError(f"--since '{value}' is not an ISO date or time",
+                         hint="e.g. 2026-11-24 or 2026-11-24T09:30") from None
     return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
 
 
@@ -61,5 +62,7 @@ def verify_command() -> None:
     if report.ok:
         print(f"audit log intact: {report.events} events, hash chain verified")
         return
+    from shipyard.errors import TamperedError
+
     print(f"audit log TAMPERED: {report.problem} (first bad event: {report.first_bad_seq})")
-    raise typer.Exit(9)
+    raise typer.Exit(TamperedError.exit_code)

@@ -9,7 +9,7 @@ import typer
 
 from shipyard.cli import app
 from shipyard.cli.models import resolve_actor
-from shipyard.errors import SpecError
+from shipyard.errors import SpecError, UsageError
 
 traffic_app = typer.Typer(help="How each deployed model's traffic is split between its versions.",
                           no_args_is_help=True)
@@ -20,9 +20,9 @@ def _percent(text: str, what: str) -> float:
     try:
         value = float(text.rstrip("%"))
     except ValueError:
-        raise SpecError(f"{what}: '{text}' is not a percentage; write e.g. 10 for 10%") from None
+        raise UsageError(f"{what}: '{text}' is not a percentage; write e.g. 10 for 10%") from None
     if not 0 <= value <= 100:
-        raise SpecError(f"{what}: {value:g}% is not between 0 and 100")
+        raise UsageError(f"{what}: {value:g}% is not between 0 and 100")
     return value / 100
 
 
@@ -32,7 +32,7 @@ def _arm(text: str, role: str) -> tuple[str, float | None] | None:
         return None
     version, _, share = text.partition(":")
     if not version.isdigit():
-        raise SpecError(f"--{role} {text}: write VERSION[:PERCENT] (e.g. 4:10) or 'none' to remove the arm")
+        raise UsageError(f"--{role} {text}: write VERSION[:PERCENT] (e.g. 4:10) or 'none' to remove the arm")
     return version, _percent(share, f"--{role}") if share else None
 
 
@@ -123,7 +123,7 @@ def set_command(model: str,
     arms = {}
     if stable is not None:
         if not stable.isdigit():
-            raise SpecError(f"--stable {stable}: give a version number")
+            raise UsageError(f"--stable {stable}: give a version number")
         arms["stable"] = (stable, None)
     for role, text in (("canary", canary), ("ab", ab), ("shadow", shadow)):
         if text is not None:

@@ -1,6 +1,8 @@
-"""``shipyard models list | show | promote | approve | reject | rollback | archive | verify``."""
+"""``shipyard models list | show | card | promote | approve | reject | rollback | archive | verify``."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import typer
 
@@ -48,6 +50,31 @@ def show_command(model: str, version: str) -> None:
             print(f"  {e.time:%Y-%m-%d %H:%M:%S}  {e.action:<18} {e.actor:<12} {e.reason or ''}")
 
 
+@models_app.command("card")
+def card_command(model: str, version: str,
+                 html: Path = typer.Option(None, "--html", metavar="FILE", help="Write the HTML page here instead."),
+                 json_output: bool = typer.Option(False, "--json", help="Print where the card lives and its "
+                                                                        "digests as JSON.")) -> None:
+    """Print a version's model card (Markdown), checked against its recorded digest."""
+    import json
+
+    from shipyard.errors import UsageError
+    from shipyard.registry.cards import card_uri, read_card
+
+    if html is not None and json_output:
+        raise UsageError("give --html FILE or --json, not both")
+    record, text = read_card(model, version, html_page=html is not None)
+    if html is not None:
+        html.write_text(text)
+        print(f"model card of {model} version {version} written to {html.resolve()}")
+    elif json_output:
+        print(json.dumps({"model": model, "version": str(version), "mlflow_run_id": record.mlflow_run_id,
+                          "markdown": card_uri(record), "html": card_uri(record, html_page=True),
+                          "markdown_sha256": record.markdown_sha256, "html_sha256": record.html_sha256}, indent=2))
+    else:
+        print(text)
+
+
 def resolve_actor(actor: str | None) -> str:
     from shipyard.governance.identity import current_actor
 
@@ -60,11 +87,12 @@ def promote_command(model: str, version: str,
                     reason: str = typer.Option(None, "--reason"),
                     actor: str = typer.Option(None, "--actor", help="Who promotes (default: SHIPYARD_ACTOR or login).")) -> None:
     """Move a version to staging or production."""
-    from shipyard.errors import SpecError
+    from shipyard.errors import UsageError
     from shipyard.registry.lifecycle import transition
 
     if to not in _TARGETS:
-        raise SpecError(f"--to '{to}' is not a promotion target", hint="use --to staging or --to production")
+        raise UsageError(f"--to '{to}' is not a state a version can be promoted to; allowed: {', '.join(_TARGETS)}",
+                         hint="the other states have their own commands: shipyard models reject | archive | rollback")
     state = transition(model, version, to, actor=resolve_actor(actor), reason=reason, action="promoted")
     print(f"{model} version {version} is now {state.state}")
 
@@ -121,21 +149,21 @@ def verify_command(model: str, version: str) -> None:
     repaired = reconcile()
     for record in repaired:
         print(f"repaired MLflow mirror of {record.model} version {record.version} ({record.state})")
-    from shipyard.errors import RefusedError
+    from shipyard.errors import TamperedError
     from shipyard.registry.cards import verify_card
 
     load_model_version(model, version)
     print(f"{model} version {version}: model file matches its registered digest and loads with allowed types only")
     problems = verify_card(model, version)
     if problems:
-        raise RefusedError(f"the model card of {model} version {version} does not verify: " + "; ".join(problems),
-                           headline="model card changed")
+        raise TamperedError(f"the model card of {model} version {version} does not verify: " + "; ".join(problems),
+                            headline="model card changed")
     print(f"{model} version {version}: model card (Markdown and HTML) matches its recorded digests")
 
 
 @app.command("gate")
 def gate_command(model: str, version: str, json_output: bool = typer.Option(False, "--json")) -> None:
-    """Evaluate a version's promotion gates now; exits non-zero when any gate fails (for CI)."""
+    """Evaluate a version's promotion gates now; exits 10 when any gate fails (for CI)."""
     import json
 
     from shipyard.registry.gating import gate_version
@@ -149,7 +177,11 @@ def gate_command(model: str, version: str, json_output: bool = typer.Option(Fals
             print(f"  [{mark}] {result.gate:<12} {result.name}: {result.reason}")
         print(f"{model} version {version}: {report.outcome}")
     if not report.passed:
-        raise typer.Exit(6)
+        from shipyard.errors import GateFailedError
+
+        failed = ", ".join(f"{r.gate} ({r.name})" for r in report.failures)
+        raise GateFailedError(f"{model} version {version} failed {failed} and is {report.outcome}",
+                              hint=f"the reasons are in its model card and in: shipyard models show {model} {version}")
 
 
 @models_app.command("compare")

@@ -9,7 +9,7 @@ from pathlib import Path
 import typer
 
 from shipyard.cli import app
-from shipyard.errors import RefusedError, SpecError
+from shipyard.errors import DriftDetectedError, UsageError
 
 _COLORS = {"ok": "green", "warning": "yellow", "critical": "red"}
 
@@ -20,7 +20,7 @@ def _when(text: str | None, option: str) -> datetime | None:
     try:
         moment = datetime.fromisoformat(text)
     except ValueError:
-        raise SpecError(f"{option} {text}: not a time; write ISO 8601, e.g. 2026-11-24T09:00") from None
+        raise UsageError(f"{option} {text}: not a time; write ISO 8601, e.g. 2026-11-24T09:00") from None
     return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
 
 
@@ -65,7 +65,7 @@ def _seconds(text: str | None, option: str) -> float | None:
     try:
         return parse_duration(text) if text else None
     except ValueError as exc:
-        raise SpecError(f"{option} {text}: {exc}") from None
+        raise UsageError(f"{option} {text}: {exc}") from None
 
 
 def _watch(models: list[str], *, every: str, window: str | None, iterations: int | None) -> None:
@@ -100,7 +100,8 @@ def monitor_command(
     until: str = typer.Option(None, "--until", help="Window end, ISO 8601 (default: now)."),
     html: Path = typer.Option(None, "--html", help="Also write the self-contained HTML report here."),
     as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
-    fail_on: str = typer.Option(None, "--fail-on", help="Exit 6 when the severity reaches warning or critical."),
+    fail_on: str = typer.Option(None, "--fail-on", help="Exit 11 when the severity reaches warning or critical "
+                                                         "(too little traffic to judge exits 12)."),
     limit: int = typer.Option(20, "--limit", help="history: how many reports."),
     watch: bool = typer.Option(False, "--watch", help="Keep checking: alert on severity changes, retrain when "
                                                        "critical and the spec says retrain: auto."),
@@ -111,13 +112,13 @@ def monitor_command(
     from shipyard.monitoring import runs
 
     if fail_on not in (None, "warning", "critical"):
-        raise SpecError(f"--fail-on {fail_on}: use warning or critical")
+        raise UsageError(f"--fail-on {fail_on}: use warning or critical")
     if watch:
         _watch(target, every=every, window=window, iterations=iterations)
         return
     if target[0] == "history":
         if len(target) != 2:
-            raise SpecError("write: shipyard monitor history MODEL")
+            raise UsageError("write: shipyard monitor history MODEL")
         reports = runs.history(target[1], limit=limit)
         if as_json:
             print(json.dumps([{"id": r.id, "version": r.version, "severity": r.severity, "rows": r.rows,
@@ -133,11 +134,11 @@ def monitor_command(
         return
     if target[0] == "show":
         if len(target) != 2:
-            raise SpecError("write: shipyard monitor show REPORT_ID")
+            raise UsageError("write: shipyard monitor show REPORT_ID")
         run = runs.get_report(target[1])
     else:
         if len(target) != 1:
-            raise SpecError(f"unexpected arguments: {' '.join(target[1:])}",
+            raise UsageError(f"unexpected arguments: {' '.join(target[1:])}",
                             hint="shipyard monitor MODEL | history MODEL | show REPORT_ID")
         run = runs.compute_drift(target[0], version=version, window_s=_seconds(window, "--window"),
                                  since=_when(since, "--since"),
@@ -152,4 +153,5 @@ def monitor_command(
         _print_report(run, html)
     order = ("ok", "warning", "critical")
     if fail_on and order.index(run.severity) >= order.index(fail_on):
-        raise RefusedError(f"drift severity is {run.severity} (--fail-on {fail_on})")
+        raise DriftDetectedError(f"drift severity of {run.model} version {run.version} is {run.severity} "
+                                 f"(--fail-on {fail_on}; report {run.id})")

@@ -9,6 +9,7 @@ from pathlib import Path
 import typer
 
 from shipyard.cli import app
+from shipyard.cli.run_outcome import print_deployment, refuse_rejected
 
 
 @app.command("run")
@@ -56,8 +57,10 @@ def run_command(
         print(json.dumps(result.to_dict(), indent=2, default=str))
     else:
         _print_summary(result)
+        print_deployment(result, no_deploy=no_deploy)
     if result.status != "succeeded":
         raise typer.Exit(result.exit_code or 1)
+    refuse_rejected(result)
 
 
 def _print_summary(result) -> None:

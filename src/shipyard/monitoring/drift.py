@@ -86,6 +86,7 @@ def categorical_drift(reference: dict[str, Any], values: pd.Series | np.ndarray,
     result: dict[str, Any] = {"kind": "categorical", "rows": size, "null_rate": float(nulls / size) if size else 0.0,
                               "reference_null_rate": reference["null_rate"]}
     categories = list(reference["categories"])
+    # slots: each listed category, the reference's "other" bucket, then values it never saw
     ref_counts = np.asarray([*reference["counts"], reference.get("other", 0), 0], dtype="float64")
     if not frequencies.sum() or not ref_counts.sum():
         return {**result, "severity": worst(_null_severity(result, spec)), "method": "none",
@@ -98,36 +99,40 @@ def categorical_drift(reference: dict[str, Any], values: pd.Series | np.ndarray,
     # values outside the reference's listed categories count as its "other" bucket when it had one
     other_share = reference.get("other", 0) > 0
     cur_counts = np.concatenate([known, [unseen if other_share else 0.0, 0.0 if other_share else unseen]])
-    distance = float(jensenshannon(ref_counts / ref_counts.sum(), cur_counts / cur_counts.sum(), base=2))
-    stability = psi(ref_counts, cur_counts)
-    result.update(psi=stability, jensen_shannon=distance, unseen_share=unseen / present_rows,
-                  categories=categories[:30], reference_counts=ref_counts[:30].tolist(),
+    unseen_share = unseen / present_rows
+    result.update(unseen_share=unseen_share, categories=categories[:30], reference_counts=ref_counts[:30].tolist(),
                   current_counts=cur_counts[:30].tolist())
-    if present_rows < spec.small_sample:
-        expected = ref_counts / ref_counts.sum() * cur_counts.sum()
-        keep = expected > 0
-        observed = cur_counts[keep]
-        if (cur_counts[~keep] > 0).any():  # categories the reference never saw: the test cannot place them
-            p_value = 0.0
-        else:
-            p_value = float(stats.chisquare(observed, expected[keep] * observed.sum() / expected[keep].sum()).pvalue)
+    unseen_severity = _level(unseen_share, spec.unseen)
+    # Never-seen values are judged by their share alone: a distance or a test would make any single one
+    # decisive, since the reference gives them no mass. The rest is compared category by category.
+    ref_seen, cur_seen = ref_counts[:-1], cur_counts[:-1]
+    seen_rows = float(cur_seen.sum())
+    if not seen_rows:
+        return {**result, "psi": None, "jensen_shannon": None, "method": "unseen share",
+                "severity": worst(unseen_severity, _null_severity(result, spec))}
+    distance = float(jensenshannon(ref_seen / ref_seen.sum(), cur_seen / seen_rows, base=2))
+    stability = psi(ref_seen, cur_seen)
+    result.update(psi=stability, jensen_shannon=distance)
+    if seen_rows < spec.small_sample:
+        listed = ref_seen > 0
+        expected = ref_seen[listed] / ref_seen[listed].sum() * seen_rows
+        p_value = float(stats.chisquare(cur_seen[listed], expected).pvalue) if listed.sum() > 1 else 1.0
         result.update(method="chi-square", p_value=p_value)
     else:
         result["method"], p_value = "psi+jensen-shannon", None
     drift = _judge(p_value, stability, distance, spec.jensen_shannon, spec)
-    result["severity"] = worst(drift, _null_severity(result, spec), _level(unseen / present_rows, spec.unseen))
+    result["severity"] = worst(drift, _null_severity(result, spec), unseen_severity)
     return result
 
 
 def _judge(p_value: float | None, stability: float, distance: float, distance_levels,
            spec: MonitoringSpec) -> str:
-    """A small sample (``p_value`` given) is judged by its test, escalated by a critical distance;
-    a large one by its effect sizes alone."""
-    if p_value is None:
-        return worst(_level(stability, spec.psi), _level(distance, distance_levels))
-    if p_value >= spec.p_value:
+    """The effect sizes (PSI and the distance) set the severity. A small sample (``p_value`` given) must
+    also pass its test: there the binned effect sizes are noisy, so only a difference the test finds real
+    counts — but a significant test of a difference too small to matter never raises one on its own."""
+    if p_value is not None and p_value >= spec.p_value:
         return "ok"
-    return "critical" if _level(distance, distance_levels) == "critical" else "warning"
+    return worst(_level(stability, spec.psi), _level(distance, distance_levels))
 
 
 def _null_severity(result: dict[str, Any], spec: MonitoringSpec) -> str:

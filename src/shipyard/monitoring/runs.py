@@ -2,20 +2,21 @@
 
 from __future__ import annotations
 
+import difflib
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, union
 
 from shipyard.config import Settings, load_settings
-from shipyard.errors import DataError, NotFoundError, RefusedError
+from shipyard.errors import DataError, NotEnoughDataError, NotFoundError, UsageError
 from shipyard.monitoring.drift import dataset_drift, worst
 from shipyard.monitoring.references import load_profile
 from shipyard.monitoring.window import read_window
 from shipyard.store.db import session_scope
-from shipyard.store.models import DriftReport
+from shipyard.store.models import Deployment, DriftReport, ModelVersionState, ReferenceProfile
 
 
 @dataclass(frozen=True)
@@ -37,6 +38,28 @@ def _run(row: DriftReport) -> DriftRun:
                     report=row.report)
 
 
+def known_models(*, settings: Settings | None = None) -> list[str]:
+    """Every model name the store knows: registered versions, deployments and reference profiles."""
+    query = union(select(ModelVersionState.model), select(Deployment.model), select(ReferenceProfile.model))
+    with session_scope(settings) as session:
+        return sorted(session.scalars(query))
+
+
+def require_model(model: str, *, settings: Settings | None = None) -> None:
+    """Refuse a model name the store has never heard of, naming the nearest known ones."""
+    known = known_models(settings=settings)
+    if model in known:
+        return
+    near = difflib.get_close_matches(model, known, n=3, cutoff=0.6)
+    if near:
+        hint = "did you mean " + " or ".join(f"'{n}'" for n in near) + "?"
+    elif known:
+        hint = f"known models: {', '.join(known[:10])}" + (" …" if len(known) > 10 else "")
+    else:
+        hint = "no model is registered yet; register one with: shipyard run PIPELINE_YAML"
+    raise NotFoundError(f"there is no model '{model}'", hint=hint)
+
+
 def served_version(model: str, *, settings: Settings | None = None) -> str:
     """The version whose traffic is judged by default: the deployment's stable arm, else production."""
     from shipyard.registry.lifecycle import production_version
@@ -55,19 +78,20 @@ def compute_drift(model: str, *, version: str | None = None, window_s: float | N
                   settings: Settings | None = None) -> DriftRun:
     """Judge the window's logged inputs and predictions of ``version``; the report is stored."""
     settings = settings or load_settings()
+    require_model(model, settings=settings)
     version = str(version) if version else served_version(model, settings=settings)
     profile, spec, digest = load_profile(model, version, settings=settings)
     end = until or datetime.now(timezone.utc)
     start = since or end - timedelta(seconds=window_s or spec.window)
     if start >= end:
-        raise RefusedError(f"the window starts ({start:%Y-%m-%d %H:%M}) after it ends ({end:%Y-%m-%d %H:%M})")
+        raise UsageError(f"the window starts ({start:%Y-%m-%d %H:%M}) after it ends ({end:%Y-%m-%d %H:%M})")
     window = read_window(settings.prediction_log_root, model, start=start, end=end, version=version)
     rows = len(window.frame)
     where = f"{model} version {version} between {start:%Y-%m-%d %H:%M:%S} and {end:%Y-%m-%d %H:%M:%S} UTC"
     skipped = (f"; {len(window.skipped)} unreadable file(s) skipped: "
                + ", ".join(s["file"] for s in window.skipped[:3])) if window.skipped else ""
     if rows < spec.min_rows:
-        raise RefusedError(f"{rows} prediction(s) logged for {where} ({window.files} file(s) read{skipped}); "
+        raise NotEnoughDataError(f"{rows} prediction(s) logged for {where} ({window.files} file(s) read{skipped}); "
                            f"at least {spec.min_rows} are needed to judge drift",
                            hint="widen the window (--window 24h, --since) or wait for more traffic")
     features = window.features()

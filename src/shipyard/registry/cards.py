@@ -178,3 +178,31 @@ def verify_card(model: str, version: str | int, *, settings: Settings | None = N
         if tags.get(tag) != stored:
             problems.append(f"the MLflow version tag {tag} disagrees with the metadata store")
     return problems
+
+
+def card_uri(record: CardRecord, *, html_page: bool = False) -> str:
+    """Where the card lives: an MLflow artifact URI of the version's run."""
+    return f"runs:/{record.mlflow_run_id}/{HTML_PATH if html_page else MARKDOWN_PATH}"
+
+
+def read_card(model: str, version: str | int, *, html_page: bool = False,
+              settings: Settings | None = None) -> tuple[CardRecord, str]:
+    """The card's record and its Markdown (or HTML page), refused unless it matches its recorded digest."""
+    import mlflow
+
+    from shipyard.errors import NotFoundError, TamperedError
+    from shipyard.tracking.setup import configure_mlflow
+
+    settings = settings or load_settings()
+    record = card_record(model, version, settings=settings)
+    if record is None:
+        raise NotFoundError(f"{model} version {version} has no model card",
+                            hint="versions registered by `shipyard run` get one; `shipyard models list` shows them")
+    configure_mlflow(settings)
+    text = mlflow.artifacts.load_text(card_uri(record, html_page=html_page))
+    expected = record.html_sha256 if html_page else record.markdown_sha256
+    if _sha(text) != expected:
+        raise TamperedError(f"the model card {card_uri(record, html_page=html_page)} was changed: sha256 "
+                            f"{_sha(text)[:16]}… but {expected[:16]}… was recorded", headline="model card changed",
+                            hint=f"shipyard models verify {model} {version} checks both files")
+    return record, text

@@ -8,10 +8,14 @@ The defaults follow common practice and what the statistics can resolve:
   means the bulk of the distribution moved a tenth / a quarter of its width.
 - Jensen-Shannon distance (base 2, 0..1) for categories: 0.1 / 0.2.
 - 5% / 20% of values outside the training range (numeric) or never seen in training
-  (categorical): the model extrapolates there, whatever the distances say.
-- Below ``small_sample`` rows the binned statistics are too noisy, so the KS and
-  chi-square tests decide, at ``p_value``; above it p-values are not used at all,
-  because at large n they flag differences too small to matter.
+  (categorical): the model extrapolates there, whatever the distances say. Never-seen
+  categories are judged by this share alone, not by a distance or a test, where a single
+  new value would decide at any n.
+- Below ``small_sample`` rows the binned statistics are noisy, so a difference counts
+  only when the KS or chi-square test finds it at ``p_value``; its severity still comes
+  from the thresholds above, so a significant but negligible difference is no drift.
+  Above ``small_sample`` p-values are not used at all, because at large n they flag
+  differences too small to matter.
 - The dataset is ``warning`` when a tenth of the features drifted and ``critical``
   when a third did, or when the predictions themselves are critical.
 """
@@ -57,7 +61,8 @@ class MonitoringSpec(_Spec):
                                  description="Share of numeric values outside the training range.")
     unseen: Levels = Field(default_factory=lambda: Levels(warning=0.05, critical=0.2),
                            description="Share of categorical values never seen in training.")
-    small_sample: int = Field(default=1000, ge=10, description="Below this many rows, tests decide.")
+    small_sample: int = Field(default=1000, ge=10, description="Below this many rows, a test must also confirm "
+                                                               "a difference.")
     p_value: float = Field(default=0.01, gt=0, lt=1)
     null_rate_increase: float = Field(default=0.1, gt=0, le=1, description="A rise in a feature's null rate "
                                                                            "that counts as drift.")
