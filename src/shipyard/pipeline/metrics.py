@@ -1,4 +1,7 @@
-"""Holdout metrics by task type, overall and per slice."""
+"""Holdout metrics by task type, overall and per slice.
+
+Which metrics exist, their task and their direction live in ``shipyard.spec.metrics``.
+"""
 
 from __future__ import annotations
 
@@ -7,16 +10,14 @@ from typing import Any
 
 import numpy as np
 
-from shipyard.spec.models import CLASSIFICATION_METRICS, REGRESSION_METRICS
+from shipyard.spec.metrics import TASKS, default_metrics, metric_names
 
-DEFAULT_METRICS = {
-    "classification": ("roc_auc", "pr_auc", "log_loss", "accuracy", "precision", "recall", "f1"),
-    "regression": ("rmse", "mae", "r2"),
-}
+DEFAULT_METRICS = {task: default_metrics(task) for task in TASKS}
 
 
 def metrics_for(task: str, requested: list[str] | None) -> tuple[str, ...]:
-    allowed = CLASSIFICATION_METRICS if task == "classification" else REGRESSION_METRICS
+    """The metric names to compute: ``requested`` (all of the task's) or the task's defaults."""
+    allowed = metric_names(task)
     names = tuple(requested) if requested else DEFAULT_METRICS[task]
     wrong = [m for m in names if m not in allowed]
     if wrong:
