@@ -166,8 +166,8 @@ def compare_command(model: str, left: str, right: str, json_output: bool = typer
     if json_output:
         print(json.dumps(result, indent=2, default=str))
         return
-    table = Table(title=f"{model}: version {left} vs {right}",
-                  caption="↑ higher is better, ↓ lower is better, ✓ the better version" if result["directions"] else None)
+    legend = "↑ higher is better, ↓ lower is better, ✓ the better version"
+    table = Table(title=f"{model}: version {left} vs {right}", caption=legend if result["directions"] else None)
     for column in ("", f"v{left}", f"v{right}"):
         table.add_column(column)
     table.add_row("state", *result["state"])
