@@ -55,6 +55,21 @@ def test_multiclass_precision_recall_f1_are_macro_averages():
     assert scores["recall"] == pytest.approx(sk.recall_score(y, predicted, average="macro"))
 
 
+def test_binary_precision_recall_f1_are_of_the_positive_class_with_or_without_probabilities():
+    from sklearn.svm import LinearSVC
+
+    from shipyard.pipeline.metrics import predict_for_metrics
+
+    x = RNG.normal(size=(200, 2))
+    y = np.where(x[:, 0] + RNG.normal(scale=0.8, size=200) > 0.5, "yes", "no")
+    model = LinearSVC().fit(x, y)
+    predicted, proba, classes = predict_for_metrics(model, x, "classification")
+    assert proba is None and list(classes) == ["no", "yes"]
+    scores = compute_metrics("classification", ("precision", "recall", "f1"), y, predicted, proba, classes)
+    assert scores["f1"] == pytest.approx(sk.f1_score(y, predicted, pos_label="yes"))
+    assert scores["recall"] == pytest.approx(sk.recall_score(y, predicted, pos_label="yes"))
+
+
 def test_default_metrics_come_from_the_registry():
     assert DEFAULT_METRICS == {"classification": default_metrics("classification"),
                                "regression": default_metrics("regression")}

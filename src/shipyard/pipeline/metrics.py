@@ -34,7 +34,8 @@ def predict_for_metrics(model, frame, task: str) -> tuple[np.ndarray, np.ndarray
         proba = np.asarray(model.predict_proba(frame))
         classes = np.asarray(model.classes_)
         return classes[proba.argmax(axis=1)], proba, classes
-    return np.asarray(model.predict(frame)), None, np.asarray([])
+    classes = getattr(model, "classes_", []) if task == "classification" else []
+    return np.asarray(model.predict(frame)), None, np.asarray(classes)
 
 
 def compute_metrics(task: str, names: tuple[str, ...], y_true, y_pred, proba=None, classes=None,
@@ -54,10 +55,10 @@ def compute_metrics(task: str, names: tuple[str, ...], y_true, y_pred, proba=Non
             elif name == "mape":
                 out[name] = float(m.mean_absolute_percentage_error(y_true, y_pred))
         return out
-    binary = proba is not None and proba.shape[1] == 2
-    if binary:
-        positive = proba[:, 1]
-        y_pred = np.where(positive >= threshold, classes[1], classes[0])
+    classes = np.asarray([] if classes is None else classes)
+    binary = len(classes) == 2
+    if binary and proba is not None:
+        y_pred = np.where(proba[:, 1] >= threshold, classes[1], classes[0])
     average = "binary" if binary else "macro"
     pos_label = classes[1] if binary else 1
     present = np.unique(y_true)
