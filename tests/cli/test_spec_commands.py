@@ -145,7 +145,7 @@ def test_validate_checks_how_steps_connect(tmp_path, capsys):
 def test_validate_reports_every_finding_beyond_the_yaml_at_once(tmp_path, capsys):
     text = (SPEC.replace("target: churned", "target: churn").replace("monthly_charges]", "monthly_charge]")
             .replace("learning_rate: 0.05,", "learnin_rate: 0.05,").replace("metrics: [roc_auc, f1]", "metrics: [rmse]")
-            + "promotion:\n  gates:\n    thresholds: ['auc >= 0.7']\n")
+            + "promotion:\n  gates:\n    thresholds: ['mae <= 0.7']\n")
     path = write(tmp_path, text)
     assert shipyard(["validate", str(path)]) == 2
     captured = capsys.readouterr()
@@ -160,8 +160,8 @@ def test_validate_reports_every_finding_beyond_the_yaml_at_once(tmp_path, capsys
         "did you mean 'learning_rate'?",
         f"  {path}:24:24: evaluation.metrics[0]: evaluation.metrics names 'rmse', which a classification model "
         "never computes",
-        f"  {path}:31:18: promotion.gates.thresholds[0]: the threshold 'auc >= 0.7' is on 'auc', which a "
-        "classification model never computes; did you mean 'pr_auc'?",
+        f"  {path}:31:18: promotion.gates.thresholds[0]: the threshold 'mae <= 0.7' is on 'mae', which a "
+        "classification model never computes",
         "  hint: fix each one; `shipyard validate` checks them all without running anything",
     ]
     assert "Traceback" not in captured.err

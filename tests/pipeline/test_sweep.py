@@ -118,3 +118,30 @@ def test_sweep_with_only_failures_fails_clearly(shipyard_home, sweep_node):
         controller.on_outcome(task_id, False, None, "bad params")
     with pytest.raises(StepFailedError, match="no successful trial: trial 0: bad params"):
         controller.result()
+
+
+def test_a_regression_sweep_minimizes_its_error_metric_without_being_told(shipyard_home):
+    import optuna
+
+    settings = load_settings()
+    rng = np.random.default_rng(1)
+    x1, x2 = rng.normal(size=300), rng.normal(size=300)
+    frame = pd.DataFrame({"x1": x1, "x2": x2, "y": 50 + 10 * x1 - 4 * x2 + rng.normal(scale=2, size=300)})
+    params = {
+        "sweep": {"n_trials": 3, "metric": "mae", "pruning": False, "cv_folds": 3,
+                  "space": {"alpha": {"type": "float", "low": 0.01, "high": 1000.0, "log": True}}},
+        "model": {"flavor": "sklearn", "estimator": "Ridge", "task": None, "params": {}},
+        "features": [{"name": None, "columns": ["x1", "x2"], "function": None,
+                      "transforms": [{"kind": "scale", "method": "standard"}]}],
+        "target": "y", "task": "regression", "pipeline": "r",
+    }
+    node = StepNode(name="sweep", kind="sweep", impl="shipyard.pipeline.steps.sweep:run_trial",
+                    inputs={"train": "split.train"}, params=params, ref_inputs=("train",))
+    controller = SweepController(node=node, train_ref=save_value(open_artifact_store(settings), frame).ref(),
+                                 study_name="shipyard:r:abc", storage_url=settings.database_url, settings=settings)
+    assert controller.study.direction == optuna.study.StudyDirection.MINIMIZE
+    while controller.wants_more():
+        _run_one(controller)
+    summary = controller.result()
+    assert summary["direction"] == "minimize"
+    assert summary["best_value"] == min(t["value"] for t in summary["trials"])

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 from mlflow.tracking import MlflowClient
 
-from shipyard.registry.cards import CardFacts, render_html, verify_card, write_card
+from shipyard.registry.cards import CardFacts, render_html, render_markdown, verify_card, write_card
 
 
 def facts(result, **changes):
@@ -37,7 +37,7 @@ def _artifact(tracked, name):
 def test_card_is_written_and_verifies(tracked, card):
     assert verify_card("synth", tracked["result"].model_version) == []
     text = _artifact(tracked, "model_card.md").read_text()
-    assert "# Model card: synth version" in text and "| roc_auc | 0.9100 |" in text
+    assert "# Model card: synth version" in text and "| roc_auc (higher is better) | 0.9100 |" in text
     assert "| color=red | roc_auc=0.7000, n=30 |" in text
     tags = MlflowClient().get_model_version("synth", tracked["result"].model_version).tags
     assert tags["shipyard.card.markdown_sha256"] == card.markdown_sha256
@@ -47,6 +47,11 @@ def test_cards_are_immutable(tracked, card):
     again = write_card(facts(tracked["result"], description="Something else"), settings=tracked["settings"])
     assert again == card
     assert "Something else" not in _artifact(tracked, "model_card.md").read_text()
+
+
+def test_holdout_metrics_say_which_way_is_better(tracked):
+    text = render_markdown(facts(tracked["result"], task="regression", metrics={"rmse": 53.2, "r2": 0.81}))
+    assert "| rmse (lower is better) | 53.2000 |" in text and "| r2 (higher is better) | 0.8100 |" in text
 
 
 def test_html_escapes_what_it_shows(tracked):

@@ -12,12 +12,16 @@ def scored(overall, slices=None, n=500):
     return {"overall": overall, "slices": slices or {}, "n": n}
 
 
-def test_threshold_rules():
+def test_threshold_rules_read_as_verdicts():
     results = g.threshold_gates(["roc_auc >= 0.8", "log_loss <= 0.3", "f1 > 0.5"],
                                 {"roc_auc": 0.85, "log_loss": 0.41, "f1": None})
     assert [r.passed for r in results] == [True, False, False]
     assert results[1].measured == 0.41 and results[1].threshold == 0.3
-    assert "log_loss = 0.4100 fails <= 0.3" in results[1].reason
+    assert results[0].name == "roc_auc 0.8500 meets the threshold ≥ 0.8"
+    assert results[1].name == "log_loss 0.4100 fails the threshold ≤ 0.3"
+    assert "lower log_loss is better" in results[1].reason
+    assert results[1].details == {"rule": "log_loss <= 0.3", "metric": "log_loss", "direction": "minimize"}
+    assert results[2].name == "f1 was not computed, so 'f1 > 0.5' cannot hold"
     assert "'f1' was not computed" in results[2].reason
 
 
@@ -26,19 +30,72 @@ def test_bad_threshold_rule_is_a_spec_error():
         GatesSpec(thresholds=["auc is high"])
 
 
+@pytest.mark.parametrize("rule, fixed", [("rmse >= 12", "rmse <= 12"), ("log_loss > 0.2", "log_loss <= 0.2"),
+                                         ("roc_auc <= 0.8", "roc_auc >= 0.8"), ("r2 < 0.5", "r2 >= 0.5")])
+def test_a_threshold_bounding_the_better_side_is_a_spec_error(rule, fixed):
+    with pytest.raises(ValueError, match=f"would pass worse models and fail better ones; write '{fixed}'"):
+        GatesSpec(thresholds=[rule])
+
+
+def test_a_threshold_on_an_unknown_metric_is_a_spec_error():
+    with pytest.raises(ValueError, match="'rocauc >= 0.8': unknown metric 'rocauc'; did you mean 'roc_auc'"):
+        GatesSpec(thresholds=["rocauc >= 0.8"])
+
+
 @pytest.mark.parametrize("candidate, champion, gate, passed", [
     (0.86, 0.85, ChampionGate(metric="roc_auc"), True),
     (0.84, 0.85, ChampionGate(metric="roc_auc"), False),
     (0.86, 0.85, ChampionGate(metric="roc_auc", min_delta=0.02), False),
     (0.90, 0.85, ChampionGate(metric="roc_auc", min_delta=0.05, relative=True), True),
-    (10.0, 12.0, ChampionGate(metric="rmse", direction="minimize", min_delta=1.0), True),
-    (11.5, 12.0, ChampionGate(metric="rmse", direction="minimize", min_delta=1.0), False),
+    (10.0, 12.0, ChampionGate(metric="rmse", min_delta=1.0), True),
+    (11.5, 12.0, ChampionGate(metric="rmse", min_delta=1.0), False),
+    (52.10, 53.20, ChampionGate(metric="rmse"), True),
+    (54.31, 53.20, ChampionGate(metric="rmse"), False),
+    (0.30, 0.35, ChampionGate(metric="log_loss"), True),
+    (0.12, 0.10, ChampionGate(metric="mae"), False),
+    (0.71, 0.70, ChampionGate(metric="r2"), True),
 ])
 def test_champion_challenger_margins(candidate, champion, gate, passed):
     result = g.champion_gate(gate, scored({gate.metric: candidate}), scored({gate.metric: champion}), "3")
     assert result.passed is passed
     assert result.measured["champion"] == champion
     assert "same 500 holdout rows" in result.reason
+
+
+def test_champion_gate_minimizes_lower_is_better_metrics_without_a_direction():
+    gate = ChampionGate(metric="rmse")
+    assert gate.direction == "minimize"
+    worse = g.champion_gate(gate, scored({"rmse": 54.31}), scored({"rmse": 53.20}), "3")
+    assert not worse.passed
+    assert worse.name == "did not beat champion v3 on rmse: 54.31 vs 53.20, needs ≤ 53.20"
+    assert worse.measured["improvement"] == pytest.approx(-1.11)
+    assert "lower rmse is better" in worse.reason and worse.details["direction"] == "minimize"
+    better = g.champion_gate(gate, scored({"rmse": 52.10}), scored({"rmse": 53.20}), "3")
+    assert better.passed and better.name == "beat champion v3 on rmse: 52.10 vs 53.20"
+
+
+def test_champion_verdict_names_the_margin():
+    absolute = g.champion_gate(ChampionGate(metric="rmse", min_delta=0.5), scored({"rmse": 53.0}),
+                               scored({"rmse": 53.20}), "3")
+    assert absolute.name == "did not beat champion v3 on rmse: 53.00 vs 53.20, needs ≤ 52.70 (53.20 − 0.5)"
+    relative = g.champion_gate(ChampionGate(metric="roc_auc", min_delta=0.05, relative=True),
+                               scored({"roc_auc": 0.86}), scored({"roc_auc": 0.85}), "2")
+    assert relative.name == "did not beat champion v2 on roc_auc: 0.8600 vs 0.8500, needs ≥ 0.8925 (0.8500 + 5%)"
+    tied = g.champion_gate(ChampionGate(metric="roc_auc"), scored({"roc_auc": 0.85}), scored({"roc_auc": 0.85}), "2")
+    assert tied.passed and tied.name == "matched champion v2 on roc_auc: 0.8500 vs 0.8500"
+    close = g.champion_gate(ChampionGate(metric="roc_auc"), scored({"roc_auc": 0.85001}),
+                            scored({"roc_auc": 0.85003}), "2")
+    assert close.name == "did not beat champion v2 on roc_auc: 0.85001 vs 0.85003, needs ≥ 0.85003"
+
+
+def test_a_direction_contradicting_the_metric_is_a_spec_error():
+    with pytest.raises(ValueError, match="'rmse' is lower-is-better, so the champion gate must minimize it"):
+        ChampionGate(metric="rmse", direction="maximize")
+    with pytest.raises(ValueError, match="'roc_auc' is higher-is-better, so the slice gate must maximize it"):
+        SliceGuard(metric="roc_auc", direction="minimize")
+    with pytest.raises(ValueError, match="unknown metric 'rsme'; did you mean 'rmse'"):
+        ChampionGate(metric="rsme")
+    assert ChampionGate(metric="mae", direction="minimize").direction == "minimize"
 
 
 def test_champion_gate_without_a_champion_passes():
@@ -52,8 +109,24 @@ def test_slice_guard_flags_only_regressing_slices_with_enough_rows():
     theirs = scored({}, {"plan": {"basic": {"roc_auc": 0.80, "n": 200}, "premium": {"roc_auc": 0.89, "n": 200},
                                   "tiny": {"roc_auc": 0.90, "n": 5}}})
     results = g.slice_gates(SliceGuard(metric="roc_auc", max_regression=0.05), ours, theirs)
-    assert {r.name: r.passed for r in results} == {"plan=basic roc_auc": False, "plan=premium roc_auc": True}
-    assert "regression +0.1000" in next(r for r in results if not r.passed).reason
+    assert [(r.name, r.passed) for r in results] == [
+        ("plan=basic regressed on roc_auc: 0.7000 vs champion 0.8000, worse by 0.1000 (allowed 0.05)", False),
+        ("plan=premium held up on roc_auc: 0.9000 vs champion 0.8900", True)]
+    assert "worse by +0.1 (allowed 0.05)" in results[0].reason
+
+
+def test_slice_guard_on_lower_is_better_metrics():
+    ours = scored({}, {"region": {"north": {"rmse": 60.0, "n": 100}, "south": {"rmse": 40.0, "n": 100},
+                                  "west": {"rmse": 51.0, "n": 100}}})
+    theirs = scored({}, {"region": {"north": {"rmse": 50.0, "n": 100}, "south": {"rmse": 50.0, "n": 100},
+                                    "west": {"rmse": 50.0, "n": 100}}})
+    results = {r.details["value"]: r for r in g.slice_gates(SliceGuard(metric="rmse", max_regression=2.0),
+                                                             ours, theirs)}
+    assert {v: r.passed for v, r in results.items()} == {"north": False, "south": True, "west": True}
+    assert results["north"].measured["regression"] == 10.0 and results["south"].measured["regression"] == -10.0
+    assert results["north"].name == ("region=north regressed on rmse: 60.00 vs champion 50.00, worse by 10.00 "
+                                     "(allowed 2)")
+    assert "lower rmse is better" in results["north"].reason
 
 
 def test_schema_contract_diff_names_every_column():

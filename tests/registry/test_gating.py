@@ -70,7 +70,7 @@ def test_a_worse_challenger_is_rejected_by_the_champion_gate(project, capsys):
     run_with(project, WORSE, capsys, code=GateFailedError.exit_code)
     state = lifecycle.get_state("gated", 2)
     assert state.state == "rejected"
-    assert "beats champion v1 on roc_auc" in state.reason
+    assert "did not beat champion v1 on roc_auc: " in state.reason
     failed = [e for e in read_events(model="gated") if e.action == "gate_failed"][0]
     champion = next(r for r in failed.details["results"] if r["gate"] == "champion")
     assert champion["passed"] is False
@@ -86,7 +86,8 @@ def test_a_worse_challenger_is_rejected_by_the_champion_gate(project, capsys):
     assert compared["data"]["shipyard.data.holdout_digest"][0] == compared["data"]["shipyard.data.holdout_digest"][1]
     assert shipyard(["gate", "gated", "2"]) == GateFailedError.exit_code
     captured = capsys.readouterr()
-    assert "[FAIL] champion" in captured.out and "error: gate failed: gated version 2 failed champion" in captured.err
+    assert "[FAIL] champion     did not beat champion v1 on roc_auc" in captured.out
+    assert "error: gate failed: gated version 2 failed champion" in captured.err
     assert shipyard(["gate", "gated", "1"]) == RefusedError.exit_code != GateFailedError.exit_code
     assert "is production; only candidate or staging versions are gated" in capsys.readouterr().err
 
@@ -108,7 +109,7 @@ def test_on_demand_gate_and_missing_holdout(project, capsys):
 
     record = card_record("gated", "1")
     text = mlflow.artifacts.load_text(f"runs:/{record.mlflow_run_id}/model_card/model_card.md")
-    assert "## Promotion gates" in text and "pass threshold: roc_auc >= 0.6" in text
+    assert "## Promotion gates" in text and "meets the threshold ≥ 0.6" in text
 
     from shipyard.config import load_settings
     from shipyard.store import runs as store
@@ -148,3 +149,73 @@ def test_rollback_that_would_break_serving_is_refused_unless_forced(project, cap
     event = [e for e in read_events(model="gated") if e.action == "rollback_promoted"][-1]
     assert event.details["forced"] is True and event.details["compatibility"]["missing"] == ["support_calls"]
     assert event.reason == "latency; callers restored"
+
+
+REGRESSION_SPEC = textwrap.dedent("""\
+    name: prices
+    data:
+      source: {type: csv, path: prices.csv}
+      target: price
+    split: {method: random, holdout: 0.3, seed: 2}
+    features:
+      - columns: [area, rooms]
+        transforms: [{kind: scale}]
+      - columns: [region]
+        transforms: [{kind: one_hot}]
+    model: {flavor: sklearn, estimator: Ridge, params: {PARAMS}}
+    evaluation: {slices: [region]}
+    promotion:
+      gates:
+        thresholds: ["rmse <= 1000"]
+        champion: {metric: rmse}
+        slices: {metric: rmse, max_regression: 1.0, min_rows: 20}
+""")
+
+
+def test_a_candidate_with_worse_rmse_is_rejected_by_the_champion_gate(tmp_path, shipyard_home, capsys):
+    import numpy as np
+    import pandas as pd
+
+    rng = np.random.default_rng(3)
+    n = 600
+    region = rng.choice(["north", "south", "east"], size=n)
+    frame = pd.DataFrame({"area": rng.uniform(30, 200, size=n), "rooms": rng.integers(1, 6, size=n),
+                          "region": region})
+    frame["price"] = (2 * frame["area"] + 15 * frame["rooms"] + np.where(region == "north", 40, 0)
+                      + rng.normal(scale=10, size=n))
+    frame.to_csv(tmp_path / "prices.csv", index=False)
+
+    def run(params):
+        capsys.readouterr()
+        (tmp_path / "pipeline.yaml").write_text(REGRESSION_SPEC.replace("{PARAMS}", params))
+        code = shipyard(["run", str(tmp_path / "pipeline.yaml"), "--json"])
+        assert code == 0, capsys.readouterr()
+
+    run("{alpha: 1.0}")
+    assert lifecycle.get_state("prices", 1).state == "staging"
+    assert shipyard(["models", "promote", "prices", "1", "--to", "production"]) == 0
+
+    run("{alpha: 300.0}")
+    state = lifecycle.get_state("prices", 2)
+    assert state.state == "rejected"
+    assert "did not beat champion v1 on rmse: " in state.reason
+    failed = [e for e in read_events(model="prices") if e.action == "gate_failed"][0]
+    results = failed.details["results"]
+    champion = next(r for r in results if r["gate"] == "champion")
+    assert champion["measured"]["candidate"] > champion["measured"]["champion"]  # higher rmse: worse
+    assert champion["details"]["direction"] == "minimize" and champion["measured"]["improvement"] < 0
+    theirs = f"{champion['measured']['champion']:.2f}"
+    assert champion["name"].endswith(f" vs {theirs}, needs ≤ {theirs}")
+    regressed = [r for r in results if r["gate"] == "slice" and not r["passed"]]
+    assert regressed and all(r["measured"]["candidate"] > r["measured"]["champion"] for r in regressed)
+    assert "regressed on rmse" in regressed[0]["name"]
+
+    capsys.readouterr()
+    assert shipyard(["models", "compare", "prices", "1", "2", "--json"]) == 0
+    compared = json.loads(capsys.readouterr().out)
+    assert compared["directions"]["rmse"] == "minimize" and compared["directions"]["r2"] == "maximize"
+    assert compared["better"]["rmse"] == "1" and compared["better"]["r2"] == "1"
+    assert shipyard(["models", "compare", "prices", "1", "2"]) == 0
+    table = capsys.readouterr().out
+    assert "metrics: rmse ↓" in table and "↓ lower is better" in table
+    assert "✓" in next(line for line in table.splitlines() if "metrics: rmse ↓" in line)

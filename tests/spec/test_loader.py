@@ -455,8 +455,9 @@ def test_sweep_metric_and_direction():
     minimized = parse_spec(REPRESENTATIVE.replace("metric: roc_auc", "metric: log_loss")).spec.sweep
     assert minimized.direction == "minimize"
     text = REPRESENTATIVE.replace("metric: roc_auc", "metric: rmse\n  direction: maximize")
-    assert error_of(text) == (f"pipeline.yaml:{at(text, 'sweep:')}: sweep: 'rmse' is lower-is-better, so the sweep "
-                              "must minimize it; set 'direction: minimize' or leave 'direction' out")
+    assert error_of(text) == (f"pipeline.yaml:{at(text, 'maximize')}: sweep.direction: 'rmse' is lower-is-better, "
+                              "so the sweep must minimize it; set 'direction: minimize' or leave 'direction' out "
+                              "(got 'maximize')")
 
 
 def test_feature_groups_must_be_buildable():

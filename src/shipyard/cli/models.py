@@ -198,12 +198,18 @@ def compare_command(model: str, left: str, right: str, json_output: bool = typer
     if json_output:
         print(json.dumps(result, indent=2, default=str))
         return
-    table = Table(title=f"{model}: version {left} vs {right}")
+    legend = "↑ higher is better, ↓ lower is better, ✓ the better version"
+    table = Table(title=f"{model}: version {left} vs {right}", caption=legend if result["directions"] else None)
     for column in ("", f"v{left}", f"v{right}"):
         table.add_column(column)
     table.add_row("state", *result["state"])
     for section in ("metrics", "params", "data", "inputs"):
         for name, (a, b) in result[section].items():
-            fmt = (lambda v: f"{v:.4f}") if section == "metrics" else str  # noqa: E731
-            table.add_row(f"{section}: {name}", "—" if a is None else fmt(a), "—" if b is None else fmt(b))
+            label, shown = f"{section}: {name}", ["—" if v is None else str(v) for v in (a, b)]
+            if section == "metrics":
+                direction = result["directions"].get(name)
+                label += {"maximize": " ↑", "minimize": " ↓"}.get(direction, "")
+                shown = ["—" if v is None else f"{v:.4f}" + (" ✓" if result["better"][name] == side else "")
+                         for v, side in zip((a, b), (left, right))]
+            table.add_row(label, *shown)
     Console().print(table)

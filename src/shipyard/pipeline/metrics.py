@@ -1,4 +1,7 @@
-"""Holdout metrics by task type, overall and per slice."""
+"""Holdout metrics by task type, overall and per slice.
+
+Which metrics exist, their task and their direction live in ``shipyard.spec.metrics``.
+"""
 
 from __future__ import annotations
 
@@ -7,16 +10,14 @@ from typing import Any
 
 import numpy as np
 
-from shipyard.spec.models import CLASSIFICATION_METRICS, REGRESSION_METRICS
+from shipyard.spec.metrics import TASKS, default_metrics, metric_names
 
-DEFAULT_METRICS = {
-    "classification": ("roc_auc", "pr_auc", "log_loss", "accuracy", "precision", "recall", "f1"),
-    "regression": ("rmse", "mae", "r2"),
-}
+DEFAULT_METRICS = {task: default_metrics(task) for task in TASKS}
 
 
 def metrics_for(task: str, requested: list[str] | None) -> tuple[str, ...]:
-    allowed = CLASSIFICATION_METRICS if task == "classification" else REGRESSION_METRICS
+    """The metric names to compute: ``requested`` (all of the task's) or the task's defaults."""
+    allowed = metric_names(task)
     names = tuple(requested) if requested else DEFAULT_METRICS[task]
     wrong = [m for m in names if m not in allowed]
     if wrong:
@@ -33,7 +34,8 @@ def predict_for_metrics(model, frame, task: str) -> tuple[np.ndarray, np.ndarray
         proba = np.asarray(model.predict_proba(frame))
         classes = np.asarray(model.classes_)
         return classes[proba.argmax(axis=1)], proba, classes
-    return np.asarray(model.predict(frame)), None, np.asarray([])
+    classes = getattr(model, "classes_", []) if task == "classification" else []
+    return np.asarray(model.predict(frame)), None, np.asarray(classes)
 
 
 def compute_metrics(task: str, names: tuple[str, ...], y_true, y_pred, proba=None, classes=None,
@@ -53,10 +55,10 @@ def compute_metrics(task: str, names: tuple[str, ...], y_true, y_pred, proba=Non
             elif name == "mape":
                 out[name] = float(m.mean_absolute_percentage_error(y_true, y_pred))
         return out
-    binary = proba is not None and proba.shape[1] == 2
-    if binary:
-        positive = proba[:, 1]
-        y_pred = np.where(positive >= threshold, classes[1], classes[0])
+    classes = np.asarray([] if classes is None else classes)
+    binary = len(classes) == 2
+    if binary and proba is not None:
+        y_pred = np.where(proba[:, 1] >= threshold, classes[1], classes[0])
     average = "binary" if binary else "macro"
     pos_label = classes[1] if binary else 1
     present = np.unique(y_true)

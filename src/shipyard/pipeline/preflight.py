@@ -17,8 +17,8 @@ from shipyard.data.columns import closest, describe_columns
 from shipyard.errors import DataError, ShipyardError, SpecError
 from shipyard.spec.findings import Finding, findings_error
 from shipyard.spec.loader import LoadedSpec
-from shipyard.spec.models import (BUILTIN_STEPS, CLASSIFICATION_METRICS, REGRESSION_METRICS, CsvSource,
-                                  ParquetSource, PipelineSpec)
+from shipyard.spec.metrics import task_metrics
+from shipyard.spec.models import BUILTIN_STEPS, CsvSource, ParquetSource, PipelineSpec
 from shipyard.spec.promotion import parse_rule
 
 
@@ -40,11 +40,6 @@ def find_problems(loaded: LoadedSpec, *, read_data: bool = True) -> list[Finding
     if read_data:
         findings += _data_problems(spec, loaded.base_dir)
     return findings
-
-
-def computed_metrics(task: str) -> tuple[str, ...]:
-    """Every metric a model of ``task`` can be scored on: what evaluation and gates may name."""
-    return CLASSIFICATION_METRICS if task == "classification" else REGRESSION_METRICS
 
 
 # ---------------------------------------------------------------- the model
@@ -92,7 +87,7 @@ def _model_problems(spec: PipelineSpec) -> list[Finding]:
 
 def _metric_problems(spec: PipelineSpec) -> list[Finding]:
     task = spec.task()
-    known = computed_metrics(task)
+    known = tuple(task_metrics(task))
     named: list[tuple[tuple[str | int, ...], str, str]] = []
     named += [(("evaluation", "metrics", i), name, "evaluation.metrics names")
               for i, name in enumerate(spec.evaluation.metrics or ())]

@@ -13,6 +13,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from shipyard.config import Settings, load_settings
+from shipyard.spec.metrics import metric
 from shipyard.store.db import session_scope
 from shipyard.store.models import ModelCard
 
@@ -71,7 +72,8 @@ def _sections(f: CardFacts) -> list[tuple[str, list[tuple[str, str]] | str]]:
                        + (g.get("function") or " → ".join(t["kind"] for t in g.get("transforms", []))))
                       for i, g in enumerate(f.features)]),
         ("Parameters", [(k, str(v)) for k, v in sorted(f.params.items())]),
-        ("Holdout metrics", [(k, f"{v:.4f}") for k, v in sorted(f.metrics.items()) if isinstance(v, (int, float))]),
+        ("Holdout metrics", [(_with_direction(k), f"{v:.4f}") for k, v in sorted(f.metrics.items())
+                             if isinstance(v, (int, float))]),
         ("Metrics per slice", [(f"{column}={value}", ", ".join(f"{k}={v:.4f}" if isinstance(v, float) else f"{k}={v}"
                                                                 for k, v in values.items() if v is not None))
                                for column, groups in sorted(f.slice_metrics.items())
@@ -83,6 +85,11 @@ def _sections(f: CardFacts) -> list[tuple[str, list[tuple[str, str]] | str]]:
         ("Environment", [("python", str(f.environment.get("python")))]
          + [(k, str(v)) for k, v in sorted((f.environment.get("packages") or {}).items()) if v]),
     ]
+
+
+def _with_direction(name: str) -> str:
+    known = metric(name)
+    return f"{name} ({known.better} is better)" if known else name
 
 
 def render_markdown(facts: CardFacts) -> str:

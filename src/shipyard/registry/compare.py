@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from shipyard.config import Settings, load_settings
+from shipyard.spec.metrics import metric
 
 
 def compare_versions(model: str, left: str | int, right: str | int, *,
@@ -33,11 +34,24 @@ def compare_versions(model: str, left: str | int, right: str | int, *,
         names = sorted(set(a[key]) | set(b[key]))
         return {n: [a[key].get(n), b[key].get(n)] for n in names}
 
+    metrics = paired("metrics")
     return {
         "model": model, "versions": [str(left), str(right)],
         "state": [a["state"], b["state"]],
-        "metrics": paired("metrics"),
+        "metrics": metrics,
+        "directions": {name: known.direction for name in metrics if (known := metric(name))},
+        "better": {name: better_side(name, *values, versions=(str(left), str(right)))
+                   for name, values in metrics.items()},
         "params": {k: v for k, v in paired("params").items() if v[0] != v[1]},
         "data": paired("data"),
         "inputs": {k: v for k, v in paired("inputs").items() if v[0] != v[1]},
     }
+
+
+def better_side(name: str, left: float | None, right: float | None, *, versions: tuple[str, str]) -> str | None:
+    """The version whose value of ``name`` is better by the metric's direction; None on a tie or when unknown."""
+    known = metric(name)
+    if known is None or left is None or right is None or left == right:
+        return None
+    left_wins = left > right if known.direction == "maximize" else left < right
+    return versions[0] if left_wins else versions[1]

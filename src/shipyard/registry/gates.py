@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import operator
 import statistics
 import subprocess
@@ -11,9 +12,11 @@ import time
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from shipyard.spec.metrics import metric
 from shipyard.spec.promotion import ChampionGate, PerformanceBudget, SliceGuard, parse_rule
 
 _OPS = {">=": operator.ge, "<=": operator.le, ">": operator.gt, "<": operator.lt}
+_SIGNS = {">=": "≥", "<=": "≤", ">": ">", "<": "<"}
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -30,53 +33,85 @@ class GateResult:
         return asdict(self)
 
 
+def shown(*values: float) -> list[str]:
+    """The values with four significant digits of the largest, and more where needed to tell them apart."""
+    largest = max((abs(v) for v in values if v), default=1.0)
+    decimals = max(0, 3 - math.floor(math.log10(largest)))
+    for extra in range(7):
+        texts = [f"{v:.{decimals + extra}f}" for v in values]
+        if len(set(texts)) == len(set(values)):
+            break
+    return texts
+
+
 def threshold_gates(rules: list[str], metrics: dict[str, float | None]) -> list[GateResult]:
     results = []
     for rule in rules:
         name, op, bound = parse_rule(rule)
         value = metrics.get(name)
+        known = metric(name)
+        details = {"rule": rule, "metric": name, "direction": known.direction if known else None}
+        limit = f"{_SIGNS[op]} {bound:g}"
         if value is None:
-            results.append(GateResult(gate="threshold", name=rule, passed=False, threshold=bound,
+            computed = ", ".join(sorted(k for k, v in metrics.items() if v is not None))
+            results.append(GateResult(gate="threshold", name=f"{name} was not computed, so '{rule}' cannot hold",
+                                      passed=False, threshold=bound, details=details,
                                       reason=f"metric '{name}' was not computed on the holdout data; "
-                                             f"known: {', '.join(sorted(k for k, v in metrics.items() if v is not None))}"))
+                                             f"computed: {computed}"))
             continue
         passed = _OPS[op](value, bound)
-        results.append(GateResult(gate="threshold", name=rule, passed=passed, measured=value, threshold=bound,
-                                  reason=f"{name} = {value:.4f} {'meets' if passed else 'fails'} {op} {bound}"))
+        verdict = "meets" if passed else "fails"
+        better = f"; {known.better} {name} is better" if known else ""
+        results.append(GateResult(gate="threshold", name=f"{name} {shown(value)[0]} {verdict} the threshold {limit}",
+                                  passed=passed, measured=value, threshold=bound, details=details,
+                                  reason=f"rule '{rule}' on the holdout data{better}"))
     return results
-
-
-def _better(candidate: float, champion: float, gate: ChampionGate) -> tuple[bool, float, float]:
-    margin = gate.min_delta * abs(champion) if gate.relative else gate.min_delta
-    if gate.direction == "maximize":
-        return candidate >= champion + margin, candidate - champion, margin
-    return candidate <= champion - margin, champion - candidate, margin
 
 
 def champion_gate(gate: ChampionGate, candidate: dict[str, Any], champion: dict[str, Any] | None,
                   champion_version: str | None) -> GateResult:
     """Both metric sets must come from scoring the same holdout rows (``evaluate_model`` on one frame)."""
+    known = metric(gate.metric)
+    direction = known.direction
     if champion is None:
-        return GateResult(gate="champion", name=f"beats champion on {gate.metric}", passed=True,
-                          reason="no version is in production yet: nothing to beat")
+        return GateResult(gate="champion", name=f"no champion to beat on {gate.metric}", passed=True,
+                          reason="no version is in production yet: nothing to beat",
+                          details={"direction": direction})
     ours, theirs = candidate["overall"].get(gate.metric), champion["overall"].get(gate.metric)
     if ours is None or theirs is None:
-        return GateResult(gate="champion", name=f"beats champion on {gate.metric}", passed=False,
+        return GateResult(gate="champion", name=f"could not compare with champion v{champion_version} on "
+                                                f"{gate.metric}", passed=False,
                           reason=f"metric '{gate.metric}' is undefined on this holdout for "
-                                 f"{'the candidate' if ours is None else 'the champion'}")
-    passed, improvement, margin = _better(ours, theirs, gate)
+                                 f"{'the candidate' if ours is None else 'the champion'}",
+                          details={"champion_version": champion_version, "direction": direction})
+    maximize = direction == "maximize"
+    margin = gate.min_delta * abs(theirs) if gate.relative else gate.min_delta
+    needed = theirs + margin if maximize else theirs - margin
+    passed = ours >= needed if maximize else ours <= needed
+    improvement = ours - theirs if maximize else theirs - ours
+    a, b, need = shown(ours, theirs, needed)
+    versus = f"champion v{champion_version} on {gate.metric}: {a} vs {b}"
+    if passed:
+        label = f"{'beat' if improvement > 0 else 'matched'} {versus}"
+    else:
+        label = f"did not beat {versus}, needs {'≥' if maximize else '≤'} {need}"
+        if margin:
+            step = f"{gate.min_delta * 100:g}%" if gate.relative else f"{abs(gate.min_delta):g}"
+            label += f" ({b} {'+' if maximize == (margin > 0) else '−'} {step})"
     kind = "relative " if gate.relative else ""
     return GateResult(
-        gate="champion", name=f"beats champion v{champion_version} on {gate.metric}", passed=passed,
+        gate="champion", name=label, passed=passed,
         measured={"candidate": ours, "champion": theirs, "improvement": improvement}, threshold=margin,
-        reason=(f"{gate.metric}: candidate {ours:.4f} vs champion v{champion_version} {theirs:.4f} on the same "
-                f"{candidate['n']} holdout rows; improvement {improvement:+.4f}, {kind}margin needed {margin:.4f}"),
-        details={"champion_version": champion_version, "rows": candidate["n"]})
+        reason=(f"both scored on the same {candidate['n']} holdout rows; {known.better} {gate.metric} is better; "
+                f"improvement {improvement:+.4g}, {kind}margin needed {margin:.4g}"),
+        details={"champion_version": champion_version, "rows": candidate["n"], "direction": direction,
+                 "needed": needed})
 
 
 def slice_gates(guard: SliceGuard, candidate: dict[str, Any], champion: dict[str, Any] | None) -> list[GateResult]:
     if champion is None:
         return []
+    known = metric(guard.metric)
     results = []
     for column, groups in candidate["slices"].items():
         for value, ours in groups.items():
@@ -86,13 +121,19 @@ def slice_gates(guard: SliceGuard, candidate: dict[str, Any], champion: dict[str
             a, b = ours.get(guard.metric), theirs.get(guard.metric)
             if a is None or b is None:
                 continue
-            drop = (b - a) if guard.direction == "maximize" else (a - b)
-            passed = drop <= guard.max_regression
+            worse_by = (b - a) if known.direction == "maximize" else (a - b)
+            passed = worse_by <= guard.max_regression
+            ours_text, theirs_text = shown(a, b)
+            versus = f"{column}={value} {'held up' if passed else 'regressed'} on {guard.metric}: " \
+                     f"{ours_text} vs champion {theirs_text}"
             results.append(GateResult(
-                gate="slice", name=f"{column}={value} {guard.metric}", passed=passed,
-                measured={"candidate": a, "champion": b, "regression": drop}, threshold=guard.max_regression,
-                reason=f"{column}={value} ({ours['n']} rows): {guard.metric} {a:.4f} vs champion {b:.4f}, "
-                       f"regression {drop:+.4f} (allowed {guard.max_regression})"))
+                gate="slice", name=versus if passed else f"{versus}, worse by {shown(worse_by)[0]} "
+                                                         f"(allowed {guard.max_regression:g})",
+                passed=passed, measured={"candidate": a, "champion": b, "regression": worse_by},
+                threshold=guard.max_regression,
+                details={"column": column, "value": value, "rows": ours["n"], "direction": known.direction},
+                reason=f"{ours['n']} holdout rows; {known.better} {guard.metric} is better; "
+                       f"worse by {worse_by:+.4g} (allowed {guard.max_regression:g})"))
     return results
 
 

@@ -16,6 +16,7 @@ from typing import Any
 from shipyard.config import Settings, load_settings
 from shipyard.errors import RefusedError
 from shipyard.registry import gates as g
+from shipyard.spec.promotion import parse_rule
 
 GATE_ACTOR = "shipyard-gates"
 
@@ -112,7 +113,7 @@ def evaluate_gates(model: str, version: str | int, *, settings: Settings | None 
     evaluation = spec.evaluation
     slices = list(evaluation.slices)
     names = tuple(sorted(set(metrics_for(task, evaluation.metrics))
-                         | {r.split()[0] for r in gates.thresholds}
+                         | {parse_rule(r)[0] for r in gates.thresholds}
                          | ({gates.champion.metric} if gates.champion else set())
                          | ({gates.slices.metric} if gates.slices else set())))
 

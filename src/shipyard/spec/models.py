@@ -16,6 +16,7 @@ from pydantic import (AfterValidator, BaseModel, BeforeValidator, ConfigDict, Fi
 
 from shipyard.spec.deployment import DeploymentSpec
 from shipyard.spec.durations import Duration, parse_duration  # noqa: F401  (part of this module's API)
+from shipyard.spec.metrics import METRICS, Direction, contradiction, fill_direction, metric_names, unknown_metric
 from shipyard.spec.monitoring import MonitoringSpec
 from shipyard.spec.promotion import PromotionSpec
 
@@ -269,9 +270,9 @@ def _buildable_group(group: FeatureGroup) -> FeatureGroup:
 
 # ---------------------------------------------------------------- model and sweep
 
-CLASSIFICATION_METRICS = ("roc_auc", "pr_auc", "log_loss", "accuracy", "precision", "recall", "f1", "brier")
-REGRESSION_METRICS = ("rmse", "mae", "r2", "mape")
-LOWER_IS_BETTER = ("log_loss", "brier", "rmse", "mae", "mape")
+CLASSIFICATION_METRICS = metric_names("classification")
+REGRESSION_METRICS = metric_names("regression")
+LOWER_IS_BETTER = tuple(m.name for m in METRICS.values() if m.direction == "minimize")
 
 Flavor = Literal["sklearn", "xgboost", "lightgbm"]
 
@@ -327,9 +328,9 @@ SearchParam = Annotated[Union[FloatParam, IntParam, CategoricalParam], Field(dis
 class SweepSpec(_Spec):
     n_trials: int = Field(default=20, ge=1)
     metric: str = Field(description="The metric the sweep optimizes, e.g. roc_auc or rmse.")
-    direction: Literal["maximize", "minimize"] = Field(
-        default="maximize", description="Defaults to 'minimize' for lower-is-better metrics "
-                                        "(log_loss, brier, rmse, mae, mape).")
+    direction: Direction | None = Field(
+        default=None, description="Follows the metric when omitted (lower-is-better metrics such as rmse, mae, "
+                                  "log_loss are minimized); a value that contradicts the metric is an error.")
     timeout: Duration | None = Field(default=None, description="Seconds (or '10m') for the whole sweep.")
     pruning: bool = True
     cv_folds: int = Field(default=3, ge=2, le=20)
@@ -339,27 +340,23 @@ class SweepSpec(_Spec):
     @model_validator(mode="before")
     @classmethod
     def _direction_follows_metric(cls, data: Any) -> Any:
-        if isinstance(data, dict) and "direction" not in data and data.get("metric") in LOWER_IS_BETTER:
-            return {**data, "direction": "minimize"}
-        return data
+        return fill_direction(data)
 
     @field_validator("metric")
     @classmethod
     def _known_metric(cls, value: str) -> str:
-        known = CLASSIFICATION_METRICS + REGRESSION_METRICS
-        if value not in known:
-            raise ValueError(f"unknown metric '{value}'{_did_you_mean(value, known)} (allowed: {', '.join(known)})")
+        problem = unknown_metric(value)
+        if problem:
+            raise ValueError(problem)
         return value
 
-    @model_validator(mode="after")
-    def _direction_matches_metric(self) -> SweepSpec:
-        if self.metric in LOWER_IS_BETTER and self.direction == "maximize":
-            raise ValueError(f"'{self.metric}' is lower-is-better, so the sweep must minimize it; "
-                             "set 'direction: minimize' or leave 'direction' out")
-        if self.metric not in LOWER_IS_BETTER and self.direction == "minimize":
-            raise ValueError(f"'{self.metric}' is higher-is-better, so the sweep must maximize it; "
-                             "set 'direction: maximize' or leave 'direction' out")
-        return self
+    @field_validator("direction")
+    @classmethod
+    def _direction_matches_metric(cls, value: str | None, info: ValidationInfo) -> str | None:
+        problem = value and contradiction(info.data.get("metric", ""), value, "the sweep")
+        if problem:
+            raise ValueError(problem)
+        return value
 
 
 # ---------------------------------------------------------------- evaluation
@@ -375,7 +372,7 @@ class EvaluationSpec(_Spec):
     def _known(cls, value: list[str] | None) -> list[str] | None:
         if value is None:
             return value
-        known = CLASSIFICATION_METRICS + REGRESSION_METRICS
+        known = metric_names()
         unknown = [m for m in value if m not in known]
         if unknown:
             hints = "".join(_did_you_mean(m, known) for m in unknown[:1])

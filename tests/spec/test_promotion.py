@@ -1,0 +1,73 @@
+"""The promotion section's metric gates: directions follow the metric registry; contradictions are spec errors."""
+
+import textwrap
+
+import pytest
+
+from shipyard.errors import SpecError
+from shipyard.spec import parse_spec
+
+SPEC = textwrap.dedent("""\
+    name: prices
+    data:
+      source: {type: csv, path: prices.csv}
+      target: price
+    features:
+      - columns: [area, rooms]
+        transforms: [{kind: scale}]
+    model: {flavor: sklearn, estimator: Ridge}
+    promotion:
+      gates:
+        thresholds: ["rmse <= 60", "r2 >= 0.5"]
+        champion: {metric: rmse, min_delta: 0.5}
+        slices: {metric: mae, max_regression: 1.0}
+""")
+
+
+def error_of(text: str) -> str:
+    with pytest.raises(SpecError) as caught:
+        parse_spec(text, source="pipeline.yaml")
+    return caught.value.message
+
+
+def at(text: str, needle: str) -> str:
+    index = text.index(needle)
+    return f"{text.count(chr(10), 0, index) + 1}:{index - (text.rfind(chr(10), 0, index) + 1) + 1}"
+
+
+def test_gate_directions_follow_the_metric_when_omitted():
+    gates = parse_spec(SPEC).spec.promotion.gates
+    assert gates.champion.direction == "minimize" and gates.slices.direction == "minimize"
+    higher = parse_spec(SPEC.replace("metric: rmse,", "metric: r2,").replace("metric: mae,", "metric: r2,"))
+    assert higher.spec.promotion.gates.champion.direction == "maximize"
+    assert higher.spec.promotion.gates.slices.direction == "maximize"
+    agreeing = parse_spec(SPEC.replace("metric: rmse,", "metric: rmse, direction: minimize,"))
+    assert agreeing.spec.promotion.gates.champion.direction == "minimize"
+
+
+def test_a_champion_direction_contradicting_the_metric_points_at_it():
+    text = SPEC.replace("metric: rmse,", "metric: rmse, direction: maximize,")
+    assert error_of(text) == (
+        f"pipeline.yaml:{at(text, 'maximize')}: promotion.gates.champion.direction: 'rmse' is lower-is-better, "
+        "so the champion gate must minimize it; set 'direction: minimize' or leave 'direction' out (got 'maximize')")
+
+
+def test_a_slice_direction_contradicting_the_metric_points_at_it():
+    text = SPEC.replace("metric: mae,", "metric: roc_auc, direction: minimize,")
+    assert error_of(text) == (
+        f"pipeline.yaml:{at(text, 'minimize')}: promotion.gates.slices.direction: 'roc_auc' is higher-is-better, "
+        "so the slice gate must maximize it; set 'direction: maximize' or leave 'direction' out (got 'minimize')")
+
+
+def test_an_unknown_gate_metric_is_a_spec_error():
+    text = SPEC.replace("metric: rmse,", "metric: rsme,")
+    assert error_of(text).startswith(f"pipeline.yaml:{at(text, 'rsme')}: promotion.gates.champion.metric: "
+                                     "unknown metric 'rsme'; did you mean 'rmse'? (allowed: roc_auc,")
+
+
+def test_a_threshold_on_the_better_side_points_at_the_rule():
+    rule = '"rmse >= 60"'
+    text = SPEC.replace('"rmse <= 60"', rule)
+    assert error_of(text) == (
+        f"pipeline.yaml:{at(text, rule)}: promotion.gates.thresholds[0]: 'rmse >= 60' sets a floor on rmse, "
+        "but rmse is lower-is-better, so the rule would pass worse models and fail better ones; write 'rmse <= 60'")
