@@ -74,4 +74,4 @@ def test_spec_of_another_pipeline_is_refused(project, capsys, shipyard_home):  #
 
 def test_spec_without_resume_is_an_error(project, capsys):  # noqa: F811
     assert shipyard(["run", str(project / "pipeline.yaml"), "--spec", str(project / "pipeline.yaml")]) == 2
-    assert "--spec goes with --resume" in capsys.readouterr().err
+    assert "error: usage error: --spec goes with --resume" in capsys.readouterr().err

@@ -250,7 +250,7 @@ def test_runs_list_when_empty(shipyard_home, capsys):
 
 def test_run_needs_a_spec_or_resume(capsys):
     assert shipyard(["run"]) == 2
-    assert "give either a pipeline YAML or --resume RUN_ID" in capsys.readouterr().err
+    assert "error: usage error: give either a pipeline YAML or --resume RUN_ID" in capsys.readouterr().err
 
 
 def test_lineage_of_unknown_model(shipyard_home, capsys):

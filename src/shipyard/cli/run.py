@@ -26,18 +26,18 @@ def run_command(
                                                               "its deployment: section describes (e.g. in CI)."),
 ) -> None:
     """Run a pipeline: ingest, validate, split, features, train (+sweep), evaluate, register."""
-    from shipyard.errors import SpecError
+    from shipyard.errors import UsageError
     from shipyard.pipeline.api import WARM_MODULES, run
     from shipyard.pipeline.api import resume as resume_run
     from shipyard.pipeline.progress import default_reporter
     from shipyard.pipeline.runner import RunOptions
 
     if (pipeline is None) == (resume is None):
-        raise SpecError("give either a pipeline YAML or --resume RUN_ID",
-                        hint="shipyard run pipeline.yaml  |  shipyard run --resume RUN_ID")
+        raise UsageError("give either a pipeline YAML or --resume RUN_ID",
+                         hint="shipyard run pipeline.yaml  |  shipyard run --resume RUN_ID")
     if spec is not None and resume is None:
-        raise SpecError("--spec goes with --resume RUN_ID; to run a pipeline YAML, give it as the argument",
-                        hint="shipyard run pipeline.yaml  |  shipyard run --resume RUN_ID --spec pipeline.yaml")
+        raise UsageError("--spec goes with --resume RUN_ID; to run a pipeline YAML, give it as the argument",
+                         hint="shipyard run pipeline.yaml  |  shipyard run --resume RUN_ID --spec pipeline.yaml")
     options = RunOptions(no_cache=no_cache, from_step=from_step, preload=WARM_MODULES)
     reporter = default_reporter(json_output)
     if resume:
