@@ -317,3 +317,29 @@ def test_resume_reruns_completed_steps_whose_cache_key_changed(steps_module, tmp
     assert (tmp_path / "count").read_text() == "2", "b ran again: its input changed"
     assert value_of(resumed, "c", steps_module) == 1005
     assert resumed.step("a").attempts == 1 and resumed.step("b").attempts == 1
+
+
+class _ClosedPipeReporter(LineReporter):
+    """Prints like the CLI until the reader of the pipe goes away."""
+
+    def __init__(self, lines_before_closing):
+        super().__init__(io.StringIO())
+        self.left = lines_before_closing
+
+    def update(self, step):
+        self.left -= 1
+        if self.left < 0:
+            raise BrokenPipeError(32, "Broken pipe")
+        super().update(step)
+
+
+def test_an_unexpected_failure_of_the_runner_still_records_how_the_run_ended(steps_module):
+    plan = RunPlan(dag=Dag((node("a", "const"), node("b", "double", {"x": "a.result"}))), pipeline="t",
+                   base_dir=steps_module)
+    runner = Runner(plan, options=RunOptions(backoff_s=0.05), reporter=_ClosedPipeReporter(1))
+    with pytest.raises(BrokenPipeError):
+        runner.run()
+    record = store.get_run(runner.run_id)
+    assert record.status == "failed"
+    assert "the runner itself failed (BrokenPipeError" in record.error
+    assert record.owner is None

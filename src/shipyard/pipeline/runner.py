@@ -91,7 +91,7 @@ class Runner:
             self.forced = self.plan.dag.downstream_of(self.options.from_step)
         self._take_ownership()
         previous = signal.signal(signal.SIGTERM, _raise_interrupt)
-        status, error = "running", None
+        status, error, unexpected = "running", None, None
         try:
             self._open_record()
             self.reporter.start(self.run_id, self.plan.pipeline, [self.states[n] for n in self.plan.dag.names])
@@ -106,12 +106,22 @@ class Runner:
         except ShipyardError as exc:
             status, error = "failed", exc
             self._cancel_running()
+        except Exception as exc:
+            status, unexpected = "failed", exc
+            error = InternalError(f"the runner itself failed ({type(exc).__name__}: {exc})")
+            self.reporter = NullReporter()  # it may be what failed; recording the run's end comes first
+            self._cancel_running()
         finally:
             signal.signal(signal.SIGTERM, previous)
             if self.executor is not None:
                 self.executor.shutdown(kill=status != "succeeded")
+        try:
             self.reporter.stop()
-        return self._finish(status, error, time.monotonic() - started)
+        finally:
+            finished = self._finish(status, error, time.monotonic() - started)
+        if unexpected is not None:
+            raise unexpected
+        return finished
 
     # ------------------------------------------------------------------ record
 
