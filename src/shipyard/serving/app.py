@@ -90,8 +90,8 @@ def create_app(served: list[LoadedVersion] | Gateway, *, max_body_bytes: int = D
         try:
             prepared = loaded.prepare(columns)
         except (ValueError, TypeError, OverflowError) as exc:
-            raise RequestError(422, f"the values cannot be given to {loaded.model} version {loaded.version}: "
-                                    f"{exc}") from None
+            raise RequestError(422, f"the values cannot be given to {loaded.model} version {loaded.version}",
+                               [{"field": "(columns)", "message": f"{type(exc).__name__}: {exc}"}]) from None
         try:
             outputs = await gateway.batcher(loaded).submit(prepared)
         except Exception as exc:

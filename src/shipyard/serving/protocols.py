@@ -19,8 +19,9 @@ def split_binary_request(raw: bytes, header_length: str | None) -> tuple[bytes, 
     if header_length is None:
         return raw, b""
     if not header_length.isdigit() or int(header_length) > len(raw):
-        raise RequestError(400, f"Inference-Header-Content-Length {header_length!r} does not fit the body "
-                                f"({len(raw)} bytes)",
+        raise RequestError(400, "the binary tensor header does not fit the body",
+                           [{"field": "inference-header-content-length",
+                             "message": f"{header_length!r} is not a byte length within the body ({len(raw)} bytes)"}],
                            hint="send the byte length of the JSON part that starts the body")
     return raw[:int(header_length)], raw[int(header_length):]
 
@@ -97,7 +98,9 @@ def v2_columns(request: V2InferRequest, binary: bytes = b"") -> tuple[dict[str, 
             continue
         columns[tensor.name] = data
     if offset < len(binary) and not problems:
-        raise RequestError(400, f"the binary part has {len(binary) - offset} bytes that no tensor declares",
+        raise RequestError(400, "the binary part holds bytes that no tensor declares",
+                           [{"field": "inputs", "message": f"{len(binary) - offset} bytes after the last tensor's "
+                                                           "binary_data_size"}],
                            hint="set parameters.binary_data_size on each binary tensor")
     if problems:
         raise RequestError(422, "the input tensors are malformed", problems)

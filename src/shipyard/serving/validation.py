@@ -71,7 +71,7 @@ def validate_columns(columns: dict[str, list], signature: dict[str, str],
             problems.append({"field": name, "message": f"missing column (expected {signature[name]})"})
     for name in columns:
         if name not in signature:
-            problems.append({"field": name, "message": "unexpected column; the model takes: "
+            problems.append({"field": name or '""', "message": "unexpected column; the model takes: "
                              + ", ".join(signature)})
     lengths = {len(v) for v in columns.values()}
     if len(lengths) > 1:
@@ -95,5 +95,5 @@ def validate_columns(columns: dict[str, list], signature: dict[str, str],
                            hint="see the model's inputs at /v2/models/NAME")
     rows = lengths.pop() if lengths else 0
     if rows == 0:
-        raise RequestError(422, "the request has no rows")
+        raise RequestError(422, "the request has no rows", [{"field": "(rows)", "message": "send at least one row"}])
     return checked, rows
