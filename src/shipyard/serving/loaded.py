@@ -88,14 +88,18 @@ def load_for_serving(model: str, version: str | int, *, settings: Settings | Non
         from shipyard.serving.compiled import compile_version
 
         loaded.compiled = compile_version(loaded, _profile(model, version, settings))
-    loaded.outputs = tuple(loaded.predict_prepared(loaded.prepare(_warm_row(signature))))
+    return probe(loaded)
+
+
+def probe(loaded: LoadedVersion) -> LoadedVersion:
+    """Learn, on its serving path, what ``loaded`` returns and the columns it predicts with when that column
+    alone is missing, so that a request it cannot take is refused before it reaches the model."""
+    loaded.outputs = tuple(loaded.predict_prepared(loaded.prepare(_warm_row(loaded.signature))))
     loaded.accepts_missing = _columns_accepting_missing(loaded)
     return loaded
 
 
 def _columns_accepting_missing(loaded: LoadedVersion) -> frozenset[str]:
-    """The columns a missing value may be sent in: those the version predicts with (on its serving path)
-    when that column alone is null, so a request it cannot take is refused before it reaches the model."""
     def predicts(columns: dict[str, list]) -> bool:
         try:
             loaded.predict_prepared(loaded.prepare(columns))

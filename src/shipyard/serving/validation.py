@@ -16,8 +16,9 @@ from pydantic import Field, Strict, TypeAdapter, ValidationError
 
 from shipyard.serving.errors import RequestError
 
-_INT64 = {"ge": -2**63, "lt": 2**63}
-_Integer = Annotated[int, Strict(), Field(**_INT64)] | Annotated[float, Strict(), Field(multiple_of=1, **_INT64)]
+# an integral float must lie strictly inside the int64 range: an int just outside it rounds onto its ends
+_Integer = (Annotated[int, Strict(), Field(ge=-2**63, lt=2**63)]
+            | Annotated[float, Strict(), Field(multiple_of=1, gt=-2**63, lt=2**63)])
 _COLUMN_TYPES = {
     "long": TypeAdapter(list[_Integer | None]),
     "integer": TypeAdapter(list[_Integer | None]),
