@@ -92,7 +92,7 @@ def gateway(tracked):
     from shipyard.serving.loaded import load_for_serving
 
     loaded = load_for_serving("synth", tracked["result"].model_version, settings=tracked["settings"])
-    with LiveServer(create_app([loaded], max_body_bytes=64 * 1024)) as server, \
+    with LiveServer(create_app([loaded], max_body_bytes=1024 * 1024)) as server, \
             httpx.Client(base_url=server.url, timeout=30) as client:
         server.client = client
         yield server
