@@ -127,6 +127,7 @@ def test_v2_json_bodies(gateway, body):
 @example(body={"dataframe_split": {"columns": [["x1"], "x2", "color"], "data": [[1.0, 2.0, "red"]]}})
 @example(body={"dataframe_split": {"data": [[10**400, 2.0, "red"]]}})
 @example(body={"inputs": {"x1": [1.0], "x2": [2.0], "color": ["red"]}})
+@example(body={"inputs": {"x1": [1.0], "x2": [2.0], "color": ["red"]}, "params": {"k": [1]}})
 def test_mlflow_bodies(gateway, body):
     answered(gateway, MLFLOW, content=json.dumps(body), headers={"content-type": "application/json"})
 
@@ -143,6 +144,8 @@ def test_v2_binary_bodies(gateway, request):
 @given(raw=st.binary(max_size=64) | json_values.map(lambda v: json.dumps(v).encode()), path=st.sampled_from([V2, MLFLOW]))
 @example(raw=b"[" * 100_000 + b"]" * 100_000, path=V2)
 @example(raw=b'{"inputs": ' + b"[" * 20_000 + b"]" * 20_000 + b"}", path=MLFLOW)
+@example(raw=b'{"inputs": {"x1": [' + b"[" * 50_000 + b"]" * 50_000 + b'], "x2": [1.0], "color": ["red"]}}',
+         path=MLFLOW)
 def test_arbitrary_bytes(gateway, raw, path):
     answered(gateway, path, content=raw, headers={"content-type": "application/json"})
 

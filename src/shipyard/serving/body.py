@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 
 from shipyard.serving.errors import RequestError
 
@@ -15,9 +15,12 @@ async def read_body(request: Request, limit: int) -> bytes:
     if declared is not None and declared.isdigit() and int(declared) > limit:
         raise RequestError(413, f"the body is {declared} bytes; the limit is {limit}", hint=_HINT)
     chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise RequestError(413, f"the body passed the limit of {limit} bytes", hint=_HINT)
-        chunks.append(chunk)
+    try:
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > limit:
+                raise RequestError(413, f"the body passed the limit of {limit} bytes", hint=_HINT)
+            chunks.append(chunk)
+    except ClientDisconnect:
+        raise RequestError(400, f"the client went away after sending {size} bytes of the body") from None
     return chunks[0] if len(chunks) == 1 else b"".join(chunks)

@@ -162,14 +162,17 @@ class ModelReadiness(_Body):
 Body = TypeVar("Body", bound=BaseModel)
 
 
+# how pydantic names the members of this module's unions in an error's location
+_UNION_TAGS = {"bool", "int", "float", "str", "list[dict[str,any]]", "list[list[any]]", "dict[str,any]"}
+
+
 def _field(loc: tuple) -> str:
     path = ""
     for part in loc:
         if isinstance(part, int):
             path += f"[{part}]"
-        elif part.startswith(("function-", "constrained-")) or part in ("list[dict[str,any]]", "list[list[any]]",
-                                                                        "dict[str,any]"):
-            continue  # a union member's tag, not a field of the body
+        elif part in _UNION_TAGS or part.startswith(("function-", "constrained-")):
+            continue
         else:
             path += f".{part}" if path else part
     return path or "(body)"

@@ -9,6 +9,7 @@ columns the version was seen to handle missing values in when it was loaded.
 from __future__ import annotations
 
 import math
+import reprlib
 from typing import Annotated, Literal
 
 import numpy as np
@@ -34,7 +35,7 @@ FLOAT_KINDS = frozenset({"double", "float"})
 
 
 def _shown(value: object) -> str:
-    text = repr(value)
+    text = reprlib.repr(value)  # bounded in depth and length, so a deeply nested value cannot recurse
     return text if len(text) <= 60 else text[:57] + "..."
 
 
