@@ -81,7 +81,8 @@ def binary_bodies(draw):
                                                              for _ in range(rows))))
         tensors.append((name, datatype, draw(st.integers(0, 4) | st.just(rows)), raw))
     body, length = _binary(tensors)
-    header = draw(st.just(str(length)) | st.integers(-3, len(body) + 3).map(str) | st.text("0123456789-+x.", min_size=1, max_size=4))
+    header = draw(st.just(str(length)) | st.integers(-3, len(body) + 3).map(str)
+                  | st.text("0123456789-+x.", min_size=1, max_size=4))
     cut = draw(st.integers(0, 8))
     return body[:len(body) - cut] if cut else body, header
 
@@ -141,7 +142,8 @@ def test_v2_binary_bodies(gateway, request):
 
 
 @FUZZ
-@given(raw=st.binary(max_size=64) | json_values.map(lambda v: json.dumps(v).encode()), path=st.sampled_from([V2, MLFLOW]))
+@given(raw=st.binary(max_size=64) | json_values.map(lambda v: json.dumps(v).encode()),
+       path=st.sampled_from([V2, MLFLOW]))
 @example(raw=b"[" * 100_000 + b"]" * 100_000, path=V2)
 @example(raw=b'{"inputs": ' + b"[" * 20_000 + b"]" * 20_000 + b"}", path=MLFLOW)
 @example(raw=b'{"inputs": {"x1": [' + b"[" * 50_000 + b"]" * 50_000 + b'], "x2": [1.0], "color": ["red"]}}',

@@ -5,6 +5,8 @@ import math
 import struct
 
 import httpx
+import numpy as np
+import pandas as pd
 import pytest
 
 from shipyard.serving.errors import RequestError
@@ -102,3 +104,25 @@ def test_infinity_stays_refused_in_binary_tensors(imputes_x1_only):
                                     headers={"inference-header-content-length": length})
     assert response.status_code == 422 and "non-finite" in response.text
     assert 'code="500"' not in imputes_x1_only.get("/metrics").text
+
+
+def test_an_int64_overflow_is_the_clients_422_not_the_versions_500():
+    from fastapi.testclient import TestClient
+    from sklearn.linear_model import LogisticRegression
+
+    from shipyard.serving.app import create_app
+    from shipyard.serving.loaded import LoadedVersion, probe
+
+    frame = pd.DataFrame({"n": np.arange(40, dtype="int64"), "x": np.linspace(-1, 1, 40)})
+    model = LogisticRegression().fit(frame, np.arange(40) % 2)
+    app = create_app([probe(LoadedVersion(model="counts", version="1", estimator=model,
+                                          signature={"n": "long", "x": "double"}))])
+    tensors = [{"name": "n", "shape": [1], "datatype": "INT64", "data": [2**63]},
+               {"name": "x", "shape": [1], "datatype": "FP64", "data": [0.5]}]
+    with TestClient(app) as client:
+        response = client.post("/v2/models/counts/infer", json={"inputs": tensors})
+        assert response.status_code == 422 and response.json()["errors"][0]["field"] == "n[0]", response.text
+        tensors[0]["data"] = [2**63 - 1]
+        assert client.post("/v2/models/counts/infer", json={"inputs": tensors}).status_code == 200
+    window = app.state.gateway.stats.window("counts", "1", "stable", 0)
+    assert (window.requests, window.errors) == (1, 0)

@@ -19,7 +19,7 @@ from shipyard.serving.body import read_body
 from shipyard.serving.errors import RequestError
 from shipyard.serving.gateway import Gateway
 from shipyard.serving.loaded import LoadedVersion
-from shipyard.serving.openapi import ERRORS, INFER_ERRORS, add_request_bodies, request_body
+from shipyard.serving.openapi import INFER_ERRORS, add_request_bodies, error_responses, request_body
 from shipyard.serving.prediction_log import PredictionRecord
 from shipyard.serving.protocols import check_requested, mlflow_columns, split_binary_request, v2_columns, v2_outputs
 from shipyard.serving.requests import (Liveness, MlflowRequest, MlflowResponse, ModelMetadata, ModelReadiness,
@@ -169,7 +169,8 @@ def create_app(served: list[LoadedVersion] | Gateway, *, max_body_bytes: int = D
 
     def model_metadata(route: Route, loaded: LoadedVersion) -> dict:
         outputs = [{"name": "predict", "datatype": "BYTES", "shape": [-1]}]
-        if hasattr(loaded.estimator, "predict_proba"):
+        if "predict_proba" in (loaded.outputs or ()) or (loaded.outputs is None
+                                                          and hasattr(loaded.estimator, "predict_proba")):
             outputs.append({"name": "predict_proba", "datatype": "FP64", "shape": [-1, -1]})
         return {"name": loaded.model, "versions": sorted({v.version for v in route.arms().values()}, key=int),
                 "platform": "shipyard",
@@ -184,20 +185,21 @@ def create_app(served: list[LoadedVersion] | Gateway, *, max_body_bytes: int = D
             raise RequestError(404, f"model '{model}' version {version} is not served here")
         return route, found[1]
 
-    @app.get("/v2/models/{model}", response_model=ModelMetadata, responses=ERRORS(404))
+    @app.get("/v2/models/{model}", response_model=ModelMetadata, responses=error_responses(404))
     async def metadata(model: str) -> dict:
         route = gateway.route(model)
         return model_metadata(route, route.stable)
 
-    @app.get("/v2/models/{model}/versions/{version}", response_model=ModelMetadata, responses=ERRORS(404))
+    @app.get("/v2/models/{model}/versions/{version}", response_model=ModelMetadata, responses=error_responses(404))
     async def version_metadata(model: str, version: str) -> dict:
         return model_metadata(*version_of(model, version))
 
-    @app.get("/v2/models/{model}/ready", response_model=ModelReadiness, responses=ERRORS(404))
+    @app.get("/v2/models/{model}/ready", response_model=ModelReadiness, responses=error_responses(404))
     async def model_ready(model: str) -> dict:
         return {"name": model, "ready": gateway.route(model) is not None}
 
-    @app.get("/v2/models/{model}/versions/{version}/ready", response_model=ModelReadiness, responses=ERRORS(404))
+    @app.get("/v2/models/{model}/versions/{version}/ready", response_model=ModelReadiness,
+             responses=error_responses(404))
     async def version_ready(model: str, version: str) -> dict:
         return {"name": model, "ready": version_of(model, version) is not None}
 

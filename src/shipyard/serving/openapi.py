@@ -23,11 +23,11 @@ _MEANING = {400: "The body is not JSON, or its binary part does not fit its head
 _BODY_MODELS = (V2InferRequest, MlflowRequest)
 
 
-def ERRORS(*statuses: int) -> dict[int | str, dict[str, Any]]:  # noqa: N802  (reads as a constant at call sites)
+def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     return {status: {"model": ErrorBody, "description": _MEANING[status]} for status in statuses}
 
 
-INFER_ERRORS = ERRORS(400, 404, 413, 422, 500)
+INFER_ERRORS = error_responses(400, 404, 413, 422, 500)
 
 
 def request_body(model: type[BaseModel], *, binary: bool = False) -> dict[str, Any]:
