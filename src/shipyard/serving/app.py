@@ -69,7 +69,8 @@ def create_app(served: list[LoadedVersion] | Gateway, *, max_body_bytes: int = D
 
     @app.exception_handler(HTTPException)
     async def _http(request: Request, exc: HTTPException) -> JSONResponse:
-        return JSONResponse({"error": str(exc.detail)}, status_code=exc.status_code, headers=exc.headers)
+        return JSONResponse({"error": str(exc.detail), "errors": [{"field": "(path)", "message": str(exc.detail)}]},
+                            status_code=exc.status_code, headers=exc.headers)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -142,7 +143,8 @@ def create_app(served: list[LoadedVersion] | Gateway, *, max_body_bytes: int = D
         if found is None:
             served_versions = ", ".join(f"{v.version} ({a})" for a, v in route.arms().items())
             raise RequestError(404, f"model '{route.model}' version {version} is not served here; "
-                                    f"served versions: {served_versions}")
+                                    f"served versions: {served_versions}",
+                               [{"field": "version", "message": f"'{version}' is not served here"}])
         return labelled(request, *found)
 
     def headers_of(loaded: LoadedVersion, arm: str, request_id: str) -> dict[str, str]:
@@ -182,7 +184,8 @@ def create_app(served: list[LoadedVersion] | Gateway, *, max_body_bytes: int = D
         route = gateway.route(model)
         found = route.by_version(version)
         if found is None:
-            raise RequestError(404, f"model '{model}' version {version} is not served here")
+            raise RequestError(404, f"model '{model}' version {version} is not served here",
+                               [{"field": "version", "message": f"'{version}' is not served here"}])
         return route, found[1]
 
     @app.get("/v2/models/{model}", response_model=ModelMetadata, responses=error_responses(404))

@@ -185,7 +185,7 @@ def parse_body(model: type[Body], raw: bytes) -> Body:
     except ValidationError as exc:
         problems = exc.errors(include_url=False, include_input=False, include_context=False)
         if problems and problems[0]["type"] == "json_invalid":
-            raise RequestError(400, f"the body is not valid JSON: {problems[0]['msg']}",
+            raise RequestError(400, "the body is not valid JSON", [{"field": "(body)", "message": problems[0]["msg"]}],
                                hint="send a JSON object (content-type: application/json)") from None
         fields, seen = [], set()
         for problem in problems:
