@@ -10,7 +10,7 @@ from shipyard.serving.errors import RequestError
 def _too_large(size: str, limit: int) -> RequestError:
     return RequestError(413, f"the body is over the gateway's limit of {limit} bytes",
                         [{"field": "(body)", "message": f"{size} bytes"}],
-                        hint="send fewer rows per request, or start the gateway with a larger body limit")
+                        hint="split the rows over several requests")
 
 
 async def read_body(request: Request, limit: int) -> bytes:
