@@ -80,7 +80,7 @@ def test_triton_client_works_unchanged(live_gateway, tracked):
      "expected a number"),
     ("/models/synth/invocations", {"inputs": {"x1": [1.0, 2.0], "x2": [1.0], "color": ["red"]}}, 422,
      "different lengths"),
-    ("/models/synth/invocations", {"nothing": 1}, 400, "exactly one of"),
+    ("/models/synth/invocations", {"nothing": 1}, 422, "exactly one of"),
     ("/v2/models/synth/infer", {"inputs": [{"name": "x1", "shape": [2], "datatype": "FP64", "data": [1.0]}]},
      422, "needs 2 values"),
     ("/v2/models/synth/versions/99/infer", {"inputs": []}, 404, "version 99 is not served"),
@@ -92,7 +92,7 @@ def test_user_mistakes_are_4xx_with_field_errors(live_gateway, path, body, statu
 
 
 def test_non_finite_and_malformed_and_oversized(live_gateway):
-    raw = '{"inputs": {"x1": [NaN], "x2": [1.0], "color": ["red"]}}'
+    raw = '{"inputs": {"x1": [Infinity], "x2": [1.0], "color": ["red"]}}'
     response = httpx.post(f"{live_gateway.url}/models/synth/invocations", content=raw,
                           headers={"content-type": "application/json"})
     assert response.status_code == 422 and "non-finite" in response.text

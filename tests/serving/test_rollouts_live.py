@@ -3,6 +3,8 @@
 The tests tell one story on one registry (see the ``fleet`` fixture), so they run in file order.
 """
 
+import json
+import re
 import threading
 import time
 from collections import Counter
@@ -145,6 +147,41 @@ def test_a_failing_canary_is_rolled_back_within_five_seconds(gateway, fleet):
     measured = event.details["measured"]["trial"]
     assert measured["requests"] >= 10 and measured["error_rate"] > 0.05 and "error rate" in event.reason
     assert 'shipyard_rollout_rollbacks_total{model="synth"} 1.0' in gateway.client.get("/metrics").text
+
+
+POISON = [
+    ("/models/synth/invocations", {"dataframe_records": [{"x1": 10**400, "x2": 0.1, "color": "red"}]}),
+    ("/models/synth/invocations", {"dataframe_split": {"columns": 7, "data": [[0.1, 0.2, "red"]]}}),
+    ("/models/synth/invocations", {"inputs": {"x1": [float("inf")], "x2": [0.1], "color": ["red"]}}),
+    ("/v2/models/synth/infer", {"inputs": [{"name": "x1", "shape": [1], "datatype": "FP64", "data": [10**400]},
+                                           {"name": "x2", "shape": [1], "datatype": "FP64", "data": [0.2]},
+                                           {"name": "color", "shape": [1], "datatype": "BYTES", "data": ["red"]}]}),
+    ("/v2/models/synth/infer", {"inputs": [{"name": "x1", "shape": [1], "datatype": "FP64", "data": [0.1]}],
+                                "outputs": ["predict"]}),
+]
+
+
+def test_invalid_requests_never_count_against_a_canary(gateway, fleet):
+    plan = DeploymentSpec.model_validate({"canary": {"steps": [70, 100], "min_dwell_s": 600, "min_requests": 50},
+                                          "slo": {"max_error_rate": 0.05, "min_requests": 10}})
+    state = rollouts.start_rollout("synth", "2", plan, actor="test", settings=fleet)
+    assert routed(gateway, state.revision)
+    since, statuses = time.time(), Counter()
+    for i in range(300):
+        path, body = POISON[i % len(POISON)]
+        response = gateway.client.post(path, content=json.dumps(body), headers={"content-type": "application/json"})
+        statuses[response.status_code] += 1
+    assert set(statuses) <= {422}, statuses
+    for _ in range(20):
+        assert gateway.client.post("/models/synth/invocations", json=_row()).status_code == 200
+    time.sleep(1)  # several controller ticks
+    canary = gateway.gateway.stats.window("synth", "2", "canary", since)
+    assert canary.errors == 0 and canary.requests < 20
+    assert gateway.gateway.routes["synth"].canary.version == "2"
+    assert lifecycle.get_state("synth", "2", settings=fleet).state == "staging"
+    metrics = gateway.client.get("/metrics").text
+    assert re.search(r'shipyard_request_errors_total\{arm="canary",code="422",model="synth",protocol="(mlflow|v2)",'
+                     r'version="2"\} \d+', metrics)
 
 
 def test_a_healthy_rollout_advances_to_stable(gateway, fleet):

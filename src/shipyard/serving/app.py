@@ -4,47 +4,36 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import time
 import uuid
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi import FastAPI, Header, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
+from starlette.exceptions import HTTPException
 
 from shipyard import __version__
+from shipyard.serving.answers import SCOPE_KEY, AnswerCounter
+from shipyard.serving.body import read_body
 from shipyard.serving.errors import RequestError
 from shipyard.serving.gateway import Gateway
 from shipyard.serving.loaded import LoadedVersion
+from shipyard.serving.openapi import INFER_ERRORS, add_request_bodies, error_responses, request_body
 from shipyard.serving.prediction_log import PredictionRecord
-from shipyard.serving.protocols import mlflow_columns, split_binary_request, v2_columns, v2_outputs
+from shipyard.serving.protocols import check_requested, mlflow_columns, split_binary_request, v2_columns, v2_outputs
+from shipyard.serving.requests import (Liveness, MlflowRequest, MlflowResponse, ModelMetadata, ModelReadiness,
+                                       Readiness, ServerMetadata, V2InferRequest, V2InferResponse, parse_body)
 from shipyard.serving.routing import Route
 from shipyard.serving.validation import validate_columns
 
 DEFAULT_MAX_BODY_BYTES = 8 * 1024 * 1024
 _V2_TYPES = {"long": "INT64", "integer": "INT32", "double": "FP64", "float": "FP32", "string": "BYTES",
              "boolean": "BOOL"}
-
-
-async def _raw_body(request: Request, limit: int) -> bytes:
-    declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > limit:
-        raise RequestError(413, f"the body is {declared} bytes; the limit is {limit}")
-    raw = await request.body()
-    if len(raw) > limit:
-        raise RequestError(413, f"the body is {len(raw)} bytes; the limit is {limit}")
-    return raw
-
-
-def _parse_json(raw: bytes) -> Any:
-    try:
-        return json.loads(raw)
-    except ValueError as exc:
-        raise RequestError(400, f"the body is not valid JSON: {exc}") from None
-
-
-async def _json_body(request: Request, limit: int) -> Any:
-    return _parse_json(await _raw_body(request, limit))
+BinaryHeader = Annotated[str | None, Header(
+    alias="inference-header-content-length",
+    description="Binary tensor data extension: the byte length of the JSON part; the rest of the body holds "
+                "the tensors that set parameters.binary_data_size.")]
 
 
 def create_app(served: list[LoadedVersion] | Gateway, *, max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
@@ -69,10 +58,24 @@ def create_app(served: list[LoadedVersion] | Gateway, *, max_body_bytes: int = D
 
     app = FastAPI(title="shipyard gateway", version=__version__, lifespan=lifespan)
     app.state.gateway, app.state.metrics = gateway, metrics
+    app.add_middleware(AnswerCounter, metrics=metrics)
+    add_request_bodies(app)
 
     @app.exception_handler(RequestError)
     async def _refused(request: Request, exc: RequestError) -> JSONResponse:
-        return JSONResponse(exc.body(), status_code=exc.status)
+        # past the limit the rest of the body is never read: close the connection instead of draining it
+        headers = {"connection": "close"} if exc.status == 413 else None
+        return JSONResponse(exc.body(), status_code=exc.status, headers=headers)
+
+    @app.exception_handler(HTTPException)
+    async def _http(request: Request, exc: HTTPException) -> JSONResponse:
+        return JSONResponse({"error": str(exc.detail), "errors": [{"field": "(path)", "message": str(exc.detail)}]},
+                            status_code=exc.status_code, headers=exc.headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        fields = [{"field": ".".join(str(p) for p in e["loc"]), "message": e["msg"]} for e in exc.errors()]
+        return JSONResponse({"error": "the request's parameters are malformed", "errors": fields}, status_code=422)
 
     def logged(loaded: LoadedVersion, arm: str, protocol: str, request_id: str, columns: dict[str, list],
                outputs: dict[str, Any], latency_s: float) -> None:
@@ -87,9 +90,15 @@ def create_app(served: list[LoadedVersion] | Gateway, *, max_body_bytes: int = D
 
     async def predicted(loaded: LoadedVersion, arm: str, protocol: str, columns: dict[str, list], started: float,
                         request_id: str) -> dict[str, Any]:
-        rows = validate_columns(columns, loaded.signature)
+        """Validate, then predict; only a valid request that fails in the model counts against the arm."""
+        columns, rows = validate_columns(columns, loaded.signature, loaded.accepts_missing)
         try:
-            outputs = await gateway.batcher(loaded).submit(loaded.prepare(columns))
+            prepared = loaded.prepare(columns)
+        except (ValueError, TypeError, OverflowError) as exc:
+            raise RequestError(422, f"the values cannot be given to {loaded.model} version {loaded.version}",
+                               [{"field": "(columns)", "message": f"{type(exc).__name__}: {exc}"}]) from None
+        try:
+            outputs = await gateway.batcher(loaded).submit(prepared)
         except Exception as exc:
             gateway.stats.record(loaded.model, loaded.version, arm, time.perf_counter() - started, False)
             raise RequestError(500, f"{loaded.model} version {loaded.version} ({arm} arm) failed to predict: "
@@ -97,19 +106,21 @@ def create_app(served: list[LoadedVersion] | Gateway, *, max_body_bytes: int = D
         elapsed = time.perf_counter() - started
         gateway.stats.record(loaded.model, loaded.version, arm, elapsed, True, str(outputs["predict"][0]))
         metrics.latency.labels(loaded.model, loaded.version, arm, protocol).observe(elapsed)
-        metrics.requests.labels(loaded.model, loaded.version, arm, protocol, "200").inc()
         metrics.rows.labels(loaded.model, loaded.version).observe(rows)
         logged(loaded, arm, protocol, request_id, columns, outputs, elapsed)
         return outputs
 
     async def shadowed(shadow: LoadedVersion, protocol: str, columns: dict[str, list], request_id: str) -> None:
-        started = time.perf_counter()
+        started, code = time.perf_counter(), "200"
         try:
             await predicted(shadow, "shadow", protocol, columns, started, request_id)
         except RequestError as error:
-            metrics.errors.labels(shadow.model, shadow.version, "shadow", protocol, str(error.status)).inc()
+            code = str(error.status)
         except Exception:  # nothing about a shadow may reach the real response
-            metrics.errors.labels(shadow.model, shadow.version, "shadow", protocol, "500").inc()
+            code = "500"
+        metrics.requests.labels(shadow.model, shadow.version, "shadow", protocol, code).inc()
+        if code != "200":
+            metrics.errors.labels(shadow.model, shadow.version, "shadow", protocol, code).inc()
 
     def mirror(route: Route, protocol: str, columns: dict[str, list], request_id: str) -> None:
         shadow = route.mirror()
@@ -122,52 +133,50 @@ def create_app(served: list[LoadedVersion] | Gateway, *, max_body_bytes: int = D
         shadow_tasks.add(task)
         task.add_done_callback(shadow_tasks.discard)
 
-    async def served(route: Route, version: str | None, protocol: str, request: Request, columns: dict[str, list],
-                     parameters: dict[str, Any], started: float, request_id: str
-                     ) -> tuple[LoadedVersion, dict[str, Any], dict[str, str]]:
-        if version is None:
-            arm, loaded = route.pick(route.key_of(request.headers, columns, parameters))
-        else:
-            picked = route.by_version(version)
-            if picked is None:
-                served_versions = ", ".join(f"{v.version} ({a})" for a, v in route.arms().items())
-                raise RequestError(404, f"model '{route.model}' version {version} is not served here; "
-                                        f"served versions: {served_versions}")
-            arm, loaded = picked
-        try:
-            outputs = await predicted(loaded, arm, protocol, columns, started, request_id)
-        except RequestError as error:
-            metrics.errors.labels(loaded.model, loaded.version, arm, protocol, str(error.status)).inc()
-            raise
-        if version is None:
-            mirror(route, protocol, columns, request_id)
-        headers = {"x-shipyard-model": loaded.model, "x-shipyard-model-version": loaded.version,
-                   "x-shipyard-arm": arm, "x-request-id": request_id}
-        return loaded, outputs, headers
+    def labelled(request: Request, arm: str, loaded: LoadedVersion) -> tuple[str, LoadedVersion]:
+        answer = request.scope[SCOPE_KEY]
+        answer.version, answer.arm = loaded.version, arm
+        return arm, loaded
 
-    def refused(route: Route | None, protocol: str, error: RequestError) -> None:
-        """Count a refusal that happened before an arm was picked."""
-        if route is None:
-            metrics.errors.labels("unknown", "", "", protocol, str(error.status)).inc()
-        elif error.status in (400, 413):
-            metrics.errors.labels(route.model, route.stable.version, "", protocol, str(error.status)).inc()
+    def picked(route: Route, request: Request, columns: dict[str, list],
+               parameters: dict[str, Any]) -> tuple[str, LoadedVersion]:
+        return labelled(request, *route.pick(route.key_of(request.headers, columns, parameters)))
 
-    @app.get("/v2")
+    def addressed(route: Route, version: str, request: Request) -> tuple[str, LoadedVersion]:
+        found = route.by_version(version)
+        if found is None:
+            served_versions = ", ".join(f"{v.version} ({a})" for a, v in route.arms().items())
+            raise RequestError(404, f"model '{route.model}' version {version} is not served here; "
+                                    f"served versions: {served_versions}",
+                               [{"field": "version", "message": f"'{version}' is not served here"}])
+        return labelled(request, *found)
+
+    def headers_of(loaded: LoadedVersion, arm: str, request_id: str) -> dict[str, str]:
+        return {"x-shipyard-model": loaded.model, "x-shipyard-model-version": loaded.version,
+                "x-shipyard-arm": arm, "x-request-id": request_id}
+
+    def routed(request: Request, model: str) -> Route:
+        route = gateway.route(model)
+        request.scope[SCOPE_KEY].model = model  # only a served model's name becomes a label: bounded
+        return route
+
+    @app.get("/v2", response_model=ServerMetadata)
     async def server_metadata() -> dict:
         return {"name": "shipyard", "version": __version__, "extensions": ["binary_tensor_data"]}
 
-    @app.get("/v2/health/live")
+    @app.get("/v2/health/live", response_model=Liveness)
     async def live() -> dict:
         return {"live": True}
 
-    @app.get("/v2/health/ready")
+    @app.get("/v2/health/ready", response_model=Readiness, responses={503: {"model": Readiness}})
     async def ready() -> JSONResponse:
         ok = bool(gateway.routes)
         return JSONResponse({"ready": ok}, status_code=200 if ok else 503)
 
     def model_metadata(route: Route, loaded: LoadedVersion) -> dict:
         outputs = [{"name": "predict", "datatype": "BYTES", "shape": [-1]}]
-        if hasattr(loaded.estimator, "predict_proba"):
+        if "predict_proba" in (loaded.outputs or ()) or (loaded.outputs is None
+                                                          and hasattr(loaded.estimator, "predict_proba")):
             outputs.append({"name": "predict_proba", "datatype": "FP64", "shape": [-1, -1]})
         return {"name": loaded.model, "versions": sorted({v.version for v in route.arms().values()}, key=int),
                 "platform": "shipyard",
@@ -177,75 +186,78 @@ def create_app(served: list[LoadedVersion] | Gateway, *, max_body_bytes: int = D
 
     def version_of(model: str, version: str) -> tuple[Route, LoadedVersion]:
         route = gateway.route(model)
-        picked = route.by_version(version)
-        if picked is None:
-            raise RequestError(404, f"model '{model}' version {version} is not served here")
-        return route, picked[1]
+        found = route.by_version(version)
+        if found is None:
+            raise RequestError(404, f"model '{model}' version {version} is not served here",
+                               [{"field": "version", "message": f"'{version}' is not served here"}])
+        return route, found[1]
 
-    @app.get("/v2/models/{model}")
+    @app.get("/v2/models/{model}", response_model=ModelMetadata, responses=error_responses(404))
     async def metadata(model: str) -> dict:
         route = gateway.route(model)
         return model_metadata(route, route.stable)
 
-    @app.get("/v2/models/{model}/versions/{version}")
+    @app.get("/v2/models/{model}/versions/{version}", response_model=ModelMetadata, responses=error_responses(404))
     async def version_metadata(model: str, version: str) -> dict:
         return model_metadata(*version_of(model, version))
 
-    @app.get("/v2/models/{model}/ready")
+    @app.get("/v2/models/{model}/ready", response_model=ModelReadiness, responses=error_responses(404))
     async def model_ready(model: str) -> dict:
         return {"name": model, "ready": gateway.route(model) is not None}
 
-    @app.get("/v2/models/{model}/versions/{version}/ready")
+    @app.get("/v2/models/{model}/versions/{version}/ready", response_model=ModelReadiness,
+             responses=error_responses(404))
     async def version_ready(model: str, version: str) -> dict:
         return {"name": model, "ready": version_of(model, version) is not None}
 
-    async def infer(request: Request, model: str, version: str | None) -> JSONResponse:
+    async def infer(request: Request, model: str, version: str | None, header_length: str | None) -> JSONResponse:
         started = time.perf_counter()
-        route = None
-        try:
-            route = gateway.route(model) if version is None else version_of(model, version)[0]
-            header, binary = split_binary_request(await _raw_body(request, max_body_bytes),
-                                                  request.headers.get("inference-header-content-length"))
-            body = _parse_json(header)
-            columns, requested = v2_columns(body, binary)
-            request_id = str(body.get("id") or uuid.uuid4())
-            parameters = body.get("parameters") if isinstance(body.get("parameters"), dict) else {}
-            loaded, outputs, headers = await served(route, version, "v2", request, columns, parameters, started,
-                                                    request_id)
-            response = {"model_name": loaded.model, "model_version": loaded.version,
-                        "outputs": v2_outputs(outputs, requested)}
-            if body.get("id") is not None:
-                response["id"] = body["id"]
-            return JSONResponse(response, headers=headers)
-        except RequestError as error:
-            refused(route, "v2", error)
-            raise
+        route = routed(request, model)
+        fixed = None if version is None else addressed(route, version, request)
+        header, binary = split_binary_request(await read_body(request, max_body_bytes), header_length)
+        body = parse_body(V2InferRequest, header)
+        columns, requested = v2_columns(body, binary)
+        arm, loaded = fixed or picked(route, request, columns, body.parameters or {})
+        if loaded.outputs is not None:
+            check_requested(requested, loaded.outputs)
+        request_id = body.id or str(uuid.uuid4())
+        outputs = await predicted(loaded, arm, "v2", columns, started, request_id)
+        if version is None:
+            mirror(route, "v2", columns, request_id)
+        response = {"model_name": loaded.model, "model_version": loaded.version,
+                    "outputs": v2_outputs(outputs, requested)}
+        if body.id is not None:
+            response["id"] = body.id
+        return JSONResponse(response, headers=headers_of(loaded, arm, request_id))
 
-    @app.post("/v2/models/{model}/infer")
-    async def infer_latest(request: Request, model: str) -> JSONResponse:
-        return await infer(request, model, None)
+    @app.post("/v2/models/{model}/infer", response_model=V2InferResponse, responses=INFER_ERRORS,
+              openapi_extra=request_body(V2InferRequest, binary=True))
+    async def infer_latest(request: Request, model: str,
+                           inference_header_content_length: BinaryHeader = None) -> JSONResponse:
+        return await infer(request, model, None, inference_header_content_length)
 
-    @app.post("/v2/models/{model}/versions/{version}/infer")
-    async def infer_version(request: Request, model: str, version: str) -> JSONResponse:
-        return await infer(request, model, version)
+    @app.post("/v2/models/{model}/versions/{version}/infer", response_model=V2InferResponse,
+              responses=INFER_ERRORS, openapi_extra=request_body(V2InferRequest, binary=True))
+    async def infer_version(request: Request, model: str, version: str,
+                            inference_header_content_length: BinaryHeader = None) -> JSONResponse:
+        return await infer(request, model, version, inference_header_content_length)
 
-    @app.post("/models/{model}/invocations")
+    @app.post("/models/{model}/invocations", response_model=MlflowResponse, responses=INFER_ERRORS,
+              openapi_extra=request_body(MlflowRequest))
     async def invocations(request: Request, model: str) -> JSONResponse:
         started = time.perf_counter()
-        route = None
-        try:
-            route = gateway.route(model)
-            body = await _json_body(request, max_body_bytes)
-            columns = mlflow_columns(body, route.stable.columns)
-            parameters = body.get("params") if isinstance(body, dict) and isinstance(body.get("params"), dict) else {}
-            _, outputs, headers = await served(route, None, "mlflow", request, columns, parameters, started,
-                                               request.headers.get("x-request-id") or str(uuid.uuid4()))
-            return JSONResponse({"predictions": outputs["predict"].tolist()}, headers=headers)
-        except RequestError as error:
-            refused(route, "mlflow", error)
-            raise
+        route = routed(request, model)
+        body = parse_body(MlflowRequest, await read_body(request, max_body_bytes))
+        columns = mlflow_columns(body, route.stable.columns)
+        arm, loaded = picked(route, request, columns, body.params or {})
+        request_id = request.headers.get("x-request-id") or str(uuid.uuid4())
+        outputs = await predicted(loaded, arm, "mlflow", columns, started, request_id)
+        mirror(route, "mlflow", columns, request_id)
+        return JSONResponse({"predictions": outputs["predict"].tolist()}, headers=headers_of(loaded, arm, request_id))
 
-    @app.get("/metrics")
+    @app.get("/metrics", response_class=PlainTextResponse,
+             responses={200: {"content": {"text/plain": {"schema": {"type": "string"}}},
+                              "description": "Prometheus exposition format."}})
     async def prometheus() -> Response:
         from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 

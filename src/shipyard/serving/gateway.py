@@ -82,8 +82,9 @@ class Gateway:
     def route(self, model: str) -> Route:
         route = self.routes.get(model)
         if route is None:
-            raise RequestError(404, f"unknown model '{model}'; this gateway serves: "
-                                    f"{', '.join(sorted(self.routes)) or 'nothing yet'}")
+            served = ", ".join(sorted(self.routes)) or "nothing yet"
+            raise RequestError(404, f"unknown model '{model}'; this gateway serves: {served}",
+                               [{"field": "model", "message": f"'{model}' is not served here"}])
         return route
 
     def batcher(self, loaded: LoadedVersion) -> Batcher:

@@ -22,6 +22,8 @@ class LoadedVersion:
     estimator: Any
     signature: dict[str, str]
     compiled: Any = None  # a CompiledPredictor when the version runs on ONNX Runtime
+    accepts_missing: frozenset[str] | None = None  # columns it predicts with a value missing (None: not probed)
+    outputs: tuple[str, ...] | None = None  # what one prediction returns (None: not probed)
 
     def prepare(self, columns: dict[str, list]):
         """What the batcher queues for these rows: feeds for the compiled path, else a frame."""
@@ -86,9 +88,30 @@ def load_for_serving(model: str, version: str | int, *, settings: Settings | Non
         from shipyard.serving.compiled import compile_version
 
         loaded.compiled = compile_version(loaded, _profile(model, version, settings))
-        if loaded.compiled is not None:
-            loaded.predict_prepared(loaded.prepare(_warm_row(signature)))
+    return probe(loaded)
+
+
+def probe(loaded: LoadedVersion) -> LoadedVersion:
+    """Learn, on its serving path, what ``loaded`` returns and the columns it predicts with when that column
+    alone is missing, so that a request it cannot take is refused before it reaches the model."""
+    loaded.outputs = tuple(loaded.predict_prepared(loaded.prepare(_warm_row(loaded.signature))))
+    loaded.accepts_missing = _columns_accepting_missing(loaded)
     return loaded
+
+
+def _columns_accepting_missing(loaded: LoadedVersion) -> frozenset[str]:
+    def predicts(columns: dict[str, list]) -> bool:
+        try:
+            loaded.predict_prepared(loaded.prepare(columns))
+        except Exception:
+            return False
+        return True
+
+    names = list(loaded.signature)
+    if predicts({name: [None] for name in names}):
+        return frozenset(names)
+    row = _warm_row(loaded.signature)
+    return frozenset(name for name in names if predicts({**row, name: [None]}))
 
 
 def _profile(model: str, version: str, settings: Settings | None) -> dict | None:

@@ -1,22 +1,14 @@
-"""Request and response shapes: the Open Inference Protocol (KServe V2) and MLflow's /invocations."""
+"""From typed request bodies to feature columns, and from predictions to V2 output tensors."""
 
 from __future__ import annotations
 
+from itertools import chain
 from typing import Any
 
 import numpy as np
 
 from shipyard.serving.errors import RequestError
-
-_V2_NUMERIC = {"BOOL", "INT8", "INT16", "INT32", "INT64", "UINT8", "UINT16", "UINT32", "UINT64", "FP16", "FP32",
-               "FP64"}
-
-
-def _flatten(data: Any) -> list:
-    if isinstance(data, list) and data and isinstance(data[0], list):
-        return [v for row in data for v in _flatten(row)]
-    return data if isinstance(data, list) else [data]
-
+from shipyard.serving.requests import MlflowRequest, V2InferRequest
 
 _BINARY_DTYPES = {"BOOL": "?", "INT8": "<i1", "INT16": "<i2", "INT32": "<i4", "INT64": "<i8", "UINT8": "<u1",
                   "UINT16": "<u2", "UINT32": "<u4", "UINT64": "<u8", "FP16": "<f2", "FP32": "<f4", "FP64": "<f8"}
@@ -27,72 +19,92 @@ def split_binary_request(raw: bytes, header_length: str | None) -> tuple[bytes, 
     if header_length is None:
         return raw, b""
     if not header_length.isdigit() or int(header_length) > len(raw):
-        raise RequestError(400, f"Inference-Header-Content-Length {header_length!r} does not fit the body")
+        raise RequestError(400, "the binary tensor header does not fit the body",
+                           [{"field": "inference-header-content-length",
+                             "message": f"{header_length!r} is not a byte length within the body ({len(raw)} bytes)"}],
+                           hint="send the byte length of the JSON part that starts the body")
     return raw[:int(header_length)], raw[int(header_length):]
 
 
-def _decode_binary(datatype: str, chunk: bytes, name: str) -> list:
+def _decode_binary(datatype: str, chunk: bytes, field: str) -> list:
+    """Values of one tensor's binary part; floats keep NaN (a missing value), as JSON null does."""
     if datatype == "BYTES":
         values, offset = [], 0
         while offset < len(chunk):
-            if offset + 4 > len(chunk):
-                raise RequestError(422, f"input '{name}': truncated BYTES element")
             size = int.from_bytes(chunk[offset:offset + 4], "little")
+            if offset + 4 + size > len(chunk):
+                raise RequestError(422, "a BYTES element runs past its tensor's binary data",
+                                   [{"field": field, "message": f"element at byte {offset} declares {size} bytes; "
+                                                               f"{len(chunk) - offset - 4} remain"}])
             values.append(chunk[offset + 4:offset + 4 + size].decode("utf-8", errors="replace"))
             offset += 4 + size
         return values
-    try:
-        return np.frombuffer(chunk, dtype=_BINARY_DTYPES[datatype]).tolist()
-    except (KeyError, ValueError) as exc:
-        raise RequestError(422, f"input '{name}': binary data does not decode as {datatype}: {exc}") from None
+    itemsize = np.dtype(_BINARY_DTYPES[datatype]).itemsize
+    if len(chunk) % itemsize:
+        raise RequestError(422, "binary data does not decode as its datatype",
+                           [{"field": field, "message": f"{len(chunk)} bytes is not a whole number of {datatype} "
+                                                       f"values ({itemsize} bytes each)"}])
+    return np.frombuffer(chunk, dtype=_BINARY_DTYPES[datatype]).tolist()
 
 
-def v2_columns(body: Any, binary: bytes = b"") -> tuple[dict[str, list], list[str] | None]:
+def _flat(data: list, shape: list[int]) -> list:
+    """Row-major values of a [rows] or [rows, 1] tensor, given flat or as one-element rows."""
+    if len(shape) == 2 and data and len(data) == shape[0] and set(map(type, data)) == {list} \
+            and set(map(len, data)) == {1}:
+        return list(chain.from_iterable(data))
+    return data
+
+
+def v2_columns(request: V2InferRequest, binary: bytes = b"") -> tuple[dict[str, list], list[str] | None]:
     """Columns from a V2 infer request (one named input tensor per feature), and requested output names.
 
     Tensors may carry their values in JSON ``data`` or, with the binary tensor data
     extension, as ``parameters.binary_data_size`` bytes of the binary part, in order.
     """
-    offset = 0
-    if isinstance(body, dict) and isinstance(body.get("inputs"), list):
-        for tensor in body["inputs"]:
-            size = ((tensor.get("parameters") or {}).get("binary_data_size") if isinstance(tensor, dict) else None)
-            if size is not None:
-                if offset + int(size) > len(binary):
-                    raise RequestError(400, f"input '{tensor.get('name')}' declares {size} binary bytes past the "
-                                            "end of the body")
-                tensor["data"] = _decode_binary(str(tensor.get("datatype", "")).upper(),
-                                                binary[offset:offset + int(size)], tensor.get("name"))
-                offset += int(size)
-    if not isinstance(body, dict) or not isinstance(body.get("inputs"), list) or not body["inputs"]:
-        raise RequestError(400, "a V2 infer request needs a non-empty 'inputs' list")
     columns: dict[str, list] = {}
-    problems = []
-    for index, tensor in enumerate(body["inputs"]):
-        if not isinstance(tensor, dict) or not {"name", "shape", "datatype", "data"} <= set(tensor):
-            raise RequestError(400, f"inputs[{index}] needs name, shape, datatype and data")
-        name, shape, datatype = tensor["name"], tensor["shape"], str(tensor["datatype"]).upper()
-        data = _flatten(tensor["data"])
-        if not isinstance(shape, list) or not all(isinstance(d, int) and d >= 0 for d in shape):
-            problems.append({"field": f"{name}.shape", "message": f"not a shape: {shape!r}"})
+    problems: list[dict[str, str]] = []
+    offset = 0
+    for index, tensor in enumerate(request.inputs):
+        field = f"inputs[{index}]"
+        size = tensor.parameters.binary_data_size if tensor.parameters is not None else None
+        if size is not None:
+            if tensor.data is not None:
+                problems.append({"field": f"{field}.data", "message": "give data or parameters.binary_data_size, "
+                                                                      "not both"})
+                continue
+            if offset + size > len(binary):
+                raise RequestError(400, "a tensor's binary data runs past the end of the body",
+                                   [{"field": f"{field}.parameters.binary_data_size",
+                                     "message": f"{size} bytes from byte {offset}; the binary part has "
+                                                f"{len(binary)}"}])
+            data = _decode_binary(tensor.datatype, binary[offset:offset + size], f"{field}.parameters")
+            offset += size
+        elif tensor.data is None:
+            problems.append({"field": f"{field}.data", "message": "missing (or set parameters.binary_data_size)"})
             continue
-        if len(shape) > 2 or (len(shape) == 2 and shape[1] != 1):
-            problems.append({"field": f"{name}.shape", "message": f"a feature tensor is [rows] or [rows, 1], got {shape}"})
+        else:
+            data = _flat(tensor.data, tensor.shape)
+        shape = tensor.shape
+        if len(shape) == 2 and shape[1] != 1 or not shape:
+            problems.append({"field": f"{field}.shape", "message": f"a feature tensor is [rows] or [rows, 1], "
+                                                                   f"got {shape}"})
             continue
-        if int(np.prod(shape)) != len(data):
-            problems.append({"field": f"{name}.data", "message": f"shape {shape} needs {int(np.prod(shape))} values, "
-                                                                 f"got {len(data)}"})
+        if shape[0] != len(data):
+            problems.append({"field": f"{field}.data", "message": f"shape {shape} needs {shape[0]} values, "
+                                                                  f"got {len(data)}"})
             continue
-        if datatype not in _V2_NUMERIC | {"BYTES"}:
-            problems.append({"field": f"{name}.datatype", "message": f"unknown datatype {datatype}"})
+        if tensor.name in columns:
+            problems.append({"field": f"{field}.name", "message": f"input '{tensor.name}' is given twice"})
             continue
-        if datatype == "BYTES":
-            data = [v.decode() if isinstance(v, bytes) else v for v in data]
-        columns[name] = data
+        columns[tensor.name] = data
+    if offset < len(binary) and not problems:
+        raise RequestError(400, "the binary part holds bytes that no tensor declares",
+                           [{"field": "inputs", "message": f"{len(binary) - offset} bytes after the last tensor's "
+                                                           "binary_data_size"}],
+                           hint="set parameters.binary_data_size on each binary tensor")
     if problems:
         raise RequestError(422, "the input tensors are malformed", problems)
-    outputs = body.get("outputs")
-    requested = [o.get("name") for o in outputs] if isinstance(outputs, list) else None
+    requested = [o.name for o in request.outputs] if request.outputs is not None else None
     return columns, requested
 
 
@@ -106,13 +118,16 @@ def _v2_datatype(values: np.ndarray) -> str:
     return "BYTES"
 
 
-def v2_outputs(outputs: dict[str, np.ndarray], requested: list[str] | None) -> list[dict[str, Any]]:
-    names = list(outputs) if requested is None else requested
-    unknown = [n for n in names if n not in outputs]
+def check_requested(requested: list[str] | None, available: tuple[str, ...]) -> None:
+    unknown = [n for n in requested or () if n not in available]
     if unknown:
-        raise RequestError(400, f"unknown requested output(s) {unknown}; outputs are: {', '.join(outputs)}")
+        raise RequestError(422, "unknown requested output(s)",
+                           [{"field": "outputs", "message": f"{', '.join(unknown)} not among: {', '.join(available)}"}])
+
+
+def v2_outputs(outputs: dict[str, np.ndarray], requested: list[str] | None) -> list[dict[str, Any]]:
     result = []
-    for name in names:
+    for name in list(outputs) if requested is None else requested:
         values = outputs[name]
         datatype = _v2_datatype(values)
         data = values.astype(str).ravel().tolist() if datatype == "BYTES" else values.ravel().tolist()
@@ -120,30 +135,32 @@ def v2_outputs(outputs: dict[str, np.ndarray], requested: list[str] | None) -> l
     return result
 
 
-def mlflow_columns(body: Any, order: list[str]) -> dict[str, list]:
+def mlflow_columns(request: MlflowRequest, order: list[str]) -> dict[str, list]:
     """Columns from an MLflow scoring payload: dataframe_split, dataframe_records, instances or inputs."""
-    if not isinstance(body, dict):
-        raise RequestError(400, "the body must be a JSON object with one of: dataframe_split, dataframe_records, "
-                                "instances, inputs")
-    keys = [k for k in ("dataframe_split", "dataframe_records", "instances", "inputs") if k in body]
-    if len(keys) != 1:
-        raise RequestError(400, "give exactly one of: dataframe_split, dataframe_records, instances, inputs")
-    payload = body[keys[0]]
-    if keys[0] == "dataframe_split":
-        if not isinstance(payload, dict) or "data" not in payload:
-            raise RequestError(400, "dataframe_split needs 'columns' and 'data'")
-        names = payload.get("columns") or order
-        rows = payload["data"]
-        if not isinstance(rows, list) or any(not isinstance(r, list) or len(r) != len(names) for r in rows):
-            raise RequestError(422, f"every row of dataframe_split.data must have {len(names)} values")
-        return {name: [row[i] for row in rows] for i, name in enumerate(names)}
+    if request.dataframe_split is not None:
+        split = request.dataframe_split
+        names = split.columns if split.columns is not None else order
+        if len(set(names)) != len(names):
+            raise RequestError(422, "dataframe_split names a column twice",
+                               [{"field": "dataframe_split.columns", "message": f"duplicates in {names}"}])
+        return _from_rows(split.data, names, "dataframe_split.data")
+    key, payload = next((k, getattr(request, k)) for k in ("dataframe_records", "instances", "inputs")
+                        if getattr(request, k) is not None)
     if isinstance(payload, dict):
         return {k: v if isinstance(v, list) else [v] for k, v in payload.items()}
-    if isinstance(payload, list) and all(isinstance(r, dict) for r in payload):
-        names = list(dict.fromkeys(k for r in payload for k in r))
-        return {n: [r.get(n) for r in payload] for n in names}
-    if isinstance(payload, list) and all(isinstance(r, list) for r in payload):
-        if any(len(r) != len(order) for r in payload):
-            raise RequestError(422, f"every row must have {len(order)} values in the order: {', '.join(order)}")
-        return {name: [row[i] for row in payload] for i, name in enumerate(order)}
-    raise RequestError(400, f"'{keys[0]}' must be a list of records, a list of rows or a mapping of columns")
+    if payload and isinstance(payload[0], list):
+        return _from_rows(payload, order, key)
+    names = list(dict.fromkeys(chain.from_iterable(payload)))
+    return {n: [r.get(n) for r in payload] for n in names}
+
+
+def _from_rows(rows: list[list], names: list[str], field: str) -> dict[str, list]:
+    if not rows:
+        return {name: [] for name in names}
+    widths = set(map(len, rows))
+    if widths != {len(names)}:
+        row = next(i for i, r in enumerate(rows) if len(r) != len(names))
+        raise RequestError(422, "rows of different widths",
+                           [{"field": f"{field}[{row}]", "message": f"has {len(rows[row])} values; every row needs "
+                                                                    f"{len(names)}: {', '.join(names)}"}])
+    return dict(zip(names, map(list, zip(*rows))))

@@ -1,0 +1,39 @@
+"""What a loaded version is seen to accept: its outputs, and the columns it predicts with a value missing."""
+
+import numpy as np
+import pandas as pd
+from sklearn.compose import ColumnTransformer
+from sklearn.impute import SimpleImputer
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+from shipyard.serving.loaded import LoadedVersion, probe
+
+SIGNATURE = {"x1": "double", "x2": "double", "color": "string"}
+
+
+def train_frame(n=120):
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({"x1": rng.normal(size=n), "x2": rng.normal(size=n),
+                          "color": rng.choice(["red", "blue"], size=n)})
+    return frame, (frame.x1 + (frame.color == "red") > 0.5).astype(int)
+
+
+def version(*, impute_x1: bool) -> LoadedVersion:
+    """Logistic regression over scaled numbers: x1 imputed or not, x2 never, color one-hot (missing ignored)."""
+    x1 = Pipeline([("impute", SimpleImputer()), ("scale", StandardScaler())]) if impute_x1 else StandardScaler()
+    features = ColumnTransformer([("x1", x1, ["x1"]), ("x2", StandardScaler(), ["x2"]),
+                                  ("color", OneHotEncoder(handle_unknown="ignore"), ["color"])])
+    frame, y = train_frame()
+    model = Pipeline([("features", features), ("estimator", LogisticRegression())]).fit(frame, y)
+    return probe(LoadedVersion(model="lr", version="1", estimator=model, signature=dict(SIGNATURE)))
+
+
+def test_probe_finds_the_columns_a_version_can_predict_without():
+    assert version(impute_x1=True).accepts_missing == frozenset({"x1", "color"})
+    assert version(impute_x1=False).accepts_missing == frozenset({"color"})
+
+
+def test_probe_records_the_outputs_of_a_classifier():
+    assert version(impute_x1=True).outputs == ("predict", "predict_proba")
