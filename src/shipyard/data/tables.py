@@ -1,8 +1,8 @@
 """A data set named on the command line, read as Arrow: files, a glob, a folder, or a query.
 
 ``shipyard drift`` and :func:`shipyard.data_drift` take such a name. Parquet is read
-lazily — one column, or one batch of rows, at a time — so a file of any length never
-sits whole in memory. CSV files and query results are read whole with the data plane's
+lazily — one column of one row group at a time — so a file of any length never sits
+whole in memory. CSV files and query results are read whole with the data plane's
 readers (pandas for CSV and SQLAlchemy, DuckDB's own Arrow output) and then served
 from memory the same way.
 
@@ -28,50 +28,39 @@ _BASE = "the current folder"
 
 
 class ParquetTable:
-    """Parquet files read lazily, column by column or batch by batch."""
+    """Parquet files read lazily, one column of one row group at a time.
+
+    Every read opens its own handle, so that columns can be read from several threads at once.
+    """
 
     def __init__(self, paths: list[Path], description: str):
         self.description = description
-        self._files: list[tuple[Path, pq.ParquetFile]] = []
+        self._files: list[tuple[Path, list[str], list[str]]] = []  # path, columns, text columns
         schemas = []
         for path in paths:
-            try:
-                handle = pq.ParquetFile(path)
-            except (pa.ArrowException, OSError) as exc:
-                raise DataError(f"cannot read Parquet file {path}: {exc}",
-                                hint="check that it is a Parquet file and not truncated") from None
-            self._files.append((path, handle))
-            schemas.append(_without_pandas_index(handle.schema_arrow))
+            schema = _without_pandas_index(_read(path, lambda: pq.read_schema(path)))
+            text = [field.name for field in schema
+                    if pa.types.is_string(field.type) or pa.types.is_large_string(field.type)]
+            self._files.append((path, schema.names, text))
+            schemas.append(schema)
         try:
             self.schema = pa.unify_schemas(schemas, promote_options="permissive")
         except pa.ArrowException as exc:
             raise DataError(f"the Parquet files of {description} have incompatible schemas: {exc}",
                             hint="make the column types agree across files") from None
-        self.rows = sum(handle.metadata.num_rows for _, handle in self._files)
+        self.rows = sum(_read(path, lambda: pq.read_metadata(path)).num_rows for path, _, _ in self._files)
 
-    def column(self, name: str) -> pa.ChunkedArray:
-        kind = self.schema.field(name).type
-        chunks = []
-        for path, handle in self._files:
-            if name not in handle.schema_arrow.names:
+    def column_chunks(self, name: str) -> Iterator[pa.Array]:
+        """The column's values, one row group of one file at a time."""
+        for path, names, text in self._files:
+            if name not in names:
                 raise DataError(f"column '{name}' is missing from {path}, one of the files of {self.description}",
                                 hint="make every file hold the same columns, or pick columns with --columns")
-            chunks += _read(path, lambda: handle.read(columns=[name]).column(0).cast(kind)).chunks
-        return pa.chunked_array(chunks, type=kind)
-
-    def batches(self, columns: list[str], batch_rows: int = BATCH_ROWS) -> Iterator[pa.RecordBatch]:
-        for path, handle in self._files:
-            absent = [c for c in columns if c not in handle.schema_arrow.names]
-            if absent:
-                raise DataError(f"column '{absent[0]}' is missing from {path}, one of the files of "
-                                f"{self.description}",
-                                hint="make every file hold the same columns, or pick columns with --columns")
-            batches = _read(path, lambda: handle.iter_batches(batch_size=batch_rows, columns=columns))
-            while True:
-                batch = _read(path, lambda: next(batches, None))
-                if batch is None:
-                    break
-                yield batch
+            # text read dictionary-encoded: each distinct value is decoded once, not once a row
+            handle = _read(path, lambda: pq.ParquetFile(path, read_dictionary=[name] if name in text else None))
+            for group in range(handle.num_row_groups):
+                values = _read(path, lambda: handle.read_row_group(group, columns=[name]).column(0))
+                yield from values.chunks
 
 
 class ArrowTable:
@@ -83,11 +72,10 @@ class ArrowTable:
         self.rows = table.num_rows
         self._table = table
 
-    def column(self, name: str) -> pa.ChunkedArray:
-        return self._table.column(name)
-
-    def batches(self, columns: list[str], batch_rows: int = BATCH_ROWS) -> Iterator[pa.RecordBatch]:
-        yield from self._table.select(columns).to_batches(max_chunksize=batch_rows)
+    def column_chunks(self, name: str) -> Iterator[pa.Array]:
+        for chunk in self._table.column(name).chunks:
+            for start in range(0, len(chunk), BATCH_ROWS):
+                yield chunk.slice(start, BATCH_ROWS)
 
 
 Table = ParquetTable | ArrowTable

@@ -10,7 +10,7 @@ from typing import Any, Iterable
 
 import numpy as np
 
-from shipyard.monitoring.profile import rank_categories
+from shipyard.monitoring.profile import bin_counts, rank_categories
 
 
 class NumericCounts:
@@ -35,7 +35,7 @@ class NumericCounts:
         if not finite.size:
             return
         self.finite += finite.size
-        self.bins += np.bincount(np.searchsorted(self.cuts, finite, side="right"), minlength=self.bins.size)
+        self.bins += bin_counts(self.cuts, finite)
         self.low = min(self.low, float(finite.min()))
         self.high = max(self.high, float(finite.max()))
         if self.reference_min is not None:

@@ -8,9 +8,11 @@ bins and categories. The statistics, thresholds and severities are those of
 
 from __future__ import annotations
 
+import os
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Iterable, Sequence
 
 import numpy as np
 import pyarrow as pa
@@ -44,15 +46,9 @@ def data_drift(reference: str | Path | Any, current: str | Path | Any, *, column
             raise NotEnoughDataError(f"the {side} data ({table.description}) has {table.rows} row(s); at least "
                                      f"{spec.min_rows} are needed to judge drift",
                                      hint="point it at more data (a glob of files, a wider query)")
-    profiles = {name: _profile(ref.column(name), kind) for name, kind in kinds.items()}
-    counters = {name: NumericCounts(profiles[name]) if kind == NUMERIC else CategoryCounts()
-                for name, kind in kinds.items()}
-    for batch in cur.batches(list(kinds)):
-        for name, column in zip(batch.schema.names, batch.columns):
-            _count(counters[name], column)
-    features = {name: judge_numeric(profiles[name], counter, spec) if isinstance(counter, NumericCounts)
-                else judge_categorical(profiles[name], *counter.ranked(), counter.nulls, spec)
-                for name, counter in counters.items()}
+    with ThreadPoolExecutor(max_workers=min(len(kinds), os.cpu_count() or 1)) as pool:
+        judged = pool.map(lambda name: _judge_column(name, kinds[name], ref, cur, spec), kinds)
+        features = dict(zip(kinds, judged))
     missing = [name for name in ref.schema.names if name not in cur.schema.names] if columns is None else []
     result = summarize(features, None, missing, spec)
     if missing:
@@ -133,8 +129,21 @@ def _column_kinds(ref: Table, cur: Table, columns: Sequence[str] | None) -> tupl
     return kinds, skipped
 
 
-def _numbers(values: pa.Array | pa.ChunkedArray) -> np.ndarray:
-    return pc.cast(values, pa.float64()).to_numpy(zero_copy_only=False)
+def _numbers(values: pa.Array) -> np.ndarray:
+    """The values as float64 NumPy, nulls as NaN, read straight from the Arrow buffers: pyarrow's own
+    conversion loads pandas, which would double the command's start-up time."""
+    chunk = pc.cast(values, pa.float64())
+    if not len(chunk):
+        return np.empty(0)
+    validity, data = chunk.buffers()[:2]
+    if data is None:  # an all-null column
+        return np.full(len(chunk), np.nan)
+    values = np.frombuffer(data, dtype=np.float64, count=chunk.offset + len(chunk))[chunk.offset:]
+    if chunk.null_count:
+        valid = np.unpackbits(np.frombuffer(validity, dtype=np.uint8), count=chunk.offset + len(chunk),
+                              bitorder="little")[chunk.offset:]
+        values = np.where(valid.view(bool), values, np.nan)
+    return values
 
 
 def _category_counts(values: pa.Array) -> tuple[list[str], list[int]]:
@@ -145,11 +154,23 @@ def _category_counts(values: pa.Array) -> tuple[list[str], list[int]]:
     return [c for c, _ in present], [n for _, n in present]
 
 
-def _profile(column: pa.ChunkedArray, kind: str) -> dict[str, Any]:
+def _judge_column(name: str, kind: str, ref: Table, cur: Table, spec: MonitoringSpec) -> dict[str, Any]:
+    """One column: the reference's profile from its whole column, then the current values streamed into counts."""
+    reference = _profile(ref.column_chunks(name), kind)
+    counter = NumericCounts(reference) if kind == NUMERIC else CategoryCounts()
+    for chunk in cur.column_chunks(name):
+        _count(counter, chunk)
+    if isinstance(counter, NumericCounts):
+        return judge_numeric(reference, counter, spec)
+    return judge_categorical(reference, *counter.ranked(), counter.nulls, spec)
+
+
+def _profile(chunks: Iterable[pa.Array], kind: str) -> dict[str, Any]:
     if kind == NUMERIC:
-        return numeric_profile(_numbers(column))
+        arrays = [_numbers(chunk) for chunk in chunks]
+        return numeric_profile(np.concatenate(arrays) if len(arrays) != 1 else arrays[0])
     counts = CategoryCounts()
-    for chunk in column.chunks:
+    for chunk in chunks:
         counts.add(*_category_counts(chunk), nulls=chunk.null_count)
     return categorical_profile_of_counts(*counts.ranked(), counts.nulls)
 

@@ -35,13 +35,21 @@ def numeric_profile(values: np.ndarray, bins: int = NUMERIC_BINS) -> dict[str, A
                                "null_rate": float(1 - finite.size / values.size) if values.size else 0.0}
     if not finite.size:
         return {**profile, "cuts": [], "counts": [0], "min": None, "max": None, "std": None, "iqr": None}
-    quantiles = np.quantile(finite, np.linspace(0, 1, bins + 1))
+    # ``finite`` is a fresh copy (boolean indexing always copies), so it may be partitioned in place
+    *quantiles, q25, q75 = np.quantile(finite, [*np.linspace(0, 1, bins + 1), 0.25, 0.75], overwrite_input=True)
     cuts = np.unique(quantiles[1:-1])
-    counts = np.bincount(np.searchsorted(cuts, finite, side="right"), minlength=cuts.size + 1)
-    q25, q75 = np.quantile(finite, [0.25, 0.75])
+    counts = bin_counts(cuts, finite)
     return {**profile, "cuts": cuts.tolist(), "counts": counts.tolist(), "min": float(finite.min()),
             "max": float(finite.max()), "mean": float(finite.mean()), "std": float(finite.std()),
             "iqr": float(q75 - q25)}
+
+
+def bin_counts(cuts: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """How many ``values`` fall in each bin between sorted unique ``cuts`` (a value equal to a cut goes to the
+    bin above it); ``len(cuts) + 1`` counts. One vectorised comparison per cut is several times faster than
+    ``np.searchsorted`` into so few cuts."""
+    below = [np.count_nonzero(values < cut) for cut in cuts]
+    return np.diff(np.array([0, *below, values.size], dtype="int64"))
 
 
 def rank_categories(categories: list[str], counts: np.ndarray) -> tuple[list[str], np.ndarray]:
