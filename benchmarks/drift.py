@@ -5,7 +5,7 @@
 Writes `rows` reference and `rows` current rows of 20 columns (15 numeric, 5
 categorical; 4 numeric and 2 categorical shifted) to Parquet in a temporary folder,
 runs the command in a fresh process and reports its wall time from process start to
-report and its peak memory (the child's maximum resident set), then deletes the data.
+report and its peak resident memory, then deletes the data.
 Evidently 0.7.23 does not import next to pandas 3, so its DataDriftPreset figures on
 this machine class (from a separate virtual environment, same shape) are printed beside
 ours; `measure_shipyard(reference_path, current_path) -> (seconds, peak_mb)` is the
@@ -15,13 +15,11 @@ shipyard side, for a harness that runs both.
 from __future__ import annotations
 
 import argparse
-import os
 import re
 import shutil
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
@@ -51,22 +49,27 @@ def write_data(path: Path, rows: int, seed: int, shifted: bool) -> None:
     pq.write_table(pa.table(columns), path)
 
 
+# Started from a small Python process, the command's peak resident memory is its own: a child forked from
+# a big process (one that just wrote a million rows) inherits that process's high-water mark in ru_maxrss.
+_LAUNCHER = """
+import os, subprocess, sys, time
+started = time.perf_counter()
+child = subprocess.Popen(sys.argv[1:])
+_, status, usage = os.wait4(child.pid, 0)
+child.returncode = os.waitstatus_to_exitcode(status)
+print(f"{time.perf_counter() - started} {usage.ru_maxrss} {child.returncode}", file=sys.stderr)
+"""
+
+
 def run_shipyard(reference_path: str | Path, current_path: str | Path) -> tuple[float, float, str]:
-    """Wall seconds and peak MB of one `shipyard drift` process (waited for with wait4, so the
-    memory figure is that child's alone), and what it printed."""
+    """Wall seconds (process start to report) and peak MB of one `shipyard drift` process, and what it printed."""
     command = [sys.executable, "-m", "shipyard", "drift", str(reference_path), str(current_path)]
-    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
-        started = time.perf_counter()
-        process = subprocess.Popen(command, stdout=out, stderr=err)
-        _, status, usage = os.wait4(process.pid, 0)
-        seconds = time.perf_counter() - started
-        process.returncode = os.waitstatus_to_exitcode(status)
-        out.seek(0)
-        err.seek(0)
-        printed, errors = out.read(), err.read()
-    if process.returncode != 0:
-        raise RuntimeError(f"{' '.join(command)} exited {process.returncode}:\n{errors}")
-    return seconds, usage.ru_maxrss / 1024, printed
+    done = subprocess.run([sys.executable, "-c", _LAUNCHER, *command], capture_output=True, text=True)
+    *errors, measured = done.stderr.strip().splitlines() or [""]
+    seconds, peak_kb, code = measured.split()
+    if int(code) != 0:
+        raise RuntimeError(f"{' '.join(command)} exited {code}:\n" + "\n".join(errors))
+    return float(seconds), float(peak_kb) / 1024, done.stdout
 
 
 def measure_shipyard(reference_path: str | Path, current_path: str | Path) -> tuple[float, float]:

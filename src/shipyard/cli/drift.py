@@ -21,8 +21,9 @@ def drift_command(
     current: str = typer.Argument(..., help="The data to judge, written the same way."),
     columns: list[str] = typer.Option(None, "--columns", help="Compare only these columns (repeat the option or "
                                                               "separate names with commas; default: all in common)."),
-    database: str = typer.Option(None, "--database", help="sql: queries run against this SQLAlchemy URL; duckdb: "
-                                                          "queries open this DuckDB file (default: in memory)."),
+    database: str = typer.Option(None, "--database", help="The SQLAlchemy URL sql: queries run against."),
+    duckdb_database: str = typer.Option(None, "--duckdb-database", help="A DuckDB file for duckdb: queries "
+                                                                        "(default: an in-memory DuckDB)."),
     html: Path = typer.Option(None, "--html", help="Also write the self-contained HTML report here."),
     as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
     fail_on: str = typer.Option(None, "--fail-on", help="Exit 11 when the severity reaches warning or critical."),
@@ -31,11 +32,12 @@ def drift_command(
     from shipyard.monitoring.datasets import data_drift
 
     if fail_on not in (None, *_ORDER[1:]):
-        raise UsageError(f"--fail-on {fail_on}: use warning or critical")
+        raise UsageError(f"--fail-on {fail_on}: use warning or critical",
+                         hint="--fail-on warning exits 11 on any drift, --fail-on critical only on critical drift")
     names = [name.strip() for option in columns or [] for name in option.split(",") if name.strip()] or None
     if columns and not names:
         raise UsageError("--columns names no column", hint="e.g. --columns age,income")
-    report = data_drift(reference, current, columns=names, database=database)
+    report = data_drift(reference, current, columns=names, database=database, duckdb_database=duckdb_database)
     if html is not None:
         from shipyard.monitoring.html import render_html
 

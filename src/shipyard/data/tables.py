@@ -7,8 +7,9 @@ readers (pandas for CSV and SQLAlchemy, DuckDB's own Arrow output) and then serv
 from memory the same way.
 
 Names: a path, glob or folder of ``.parquet``/``.pq`` or ``.csv``/``.tsv`` files;
-``duckdb:QUERY`` (an in-memory DuckDB, or the ``database`` file); ``sql:QUERY``
-(against the SQLAlchemy URL ``database``). Relative paths resolve against ``base_dir``.
+``duckdb:QUERY`` (in an in-memory DuckDB, or in the DuckDB file ``duckdb_database``);
+``sql:QUERY`` (against the SQLAlchemy URL ``database``). Relative paths resolve against
+``base_dir``.
 """
 
 from __future__ import annotations
@@ -81,7 +82,8 @@ class ArrowTable:
 Table = ParquetTable | ArrowTable
 
 
-def open_table(name: str | Path | pa.Table, *, base_dir: Path | None = None, database: str | None = None) -> Table:
+def open_table(name: str | Path | pa.Table, *, base_dir: Path | None = None, database: str | None = None,
+               duckdb_database: str | None = None) -> Table:
     """The data set ``name`` stands for (see the module's docstring), ready to be read."""
     if isinstance(name, pa.Table):
         return ArrowTable(name, "an in-memory table")
@@ -89,7 +91,7 @@ def open_table(name: str | Path | pa.Table, *, base_dir: Path | None = None, dat
     text = str(name)
     prefix = next((p for p in QUERY_PREFIXES if isinstance(name, str) and text.startswith(p)), None)
     if prefix:
-        return _query(prefix, text[len(prefix):].strip(), base_dir, database)
+        return _query(prefix, text[len(prefix):].strip(), base_dir, database if prefix == "sql:" else duckdb_database)
     kind = _file_kind(text, base_dir)
     paths = matched_files(text, base_dir, kind, base_name=_BASE)
     if kind == "parquet":

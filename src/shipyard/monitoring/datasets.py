@@ -30,16 +30,18 @@ NUMERIC, CATEGORICAL = "numeric", "categorical"
 
 def data_drift(reference: str | Path | Any, current: str | Path | Any, *, columns: Sequence[str] | None = None,
                spec: MonitoringSpec | None = None, database: str | None = None,
-               base_dir: Path | None = None) -> dict[str, Any]:
+               duckdb_database: str | None = None, base_dir: Path | None = None) -> dict[str, Any]:
     """The drift of ``current`` against ``reference``, column by column, as ``shipyard monitor`` judges it.
 
-    Each side is a path, glob or folder of Parquet or CSV files, ``duckdb:QUERY``, ``sql:QUERY`` (run
-    against the SQLAlchemy URL ``database``), a ``pyarrow.Table`` or a pandas DataFrame. ``columns``
+    Each side is a path, glob or folder of Parquet or CSV files, ``duckdb:QUERY`` (in memory, or in the
+    DuckDB file ``duckdb_database``), ``sql:QUERY`` (against the SQLAlchemy URL ``database``), a
+    ``pyarrow.Table`` or a pandas DataFrame. ``columns``
     limits the comparison (default: every column both sides have). Returns the report (JSON-ready):
     ``severity``, ``drifted``, ``features`` (each column's statistics) and where the data came from.
     """
     spec = spec or MonitoringSpec()
-    ref, cur = _open(reference, base_dir, database), _open(current, base_dir, database)
+    databases = {"database": database, "duckdb_database": duckdb_database}
+    ref, cur = _open(reference, base_dir, databases), _open(current, base_dir, databases)
     kinds, skipped = _column_kinds(ref, cur, columns)
     for side, table in (("reference", ref), ("current", cur)):
         if table.rows < spec.min_rows:
@@ -61,7 +63,7 @@ def data_drift(reference: str | Path | Any, current: str | Path | Any, *, column
             "thresholds": spec.model_dump(mode="json"), **result}
 
 
-def _open(data: str | Path | Any, base_dir: Path | None, database: str | None) -> Table:
+def _open(data: str | Path | Any, base_dir: Path | None, databases: dict[str, str | None]) -> Table:
     pandas = sys.modules.get("pandas")  # a DataFrame can only exist once pandas is loaded
     if pandas is not None and isinstance(data, pandas.DataFrame):
         from shipyard.data.sources import frame_to_arrow
@@ -71,7 +73,7 @@ def _open(data: str | Path | Any, base_dir: Path | None, database: str | None) -
         raise UsageError(f"cannot compare a {type(data).__name__}",
                          hint="pass a path, glob or folder of Parquet/CSV files, duckdb:QUERY, sql:QUERY, "
                               "a pyarrow.Table or a pandas DataFrame")
-    return open_table(data, base_dir=base_dir, database=database)
+    return open_table(data, base_dir=base_dir, **databases)
 
 
 def _kind(kind: pa.DataType) -> str | None:
@@ -84,6 +86,11 @@ def _kind(kind: pa.DataType) -> str | None:
             getattr(pa.types, "is_string_view", lambda _: False)(kind):
         return CATEGORICAL
     return None
+
+
+def _described(kind: pa.DataType) -> str:
+    what = {NUMERIC: "numbers", CATEGORICAL: "categories"}.get(_kind(kind), "values")
+    return f"{what} ({kind})"
 
 
 def _column_kinds(ref: Table, cur: Table, columns: Sequence[str] | None) -> tuple[dict[str, str], list[dict]]:
@@ -112,7 +119,8 @@ def _column_kinds(ref: Table, cur: Table, columns: Sequence[str] | None) -> tupl
                 skipped.append({"column": name, "reason": "no values on either side"})
                 continue
         if ref_kind != cur_kind:
-            raise DataError(f"column '{name}' is {ref_type} in the reference but {cur_type} in the current data",
+            raise DataError(f"column '{name}' holds {_described(ref_type)} in the reference but "
+                            f"{_described(cur_type)} in the current data",
                             hint="make the types agree (cast it in a duckdb: query), or leave the column out "
                                  "with --columns")
         if ref_kind is None:
