@@ -49,3 +49,10 @@ def test_files_that_disagree_are_data_errors(tmp_path):
         list(table.column_chunks("y"))
     with pytest.raises(DataError, match="incompatible schemas"):
         open_table("[ac].parquet", base_dir=tmp_path)
+
+
+def test_the_index_pandas_stores_as_a_column_is_not_data(tmp_path):
+    import pandas as pd
+
+    pd.DataFrame({"x": [1.0, 2.0]}, index=pd.Index([7, 9], name="id")).to_parquet(tmp_path / "d.parquet")
+    assert open_table("d.parquet", base_dir=tmp_path).schema.names == ["x"]

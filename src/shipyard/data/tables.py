@@ -37,19 +37,20 @@ class ParquetTable:
     def __init__(self, paths: list[Path], description: str):
         self.description = description
         self._files: list[tuple[Path, list[str], list[str]]] = []  # path, columns, text columns
-        schemas = []
+        schemas, self.rows = [], 0
         for path in paths:
-            schema = _without_pandas_index(_read(path, lambda: pq.read_schema(path)))
+            metadata = _read(path, lambda: pq.read_metadata(path))
+            schema = _without_pandas_index(_read(path, metadata.schema.to_arrow_schema))
             text = [field.name for field in schema
                     if pa.types.is_string(field.type) or pa.types.is_large_string(field.type)]
             self._files.append((path, schema.names, text))
             schemas.append(schema)
+            self.rows += metadata.num_rows
         try:
             self.schema = pa.unify_schemas(schemas, promote_options="permissive")
         except pa.ArrowException as exc:
             raise DataError(f"the Parquet files of {description} have incompatible schemas: {exc}",
                             hint="make the column types agree across files") from None
-        self.rows = sum(_read(path, lambda: pq.read_metadata(path)).num_rows for path, _, _ in self._files)
 
     def column_chunks(self, name: str) -> Iterator[pa.Array]:
         """The column's values, one row group of one file at a time."""
