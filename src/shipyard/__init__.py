@@ -19,6 +19,7 @@ _EXPORTS = {
     "Settings": "shipyard.config",
     "ShipyardError": "shipyard.errors",
     "compute_drift": "shipyard.monitoring.runs",
+    "data_drift": "shipyard.monitoring.datasets",
     "deploy": "shipyard.serving.traffic",
     "get_deployment": "shipyard.serving.deployments",
     "load_model_version": "shipyard.registry.loading",

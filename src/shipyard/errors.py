@@ -166,8 +166,9 @@ def exit_codes() -> list[tuple[int, str]]:
         (NotFoundError.exit_code, "no such model, version, run or report"),
         (TamperedError.exit_code, "tampered: the audit log's hash chain or a model card does not verify"),
         (GateFailedError.exit_code, "gate failed: the version was rejected (run, gate)"),
-        (DriftDetectedError.exit_code, "drift reached the --fail-on severity (monitor)"),
-        (NotEnoughDataError.exit_code, "not enough data to judge, e.g. too little traffic in the window (monitor)"),
+        (DriftDetectedError.exit_code, "drift reached the --fail-on severity (monitor, drift)"),
+        (NotEnoughDataError.exit_code,
+         "not enough data to judge, e.g. too little traffic in the window (monitor, drift)"),
         (InternalError.exit_code, "internal error: a bug in shipyard (traceback printed)"),
         (CancelledError.exit_code, "interrupted (Ctrl-C)"),
     ]

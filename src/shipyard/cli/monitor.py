@@ -26,7 +26,6 @@ def _when(text: str | None, option: str) -> datetime | None:
 
 def _print_report(run, html_path: Path | None) -> None:
     from rich.console import Console
-    from rich.table import Table
 
     report = run.report
     console = Console()
@@ -34,6 +33,22 @@ def _print_report(run, html_path: Path | None) -> None:
                   f"({report['rows']:,} rows, {report['window']['start'][:19]} → {report['window']['end'][:19]} UTC; "
                   f"{len(report['drifted'])}/{len(report['features'])} features drifted; report {run.id})",
                   soft_wrap=True)
+    console.print(feature_table(report))
+    for name in report.get("missing_columns", []):
+        console.print(f"[yellow]column {name} is missing from the prediction log[/]")
+    for skipped in report.get("skipped_files", []):
+        console.print(f"[yellow]skipped unreadable file {skipped['file']}: {skipped['reason']}[/]")
+    if html_path is not None:
+        from shipyard.monitoring.html import render_html
+
+        html_path.write_text(render_html(report))
+        console.print(f"HTML report: {html_path.resolve()}")
+
+
+def feature_table(report: dict):
+    """The report's features (and predictions), one row each, as a Rich table."""
+    from rich.table import Table
+
     table = Table()
     for column in ("feature", "severity", "method", "PSI", "distance", "p-value", "nulls", "unseen/out of range"):
         table.add_column(column)
@@ -47,16 +62,7 @@ def _print_report(run, html_path: Path | None) -> None:
                       *(f"{v:.4f}" if isinstance(v, float) else "—" for v in (r.get("psi"), distance,
                                                                                 r.get("p_value"))),
                       f"{r['null_rate']:.1%}", f"{outside:.1%}" if isinstance(outside, float) else "—")
-    console.print(table)
-    for name in report.get("missing_columns", []):
-        console.print(f"[yellow]column {name} is missing from the prediction log[/]")
-    for skipped in report.get("skipped_files", []):
-        console.print(f"[yellow]skipped unreadable file {skipped['file']}: {skipped['reason']}[/]")
-    if html_path is not None:
-        from shipyard.monitoring.html import render_html
-
-        html_path.write_text(render_html(report))
-        console.print(f"HTML report: {html_path.resolve()}")
+    return table
 
 
 def _seconds(text: str | None, option: str) -> float | None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import glob
 import hashlib
 import os
 from pathlib import Path
@@ -12,12 +11,10 @@ import pandas as pd
 
 from shipyard.data.coerce import is_datetime, is_numeric, to_datetime
 from shipyard.data.columns import check_columns
+from shipyard.data.files import matched_files
 from shipyard.errors import DataError, SpecError
 from shipyard.spec.models import CsvSource, DataSpec, DuckDBSource, ParquetSource, SqlSource
 
-_GLOB_CHARS = frozenset("*?[")
-_SUFFIXES = {"csv": (".csv", ".csv.gz", ".csv.bz2", ".csv.zst", ".tsv"),
-             "parquet": (".parquet", ".pq")}
 _CHUNK = 1 << 20
 
 
@@ -50,9 +47,9 @@ def source_columns(data: DataSpec, base_dir: Path) -> list[str]:
     source = data.source
     base_dir = Path(base_dir)
     if isinstance(source, CsvSource):
-        names = [name for path in _matched_files(source.path, base_dir, "csv") for name in _csv_header(source, path)]
+        names = [name for path in matched_files(source.path, base_dir, "csv") for name in _csv_header(source, path)]
     elif isinstance(source, ParquetSource):
-        names = [name for path in _matched_files(source.path, base_dir, "parquet") for name in _parquet_names(path)]
+        names = [name for path in matched_files(source.path, base_dir, "parquet") for name in _parquet_names(path)]
     elif isinstance(source, SqlSource):
         names = _sql_columns(source, base_dir)
     elif isinstance(source, DuckDBSource):
@@ -68,7 +65,7 @@ def source_files(data: DataSpec, base_dir: Path) -> list[Path]:
     source = data.source
     if not isinstance(source, (CsvSource, ParquetSource)):
         return []
-    return _matched_files(source.path, Path(base_dir), source.type)
+    return matched_files(source.path, Path(base_dir), source.type)
 
 
 def source_fingerprint(data: DataSpec, base_dir: Path) -> str | None:
@@ -119,42 +116,21 @@ def _describe(source) -> str:
     return f"{source.type} query"
 
 
-def _has_glob(path: str) -> bool:
-    return any(char in _GLOB_CHARS for char in path)
-
-
-def _matched_files(pattern: str, base_dir: Path, kind: str) -> list[Path]:
-    resolved = base_dir / os.path.expanduser(pattern)
-    if _has_glob(pattern):
-        files = sorted(Path(p) for p in glob.glob(str(resolved), recursive=True) if os.path.isfile(p))
-        if not files:
-            raise DataError(f"no files match {resolved}",
-                            hint=f"the {kind} path '{pattern}' is relative to the spec file's folder "
-                                 f"({base_dir}); check the pattern")
-        return files
-    if resolved.is_dir():
-        files = sorted(p for p in resolved.rglob("*") if p.is_file() and p.name.endswith(_SUFFIXES[kind]))
-        if not files:
-            raise DataError(f"folder {resolved} holds no {kind} files ({', '.join(_SUFFIXES[kind])})",
-                            hint="point the path at a file, a glob or a folder of data files")
-        return files
-    if not resolved.exists():
-        raise DataError(f"data file {resolved} does not exist",
-                        hint=f"the {kind} path '{pattern}' is relative to the spec file's folder "
-                             f"({base_dir}); create the file or fix the path")
-    return [resolved]
-
-
 def _read_csv(source: CsvSource, base_dir: Path) -> pd.DataFrame:
+    return read_csv_files(matched_files(source.path, base_dir, "csv"), delimiter=source.delimiter)
+
+
+def read_csv_files(paths: list[Path], *, delimiter: str = ",") -> pd.DataFrame:
+    """CSV files as one frame; each is parsed whole, so a column's type is judged on all its rows."""
     frames = []
-    for path in _matched_files(source.path, base_dir, "csv"):
+    for path in paths:
         try:
-            frames.append(pd.read_csv(path, sep=source.delimiter, low_memory=False))
+            frames.append(pd.read_csv(path, sep=delimiter, low_memory=False))
         except pd.errors.EmptyDataError:
             raise DataError(f"CSV file {path} is empty", hint="remove it or fill it with a header and rows") from None
         except (pd.errors.ParserError, UnicodeDecodeError, OSError) as exc:
             raise DataError(f"cannot parse CSV file {path}: {exc}",
-                            hint="check data.source.delimiter and the file's encoding (UTF-8)") from None
+                            hint="check the delimiter and the file's encoding (UTF-8)") from None
     return _concat(frames)
 
 
@@ -187,7 +163,7 @@ def _read_parquet(source: ParquetSource, base_dir: Path) -> pd.DataFrame:
     import pyarrow.parquet as pq
 
     tables = []
-    for path in _matched_files(source.path, base_dir, "parquet"):
+    for path in matched_files(source.path, base_dir, "parquet"):
         try:
             tables.append(pq.read_table(path))
         except (pa.ArrowException, OSError) as exc:
@@ -280,6 +256,32 @@ def _sqlite_relative_to(url, base_dir: Path):
         raise DataError(f"SQLite database {path} does not exist",
                         hint="a relative SQLite path is resolved against the spec file's folder; fix data.source.url")
     return url.set(database=str(path))
+
+
+def read_query_arrow(source: SqlSource | DuckDBSource, base_dir: Path):
+    """A query's result as a ``pyarrow.Table``: DuckDB's directly, a SQLAlchemy query's through pandas."""
+    import pyarrow as pa
+
+    if isinstance(source, SqlSource):
+        return frame_to_arrow(_read_sql(source, base_dir))
+    with _duckdb_connection(source, base_dir) as connection:
+        relation = connection.sql(source.query)
+        if relation is None:
+            raise DataError("the DuckDB statement returns no rows", hint="write a query, e.g. SELECT * FROM t")
+        table = relation.to_arrow_table()
+    return table if isinstance(table, pa.Table) else pa.Table.from_batches(table)
+
+
+def frame_to_arrow(frame: pd.DataFrame):
+    """``frame`` as a ``pyarrow.Table``; an object column of mixed Python types becomes text."""
+    import pyarrow as pa
+
+    frame = frame.rename(columns=str)
+    try:
+        return pa.Table.from_pandas(frame, preserve_index=False)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        mixed = {name: frame[name].astype("string") for name in frame.columns if frame[name].dtype == object}
+        return pa.Table.from_pandas(frame.assign(**mixed), preserve_index=False)
 
 
 def _read_duckdb(source: DuckDBSource, base_dir: Path) -> pd.DataFrame:

@@ -1,20 +1,23 @@
-"""Drift of one window of live values against a reference profile, feature by feature.
+"""Drift of a set of values against a reference profile, feature by feature.
 
-Everything is computed on counts over the reference's bins (numeric) or categories,
-so a window of any size costs one vectorised binning pass per feature.
+Everything is computed on counts over the reference's bins (numeric) or categories
+(see ``counts``), so a window of any size costs one vectorised binning pass per feature,
+and a file read in batches is judged exactly like the same rows in memory. SciPy is
+loaded only for the small-sample tests, pandas only by the functions that take frames.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
-from scipy import special, stats
-from scipy.spatial.distance import jensenshannon
 
+from shipyard.monitoring.counts import NumericCounts
 from shipyard.monitoring.profile import category_counts
 from shipyard.spec.monitoring import MonitoringSpec
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 SEVERITIES = ("ok", "warning", "critical")
 _EPS = 1e-4
@@ -46,30 +49,46 @@ def _binned_wasserstein(cuts: np.ndarray, ref: np.ndarray, cur: np.ndarray, lo: 
     return float(np.sum(cdf_gap * (widths[:-1] + widths[1:]) / 2))
 
 
+def _jensen_shannon(p: np.ndarray, q: np.ndarray) -> float:
+    """Jensen-Shannon distance (base 2) of two count vectors, as ``scipy.spatial.distance.jensenshannon``."""
+    p, q = p / p.sum(), q / q.sum()
+    middle = (p + q) / 2
+    with np.errstate(divide="ignore", invalid="ignore"):
+        divergence = sum(float(np.sum(np.where(x > 0, x * np.log(x / middle), 0.0))) for x in (p, q))
+    return float(np.sqrt(max(divergence, 0.0) / 2 / np.log(2)))
+
+
 def numeric_drift(reference: dict[str, Any], values: np.ndarray, spec: MonitoringSpec) -> dict[str, Any]:
-    values = np.asarray(values, dtype="float64")
-    finite = values[np.isfinite(values)]
-    null_rate = float(1 - finite.size / values.size) if values.size else 0.0
-    result: dict[str, Any] = {"kind": "numeric", "rows": int(values.size), "null_rate": null_rate,
+    counts = NumericCounts(reference)
+    counts.add(values)
+    return judge_numeric(reference, counts, spec)
+
+
+def judge_numeric(reference: dict[str, Any], counts: NumericCounts, spec: MonitoringSpec) -> dict[str, Any]:
+    """A numeric column's drift from its counts over the reference's bins."""
+    null_rate = float(1 - counts.finite / counts.rows) if counts.rows else 0.0
+    result: dict[str, Any] = {"kind": "numeric", "rows": counts.rows, "null_rate": null_rate,
                               "reference_null_rate": reference["null_rate"]}
-    cuts = np.asarray(reference["cuts"], dtype="float64")
+    cuts = counts.cuts
     ref_counts = np.asarray(reference["counts"], dtype="float64")
-    if not finite.size or not ref_counts.sum():
+    if not counts.finite or not ref_counts.sum():
         return {**result, "severity": worst(_null_severity(result, spec)), "method": "none",
                 "note": "no numeric values to compare"}
-    cur_counts = np.bincount(np.searchsorted(cuts, finite, side="right"), minlength=cuts.size + 1).astype(float)
-    lo = min(reference["min"], float(finite.min()))
-    hi = max(reference["max"], float(finite.max()))
+    cur_counts = counts.bins.astype("float64")
+    lo = min(reference["min"], counts.low)
+    hi = max(reference["max"], counts.high)
     scale = reference.get("iqr") or reference.get("std") or (hi - lo) or 1.0
     distance = _binned_wasserstein(cuts, ref_counts, cur_counts, lo, hi) / scale
     stability = psi(ref_counts, cur_counts)
     cdf_gap = float(np.max(np.abs(np.cumsum(ref_counts / ref_counts.sum())
                                   - np.cumsum(cur_counts / cur_counts.sum())))) if cuts.size else 0.0
-    out_of_range = float(np.mean((finite < reference["min"]) | (finite > reference["max"])))
+    out_of_range = counts.outside / counts.finite
     result.update(psi=stability, wasserstein=distance, ks_statistic=cdf_gap, out_of_range=out_of_range,
                   reference_bins=ref_counts.tolist(), current_bins=cur_counts.tolist(), cuts=cuts.tolist())
-    if finite.size < spec.small_sample:
-        n_eff = finite.size * ref_counts.sum() / (finite.size + ref_counts.sum())
+    if counts.finite < spec.small_sample:
+        from scipy import special
+
+        n_eff = counts.finite * ref_counts.sum() / (counts.finite + ref_counts.sum())
         p_value = float(special.kolmogorov(np.sqrt(n_eff) * cdf_gap)) if cdf_gap else 1.0
         result.update(method="ks", p_value=p_value)
     else:
@@ -82,25 +101,33 @@ def numeric_drift(reference: dict[str, Any], values: np.ndarray, spec: Monitorin
 def categorical_drift(reference: dict[str, Any], values: pd.Series | np.ndarray,
                       spec: MonitoringSpec) -> dict[str, Any]:
     frequencies, nulls = category_counts(values)
-    size = int(frequencies.sum()) + nulls
+    return judge_categorical(reference, frequencies.index.tolist(), frequencies.to_numpy(), nulls, spec)
+
+
+def judge_categorical(reference: dict[str, Any], categories: list[str], counts: np.ndarray, nulls: int,
+                      spec: MonitoringSpec) -> dict[str, Any]:
+    """A categorical column's drift from its counts per category (as text) and its nulls."""
+    counts = np.asarray(counts, dtype="float64")
+    size = int(counts.sum()) + nulls
     result: dict[str, Any] = {"kind": "categorical", "rows": size, "null_rate": float(nulls / size) if size else 0.0,
                               "reference_null_rate": reference["null_rate"]}
-    categories = list(reference["categories"])
+    listed = list(reference["categories"])
     # slots: each listed category, the reference's "other" bucket, then values it never saw
     ref_counts = np.asarray([*reference["counts"], reference.get("other", 0), 0], dtype="float64")
-    if not frequencies.sum() or not ref_counts.sum():
+    if not counts.sum() or not ref_counts.sum():
         return {**result, "severity": worst(_null_severity(result, spec)), "method": "none",
                 "note": "no values to compare"}
-    position = pd.Index(categories).get_indexer(frequencies.index)  # -1: not a reference category
+    slot = {category: i for i, category in enumerate(listed)}
+    position = np.fromiter((slot.get(c, -1) for c in categories), dtype="int64", count=len(categories))
     seen = position >= 0
-    known = np.bincount(position[seen], weights=frequencies.to_numpy()[seen], minlength=len(categories))
-    unseen = float(frequencies.to_numpy()[~seen].sum())
-    present_rows = float(frequencies.sum())
+    known = np.bincount(position[seen], weights=counts[seen], minlength=len(listed))
+    unseen = float(counts[~seen].sum())
+    present_rows = float(counts.sum())
     # values outside the reference's listed categories count as its "other" bucket when it had one
     other_share = reference.get("other", 0) > 0
     cur_counts = np.concatenate([known, [unseen if other_share else 0.0, 0.0 if other_share else unseen]])
     unseen_share = unseen / present_rows
-    result.update(unseen_share=unseen_share, categories=categories[:30], reference_counts=ref_counts[:30].tolist(),
+    result.update(unseen_share=unseen_share, categories=listed[:30], reference_counts=ref_counts[:30].tolist(),
                   current_counts=cur_counts[:30].tolist())
     unseen_severity = _level(unseen_share, spec.unseen)
     # Never-seen values are judged by their share alone: a distance or a test would make any single one
@@ -110,13 +137,16 @@ def categorical_drift(reference: dict[str, Any], values: pd.Series | np.ndarray,
     if not seen_rows:
         return {**result, "psi": None, "jensen_shannon": None, "method": "unseen share",
                 "severity": worst(unseen_severity, _null_severity(result, spec))}
-    distance = float(jensenshannon(ref_seen / ref_seen.sum(), cur_seen / seen_rows, base=2))
+    distance = _jensen_shannon(ref_seen, cur_seen)
     stability = psi(ref_seen, cur_seen)
     result.update(psi=stability, jensen_shannon=distance)
     if seen_rows < spec.small_sample:
-        listed = ref_seen > 0
-        expected = ref_seen[listed] / ref_seen[listed].sum() * seen_rows
-        p_value = float(stats.chisquare(cur_seen[listed], expected).pvalue) if listed.sum() > 1 else 1.0
+        from scipy import stats
+
+        in_reference = ref_seen > 0
+        expected = ref_seen[in_reference] / ref_seen[in_reference].sum() * seen_rows
+        p_value = (float(stats.chisquare(cur_seen[in_reference], expected).pvalue) if in_reference.sum() > 1
+                   else 1.0)
         result.update(method="chi-square", p_value=p_value)
     else:
         result["method"], p_value = "psi+jensen-shannon", None
@@ -144,6 +174,8 @@ def _null_severity(result: dict[str, Any], spec: MonitoringSpec) -> str:
 def dataset_drift(profile: dict[str, Any], frame: pd.DataFrame, predictions: pd.Series | None,
                   spec: MonitoringSpec) -> dict[str, Any]:
     """Every feature's drift, the predictions' drift, and the dataset's severity."""
+    import pandas as pd
+
     features: dict[str, Any] = {}
     missing = []
     for name, reference in profile["features"].items():
@@ -162,6 +194,12 @@ def dataset_drift(profile: dict[str, Any], frame: pd.DataFrame, predictions: pd.
         prediction = (numeric_drift(reference, pd.to_numeric(predictions, errors="coerce").to_numpy(
             dtype="float64", na_value=np.nan), spec) if reference["kind"] == "numeric"
             else categorical_drift(reference, predictions, spec))
+    return summarize(features, prediction, missing, spec)
+
+
+def summarize(features: dict[str, Any], prediction: dict[str, Any] | None, missing: list[str],
+              spec: MonitoringSpec) -> dict[str, Any]:
+    """The dataset's verdict from its features' (and predictions') drift: features ranked by drift."""
     judged = [f for f in features.values() if f.get("method") != "none"]
     drifted = [f for f in judged if f["severity"] != "ok"]
     share = len(drifted) / len(judged) if judged else 0.0

@@ -63,7 +63,24 @@ def _feature(name: str, result: dict[str, Any]) -> str:
             f"{result['severity']}</span></h3>{chart}<div>{stats}</div></div>")
 
 
+def _heading(report: dict[str, Any]) -> tuple[str, str, str]:
+    """Title, headline and the sentence saying what was compared: a model's logged traffic, or two data sets."""
+    e = html.escape
+    drifted = f"{len(report['drifted'])} of {len(report['features'])} features drifted ({report['drifted_share']:.0%})."
+    if "model" not in report:
+        reference, current = report["reference"], report["current"]
+        title = f"Drift: {e(current['source'])} vs {e(reference['source'])}"
+        return (title, f"Drift of {e(current['source'])} against {e(reference['source'])}",
+                f"{current['rows']:,} current rows against a reference of {reference['rows']:,} rows. {drifted}")
+    return (f"Drift: {e(report['model'])} v{e(report['version'])}",
+            f"Drift of {e(report['model'])} version {e(report['version'])}",
+            f"{report['rows']:,} logged rows from {e(report['window']['start'])} to {e(report['window']['end'])} "
+            f"against a reference of {report['reference_rows']:,} training rows (profile sha256 "
+            f"{e(report['profile'][:16])}…). {drifted}")
+
+
 def render_html(report: dict[str, Any]) -> str:
+    """The page for a report of ``shipyard monitor`` (a model's traffic) or ``shipyard drift`` (two data sets)."""
     e = html.escape
     severity = report["severity"]
     rows = "".join(
@@ -75,18 +92,18 @@ def render_html(report: dict[str, Any]) -> str:
     prediction = report.get("prediction")
     sections = [_feature("prediction", prediction)] if prediction else []
     sections += [_feature(name, r) for name, r in report["features"].items()]
-    missing = (f"<p>Columns missing from the log: {e(', '.join(report['missing_columns']))}</p>"
+    where = "the log" if "model" in report else "the current data"
+    missing = (f"<p>Columns missing from {where}: {e(', '.join(report['missing_columns']))}</p>"
                if report.get("missing_columns") else "")
     skipped = (f"<p>Unreadable files skipped: {e(', '.join(s['file'] for s in report['skipped_files']))}</p>"
                if report.get("skipped_files") else "")
-    return (f"<!doctype html><html><head><meta charset='utf-8'><title>Drift: {e(report['model'])} "
-            f"v{e(report['version'])}</title><style>{_STYLE}</style></head><body>"
-            f"<h1>Drift of {e(report['model'])} version {e(report['version'])}: "
-            f"<span style='color:{_COLORS[severity]}'>{severity}</span></h1>"
-            f"<p>{report['rows']:,} logged rows from {e(report['window']['start'])} to {e(report['window']['end'])} "
-            f"against a reference of {report['reference_rows']:,} training rows (profile sha256 "
-            f"{e(report['profile'][:16])}…). {len(report['drifted'])} of {len(report['features'])} features drifted "
-            f"({report['drifted_share']:.0%}).</p>{missing}{skipped}"
+    if report.get("skipped_columns"):
+        skipped += ("<p>Columns not compared: "
+                    f"{e('; '.join(c['column'] + ' (' + c['reason'] + ')' for c in report['skipped_columns']))}</p>")
+    title, headline, summary = _heading(report)
+    return (f"<!doctype html><html><head><meta charset='utf-8'><title>{title}</title><style>{_STYLE}</style>"
+            f"</head><body><h1>{headline}: <span style='color:{_COLORS[severity]}'>{severity}</span></h1>"
+            f"<p>{summary}</p>{missing}{skipped}"
             "<table><tr><th>feature</th><th>severity</th><th>kind</th><th>method</th><th>PSI</th>"
             f"<th>distance</th><th>p-value</th><th>null rate</th></tr>{rows}</table>"
             "<p class='legend'><span style='background:#90a4ae'></span>reference"
