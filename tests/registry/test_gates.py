@@ -193,3 +193,22 @@ def test_latency_verdict_does_not_flip_when_other_processes_hold_every_cpu(busy_
         result = _latency_result(budget, slow, frame)
         assert not result.passed and result.details["ci_low"] > 3 * 1.1, result.reason
         assert result.name.startswith("p99_ms_batch1 ") and "over the 3 ms budget" in result.name
+
+
+def test_latency_relative_to_the_champion_is_measured_in_the_same_rounds(busy_cpus):
+    frame = pd.DataFrame({"a": np.arange(5.0)})
+    budget = PerformanceBudget(max_ratio_to_champion=1.5, repeats=60, rounds=6, max_seconds=1.5)
+
+    def ratio_result(candidate, champion):
+        results = g.performance_gates(budget, candidate, frame, size_bytes=1, load_memory=None,
+                                      champion=champion, champion_version="3")
+        return next(r for r in results if r.details["budget"] == "max_ratio_to_champion")
+
+    same = ratio_result(SpinningEstimator(0.002), SpinningEstimator(0.002))
+    assert same.passed and 0.7 < same.measured < 1.3 and same.details["ci_low"] <= same.measured, same.reason
+    assert "within the allowed 1.5×" in same.name and "champion v3" in same.name
+    slower = ratio_result(SpinningEstimator(0.006), SpinningEstimator(0.002))
+    assert not slower.passed and slower.details["ci_low"] > 1.5 * 1.1, slower.reason
+    assert slower.details["candidate_ms"] > slower.details["champion_ms"]
+    first = ratio_result(SpinningEstimator(0.006), None)
+    assert first.passed and first.reason == "no version is in production yet: nothing to compare with"

@@ -103,21 +103,41 @@ class Measurement:
     seconds: float
 
     def estimate(self, workload: str, clock: str, quantile: float) -> Estimate:
-        rounds = [r for r in self.samples[workload].rounds[clock] if len(r)]
-        return estimate_quantile(rounds, quantile)
+        return estimate_quantile(self.samples[workload].rounds[clock], quantile)
+
+    def pooled(self, workload: str, clock: str, quantile: float) -> float:
+        return _pooled(self.samples[workload].rounds[clock], quantile)
+
+    def ratio(self, ours: str, theirs: str, clock: str, quantile: float) -> Estimate:
+        return estimate_ratio(self.samples[ours].rounds[clock], self.samples[theirs].rounds[clock], quantile)
 
 
 def estimate_quantile(rounds: list[np.ndarray], quantile: float, *, seed: int = 0) -> Estimate:
     """The quantile of all calls pooled, a bootstrap CI resampling whole rounds, and the rounds' IQR."""
-    pooled = np.concatenate(rounds)
-    value = float(np.quantile(pooled, quantile))
-    per_round = np.array([np.quantile(r, quantile) for r in rounds])
+    return _estimate([rounds], lambda picked: _pooled(picked[0], quantile), seed=seed)
+
+
+def estimate_ratio(ours: list[np.ndarray], theirs: list[np.ndarray], quantile: float, *,
+                   seed: int = 0) -> Estimate:
+    """Our quantile over theirs, for two workloads measured in the same rounds; rounds are resampled in pairs."""
+    return _estimate([ours, theirs], lambda picked: _pooled(picked[0], quantile) / _pooled(picked[1], quantile),
+                     seed=seed)
+
+
+def _pooled(rounds: list[np.ndarray], quantile: float) -> float:
+    return float(np.quantile(np.concatenate(rounds), quantile))
+
+
+def _estimate(series: list[list[np.ndarray]], statistic: Callable[[list[list[np.ndarray]]], float], *,
+              seed: int) -> Estimate:
+    count = len(series[0])
+    value = statistic(series)
+    per_round = [statistic([[s[i]] for s in series]) for i in range(count)]
     q1, q3 = (float(v) for v in np.quantile(per_round, [0.25, 0.75]))
-    if len(rounds) < 2:
+    if count < 2:
         return Estimate(value=value, low=value, high=value, round_low=q1, round_high=q3)
-    rng = np.random.default_rng(seed)
-    picks = rng.integers(0, len(rounds), size=(_BOOTSTRAP_RESAMPLES, len(rounds)))
-    resampled = np.array([np.quantile(np.concatenate([rounds[i] for i in pick]), quantile) for pick in picks])
+    picks = np.random.default_rng(seed).integers(0, count, size=(_BOOTSTRAP_RESAMPLES, count))
+    resampled = [statistic([[s[i] for i in pick] for s in series]) for pick in picks]
     tail = (1 - CONFIDENCE) / 2
     low, high = (float(v) for v in np.quantile(resampled, [tail, 1 - tail]))
     return Estimate(value=value, low=min(low, value), high=max(high, value), round_low=q1, round_high=q3)

@@ -77,6 +77,9 @@ class PerformanceBudget(_Spec):
     max_size_mb: float | None = Field(default=None, gt=0, description="Size of the model file (MB).")
     max_load_memory_mb: float | None = Field(default=None, gt=0,
                                              description="Peak memory added by loading the model (MB).")
+    max_ratio_to_champion: float | None = Field(
+        default=None, gt=0, description="Largest allowed p99 latency at batch 1 relative to the production "
+                                        "version's, both measured in the same rounds (1.2: at most 20% slower).")
     clock: Literal["service", "wall", "cpu"] = Field(
         default="service", description="What the latency budgets limit. service: wall-clock time minus the time "
                                        "spent waiting for a CPU that other processes held (the model's own "
