@@ -51,3 +51,13 @@ def test_measuring_stops_when_its_time_is_up():
     assert time.perf_counter() - began < 0.5 + 0.2
     assert 1 <= measured.samples["slow"].calls < 10 and measured.seconds < 0.7
     assert measured.samples["slow"].round_count >= 2  # fewer calls per round, not fewer rounds
+
+
+def test_a_load_burst_that_hits_both_workloads_of_a_round_leaves_their_ratio_alone():
+    calm = [np.linspace(1.0, 1.2, 20) for _ in range(8)]
+    burst = [np.linspace(10.0, 12.0, 20) for _ in range(2)]
+    ours, theirs = [r * 1.5 for r in calm + burst], calm + burst
+    ratio = latency.estimate_ratio(ours, theirs, 0.99)
+    assert ratio.value == pytest.approx(1.5) and ratio.low == pytest.approx(1.5) and ratio.high == pytest.approx(1.5)
+    alone = latency.estimate_quantile(ours, 0.99)
+    assert alone.high / alone.low > 5  # judged alone, the same calls would spread tenfold

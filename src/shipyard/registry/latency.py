@@ -34,7 +34,7 @@ _MIN_WARMUP_CALLS = 3
 
 
 class _RunQueueDelay:
-    """Milliseconds the calling thread has waited for a CPU so far; None where the kernel does not say."""
+    """Milliseconds the calling thread has waited for a CPU so far; always 0 where the kernel does not say."""
 
     def __init__(self) -> None:
         self._fd: int | None = None
@@ -83,7 +83,7 @@ class Samples:
 
 @dataclass(frozen=True, kw_only=True)
 class Estimate:
-    """A quantile of one clock: pooled estimate, its bootstrap interval, and the spread between rounds."""
+    """A quantile (or a ratio of two): pooled estimate, its bootstrap interval, and the spread between rounds."""
 
     value: float
     low: float
