@@ -1,11 +1,17 @@
 """Each gate kind on measured values: pass, fail, and the reason it gives."""
 
+import os
+import subprocess
+import sys
+import time
+
 import numpy as np
 import pandas as pd
 import pytest
 
 from shipyard.registry import gates as g
 from shipyard.spec.promotion import ChampionGate, GatesSpec, PerformanceBudget, SliceGuard
+from slow_estimators import SleepingEstimator, SpinningEstimator
 
 
 def scored(overall, slices=None, n=500):
@@ -146,6 +152,63 @@ def test_performance_budget_measures_a_real_model():
     frame = pd.DataFrame({"a": rng.normal(size=300), "b": rng.normal(size=300)})
     model = LogisticRegression().fit(frame, (frame["a"] > 0).astype(int))
     budget = PerformanceBudget(p99_ms_batch1=1000, p99_ms_batch100=1000, max_size_mb=0.000001, repeats=20)
-    results = {r.name: r for r in g.performance_gates(budget, model, frame, size_bytes=5000, load_memory=None)}
+    results = {r.details["budget"]: r for r in g.performance_gates(budget, model, frame, size_bytes=5000,
+                                                                   load_memory=None)}
     assert results["p99_ms_batch1"].passed and 0 < results["p99_ms_batch1"].measured < 1000
     assert not results["max_size_mb"].passed and results["max_size_mb"].measured == 0.005
+
+
+@pytest.fixture
+def busy_cpus():
+    """A busy-loop process on every CPU for the test's duration."""
+    burners = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(os.cpu_count() or 1)]
+    time.sleep(0.3)
+    yield len(burners)
+    for burner in burners:
+        burner.kill()
+    for burner in burners:
+        burner.wait()
+
+
+def _latency_result(budget, model, frame):
+    results = g.performance_gates(budget, model, frame, size_bytes=1, load_memory=None)
+    return next(r for r in results if r.details["budget"] == "p99_ms_batch1")
+
+
+def test_latency_verdict_does_not_flip_when_other_processes_hold_every_cpu(busy_cpus):
+    from sklearn.linear_model import LogisticRegression
+
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({"a": rng.normal(size=300), "b": rng.normal(size=300)})
+    fast = LogisticRegression().fit(frame, (frame["a"] > 0).astype(int))
+    budget = PerformanceBudget(p99_ms_batch1=3, repeats=200, max_seconds=1.5)
+    results = [_latency_result(budget, fast, frame) for _ in range(3)]
+    assert all(r.passed for r in results), [r.reason for r in results]
+    assert all(r.details["clock"] == "service" and r.measured < 3 for r in results)
+    # The load was real: a caller on this machine waited past the budget, which is not the model's doing.
+    assert max(r.details["wall_ms"] for r in results) > 3
+    assert "90% CI" in results[0].reason and "rounds' IQR" in results[0].reason
+
+    for slow in (SleepingEstimator(0.008), SpinningEstimator(0.008)):
+        result = _latency_result(budget, slow, frame)
+        assert not result.passed and result.details["ci_low"] > 3 * 1.1, result.reason
+        assert result.name.startswith("p99_ms_batch1 ") and "over the 3 ms budget" in result.name
+
+
+def test_latency_relative_to_the_champion_is_measured_in_the_same_rounds(busy_cpus):
+    frame = pd.DataFrame({"a": np.arange(5.0)})
+    budget = PerformanceBudget(max_ratio_to_champion=1.5, repeats=60, rounds=6, max_seconds=1.5)
+
+    def ratio_result(candidate, champion):
+        results = g.performance_gates(budget, candidate, frame, size_bytes=1, load_memory=None,
+                                      champion=champion, champion_version="3")
+        return next(r for r in results if r.details["budget"] == "max_ratio_to_champion")
+
+    same = ratio_result(SpinningEstimator(0.002), SpinningEstimator(0.002))
+    assert same.passed and 0.7 < same.measured < 1.3 and same.details["ci_low"] <= same.measured, same.reason
+    assert "within the allowed 1.5×" in same.name and "champion v3" in same.name
+    slower = ratio_result(SpinningEstimator(0.006), SpinningEstimator(0.002))
+    assert not slower.passed and slower.details["ci_low"] > 1.5 * 1.1, slower.reason
+    assert slower.details["candidate_ms"] > slower.details["champion_ms"]
+    first = ratio_result(SpinningEstimator(0.006), None)
+    assert first.passed and first.reason == "no version is in production yet: nothing to compare with"

@@ -36,7 +36,7 @@ SPEC = textwrap.dedent("""\
         thresholds: ["roc_auc >= 0.6"]
         champion: {metric: roc_auc, min_delta: 0.0}
         slices: {metric: roc_auc, max_regression: 0.2, min_rows: 50}
-        performance: {p99_ms_batch1: 500, max_size_mb: 50}
+        performance: {p99_ms_batch1: 500, max_size_mb: 50, max_ratio_to_champion: 10, max_seconds: 1}
         schema: {}
 """)
 GOOD = "{n_estimators: 120, learning_rate: 0.05}"
@@ -76,6 +76,9 @@ def test_a_worse_challenger_is_rejected_by_the_champion_gate(project, capsys):
     assert champion["passed"] is False
     assert champion["measured"]["candidate"] < champion["measured"]["champion"]
     assert champion["details"]["rows"] == 900  # both scored on the candidate's 30% holdout
+    timed = next(r for r in failed.details["results"] if r["details"].get("budget") == "max_ratio_to_champion")
+    assert timed["passed"] and timed["details"]["champion_version"] == "1" and timed["details"]["champion_ms"] > 0
+    assert timed["name"].startswith("p99 at batch 1 ") and "× champion v1's, within the allowed 10×" in timed["name"]
 
     capsys.readouterr()
     assert shipyard(["models", "compare", "gated", "1", "2", "--json"]) == 0
@@ -103,6 +106,8 @@ def test_on_demand_gate_and_missing_holdout(project, capsys):
     assert "model card (Markdown and HTML) matches its recorded digests" in capsys.readouterr().out
     card = [r for r in report["results"] if r["gate"] == "card"][0]
     assert card["passed"]
+    timed = next(r for r in report["results"] if r["details"].get("budget") == "max_ratio_to_champion")
+    assert timed["passed"] and timed["reason"] == "no version is in production yet: nothing to compare with"
     import mlflow
 
     from shipyard.registry.cards import card_record
@@ -110,6 +115,7 @@ def test_on_demand_gate_and_missing_holdout(project, capsys):
     record = card_record("gated", "1")
     text = mlflow.artifacts.load_text(f"runs:/{record.mlflow_run_id}/model_card/model_card.md")
     assert "## Promotion gates" in text and "meets the threshold ≥ 0.6" in text
+    assert "p99_ms_batch1 " in text and "within the 500 ms budget" in text and "90% CI" in text  # spread on the card
 
     from shipyard.config import load_settings
     from shipyard.store import runs as store

@@ -71,3 +71,43 @@ def test_a_threshold_on_the_better_side_points_at_the_rule():
     assert error_of(text) == (
         f"pipeline.yaml:{at(text, rule)}: promotion.gates.thresholds[0]: 'rmse >= 60' sets a floor on rmse, "
         "but rmse is lower-is-better, so the rule would pass worse models and fail better ones; write 'rmse <= 60'")
+
+
+def with_performance(budget: str) -> str:
+    return SPEC + f"    performance: {budget}\n"
+
+
+def test_latency_measurement_settings_have_documented_defaults():
+    budget = parse_spec(with_performance("{p99_ms_batch1: 50}")).spec.promotion.gates.performance
+    assert (budget.clock, budget.tolerance, budget.rounds, budget.repeats, budget.max_seconds) == \
+        ("service", 0.1, 10, 200, 3.0)
+    chosen = parse_spec(with_performance("{p99_ms_batch1: 50, clock: cpu, tolerance: 0.25, rounds: 5, "
+                                         "max_seconds: 1.5}")).spec.promotion.gates.performance
+    assert (chosen.clock, chosen.tolerance, chosen.rounds, chosen.max_seconds) == ("cpu", 0.25, 5, 1.5)
+
+
+@pytest.mark.parametrize("budget, points_at, expected", [
+    ("{p99_ms_batch1: 50, clock: gpu}", "gpu", "clock: 'gpu' is not allowed; did you mean 'cpu'?"),
+    ("{p99_ms_batch1: 50, tolerance: 2}", "2}", "tolerance: should be less than or equal to 1 (got 2)"),
+    ("{p99_ms_batch1: 50, max_seconds: 600}", "600", "max_seconds: should be less than or equal to 60"),
+    ("{p99_ms_batch1: 50, max_seconds: 0}", "0}", "max_seconds: should be greater than 0"),
+    ("{p99_ms_batch1: 50, rounds: 1}", "1}", "rounds: should be greater than or equal to 2"),
+    ("{rounds: 50, repeats: 20}", "performance", "rounds (50) cannot exceed repeats (20): each round needs at least"),
+])
+def test_bad_latency_measurement_settings_are_spec_errors(budget, points_at, expected):
+    text = with_performance(budget)
+    message = error_of(text)
+    index = text.rindex(points_at)
+    line, column = text.count("\n", 0, index) + 1, index - text.rfind("\n", 0, index)
+    assert message.startswith(f"pipeline.yaml:{line}:{column}: promotion.gates.performance")
+    assert expected in message
+
+
+def test_the_json_schema_bounds_the_latency_measurement():
+    from shipyard.spec.schema import json_schema
+
+    schema = json_schema()
+    budget = schema["$defs"]["PerformanceBudget"]["properties"]
+    assert budget["clock"]["enum"] == ["service", "wall", "cpu"] and budget["clock"]["default"] == "service"
+    assert budget["max_seconds"]["exclusiveMinimum"] == 0 and budget["max_seconds"]["maximum"] == 60
+    assert budget["tolerance"]["maximum"] == 1 and "confidence interval" in budget["tolerance"]["description"]

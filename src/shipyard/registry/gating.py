@@ -125,8 +125,10 @@ def evaluate_gates(model: str, version: str | int, *, settings: Settings | None 
     champion_version = production_version(model, settings=settings)
     if champion_version == version:
         champion_version = None
-    theirs = score(load_model_version(model, champion_version, settings=settings, extra_modules=extra)) \
-        if champion_version and (gates.champion or gates.slices) else None
+    timed_against_champion = gates.performance is not None and gates.performance.max_ratio_to_champion is not None
+    champion = load_model_version(model, champion_version, settings=settings, extra_modules=extra) \
+        if champion_version and (gates.champion or gates.slices or timed_against_champion) else None
+    theirs = score(champion) if champion is not None and (gates.champion or gates.slices) else None
     results: list[g.GateResult] = g.threshold_gates(gates.thresholds, ours["overall"])
     if gates.champion:
         results.append(g.champion_gate(gates.champion, ours, theirs, champion_version))
@@ -141,9 +143,9 @@ def evaluate_gates(model: str, version: str | int, *, settings: Settings | None 
             handle.write(data)
             handle.flush()
             memory = g.load_memory_mb(handle.name, extra) if gates.performance.max_load_memory_mb else None
-        sample = holdout[list(candidate.feature_names_in_)]
-        results += g.performance_gates(gates.performance, candidate, sample, size_bytes=len(data),
-                                       load_memory=memory)
+        results += g.performance_gates(gates.performance, candidate, holdout[list(candidate.feature_names_in_)],
+                                       size_bytes=len(data), load_memory=memory, champion=champion,
+                                       champion_version=champion_version)
     from shipyard.registry.cards import CardFacts, card_record, verify_card, write_card
 
     if card_facts is not None and card_record(model, version, settings=settings) is None:

@@ -64,13 +64,46 @@ class SliceGuard(_MetricGate):
 
 
 class PerformanceBudget(_Spec):
-    p50_ms_batch1: float | None = Field(default=None, gt=0)
-    p99_ms_batch1: float | None = Field(default=None, gt=0)
-    p50_ms_batch100: float | None = Field(default=None, gt=0)
-    p99_ms_batch100: float | None = Field(default=None, gt=0)
-    max_size_mb: float | None = Field(default=None, gt=0)
-    max_load_memory_mb: float | None = Field(default=None, gt=0)
-    repeats: int = Field(default=200, ge=10, le=10000)
+    """Latency budgets (milliseconds, on ``clock``), model size and load memory.
+
+    A latency budget fails only when the lower end of the measurement's 90% confidence
+    interval is above the budget plus ``tolerance``: noise alone never rejects a version.
+    """
+
+    p50_ms_batch1: float | None = Field(default=None, gt=0, description="Median predict latency, one row (ms).")
+    p99_ms_batch1: float | None = Field(default=None, gt=0, description="99th-percentile latency, one row (ms).")
+    p50_ms_batch100: float | None = Field(default=None, gt=0, description="Median latency, 100 rows (ms).")
+    p99_ms_batch100: float | None = Field(default=None, gt=0, description="99th-percentile latency, 100 rows (ms).")
+    max_size_mb: float | None = Field(default=None, gt=0, description="Size of the model file (MB).")
+    max_load_memory_mb: float | None = Field(default=None, gt=0,
+                                             description="Peak memory added by loading the model (MB).")
+    max_ratio_to_champion: float | None = Field(
+        default=None, gt=0, description="Largest allowed p99 latency at batch 1 relative to the production "
+                                        "version's, both measured in the same rounds (1.2: at most 20% slower).")
+    clock: Literal["service", "wall", "cpu"] = Field(
+        default="service", description="What the latency budgets limit. service: wall-clock time minus the time "
+                                       "spent waiting for a CPU that other processes held (the model's own "
+                                       "computing, sleeping and I/O count; wall time where the OS does not "
+                                       "report the wait); wall: wall-clock time on the machine as loaded while "
+                                       "measuring; cpu: CPU time of every thread of the process.")
+    tolerance: float = Field(default=0.1, ge=0, le=1,
+                             description="Share over a latency budget that is still read as noise: a budget "
+                                         "fails only when the 90% confidence interval lies wholly above "
+                                         "budget × (1 + tolerance).")
+    repeats: int = Field(default=200, ge=10, le=10000,
+                         description="Calls at batch 1 (batch 100 gets a quarter, at least 10), spread over the "
+                                     "rounds, unless max_seconds runs out first.")
+    rounds: int = Field(default=10, ge=2, le=1000,
+                        description="Rounds of interleaved calls; the confidence interval resamples rounds.")
+    max_seconds: float = Field(default=3.0, gt=0, le=60,
+                               description="Longest the latency measurement may take, warm-up included.")
+
+    @model_validator(mode="after")
+    def _rounds_fit_repeats(self) -> PerformanceBudget:
+        if self.rounds > self.repeats:
+            raise ValueError(f"rounds ({self.rounds}) cannot exceed repeats ({self.repeats}): each round needs "
+                             "at least one call; lower rounds or raise repeats")
+        return self
 
 
 class SchemaContract(_Spec):
