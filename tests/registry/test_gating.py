@@ -191,17 +191,17 @@ def test_a_candidate_with_worse_rmse_is_rejected_by_the_champion_gate(tmp_path, 
                       + rng.normal(scale=10, size=n))
     frame.to_csv(tmp_path / "prices.csv", index=False)
 
-    def run(params):
+    def run(params, expected=0):
         capsys.readouterr()
         (tmp_path / "pipeline.yaml").write_text(REGRESSION_SPEC.replace("{PARAMS}", params))
         code = shipyard(["run", str(tmp_path / "pipeline.yaml"), "--json"])
-        assert code == 0, capsys.readouterr()
+        assert code == expected, capsys.readouterr()
 
     run("{alpha: 1.0}")
     assert lifecycle.get_state("prices", 1).state == "staging"
     assert shipyard(["models", "promote", "prices", "1", "--to", "production"]) == 0
 
-    run("{alpha: 300.0}")
+    run("{alpha: 300.0}", expected=GateFailedError.exit_code)
     state = lifecycle.get_state("prices", 2)
     assert state.state == "rejected"
     assert "did not beat champion v1 on rmse: " in state.reason
