@@ -10,6 +10,7 @@ from shipyard.config import load_settings
 from shipyard.registry import lifecycle
 from shipyard.serving.deployments import find_deployment
 from shipyard.tracking.setup import configure_mlflow
+from signed_model import signed_model_folder
 
 
 @pytest.fixture
@@ -20,7 +21,7 @@ def three_versions(shipyard_home, tmp_path, monkeypatch):
     client = MlflowClient()
     client.create_registered_model("churn")
     for _ in range(3):
-        version = client.create_model_version("churn", source=(tmp_path / "m").as_uri()).version
+        version = client.create_model_version("churn", source=signed_model_folder(tmp_path / "m")).version
         lifecycle.register_candidate("churn", version, actor="pipeline")
     for version, path in (("1", ("staging", "production")), ("2", ("staging",)), ("3", ("staging",))):
         for state in path:

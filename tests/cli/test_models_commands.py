@@ -8,6 +8,7 @@ from shipyard.config import load_settings
 from shipyard.registry import lifecycle
 from shipyard.store.db import get_engine
 from shipyard.tracking.setup import configure_mlflow
+from signed_model import signed_model_folder
 
 
 @pytest.fixture
@@ -17,7 +18,7 @@ def two_versions(shipyard_home, tmp_path, monkeypatch):
     client = MlflowClient()
     client.create_registered_model("churn")
     for _ in range(2):
-        version = client.create_model_version("churn", source=(tmp_path / "m").as_uri()).version
+        version = client.create_model_version("churn", source=signed_model_folder(tmp_path / "m")).version
         lifecycle.register_candidate("churn", version, actor="pipeline")
 
 

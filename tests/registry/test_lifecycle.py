@@ -10,6 +10,7 @@ from shipyard.errors import BackendError, NotFoundError, RefusedError
 from shipyard.governance.audit import read_events, verify_chain
 from shipyard.registry import lifecycle
 from shipyard.tracking.setup import configure_mlflow
+from signed_model import signed_model_folder
 
 
 @pytest.fixture
@@ -20,7 +21,7 @@ def registry(database_url, tmp_path):
     client = MlflowClient()
     client.create_registered_model("churn")
     for _ in range(3):
-        version = client.create_model_version("churn", source=(tmp_path / "model").as_uri())
+        version = client.create_model_version("churn", source=signed_model_folder(tmp_path / "model"))
         lifecycle.register_candidate("churn", version.version, actor="pipeline")
     return client
 

@@ -14,6 +14,7 @@ from shipyard.serving.rollout import Window
 from shipyard.serving.traffic import deploy, rollback, set_traffic
 from shipyard.spec.deployment import DeploymentSpec
 from shipyard.tracking.setup import configure_mlflow
+from signed_model import signed_model_folder
 
 
 @pytest.fixture
@@ -23,7 +24,7 @@ def churn(database_url, tmp_path):
     client = MlflowClient()
     client.create_registered_model("churn")
     for _ in range(5):
-        version = client.create_model_version("churn", source=(tmp_path / "model").as_uri())
+        version = client.create_model_version("churn", source=signed_model_folder(tmp_path / "model"))
         lifecycle.register_candidate("churn", version.version, actor="pipeline")
     for version, path in (("1", ("staging", "production")), ("2", ("staging",)), ("3", ("staging",)),
                           ("5", ("rejected",))):
