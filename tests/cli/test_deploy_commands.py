@@ -69,3 +69,24 @@ def test_bad_input_exits_non_zero_and_changes_nothing(three_versions, capsys):
         assert shipyard(argv) == code, argv
         assert needle in capsys.readouterr().err, argv
     assert find_deployment("churn") == before
+
+
+def test_rollback_in_a_fresh_process_checks_the_serving_contract_in_the_configured_store(three_versions, tmp_path):
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    import shipyard as package
+    from shipyard.governance.audit import read_events
+
+    assert shipyard(["deploy", "churn", "1"]) == 0 and shipyard(["deploy", "churn", "2"]) == 0
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    env = {**os.environ, "PYTHONPATH": str(Path(package.__file__).resolve().parents[1])}
+    done = subprocess.run([sys.executable, "-m", "shipyard", "rollback", "churn", "--reason", "slow"], cwd=elsewhere,
+                          env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    restored = [e for e in read_events(model="churn") if e.action == "rollback_promoted"][-1]
+    assert restored.version == "1" and restored.details["compatibility"]["checked"] is True
+    assert sorted(p.name for p in elsewhere.iterdir()) == []

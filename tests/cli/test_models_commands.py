@@ -60,3 +60,25 @@ def test_audit_verify_fails_on_tampering(two_versions, capsys):
         connection.execute(text("UPDATE audit_events SET actor = 'mallory' WHERE seq = 1"))
     assert shipyard(["audit", "verify"]) == 9
     assert "first bad event: 1" in capsys.readouterr().out
+
+
+def test_verify_reports_a_deployment_out_of_step_with_the_registry(two_versions, capsys):
+    from shipyard.serving.traffic import deploy
+    from shipyard.store.db import session_scope
+
+    for argv in (["models", "promote", "churn", "1", "--to", "staging"], ["models", "promote", "churn", "1"],
+                 ["models", "promote", "churn", "2", "--to", "staging"]):
+        assert shipyard(argv) == 0
+    deploy("churn", 1, actor="tester")
+    with session_scope() as session:  # production moved without its traffic: a deploy cut in half
+        lifecycle.apply_transition(session, "churn", "2", "production", actor="tester", by_deployment=True)
+    capsys.readouterr()
+    assert shipyard(["models", "verify", "churn", "2"]) == 6
+    captured = capsys.readouterr()
+    assert "repaired MLflow mirror of churn version 2 (production)" in captured.out
+    assert "deployment out of step" in captured.err
+    assert "the stable arm serves version 1, but the registry has version 2 in production" in captured.err
+    assert "shipyard deploy churn 2" in captured.err
+    assert shipyard(["deploy", "churn", "2"]) == 0
+    assert shipyard(["models", "verify", "churn", "2"]) == 6  # the versions' folders hold no model file
+    assert "churn: deployment and registry agree" in capsys.readouterr().out

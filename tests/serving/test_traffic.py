@@ -216,3 +216,29 @@ def test_production_under_a_deployment_changes_only_through_it(churn):
         lifecycle.rollback("churn", actor="bob", reason="slow")
     assert "shipyard rollback churn" in caught.value.hint
     assert lifecycle.production_version("churn") == "2" and get_deployment("churn").stable_version == "2"
+
+
+def test_a_refused_traffic_change_leaves_the_lifecycle_untouched(churn):
+    deploy("churn", 1, actor="alice")
+    before = get_deployment("churn")
+    with pytest.raises(RefusedError, match="not a share"):
+        set_traffic("churn", {"stable": ("2", None), "canary": ("3", 1.5)}, actor="bob")
+    assert get_deployment("churn") == before
+    assert lifecycle.production_version("churn") == "1" and lifecycle.get_state("churn", "2").state == "staging"
+    assert lifecycle.get_state("churn", "1").state == "production"
+
+
+def test_deployment_problems_name_a_stable_arm_the_registry_disagrees_with(churn):
+    from shipyard.serving.deployments import deployment_problems
+    from shipyard.store.db import session_scope
+
+    deploy("churn", 1, actor="alice")
+    assert deployment_problems("churn") == []
+    with session_scope() as session:  # what a deploy split over two transactions left behind when killed
+        touched = lifecycle.apply_transition(session, "churn", "2", "production", actor="alice", by_deployment=True)
+    lifecycle.mirror_changes(touched, load_settings())
+    assert deployment_problems("churn") == [
+        "the stable arm serves version 1, but the registry has version 2 in production",
+        "the stable arm serves version 1, which is archived"]
+    deploy("churn", 2, actor="alice")
+    assert deployment_problems("churn") == []

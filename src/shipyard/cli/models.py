@@ -114,18 +114,28 @@ def rollback_command(model: str, to: str = typer.Option(None, "--to", help="Vers
 
 @models_app.command("verify")
 def verify_command(model: str, version: str) -> None:
-    """Finish interrupted MLflow mirrors and check the model file against its registered digest."""
-    from shipyard.registry.lifecycle import reconcile
-    from shipyard.registry.loading import load_model_version
-
-    repaired = reconcile()
-    for record in repaired:
-        print(f"repaired MLflow mirror of {record.model} version {record.version} ({record.state})")
+    """Finish interrupted MLflow mirrors, check the deployment agrees with the registry, and check every file of
+    the version (model, MLmodel, examples, requirements, card) against its recorded digest."""
     from shipyard.errors import RefusedError
     from shipyard.registry.cards import verify_card
+    from shipyard.registry.lifecycle import production_version, reconcile
+    from shipyard.registry.loading import load_model_version
+    from shipyard.serving.deployments import deployment_problems
 
+    for record in reconcile():
+        print(f"repaired MLflow mirror of {record.model} version {record.version} ({record.state})")
+    problems = deployment_problems(model)
+    if problems:
+        production = production_version(model)
+        raise RefusedError(f"the deployment of {model} disagrees with the registry: " + "; ".join(problems),
+                           headline="deployment out of step",
+                           hint=(f"`shipyard deploy {model} {production}` puts the production version on the "
+                                 "stable arm" if production else f"deploy a production version of {model}")
+                           + f"; `shipyard traffic show {model}` shows the arms")
+    print(f"{model}: deployment and registry agree")
     load_model_version(model, version)
-    print(f"{model} version {version}: model file matches its registered digest and loads with allowed types only")
+    print(f"{model} version {version}: every model file matches its registered digest and loads with allowed "
+          "types only")
     problems = verify_card(model, version)
     if problems:
         raise RefusedError(f"the model card of {model} version {version} does not verify: " + "; ".join(problems),
