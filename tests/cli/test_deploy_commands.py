@@ -90,3 +90,14 @@ def test_rollback_in_a_fresh_process_checks_the_serving_contract_in_the_configur
     restored = [e for e in read_events(model="churn") if e.action == "rollback_promoted"][-1]
     assert restored.version == "1" and restored.details["compatibility"]["checked"] is True
     assert sorted(p.name for p in elsewhere.iterdir()) == []
+
+
+def test_a_rollback_whose_contract_check_cannot_run_exits_non_zero_unless_forced(three_versions, tmp_path, capsys):
+    assert shipyard(["deploy", "churn", "1"]) == 0 and shipyard(["deploy", "churn", "2"]) == 0
+    (tmp_path / "m" / "MLmodel").unlink()
+    capsys.readouterr()
+    assert shipyard(["rollback", "churn", "--reason", "slow"]) == 6
+    assert "compatibility not checked" in capsys.readouterr().err
+    assert find_deployment("churn").stable_version == "2" and lifecycle.production_version("churn") == "2"
+    assert shipyard(["rollback", "churn", "--reason", "slow", "--force"]) == 0
+    assert find_deployment("churn").stable_version == "1" and lifecycle.production_version("churn") == "1"

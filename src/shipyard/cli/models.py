@@ -103,7 +103,8 @@ def archive_command(model: str, version: str, reason: str = typer.Option(None, "
 @models_app.command("rollback")
 def rollback_command(model: str, to: str = typer.Option(None, "--to", help="Version to restore (default: the previous production version)."),
                      reason: str = typer.Option(None, "--reason", help="Why (required)."),
-                     force: bool = typer.Option(False, "--force", help="Roll back even if its inputs no longer match."),
+                     force: bool = typer.Option(False, "--force", help="Roll back even if its inputs no longer "
+                                                                       "match (or cannot be checked)."),
                      actor: str = typer.Option(None, "--actor")) -> None:
     """Put the previous production version back in production."""
     from shipyard.registry.lifecycle import rollback

@@ -92,12 +92,14 @@ def set_traffic(model: str, arms: dict[str, tuple[str, float | None] | None], *,
     return change(model, mutate, actor=actor, lifecycle=promotion, settings=settings)
 
 
-def rollback(model: str, *, actor: str, reason: str, settings: Settings | None = None) -> DeploymentState:
+def rollback(model: str, *, actor: str, reason: str, force: bool = False,
+             settings: Settings | None = None) -> DeploymentState:
     """Take the newest change out of traffic.
 
     With a canary, A/B arm or rollout in flight, those arms go and their versions become
     ``rolled_back``; otherwise production returns to its previous version, which takes the stable arm.
-    Either way the lifecycle and the traffic change in one transaction.
+    Either way the lifecycle and the traffic change in one transaction. Returning to a previous
+    version checks its inputs against today's serving contract first (``force`` overrides).
     """
     settings = settings or load_settings()
     if not reason or not reason.strip():
@@ -119,7 +121,8 @@ def rollback(model: str, *, actor: str, reason: str, settings: Settings | None =
     restored: list[str] = []
 
     def restore(session, before: DeploymentState):
-        touched = apply_rollback(session, model, actor=actor, reason=reason, by_deployment=True, settings=settings)
+        touched = apply_rollback(session, model, actor=actor, reason=reason, force=force, by_deployment=True,
+                                 settings=settings)
         restored.append(touched[-1].version)
         return touched
 
