@@ -83,7 +83,8 @@ def test_rollback_in_a_fresh_process_checks_the_serving_contract_in_the_configur
     assert shipyard(["deploy", "churn", "1"]) == 0 and shipyard(["deploy", "churn", "2"]) == 0
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
-    env = {**os.environ, "PYTHONPATH": str(Path(package.__file__).resolve().parents[1])}
+    env = {name: value for name, value in os.environ.items() if not name.startswith("MLFLOW_")}  # a fresh shell
+    env = {**env, "PYTHONPATH": str(Path(package.__file__).resolve().parents[1])}
     done = subprocess.run([sys.executable, "-m", "shipyard", "rollback", "churn", "--reason", "slow"], cwd=elsewhere,
                           env=env, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr

@@ -242,3 +242,26 @@ def test_deployment_problems_name_a_stable_arm_the_registry_disagrees_with(churn
         "the stable arm serves version 1, which is archived"]
     deploy("churn", 2, actor="alice")
     assert deployment_problems("churn") == []
+
+
+def test_the_python_api_in_a_fresh_process_checks_the_contract_in_the_configured_store(churn, tmp_path):
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    import shipyard
+
+    deploy("churn", 1, actor="alice")
+    deploy("churn", 2, actor="alice")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    code = "from shipyard.serving.traffic import rollback; rollback('churn', actor='bob', reason='slow')"
+    env = {name: value for name, value in os.environ.items() if not name.startswith("MLFLOW_")}  # a fresh shell
+    env = {**env, "PYTHONPATH": str(Path(shipyard.__file__).resolve().parents[1])}
+    done = subprocess.run([sys.executable, "-c", code], cwd=elsewhere, env=env, capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode == 0, done.stderr
+    restored = [e for e in read_events(model="churn") if e.action == "rollback_promoted"][-1]
+    assert restored.version == "1" and restored.details["compatibility"]["checked"] is True
+    assert list(elsewhere.iterdir()) == []
