@@ -82,3 +82,20 @@ def test_verify_reports_a_deployment_out_of_step_with_the_registry(two_versions,
     assert shipyard(["deploy", "churn", "2"]) == 0
     assert shipyard(["models", "verify", "churn", "2"]) == 6  # the versions' folders hold no model file
     assert "churn: deployment and registry agree" in capsys.readouterr().out
+
+
+def test_verify_puts_back_mlflow_aliases_and_tags_moved_by_hand(two_versions, capsys):
+    client = MlflowClient()
+    assert shipyard(["models", "promote", "churn", "1", "--to", "staging"]) == 0
+    assert shipyard(["models", "promote", "churn", "1"]) == 0
+    client.set_registered_model_alias("churn", "champion", "2")
+    client.set_model_version_tag("churn", "2", "shipyard.state", "production")
+    capsys.readouterr()
+    assert shipyard(["models", "verify", "churn", "1"]) == 6  # the versions' folders hold no model file
+    out = capsys.readouterr().out
+    assert "repaired MLflow mirror of churn version 1 (production)" in out
+    assert "repaired MLflow mirror of churn version 2 (candidate)" in out
+    assert client.get_registered_model("churn").aliases == {"champion": 1}
+    assert client.get_model_version("churn", "2").tags["shipyard.state"] == "candidate"
+    assert shipyard(["models", "verify", "nope", "1"]) == 8
+    assert "no registered model named 'nope'" in capsys.readouterr().err

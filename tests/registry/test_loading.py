@@ -153,3 +153,25 @@ def test_xgboost_pipeline_round_trips_through_the_registry(tracked):
     assert np.array_equal(loaded.predict_proba(holdout[FEATURES]), model.predict_proba(holdout[FEATURES]))
     info = tracked["client"].get_model_version("synth_xgb", result.model_version)
     assert info.tags["shipyard.model_sha256"] == result.model_sha256
+
+
+def test_a_changed_model_card_keeps_the_version_from_loading(tracked):
+    from mlflow.tracking import MlflowClient
+
+    from shipyard.registry.cards import CardFacts, write_card
+    from shipyard.store.db import get_engine
+
+    result, settings = tracked["result"], tracked["settings"]
+    get_engine(settings)
+    write_card(CardFacts(
+        model="synth", version=result.model_version, pipeline="synth", description=None, team=None,
+        pipeline_run_id="run123", mlflow_run_id=result.mlflow_run_id, flavor="lightgbm", estimator="LGBMClassifier",
+        task="classification", data_source="csv", data_digests={}, rows={}, validation={}, features=[], params={},
+        metrics={}, slice_metrics={}, environment={}), settings=settings)
+    run = MlflowClient().get_run(result.mlflow_run_id)
+    card = Path(run.info.artifact_uri.removeprefix("file://")) / "model_card" / "model_card.md"
+    with _replaced(card, card.read_bytes().replace(b"LGBMClassifier", b"LinearRegression")):
+        with pytest.raises(RefusedError, match="model_card/model_card.md was changed") as caught:
+            load_model_version("synth", result.model_version, settings=settings)
+    assert caught.value.headline == "model card changed"
+    load_model_version("synth", result.model_version, settings=settings)

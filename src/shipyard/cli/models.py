@@ -115,15 +115,15 @@ def rollback_command(model: str, to: str = typer.Option(None, "--to", help="Vers
 
 @models_app.command("verify")
 def verify_command(model: str, version: str) -> None:
-    """Finish interrupted MLflow mirrors, check the deployment agrees with the registry, and check every file of
+    """Make MLflow's aliases and tags show the store's lifecycle again, check the deployment agrees with the registry, and check every file of
     the version (model, MLmodel, examples, requirements, card) against its recorded digest."""
     from shipyard.errors import RefusedError
     from shipyard.registry.cards import verify_card
-    from shipyard.registry.lifecycle import production_version, reconcile
+    from shipyard.registry.lifecycle import production_version, reconcile_model
     from shipyard.registry.loading import load_model_version
     from shipyard.serving.deployments import deployment_problems
 
-    for record in reconcile():
+    for record in reconcile_model(model):
         print(f"repaired MLflow mirror of {record.model} version {record.version} ({record.state})")
     problems = deployment_problems(model)
     if problems:

@@ -355,3 +355,31 @@ def reconcile(*, settings: Settings | None = None) -> list[VersionState]:
     for record in pending:
         _mirror(record, settings)
     return pending
+
+
+def reconcile_model(model: str, *, settings: Settings | None = None) -> list[VersionState]:
+    """Make MLflow show the store's state for every version of ``model``, whatever changed MLflow: unfinished
+    mirrors and version tags or aliases moved by hand alike. Returns what was repaired."""
+    from mlflow.tracking import MlflowClient
+
+    from shipyard.tracking.backend import mlflow_errors
+    from shipyard.tracking.setup import configure_mlflow
+
+    settings = settings or load_settings()
+    repaired = reconcile(settings=settings)
+    states = list_states(model, settings=settings)
+    if not states:
+        return repaired
+    configure_mlflow(settings)
+    client = MlflowClient()
+    with mlflow_errors(settings, f"comparing MLflow's aliases and tags of '{model}' with the metadata store"):
+        aliases = {alias: str(version) for alias, version in client.get_registered_model(model).aliases.items()}
+        for record in states:
+            tag = client.get_model_version(model, record.version).tags.get("shipyard.state")
+            wanted = {CHAMPION: record.state == "production", CHALLENGER: record.state == "staging"}
+            if tag != record.state or any((aliases.get(alias) == record.version) != holds
+                                          for alias, holds in wanted.items()):
+                _mirror(record, settings)
+                if all((r.version, r.state) != (record.version, record.state) for r in repaired):
+                    repaired.append(record)
+    return repaired
