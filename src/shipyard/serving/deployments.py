@@ -99,7 +99,7 @@ def promote_to_stable(model: str, version: str, *, actor: str, reason: str | Non
     """A stable arm serves the production version: a staging version is promoted (approval enforced)."""
 
     def promote(session: Session, before: DeploymentState) -> list[VersionState]:
-        row = session.get(ModelVersionState, (model, version))
+        row = session.get(ModelVersionState, (model, version), with_for_update=True)
         if row is not None and row.state == "production":
             return []
         if row is not None and row.state != "staging":
