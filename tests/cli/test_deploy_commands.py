@@ -10,6 +10,7 @@ from shipyard.config import load_settings
 from shipyard.registry import lifecycle
 from shipyard.serving.deployments import find_deployment
 from shipyard.tracking.setup import configure_mlflow
+from signed_model import signed_model_folder
 
 
 @pytest.fixture
@@ -20,7 +21,7 @@ def three_versions(shipyard_home, tmp_path, monkeypatch):
     client = MlflowClient()
     client.create_registered_model("churn")
     for _ in range(3):
-        version = client.create_model_version("churn", source=(tmp_path / "m").as_uri()).version
+        version = client.create_model_version("churn", source=signed_model_folder(tmp_path / "m")).version
         lifecycle.register_candidate("churn", version, actor="pipeline")
     for version, path in (("1", ("staging", "production")), ("2", ("staging",)), ("3", ("staging",))):
         for state in path:
@@ -68,3 +69,36 @@ def test_bad_input_exits_non_zero_and_changes_nothing(three_versions, capsys):
         assert shipyard(argv) == code, argv
         assert needle in capsys.readouterr().err, argv
     assert find_deployment("churn") == before
+
+
+def test_rollback_in_a_fresh_process_checks_the_serving_contract_in_the_configured_store(three_versions, tmp_path):
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    import shipyard as package
+    from shipyard.governance.audit import read_events
+
+    assert shipyard(["deploy", "churn", "1"]) == 0 and shipyard(["deploy", "churn", "2"]) == 0
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    env = {name: value for name, value in os.environ.items() if not name.startswith("MLFLOW_")}  # a fresh shell
+    env = {**env, "PYTHONPATH": str(Path(package.__file__).resolve().parents[1])}
+    done = subprocess.run([sys.executable, "-m", "shipyard", "rollback", "churn", "--reason", "slow"], cwd=elsewhere,
+                          env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    restored = [e for e in read_events(model="churn") if e.action == "rollback_promoted"][-1]
+    assert restored.version == "1" and restored.details["compatibility"]["checked"] is True
+    assert sorted(p.name for p in elsewhere.iterdir()) == []
+
+
+def test_a_rollback_whose_contract_check_cannot_run_exits_non_zero_unless_forced(three_versions, tmp_path, capsys):
+    assert shipyard(["deploy", "churn", "1"]) == 0 and shipyard(["deploy", "churn", "2"]) == 0
+    (tmp_path / "m" / "MLmodel").unlink()
+    capsys.readouterr()
+    assert shipyard(["rollback", "churn", "--reason", "slow"]) == 6
+    assert "compatibility not checked" in capsys.readouterr().err
+    assert find_deployment("churn").stable_version == "2" and lifecycle.production_version("churn") == "2"
+    assert shipyard(["rollback", "churn", "--reason", "slow", "--force"]) == 0
+    assert find_deployment("churn").stable_version == "1" and lifecycle.production_version("churn") == "1"

@@ -11,6 +11,7 @@ from shipyard.registry import lifecycle
 from shipyard.store.db import get_engine
 from shipyard.tracking.setup import configure_mlflow
 from tracked_run import mlflow_home, tracked  # noqa: F401  (module-scoped fixtures)
+from signed_model import signed_model_folder
 
 
 @pytest.fixture
@@ -20,7 +21,7 @@ def two_versions(shipyard_home, tmp_path, monkeypatch):
     client = MlflowClient()
     client.create_registered_model("churn")
     for _ in range(2):
-        version = client.create_model_version("churn", source=(tmp_path / "m").as_uri()).version
+        version = client.create_model_version("churn", source=signed_model_folder(tmp_path / "m")).version
         lifecycle.register_candidate("churn", version, actor="pipeline")
 
 
@@ -107,3 +108,40 @@ def test_models_card_refuses_an_edited_card(carded, capsys):
         assert "model card changed" in captured.err and "0.9900" not in captured.out
     finally:
         path.write_text(original)
+def test_verify_reports_a_deployment_out_of_step_with_the_registry(two_versions, capsys):
+    from shipyard.serving.traffic import deploy
+    from shipyard.store.db import session_scope
+
+    for argv in (["models", "promote", "churn", "1", "--to", "staging"], ["models", "promote", "churn", "1"],
+                 ["models", "promote", "churn", "2", "--to", "staging"]):
+        assert shipyard(argv) == 0
+    deploy("churn", 1, actor="tester")
+    with session_scope() as session:  # production moved without its traffic: a deploy cut in half
+        lifecycle.apply_transition(session, "churn", "2", "production", actor="tester", by_deployment=True)
+    capsys.readouterr()
+    assert shipyard(["models", "verify", "churn", "2"]) == 6
+    captured = capsys.readouterr()
+    assert "repaired MLflow mirror of churn version 2 (production)" in captured.out
+    assert "deployment out of step" in captured.err
+    assert "the stable arm serves version 1, but the registry has version 2 in production" in captured.err
+    assert "shipyard deploy churn 2" in captured.err
+    assert shipyard(["deploy", "churn", "2"]) == 0
+    assert shipyard(["models", "verify", "churn", "2"]) == 6  # the versions' folders hold no model file
+    assert "churn: deployment and registry agree" in capsys.readouterr().out
+
+
+def test_verify_puts_back_mlflow_aliases_and_tags_moved_by_hand(two_versions, capsys):
+    client = MlflowClient()
+    assert shipyard(["models", "promote", "churn", "1", "--to", "staging"]) == 0
+    assert shipyard(["models", "promote", "churn", "1"]) == 0
+    client.set_registered_model_alias("churn", "champion", "2")
+    client.set_model_version_tag("churn", "2", "shipyard.state", "production")
+    capsys.readouterr()
+    assert shipyard(["models", "verify", "churn", "1"]) == 6  # the versions' folders hold no model file
+    out = capsys.readouterr().out
+    assert "repaired MLflow mirror of churn version 1 (production)" in out
+    assert "repaired MLflow mirror of churn version 2 (candidate)" in out
+    assert client.get_registered_model("churn").aliases == {"champion": 1}
+    assert client.get_model_version("churn", "2").tags["shipyard.state"] == "candidate"
+    assert shipyard(["models", "verify", "nope", "1"]) == 8
+    assert "no registered model named 'nope'" in capsys.readouterr().err

@@ -10,6 +10,7 @@ from shipyard.errors import BackendError, NotFoundError, RefusedError
 from shipyard.governance.audit import read_events, verify_chain
 from shipyard.registry import lifecycle
 from shipyard.tracking.setup import configure_mlflow
+from signed_model import signed_model_folder
 
 
 @pytest.fixture
@@ -20,7 +21,7 @@ def registry(database_url, tmp_path):
     client = MlflowClient()
     client.create_registered_model("churn")
     for _ in range(3):
-        version = client.create_model_version("churn", source=(tmp_path / "model").as_uri())
+        version = client.create_model_version("churn", source=signed_model_folder(tmp_path / "model"))
         lifecycle.register_candidate("churn", version.version, actor="pipeline")
     return client
 
@@ -158,3 +159,17 @@ def test_a_version_in_use_cannot_be_archived_or_rejected(registry):
     release("churn", 1, "deployment:churn-prod")
     assert holders("churn", 1) == []
     assert lifecycle.transition("churn", 1, "archived", actor="ops").state == "archived"
+
+
+def test_a_rollback_whose_contract_check_cannot_run_is_refused_unless_forced(registry, tmp_path):
+    for version, state in (("1", "staging"), ("1", "production"), ("2", "staging"), ("2", "production")):
+        lifecycle.transition("churn", version, state, actor="gate")
+    (tmp_path / "model" / "MLmodel").unlink()
+    with pytest.raises(RefusedError, match="no readable input signature") as caught:
+        lifecycle.rollback("churn", actor="bob", reason="slow")
+    assert caught.value.headline == "compatibility not checked" and "--force" in caught.value.hint
+    assert lifecycle.production_version("churn") == "2" and lifecycle.get_state("churn", "1").state == "archived"
+    state = lifecycle.rollback("churn", actor="bob", reason="slow", force=True)
+    assert state.version == "1" and state.state == "production"
+    event = [e for e in read_events(model="churn") if e.action == "rollback_promoted"][-1]
+    assert event.details["forced"] is True and event.details["compatibility"]["checked"] is False

@@ -1,14 +1,19 @@
-"""What a loaded version is seen to accept: its outputs, and the columns it predicts with a value missing."""
+"""What a loaded version accepts (its outputs, the columns it predicts with a value missing), and that a version
+whose files changed after registration does not load."""
+
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pytest
 from sklearn.compose import ColumnTransformer
 from sklearn.impute import SimpleImputer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
-from shipyard.serving.loaded import LoadedVersion, probe
+from shipyard.errors import RefusedError
+from shipyard.serving.loaded import LoadedVersion, load_for_serving, probe
 
 SIGNATURE = {"x1": "double", "x2": "double", "color": "string"}
 
@@ -37,3 +42,25 @@ def test_probe_finds_the_columns_a_version_can_predict_without():
 
 def test_probe_records_the_outputs_of_a_classifier():
     assert version(impute_x1=True).outputs == ("predict", "predict_proba")
+
+
+def _mlmodel(tracked) -> Path:
+    uri = tracked["client"].get_model_version_download_uri("synth", tracked["result"].model_version)
+    return Path(uri.removeprefix("file://")) / "MLmodel"
+
+
+def test_a_retyped_input_in_mlmodel_keeps_the_version_from_loading(tracked):
+    version, settings = tracked["result"].model_version, tracked["settings"]
+    path = _mlmodel(tracked)
+    original = path.read_text()
+    retyped = original.replace('"type": "double", "name": "x1"', '"type": "string", "name": "x1"')
+    assert retyped != original
+    path.write_text(retyped)
+    try:
+        with pytest.raises(RefusedError, match="MLmodel was changed") as caught:
+            load_for_serving("synth", version, settings=settings, compile=False)
+        assert caught.value.headline == "model file changed" and f"synth version {version}" in caught.value.message
+    finally:
+        path.write_text(original)
+    loaded = load_for_serving("synth", version, settings=settings, compile=False)
+    assert loaded.signature["x1"] == "double"

@@ -14,6 +14,7 @@ from shipyard.serving.rollout import Window
 from shipyard.serving.traffic import deploy, rollback, set_traffic
 from shipyard.spec.deployment import DeploymentSpec
 from shipyard.tracking.setup import configure_mlflow
+from signed_model import signed_model_folder
 
 
 @pytest.fixture
@@ -23,7 +24,7 @@ def churn(database_url, tmp_path):
     client = MlflowClient()
     client.create_registered_model("churn")
     for _ in range(5):
-        version = client.create_model_version("churn", source=(tmp_path / "model").as_uri())
+        version = client.create_model_version("churn", source=signed_model_folder(tmp_path / "model"))
         lifecycle.register_candidate("churn", version.version, actor="pipeline")
     for version, path in (("1", ("staging", "production")), ("2", ("staging",)), ("3", ("staging",)),
                           ("5", ("rejected",))):
@@ -215,3 +216,52 @@ def test_production_under_a_deployment_changes_only_through_it(churn):
         lifecycle.rollback("churn", actor="bob", reason="slow")
     assert "shipyard rollback churn" in caught.value.hint
     assert lifecycle.production_version("churn") == "2" and get_deployment("churn").stable_version == "2"
+
+
+def test_a_refused_traffic_change_leaves_the_lifecycle_untouched(churn):
+    deploy("churn", 1, actor="alice")
+    before = get_deployment("churn")
+    with pytest.raises(RefusedError, match="not a share"):
+        set_traffic("churn", {"stable": ("2", None), "canary": ("3", 1.5)}, actor="bob")
+    assert get_deployment("churn") == before
+    assert lifecycle.production_version("churn") == "1" and lifecycle.get_state("churn", "2").state == "staging"
+    assert lifecycle.get_state("churn", "1").state == "production"
+
+
+def test_deployment_problems_name_a_stable_arm_the_registry_disagrees_with(churn):
+    from shipyard.serving.deployments import deployment_problems
+    from shipyard.store.db import session_scope
+
+    deploy("churn", 1, actor="alice")
+    assert deployment_problems("churn") == []
+    with session_scope() as session:  # what a deploy split over two transactions left behind when killed
+        touched = lifecycle.apply_transition(session, "churn", "2", "production", actor="alice", by_deployment=True)
+    lifecycle.mirror_changes(touched, load_settings())
+    assert deployment_problems("churn") == [
+        "the stable arm serves version 1, but the registry has version 2 in production",
+        "the stable arm serves version 1, which is archived"]
+    deploy("churn", 2, actor="alice")
+    assert deployment_problems("churn") == []
+
+
+def test_the_python_api_in_a_fresh_process_checks_the_contract_in_the_configured_store(churn, tmp_path):
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    import shipyard
+
+    deploy("churn", 1, actor="alice")
+    deploy("churn", 2, actor="alice")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    code = "from shipyard.serving.traffic import rollback; rollback('churn', actor='bob', reason='slow')"
+    env = {name: value for name, value in os.environ.items() if not name.startswith("MLFLOW_")}  # a fresh shell
+    env = {**env, "PYTHONPATH": str(Path(shipyard.__file__).resolve().parents[1])}
+    done = subprocess.run([sys.executable, "-c", code], cwd=elsewhere, env=env, capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode == 0, done.stderr
+    restored = [e for e in read_events(model="churn") if e.action == "rollback_promoted"][-1]
+    assert restored.version == "1" and restored.details["compatibility"]["checked"] is True
+    assert list(elsewhere.iterdir()) == []

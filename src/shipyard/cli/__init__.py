@@ -77,9 +77,13 @@ def report_error(error: BaseException) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from shipyard.config import load_settings
+    from shipyard.tracking.setup import tracking_environment
+
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
     _register_commands()
-    return invoke(app, argv)
+    with tracking_environment(load_settings()):
+        return invoke(app, argv)
 
 
 def invoke(cli: typer.Typer, argv: list[str] | None = None) -> int:

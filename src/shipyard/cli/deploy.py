@@ -133,8 +133,10 @@ def set_command(model: str,
 
 @app.command("rollback")
 def rollback_command(model: str, reason: str = typer.Option(..., "--reason", help="Why (recorded in the audit log)."),
+                     force: bool = typer.Option(False, "--force", help="Return to the previous version even if its "
+                                                                       "inputs no longer match (or cannot be checked)."),
                      actor: str = typer.Option(None, "--actor")) -> None:
     """Take the newest change out of traffic: the canary/A-B/rollout, or else production's latest version."""
     from shipyard.serving.traffic import rollback
 
-    _show(rollback(model, actor=resolve_actor(actor), reason=reason))
+    _show(rollback(model, actor=resolve_actor(actor), reason=reason, force=force))

@@ -131,7 +131,8 @@ def archive_command(model: str, version: str, reason: str = typer.Option(None, "
 @models_app.command("rollback")
 def rollback_command(model: str, to: str = typer.Option(None, "--to", help="Version to restore (default: the previous production version)."),
                      reason: str = typer.Option(None, "--reason", help="Why (required)."),
-                     force: bool = typer.Option(False, "--force", help="Roll back even if its inputs no longer match."),
+                     force: bool = typer.Option(False, "--force", help="Roll back even if its inputs no longer "
+                                                                       "match (or cannot be checked)."),
                      actor: str = typer.Option(None, "--actor")) -> None:
     """Put the previous production version back in production."""
     from shipyard.registry.lifecycle import rollback
@@ -142,18 +143,28 @@ def rollback_command(model: str, to: str = typer.Option(None, "--to", help="Vers
 
 @models_app.command("verify")
 def verify_command(model: str, version: str) -> None:
-    """Finish interrupted MLflow mirrors and check the model file against its registered digest."""
-    from shipyard.registry.lifecycle import reconcile
-    from shipyard.registry.loading import load_model_version
-
-    repaired = reconcile()
-    for record in repaired:
-        print(f"repaired MLflow mirror of {record.model} version {record.version} ({record.state})")
-    from shipyard.errors import TamperedError
+    """Repair MLflow's aliases and tags from the store, check the deployment agrees with the registry, and check
+    every file of the version (model, MLmodel, examples, requirements, card) against its recorded digest."""
+    from shipyard.errors import RefusedError, TamperedError
     from shipyard.registry.cards import verify_card
+    from shipyard.registry.lifecycle import production_version, reconcile_model
+    from shipyard.registry.loading import load_model_version
+    from shipyard.serving.deployments import deployment_problems
 
+    for record in reconcile_model(model):
+        print(f"repaired MLflow mirror of {record.model} version {record.version} ({record.state})")
+    problems = deployment_problems(model)
+    if problems:
+        production = production_version(model)
+        raise RefusedError(f"the deployment of {model} disagrees with the registry: " + "; ".join(problems),
+                           headline="deployment out of step",
+                           hint=(f"`shipyard deploy {model} {production}` puts the production version on the "
+                                 "stable arm" if production else f"deploy a production version of {model}")
+                           + f"; `shipyard traffic show {model}` shows the arms")
+    print(f"{model}: deployment and registry agree")
     load_model_version(model, version)
-    print(f"{model} version {version}: model file matches its registered digest and loads with allowed types only")
+    print(f"{model} version {version}: every model file matches its registered digest and loads with allowed "
+          "types only")
     problems = verify_card(model, version)
     if problems:
         raise TamperedError(f"the model card of {model} version {version} does not verify: " + "; ".join(problems),

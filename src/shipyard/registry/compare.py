@@ -26,7 +26,7 @@ def compare_versions(model: str, left: str | int, right: str | int, *,
             "metrics": {k: v for k, v in run.data.metrics.items() if not k.startswith("slice.")},
             "params": dict(run.data.params),
             "data": {k: v for k, v in model_version.tags.items() if k.startswith("shipyard.data.")},
-            "inputs": version_signature(model, version) or {},
+            "inputs": version_signature(model, version, settings=settings) or {},
         }
     a, b = sides[str(left)], sides[str(right)]
 

@@ -62,11 +62,14 @@ def _context(model: str, version: str, settings: Settings):
     return spec, load_value(artifacts, ref), base_dir
 
 
-def version_signature(model: str, version: str) -> dict[str, str] | None:
+def version_signature(model: str, version: str, *, settings: Settings | None = None) -> dict[str, str] | None:
     """``{column: type}`` of a registered version's input signature; None when it has none."""
     from mlflow.exceptions import MlflowException
     from mlflow.models import get_model_info
 
+    from shipyard.tracking.setup import configure_mlflow
+
+    configure_mlflow(settings or load_settings())
     try:
         info = get_model_info(f"models:/{model}/{version}")
     except (MlflowException, OSError):
@@ -74,7 +77,8 @@ def version_signature(model: str, version: str) -> dict[str, str] | None:
     return None if info.signature is None else g.signature_columns(info.signature.inputs.to_json())
 
 
-def _contract(spec, model: str, base_dir: Path, champion: str | None) -> tuple[dict[str, str] | None, str]:
+def _contract(spec, model: str, base_dir: Path, champion: str | None,
+              settings: Settings) -> tuple[dict[str, str] | None, str]:
     gate = spec.promotion.gates.schema_contract
     if gate is not None and gate.contract:
         path = (base_dir / gate.contract).resolve()
@@ -87,7 +91,7 @@ def _contract(spec, model: str, base_dir: Path, champion: str | None) -> tuple[d
         return columns, f"contract {gate.contract}"
     if champion is None:
         return None, "no contract"
-    return version_signature(model, champion), f"production v{champion} signature"
+    return version_signature(model, champion, settings=settings), f"production v{champion} signature"
 
 
 def evaluate_gates(model: str, version: str | int, *, settings: Settings | None = None,
@@ -135,8 +139,8 @@ def evaluate_gates(model: str, version: str | int, *, settings: Settings | None 
     if gates.slices:
         results += g.slice_gates(gates.slices, ours, theirs)
     if gates.schema_contract is not None:
-        contract, source = _contract(spec, model, base_dir, champion_version)
-        results.append(g.schema_gate(version_signature(model, version) or {}, contract, source))
+        contract, source = _contract(spec, model, base_dir, champion_version, settings)
+        results.append(g.schema_gate(version_signature(model, version, settings=settings) or {}, contract, source))
     if gates.performance:
         data = verified_model_bytes(model, version, settings=settings)
         with tempfile.NamedTemporaryFile(suffix=".skops") as handle:

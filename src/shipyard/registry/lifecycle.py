@@ -73,7 +73,7 @@ def register_candidate(model: str, version: str | int, *, actor: str, approval: 
         append_event(actor=actor, action="registered", model=model, version=version, to_state="candidate",
                      details=details, session=session)
         record = _record(row)
-    _mirror_all([record], settings)
+    mirror_changes([record], settings)
     return get_state(model, version, settings=settings)
 
 
@@ -81,12 +81,7 @@ def get_state(model: str, version: str | int, *, settings: Settings | None = Non
     with session_scope(settings) as session:
         row = session.get(ModelVersionState, (model, str(version)))
         if row is None:
-            known = session.scalars(select(ModelVersionState.version).where(ModelVersionState.model == model)).all()
-            if known:
-                raise NotFoundError(f"model '{model}' has no version {version}",
-                                    hint=f"its versions are: {', '.join(sorted(known, key=int))}")
-            raise NotFoundError(f"there is no model '{model}' in the registry",
-                                hint="`shipyard models list` shows the registered models")
+            raise _missing(session, model, str(version))
         return _record(row)
 
 
@@ -115,51 +110,71 @@ def transition(model: str, version: str | int, to_state: str, *, actor: str, rea
     version = str(version)
     settings = settings or load_settings()
     reconcile(settings=settings)
-    touched: list[VersionState] = []
     with session_scope(settings) as session:
-        row = session.get(ModelVersionState, (model, version), with_for_update=True)
-        if row is None:
-            get_state(model, version, settings=settings)
-        if to_state not in ALLOWED[row.state]:
-            allowed = ", ".join(sorted(ALLOWED[row.state])) or "nothing (final state)"
-            raise RefusedError(f"{model} version {version} is {row.state} and cannot become {to_state}",
-                               hint=f"from {row.state} it may become: {allowed}")
-        if to_state in ("archived", "rejected"):
-            from shipyard.registry.references import holders
-
-            held_by = holders(model, version, session=session)
-            if held_by:
-                raise RefusedError(f"{model} version {version} is in use by {', '.join(held_by)} and cannot become "
-                                   f"{to_state}", hint="move traffic off it (or remove the deployment) first")
-        if to_state == "production" and row.approval == "manual" and not row.approved_by:
-            raise RefusedError(f"{model} version {version} needs a manual approval before production",
-                               hint=f"shipyard models approve {model} {version} --approver NAME")
-        head = session.get(ModelHead, model, with_for_update=True)
-        seen = head.row_version
-        from_state = row.state
-        if to_state == "production":
-            if not by_deployment:
-                _refuse_if_served(session, model, head.production_version, "replace it in production",
-                                  f"shipyard deploy {model} {version}")
-            touched += _demote_current(session, head, model, version, actor, reason)
-            head.production_version = version
-            row.was_production = True
-        elif from_state == "production":
-            head.production_version = None
-        claimed = session.execute(update(ModelHead).where(ModelHead.model == model, ModelHead.row_version == seen)
-                                  .values(row_version=seen + 1, production_version=head.production_version))
-        if claimed.rowcount != 1:
-            raise RefusedError(f"another change to model '{model}' happened at the same time; nothing was changed",
-                               hint="look at `shipyard models show` and try again")
-        row.state, row.reason, row.synced, row.updated_at = to_state, reason, False, _now()
-        append_event(actor=actor, action=action or to_state, model=model, version=version, from_state=from_state,
-                     to_state=to_state, reason=reason, details=details, session=session)
-        touched.append(_record(row))
-    _mirror_all(touched, settings)
+        touched = apply_transition(session, model, version, to_state, actor=actor, reason=reason, action=action,
+                                   details=details, by_deployment=by_deployment)
+    mirror_changes(touched, settings)
     return get_state(model, version, settings=settings)
 
 
-def _mirror_all(records: list[VersionState], settings: Settings) -> None:
+def _missing(session, model: str, version: str) -> NotFoundError:
+    known = session.scalars(select(ModelVersionState.version).where(ModelVersionState.model == model)).all()
+    if known:
+        return NotFoundError(f"model '{model}' has no version {version}",
+                             hint=f"its versions are: {', '.join(sorted(known, key=int))}")
+    return NotFoundError(f"there is no model '{model}' in the registry",
+                         hint="`shipyard models list` shows the registered models")
+
+
+def apply_transition(session, model: str, version: str | int, to_state: str, *, actor: str,
+                     reason: str | None = None, action: str | None = None, details: dict[str, Any] | None = None,
+                     by_deployment: bool = False) -> list[VersionState]:
+    """:func:`transition` inside the caller's transaction; returns the records to mirror once it commits."""
+    version = str(version)
+    touched: list[VersionState] = []
+    row = session.get(ModelVersionState, (model, version), with_for_update=True)
+    if row is None:
+        raise _missing(session, model, version)
+    if to_state not in ALLOWED[row.state]:
+        allowed = ", ".join(sorted(ALLOWED[row.state])) or "nothing (final state)"
+        raise RefusedError(f"{model} version {version} is {row.state} and cannot become {to_state}",
+                           hint=f"from {row.state} it may become: {allowed}")
+    if to_state in ("archived", "rejected"):
+        from shipyard.registry.references import holders
+
+        held_by = holders(model, version, session=session)
+        if held_by:
+            raise RefusedError(f"{model} version {version} is in use by {', '.join(held_by)} and cannot become "
+                               f"{to_state}", hint="move traffic off it (or remove the deployment) first")
+    if to_state == "production" and row.approval == "manual" and not row.approved_by:
+        raise RefusedError(f"{model} version {version} needs a manual approval before production",
+                           hint=f"shipyard models approve {model} {version} --approver NAME")
+    head = session.get(ModelHead, model, with_for_update=True)
+    seen = head.row_version
+    from_state = row.state
+    if to_state == "production":
+        if not by_deployment:
+            _refuse_if_served(session, model, head.production_version, "replace it in production",
+                              f"shipyard deploy {model} {version}")
+        touched += _demote_current(session, head, model, version, actor, reason)
+        head.production_version = version
+        row.was_production = True
+    elif from_state == "production":
+        head.production_version = None
+    claimed = session.execute(update(ModelHead).where(ModelHead.model == model, ModelHead.row_version == seen)
+                              .values(row_version=seen + 1, production_version=head.production_version))
+    if claimed.rowcount != 1:
+        raise RefusedError(f"another change to model '{model}' happened at the same time; nothing was changed",
+                           hint="look at `shipyard models show` and try again")
+    row.state, row.reason, row.synced, row.updated_at = to_state, reason, False, _now()
+    append_event(actor=actor, action=action or to_state, model=model, version=version, from_state=from_state,
+                 to_state=to_state, reason=reason, details=details, session=session)
+    touched.append(_record(row))
+    return touched
+
+
+def mirror_changes(records: list[VersionState], settings: Settings) -> None:
+    """Mirror committed lifecycle changes to MLflow; a failure leaves them for :func:`reconcile`."""
     try:
         for record in records:
             try:
@@ -215,71 +230,98 @@ def rollback(model: str, *, actor: str, reason: str, to_version: str | int | Non
     """Put a version that was in production before back in production; the current one is rolled back.
 
     The target's inputs are checked against today's serving contract (the current production
-    signature): a target needing columns callers no longer send is refused unless ``force``.
+    signature): a target needing columns callers no longer send, or one whose inputs cannot be
+    compared, is refused unless ``force``.
     """
     settings = settings or load_settings()
-    reconcile(settings=settings)
     if not reason or not reason.strip():
         raise RefusedError("a rollback must give a reason", hint="pass --reason TEXT")
-    touched: list[VersionState] = []
+    reconcile(settings=settings)
     with session_scope(settings) as session:
-        head = session.get(ModelHead, model, with_for_update=True)
-        if head is None:
-            get_state(model, 0, settings=settings)
-        current = head.production_version
-        if current is None:
-            raise RefusedError(f"model '{model}' has no version in production to roll back from")
-        if to_version is None:
-            previous = [r for r in session.scalars(select(ModelVersionState).where(
-                ModelVersionState.model == model, ModelVersionState.was_production.is_(True),
-                ModelVersionState.version != current)) if r.state in ("archived", "rolled_back")]
-            if not previous:
-                raise RefusedError(f"model '{model}' has no earlier production version to roll back to")
-            target = max(previous, key=lambda r: r.updated_at)
-        else:
-            target = session.get(ModelVersionState, (model, str(to_version)), with_for_update=True)
-            if target is None:
-                get_state(model, to_version, settings=settings)
-            if not target.was_production:
-                raise RefusedError(f"{model} version {to_version} never reached production, so production cannot "
-                                   "roll back to it", hint="promote it through staging instead")
-            if target.version == current:
-                raise RefusedError(f"{model} version {to_version} is already in production")
-        compatibility = _rollback_compatibility(model, target.version, current)
-        if compatibility["missing"] or compatibility["retyped"]:
-            problem = (f"rolling {model} back to version {target.version} would break serving: it needs "
-                       + ", ".join([f"missing column {c}" for c in compatibility["missing"]]
-                                   + [f"{c} as {t}" for c, t in compatibility["retyped"]])
-                       + f" that production version {current}'s inputs no longer provide")
-            if not force:
-                raise RefusedError(problem, hint="fix the data or features, or force it with --force and a reason")
-        if not by_deployment:
-            _refuse_if_served(session, model, current, "roll it back there", f"shipyard rollback {model}")
-        outgoing = session.get(ModelVersionState, (model, current), with_for_update=True)
-        claimed = session.execute(update(ModelHead).where(ModelHead.model == model,
-                                                          ModelHead.row_version == head.row_version)
-                                  .values(row_version=head.row_version + 1, production_version=target.version))
-        if claimed.rowcount != 1:
-            raise RefusedError(f"another change to model '{model}' happened at the same time; nothing was changed")
-        for row, state in ((outgoing, "rolled_back"), (target, "production")):
-            from_state = row.state
-            row.state, row.reason, row.synced, row.updated_at = state, reason, False, _now()
-            append_event(actor=actor, action="rolled_back" if state == "rolled_back" else "rollback_promoted",
-                         model=model, version=row.version, from_state=from_state, to_state=state, reason=reason,
-                         details={"forced": force, "compatibility": compatibility}, session=session)
-            touched.append(_record(row))
-    _mirror_all(touched, settings)
+        touched = apply_rollback(session, model, actor=actor, reason=reason, to_version=to_version, force=force,
+                                 by_deployment=by_deployment, settings=settings)
+    mirror_changes(touched, settings)
     return get_state(model, touched[-1].version, settings=settings)
 
 
-def _rollback_compatibility(model: str, target: str, current: str) -> dict[str, Any]:
+def apply_rollback(session, model: str, *, actor: str, reason: str, to_version: str | int | None = None,
+                   force: bool = False, by_deployment: bool = False,
+                   settings: Settings | None = None) -> list[VersionState]:
+    """:func:`rollback` inside the caller's transaction; the last record returned is the restored version."""
+    if not reason or not reason.strip():
+        raise RefusedError("a rollback must give a reason", hint="pass --reason TEXT")
+    touched: list[VersionState] = []
+    head = session.get(ModelHead, model, with_for_update=True)
+    if head is None:
+        raise _missing(session, model, "0")
+    current = head.production_version
+    if current is None:
+        raise RefusedError(f"model '{model}' has no version in production to roll back from")
+    if to_version is None:
+        previous = [r for r in session.scalars(select(ModelVersionState).where(
+            ModelVersionState.model == model, ModelVersionState.was_production.is_(True),
+            ModelVersionState.version != current)) if r.state in ("archived", "rolled_back")]
+        if not previous:
+            raise RefusedError(f"model '{model}' has no earlier production version to roll back to")
+        target = max(previous, key=lambda r: r.updated_at)
+    else:
+        target = session.get(ModelVersionState, (model, str(to_version)), with_for_update=True)
+        if target is None:
+            raise _missing(session, model, str(to_version))
+        if not target.was_production:
+            raise RefusedError(f"{model} version {to_version} never reached production, so production cannot "
+                               "roll back to it", hint="promote it through staging instead")
+        if target.version == current:
+            raise RefusedError(f"{model} version {to_version} is already in production")
+    compatibility = _rollback_compatibility(model, target.version, current, settings or load_settings())
+    _refuse_incompatible(model, target.version, current, compatibility, force)
+    if not by_deployment:
+        _refuse_if_served(session, model, current, "roll it back there", f"shipyard rollback {model}")
+    outgoing = session.get(ModelVersionState, (model, current), with_for_update=True)
+    claimed = session.execute(update(ModelHead).where(ModelHead.model == model,
+                                                      ModelHead.row_version == head.row_version)
+                              .values(row_version=head.row_version + 1, production_version=target.version))
+    if claimed.rowcount != 1:
+        raise RefusedError(f"another change to model '{model}' happened at the same time; nothing was changed")
+    for row, state in ((outgoing, "rolled_back"), (target, "production")):
+        from_state = row.state
+        row.state, row.reason, row.synced, row.updated_at = state, reason, False, _now()
+        append_event(actor=actor, action="rolled_back" if state == "rolled_back" else "rollback_promoted",
+                     model=model, version=row.version, from_state=from_state, to_state=state, reason=reason,
+                     details={"forced": force, "compatibility": compatibility}, session=session)
+        touched.append(_record(row))
+    return touched
+
+
+def _rollback_compatibility(model: str, target: str, current: str, settings: Settings) -> dict[str, Any]:
     from shipyard.registry.gating import version_signature
 
-    needed, provided = version_signature(model, target), version_signature(model, current)
-    if needed is None or provided is None:
-        return {"checked": False, "missing": [], "retyped": []}
+    needed, provided = version_signature(model, target, settings=settings), \
+        version_signature(model, current, settings=settings)
+    unknown = [v for v, signature in ((target, needed), (current, provided)) if signature is None]
+    if unknown:
+        return {"checked": False, "missing": [], "retyped": [], "without_signature": unknown}
     return {"checked": True, "missing": sorted(set(needed) - set(provided)),
             "retyped": sorted((c, needed[c]) for c in set(needed) & set(provided) if needed[c] != provided[c])}
+
+
+def _refuse_incompatible(model: str, target: str, current: str, compatibility: dict[str, Any], force: bool) -> None:
+    if force:
+        return
+    if not compatibility["checked"]:
+        unknown = compatibility["without_signature"]
+        versions = " and ".join(f"version {v}" for v in unknown) + (" have" if len(unknown) > 1 else " has")
+        raise RefusedError(f"cannot check that rolling {model} back to version {target} keeps serving working: "
+                           f"{versions} no readable input signature; nothing was changed",
+                           headline="compatibility not checked",
+                           hint="check the versions with `shipyard models verify`, or force the rollback with "
+                                "--force and a reason")
+    if compatibility["missing"] or compatibility["retyped"]:
+        problem = (f"rolling {model} back to version {target} would break serving: it needs "
+                   + ", ".join([f"missing column {c}" for c in compatibility["missing"]]
+                               + [f"{c} as {t}" for c, t in compatibility["retyped"]])
+                   + f" that production version {current}'s inputs no longer provide")
+        raise RefusedError(problem, hint="fix the data or features, or force it with --force and a reason")
 
 
 def _mirror(record: VersionState, settings: Settings | None) -> None:
@@ -313,3 +355,31 @@ def reconcile(*, settings: Settings | None = None) -> list[VersionState]:
     for record in pending:
         _mirror(record, settings)
     return pending
+
+
+def reconcile_model(model: str, *, settings: Settings | None = None) -> list[VersionState]:
+    """Make MLflow show the store's state for every version of ``model``, whatever changed MLflow: unfinished
+    mirrors and version tags or aliases moved by hand alike. Returns what was repaired."""
+    from mlflow.tracking import MlflowClient
+
+    from shipyard.tracking.backend import mlflow_errors
+    from shipyard.tracking.setup import configure_mlflow
+
+    settings = settings or load_settings()
+    repaired = reconcile(settings=settings)
+    states = list_states(model, settings=settings)
+    if not states:
+        return repaired
+    configure_mlflow(settings)
+    client = MlflowClient()
+    with mlflow_errors(settings, f"comparing MLflow's aliases and tags of '{model}' with the metadata store"):
+        aliases = {alias: str(version) for alias, version in client.get_registered_model(model).aliases.items()}
+        for record in states:
+            tag = client.get_model_version(model, record.version).tags.get("shipyard.state")
+            wanted = {CHAMPION: record.state == "production", CHALLENGER: record.state == "staging"}
+            if tag != record.state or any((aliases.get(alias) == record.version) != holds
+                                          for alias, holds in wanted.items()):
+                _mirror(record, settings)
+                if all((r.version, r.state) != (record.version, record.state) for r in repaired):
+                    repaired.append(record)
+    return repaired

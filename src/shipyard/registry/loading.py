@@ -1,4 +1,5 @@
-"""Loading a registered model version safely: its file's digest checked first, its types allow-listed."""
+"""Loading a registered model version safely: every file checked against its recorded digest first,
+its types allow-listed."""
 
 from __future__ import annotations
 
@@ -10,17 +11,20 @@ from shipyard.errors import RefusedError
 
 def load_model_version(model_name: str, version: str | int, *, settings: Settings | None = None,
                        extra_modules: tuple[str, ...] = ()):
-    """The fitted model of a registered version, refused if its file changed since registration."""
+    """The fitted model of a registered version, refused if any of its files changed since registration."""
     from shipyard.registry.trust import loads_safe
 
     return loads_safe(verified_model_bytes(model_name, version, settings=settings), extra_modules=extra_modules)
 
 
 def verified_model_bytes(model_name: str, version: str | int, *, settings: Settings | None = None) -> bytes:
-    """The registered model file's bytes, after checking them against the digest recorded at registration."""
+    """The registered model file's bytes, after checking every file of the version — the model folder
+    (model file, ``MLmodel`` and its signature, input examples, requirements) and the model card —
+    against the digests recorded at registration."""
     from mlflow.tracking import MlflowClient
 
-    from shipyard.registry.model_files import read_skops_model
+    from shipyard.registry.cards import card_record, verify_card
+    from shipyard.registry.model_files import FILES_TAG, changed_files, read_model_folder, skops_model_file
     from shipyard.registry.versions import get_model_version
     from shipyard.tracking.backend import mlflow_errors, quiet_mlflow
 
@@ -28,16 +32,30 @@ def verified_model_bytes(model_name: str, version: str | int, *, settings: Setti
     model_version = get_model_version(model_name, version, settings=settings)
     what = f"{model_name} version {model_version.version}"
     expected = model_version.tags.get("shipyard.model_sha256")
-    if not expected:
-        raise RefusedError(f"{what} has no recorded model digest (tag shipyard.model_sha256), so its file "
-                           "cannot be verified", hint="register the model through a shipyard pipeline run")
-    with mlflow_errors(settings, f"reading the model file of {what}"), quiet_mlflow():
+    manifest = model_version.tags.get(FILES_TAG)
+    if not expected or not manifest:
+        missing = "model digest (tag shipyard.model_sha256)" if not expected else f"file digests (tag {FILES_TAG})"
+        raise RefusedError(f"{what} has no recorded {missing}, so its files cannot be verified",
+                           hint="register the model through a shipyard pipeline run")
+    with mlflow_errors(settings, f"reading the model files of {what}"), quiet_mlflow():
         location = MlflowClient().get_model_version_download_uri(model_name, str(model_version.version))
-        file_name, data = read_skops_model(location, what=what)
+        files = read_model_folder(location)
+    changes = changed_files(manifest, files)
+    if changes:
+        raise RefusedError(f"the files of {what} differ from those recorded at registration: " + "; ".join(changes),
+                           headline="model file changed",
+                           hint="do not load it; restore the files or register the model again from a pipeline run")
+    file_name, data = skops_model_file(files, what=what)
     actual = hashlib.sha256(data).hexdigest()
     if actual != expected:
         raise RefusedError(
             f"the model file {file_name} of {what} has sha256 {actual}, but {expected} was recorded at "
             "registration: the artifact was changed after registration",
             headline="model file changed", hint="do not load it; register the model again from a pipeline run")
+    if card_record(model_name, model_version.version, settings=settings) is not None:
+        problems = verify_card(model_name, model_version.version, settings=settings)
+        if problems:
+            raise RefusedError(f"the model card of {what} does not match its recorded digests: "
+                               + "; ".join(problems), headline="model card changed",
+                               hint="do not serve it; restore the card or register the model again")
     return data

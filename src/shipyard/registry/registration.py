@@ -1,7 +1,8 @@
 """Logging a fitted model into the active MLflow run and registering it as a tagged version.
 
 The version is created together with its tags, so no version ever exists without
-the digest that :func:`shipyard.registry.loading.load_model_version` checks.
+the digests — of the model file and of every other file in its folder — that
+:func:`shipyard.registry.loading.load_model_version` checks.
 """
 
 from __future__ import annotations
@@ -77,7 +78,7 @@ def log_and_register(*, model, holdout, target: str, model_name: str, run_id: st
     from mlflow.tracking import MlflowClient
     from mlflow.utils.mlflow_tags import MLFLOW_MODEL_VERSIONS
 
-    from shipyard.registry.model_files import read_skops_model
+    from shipyard.registry.model_files import FILES_TAG, manifest_tag, read_model_folder, skops_model_file
     from shipyard.registry.trust import loads_safe, trusted_types_for
     from shipyard.tracking.environment import requirements_for
 
@@ -91,7 +92,8 @@ def log_and_register(*, model, holdout, target: str, model_name: str, run_id: st
             pip_requirements=requirements_for(flavor),
         )
     location = mlflow.get_logged_model(info.model_id).artifact_location
-    _, data = read_skops_model(location, what=f"the model logged in run {run_id}")
+    files = read_model_folder(location)
+    _, data = skops_model_file(files, what=f"the model logged in run {run_id}")
     restored = loads_safe(data, extra_modules=extra_modules)
     if not _same_predictions(restored.predict(sample), predictions):
         raise RefusedError(f"the model stored in run {run_id} does not reproduce the fitted model's predictions "
@@ -106,7 +108,7 @@ def log_and_register(*, model, holdout, target: str, model_name: str, run_id: st
             raise
     version = client.create_model_version(
         model_name, source=info.model_uri, run_id=run_id, description=description, await_creation_for=0,
-        tags={**version_tags, "shipyard.model_sha256": sha256}, model_id=info.model_id)
+        tags={**version_tags, "shipyard.model_sha256": sha256, FILES_TAG: manifest_tag(files)}, model_id=info.model_id)
     try:
         client.set_logged_model_tags(info.model_id, {MLFLOW_MODEL_VERSIONS: _version_link(model_name, version)})
     except MlflowException as exc:

@@ -1,8 +1,11 @@
 """Deployment state: which versions serve a model's traffic, in what shares, and the rollout moving them.
 
-Every change goes through :func:`change`: one transaction that checks the new arms,
-moves the registry references that keep served versions from being retired, bumps
-the revision gateways poll, and appends the audit event.
+Every change goes through :func:`change`: one transaction that applies the lifecycle
+changes that go with it (a version promoted to take the stable arm, a canary rolled
+back), checks the new arms, moves the registry references that keep served versions
+from being retired, bumps the revision gateways poll, and appends the audit events.
+Production and the traffic it gets therefore never disagree, whatever kills the
+process; MLflow's mirror of the lifecycle follows once the transaction commits.
 """
 
 from __future__ import annotations
@@ -12,12 +15,14 @@ from datetime import datetime, timezone
 from typing import Any, Callable
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
-from shipyard.config import Settings
+from shipyard.config import Settings, load_settings
 from shipyard.errors import NotFoundError, RefusedError
 from shipyard.governance.audit import append_event
+from shipyard.registry.lifecycle import VersionState, apply_transition, mirror_changes, reconcile
 from shipyard.store.db import session_scope
-from shipyard.store.models import Deployment, ModelVersionState, VersionReference
+from shipyard.store.models import Deployment, ModelHead, ModelVersionState, VersionReference
 
 ROLES = ("stable", "canary", "ab", "shadow")
 HOLDER = "deployment"
@@ -86,6 +91,43 @@ class Change:
     details: dict[str, Any] = field(default_factory=dict)
 
 
+LifecycleChange = Callable[[Session, DeploymentState], list[VersionState]]
+"""Lifecycle transitions applied in a deployment change's transaction; returns the records to mirror."""
+
+
+def promote_to_stable(model: str, version: str, *, actor: str, reason: str | None) -> LifecycleChange:
+    """A stable arm serves the production version: a staging version is promoted (approval enforced)."""
+
+    def promote(session: Session, before: DeploymentState) -> list[VersionState]:
+        row = session.get(ModelVersionState, (model, version), with_for_update=True)
+        if row is not None and row.state == "production":
+            return []
+        if row is not None and row.state != "staging":
+            raise RefusedError(f"{model} version {version} is {row.state}; only a staging or production version "
+                               "can take the stable arm", hint=f"promote it first: shipyard models promote {model} "
+                                                               f"{version}")
+        return apply_transition(session, model, version, "production", actor=actor, action="promoted",
+                                reason=reason or "deployed as the stable version", by_deployment=True)
+
+    return promote
+
+
+def roll_back_trials(model: str, versions: set[str], *, actor: str, reason: str,
+                     details: dict[str, Any] | None = None) -> LifecycleChange:
+    """Versions taken out of trial traffic that are still staging become ``rolled_back``."""
+
+    def retire(session: Session, before: DeploymentState) -> list[VersionState]:
+        touched: list[VersionState] = []
+        for version in sorted(versions):
+            row = session.get(ModelVersionState, (model, version))
+            if row is not None and row.state == "staging":
+                touched += apply_transition(session, model, version, "rolled_back", actor=actor, reason=reason,
+                                            details=details)
+        return touched
+
+    return retire
+
+
 def _state(row: Deployment) -> DeploymentState:
     return DeploymentState(model=row.model, revision=row.revision, arms=tuple(Arm(**a) for a in row.arms),
                            routing_key=row.routing_key, rollout=row.rollout, updated_at=row.updated_at,
@@ -151,18 +193,25 @@ def _check(model: str, arms: list[Arm], session) -> None:
 
 
 def change(model: str, mutate: Callable[[DeploymentState], Change], *, actor: str,
-           expected_revision: int | None = None, settings: Settings | None = None) -> DeploymentState:
-    """Apply ``mutate`` to the current deployment (an empty one if there is none) in one transaction.
+           expected_revision: int | None = None, lifecycle: LifecycleChange | None = None,
+           settings: Settings | None = None) -> DeploymentState:
+    """Apply ``lifecycle`` then ``mutate`` to the current deployment (an empty one if there is none) in one
+    transaction.
 
     With ``expected_revision`` the change is refused if anything else changed the deployment
     first — how rollout controllers on several gateways avoid acting twice.
     """
+    settings = settings or load_settings()
+    if lifecycle is not None:
+        reconcile(settings=settings)
     with session_scope(settings) as session:
         row = session.get(Deployment, model, with_for_update=True)
         before = _state(row) if row is not None else DeploymentState(model=model)
         if expected_revision is not None and before.revision != expected_revision:
             raise RefusedError(f"the deployment of '{model}' changed meanwhile (revision {before.revision}, "
                                f"expected {expected_revision}); nothing was changed")
+        touched = lifecycle(session, before) if lifecycle is not None else []
+        session.flush()
         wanted = mutate(before)
         if wanted.routing_key is None and any(a.role == "ab" for a in wanted.arms):
             raise RefusedError("an A/B arm needs a routing key", hint="pass --routing-key header:NAME or field:NAME")
@@ -180,7 +229,31 @@ def change(model: str, mutate: Callable[[DeploymentState], Change], *, actor: st
                               "after": arms, "routing_key": wanted.routing_key, **wanted.details},
                      session=session)
         session.flush()
-        return _state(row)
+        after = _state(row)
+    if touched:
+        mirror_changes(touched, settings)
+    return after
+
+
+def deployment_problems(model: str, *, settings: Settings | None = None) -> list[str]:
+    """Where the deployment of ``model`` and the lifecycle disagree (empty when they agree or nothing is deployed)."""
+    with session_scope(settings) as session:
+        row = session.get(Deployment, model)
+        if row is None:
+            return []
+        state = _state(row)
+        head = session.get(ModelHead, model)
+        production = head.production_version if head is not None else None
+        problems = []
+        if state.stable_version is not None and state.stable_version != production:
+            problems.append(f"the stable arm serves version {state.stable_version}, but the registry has "
+                            f"{'version ' + production if production else 'no version'} in production")
+        for arm in state.arms:
+            version_row = session.get(ModelVersionState, (model, arm.version))
+            current = version_row.state if version_row is not None else "unregistered"
+            if current not in SERVABLE.get(arm.role, ()):
+                problems.append(f"the {arm.role} arm serves version {arm.version}, which is {current}")
+        return problems
 
 
 def _move_references(session, model: str, before: DeploymentState, arms: list[Arm],

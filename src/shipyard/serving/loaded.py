@@ -75,7 +75,7 @@ def load_for_serving(model: str, version: str | int, *, settings: Settings | Non
 
     version = str(version)
     estimator = load_model_version(model, version, settings=settings)
-    signature = version_signature(model, version)
+    signature = version_signature(model, version, settings=settings)
     if not signature:
         raise RefusedError(f"{model} version {version} has no input signature, so requests cannot be validated",
                            hint="register it through a shipyard pipeline run")

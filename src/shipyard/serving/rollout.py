@@ -13,7 +13,8 @@ from typing import Any
 
 from shipyard.config import Settings, load_settings
 from shipyard.errors import RefusedError
-from shipyard.serving.deployments import Arm, Change, DeploymentState, change, find_deployment
+from shipyard.serving.deployments import (Arm, Change, DeploymentState, change, find_deployment, promote_to_stable,
+                                          roll_back_trials)
 from shipyard.spec.deployment import DeploymentSpec
 
 CONTROLLER = "rollout-controller"
@@ -92,7 +93,6 @@ def start_rollout(model: str, version: str, plan: DeploymentSpec, *, actor: str,
                   settings: Settings | None = None) -> DeploymentState:
     """Begin rolling ``version`` (staging) out; a model with nothing deployed takes it as stable at once."""
     from shipyard.registry.lifecycle import get_state
-    from shipyard.serving.traffic import promote_for_stable
 
     settings = settings or load_settings()
     state = get_state(model, version, settings=settings)
@@ -103,11 +103,11 @@ def start_rollout(model: str, version: str, plan: DeploymentSpec, *, actor: str,
     current = find_deployment(model, settings=settings)
     awaiting = state.approval == "manual" and not state.approved_by
     if (current is None or current.stable_version is None) and not awaiting:
-        promote_for_stable(model, version, actor=actor, reason="first deployment", settings=settings)
         return change(model, lambda before: Change(
             arms=[Arm("stable", version)], rollout=_phase(rollout, "completed", note="first deployment"),
             action="deployed", version=version, details={"strategy": "rollout", "first": True}),
-            actor=actor, settings=settings)
+            actor=actor, lifecycle=promote_to_stable(model, version, actor=actor, reason="first deployment"),
+            settings=settings)
     if awaiting:
         phase, weight = "awaiting_approval", 0.0
     else:
@@ -125,19 +125,18 @@ def plan_of(state: DeploymentState) -> DeploymentSpec:
 def advance(model: str, state: DeploymentState, measured: dict[str, Any], *,
             settings: Settings | None = None) -> DeploymentState:
     """Move an active rollout one phase on: approval → first phase → canary steps → stable."""
-    from shipyard.serving.traffic import promote_for_stable
-
     rollout, plan = state.rollout, plan_of(state)
     version, phase, step = str(rollout["version"]), rollout["phase"], rollout.get("step", 0)
     if phase == "canary" and step + 1 >= len(plan.canary.steps) or (
             phase == "awaiting_approval" and state.stable_version is None):
-        promote_for_stable(model, version, actor=CONTROLLER, reason="rollout completed", settings=settings)
         return change(model, lambda before: Change(
             arms=[Arm("stable", version), *(a for a in before.arms if a.role not in ("stable", "canary", "shadow")
                                             and a.version != version)],
             routing_key=before.routing_key, rollout=_phase(rollout, "completed"), action="rollout_completed",
             version=version, details={"measured": measured}),
-            actor=CONTROLLER, expected_revision=state.revision, settings=settings)
+            actor=CONTROLLER, expected_revision=state.revision,
+            lifecycle=promote_to_stable(model, version, actor=CONTROLLER, reason="rollout completed"),
+            settings=settings)
     if phase == "awaiting_approval":
         phase, step = _first_phase(plan)[0], 0
     elif phase == "shadow":
@@ -155,16 +154,12 @@ def advance(model: str, state: DeploymentState, measured: dict[str, Any], *,
 def abort(model: str, state: DeploymentState, reasons: list[str], measured: dict[str, Any], *,
           settings: Settings | None = None) -> DeploymentState:
     """Take the rolling version out of traffic and mark it ``rolled_back``, recording what was measured."""
-    from shipyard.registry.lifecycle import get_state, transition
-
     version = str(state.rollout["version"])
     reason = "service level breached: " + "; ".join(reasons)
-    after = change(model, lambda before: Change(
+    return change(model, lambda before: Change(
         arms=[a for a in before.arms if a.version != version or a.role == "stable"], routing_key=before.routing_key,
         rollout=_phase(state.rollout, "rolled_back", state.rollout.get("step", 0), reason=reason),
         action="rollout_rolled_back", version=version, reason=reason, details={"measured": measured}),
-        actor=CONTROLLER, expected_revision=state.revision, settings=settings)
-    if get_state(model, version, settings=settings).state == "staging":
-        transition(model, version, "rolled_back", actor=CONTROLLER, reason=reason, details={"measured": measured},
-                   settings=settings)
-    return after
+        actor=CONTROLLER, expected_revision=state.revision,
+        lifecycle=roll_back_trials(model, {version}, actor=CONTROLLER, reason=reason, details={"measured": measured}),
+        settings=settings)

@@ -32,8 +32,10 @@ def build_gateway(targets: list[str] | None = None, *, settings: Settings | None
     """
     from shipyard.registry.lifecycle import production_version
     from shipyard.serving.deployments import find_deployment
+    from shipyard.tracking.setup import configure_mlflow
 
     settings = settings or load_settings()
+    configure_mlflow(settings)
     pinned, followed = [], []
     for target in targets or []:
         name, _, version = target.partition(":")

@@ -6,26 +6,13 @@ from typing import Any
 
 from shipyard.config import Settings, load_settings
 from shipyard.errors import RefusedError, SpecError
-from shipyard.serving.deployments import Arm, Change, DeploymentState, change, find_deployment, get_deployment
+from shipyard.registry.lifecycle import apply_rollback
+from shipyard.serving.deployments import (Arm, Change, DeploymentState, change, find_deployment, get_deployment,
+                                          promote_to_stable, roll_back_trials)
 from shipyard.spec.deployment import ROUTING_KEY, DeploymentSpec
 
 STRATEGIES = ("blue-green", "canary", "ab", "shadow", "rollout")
 DEFAULT_WEIGHTS = {"canary": 0.1, "ab": 0.5, "shadow": 1.0}
-
-
-def promote_for_stable(model: str, version: str, *, actor: str, reason: str | None,
-                       settings: Settings | None) -> None:
-    """A stable arm serves the production version: promote a staging version first (approval enforced)."""
-    from shipyard.registry.lifecycle import get_state, transition
-
-    state = get_state(model, version, settings=settings)
-    if state.state == "production":
-        return
-    if state.state != "staging":
-        raise RefusedError(f"{model} version {version} is {state.state}; only a staging or production version can "
-                           "take the stable arm", hint=f"promote it first: shipyard models promote {model} {version}")
-    transition(model, version, "production", actor=actor, reason=reason or "deployed as the stable version",
-               action="promoted", by_deployment=True, settings=settings)
 
 
 def _without(arms: tuple[Arm, ...], *, roles: tuple[str, ...] = (), version: str | None = None) -> list[Arm]:
@@ -57,11 +44,11 @@ def deploy(model: str, version: str | int, *, strategy: str = "blue-green", weig
 
         return start_rollout(model, version, plan or DeploymentSpec(), actor=actor, settings=settings)
     if strategy == "blue-green":
-        promote_for_stable(model, version, actor=actor, reason=reason, settings=settings)
         return change(model, lambda before: Change(
             arms=[Arm("stable", version), *_without(before.arms, roles=("stable",), version=version)],
             routing_key=before.routing_key, rollout=_superseded(before, actor), action="deployed", version=version,
-            reason=reason, details={"strategy": strategy}), actor=actor, settings=settings)
+            reason=reason, details={"strategy": strategy}), actor=actor,
+            lifecycle=promote_to_stable(model, version, actor=actor, reason=reason), settings=settings)
     current = find_deployment(model, settings=settings)
     if current is None:
         raise RefusedError(f"model '{model}' has no stable version deployed for a {strategy} arm to sit beside",
@@ -81,10 +68,11 @@ def set_traffic(model: str, arms: dict[str, tuple[str, float | None] | None], *,
     _check_routing_key(routing_key)
     if not arms and routing_key is None:
         raise SpecError("nothing to change; name at least one arm or a routing key")
+    promotion = None
     if "stable" in arms:
         if arms["stable"] is None:
             raise RefusedError("the stable arm cannot be removed", hint="deploy another version as stable instead")
-        promote_for_stable(model, str(arms["stable"][0]), actor=actor, reason=reason, settings=settings)
+        promotion = promote_to_stable(model, str(arms["stable"][0]), actor=actor, reason=reason)
     get_deployment(model, settings=settings)
 
     def mutate(before: DeploymentState) -> Change:
@@ -101,17 +89,18 @@ def set_traffic(model: str, arms: dict[str, tuple[str, float | None] | None], *,
                       routing_key=routing_key or before.routing_key, rollout=_superseded(before, actor),
                       reason=reason, details={"requested": {r: list(w) if w else None for r, w in arms.items()}})
 
-    return change(model, mutate, actor=actor, settings=settings)
+    return change(model, mutate, actor=actor, lifecycle=promotion, settings=settings)
 
 
-def rollback(model: str, *, actor: str, reason: str, settings: Settings | None = None) -> DeploymentState:
+def rollback(model: str, *, actor: str, reason: str, force: bool = False,
+             settings: Settings | None = None) -> DeploymentState:
     """Take the newest change out of traffic.
 
     With a canary, A/B arm or rollout in flight, those arms go and their versions become
     ``rolled_back``; otherwise production returns to its previous version, which takes the stable arm.
+    Either way the lifecycle and the traffic change in one transaction. Returning to a previous
+    version checks its inputs against today's serving contract first (``force`` overrides).
     """
-    from shipyard.registry.lifecycle import get_state, rollback as registry_rollback, transition
-
     settings = settings or load_settings()
     if not reason or not reason.strip():
         raise RefusedError("a rollback must give a reason", hint="pass --reason TEXT")
@@ -124,17 +113,21 @@ def rollback(model: str, *, actor: str, reason: str, settings: Settings | None =
             trial_versions = {a.version for a in trial} | {str(current.rollout["version"])}
         else:
             trial_versions = {a.version for a in trial}
-        after = change(model, lambda before: Change(
+        return change(model, lambda before: Change(
             arms=[a for a in before.arms if a.version not in trial_versions or a.role == "stable"],
             routing_key=before.routing_key, rollout=rollout, action="rolled_back", reason=reason,
             details={"removed": sorted(trial_versions)}), actor=actor, expected_revision=current.revision,
-            settings=settings)
-        for version in sorted(trial_versions):
-            if get_state(model, version, settings=settings).state == "staging":
-                transition(model, version, "rolled_back", actor=actor, reason=reason, settings=settings)
-        return after
-    target = registry_rollback(model, actor=actor, reason=reason, by_deployment=True, settings=settings)
+            lifecycle=roll_back_trials(model, trial_versions, actor=actor, reason=reason), settings=settings)
+    restored: list[str] = []
+
+    def restore(session, before: DeploymentState):
+        touched = apply_rollback(session, model, actor=actor, reason=reason, force=force, by_deployment=True,
+                                 settings=settings)
+        restored.append(touched[-1].version)
+        return touched
+
     return change(model, lambda before: Change(
-        arms=[Arm("stable", target.version), *_without(before.arms, roles=("stable",), version=target.version)],
-        routing_key=before.routing_key, rollout=before.rollout, action="rolled_back", version=target.version,
-        reason=reason, details={"from_version": current.stable_version}), actor=actor, settings=settings)
+        arms=[Arm("stable", restored[0]), *_without(before.arms, roles=("stable",), version=restored[0])],
+        routing_key=before.routing_key, rollout=before.rollout, action="rolled_back", version=restored[0],
+        reason=reason, details={"from_version": before.stable_version}), actor=actor, lifecycle=restore,
+        settings=settings)

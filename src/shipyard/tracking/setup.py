@@ -45,6 +45,24 @@ def _exclusive(lock_path: Path) -> Iterator[None]:
                 fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
 
 
+@contextlib.contextmanager
+def tracking_environment(settings: Settings) -> Iterator[None]:
+    """MLflow's default store is the settings' store while the block runs, in this process and the
+    processes it starts: MLflow read before :func:`configure_mlflow` finds the configured store,
+    never a ``./mlflow.db`` or ``./mlruns`` of the current folder."""
+    names = ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI")
+    previous = {name: os.environ.get(name) for name in names}
+    os.environ.update({name: settings.mlflow_tracking_uri for name in names})
+    try:
+        yield
+    finally:
+        for name, value in previous.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
 def _touch_stores() -> None:
     """Open the tracking and registry stores; on a fresh database MLflow creates its tables here."""
     from mlflow.tracking import MlflowClient
