@@ -117,8 +117,8 @@ class NotEnoughDataError(DataError):
     exit_code = 12
 
 
-class TamperedError(ShipyardError):
-    """A record no longer matches its recorded digest: the audit log's hash chain, a model card."""
+class TamperedError(RefusedError):
+    """A record no longer matches its recorded digest: the audit log's hash chain, a model file, a model card."""
 
     headline = "tampered"
     exit_code = 9
@@ -164,7 +164,7 @@ def exit_codes() -> list[tuple[int, str]]:
         (RefusedError.exit_code, "refused: the current state forbids it, e.g. gating a production version"),
         (StepFailedError.exit_code, "a pipeline step failed after its retries"),
         (NotFoundError.exit_code, "no such model, version, run or report"),
-        (TamperedError.exit_code, "tampered: the audit log's hash chain or a model card does not verify"),
+        (TamperedError.exit_code, "tampered: the audit log's hash chain, a model file or a model card does not verify"),
         (GateFailedError.exit_code, "gate failed: the version was rejected (run, gate)"),
         (DriftDetectedError.exit_code, "drift reached the --fail-on severity (monitor, drift)"),
         (NotEnoughDataError.exit_code,

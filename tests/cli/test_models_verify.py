@@ -40,7 +40,7 @@ def test_a_changed_file_fails_verification_and_is_named(carded, capsys, name):
     original = path.read_bytes()
     path.write_bytes(original.replace(b'"double"', b'"string"') if name == "MLmodel" else original + b" ")
     try:
-        assert shipyard(["models", "verify", "synth", version]) == 6
+        assert shipyard(["models", "verify", "synth", version]) == 9
     finally:
         path.write_bytes(original)
     err = capsys.readouterr().err

@@ -4,7 +4,7 @@ import pytest
 from mlflow.tracking import MlflowClient
 
 from shipyard.config import load_settings
-from shipyard.errors import NotFoundError, RefusedError, SpecError
+from shipyard.errors import NotFoundError, RefusedError, UsageError
 from shipyard.governance.audit import read_events, verify_chain
 from shipyard.registry import lifecycle
 from shipyard.registry.references import holders
@@ -85,8 +85,8 @@ def test_refusals_change_nothing(churn):
         (lambda: deploy("churn", 4, actor="a"), RefusedError, "only a staging or production version"),
         (lambda: deploy("churn", 2, strategy="ab", actor="a"), RefusedError, "needs a routing key"),
         (lambda: deploy("churn", 2, strategy="canary", weight=1.5, actor="a"), RefusedError, "not a share"),
-        (lambda: deploy("churn", 2, strategy="warp", actor="a"), SpecError, "not a deployment strategy"),
-        (lambda: deploy("churn", 2, strategy="ab", routing_key="cookie:x", actor="a"), SpecError, "routing key"),
+        (lambda: deploy("churn", 2, strategy="warp", actor="a"), UsageError, "not a deployment strategy"),
+        (lambda: deploy("churn", 2, strategy="ab", routing_key="cookie:x", actor="a"), UsageError, "routing key"),
         (lambda: deploy("churn", 9, strategy="canary", actor="a"), NotFoundError, "no registered version 9"),
         (lambda: set_traffic("churn", {"stable": None}, actor="a"), RefusedError, "cannot be removed"),
         (lambda: set_traffic("churn", {"canary": ("2", 0.7), "ab": ("3", 0.5)}, routing_key="header:u", actor="a"),

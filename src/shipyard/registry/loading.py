@@ -6,7 +6,7 @@ from __future__ import annotations
 import hashlib
 
 from shipyard.config import Settings, load_settings
-from shipyard.errors import RefusedError
+from shipyard.errors import RefusedError, TamperedError
 
 
 def load_model_version(model_name: str, version: str | int, *, settings: Settings | None = None,
@@ -42,20 +42,20 @@ def verified_model_bytes(model_name: str, version: str | int, *, settings: Setti
         files = read_model_folder(location)
     changes = changed_files(manifest, files)
     if changes:
-        raise RefusedError(f"the files of {what} differ from those recorded at registration: " + "; ".join(changes),
-                           headline="model file changed",
-                           hint="do not load it; restore the files or register the model again from a pipeline run")
+        raise TamperedError(f"the files of {what} differ from those recorded at registration: " + "; ".join(changes),
+                            headline="model file changed",
+                            hint="do not load it; restore the files or register the model again from a pipeline run")
     file_name, data = skops_model_file(files, what=what)
     actual = hashlib.sha256(data).hexdigest()
     if actual != expected:
-        raise RefusedError(
+        raise TamperedError(
             f"the model file {file_name} of {what} has sha256 {actual}, but {expected} was recorded at "
             "registration: the artifact was changed after registration",
             headline="model file changed", hint="do not load it; register the model again from a pipeline run")
     if card_record(model_name, model_version.version, settings=settings) is not None:
         problems = verify_card(model_name, model_version.version, settings=settings)
         if problems:
-            raise RefusedError(f"the model card of {what} does not match its recorded digests: "
-                               + "; ".join(problems), headline="model card changed",
-                               hint="do not serve it; restore the card or register the model again")
+            raise TamperedError(f"the model card of {what} does not match its recorded digests: "
+                                + "; ".join(problems), headline="model card changed",
+                                hint="do not serve it; restore the card or register the model again")
     return data

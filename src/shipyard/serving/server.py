@@ -11,7 +11,7 @@ import time
 from collections.abc import Iterator
 
 from shipyard.config import Settings, load_settings
-from shipyard.errors import RefusedError, SpecError
+from shipyard.errors import RefusedError, UsageError
 from shipyard.serving.follower import RETRY_FAILED_LOAD_S
 from shipyard.serving.gateway import Gateway
 from shipyard.serving.loaded import load_for_serving
@@ -40,9 +40,9 @@ def build_gateway(targets: list[str] | None = None, *, settings: Settings | None
     for target in targets or []:
         name, _, version = target.partition(":")
         if not name:
-            raise SpecError(f"'{target}' is not a model to serve; write NAME or NAME:VERSION")
+            raise UsageError(f"'{target}' is not a model to serve; write NAME or NAME:VERSION")
         if name in {p[0] for p in pinned} | set(followed):
-            raise SpecError(f"model '{name}' is named twice; a gateway serves each model once")
+            raise UsageError(f"model '{name}' is named twice; a gateway serves each model once")
         if version:
             pinned.append((name, version))
         elif find_deployment(name, settings=settings) is not None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from shipyard.config import Settings, load_settings
-from shipyard.errors import RefusedError, SpecError
+from shipyard.errors import RefusedError, UsageError
 from shipyard.registry.lifecycle import apply_rollback
 from shipyard.serving.deployments import (Arm, Change, DeploymentState, change, find_deployment, get_deployment,
                                           promote_to_stable, roll_back_trials)
@@ -27,7 +27,7 @@ def _superseded(before: DeploymentState, actor: str) -> dict[str, Any] | None:
 
 def _check_routing_key(routing_key: str | None) -> None:
     if routing_key is not None and not ROUTING_KEY.match(routing_key):
-        raise SpecError(f"'{routing_key}' is not a routing key; write 'header:x-user-id' or 'field:customer_id'")
+        raise UsageError(f"'{routing_key}' is not a routing key; write 'header:x-user-id' or 'field:customer_id'")
 
 
 def deploy(model: str, version: str | int, *, strategy: str = "blue-green", weight: float | None = None,
@@ -37,7 +37,7 @@ def deploy(model: str, version: str | int, *, strategy: str = "blue-green", weig
     settings = settings or load_settings()
     version = str(version)
     if strategy not in STRATEGIES:
-        raise SpecError(f"'{strategy}' is not a deployment strategy; use one of {', '.join(STRATEGIES)}")
+        raise UsageError(f"'{strategy}' is not a deployment strategy; use one of {', '.join(STRATEGIES)}")
     _check_routing_key(routing_key)
     if strategy == "rollout":
         from shipyard.serving.rollout import start_rollout
@@ -67,7 +67,7 @@ def set_traffic(model: str, arms: dict[str, tuple[str, float | None] | None], *,
     settings = settings or load_settings()
     _check_routing_key(routing_key)
     if not arms and routing_key is None:
-        raise SpecError("nothing to change; name at least one arm or a routing key")
+        raise UsageError("nothing to change; name at least one arm or a routing key")
     promotion = None
     if "stable" in arms:
         if arms["stable"] is None:
