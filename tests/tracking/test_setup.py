@@ -105,3 +105,40 @@ def test_lazy_exports_resolve():
             assert getattr(package, name) is not None
     with pytest.raises(AttributeError):
         shipyard.tracking.nothing_here  # noqa: B018
+
+
+CREATE_STORE = """
+import sys
+from pathlib import Path
+from shipyard.config import Settings
+from shipyard.tracking.setup import configure_mlflow
+home = Path(sys.argv[1])
+configure_mlflow(Settings(home=home, database_url=f"sqlite:///{home / 'shipyard.db'}",
+                          mlflow_tracking_uri=f"sqlite:///{home / 'mlflow.db'}",
+                          mlflow_artifact_root=home / "mlartifacts"))
+"""
+
+
+@pytest.mark.parametrize("delay_s", [0.0, 0.5, 1.5])
+def test_a_process_killed_while_mlflow_creates_its_store_leaves_nothing_half_built(tmp_path, delay_s):
+    import os
+    import signal
+    import time
+
+    from mlflow.tracking import MlflowClient
+
+    home = tmp_path / "home"
+    home.mkdir()
+    child = subprocess.Popen([sys.executable, "-c", CREATE_STORE, str(home)])
+    deadline = time.monotonic() + 120
+    while not list(home.glob("mlflow.db.creating-*")) and child.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.01)
+    time.sleep(delay_s)
+    os.kill(child.pid, signal.SIGKILL)
+    child.wait()
+    assert not (home / "mlflow.db").exists() or child.returncode == 0  # complete, or not there at all
+
+    settings = _settings(home)
+    ensure_experiment("after-the-kill", settings)
+    assert MlflowClient().get_experiment_by_name("after-the-kill") is not None
+    assert not list(home.glob("mlflow.db.creating-*"))

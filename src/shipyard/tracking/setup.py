@@ -97,10 +97,30 @@ def configure_mlflow(settings: Settings) -> None:
     with mlflow_errors(settings, "opening the tracking store"), quiet_mlflow():
         if database is not None:
             with _exclusive(database.with_name(database.name + ".lock")):
+                if not database.exists():
+                    _create_sqlite_store(database, settings)
                 _touch_stores()
         else:
             _touch_stores()
     _initialized.add(uri)
+
+
+def _create_sqlite_store(database: Path, settings: Settings) -> None:
+    """Create MLflow's tables in a scratch file and move it into place, so that a process killed while
+    MLflow migrates leaves no half-built store behind (only a scratch file, removed by the next creator)."""
+    from mlflow.store.model_registry.sqlalchemy_store import SqlAlchemyStore as RegistryStore
+    from mlflow.store.tracking.sqlalchemy_store import SqlAlchemyStore as TrackingStore
+
+    for leftover in database.parent.glob(database.name + ".creating-*"):
+        leftover.unlink(missing_ok=True)
+    scratch = database.with_name(f"{database.name}.creating-{os.getpid()}")
+    scratch_uri = f"sqlite:///{scratch}"
+    try:
+        for store in (TrackingStore(scratch_uri, settings.mlflow_artifact_root.as_uri()), RegistryStore(scratch_uri)):
+            store.engine.dispose()
+        os.replace(scratch, database)
+    finally:
+        scratch.unlink(missing_ok=True)
 
 
 def experiment_artifact_location(name: str, settings: Settings) -> str | None:
