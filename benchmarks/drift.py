@@ -1,26 +1,42 @@
-"""Drift computation at scale against Evidently's DataDriftPreset figures on the same shape.
+"""Drift between two Parquet files, end to end, against Evidently's DataDriftPreset.
 
-    python benchmarks/drift.py [--rows 1000000]
+    python benchmarks/drift.py [--rows 100000,1000000] [--rounds 3] [--results FILE]
 
-Builds `rows` reference and `rows` current rows of 20 columns (15 numeric, 5
-categorical; 4 numeric and 2 categorical shifted), then times shipyard's reference
-profile plus drift computation, and reports the process's peak memory. Evidently
-0.7.23 does not import next to pandas 3, so its figures on this machine class (from
-a separate virtual environment, same shape) are printed beside ours.
+For each size, `rows` reference and `rows` current rows of 20 columns (15 numeric, 5
+categorical; 4 numeric and 2 categorical shifted) are written to Parquet in a temporary
+folder (deleted after that size). Each side is one process from start to its report —
+reading the files, computing drift, writing the report as JSON — timed with its peak
+resident memory; Evidently runs in its own virtualenv (it needs pandas < 3). The sides
+alternate round by round.
 """
 
 from __future__ import annotations
 
 import argparse
-import resource
+import json
+import statistics
 import sys
-import time
+import tempfile
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-EVIDENTLY = {1_000_000: (95.8, 1600), 100_000: (6.5, None)}  # seconds, peak MB
+import peers
+from harness import Row, Sample, interleave, measured, not_measured, save_rows, timed
+
 SHIFTED = {"n0", "n1", "n2", "n3", "c0", "c1"}
+EVIDENTLY_SCRIPT = '''import json, sys
+import pandas as pd
+from evidently import Report
+from evidently.presets import DataDriftPreset
+
+reference, current, out = sys.argv[1:]
+snapshot = Report([DataDriftPreset()]).run(current_data=pd.read_parquet(current),
+                                           reference_data=pd.read_parquet(reference))
+with open(out, "w") as f:
+    json.dump(snapshot.dict(), f, default=str)
+'''
 
 
 def frame(rows: int, seed: int, shifted: bool) -> pd.DataFrame:
@@ -41,37 +57,74 @@ def frame(rows: int, seed: int, shifted: bool) -> pd.DataFrame:
     return data
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--rows", type=int, default=1_000_000)
-    args = parser.parse_args()
+def shipyard_report(reference_path: Path, current_path: Path, out: Path) -> None:
+    """shipyard's side, in its own process: the reference profile, then drift of the current file against it."""
     from shipyard.monitoring.drift import dataset_drift
     from shipyard.monitoring.profile import build_profile
     from shipyard.spec.monitoring import MonitoringSpec
 
-    reference, current = frame(args.rows, 0, False), frame(args.rows, 1, True)
-    labels = np.where(reference.n1 > 1, "1", "0")
-    started = time.perf_counter()
-    profile = build_profile(reference, labels, task="classification")
-    profiled = time.perf_counter()
+    reference, current = pd.read_parquet(reference_path), pd.read_parquet(current_path)
+    profile = build_profile(reference, np.where(reference.n1 > 1, "1", "0"), task="classification")
     report = dataset_drift(profile, current, pd.Series(np.where(current.n1 > 1, "1", "0")), MonitoringSpec())
-    finished = time.perf_counter()
-    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    flagged = set(report["drifted"])
-    assert flagged == SHIFTED, f"flagged {sorted(flagged)}, shifted {sorted(SHIFTED)}"
-    evidently_s, evidently_mb = EVIDENTLY.get(args.rows, (None, None))
-    total = finished - started
-    print(f"{args.rows:,} reference + {args.rows:,} current rows, 20 columns (15 numeric, 5 categorical)")
-    print(f"{'':<28}{'seconds':>10}{'peak MB':>10}")
-    print(f"{'shipyard profile':<28}{profiled - started:>10.2f}")
-    print(f"{'shipyard drift':<28}{finished - profiled:>10.2f}")
-    print(f"{'shipyard total':<28}{total:>10.2f}{peak_mb:>10.0f}")
-    if evidently_s:
-        print(f"{'Evidently DataDriftPreset':<28}{evidently_s:>10.2f}{evidently_mb or float('nan'):>10.0f}")
-        print(f"speed-up {evidently_s / total:.0f}x" + (f", memory {peak_mb / evidently_mb:.2f} of Evidently's"
-                                                         if evidently_mb else ""))
-    print(f"flagged exactly the shifted columns: {', '.join(sorted(flagged))}; dataset severity {report['severity']}")
-    sys.stdout.flush()
+    assert set(report["drifted"]) == SHIFTED, f"flagged {sorted(report['drifted'])}, shifted {sorted(SHIFTED)}"
+    out.write_text(json.dumps(report, default=str))
+
+
+def measure_shipyard(reference_path: Path, current_path: Path) -> tuple[float, float]:
+    """Seconds and peak MB of shipyard's drift of two files, one process start to report."""
+    sample = timed([sys.executable, __file__, "--report", str(reference_path), str(current_path),
+                    str(current_path.with_name("shipyard-report.json"))])
+    return sample.seconds, sample.peak_mb
+
+
+def measure_evidently(python: Path, reference_path: Path, current_path: Path) -> tuple[float, float]:
+    script = current_path.with_name("evidently_drift.py")
+    script.write_text(EVIDENTLY_SCRIPT)
+    sample = timed([str(python), str(script), str(reference_path), str(current_path),
+                    str(current_path.with_name("evidently-report.json"))])
+    return sample.seconds, sample.peak_mb
+
+
+def compare(rows: int, rounds: int, evidently: peers.Peer | peers.NotMeasured) -> list[Row]:
+    what = f"drift, {rows:,} + {rows:,} rows × 20 columns, Parquet, process start to report"
+    with tempfile.TemporaryDirectory() as tmp:
+        reference, current = Path(tmp, "reference.parquet"), Path(tmp, "current.parquet")
+        frame(rows, 0, False).to_parquet(reference)
+        frame(rows, 1, True).to_parquet(current)
+        sides = {"shipyard": lambda: Sample(*measure_shipyard(reference, current))}
+        if isinstance(evidently, peers.Peer):
+            sides["evidently"] = lambda: Sample(*measure_evidently(evidently.python, reference, current))
+        samples = interleave(rounds, sides)
+    ours = samples["shipyard"]
+    for name, values in samples.items():
+        print(f"  {rows:>9,} rows  {name:<10} seconds {', '.join(f'{s.seconds:.2f}' for s in values):<24} "
+              f"peak MB {', '.join(f'{s.peak_mb:.0f}' for s in values)}")
+    if not isinstance(evidently, peers.Peer):
+        return [not_measured(what, "evidently", f"{statistics.median(s.seconds for s in ours):.2f} s",
+                             evidently.reason)]
+    theirs = samples["evidently"]
+    return [measured(f"{what}: time", evidently.label, "s", [s.seconds for s in ours], [s.seconds for s in theirs],
+                     higher_is_better=False),
+            measured(f"{what}: peak memory", evidently.label, "MB", [s.peak_mb for s in ours],
+                     [s.peak_mb for s in theirs], higher_is_better=False, digits=0)]
+
+
+def main() -> list[Row]:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--rows", default="100000,1000000", help="comma-separated sizes")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--results", type=Path)
+    parser.add_argument("--report", nargs=3, type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.report:
+        shipyard_report(*args.report)
+        return []
+    evidently = peers.ensure("evidently")
+    print(f"drift of two Parquet files, whole process each, {args.rounds} interleaved rounds")
+    rows = [row for size in args.rows.split(",") for row in compare(int(size), args.rounds, evidently)]
+    if args.results:
+        save_rows(args.results, rows)
+    return rows
 
 
 if __name__ == "__main__":
