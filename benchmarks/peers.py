@@ -30,7 +30,7 @@ REQUIREMENTS: dict[str, tuple[list[str], str]] = {
     "metaflow": (["metaflow>=2.19,<2.20"], "metaflow"),
     "evidently": (["evidently>=0.7,<0.8", "pandas<3", "pyarrow"], "evidently"),
     "mlserver": (["mlserver>=1.7,<1.8", "mlserver-sklearn>=1.7,<1.8", _pinned("scikit-learn"), _pinned("lightgbm"),
-                  "joblib"], "mlserver"),
+                  "joblib", "uvloop<0.22"], "mlserver"),  # uvloop 0.22 breaks MLServer 1.7's inference workers
 }
 
 
