@@ -13,6 +13,7 @@ import os
 import platform
 import statistics
 import subprocess
+import tempfile
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass
@@ -21,6 +22,7 @@ from pathlib import Path
 from typing import TypeVar
 
 T = TypeVar("T")
+GNU_TIME = "/usr/bin/time"
 
 
 @dataclass(frozen=True)
@@ -29,25 +31,25 @@ class Sample:
     peak_mb: float
 
 
-def timed(command: Sequence[str], *, env: Mapping[str, str] | None = None, cwd: Path | None = None,
-          quiet: bool = True) -> Sample:
+def timed(command: Sequence[str], *, env: Mapping[str, str] | None = None, cwd: Path | None = None) -> Sample:
     """Wall time and peak resident memory of one process, from its start to its exit.
 
-    The peak is the kernel's ``ru_maxrss`` of the waited-for child (its own waited-for
-    children included), so it measures any interpreter, in any virtualenv, the same way.
+    The peak comes from GNU time (`/usr/bin/time`, Debian package `time`), which starts the
+    command from its own small process: a child forked straight from this one would carry
+    this process's memory into its high-water mark. Any interpreter in any virtualenv is
+    measured the same way.
     """
-    output = subprocess.DEVNULL if quiet else None
-    started = time.perf_counter()
-    proc = subprocess.Popen(list(command), env=dict(env) if env is not None else None, cwd=cwd,
-                            stdout=output, stderr=subprocess.PIPE if quiet else None)
-    stderr = proc.stderr.read() if proc.stderr else b""
-    _, status, usage = os.wait4(proc.pid, 0)
-    seconds = time.perf_counter() - started
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    if proc.returncode != 0:
-        tail = stderr.decode(errors="replace").strip().splitlines()[-5:]
-        raise RuntimeError(f"{' '.join(command)} exited {proc.returncode}: " + " / ".join(tail))
-    return Sample(seconds, usage.ru_maxrss / 1024)
+    with tempfile.NamedTemporaryFile("r", suffix=".maxrss") as maxrss:
+        started = time.perf_counter()
+        done = subprocess.run([GNU_TIME, "-f", "%M", "-o", maxrss.name, *command], env=env, cwd=cwd,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        seconds = time.perf_counter() - started
+        report = maxrss.read().strip().splitlines()
+    if done.returncode != 0:
+        tail = [line for line in done.stderr.decode(errors="replace").strip().splitlines()
+                if not line.startswith("Command exited with non-zero status")][-5:]
+        raise RuntimeError(f"{' '.join(command)} exited {done.returncode}: " + " / ".join(tail))
+    return Sample(seconds, int(report[-1]) / 1024)
 
 
 def interleave(rounds: int, sides: Mapping[str, Callable[[], T]]) -> dict[str, list[T]]:

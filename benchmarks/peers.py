@@ -59,28 +59,29 @@ class NotMeasured:
         return f"{self.name}: not measured ({self.reason})"
 
 
-def ensure(name: str, *, quiet: bool = True) -> Peer | NotMeasured:
+def ensure(name: str) -> Peer | NotMeasured:
     """The peer's virtualenv, created (or re-created when its requirements changed) on first use."""
     requirements, distribution = REQUIREMENTS[name]
-    venv = VENVS / name
+    return install(name, requirements, distribution, VENVS / name)
+
+
+def install(name: str, requirements: list[str], distribution: str, venv: Path) -> Peer | NotMeasured:
     python = venv / "bin" / "python"
     stamp = venv / ".requirements"
     wanted = hashlib.sha256("\n".join(requirements).encode()).hexdigest()
     if not (python.exists() and stamp.exists() and stamp.read_text() == wanted):
-        print(f"installing {name} into {venv.relative_to(ROOT)} ({', '.join(requirements)})", flush=True)
-        steps = [[sys.executable, "-m", "venv", "--clear", str(venv)],
-                 [str(python), "-m", "pip", "install", "--quiet", "--upgrade", "pip"],
-                 [str(python), "-m", "pip", "install", "--quiet", *requirements]]
-        for step in steps:
+        print(f"installing {name} into {venv} ({', '.join(requirements)})", flush=True)
+        for step in ([sys.executable, "-m", "venv", "--clear", str(venv)],
+                     [str(python), "-m", "pip", "install", "--quiet", *requirements]):
             done = subprocess.run(step, capture_output=True, text=True)
             if done.returncode != 0:
-                tail = " ".join((done.stderr or done.stdout).strip().splitlines()[-3:])
-                return NotMeasured(name, f"pip failed: {tail[-300:]}" if "pip" in step else tail[-300:])
+                lines = [line for line in (done.stderr or done.stdout).strip().splitlines() if line.strip()]
+                return NotMeasured(name, f"{step[2]} failed: {' '.join(lines[-2:])[-300:]}")
         stamp.write_text(wanted)
-    found = subprocess.run([str(python), "-c", f"from importlib.metadata import version; print(version({distribution!r}))"],
-                           capture_output=True, text=True)
+    found = subprocess.run([str(python), "-c", "import sys; from importlib.metadata import version; "
+                            "print(version(sys.argv[1]))", distribution], capture_output=True, text=True)
     if found.returncode != 0:
-        return NotMeasured(name, f"{distribution} does not import: {found.stderr.strip().splitlines()[-1:]}")
+        return NotMeasured(name, f"{distribution} is not installed: {' '.join(found.stderr.strip().splitlines()[-1:])}")
     return Peer(name, found.stdout.strip(), python)
 
 
