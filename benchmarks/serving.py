@@ -160,7 +160,7 @@ def train_and_deploy(example: Example, work: Path, env: dict[str, str], rows: in
                                         env=env, check=True, capture_output=True, text=True).stdout)
     import pandas as pd
 
-    row = pd.read_csv(next((work / "data").glob("*.csv")))[columns].head(1)
+    row = pd.read_csv(next((work / "data").glob("*.csv")))[columns].dropna().head(1)  # JSON has no NaN
     return columns, [v.item() if hasattr(v, "item") else v for v in row.iloc[0]]
 
 

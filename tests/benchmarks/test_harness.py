@@ -1,11 +1,16 @@
+import os
 import sys
 
 import pytest
 
-from harness import (Row, interleave, load_rows, machine, measured, median_ratio, not_measured, render_markdown,
-                     render_text, save_rows, timed)
+from harness import (GNU_TIME, Row, interleave, load_rows, machine, measured, median_ratio, not_measured,
+                     render_markdown, render_text, save_rows, timed)
+
+needs_gnu_time = pytest.mark.skipif(not os.access(GNU_TIME, os.X_OK), reason="GNU time is not installed "
+                                    "(apt-get install time; `make bench` does)")
 
 
+@needs_gnu_time
 def test_timed_reports_the_peak_memory_of_the_child_not_of_the_caller():
     small = timed([sys.executable, "-c", "pass"])
     big = timed([sys.executable, "-c", "b = bytearray(300 * 1024 * 1024); b[::4096] = b'x' * len(b[::4096])"])
@@ -13,6 +18,7 @@ def test_timed_reports_the_peak_memory_of_the_child_not_of_the_caller():
     assert small.seconds > 0
 
 
+@needs_gnu_time
 def test_timed_names_the_failing_command_and_its_last_words():
     with pytest.raises(RuntimeError, match=r"exited 3: .*went wrong"):
         timed([sys.executable, "-c", "import sys; print('went wrong', file=sys.stderr); sys.exit(3)"])
@@ -20,7 +26,7 @@ def test_timed_names_the_failing_command_and_its_last_words():
 
 def test_interleave_alternates_the_sides_round_by_round():
     calls = []
-    results = interleave(3, {"a": lambda: calls.append("a") or len(calls), "b": lambda: calls.append("b") or len(calls)})
+    results = interleave(3, {side: (lambda side=side: calls.append(side) or len(calls)) for side in ("a", "b")})
     assert calls == ["a", "b", "a", "b", "a", "b"]
     assert results == {"a": [1, 3, 5], "b": [2, 4, 6]}
 
