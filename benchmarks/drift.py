@@ -13,6 +13,7 @@ alternate round by round.
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import statistics
 import sys
@@ -71,9 +72,17 @@ def shipyard_report(reference_path: Path, current_path: Path, out: Path) -> None
 
 
 def measure_shipyard(reference_path: Path, current_path: Path) -> tuple[float, float]:
-    """Seconds and peak MB of shipyard's drift of two files, one process start to report."""
-    sample = timed([sys.executable, __file__, "--report", str(reference_path), str(current_path),
-                    str(current_path.with_name("shipyard-report.json"))])
+    """Seconds and peak MB of shipyard's drift of two files, one process start to report.
+
+    Through `shipyard drift REFERENCE CURRENT --json` where the command exists, else through
+    the reference profile and drift functions in a process of their own.
+    """
+    if importlib.util.find_spec("shipyard.cli.drift") is not None:
+        command = [sys.executable, "-m", "shipyard", "drift", str(reference_path), str(current_path), "--json"]
+    else:
+        command = [sys.executable, __file__, "--report", str(reference_path), str(current_path),
+                   str(current_path.with_name("shipyard-report.json"))]
+    sample = timed(command)
     return sample.seconds, sample.peak_mb
 
 
