@@ -1,108 +1,124 @@
-"""`shipyard drift ref.parquet cur.parquet` as a user runs it, at 100k and 1M rows × 20 columns.
+"""Drift between two Parquet files, end to end, against Evidently's DataDriftPreset.
 
-    python benchmarks/drift.py [--rows 100000 1000000]
+    python benchmarks/drift.py [--rows 100000,1000000] [--rounds 3] [--results FILE]
 
-Writes `rows` reference and `rows` current rows of 20 columns (15 numeric, 5
-categorical; 4 numeric and 2 categorical shifted) to Parquet in a temporary folder,
-runs the command in a fresh process and reports its wall time from process start to
-report and its peak resident memory, then deletes the data.
-Evidently 0.7.23 does not import next to pandas 3, so its DataDriftPreset figures on
-this machine class (from a separate virtual environment, same shape) are printed beside
-ours; `measure_shipyard(reference_path, current_path) -> (seconds, peak_mb)` is the
-shipyard side, for a harness that runs both.
+For each size, `rows` reference and `rows` current rows of 20 columns (15 numeric, 5
+categorical; 4 numeric and 2 categorical shifted) are written to Parquet in a temporary
+folder (deleted after that size). Each side is one process from start to its report —
+reading the files, computing drift, writing the report as JSON — timed with its peak
+resident memory; Evidently runs in its own virtualenv (it needs pandas < 3). The sides
+alternate round by round.
 """
 
 from __future__ import annotations
 
 import argparse
-import re
-import shutil
+import json
+import statistics
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
 import numpy as np
-import pyarrow as pa
-import pyarrow.parquet as pq
+import pandas as pd
 
-EVIDENTLY = {1_000_000: (95.8, 1600), 100_000: (6.5, None)}  # seconds, peak MB
+import peers
+from harness import Row, Sample, interleave, measured, not_measured, save_rows, timed
+
 SHIFTED = {"n0", "n1", "n2", "n3", "c0", "c1"}
-_FEATURE_ROW = re.compile(r"^│ (\S+)\s+│ (ok|warning|critical)\s+│", re.MULTILINE)
+EVIDENTLY_SCRIPT = '''import json, sys
+import pandas as pd
+from evidently import Report
+from evidently.presets import DataDriftPreset
+
+reference, current, out = sys.argv[1:]
+snapshot = Report([DataDriftPreset()]).run(current_data=pd.read_parquet(current),
+                                           reference_data=pd.read_parquet(reference))
+with open(out, "w") as f:
+    json.dump(snapshot.dict(), f, default=str)
+'''
 
 
-def write_data(path: Path, rows: int, seed: int, shifted: bool) -> None:
-    """One Parquet file: 15 numeric columns (normal or lognormal) and 5 text categories, written as pandas would."""
+def frame(rows: int, seed: int, shifted: bool) -> pd.DataFrame:
+    """Numeric columns filled into one float block (no consolidation copy), categories as pandas categoricals."""
     rng = np.random.default_rng(seed)
-    columns: dict[str, pa.Array] = {}
+    numeric = np.empty((rows, 15))
     for i in range(15):
         shift = 0.5 if shifted and f"n{i}" in SHIFTED else 0.0
-        columns[f"n{i}"] = pa.array(rng.normal(i + shift, 1 + i / 10, rows) if i % 3
-                                    else rng.lognormal(1 + shift, 0.4, rows))
+        numeric[:, i] = rng.normal(i + shift, 1 + i / 10, rows) if i % 3 else rng.lognormal(1 + shift, 0.4, rows)
+    data = pd.DataFrame(numeric, columns=[f"n{i}" for i in range(15)], copy=False)
     for i in range(5):
-        categories = pa.array([f"v{k}" for k in range(4 + 3 * i)])
-        weights = np.linspace(1, 2, len(categories))
+        categories = np.array([f"v{k}" for k in range(4 + 3 * i)])
+        weights = np.linspace(1, 2, categories.size)
         if shifted and f"c{i}" in SHIFTED:
             weights = weights[::-1] ** 2
-        codes = pa.array(rng.choice(len(categories), rows, p=weights / weights.sum()).astype("int32"))
-        columns[f"c{i}"] = categories.take(codes)
-    pq.write_table(pa.table(columns), path)
+        data[f"c{i}"] = pd.Categorical.from_codes(rng.choice(categories.size, rows, p=weights / weights.sum()),
+                                                  categories)
+    return data
 
 
-# Started from a small Python process, the command's peak resident memory is its own: a child forked from
-# a big process (one that just wrote a million rows) inherits that process's high-water mark in ru_maxrss.
-_LAUNCHER = """
-import os, subprocess, sys, time
-started = time.perf_counter()
-child = subprocess.Popen(sys.argv[1:])
-_, status, usage = os.wait4(child.pid, 0)
-child.returncode = os.waitstatus_to_exitcode(status)
-print(f"{time.perf_counter() - started} {usage.ru_maxrss} {child.returncode}", file=sys.stderr)
-"""
+def measure_shipyard(reference_path: Path, current_path: Path) -> tuple[float, float]:
+    """Seconds and peak MB of `shipyard drift REFERENCE CURRENT --json`, one process start to report."""
+    sample = timed(_drift_command(reference_path, current_path))
+    return sample.seconds, sample.peak_mb
 
 
-def run_shipyard(reference_path: str | Path, current_path: str | Path) -> tuple[float, float, str]:
-    """Wall seconds (process start to report) and peak MB of one `shipyard drift` process, and what it printed."""
-    command = [sys.executable, "-m", "shipyard", "drift", str(reference_path), str(current_path)]
-    done = subprocess.run([sys.executable, "-c", _LAUNCHER, *command], capture_output=True, text=True)
-    *errors, measured = done.stderr.strip().splitlines() or [""]
-    seconds, peak_kb, code = measured.split()
-    if int(code) != 0:
-        raise RuntimeError(f"{' '.join(command)} exited {code}:\n" + "\n".join(errors))
-    return float(seconds), float(peak_kb) / 1024, done.stdout
+def check_shipyard_flags_the_shifted_columns(reference_path: Path, current_path: Path) -> None:
+    done = subprocess.run(_drift_command(reference_path, current_path), capture_output=True, text=True, check=True)
+    flagged = set(json.loads(done.stdout)["drifted"])
+    assert flagged == SHIFTED, f"flagged {sorted(flagged)}, shifted {sorted(SHIFTED)}"
 
 
-def measure_shipyard(reference_path: str | Path, current_path: str | Path) -> tuple[float, float]:
-    """Seconds from process start to report, and peak resident MB, of `shipyard drift REFERENCE CURRENT`."""
-    seconds, peak_mb, _ = run_shipyard(reference_path, current_path)
-    return seconds, peak_mb
+def _drift_command(reference_path: Path, current_path: Path) -> list[str]:
+    return [sys.executable, "-m", "shipyard", "drift", str(reference_path), str(current_path), "--json"]
 
 
-def main() -> None:
+def measure_evidently(python: Path, reference_path: Path, current_path: Path) -> tuple[float, float]:
+    script = current_path.with_name("evidently_drift.py")
+    script.write_text(EVIDENTLY_SCRIPT)
+    sample = timed([str(python), str(script), str(reference_path), str(current_path),
+                    str(current_path.with_name("evidently-report.json"))])
+    return sample.seconds, sample.peak_mb
+
+
+def compare(rows: int, rounds: int, evidently: peers.Peer | peers.NotMeasured) -> list[Row]:
+    what = f"drift, {rows:,} + {rows:,} rows × 20 columns, Parquet, process start to report"
+    with tempfile.TemporaryDirectory() as tmp:
+        reference, current = Path(tmp, "reference.parquet"), Path(tmp, "current.parquet")
+        frame(rows, 0, False).to_parquet(reference)
+        frame(rows, 1, True).to_parquet(current)
+        check_shipyard_flags_the_shifted_columns(reference, current)
+        sides = {"shipyard": lambda: Sample(*measure_shipyard(reference, current))}
+        if isinstance(evidently, peers.Peer):
+            sides["evidently"] = lambda: Sample(*measure_evidently(evidently.python, reference, current))
+        samples = interleave(rounds, sides)
+    ours = samples["shipyard"]
+    for name, values in samples.items():
+        print(f"  {rows:>9,} rows  {name:<10} seconds {', '.join(f'{s.seconds:.2f}' for s in values):<24} "
+              f"peak MB {', '.join(f'{s.peak_mb:.0f}' for s in values)}")
+    if not isinstance(evidently, peers.Peer):
+        return [not_measured(what, "evidently", f"{statistics.median(s.seconds for s in ours):.2f} s",
+                             evidently.reason)]
+    theirs = samples["evidently"]
+    return [measured(f"{what}: time", evidently.label, "s", [s.seconds for s in ours], [s.seconds for s in theirs],
+                     higher_is_better=False),
+            measured(f"{what}: peak memory", evidently.label, "MB", [s.peak_mb for s in ours],
+                     [s.peak_mb for s in theirs], higher_is_better=False, digits=0)]
+
+
+def main() -> list[Row]:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--rows", type=int, nargs="+", default=[100_000, 1_000_000])
+    parser.add_argument("--rows", default="100000,1000000", help="comma-separated sizes")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--results", type=Path)
     args = parser.parse_args()
-    print(f"{'rows':>10}  {'':<26}{'seconds':>9}{'peak MB':>9}  vs Evidently")
-    for rows in args.rows:
-        folder = Path(tempfile.mkdtemp(prefix="shipyard-drift-bench-"))
-        try:
-            reference, current = folder / "ref.parquet", folder / "cur.parquet"
-            write_data(reference, rows, 0, False)
-            write_data(current, rows, 1, True)
-            seconds, peak_mb, printed = run_shipyard(reference, current)
-        finally:
-            shutil.rmtree(folder, ignore_errors=True)
-        flagged = {name for name, severity in _FEATURE_ROW.findall(printed) if severity != "ok"}
-        assert flagged == SHIFTED, f"flagged {sorted(flagged)}, shifted {sorted(SHIFTED)}"
-        evidently_s, evidently_mb = EVIDENTLY.get(rows, (None, None))
-        versus = (f"{evidently_s / seconds:.0f}x faster" if evidently_s else "") + \
-                 (f", {peak_mb / evidently_mb:.2f} of its memory" if evidently_mb else "")
-        print(f"{rows:>10,}  {'shipyard drift':<26}{seconds:>9.2f}{peak_mb:>9.0f}  {versus}")
-        if evidently_s:
-            print(f"{'':>10}  {'Evidently DataDriftPreset':<26}{evidently_s:>9.2f}"
-                  f"{evidently_mb if evidently_mb else float('nan'):>9.0f}")
-    print(f"flagged exactly the shifted columns: {', '.join(sorted(SHIFTED))}")
-    sys.stdout.flush()
+    evidently = peers.ensure("evidently")
+    print(f"drift of two Parquet files, whole process each, {args.rounds} interleaved rounds")
+    rows = [row for size in args.rows.split(",") for row in compare(int(size), args.rounds, evidently)]
+    if args.results:
+        save_rows(args.results, rows)
+    return rows
 
 
 if __name__ == "__main__":

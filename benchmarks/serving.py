@@ -1,12 +1,17 @@
-"""Gateway throughput and latency against `mlflow models serve`, driven by wrk on loopback.
+"""shipyard serve against `mlflow models serve` and MLServer, driven by wrk on loopback.
 
-    python benchmarks/serving.py [--duration 10] [--durability buffered,spool,fsync]
+    python benchmarks/serving.py [--models breast_cancer,churn] [--connections 1,16,64]
+                                 [--duration 10] [--rounds 3] [--results FILE]
 
-Registers the breast-cancer example (30 features, StandardScaler + LogisticRegression),
-serves version 1 with both servers, and sends a one-row `dataframe_split` payload at
-1, 16 and 64 connections. shipyard runs once per prediction-log durability (default:
-buffered and spool), so the price of spooling every prediction before its answer shows
-side by side. Needs wrk (Debian package `wrk`).
+Each example is trained, registered and deployed the way a user does it (`shipyard run
+pipeline.yaml`, `shipyard deploy NAME 1`), then served by three servers at once:
+`shipyard serve NAME` (following the deployment: routing, batching, prediction log and
+metrics on), `mlflow models serve -m models:/NAME/1 --env-manager local`, and MLServer
+(its own virtualenv, mlserver-sklearn, adaptive batching up to 64 rows or 1 ms) loading
+the same fitted pipeline exported with joblib. One-row requests: MLflow's `dataframe_split`
+to `/invocations` against shipyard's `/invocations`, and the Open Inference Protocol (V2)
+`infer` (asking for `predict` and `predict_proba`) against shipyard's V2 endpoint. Every
+wrk run takes its turn: per round, per connection level, each server once.
 """
 
 from __future__ import annotations
@@ -16,36 +21,101 @@ import json
 import os
 import re
 import shutil
+import signal
+import socket
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 
+import peers
+from harness import Row, measured, not_measured, save_rows
+
 ROOT = Path(__file__).resolve().parents[1]
-EXAMPLE = ROOT / "examples" / "breast_cancer"
-CONNECTIONS = (1, 16, 64)
+SRC = ROOT / "src"
 LUA = """wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/json"
 wrk.body = [==[%s]==]
 """
+MLSERVER_BATCH = {"max_batch_size": 64, "max_batch_time": 0.001}
 
 
-def _wait(url: str, timeout: float = 120) -> None:
+def _breast_cancer_data(work: Path, rows: int) -> None:
+    subprocess.run([sys.executable, str(ROOT / "examples" / "breast_cancer" / "export.py"), "--out",
+                    str(work / "data" / "breast_cancer.csv")], check=True, stdout=subprocess.DEVNULL)
+
+
+def _churn_data(work: Path, rows: int) -> None:
+    sys.path.insert(0, str(ROOT / "examples" / "churn"))
+    from generate import generate_churn
+
+    (work / "data").mkdir(exist_ok=True)
+    generate_churn(n_rows=rows, seed=0).to_csv(work / "data" / "churn.csv", index=False)
+
+
+@dataclass(frozen=True)
+class Example:
+    """An example pipeline to serve; `promote` when its spec has no gates that promote it."""
+
+    name: str
+    describe: str
+    write_data: Callable[[Path, int], None]
+    promote: bool
+
+
+EXAMPLES = {
+    "breast_cancer": Example("breast_cancer", "breast_cancer (30 numbers, StandardScaler + LogisticRegression)",
+                             _breast_cancer_data, promote=True),
+    "churn": Example("churn", "churn (numbers and strings, one-hot + LightGBM)", _churn_data, promote=False),
+}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_ready(url: str, proc: subprocess.Popen, log: Path, timeout: float = 180) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"server exited {proc.returncode} before {url} answered: "
+                               + " / ".join(log.read_text().strip().splitlines()[-5:]))
         try:
             if httpx.get(url, timeout=2).status_code == 200:
                 return
         except httpx.HTTPError:
             pass
         time.sleep(0.3)
-    raise SystemExit(f"server at {url} did not come up")
+    raise RuntimeError(f"{url} did not answer within {timeout:.0f} s")
 
 
-def _wrk(url: str, script: Path, connections: int, duration: int) -> dict[str, float]:
+@contextmanager
+def server(command: list[str], ready: str, log: Path, env: dict[str, str], cwd: Path | None = None) -> Iterator[None]:
+    with log.open("w") as output:
+        proc = subprocess.Popen(command, env=env, cwd=cwd, stdout=output, stderr=subprocess.STDOUT,
+                                start_new_session=True)
+        try:
+            wait_ready(ready, proc, log)
+            yield
+        finally:
+            os.killpg(proc.pid, signal.SIGTERM)
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+
+
+def wrk(url: str, script: Path, connections: int, duration: int) -> dict[str, float]:
     out = subprocess.run(["wrk", "-t", str(min(connections, 2)), "-c", str(connections), "-d", f"{duration}s",
                           "--latency", "-s", str(script), url], capture_output=True, text=True, check=True).stdout
 
@@ -53,81 +123,152 @@ def _wrk(url: str, script: Path, connections: int, duration: int) -> dict[str, f
         value, unit = re.search(rf"^\s*{label}\s+([\d.]+)(us|ms|s)\s*$", out, re.M).groups()
         return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
 
-    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
-    return {"rps": rps, "p50": millis("50%"), "p99": millis("99%"), "non2xx": int(errors.group(1)) if errors else 0}
+    return {"rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)), "p50": millis("50%"),
+            "p99": millis("99%"), "non2xx": int(errors.group(1)) if errors else 0}
 
 
-def main() -> None:
+def v2_body(columns: list[str], values: list) -> str:
+    def datatype(value) -> str:
+        return "BYTES" if isinstance(value, str) else "INT64" if isinstance(value, int) else "FP64"
+
+    return json.dumps({"parameters": {"content_type": "pd"},
+                       "inputs": [{"name": c, "shape": [1], "datatype": datatype(v), "data": [v]}
+                                  for c, v in zip(columns, values)],
+                       "outputs": [{"name": "predict"}, {"name": "predict_proba"}]})
+
+
+def train_and_deploy(example: Example, work: Path, env: dict[str, str], rows: int) -> tuple[list[str], list]:
+    """The user's path: run the pipeline, deploy version 1; returns the model's input columns and one row."""
+    shutil.copy(ROOT / "examples" / example.name / "pipeline.yaml", work / "pipeline.yaml")
+    example.write_data(work, rows)
+    commands = [["run", str(work / "pipeline.yaml"), "--no-deploy"]]
+    if example.promote:
+        commands.append(["models", "promote", example.name, "1", "--to", "staging"])
+    commands.append(["deploy", example.name, "1"])
+    for command in commands:
+        subprocess.run([sys.executable, "-m", "shipyard", *command], env=env, cwd=work, check=True,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    export = ("import json, sys, joblib\n"
+              "from shipyard.registry.loading import load_model_version\n"
+              f"model = load_model_version({example.name!r}, 1)\n"
+              "joblib.dump(model, sys.argv[1])\n"
+              "print(json.dumps(list(model.feature_names_in_)))\n")
+    (work / "mlserver" / example.name).mkdir(parents=True)
+    columns = json.loads(subprocess.run([sys.executable, "-c", export, str(work / "mlserver" / example.name /
+                                                                           "model.joblib")],
+                                        env=env, check=True, capture_output=True, text=True).stdout)
+    import pandas as pd
+
+    row = pd.read_csv(next((work / "data").glob("*.csv")))[columns].dropna().head(1)  # JSON has no NaN
+    return columns, [v.item() if hasattr(v, "item") else v for v in row.iloc[0]]
+
+
+def write_mlserver_settings(folder: Path, name: str, ports: dict[str, int]) -> None:
+    (folder / "settings.json").write_text(json.dumps({
+        "http_port": ports["http"], "grpc_port": ports["grpc"], "metrics_port": ports["metrics"],
+        "host": "127.0.0.1"}))
+    (folder / name / "model-settings.json").write_text(json.dumps({
+        "name": name, "implementation": "mlserver_sklearn.SKLearnModel", **MLSERVER_BATCH,
+        "parameters": {"uri": "./model.joblib"}}))
+
+
+def bench_example(example: Example, args: argparse.Namespace, mlserver: peers.Peer | peers.NotMeasured) -> list[Row]:
+    with tempfile.TemporaryDirectory() as tmp, ExitStack() as running:
+        work = Path(tmp)
+        env = {**os.environ, "SHIPYARD_HOME": str(work / "home"),
+               "MLFLOW_TRACKING_URI": f"sqlite:///{work / 'home' / 'mlflow.db'}",
+               "PYTHONPATH": os.pathsep.join(filter(None, [str(SRC), os.environ.get("PYTHONPATH")])),
+               "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
+        env.pop("SHIPYARD_DATABASE_URL", None)
+        columns, values = train_and_deploy(example, work, env, args.churn_rows)
+        split = json.dumps({"dataframe_split": {"columns": columns, "data": [values]}})
+        infer = v2_body(columns, values)
+        ports = {"shipyard": free_port(), "mlflow": free_port()}
+        shipyard_base, mlflow_base = (f"http://127.0.0.1:{ports[k]}" for k in ("shipyard", "mlflow"))
+        # side -> (URL, body)
+        sides = {"shipyard /invocations": (f"{shipyard_base}/models/{example.name}/invocations", split),
+                 "mlflow": (f"{mlflow_base}/invocations", split),
+                 "shipyard V2": (f"{shipyard_base}/v2/models/{example.name}/infer", infer)}
+        running.enter_context(server([sys.executable, "-m", "shipyard", "serve", example.name, "--port",
+                                      str(ports["shipyard"])], f"{shipyard_base}/v2/health/ready",
+                                     work / "shipyard.log", env))
+        running.enter_context(server(
+            [sys.executable, "-m", "mlflow", "models", "serve", "-m", f"models:/{example.name}/1", "--env-manager",
+             "local", "-p", str(ports["mlflow"]), "-h", "127.0.0.1"], f"{mlflow_base}/ping", work / "mlflow.log",
+            {**env, "MLFLOW_ALLOW_PICKLE_DESERIALIZATION": "true"}))
+        if isinstance(mlserver, peers.Peer):
+            mls_ports = {"http": free_port(), "grpc": free_port(), "metrics": free_port()}
+            write_mlserver_settings(work / "mlserver", example.name, mls_ports)
+            mls_base = f"http://127.0.0.1:{mls_ports['http']}"
+            # the fitted pipeline holds shipyard's transformer classes: MLServer imports them from src/
+            running.enter_context(server([str(mlserver.bin / "mlserver"), "start", str(work / "mlserver")],
+                                         f"{mls_base}/v2/models/{example.name}/ready", work / "mlserver.log",
+                                         {**os.environ, "PYTHONPATH": str(SRC)}))
+            sides["mlserver"] = (f"{mls_base}/v2/models/{example.name}/infer", infer)
+        for name, (url, body) in sides.items():
+            answer = httpx.post(url, content=body, headers={"Content-Type": "application/json"}, timeout=30)
+            if answer.status_code != 200:
+                raise RuntimeError(f"{name} answered {answer.status_code} to one row: {answer.text[:300]}")
+            (work / f"{name.replace(' ', '_').replace('/', '')}.lua").write_text(LUA % body)
+        results: dict[tuple[str, int], list[dict[str, float]]] = {}
+        for _ in range(args.rounds):
+            for c in args.connections:
+                for name, (url, _) in sides.items():
+                    script = work / f"{name.replace(' ', '_').replace('/', '')}.lua"
+                    results.setdefault((name, c), []).append(wrk(url, script, c, args.duration))
+    print(f"{example.describe}: one-row requests, {args.duration} s per wrk run, {args.rounds} interleaved rounds")
+    print(f"  {'connections':>11}  {'server':<22}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'non-2xx':>9}  (medians)")
+    for c in args.connections:
+        for name in sides:
+            runs = results[(name, c)]
+            print(f"  {c:>11}  {name:<22}" + "".join(f"{statistics.median(r[k] for r in runs):>9.2f}"
+                                                     for k in ("rps", "p50", "p99"))
+                  + f"{sum(r['non2xx'] for r in runs):>9}")
+    rows = []
+    pairs = [("shipyard /invocations", "mlflow", "dataframe_split to /invocations", "mlflow models serve "
+              + _version("mlflow"))]
+    if isinstance(mlserver, peers.Peer):
+        pairs.append(("shipyard V2", "mlserver", "V2 infer", f"{mlserver.label} (mlserver-sklearn, adaptive "
+                                                             "batching)"))
+    for c in args.connections:
+        for ours, theirs, protocol, label in pairs:
+            what = f"serving {example.name}, {protocol}, {c} connection{'s' if c > 1 else ''}"
+            for key, unit, better_high in (("rps", "req/s", True), ("p50", "ms", False), ("p99", "ms", False)):
+                a, b = [r[key] for r in results[(ours, c)]], [r[key] for r in results[(theirs, c)]]
+                row = measured(f"{what}: {key if key != 'rps' else 'throughput'}", label, unit, a, b,
+                               higher_is_better=better_high, digits=0 if key == "rps" else 2)
+                errors = sum(r["non2xx"] for r in results[(theirs, c)] + results[(ours, c)])
+                rows.append(Row(**{**row.__dict__, "note": f"{errors} non-2xx answers" if errors else ""}))
+    if not isinstance(mlserver, peers.Peer):
+        rows.append(not_measured(f"serving {example.name}, V2 infer", "mlserver", "see the V2 rows above",
+                                 mlserver.reason))
+    return rows
+
+
+def _version(distribution: str) -> str:
+    from importlib.metadata import version
+
+    return version(distribution)
+
+
+def main() -> list[Row]:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--duration", type=int, default=10)
-    parser.add_argument("--durability", default="buffered,spool",
-                        help="comma-separated prediction-log durabilities to run shipyard with")
+    parser.add_argument("--models", default="breast_cancer,churn")
+    parser.add_argument("--connections", default="1,16,64")
+    parser.add_argument("--duration", type=int, default=10, help="seconds per wrk run")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--churn-rows", type=int, default=20000, help="rows the churn model is trained on")
+    parser.add_argument("--results", type=Path)
     args = parser.parse_args()
-    durabilities = [d.strip() for d in args.durability.split(",") if d.strip()]
-    if not durabilities or set(durabilities) - {"buffered", "spool", "fsync"}:
-        raise SystemExit("--durability takes buffered, spool and/or fsync, comma-separated")
+    args.connections = [int(c) for c in args.connections.split(",")]
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is needed: apt-get install wrk")
-    with tempfile.TemporaryDirectory() as tmp:
-        work = Path(tmp)
-        shutil.copy(EXAMPLE / "pipeline.yaml", work / "pipeline.yaml")
-        subprocess.run([sys.executable, str(EXAMPLE / "export.py"), "--out", str(work / "data" / "breast_cancer.csv")],
-                       check=True, stdout=subprocess.DEVNULL)
-        env = {**os.environ, "SHIPYARD_HOME": str(work / "home")}
-        env.pop("SHIPYARD_DATABASE_URL", None)
-        env["MLFLOW_TRACKING_URI"] = f"sqlite:///{work / 'home' / 'mlflow.db'}"
-        bin_dir = Path(sys.executable).parent
-        env["PATH"] = f"{bin_dir}{os.pathsep}{env.get('PATH', '')}"  # mlflow starts `uvicorn` from PATH
-        shipyard = str(bin_dir / "shipyard")
-        for command in (["run", str(work / "pipeline.yaml")], ["models", "promote", "breast_cancer", "1", "--to",
-                                                               "staging"], ["deploy", "breast_cancer", "1"]):
-            subprocess.run([shipyard, *command], env=env, check=True, stdout=subprocess.DEVNULL,
-                           stderr=subprocess.DEVNULL)
-        import pandas as pd
-
-        row = pd.read_csv(work / "data" / "breast_cancer.csv").drop(columns=["malignant"]).head(1)
-        body = json.dumps({"dataframe_split": {"columns": list(row.columns), "data": row.values.tolist()}})
-        script = work / "post.lua"
-        script.write_text(LUA % body)
-        servers = {
-            "mlflow models serve": ([str(bin_dir / "mlflow"), "models", "serve", "-m", "models:/breast_cancer/1",
-                                     "--env-manager", "local", "-p", "5011", "-h", "127.0.0.1"],
-                                    "http://127.0.0.1:5011/ping", "http://127.0.0.1:5011/invocations"),
-            **{f"shipyard serve ({durability})": (
-                [shipyard, "serve", "breast_cancer", "--port", str(port), "--log-durability", durability],
-                f"http://127.0.0.1:{port}/v2/health/ready",
-                f"http://127.0.0.1:{port}/models/breast_cancer/invocations")
-               for port, durability in enumerate(durabilities, start=5012)},
-        }
-        results: dict[str, dict[int, dict[str, float]]] = {}
-        for name, (command, ready, url) in servers.items():
-            output = (work / f"{re.sub(r'[^a-z]+', '-', name)}.log").open("w")
-            proc = subprocess.Popen(command, env={**env, "MLFLOW_ALLOW_PICKLE_DESERIALIZATION": "true"},
-                                    stdout=output, stderr=subprocess.STDOUT, start_new_session=True)
-            try:
-                _wait(ready)
-                check = httpx.post(url, content=body, headers={"Content-Type": "application/json"})
-                assert check.status_code == 200, check.text
-                results[name] = {c: _wrk(url, script, c, args.duration) for c in CONNECTIONS}
-            finally:
-                os.killpg(proc.pid, 15)
-                proc.wait(timeout=30)
-                output.close()
-        drained = {name: [line for line in (work / f"{re.sub(r'[^a-z]+', '-', name)}.log").read_text().splitlines()
-                          if "prediction log" in line] for name in servers if name.startswith("shipyard")}
-    print(f"one-row dataframe_split to /invocations, {args.duration}s per level, wrk on loopback; shipyard serves "
-          "the deployment (routing, prediction log and metrics on)")
-    print(f"{'connections':>12} | {'server':<27} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'non-2xx':>8}")
-    for c in CONNECTIONS:
-        for name in servers:
-            r = results[name][c]
-            print(f"{c:>12} | {name:<27} {r['rps']:>9.0f} {r['p50']:>8.2f} {r['p99']:>8.2f} {r['non2xx']:>8}")
-        mlflow_rps = max(results["mlflow models serve"][c]["rps"], 1e-9)
-        ratios = ", ".join(f"{d} {results[f'shipyard serve ({d})'][c]['rps'] / mlflow_rps:.1f}x" for d in durabilities)
-        print(f"{'':>12} | shipyard/mlflow req/s: {ratios}")
-    for name, lines in drained.items():
-        print(f"{name}: " + (lines[-1] if lines else "printed no prediction-log summary"))
+    mlserver = peers.ensure("mlserver")
+    rows = [row for name in args.models.split(",") for row in bench_example(EXAMPLES[name], args, mlserver)]
+    if args.results:
+        save_rows(args.results, rows)
+    return rows
 
 
 if __name__ == "__main__":

@@ -1,0 +1,54 @@
+import importlib.util
+import json
+import shutil
+import sys
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+BENCHMARKS = Path(__file__).resolve().parents[2] / "benchmarks"
+
+# loaded under its own name: `serving` is also the test package tests/serving
+_spec = importlib.util.spec_from_file_location("benchmark_serving", BENCHMARKS / "serving.py")
+_serving = sys.modules["benchmark_serving"] = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(_serving)
+LUA, v2_body, wrk = _serving.LUA, _serving.v2_body, _serving.wrk
+
+
+def test_the_v2_body_types_each_column_as_the_open_inference_protocol_does():
+    body = json.loads(v2_body(["age", "plan", "charges"], [55, "premium", 83.5]))
+    assert body["parameters"] == {"content_type": "pd"}
+    assert [(i["name"], i["datatype"], i["shape"], i["data"]) for i in body["inputs"]] == [
+        ("age", "INT64", [1], [55]), ("plan", "BYTES", [1], ["premium"]), ("charges", "FP64", [1], [83.5])]
+    assert body["outputs"] == [{"name": "predict"}, {"name": "predict_proba"}]
+
+
+class _Answer(BaseHTTPRequestHandler):
+    def do_POST(self):  # noqa: N802
+        self.rfile.read(int(self.headers["Content-Length"]))
+        status = 200 if self.path == "/ok" else 503
+        self.send_response(status)
+        self.send_header("Content-Length", "2")
+        self.end_headers()
+        self.wfile.write(b"{}")
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.mark.skipif(shutil.which("wrk") is None, reason="wrk is not installed (apt-get install wrk)")
+def test_wrk_figures_come_from_a_real_run_and_count_failed_answers(tmp_path):
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Answer)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    script = tmp_path / "post.lua"
+    script.write_text(LUA % json.dumps({"x": 1}))
+    base = f"http://127.0.0.1:{server.server_address[1]}"
+    try:
+        ok = wrk(f"{base}/ok", script, 1, 1)
+        failing = wrk(f"{base}/fail", script, 1, 1)
+    finally:
+        server.shutdown()
+    assert ok["rps"] > 0 and 0 < ok["p50"] <= ok["p99"] and ok["non2xx"] == 0
+    assert failing["non2xx"] > 0
