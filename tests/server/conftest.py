@@ -46,7 +46,7 @@ def write_project(folder, *, spec: str = SPEC, rows: int = 300, seed: int = 0):
 
 @pytest.fixture(scope="session")
 def platform(tmp_path_factory):
-    """Versions 1 and 2 of 'churny' (team growth), each registered and gated to staging by a pipeline run.
+    """Versions 1, 2 and 3 of 'churny' (team growth), each registered and gated to staging by a pipeline run.
 
     The runs leave deployment alone (as ``shipyard run --no-deploy``), so tests deploy through the API.
     """
@@ -68,7 +68,7 @@ def platform(tmp_path_factory):
     loaded = load_spec(spec_path)
     undeployed = dataclasses.replace(loaded, spec=loaded.spec.model_copy(update={"deployment": None}))
     runs = []
-    for options in (RunOptions(), RunOptions(from_step="train")):
+    for options in (RunOptions(), RunOptions(from_step="train"), RunOptions(from_step="train")):
         result = run(undeployed, options=dataclasses.replace(options, max_workers=1), settings=settings)
         assert result.status == "succeeded", result.error
         runs.append(result)
