@@ -39,10 +39,12 @@ def test_deployment_mistakes_are_client_errors(client):
     assert_problem(client.post("/api/v1/deployments/churny", json={"version": "1", "percent": 150}), 422)
     assert_problem(client.post("/api/v1/deployments/churny", json={"version": "1", "strategy": "teleport"}), 422)
     assert_problem(client.post("/api/v1/deployments/churny", json={"version": "1", "strategy": "ab",
-                                                                   "routing_key": "cookie"}), 400,
-                   detail="not a routing key")
+                                                                   "routing_key": "cookie"}), 422,
+                   detail="routing_key")
     assert_problem(client.post("/api/v1/deployments/churny", json={"version": "1", "strategy": "rollout",
                                                                    "plan": {"canary": {"steps": "lots"}}}), 422)
-    assert_problem(client.put("/api/v1/deployments/churny/traffic", json={}), 400, detail="nothing to change")
+    assert_problem(client.put("/api/v1/deployments/churny/traffic", json={"reason": "x"}), 422,
+                   detail="nothing to change")
+    assert_problem(client.put("/api/v1/deployments/churny/traffic", json={"stable": None}), 422)
     assert_problem(client.post("/api/v1/deployments/churny/rollback", json={}), 422)
     assert_problem(client.get("/api/v1/deployments/nobody/rollout"), 404)

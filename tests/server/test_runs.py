@@ -34,8 +34,8 @@ def test_show_run_has_its_steps(client, platform):
 
 
 def test_start_needs_exactly_one_source_and_a_valid_spec(client):
-    assert_problem(client.post("/api/v1/runs", json={}), 400, title="usage error")
-    assert_problem(client.post("/api/v1/runs", json={"spec": "name: x", "from_run": "abc"}), 400)
+    assert_problem(client.post("/api/v1/runs", json={}), 422, title="invalid request")
+    assert_problem(client.post("/api/v1/runs", json={"spec": "name: x", "from_run": "abc"}), 422)
     assert_problem(client.post("/api/v1/runs", json={"spec": "name: [unclosed"}), 400, title="invalid pipeline spec")
     assert_problem(client.post("/api/v1/runs", json={"from_run": "nosuchrun"}), 404)
     assert_problem(client.post("/api/v1/runs", json={"spec": "name: x", "extra": 1}), 422)

@@ -48,8 +48,15 @@ class Sort:
     descending: bool
 
 
+def sort_query(default: str, keys: Sequence[str]) -> Any:
+    """The ``sort`` query parameter: one of ``keys``, prefixed with ``-`` for descending (documented as an enum)."""
+    return Query(default, description=f"{', '.join(keys)}; prefix - for descending.",
+                 json_schema_extra={"enum": [v for k in keys for v in (k, f"-{k}")]})  # checked by parse_sort: 400
+
+
 def parse_sort(text: str, allowed: Sequence[str]) -> Sort:
     """``KEY`` (ascending) or ``-KEY`` (descending); a key not in ``allowed`` is a usage error naming them."""
+    allowed = tuple(allowed)
     key = text.removeprefix("-")
     if key not in allowed:
         raise UsageError(f"cannot sort by '{key}'; allowed sort keys: {', '.join(allowed)}",

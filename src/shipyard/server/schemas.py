@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from shipyard.spec.deployment import DeploymentSpec
+from shipyard.spec.deployment import ROUTING_KEY, DeploymentSpec
 
 Severity = Literal["ok", "warning", "critical"]
 
@@ -64,10 +64,14 @@ class RunDetail(RunOut):
     steps: list[StepOut]
 
 
-class RunStart(Body):
-    spec: str | None = Field(default=None, description="A pipeline YAML to run (its relative paths resolve against "
-                                                        "the server's folder for uploaded specs).")
-    from_run: str | None = Field(default=None, description="Run the spec a stored run ran with (its id).")
+class RunFromSpec(Body):
+    spec: str = Field(description="A pipeline YAML to run; name its data by absolute path or URL (relative paths "
+                                  "resolve against the folder the server keeps it in).")
+    no_cache: bool = False
+
+
+class RunFromRun(Body):
+    from_run: str = Field(description="Run again the spec this stored run ran with (its id or a unique prefix).")
     no_cache: bool = False
 
 
@@ -237,7 +241,8 @@ class DeployIn(Body):
     version: str = Field(pattern=r"^[0-9]+$")
     strategy: Literal["blue-green", "canary", "ab", "shadow", "rollout"] = "blue-green"
     percent: float | None = Field(default=None, ge=0, le=100, description="Traffic for canary/ab, mirrored for shadow.")
-    routing_key: str | None = Field(default=None, description="header:NAME or field:NAME (ab).")
+    routing_key: str | None = Field(default=None, pattern=ROUTING_KEY.pattern, description="header:NAME or "
+                                                                                            "field:NAME (ab).")
     plan: DeploymentSpec | None = Field(default=None, description="The rollout plan, as a pipeline's deployment: "
                                                                   "section (rollout).")
     reason: str | None = None
@@ -248,15 +253,26 @@ class ArmIn(Body):
     percent: float | None = Field(default=None, ge=0, le=100)
 
 
-class TrafficIn(Body):
-    """Arms to change; an arm given as null is removed, one left out stays as it is."""
+TRAFFIC_CHANGES = ("stable", "canary", "ab", "shadow", "routing_key")
 
-    stable: str | None = Field(default=None, pattern=r"^[0-9]+$")
+
+class TrafficIn(Body):
+    """Arms to change, at least one (or the routing key); an arm given as null is removed, one left out stays."""
+
+    model_config = ConfigDict(json_schema_extra={"anyOf": [{"required": [name]} for name in TRAFFIC_CHANGES]})
+
+    stable: str = Field(default=None, pattern=r"^[0-9]+$", description="The version to switch the stable arm to.")
     canary: ArmIn | None = None
     ab: ArmIn | None = None
     shadow: ArmIn | None = None
-    routing_key: str | None = None
+    routing_key: str = Field(default=None, pattern=ROUTING_KEY.pattern)
     reason: str | None = None
+
+    @model_validator(mode="after")
+    def _changes_something(self) -> TrafficIn:
+        if not self.model_fields_set & set(TRAFFIC_CHANGES):
+            raise ValueError(f"nothing to change; give at least one of {', '.join(TRAFFIC_CHANGES)}")
+        return self
 
 
 # ---------------------------------------------------------------- monitoring

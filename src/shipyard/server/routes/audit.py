@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Query
 
 from shipyard.config import Settings
 from shipyard.server.auth import Caller, caller
-from shipyard.server.pagination import Page, Window, parse_sort, window
+from shipyard.server.pagination import Page, Window, parse_sort, sort_query, window
 from shipyard.server.problems import problem_responses
 from shipyard.server.schemas import AuditEventOut, ChainOut
 from shipyard.server.settings import app_settings
@@ -22,7 +22,7 @@ router = APIRouter(prefix="/audit", tags=["audit"])
 def audit_log(model: str | None = None, action: str | None = None, actor: str | None = None,
               since: datetime | None = Query(None, description="Only events at or after this time (UTC unless an "
                                                               "offset is given)."),
-              sort: str = Query("seq", description="seq; prefix - for newest first."),
+              sort: str = sort_query("seq", ("seq",)),
               page: Window = Depends(window), who: Caller = Depends(caller),
               settings: Settings = Depends(app_settings)) -> dict:
     from shipyard.governance.audit import page_events

@@ -9,8 +9,9 @@ from fastapi import APIRouter, Depends, Query
 
 from shipyard.config import Settings
 from shipyard.errors import NotFoundError
+from shipyard.registry.catalog import SORT_KEYS as CATALOG_SORT_KEYS
 from shipyard.server.auth import Caller, caller
-from shipyard.server.pagination import Page, Window, parse_sort, sort_in_memory, window
+from shipyard.server.pagination import Page, Window, parse_sort, sort_query, sort_in_memory, window
 from shipyard.server.problems import problem_responses
 from shipyard.server.schemas import (CardOut, CatalogEntryOut, Comparison, GateReportOut, Lineage, Severity,
                                      VersionDetail, VersionOut)
@@ -32,13 +33,12 @@ def catalog(q: str | None = Query(None, description="Part of the name or descrip
             state: str | None = Query(None, description="Models with at least one version in this state."),
             has_slo: bool | None = Query(None, description="Models whose spec declares (or not) rollout SLOs."),
             drift: Severity | None = Query(None, description="The severity of the model's newest drift report."),
-            sort: str = Query("name", description="name, team, versions, latest_version, updated_at or "
-                                                  "drift_severity; prefix - for descending."),
+            sort: str = sort_query("name", CATALOG_SORT_KEYS),
             page: Window = Depends(window), who: Caller = Depends(caller),
             settings: Settings = Depends(app_settings)) -> dict:
-    from shipyard.registry.catalog import SORT_KEYS, CatalogQuery, search_catalog
+    from shipyard.registry.catalog import CatalogQuery, search_catalog
 
-    order = parse_sort(sort, SORT_KEYS)
+    order = parse_sort(sort, CATALOG_SORT_KEYS)
     query = CatalogQuery(text=q, team=team, tag=tag, column=column, state=state, has_slo=has_slo,
                          drift_severity=drift)
     with who.acting():
@@ -59,8 +59,7 @@ def show_model(model: str, who: Caller = Depends(caller), settings: Settings = D
 @router.get("/{model}/versions", response_model=Page[VersionOut], summary="A model's versions and their states",
             responses=problem_responses(400, 401, 403, 404, 422, 503))
 def list_versions(model: str, state: str | None = Query(None, description="Only versions in this state."),
-                  sort: str = Query("-version", description="version, state or updated_at; prefix - for "
-                                                            "descending."),
+                  sort: str = sort_query("-version", tuple(VERSION_SORT)),
                   page: Window = Depends(window), who: Caller = Depends(caller),
                   settings: Settings = Depends(app_settings)) -> dict:
     from shipyard.registry.lifecycle import list_states

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Query
 
 from shipyard.config import Settings
 from shipyard.server.auth import Caller, caller
-from shipyard.server.pagination import Page, Window, parse_sort, window
+from shipyard.server.pagination import Page, Window, parse_sort, sort_query, window
 from shipyard.server.problems import problem_responses
 from shipyard.server.schemas import AlertOut, DriftIn, DriftReportOut, DriftSummary, Severity
 from shipyard.server.settings import app_settings
@@ -26,7 +26,7 @@ def drift_summary(run) -> dict:
             responses=problem_responses(400, 401, 403, 404, 422, 503))
 def drift_history(model: str, severity: Severity | None = None,
                   version: str | None = Query(None, pattern=r"^[0-9]+$"),
-                  sort: str = Query("-created_at", description="created_at; prefix - for descending."),
+                  sort: str = sort_query("-created_at", ("created_at",)),
                   page: Window = Depends(window), who: Caller = Depends(caller),
                   settings: Settings = Depends(app_settings)) -> dict:
     from shipyard.monitoring.runs import page_history, require_model

@@ -8,12 +8,12 @@ from typing import Literal
 from fastapi import APIRouter, Depends, Query
 
 from shipyard.config import Settings
-from shipyard.errors import UsageError
 from shipyard.server.auth import Caller, caller
-from shipyard.server.pagination import Page, Window, parse_sort, window
+from shipyard.server.pagination import Page, Window, parse_sort, sort_query, window
 from shipyard.server.problems import problem_responses
-from shipyard.server.schemas import RunAccepted, RunDetail, RunOut, RunStart
+from shipyard.server.schemas import RunAccepted, RunDetail, RunFromRun, RunFromSpec, RunOut
 from shipyard.server.settings import app_settings
+from shipyard.store.runs import RUN_SORT_KEYS
 
 router = APIRouter(prefix="/runs", tags=["runs"])
 
@@ -37,13 +37,12 @@ def run_out(record, *, steps: bool = False) -> dict:
             responses=problem_responses(400, 401, 403, 422, 503))
 def list_runs(pipeline: str | None = None, status: RunStatus | None = Query(None, description="The stored status."),
               model: str | None = Query(None, description="Runs that registered a version of this model."),
-              sort: str = Query("-created_at", description="created_at, started_at, finished_at, pipeline or "
-                                                           "status; prefix - for descending."),
+              sort: str = sort_query("-created_at", RUN_SORT_KEYS),
               page: Window = Depends(window), who: Caller = Depends(caller),
               settings: Settings = Depends(app_settings)) -> dict:
     from shipyard.store import runs as store
 
-    order = parse_sort(sort, tuple(store.RUN_SORT_KEYS))
+    order = parse_sort(sort, RUN_SORT_KEYS)
     with who.acting():
         records, total = store.page_runs(pipeline=pipeline, status=status, model=model, sort=order.key,
                                          descending=order.descending, offset=page.offset, limit=page.limit,
@@ -63,14 +62,12 @@ def show_run(run_id: str, who: Caller = Depends(caller), settings: Settings = De
 @router.post("", response_model=RunAccepted, status_code=202,
              summary="Start a run of an uploaded spec, or of a stored run's spec, in the background",
              responses=problem_responses(400, 401, 403, 404, 409, 422, 503))
-def start_run(body: RunStart, who: Caller = Depends(caller), settings: Settings = Depends(app_settings)) -> dict:
+def start_run(body: RunFromSpec | RunFromRun, who: Caller = Depends(caller),
+              settings: Settings = Depends(app_settings)) -> dict:
     from shipyard.pipeline import background
 
-    if (body.spec is None) == (body.from_run is None):
-        raise UsageError("give either 'spec' (a pipeline YAML) or 'from_run' (the id of a stored run)",
-                         hint='{"spec": "name: churn\\n..."}  |  {"from_run": "RUN_ID"}')
     with who.acting():
-        if body.spec is not None:
+        if isinstance(body, RunFromSpec):
             run_id = background.start_uploaded(body.spec, actor=who.name, no_cache=body.no_cache, settings=settings)
         else:
             run_id = background.start_again(body.from_run, actor=who.name, no_cache=body.no_cache,
