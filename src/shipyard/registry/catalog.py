@@ -169,13 +169,14 @@ def _newest(session, table, key, order, columns, *conditions) -> dict[str, tuple
 @functools.lru_cache(maxsize=4096)
 def spec_facts(digest: str, text: str) -> dict[str, Any]:
     """Owner, description, tags, input columns, output and SLOs that a pipeline spec declares (by its digest)."""
-    import yaml
+    from ruamel.yaml import YAML
+    from ruamel.yaml.error import YAMLError
 
     from shipyard.spec.deployment import ServiceLevels
 
     try:
-        data = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
-    except yaml.YAMLError:
+        data = YAML(typ="safe").load(text)
+    except YAMLError:
         return {}
     if not isinstance(data, dict):
         return {}
