@@ -117,6 +117,9 @@ def test_sorting_and_paging(populated):
 def test_one_entry_and_a_misspelt_name(populated):
     from shipyard.errors import NotFoundError
 
-    assert catalog_entry("model_031", settings=populated).team == "fraud"
+    entry = catalog_entry("model_030", settings=populated)
+    assert entry.team == "growth" and entry.drift_severity == "ok" and entry.versions == VERSIONS
+    assert entry.inputs == ("amount", "col_30") and entry.production_version == "1"
+    assert entry == next(e for e in search_catalog(settings=populated, limit=500)[0] if e.name == "model_030")
     with pytest.raises(NotFoundError, match="did you mean model_031"):
-        catalog_entry("model_31", settings=populated)
+        catalog_entry("model_0031", settings=populated)

@@ -101,26 +101,34 @@ def _sort_value(entry: CatalogEntry, sort: str) -> tuple:
     return (entry.name,)
 
 
-def catalog_entries(*, settings: Settings | None = None) -> list[CatalogEntry]:
-    """Every model known to the lifecycle, by name."""
+def catalog_entries(*, model: str | None = None, settings: Settings | None = None) -> list[CatalogEntry]:
+    """Every model known to the lifecycle (or just ``model``), by name."""
+
+    def only(column):
+        return () if model is None else (column == model,)
+
     with session_scope(settings) as s:
         counts: dict[str, dict[str, int]] = {}
         summary: dict[str, tuple[int, int | None, datetime | None]] = {}
-        for model, state, n in s.execute(select(ModelVersionState.model, ModelVersionState.state, func.count())
+        for name, state, n in s.execute(select(ModelVersionState.model, ModelVersionState.state, func.count())
+                                          .where(*only(ModelVersionState.model))
                                           .group_by(ModelVersionState.model, ModelVersionState.state)):
-            counts.setdefault(model, {})[state] = n
-        for model, n, latest, updated in s.execute(
+            counts.setdefault(name, {})[state] = n
+        for name, n, latest, updated in s.execute(
                 select(ModelVersionState.model, func.count(), func.max(cast(ModelVersionState.version, Integer)),
-                       func.max(ModelVersionState.updated_at)).group_by(ModelVersionState.model)):
-            summary[model] = (n, latest, updated)
-        heads = dict(s.execute(select(ModelHead.model, ModelHead.production_version)).all())
+                       func.max(ModelVersionState.updated_at)).where(*only(ModelVersionState.model))
+                .group_by(ModelVersionState.model)):
+            summary[name] = (n, latest, updated)
+        heads = dict(s.execute(select(ModelHead.model, ModelHead.production_version)
+                               .where(*only(ModelHead.model))).all())
         specs = _newest(s, PipelineRun, PipelineRun.model_name, PipelineRun.created_at,
                         (PipelineRun.model_name, PipelineRun.spec_digest, PipelineRun.spec_text),
-                        PipelineRun.model_name.is_not(None))
+                        PipelineRun.model_name.is_not(None), *only(PipelineRun.model_name))
         drifts = _newest(s, DriftReport, DriftReport.model, DriftReport.created_at,
-                         (DriftReport.model, DriftReport.severity, DriftReport.created_at))
-        stables = {model: next((a["version"] for a in arms if a.get("role") == "stable"), None)
-                   for model, arms in s.execute(select(Deployment.model, Deployment.arms))}
+                         (DriftReport.model, DriftReport.severity, DriftReport.created_at), *only(DriftReport.model))
+        stables = {name: next((a["version"] for a in arms if a.get("role") == "stable"), None)
+                   for name, arms in s.execute(select(Deployment.model, Deployment.arms)
+                                                .where(*only(Deployment.model)))}
     entries = []
     for name in sorted(summary):
         n, latest, updated = summary[name]
@@ -138,13 +146,14 @@ def catalog_entry(model: str, *, settings: Settings | None = None) -> CatalogEnt
     """The catalog entry of one model."""
     from shipyard.errors import NotFoundError
 
-    entries = catalog_entries(settings=settings)
-    for entry in entries:
-        if entry.name == model:
-            return entry
+    found = catalog_entries(model=model, settings=settings)
+    if found:
+        return found[0]
     import difflib
 
-    near = difflib.get_close_matches(model, [e.name for e in entries], n=3)
+    with session_scope(settings) as s:
+        known = s.scalars(select(ModelHead.model)).all()
+    near = difflib.get_close_matches(model, known, n=3)
     raise NotFoundError(f"there is no model '{model}' in the registry" +
                         (f"; did you mean {', '.join(near)}?" if near else ""),
                         hint="GET /api/v1/models lists the registered models")
