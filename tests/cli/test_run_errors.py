@@ -116,3 +116,8 @@ def test_debug_shows_the_traceback(project, capsys, shipyard_home):
     err = capsys.readouterr().err
     assert code == 3
     assert "Traceback" in err
+
+
+def test_run_id_names_a_new_run_only(capsys):
+    assert shipyard(["run", "--resume", "abcdef123456", "--run-id", "0123456789ab"]) == 2
+    assert "a resumed run keeps its id" in capsys.readouterr().err

@@ -77,6 +77,10 @@ def test_side_arms_sit_beside_the_stable_version(churn, strategy, weight, key, e
 def test_refusals_change_nothing(churn):
     with pytest.raises(RefusedError, match="no stable version deployed"):
         deploy("churn", 2, strategy="canary", actor="alice")
+    with pytest.raises(NotFoundError, match="no version 42"):
+        deploy("churn", 42, strategy="canary", actor="alice")
+    with pytest.raises(NotFoundError, match="no model 'nobody'"):
+        deploy("nobody", 1, strategy="shadow", actor="alice")
     deploy("churn", 1, actor="alice")
     before = get_deployment("churn")
     cases = [

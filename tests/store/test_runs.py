@@ -188,6 +188,21 @@ def test_list_runs_newest_first_by_pipeline_and_limited(database_url):
         runs.list_runs(limit=0)
 
 
+def test_page_runs_filters_sorts_pages_and_counts(database_url):
+    for run_id, pipeline in (("p1aaaaaaaaaa", "churn"), ("p2aaaaaaaaaa", "other"), ("p3aaaaaaaaaa", "churn")):
+        _new(run_id, pipeline)
+    runs.update_run("p3aaaaaaaaaa", status="failed", model_name="churn", model_version="1")
+    page, total = runs.page_runs(limit=2)
+    assert [r.id for r in page] == ["p3aaaaaaaaaa", "p2aaaaaaaaaa"] and total == 3
+    page, total = runs.page_runs(sort="created_at", descending=False, offset=1, limit=5)
+    assert [r.id for r in page] == ["p2aaaaaaaaaa", "p3aaaaaaaaaa"] and total == 3
+    assert [r.id for r in runs.page_runs(pipeline="churn", sort="pipeline")[0]] == ["p3aaaaaaaaaa", "p1aaaaaaaaaa"]
+    assert runs.page_runs(status="failed")[1] == 1 and runs.page_runs(model="churn")[1] == 1
+    assert runs.page_runs(pipeline="nothing") == ([], 0)
+    with pytest.raises(ValueError, match="sort must be one of"):
+        runs.page_runs(sort="owner")
+
+
 def test_latest_run_for_model(database_url):
     _new("old000000000")
     _new("new000000000")

@@ -24,6 +24,8 @@ def run_command(
     json_output: bool = typer.Option(False, "--json", help="Print the result as JSON on stdout."),
     no_deploy: bool = typer.Option(False, "--no-deploy", help="Gate the new version but do not start the rollout "
                                                               "its deployment: section describes (e.g. in CI)."),
+    run_id: str = typer.Option(None, "--run-id", hidden=True,
+                               help="The id of the new run (the server chooses it to answer before the run starts)."),
 ) -> None:
     """Run a pipeline: ingest, validate, split, features, train (+sweep), evaluate, register."""
     from shipyard.errors import UsageError
@@ -38,6 +40,8 @@ def run_command(
     if spec is not None and resume is None:
         raise UsageError("--spec goes with --resume RUN_ID; to run a pipeline YAML, give it as the argument",
                          hint="shipyard run pipeline.yaml  |  shipyard run --resume RUN_ID --spec pipeline.yaml")
+    if run_id is not None and resume is not None:
+        raise UsageError("--run-id names a new run; a resumed run keeps its id")
     options = RunOptions(no_cache=no_cache, from_step=from_step, preload=WARM_MODULES)
     reporter = default_reporter(json_output)
     if resume:
@@ -52,7 +56,7 @@ def run_command(
 
             target = load_spec(pipeline)
             target = dataclasses.replace(target, spec=target.spec.model_copy(update={"deployment": None}))
-        result = run(target, options=options, reporter=reporter)
+        result = run(target, options=options, reporter=reporter, run_id=run_id)
     if json_output:
         print(json.dumps(result.to_dict(), indent=2, default=str))
     else:

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from shipyard.config import Settings
@@ -103,6 +103,26 @@ def read_events(*, model: str | None = None, since: datetime | None = None, limi
         if limit:
             query = query.limit(limit)
         return [_event(row) for row in session.scalars(query)]
+
+
+def page_events(*, model: str | None = None, action: str | None = None, actor: str | None = None,
+                since: datetime | None = None, descending: bool = False, offset: int = 0, limit: int = 50,
+                settings: Settings | None = None) -> tuple[list[Event], int]:
+    """One page of audit events in chain order (or newest first), and how many match in all."""
+    conditions = []
+    if model:
+        conditions.append(AuditEvent.model == model)
+    if action:
+        conditions.append(AuditEvent.action == action)
+    if actor:
+        conditions.append(AuditEvent.actor == actor)
+    if since:
+        conditions.append(AuditEvent.time >= since)
+    order = AuditEvent.seq.desc() if descending else AuditEvent.seq.asc()
+    with session_scope(settings) as session:
+        total = session.scalar(select(func.count()).select_from(AuditEvent).where(*conditions))
+        rows = session.scalars(select(AuditEvent).where(*conditions).order_by(order).offset(offset).limit(limit))
+        return [_event(row) for row in rows], int(total or 0)
 
 
 def _event(row: AuditEvent) -> Event:

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from shipyard.config import Settings
 from shipyard.monitoring.drift import SEVERITIES
@@ -104,3 +104,16 @@ def list_alerts(model: str, *, limit: int = 50, settings: Settings | None = None
     with session_scope(settings) as session:
         return [_alert(r) for r in session.scalars(select(DriftAlert).where(DriftAlert.model == model)
                                                    .order_by(DriftAlert.created_at.desc()).limit(limit))]
+
+
+def page_alerts(model: str, *, status: str | None = None, offset: int = 0, limit: int = 50,
+                settings: Settings | None = None) -> tuple[list[Alert], int]:
+    """One page of a model's alerts, newest first, and how many match in all."""
+    conditions = [DriftAlert.model == model]
+    if status is not None:
+        conditions.append(DriftAlert.status == status)
+    with session_scope(settings) as session:
+        total = session.scalar(select(func.count()).select_from(DriftAlert).where(*conditions))
+        rows = session.scalars(select(DriftAlert).where(*conditions)
+                               .order_by(DriftAlert.created_at.desc(), DriftAlert.id).offset(offset).limit(limit))
+        return [_alert(r) for r in rows], int(total or 0)

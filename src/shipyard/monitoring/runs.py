@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from sqlalchemy import select, union
+from sqlalchemy import func, select, union
 
 from shipyard.config import Settings, load_settings
 from shipyard.errors import DataError, NotEnoughDataError, NotFoundError, UsageError
@@ -119,6 +119,22 @@ def history(model: str, *, limit: int = 20, settings: Settings | None = None) ->
         rows = session.scalars(select(DriftReport).where(DriftReport.model == model)
                                .order_by(DriftReport.created_at.desc()).limit(limit))
         return [_run(r) for r in rows]
+
+
+def page_history(model: str, *, severity: str | None = None, version: str | None = None, descending: bool = True,
+                 offset: int = 0, limit: int = 50, settings: Settings | None = None) -> tuple[list[DriftRun], int]:
+    """One page of a model's drift reports by time, and how many match in all."""
+    conditions = [DriftReport.model == model]
+    if severity is not None:
+        conditions.append(DriftReport.severity == severity)
+    if version is not None:
+        conditions.append(DriftReport.version == version)
+    order = DriftReport.created_at.desc() if descending else DriftReport.created_at.asc()
+    with session_scope(settings) as session:
+        total = session.scalar(select(func.count()).select_from(DriftReport).where(*conditions))
+        rows = session.scalars(select(DriftReport).where(*conditions).order_by(order, DriftReport.id)
+                               .offset(offset).limit(limit))
+        return [_run(r) for r in rows], int(total or 0)
 
 
 def get_report(report_id: str, *, settings: Settings | None = None) -> DriftRun:

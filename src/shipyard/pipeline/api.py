@@ -32,12 +32,12 @@ def plan_spec(loaded: LoadedSpec) -> RunPlan:
 
 
 def run(spec: str | Path | LoadedSpec, *, options: RunOptions | None = None, settings: Settings | None = None,
-        reporter: Reporter | None = None) -> PipelineRun:
-    """Run a pipeline YAML end to end (cached steps are reused)."""
+        reporter: Reporter | None = None, run_id: str | None = None) -> PipelineRun:
+    """Run a pipeline YAML end to end (cached steps are reused); ``run_id`` names the new run."""
     loaded = spec if isinstance(spec, LoadedSpec) else load_spec(spec)
     options = options or RunOptions(preload=WARM_MODULES)
     return Runner(plan_spec(loaded), options=options, settings=settings or load_settings(),
-                  reporter=reporter).run()
+                  reporter=reporter, new_id=run_id).run()
 
 
 def resume(run_id: str, *, spec: str | Path | None = None, options: RunOptions | None = None,
@@ -49,20 +49,26 @@ def resume(run_id: str, *, spec: str | Path | None = None, options: RunOptions |
     cache key is unchanged under it are kept, the others run again. ``notice`` receives what the
     caller should tell the user before the run starts.
     """
+    settings = settings or load_settings()
+    record = resumable_run(run_id, settings=settings)
+    loaded = _fixed_spec(record, spec) if spec is not None else _stored_spec(record, notice)
+    options = options or RunOptions(preload=WARM_MODULES)
+    return Runner(plan_spec(loaded), options=options, settings=settings, reporter=reporter,
+                  run_id=record.id).run()
+
+
+def resumable_run(run_id: str, *, settings: Settings | None = None):
+    """The run ``run_id`` (or a unique prefix) if it may be resumed now; refused when it succeeded or is running."""
     from shipyard.store import leases
     from shipyard.store import runs as store
 
-    settings = settings or load_settings()
-    record = store.get_run(run_id)
+    record = store.get_run(run_id, settings=settings)
     if record.status == "succeeded":
         raise RefusedError(f"run {record.id} already succeeded; there is nothing to resume",
                            hint=f"start a new run with: shipyard run {record.spec_path or 'PIPELINE_YAML'}")
     if record.holder.alive():
         raise leases.still_running(record.id, record.holder)
-    loaded = _fixed_spec(record, spec) if spec is not None else _stored_spec(record, notice)
-    options = options or RunOptions(preload=WARM_MODULES)
-    return Runner(plan_spec(loaded), options=options, settings=settings, reporter=reporter,
-                  run_id=record.id).run()
+    return record
 
 
 def _fixed_spec(record, spec: str | Path) -> LoadedSpec:

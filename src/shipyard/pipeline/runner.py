@@ -61,12 +61,13 @@ def new_run_id() -> str:
 
 class Runner:
     def __init__(self, plan: RunPlan, *, options: RunOptions | None = None, settings: Settings | None = None,
-                 reporter: Reporter | None = None, run_id: str | None = None):
+                 reporter: Reporter | None = None, run_id: str | None = None, new_id: str | None = None):
+        """``run_id`` resumes that run; ``new_id`` starts a new run under an id the caller chose."""
         self.plan = plan
         self.options = options or RunOptions()
         self.settings = settings or load_settings()
         self.reporter = reporter or NullReporter()
-        self.run_id = run_id or new_run_id()
+        self.run_id = run_id or new_id or new_run_id()
         self.resuming = run_id is not None
         self.store = open_artifact_store(self.settings)
         self.executor: LocalExecutor | None = None

@@ -51,6 +51,9 @@ def deploy(model: str, version: str | int, *, strategy: str = "blue-green", weig
             lifecycle=promote_to_stable(model, version, actor=actor, reason=reason), settings=settings)
     current = find_deployment(model, settings=settings)
     if current is None:
+        from shipyard.registry.lifecycle import get_state
+
+        get_state(model, version, settings=settings)  # an unknown model or version is not found rather than refused
         raise RefusedError(f"model '{model}' has no stable version deployed for a {strategy} arm to sit beside",
                            hint=f"deploy one first: shipyard deploy {model} VERSION --strategy blue-green")
     share = DEFAULT_WEIGHTS[strategy] if weight is None else weight

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
@@ -186,6 +186,35 @@ def list_runs(*, pipeline: str | None = None, limit: int = 20, settings: Setting
         if pipeline is not None:
             query = query.where(PipelineRun.pipeline == pipeline)
         return [_run_record(row, steps=False) for row in s.scalars(query)]
+
+
+RUN_SORT_KEYS = {"created_at": PipelineRun.created_at, "started_at": PipelineRun.started_at,
+                 "finished_at": PipelineRun.finished_at, "pipeline": PipelineRun.pipeline,
+                 "status": PipelineRun.status}
+
+
+def page_runs(*, pipeline: str | None = None, status: str | None = None, model: str | None = None,
+              sort: str = "created_at", descending: bool = True, offset: int = 0, limit: int = 50,
+              settings: Settings | None = None) -> tuple[list[RunRecord], int]:
+    """One page of runs (without their steps) and how many match in all; ``sort`` is one of :data:`RUN_SORT_KEYS`.
+
+    ``status`` is the stored status (``running`` includes runs whose owner is gone, shown as ``interrupted``).
+    """
+    if sort not in RUN_SORT_KEYS:
+        raise ValueError(f"sort must be one of {', '.join(RUN_SORT_KEYS)}, got {sort!r}")
+    conditions = []
+    if pipeline is not None:
+        conditions.append(PipelineRun.pipeline == pipeline)
+    if status is not None:
+        conditions.append(PipelineRun.status == status)
+    if model is not None:
+        conditions.append(PipelineRun.model_name == model)
+    column = RUN_SORT_KEYS[sort]
+    order = (column.desc(), PipelineRun.id.desc()) if descending else (column.asc(), PipelineRun.id.asc())
+    with session_scope(settings) as s:
+        total = s.scalar(select(func.count()).select_from(PipelineRun).where(*conditions))
+        rows = s.scalars(select(PipelineRun).where(*conditions).order_by(*order).offset(offset).limit(limit))
+        return [_run_record(row, steps=False) for row in rows], int(total or 0)
 
 
 def latest_run_for_model(model_name: str, version: str | int, *, settings: Settings | None = None,

@@ -1,0 +1,137 @@
+"""Pipeline runs started in a process of their own, through ``shipyard run`` exactly as a user starts them.
+
+A caller that must answer at once (the server) validates the spec here, picks the run's id, starts
+``python -m shipyard run`` detached and returns once the run is recorded. The run then owns itself:
+it holds its lease, records its steps and its end, and a ``SIGTERM`` cancels it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+from shipyard.config import Settings, load_settings
+from shipyard.errors import BackendError, RefusedError
+from shipyard.pipeline.api import resumable_run
+from shipyard.pipeline.runner import new_run_id
+from shipyard.spec.loader import load_spec, parse_spec
+from shipyard.store import runs as store
+
+RECORDED_WITHIN_S = 120.0
+
+
+def start_uploaded(spec_text: str, *, actor: str, no_cache: bool = False, settings: Settings | None = None) -> str:
+    """Run a pipeline YAML given as text; its relative paths resolve against the folder it is kept in.
+
+    The text is kept under ``$SHIPYARD_HOME/specs/`` by its SHA-256, so a resume finds it again.
+    """
+    settings = settings or load_settings()
+    parse_spec(spec_text, source="uploaded pipeline.yaml")
+    folder = settings.home / "specs" / hashlib.sha256(spec_text.encode("utf-8")).hexdigest()[:16]
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "pipeline.yaml"
+    if not path.exists():
+        path.write_text(spec_text, encoding="utf-8")
+    return start_file(path, actor=actor, no_cache=no_cache, settings=settings)
+
+
+def start_again(run_id: str, *, actor: str, no_cache: bool = False, settings: Settings | None = None) -> str:
+    """A new run of the spec a stored run ran with (its file when unchanged, else the stored text)."""
+    settings = settings or load_settings()
+    record = store.get_run(run_id, settings=settings)
+    path = Path(record.spec_path) if record.spec_path else None
+    if path is not None and path.is_file() and load_spec(path).digest == record.spec_digest:
+        return start_file(path, actor=actor, no_cache=no_cache, settings=settings)
+    return start_uploaded(record.spec_text, actor=actor, no_cache=no_cache, settings=settings)
+
+
+def start_file(path: Path, *, actor: str, no_cache: bool = False, settings: Settings | None = None) -> str:
+    """Start ``shipyard run PATH`` in the background; the new run's id once it is recorded."""
+    settings = settings or load_settings()
+    load_spec(path)
+    run_id = new_run_id()
+    args = ["run", str(path), "--run-id", run_id] + (["--no-cache"] if no_cache else [])
+    _launch(args, run_id, actor=actor, settings=settings)
+    return run_id
+
+
+def resume(run_id: str, *, actor: str, settings: Settings | None = None) -> str:
+    """Start ``shipyard run --resume RUN_ID`` in the background; refused at once when it cannot be resumed."""
+    settings = settings or load_settings()
+    record = resumable_run(run_id, settings=settings)
+    _launch(["run", "--resume", record.id], record.id, actor=actor, settings=settings, resumed=record.status)
+    return record.id
+
+
+def cancel(run_id: str, *, settings: Settings | None = None) -> str:
+    """Ask the process running ``run_id`` to stop (``SIGTERM``); it records the run as cancelled."""
+    settings = settings or load_settings()
+    record = store.get_run(run_id, settings=settings)
+    holder = record.holder
+    if not holder.alive():
+        raise RefusedError(f"run {record.id} is not running (it is {record.shown_status}); there is nothing to cancel",
+                           headline="run is not running",
+                           hint=f"`shipyard runs show {record.id}` shows how it ended")
+    if holder.host != socket.gethostname() or holder.pid is None:
+        raise RefusedError(f"run {record.id} runs on {holder.host}, not on this machine ({socket.gethostname()})",
+                           headline="run is owned elsewhere",
+                           hint=f"stop it there (process {holder.pid}); its lease then expires and the run "
+                                "shows as interrupted")
+    try:
+        os.kill(holder.pid, signal.SIGTERM)
+    except ProcessLookupError:
+        pass
+    return record.id
+
+
+def _environment(settings: Settings, actor: str) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update({"SHIPYARD_HOME": str(settings.home), "SHIPYARD_DATABASE_URL": settings.database_url,
+                "MLFLOW_TRACKING_URI": settings.mlflow_tracking_uri, "SHIPYARD_ACTOR": actor,
+                "SHIPYARD_RUN_LEASE_S": str(settings.run_lease_s)})
+    return env
+
+
+def _launch(args: list[str], run_id: str, *, actor: str, settings: Settings, resumed: str | None = None) -> None:
+    """Start the run's process and wait until it has recorded the run (or taken it over, when resuming)."""
+    logs = settings.home / "run-logs"
+    logs.mkdir(parents=True, exist_ok=True)
+    log_path = logs / f"{run_id}.log"
+    with open(log_path, "ab") as log:
+        process = subprocess.Popen([sys.executable, "-m", "shipyard", *args], stdin=subprocess.DEVNULL,
+                                   stdout=log, stderr=subprocess.STDOUT, env=_environment(settings, actor),
+                                   start_new_session=True)
+    threading.Thread(target=process.wait, name=f"reap-run-{run_id}", daemon=True).start()
+    deadline = time.monotonic() + RECORDED_WITHIN_S
+    while time.monotonic() < deadline:
+        if _recorded(run_id, settings, resumed):
+            return
+        if process.poll() is not None:
+            if _recorded(run_id, settings, resumed, finished=True):
+                return
+            tail = log_path.read_text(errors="replace")[-2000:].strip()
+            raise BackendError(f"the process for run {run_id} exited with code {process.returncode} before it "
+                               f"recorded the run: {tail or '(no output)'}",
+                               headline="run did not start", hint=f"its output is in {log_path}")
+        time.sleep(0.1)
+    raise BackendError(f"the process for run {run_id} did not record the run within {RECORDED_WITHIN_S:.0f}s",
+                       headline="run did not start", hint=f"its output is in {log_path}")
+
+
+def _recorded(run_id: str, settings: Settings, resumed: str | None, *, finished: bool = False) -> bool:
+    from shipyard.errors import NotFoundError
+
+    try:
+        record = store.get_run(run_id, settings=settings)
+    except NotFoundError:
+        return False
+    if resumed is None:
+        return True
+    return record.holder.alive() or finished or record.status != resumed

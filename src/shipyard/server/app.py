@@ -1,0 +1,61 @@
+"""The server's ASGI app: ``create_app()`` wires the ``/api/v1`` routes, authentication and problem answers."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, FastAPI
+
+from shipyard.config import Settings, load_settings
+from shipyard.server import problems
+from shipyard.server.auth import caller
+from shipyard.server.routes import audit, deployments, health, lifecycle, models, monitoring, runs
+
+API_PREFIX = "/api/v1"
+
+
+def create_app(settings: Settings | None = None, *, require_auth: bool = True) -> FastAPI:
+    """The API over the stores ``settings`` name (default: the environment's).
+
+    With ``require_auth`` every route but ``/api/v1/health`` and the OpenAPI document needs a bearer
+    token; without it requests act as the local identity (serve that only on loopback).
+    """
+    from shipyard.tracking.setup import configure_mlflow
+
+    settings = settings or load_settings()
+    configure_mlflow(settings)
+    app = FastAPI(title="shipyard", version="1", summary="The platform API: runs, models, lifecycle, deployments, "
+                                                         "monitoring and audit",
+                  responses=problems.problem_responses(405, 500))
+    app.state.settings = settings
+    app.state.require_auth = require_auth
+    problems.install(app)
+    api = APIRouter(prefix=API_PREFIX)
+    api.include_router(health.router)
+    guarded = APIRouter(dependencies=[Depends(caller)])
+    for module in (runs, models, lifecycle, deployments, monitoring, audit):
+        guarded.include_router(module.router)
+    api.include_router(guarded)
+    app.include_router(api)
+    if require_auth:
+        _declare_bearer(app)
+    return app
+
+
+def _declare_bearer(app: FastAPI) -> None:
+    """Name the bearer scheme in the OpenAPI document, required on every route except the health check."""
+    build = app.openapi
+
+    def openapi() -> dict:
+        if app.openapi_schema is not None:
+            return app.openapi_schema
+        document = build()
+        document.setdefault("components", {})["securitySchemes"] = {
+            "bearer": {"type": "http", "scheme": "bearer", "description": "An API token (shy_...) or an OIDC JWT."}}
+        for path, operations in document.get("paths", {}).items():
+            if path == f"{API_PREFIX}/health":
+                continue
+            for operation in operations.values():
+                operation["security"] = [{"bearer": []}]
+        app.openapi_schema = document
+        return document
+
+    app.openapi = openapi

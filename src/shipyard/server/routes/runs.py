@@ -1,0 +1,102 @@
+"""``/api/v1/runs``: list, show, start, cancel and resume pipeline runs."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Literal
+
+from fastapi import APIRouter, Depends, Query
+
+from shipyard.config import Settings
+from shipyard.server.auth import Caller, caller
+from shipyard.server.pagination import Page, Window, parse_sort, sort_query, window
+from shipyard.server.problems import problem_responses
+from shipyard.server.schemas import RunAccepted, RunDetail, RunFromRun, RunFromSpec, RunOut
+from shipyard.server.settings import app_settings
+from shipyard.store.runs import RUN_SORT_KEYS
+
+router = APIRouter(prefix="/runs", tags=["runs"])
+
+RunStatus = Literal["pending", "running", "succeeded", "failed", "cancelled"]
+
+
+def run_out(record, *, steps: bool = False) -> dict:
+    from shipyard.pipeline.state import resume_command
+
+    data = asdict(record)
+    data["status"] = record.shown_status
+    data["resume_command"] = resume_command(
+        record.id, spec_error=(record.result or {}).get("error_kind") == "SpecError",
+        spec_path=record.spec_path) if record.resumable else None
+    if not steps:
+        data.pop("steps")
+    return data
+
+
+@router.get("", response_model=Page[RunOut], summary="Pipeline runs, newest first by default",
+            responses=problem_responses(400, 401, 403, 422, 503))
+def list_runs(pipeline: str | None = None, status: RunStatus | None = Query(None, description="The stored status."),
+              model: str | None = Query(None, description="Runs that registered a version of this model."),
+              sort: str = sort_query("-created_at", RUN_SORT_KEYS),
+              page: Window = Depends(window), who: Caller = Depends(caller),
+              settings: Settings = Depends(app_settings)) -> dict:
+    from shipyard.store import runs as store
+
+    order = parse_sort(sort, RUN_SORT_KEYS)
+    with who.acting():
+        records, total = store.page_runs(pipeline=pipeline, status=status, model=model, sort=order.key,
+                                         descending=order.descending, offset=page.offset, limit=page.limit,
+                                         settings=settings)
+    return page.page([run_out(r) for r in records], total)
+
+
+@router.get("/{run_id}", response_model=RunDetail, summary="One run with its steps",
+            responses=problem_responses(401, 403, 404, 503))
+def show_run(run_id: str, who: Caller = Depends(caller), settings: Settings = Depends(app_settings)) -> dict:
+    from shipyard.store import runs as store
+
+    with who.acting():
+        return run_out(store.get_run(run_id, settings=settings), steps=True)
+
+
+@router.post("", response_model=RunAccepted, status_code=202,
+             summary="Start a run of an uploaded spec, or of a stored run's spec, in the background",
+             responses=problem_responses(400, 401, 403, 404, 409, 422, 503))
+def start_run(body: RunFromSpec | RunFromRun, who: Caller = Depends(caller),
+              settings: Settings = Depends(app_settings)) -> dict:
+    from shipyard.pipeline import background
+
+    with who.acting():
+        if isinstance(body, RunFromSpec):
+            run_id = background.start_uploaded(body.spec, actor=who.name, no_cache=body.no_cache, settings=settings)
+        else:
+            run_id = background.start_again(body.from_run, actor=who.name, no_cache=body.no_cache,
+                                            settings=settings)
+    return _accepted(run_id, settings)
+
+
+@router.post("/{run_id}/cancel", response_model=RunAccepted, status_code=202,
+             summary="Stop a running run; it is recorded as cancelled",
+             responses=problem_responses(401, 403, 404, 409, 503))
+def cancel_run(run_id: str, who: Caller = Depends(caller), settings: Settings = Depends(app_settings)) -> dict:
+    from shipyard.pipeline import background
+
+    with who.acting():
+        return _accepted(background.cancel(run_id, settings=settings), settings)
+
+
+@router.post("/{run_id}/resume", response_model=RunAccepted, status_code=202,
+             summary="Continue a failed, cancelled or interrupted run in the background",
+             responses=problem_responses(400, 401, 403, 404, 409, 503))
+def resume_run(run_id: str, who: Caller = Depends(caller), settings: Settings = Depends(app_settings)) -> dict:
+    from shipyard.pipeline import background
+
+    with who.acting():
+        return _accepted(background.resume(run_id, actor=who.name, settings=settings), settings)
+
+
+def _accepted(run_id: str, settings: Settings) -> dict:
+    from shipyard.store import runs as store
+
+    record = store.get_run(run_id, settings=settings)
+    return {"id": record.id, "status": record.shown_status, "url": f"/api/v1/runs/{record.id}"}

@@ -1,0 +1,322 @@
+"""Request and response bodies of the API (the OpenAPI document is generated from them)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from shipyard.spec.deployment import ROUTING_KEY, DeploymentSpec
+
+Severity = Literal["ok", "warning", "critical"]
+
+
+class Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Health(BaseModel):
+    status: Literal["ok"]
+    version: str
+    api: Literal["v1"]
+
+
+# ---------------------------------------------------------------- runs
+
+class StepOut(BaseModel):
+    name: str
+    kind: str
+    position: int
+    state: str
+    cache_key: str | None
+    cache_hit: bool
+    attempts: int
+    started_at: datetime | None
+    finished_at: datetime | None
+    duration_s: float | None
+    error: str | None
+    outputs: dict[str, Any]
+    details: dict[str, Any] | None
+
+
+class RunOut(BaseModel):
+    id: str
+    pipeline: str
+    status: str = Field(description="pending, running, succeeded, failed, cancelled, or interrupted (its process "
+                                    "is gone)")
+    spec_path: str | None
+    spec_digest: str
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    options: dict[str, Any]
+    error: str | None
+    result: dict[str, Any] | None
+    mlflow_run_id: str | None
+    model_name: str | None
+    model_version: str | None
+    resume_command: str | None
+
+
+class RunDetail(RunOut):
+    spec_text: str
+    steps: list[StepOut]
+
+
+class RunFromSpec(Body):
+    spec: str = Field(description="A pipeline YAML to run; name its data by absolute path or URL (relative paths "
+                                  "resolve against the folder the server keeps it in).")
+    no_cache: bool = False
+
+
+class RunFromRun(Body):
+    from_run: str = Field(description="Run again the spec this stored run ran with (its id or a unique prefix).")
+    no_cache: bool = False
+
+
+class RunAccepted(BaseModel):
+    id: str
+    status: str
+    url: str
+
+
+# ---------------------------------------------------------------- models and versions
+
+class CatalogEntryOut(BaseModel):
+    name: str
+    team: str | None
+    description: str | None
+    tags: dict[str, str]
+    inputs: list[str]
+    output: str | None
+    slo: dict[str, Any] | None
+    versions: int
+    latest_version: str | None
+    production_version: str | None
+    stable_version: str | None
+    states: dict[str, int]
+    updated_at: datetime | None
+    drift_severity: str | None
+    drift_checked_at: datetime | None
+
+
+class VersionOut(BaseModel):
+    model: str
+    version: str
+    state: str
+    approval: str
+    approved_by: str | None
+    was_production: bool
+    synced: bool
+    updated_at: datetime
+    reason: str | None
+
+
+class AuditEventOut(BaseModel):
+    seq: int
+    time: datetime
+    actor: str
+    action: str
+    model: str | None
+    version: str | None
+    from_state: str | None
+    to_state: str | None
+    reason: str | None
+    details: dict[str, Any] | None
+    prev_hash: str
+    hash: str
+
+
+class VersionDetail(VersionOut):
+    history: list[AuditEventOut]
+
+
+class GateResultOut(BaseModel):
+    gate: str
+    name: str
+    passed: bool
+    measured: Any = None
+    threshold: Any = None
+    reason: str
+    details: dict[str, Any]
+
+
+class GateReportOut(BaseModel):
+    model: str
+    version: str
+    passed: bool
+    outcome: str
+    results: list[GateResultOut]
+
+
+class CardOut(BaseModel):
+    model: str
+    version: str
+    format: Literal["markdown", "html"]
+    text: str
+    mlflow_run_id: str
+    markdown_sha256: str
+    html_sha256: str
+
+
+class Comparison(BaseModel):
+    model: str
+    versions: list[str]
+    state: list[str | None]
+    metrics: dict[str, list[Any]]
+    directions: dict[str, str]
+    better: dict[str, str | None]
+    params: dict[str, list[Any]]
+    data: dict[str, list[Any]]
+    inputs: dict[str, list[Any]]
+
+
+class Lineage(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    data_source: dict[str, Any]
+    ingested: dict[str, Any]
+    validation: dict[str, Any]
+    split: dict[str, Any]
+    pipeline_run: dict[str, Any]
+    model: dict[str, Any]
+
+
+class PromoteIn(Body):
+    to: Literal["staging", "production"] = "production"
+    reason: str | None = None
+
+
+class ReasonIn(Body):
+    reason: str | None = None
+
+
+class RequiredReasonIn(Body):
+    reason: str = Field(min_length=1)
+
+
+class ModelRollbackIn(Body):
+    reason: str = Field(min_length=1)
+    to_version: str | None = Field(default=None, pattern=r"^[0-9]+$")
+    force: bool = False
+
+
+# ---------------------------------------------------------------- deployments
+
+class ArmOut(BaseModel):
+    role: Literal["stable", "canary", "ab", "shadow"]
+    version: str
+    weight: float
+    share: float | None = Field(description="Share of live traffic (null for a shadow, which mirrors).")
+
+
+class LoadFailureOut(BaseModel):
+    version: str
+    gateway: str
+    reason: str
+    first_failed_at: datetime
+    last_failed_at: datetime
+    attempts: int
+
+
+class DeploymentOut(BaseModel):
+    model: str
+    revision: int
+    arms: list[ArmOut]
+    routing_key: str | None
+    rollout: dict[str, Any] | None
+    updated_at: datetime | None
+    updated_by: str | None
+    load_failures: list[LoadFailureOut]
+
+
+class RolloutOut(BaseModel):
+    model: str
+    active: bool
+    rollout: dict[str, Any] | None
+
+
+class DeployIn(Body):
+    version: str = Field(pattern=r"^[0-9]+$")
+    strategy: Literal["blue-green", "canary", "ab", "shadow", "rollout"] = "blue-green"
+    percent: float | None = Field(default=None, ge=0, le=100, description="Traffic for canary/ab, mirrored for shadow.")
+    routing_key: str | None = Field(default=None, pattern=ROUTING_KEY.pattern, description="header:NAME or "
+                                                                                            "field:NAME (ab).")
+    plan: DeploymentSpec | None = Field(default=None, description="The rollout plan, as a pipeline's deployment: "
+                                                                  "section (rollout).")
+    reason: str | None = None
+
+
+class ArmIn(Body):
+    version: str = Field(pattern=r"^[0-9]+$")
+    percent: float | None = Field(default=None, ge=0, le=100)
+
+
+TRAFFIC_CHANGES = ("stable", "canary", "ab", "shadow", "routing_key")
+
+
+class TrafficIn(Body):
+    """Arms to change, at least one (or the routing key); an arm given as null is removed, one left out stays."""
+
+    model_config = ConfigDict(json_schema_extra={"anyOf": [{"required": [name]} for name in TRAFFIC_CHANGES]})
+
+    stable: str = Field(default=None, pattern=r"^[0-9]+$", description="The version to switch the stable arm to.")
+    canary: ArmIn | None = None
+    ab: ArmIn | None = None
+    shadow: ArmIn | None = None
+    routing_key: str = Field(default=None, pattern=ROUTING_KEY.pattern)
+    reason: str | None = None
+
+    @model_validator(mode="after")
+    def _changes_something(self) -> TrafficIn:
+        if not self.model_fields_set & set(TRAFFIC_CHANGES):
+            raise ValueError(f"nothing to change; give at least one of {', '.join(TRAFFIC_CHANGES)}")
+        return self
+
+
+# ---------------------------------------------------------------- monitoring
+
+class DriftSummary(BaseModel):
+    id: str
+    model: str
+    version: str
+    severity: str
+    rows: int
+    window_start: datetime
+    window_end: datetime
+    created_at: datetime
+    drifted: list[str]
+
+
+class DriftReportOut(DriftSummary):
+    report: dict[str, Any]
+
+
+class DriftIn(Body):
+    version: str | None = Field(default=None, pattern=r"^[0-9]+$")
+    window_s: float | None = Field(default=None, gt=0, le=366 * 86400)
+    since: datetime | None = None
+    until: datetime | None = None
+
+
+class AlertOut(BaseModel):
+    id: str
+    model: str
+    report_id: str
+    target: str
+    severity: str
+    previous_severity: str | None
+    status: str
+    attempts: int
+    last_error: str | None
+    created_at: datetime
+
+
+# ---------------------------------------------------------------- audit
+
+class ChainOut(BaseModel):
+    ok: bool
+    events: int
+    first_bad_seq: int | None
+    problem: str | None

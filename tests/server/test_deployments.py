@@ -1,0 +1,50 @@
+"""``/api/v1/deployments``: deploy, show, set traffic, roll back, rollout state (versions 1 and 2)."""
+
+from __future__ import annotations
+
+from server.conftest import assert_problem
+
+
+def _arms(body: dict) -> dict:
+    return {a["role"]: (a["version"], a["weight"], a["share"]) for a in body["arms"]}
+
+
+def test_deploy_split_and_roll_back(client):
+    assert_problem(client.get("/api/v1/deployments/churny"), 404, detail="not deployed")
+    assert_problem(client.post("/api/v1/deployments/churny", json={"version": "2", "strategy": "canary"}), 409,
+                   detail="no stable version deployed")
+    stable = client.post("/api/v1/deployments/churny", json={"version": "1", "reason": "first"})
+    assert stable.status_code == 200, stable.text
+    assert _arms(stable.json()) == {"stable": ("1", 0.0, 1.0)} and stable.json()["updated_by"] == "tester"
+    assert client.get("/api/v1/models/churny/versions/1").json()["state"] == "production"
+    canary = client.post("/api/v1/deployments/churny", json={"version": "2", "strategy": "canary", "percent": 10})
+    assert _arms(canary.json())["canary"] == ("2", 0.1, 0.1)
+    changed = client.put("/api/v1/deployments/churny/traffic", json={"canary": {"version": "2", "percent": 25},
+                                                                   "shadow": {"version": "2"}})
+    assert _arms(changed.json()) == {"stable": ("1", 0.0, 0.75), "canary": ("2", 0.25, 0.25),
+                                     "shadow": ("2", 1.0, None)} or _arms(changed.json())["canary"][1] == 0.25
+    removed = client.put("/api/v1/deployments/churny/traffic", json={"shadow": None})
+    assert "shadow" not in _arms(removed.json()) and "canary" in _arms(removed.json())
+    listed = client.get("/api/v1/deployments").json()
+    assert [d["model"] for d in listed["items"]] == ["churny"] and listed["total"] == 1
+    assert client.get("/api/v1/deployments/churny/rollout").json() == {"model": "churny", "active": False,
+                                                                       "rollout": None}
+    back = client.post("/api/v1/deployments/churny/rollback", json={"reason": "p99 doubled"})
+    assert _arms(back.json()) == {"stable": ("1", 0.0, 1.0)}
+    assert client.get("/api/v1/models/churny/versions/2").json()["state"] == "rolled_back"
+
+
+def test_deployment_mistakes_are_client_errors(client):
+    assert_problem(client.post("/api/v1/deployments/churny", json={"version": "99"}), 404)
+    assert_problem(client.post("/api/v1/deployments/churny", json={"version": "1", "percent": 150}), 422)
+    assert_problem(client.post("/api/v1/deployments/churny", json={"version": "1", "strategy": "teleport"}), 422)
+    assert_problem(client.post("/api/v1/deployments/churny", json={"version": "1", "strategy": "ab",
+                                                                   "routing_key": "cookie"}), 422,
+                   detail="routing_key")
+    assert_problem(client.post("/api/v1/deployments/churny", json={"version": "1", "strategy": "rollout",
+                                                                   "plan": {"canary": {"steps": "lots"}}}), 422)
+    assert_problem(client.put("/api/v1/deployments/churny/traffic", json={"reason": "x"}), 422,
+                   detail="nothing to change")
+    assert_problem(client.put("/api/v1/deployments/churny/traffic", json={"stable": None}), 422)
+    assert_problem(client.post("/api/v1/deployments/churny/rollback", json={}), 422)
+    assert_problem(client.get("/api/v1/deployments/nobody/rollout"), 404)
