@@ -58,7 +58,7 @@ def debug_enabled() -> bool:
 
 def _register_commands() -> None:
     from shipyard.cli import (  # noqa: F401  (commands register on import)
-        audit, deploy, lineage, models, monitor, run, runs, serve, spec)
+        admin, audit, deploy, lineage, models, monitor, run, runs, serve, spec, teams, tokens)
 
 
 def report_error(error: BaseException) -> int:
