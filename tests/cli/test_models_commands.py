@@ -26,8 +26,11 @@ def two_versions(shipyard_home, tmp_path, monkeypatch):
 
 def test_promote_list_rollback_and_audit(two_versions, capsys):
     assert shipyard(["models", "promote", "churn", "1", "--to", "staging"]) == 0
+    assert shipyard(["models", "promote", "churn", "1", "--to", "production"]) == 6
+    assert "has no passing gate report" in capsys.readouterr().err
+    assert shipyard(["models", "override", "churn", "1", "--reason", "gates rerun after the holidays"]) == 0
     assert shipyard(["models", "promote", "churn", "1", "--to", "production", "--reason", "ok"]) == 0
-    assert shipyard(["models", "promote", "churn", "2", "--to", "staging"]) == 0
+    assert shipyard(["models", "override", "churn", "2", "--reason", "same"]) == 0
     assert shipyard(["models", "promote", "churn", "2"]) == 0
     assert shipyard(["models", "rollback", "churn", "--reason", "p99 too high"]) == 0
     out = capsys.readouterr().out

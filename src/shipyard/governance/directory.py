@@ -157,13 +157,15 @@ def remove_member(team: str, identity: str, *, settings: Settings | None = None)
     return get_team(team, settings=settings)
 
 
-def separation_of_duties(team: str | None, *, settings: Settings | None = None) -> bool:
+def separation_of_duties(team: str | None, *, settings: Settings | None = None, session=None) -> bool:
     """Whether ``team`` keeps a run's starter from approving its versions (on for teams not in the store)."""
     if team is None:
         return True
-    with session_scope(settings) as session:
+    if session is not None:
         row = session.get(Team, team)
         return True if row is None else row.separation_of_duties
+    with session_scope(settings) as own:
+        return separation_of_duties(team, session=own)
 
 
 def model_team(model: str, *, settings: Settings | None = None, session=None) -> str | None:

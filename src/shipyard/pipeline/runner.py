@@ -18,6 +18,7 @@ from typing import Any
 from shipyard.config import Settings, load_settings
 from shipyard.errors import (CancelledError, DataError, InternalError, RefusedError, ShipyardError, SpecError,
                              StepFailedError)
+from shipyard.governance.identity import current_actor
 from shipyard.pipeline.artifacts import open_artifact_store
 from shipyard.pipeline.cache import cache_key
 from shipyard.pipeline.dag import Dag, StepNode
@@ -133,7 +134,8 @@ class Runner:
             store.create_run(run_id=self.run_id, pipeline=self.plan.pipeline, spec_path=self.plan.spec_path,
                              spec_text=self.plan.spec_text, spec_digest=self.plan.spec_digest,
                              options={"no_cache": self.options.no_cache, "from_step": self.options.from_step},
-                             owner=self.owner, lease_s=self.settings.run_lease_s)
+                             owner=self.owner, lease_s=self.settings.run_lease_s,
+                             started_by=current_actor())
         self.owned = True
         self.renew_at = time.monotonic() + self.settings.run_lease_s / 4
 

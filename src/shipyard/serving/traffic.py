@@ -6,6 +6,9 @@ from typing import Any
 
 from shipyard.config import Settings, load_settings
 from shipyard.errors import RefusedError, SpecError
+from shipyard.governance.directory import model_team
+from shipyard.governance.identity import current_identity
+from shipyard.governance.policy import authorize
 from shipyard.serving.deployments import Arm, Change, DeploymentState, change, find_deployment, get_deployment
 from shipyard.spec.deployment import ROUTING_KEY, DeploymentSpec
 
@@ -26,6 +29,10 @@ def promote_for_stable(model: str, version: str, *, actor: str, reason: str | No
                            "take the stable arm", hint=f"promote it first: shipyard models promote {model} {version}")
     transition(model, version, "production", actor=actor, reason=reason or "deployed as the stable version",
                action="promoted", by_deployment=True, settings=settings)
+
+
+def _authorize(operation: str, model: str, settings: Settings) -> None:
+    authorize(current_identity(), operation, team=model_team(model, settings=settings))
 
 
 def _without(arms: tuple[Arm, ...], *, roles: tuple[str, ...] = (), version: str | None = None) -> list[Arm]:
@@ -52,6 +59,8 @@ def deploy(model: str, version: str | int, *, strategy: str = "blue-green", weig
     if strategy not in STRATEGIES:
         raise SpecError(f"'{strategy}' is not a deployment strategy; use one of {', '.join(STRATEGIES)}")
     _check_routing_key(routing_key)
+    if strategy != "rollout":
+        _authorize("deploy.production" if strategy == "blue-green" else "deploy.canary", model, settings)
     if strategy == "rollout":
         from shipyard.serving.rollout import start_rollout
 
@@ -81,6 +90,7 @@ def set_traffic(model: str, arms: dict[str, tuple[str, float | None] | None], *,
     _check_routing_key(routing_key)
     if not arms and routing_key is None:
         raise SpecError("nothing to change; name at least one arm or a routing key")
+    _authorize("deploy.production" if "stable" in arms else "traffic.set", model, settings)
     if "stable" in arms:
         if arms["stable"] is None:
             raise RefusedError("the stable arm cannot be removed", hint="deploy another version as stable instead")
@@ -115,6 +125,7 @@ def rollback(model: str, *, actor: str, reason: str, settings: Settings | None =
     settings = settings or load_settings()
     if not reason or not reason.strip():
         raise RefusedError("a rollback must give a reason", hint="pass --reason TEXT")
+    _authorize("rollback", model, settings)
     current = get_deployment(model, settings=settings)
     trial = [a for a in current.arms if a.role in ("canary", "ab")]
     if trial or current.rollout_active:
