@@ -131,3 +131,47 @@ def test_a_spec_cannot_take_over_another_teams_model(two_teams):
     with pytest.raises(ShipyardError, match="owned by team fraud, but the spec says team risk") as refused:
         pipelines.run(parse_spec(text, source="pipeline.yaml", base_dir=two_teams))
     assert "team: fraud" in refused.value.hint
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+def test_two_teams_on_one_postgresql_store(database_url, tmp_path):
+    from shipyard.governance.audit import verify_chain
+    from shipyard.governance.tokens import authenticate_bearer, create_token
+
+    directory.bootstrap_admin("root")
+    root = authenticate_bearer(create_token("setup", identity="root").secret)
+    with acting_as(root):
+        directory.create_team("fraud")
+        directory.create_team("risk", separation_of_duties=False)
+        for team, name, role in (("fraud", "alice", "approver"), ("fraud", "carol", "approver"),
+                                 ("fraud", "vic", "viewer"), ("risk", "rita", "approver")):
+            directory.add_member(team, name, role)
+        signed_in = {name: authenticate_bearer(create_token("laptop", identity=name).secret)
+                     for name in ("alice", "carol", "vic", "rita")}
+    seed_model("fraud-score", "fraud", {"1": "staging"}, produced_by="alice")
+    seed_model("risk-score", "risk", {"1": "staging"}, produced_by="rita")
+
+    with acting_as(signed_in["rita"]), pytest.raises(ForbiddenError) as refused:
+        traffic.deploy("fraud-score", 1, strategy="canary", actor="rita")
+    assert refused.value.message == ("rita may not deploy.canary for team fraud: it has no role in team fraud, "
+                                     "and deploy.canary needs developer or above")
+    with acting_as(signed_in["vic"]):
+        for call in calls("fraud-score", "fraud", tmp_path).values():
+            with pytest.raises(ForbiddenError, match="vic may not .* it is viewer in team fraud"):
+                call()
+
+    with acting_as(signed_in["alice"]), pytest.raises(ForbiddenError, match="separation of duties"):
+        lifecycle.approve("fraud-score", 1)
+    with acting_as(signed_in["carol"]):
+        approved = lifecycle.approve("fraud-score", 1, approver="someone-else", reason="reviewed the card")
+    assert approved.approved_by == "carol"
+    with acting_as(signed_in["rita"]):  # separation of duties is off in team risk
+        assert lifecycle.approve("risk-score", 1).approved_by == "rita"
+
+    approvals = [(e.model, e.actor, e.authenticated) for e in read_events() if e.action == "approved"]
+    assert approvals == [("fraud-score", "carol", True), ("risk-score", "rita", True)]
+    setup = [(e.action, e.actor, e.authenticated) for e in read_events() if e.action != "approved"]
+    assert setup[0] == ("admin_bootstrapped", local_identity().name, False)
+    assert {actor for _, actor, authenticated in setup[1:] if authenticated} == {"root"}
+    assert verify_chain().ok
