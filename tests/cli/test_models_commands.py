@@ -110,3 +110,18 @@ def test_models_card_refuses_an_edited_card(carded, capsys):
         assert "model card changed" in captured.err and "0.9900" not in captured.out
     finally:
         path.write_text(original)
+
+
+def test_a_gate_override_is_listed_with_the_model_card(carded, capsys):
+    model, version, _ = carded
+    lifecycle.register_candidate(model, version, actor="pipeline")
+    assert shipyard(["models", "override", model, version, "--reason", " "]) == 6
+    assert "must give a reason" in capsys.readouterr().err
+    assert shipyard(["models", "override", model, version, "--reason", "holdout too small this week"]) == 0
+    assert "gates overridden" in capsys.readouterr().out
+    assert shipyard(["models", "card", model, version]) == 0
+    card = capsys.readouterr().out
+    assert "## Gate overrides" in card and "(unauthenticated): holdout too small this week" in card
+    assert shipyard(["models", "card", model, version, "--json"]) == 0
+    overrides = __import__("json").loads(capsys.readouterr().out)["gate_overrides"]
+    assert [(o["reason"], o["authenticated"]) for o in overrides] == [("holdout too small this week", False)]
