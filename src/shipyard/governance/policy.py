@@ -35,7 +35,7 @@ OPERATIONS = MappingProxyType({
 })
 """Operation -> the least team role that allows it."""
 
-PLATFORM_OPERATIONS = frozenset({"teams.create", "identities.manage", "audit.verify"})
+PLATFORM_OPERATIONS = frozenset({"teams.create", "identities.manage"})
 """Operations on the platform itself: only a platform admin (or the local identity) may do them."""
 
 DESCRIPTIONS = MappingProxyType({

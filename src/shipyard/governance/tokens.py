@@ -18,6 +18,7 @@ from shipyard.errors import ForbiddenError, NotFoundError, RefusedError, Unauthe
 from shipyard.governance.audit import append_event
 from shipyard.governance.directory import check_name, load_identity
 from shipyard.governance.identity import Identity, current_identity
+from shipyard.governance.policy import role_allows
 from shipyard.store.db import session_scope
 from shipyard.store.models import ApiToken, IdentityRow, TeamMember
 
@@ -70,7 +71,7 @@ def _may_manage(actor: Identity, owner: str, session) -> bool:
     if actor.is_local or actor.platform_admin or actor.name == owner:
         return True
     teams = session.scalars(select(TeamMember.team).where(TeamMember.identity == owner)).all()
-    return any(actor.roles.get(team) == "admin" for team in teams)
+    return any(role_allows(actor.roles.get(team), "tokens.manage") for team in teams)
 
 
 def create_token(name: str, *, identity: str | None = None, expires_in: timedelta | None = DEFAULT_LIFETIME,
