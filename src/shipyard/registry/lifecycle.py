@@ -16,8 +16,8 @@ from typing import Any
 from sqlalchemy import select, update
 
 from shipyard.config import Settings, load_settings
-from shipyard.errors import BackendError, ForbiddenError, NotFoundError, RefusedError
-from shipyard.governance.audit import append_event
+from shipyard.errors import BackendError, ForbiddenError, NotFoundError, RefusedError, UsageError
+from shipyard.governance.audit import Event, append_event, read_events
 from shipyard.governance.directory import model_team, record_owner, separation_of_duties
 from shipyard.governance.identity import current_identity
 from shipyard.governance.policy import authorize
@@ -133,7 +133,7 @@ def transition(model: str, version: str | int, to_state: str, *, actor: str, rea
     version = str(version)
     settings = settings or load_settings()
     if to_state not in STATES:
-        raise RefusedError(f"'{to_state}' is not a lifecycle state", hint=f"use one of {', '.join(STATES)}")
+        raise UsageError(f"'{to_state}' is not a lifecycle state", hint=f"use one of {', '.join(STATES)}")
     if (action in GATE_VERDICTS) != gate_verdict:
         raise ValueError(f"action {action!r}: only the gates (gate_verdict=True) record a gate verdict")
     reconcile(settings=settings)
@@ -262,10 +262,8 @@ def override_gates(model: str, version: str | int, *, reason: str, settings: Set
     return get_state(model, version, settings=settings)
 
 
-def gate_overrides(model: str, version: str | int, *, settings: Settings | None = None) -> list:
+def gate_overrides(model: str, version: str | int, *, settings: Settings | None = None) -> list[Event]:
     """The audit events that cleared this version for production without a passing gate report."""
-    from shipyard.governance.audit import read_events
-
     return [e for e in read_events(model=model, settings=settings)
             if e.version == str(version) and e.action == "gate_overridden"]
 
