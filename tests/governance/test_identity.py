@@ -34,10 +34,14 @@ def test_acting_as_sets_the_identity_for_the_block_and_threads_with_its_context(
     assert seen == {"name": "alice"} and current_actor() == "ci-runner"
 
 
-def test_an_identity_is_frozen_and_checks_its_roles():
+def test_an_identity_is_frozen_hashable_picklable_and_checks_its_roles():
+    import pickle
+
     alice = Identity(name="alice", kind="user", roles={"fraud": "developer"})
     with pytest.raises(TypeError):
         alice.roles["fraud"] = "admin"
+    copy = pickle.loads(pickle.dumps(alice))
+    assert copy == alice and hash(copy) == hash(alice) and len({alice, copy}) == 1
     with pytest.raises(ValueError, match="not among viewer, developer, approver, admin"):
         Identity(name="x", kind="user", roles={"fraud": "owner"})
     with pytest.raises(ValueError, match="kind 'robot'"):

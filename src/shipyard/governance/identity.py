@@ -45,6 +45,16 @@ class Identity:
     def is_local(self) -> bool:
         return self.kind == "local" and not self.authenticated
 
+    def __hash__(self) -> int:
+        return hash((self.name, self.kind, frozenset(self.roles.items()), self.platform_admin, self.authenticated))
+
+    def __reduce__(self):
+        return (_rebuild, (self.name, self.kind, dict(self.roles), self.platform_admin, self.authenticated))
+
+
+def _rebuild(name: str, kind: str, roles: dict[str, str], platform_admin: bool, authenticated: bool) -> Identity:
+    return Identity(name=name, kind=kind, roles=roles, platform_admin=platform_admin, authenticated=authenticated)
+
 
 _current: contextvars.ContextVar[Identity | None] = contextvars.ContextVar("shipyard_identity", default=None)
 
