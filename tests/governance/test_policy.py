@@ -175,3 +175,31 @@ def test_two_teams_on_one_postgresql_store(database_url, tmp_path):
     assert setup[0] == ("admin_bootstrapped", local_identity().name, False)
     assert {actor for _, actor, authenticated in setup[1:] if authenticated} == {"root"}
     assert verify_chain().ok
+
+
+def test_a_run_acts_as_who_started_it_down_to_its_steps(shipyard_home, tmp_path):
+    import numpy as np
+    import pandas as pd
+
+    from shipyard.governance.tokens import authenticate_bearer, create_token
+
+    rng = np.random.default_rng(5)
+    frame = pd.DataFrame({"area": rng.uniform(30, 200, size=300), "rooms": rng.integers(1, 6, size=300)})
+    frame["price"] = 2 * frame["area"] + 15 * frame["rooms"] + rng.normal(scale=10, size=300)
+    frame.to_csv(tmp_path / "prices.csv", index=False)
+    spec = parse_spec("name: prices\nteam: fraud\ndata: {source: {type: csv, path: prices.csv}, target: price}\n"
+                      "split: {method: random, holdout: 0.3, seed: 2}\n"
+                      "features: [{columns: [area, rooms], transforms: [{kind: scale}]}]\n"
+                      "model: {flavor: sklearn, estimator: Ridge}\n", source="pipeline.yaml", base_dir=tmp_path)
+    directory.create_team("fraud")
+    directory.add_member("fraud", "alice", "approver")
+    alice = authenticate_bearer(create_token("laptop", identity="alice").secret)
+
+    with acting_as(alice):
+        assert pipelines.run(spec).status == "succeeded"
+        version = lifecycle.list_states("prices")[0].version
+        with pytest.raises(ForbiddenError, match="alice started the run that produced prices version"):
+            lifecycle.approve("prices", version)
+    registered = [e for e in read_events(model="prices") if e.action == "registered"]
+    assert [(e.actor, e.authenticated) for e in registered] == [("alice", True)]
+    assert directory.model_team("prices") == "fraud"

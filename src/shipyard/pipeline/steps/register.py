@@ -35,7 +35,7 @@ def run(context: StepContext, model, params, metrics, train, holdout, report, va
     )
     approval = spec.promotion.approval if spec.promotion else "auto"
     started_by = get_run(context.run_id, settings=context.settings).started_by
-    register_candidate(tracked.model_name, tracked.model_version, actor=started_by or current_actor(),
+    register_candidate(tracked.model_name, tracked.model_version, actor=current_actor(),
                        settings=context.settings, approval=approval, team=spec.team, produced_by=started_by,
                        details={"pipeline_run_id": context.run_id, "mlflow_run_id": tracked.mlflow_run_id,
                                 "data_digests": digests})
