@@ -24,6 +24,15 @@ class Settings:
     prediction_log_durability: str = "buffered"
     run_lease_s: float = 30.0
     """How long a pipeline run stays owned by a process that stops renewing its lease."""
+    oidc_issuer: str | None = None
+    oidc_audience: str | None = None
+    oidc_jwks_url: str | None = None
+    oidc_roles_claim: str = "groups"
+    """The JWT claim listing ``team:role`` strings (``platform:admin`` makes a platform admin)."""
+
+    @property
+    def oidc_enabled(self) -> bool:
+        return bool(self.oidc_issuer and self.oidc_audience and self.oidc_jwks_url)
 
     @property
     def artifact_root(self) -> Path:
@@ -58,7 +67,21 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         prediction_log_durability=durability(env.get("SHIPYARD_PREDICTION_LOG_DURABILITY") or "buffered",
                                              "SHIPYARD_PREDICTION_LOG_DURABILITY"),
         run_lease_s=_positive_float(env, "SHIPYARD_RUN_LEASE_S", 30.0),
+        **_oidc(env),
     )
+
+
+def _oidc(env) -> dict[str, str | None]:
+    names = {"oidc_issuer": "SHIPYARD_OIDC_ISSUER", "oidc_audience": "SHIPYARD_OIDC_AUDIENCE",
+             "oidc_jwks_url": "SHIPYARD_OIDC_JWKS_URL"}
+    values = {field: env.get(name) or None for field, name in names.items()}
+    given = [names[f] for f, v in values.items() if v]
+    if given and len(given) != len(names):
+        missing = [name for name in names.values() if name not in given]
+        raise SpecError(f"OpenID Connect is half configured: {', '.join(given)} set but {', '.join(missing)} not",
+                        headline="invalid setting", hint="set all three of " + ", ".join(names.values())
+                        + " to accept JWTs, or none of them")
+    return {**values, "oidc_roles_claim": env.get("SHIPYARD_OIDC_ROLES_CLAIM") or "groups"}
 
 
 def flush_interval(text: str | float, source: str) -> float:

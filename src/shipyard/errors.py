@@ -103,6 +103,20 @@ class GateFailedError(RefusedError):
     exit_code = 10
 
 
+class ForbiddenError(RefusedError):
+    """The acting identity's roles do not allow the operation on that team's models."""
+
+    headline = "forbidden"
+    exit_code = 6
+
+
+class UnauthenticatedError(ShipyardError):
+    """No identity could be established: an unknown, expired or revoked token, or an unverifiable JWT."""
+
+    headline = "not authenticated"
+    exit_code = 13
+
+
 class DriftDetectedError(ShipyardError):
     """A drift report reached the severity the caller asked to fail on (``--fail-on``)."""
 
@@ -161,7 +175,7 @@ def exit_codes() -> list[tuple[int, str]]:
         (DataError.exit_code, "data error: missing, unreadable or failing its expectations"),
         (UserCodeError.exit_code, "your code (a feature function or custom step) raised"),
         (BackendError.exit_code, "backend failure: MLflow, the metadata database or storage"),
-        (RefusedError.exit_code, "refused: the current state forbids it, e.g. gating a production version"),
+        (RefusedError.exit_code, "refused: the current state or your role forbids it, e.g. gating a production version"),
         (StepFailedError.exit_code, "a pipeline step failed after its retries"),
         (NotFoundError.exit_code, "no such model, version, run or report"),
         (TamperedError.exit_code, "tampered: the audit log's hash chain, a model file or a model card does not verify"),
@@ -169,6 +183,7 @@ def exit_codes() -> list[tuple[int, str]]:
         (DriftDetectedError.exit_code, "drift reached the --fail-on severity (monitor, drift)"),
         (NotEnoughDataError.exit_code,
          "not enough data to judge, e.g. too little traffic in the window (monitor, drift)"),
+        (UnauthenticatedError.exit_code, "not authenticated: unknown, expired or revoked token"),
         (InternalError.exit_code, "internal error: a bug in shipyard (traceback printed)"),
         (CancelledError.exit_code, "interrupted (Ctrl-C)"),
     ]

@@ -11,6 +11,7 @@ from shipyard.registry import lifecycle
 from shipyard.serving.deployments import find_deployment
 from shipyard.tracking.setup import configure_mlflow
 from signed_model import signed_model_folder
+from lifecycle_moves import move
 
 
 @pytest.fixture
@@ -25,7 +26,7 @@ def three_versions(shipyard_home, tmp_path, monkeypatch):
         lifecycle.register_candidate("churn", version, actor="pipeline")
     for version, path in (("1", ("staging", "production")), ("2", ("staging",)), ("3", ("staging",))):
         for state in path:
-            lifecycle.transition("churn", version, state, actor="gate")
+            move("churn", version, state)
 
 
 def test_deploy_set_show_and_roll_back(three_versions, capsys):

@@ -11,6 +11,7 @@ from shipyard.registry import lifecycle
 from shipyard.store.db import get_engine
 from shipyard.tracking.setup import configure_mlflow
 from tracked_run import mlflow_home, tracked  # noqa: F401  (module-scoped fixtures)
+from lifecycle_moves import move
 from signed_model import signed_model_folder
 
 
@@ -27,8 +28,11 @@ def two_versions(shipyard_home, tmp_path, monkeypatch):
 
 def test_promote_list_rollback_and_audit(two_versions, capsys):
     assert shipyard(["models", "promote", "churn", "1", "--to", "staging"]) == 0
+    assert shipyard(["models", "promote", "churn", "1", "--to", "production"]) == 6
+    assert "has no passing gate report" in capsys.readouterr().err
+    assert shipyard(["models", "override", "churn", "1", "--reason", "gates rerun after the holidays"]) == 0
     assert shipyard(["models", "promote", "churn", "1", "--to", "production", "--reason", "ok"]) == 0
-    assert shipyard(["models", "promote", "churn", "2", "--to", "staging"]) == 0
+    assert shipyard(["models", "override", "churn", "2", "--reason", "same"]) == 0
     assert shipyard(["models", "promote", "churn", "2"]) == 0
     assert shipyard(["models", "rollback", "churn", "--reason", "p99 too high"]) == 0
     out = capsys.readouterr().out
@@ -112,9 +116,9 @@ def test_verify_reports_a_deployment_out_of_step_with_the_registry(two_versions,
     from shipyard.serving.traffic import deploy
     from shipyard.store.db import session_scope
 
-    for argv in (["models", "promote", "churn", "1", "--to", "staging"], ["models", "promote", "churn", "1"],
-                 ["models", "promote", "churn", "2", "--to", "staging"]):
-        assert shipyard(argv) == 0
+    move("churn", "1", "staging")
+    assert shipyard(["models", "promote", "churn", "1"]) == 0
+    move("churn", "2", "staging")
     deploy("churn", 1, actor="tester")
     with session_scope() as session:  # production moved without its traffic: a deploy cut in half
         lifecycle.apply_transition(session, "churn", "2", "production", actor="tester", by_deployment=True)
@@ -132,7 +136,7 @@ def test_verify_reports_a_deployment_out_of_step_with_the_registry(two_versions,
 
 def test_verify_puts_back_mlflow_aliases_and_tags_moved_by_hand(two_versions, capsys):
     client = MlflowClient()
-    assert shipyard(["models", "promote", "churn", "1", "--to", "staging"]) == 0
+    move("churn", "1", "staging")
     assert shipyard(["models", "promote", "churn", "1"]) == 0
     client.set_registered_model_alias("churn", "champion", "2")
     client.set_model_version_tag("churn", "2", "shipyard.state", "production")
@@ -145,3 +149,18 @@ def test_verify_puts_back_mlflow_aliases_and_tags_moved_by_hand(two_versions, ca
     assert client.get_model_version("churn", "2").tags["shipyard.state"] == "candidate"
     assert shipyard(["models", "verify", "nope", "1"]) == 8
     assert "no registered model named 'nope'" in capsys.readouterr().err
+
+
+def test_a_gate_override_is_listed_with_the_model_card(carded, capsys):
+    model, version, _ = carded
+    lifecycle.register_candidate(model, version, actor="pipeline")
+    assert shipyard(["models", "override", model, version, "--reason", " "]) == 6
+    assert "must give a reason" in capsys.readouterr().err
+    assert shipyard(["models", "override", model, version, "--reason", "holdout too small this week"]) == 0
+    assert "gates overridden" in capsys.readouterr().out
+    assert shipyard(["models", "card", model, version]) == 0
+    card = capsys.readouterr().out
+    assert "## Gate overrides" in card and "(unauthenticated): holdout too small this week" in card
+    assert shipyard(["models", "card", model, version, "--json"]) == 0
+    overrides = __import__("json").loads(capsys.readouterr().out)["gate_overrides"]
+    assert [(o["reason"], o["authenticated"]) for o in overrides] == [("holdout too small this week", False)]

@@ -79,3 +79,19 @@ def test_concurrent_appends_keep_one_unbroken_chain(database_url):
     assert errors == []
     report = verify_chain()
     assert report.ok and report.events == 20
+
+
+def test_the_actor_is_the_authenticated_identity_and_the_mark_is_chained(database_url):
+    from shipyard.governance.identity import Identity, acting_as
+
+    alice = Identity(name="alice", kind="user", roles={"fraud": "approver"}, authenticated=True)
+    append_event(actor="typed-by-hand", action="approved", model="churn", version=1)
+    with acting_as(alice):
+        append_event(actor="typed-by-hand", action="approved", model="churn", version=2)
+    events = read_events()
+    assert [(e.actor, e.authenticated) for e in events] == [("typed-by-hand", False), ("alice", True)]
+    assert verify_chain().ok
+    _sql("UPDATE audit_events SET authenticated = true WHERE seq = 1")
+    report = verify_chain()
+    assert not report.ok and report.first_bad_seq == 1 and "edited" in report.problem
+

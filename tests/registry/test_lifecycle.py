@@ -26,6 +26,12 @@ def registry(database_url, tmp_path):
     return client
 
 
+def _gated(version):
+    """What a passing gate evaluation records (the gates themselves are tested in test_gating)."""
+    return lifecycle.transition("churn", version, "staging", actor="shipyard-gates", action="gate_passed",
+                                gate_verdict=True)
+
+
 def _aliases(client):
     return {alias: str(version) for alias, version in client.get_registered_model("churn").aliases.items()}
 
@@ -42,25 +48,26 @@ def test_registered_versions_start_as_candidates(registry):
 
 
 def test_promotion_moves_aliases_and_archives_the_previous_champion(registry):
-    lifecycle.transition("churn", 1, "staging", actor="gate")
+    _gated(1)
     assert _aliases(registry) == {"challenger": "1"}
     lifecycle.transition("churn", 1, "production", actor="alice", reason="better AUC")
     assert _aliases(registry) == {"champion": "1"}
-    lifecycle.transition("churn", 2, "staging", actor="gate")
+    _gated(2)
     lifecycle.transition("churn", 2, "production", actor="alice")
     assert _aliases(registry) == {"champion": "2"}
     assert lifecycle.get_state("churn", 1).state == "archived"
     assert lifecycle.production_version("churn") == "2"
     assert _mlflow_state(registry, 1) == "archived" and _mlflow_state(registry, 2) == "production"
     actions = [(e.action, e.version) for e in read_events(model="churn")][3:]
-    assert actions == [("staging", "1"), ("production", "1"), ("staging", "2"), ("archived", "1"),
+    assert actions == [("gate_passed", "1"), ("production", "1"), ("gate_passed", "2"), ("archived", "1"),
                        ("production", "2")]
     assert verify_chain().ok
 
 
 def test_refused_transitions_change_nothing(registry):
-    with pytest.raises(RefusedError, match="is candidate and cannot become production"):
+    with pytest.raises(RefusedError, match="is candidate and cannot become production") as straight:
         lifecycle.transition("churn", 1, "production", actor="alice")
+    assert "shipyard gate churn 1" in straight.value.hint
     lifecycle.transition("churn", 1, "rejected", actor="gate", reason="roc_auc 0.61 < 0.70")
     with pytest.raises(RefusedError, match="is rejected and cannot become staging"):
         lifecycle.transition("churn", 1, "staging", actor="alice")
@@ -74,7 +81,7 @@ def test_refused_transitions_change_nothing(registry):
 
 def test_concurrent_promotions_have_exactly_one_winner(registry):
     for version in (1, 2):
-        lifecycle.transition("churn", version, "staging", actor="gate")
+        _gated(version)
     outcomes = {}
 
     def promote(version):
@@ -122,7 +129,7 @@ def test_manual_approval_must_name_the_approver(registry):
 
     version = _Client().create_model_version("churn", source="file:///tmp/m").version
     lifecycle.register_candidate("churn", version, actor="pipeline", approval="manual")
-    lifecycle.transition("churn", version, "staging", actor="gate")
+    _gated(version)
     with pytest.raises(RefusedError, match="needs a manual approval"):
         lifecycle.transition("churn", version, "production", actor="bob")
     with pytest.raises(RefusedError, match="must name the approver"):
@@ -135,7 +142,7 @@ def test_manual_approval_must_name_the_approver(registry):
 
 def test_rollback_returns_to_the_previous_production_version(registry):
     for version in (1, 2):
-        lifecycle.transition("churn", version, "staging", actor="gate")
+        _gated(version)
         lifecycle.transition("churn", version, "production", actor="alice")
     with pytest.raises(RefusedError, match="never reached production"):
         lifecycle.rollback("churn", actor="ops", reason="bad", to_version=3)
@@ -162,8 +169,9 @@ def test_a_version_in_use_cannot_be_archived_or_rejected(registry):
 
 
 def test_a_rollback_whose_contract_check_cannot_run_is_refused_unless_forced(registry, tmp_path):
-    for version, state in (("1", "staging"), ("1", "production"), ("2", "staging"), ("2", "production")):
-        lifecycle.transition("churn", version, state, actor="gate")
+    for version in ("1", "2"):
+        _gated(version)
+        lifecycle.transition("churn", version, "production", actor="gate")
     (tmp_path / "model" / "MLmodel").unlink()
     with pytest.raises(RefusedError, match="no readable input signature") as caught:
         lifecycle.rollback("churn", actor="bob", reason="slow")
@@ -173,3 +181,28 @@ def test_a_rollback_whose_contract_check_cannot_run_is_refused_unless_forced(reg
     assert state.version == "1" and state.state == "production"
     event = [e for e in read_events(model="churn") if e.action == "rollback_promoted"][-1]
     assert event.details["forced"] is True and event.details["compatibility"]["checked"] is False
+
+
+def test_production_needs_a_passing_gate_report_or_an_override(registry):
+    lifecycle.transition("churn", 1, "staging", actor="alice", action="promoted")
+    with pytest.raises(RefusedError, match="has no passing gate report and cannot reach production") as refused:
+        lifecycle.transition("churn", 1, "production", actor="alice")
+    assert "shipyard gate churn 1" in refused.value.hint and "override" in refused.value.hint
+    with pytest.raises(ValueError, match="only the gates"):
+        lifecycle.transition("churn", 2, "staging", actor="alice", action="gate_passed")
+    with pytest.raises(RefusedError, match="must give a reason"):
+        lifecycle.override_gates("churn", 1, reason=" ")
+    assert lifecycle.get_state("churn", 1).state == "staging"
+
+    lifecycle.override_gates("churn", 1, reason="hotfix for the holiday traffic; gates rerun Monday")
+    assert lifecycle.transition("churn", 1, "production", actor="alice").state == "production"
+    overrides = lifecycle.gate_overrides("churn", 1)
+    assert [(e.action, e.reason, e.authenticated) for e in overrides] == [
+        ("gate_overridden", "hotfix for the holiday traffic; gates rerun Monday", False)]
+
+    lifecycle.override_gates("churn", 2, reason="candidate cleared by hand")
+    assert lifecycle.get_state("churn", 2).state == "staging"
+    lifecycle.transition("churn", 3, "staging", actor="shipyard-gates", action="gate_failed", gate_verdict=True)
+    with pytest.raises(RefusedError, match="failed its gates"):
+        lifecycle.transition("churn", 3, "production", actor="alice")
+    assert verify_chain().ok

@@ -4,6 +4,7 @@ import time
 import pytest
 
 from shipyard.serving.server import free_port
+from lifecycle_moves import move
 from tracked_run import mlflow_home, tracked  # noqa: F401  (module-scoped fixtures)
 
 
@@ -86,5 +87,5 @@ def fleet(tracked):
         lifecycle.register_candidate("synth", version, actor="pipeline", settings=settings)
     for version, path in (("1", ("staging", "production")), ("2", ("staging",)), ("3", ("staging",))):
         for state in path:
-            lifecycle.transition("synth", version, state, actor="test", settings=settings)
+            move("synth", version, state, actor="test", settings=settings)
     return settings

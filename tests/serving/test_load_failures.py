@@ -14,7 +14,6 @@ import httpx
 import pytest
 
 from shipyard.cli import main as shipyard
-from shipyard.registry import lifecycle
 from shipyard.serving.follower import replica_name
 from shipyard.serving.gateway import Gateway
 from shipyard.serving.load_failures import (
@@ -27,6 +26,7 @@ from shipyard.serving.server import free_port
 from shipyard.serving.traffic import deploy, set_traffic
 from shipyard.store.db import session_scope
 from shipyard.store.models import VersionLoadFailure
+from lifecycle_moves import move
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -51,8 +51,8 @@ def test_failures_are_refreshed_per_gateway_cleared_and_go_stale(shipyard_home):
 
 @pytest.fixture(scope="module")
 def failing_canary(fleet):
-    """Version 1 stable; version 4 (fails its warm-up) as a 30% canary."""
-    lifecycle.transition("synth", "4", "staging", actor="test", settings=fleet)
+    """Version 1 stable; version 4 (fails its warm-up, though it passed its gates) as a 30% canary."""
+    move("synth", "4", "staging", actor="test", settings=fleet)
     deploy("synth", "1", actor="test", settings=fleet)
     set_traffic("synth", {"canary": ("4", 0.3)}, actor="test", settings=fleet)
     return fleet

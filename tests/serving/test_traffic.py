@@ -15,6 +15,7 @@ from shipyard.serving.traffic import deploy, rollback, set_traffic
 from shipyard.spec.deployment import DeploymentSpec
 from shipyard.tracking.setup import configure_mlflow
 from signed_model import signed_model_folder
+from lifecycle_moves import move
 
 
 @pytest.fixture
@@ -29,7 +30,7 @@ def churn(database_url, tmp_path):
     for version, path in (("1", ("staging", "production")), ("2", ("staging",)), ("3", ("staging",)),
                           ("5", ("rejected",))):
         for state in path:
-            lifecycle.transition("churn", version, state, actor="gate")
+            move("churn", version, state)
     return client
 
 

@@ -48,7 +48,8 @@ def log_command(model: str = typer.Option(None, "--model", help="Only events of 
         table.add_column(column)
     for e in events:
         change = f"{e.from_state or ''} → {e.to_state or ''}" if (e.from_state or e.to_state) else ""
-        table.add_row(str(e.seq), e.time.strftime("%Y-%m-%d %H:%M:%S"), e.actor, e.action, e.model or "",
+        actor = f"{e.actor} (unauthenticated)" if e.authenticated is False else e.actor
+        table.add_row(str(e.seq), e.time.strftime("%Y-%m-%d %H:%M:%S"), actor, e.action, e.model or "",
                       e.version or "", change, e.reason or "")
     Console().print(table)
 

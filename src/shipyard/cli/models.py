@@ -63,16 +63,26 @@ def card_command(model: str, version: str,
 
     if html is not None and json_output:
         raise UsageError("give --html FILE or --json, not both")
+    from shipyard.registry.lifecycle import gate_overrides
+
     record, text = read_card(model, version, html_page=html is not None)
+    overrides = gate_overrides(model, version)
     if html is not None:
         html.write_text(text)
         print(f"model card of {model} version {version} written to {html.resolve()}")
     elif json_output:
         print(json.dumps({"model": model, "version": str(version), "mlflow_run_id": record.mlflow_run_id,
                           "markdown": card_uri(record), "html": card_uri(record, html_page=True),
-                          "markdown_sha256": record.markdown_sha256, "html_sha256": record.html_sha256}, indent=2))
+                          "markdown_sha256": record.markdown_sha256, "html_sha256": record.html_sha256,
+                          "gate_overrides": [{"by": e.actor, "authenticated": e.authenticated, "reason": e.reason,
+                                              "time": e.time.isoformat()} for e in overrides]}, indent=2))
     else:
         print(text)
+        if overrides:
+            print("\n## Gate overrides\n")
+            for e in overrides:
+                who = e.actor + ("" if e.authenticated else " (unauthenticated)")
+                print(f"- {e.time:%Y-%m-%d %H:%M} UTC by {who}: {e.reason}")
 
 
 def resolve_actor(actor: str | None) -> str:
@@ -99,13 +109,25 @@ def promote_command(model: str, version: str,
 
 @models_app.command("approve")
 def approve_command(model: str, version: str,
-                    approver: str = typer.Option(None, "--approver", help="Who approves (required)."),
+                    approver: str = typer.Option(None, "--approver", help="Who approves (required in-process; "
+                                                 "through a server it is the authenticated identity)."),
                     reason: str = typer.Option(None, "--reason")) -> None:
     """Approve a version for production (needed when the spec says approval: manual)."""
     from shipyard.registry.lifecycle import approve
 
     state = approve(model, version, approver=approver or "", reason=reason)
     print(f"{model} version {version} approved by {state.approved_by}")
+
+
+@models_app.command("override")
+def override_command(model: str, version: str,
+                     reason: str = typer.Option(..., "--reason", help="Why production may skip the gates "
+                                                                     "(required; shown on the model card).")) -> None:
+    """Clear a version for production without a passing gate report (team admins)."""
+    from shipyard.registry.lifecycle import override_gates
+
+    state = override_gates(model, version, reason=reason)
+    print(f"{model} version {version}: gates overridden, it is {state.state} and may be deployed to production")
 
 
 @models_app.command("reject")

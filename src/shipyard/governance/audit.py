@@ -14,6 +14,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 
 from shipyard.config import Settings
 from shipyard.errors import BackendError
+from shipyard.governance.identity import current_identity
 from shipyard.store.db import session_scope
 from shipyard.store.models import AuditEvent
 
@@ -33,6 +34,8 @@ class Event:
     to_state: str | None
     reason: str | None
     details: dict[str, Any] = field(default_factory=dict)
+    authenticated: bool | None = None
+    """Whether the actor was an authenticated identity; None on events written before identities existed."""
     prev_hash: str = GENESIS
     hash: str = ""
 
@@ -46,10 +49,13 @@ class ChainReport:
 
 
 def _content(event: Event | AuditEvent) -> dict[str, Any]:
-    return {"seq": event.seq, "time": _iso(event.time), "actor": event.actor, "action": event.action,
-            "model": event.model, "version": event.version, "from_state": event.from_state,
-            "to_state": event.to_state, "reason": event.reason, "details": event.details or {},
-            "prev_hash": event.prev_hash}
+    content = {"seq": event.seq, "time": _iso(event.time), "actor": event.actor, "action": event.action,
+               "model": event.model, "version": event.version, "from_state": event.from_state,
+               "to_state": event.to_state, "reason": event.reason, "details": event.details or {},
+               "prev_hash": event.prev_hash}
+    if event.authenticated is not None:
+        content["authenticated"] = event.authenticated
+    return content
 
 
 def _iso(moment: datetime) -> str:
@@ -66,28 +72,40 @@ def event_hash(event: Event | AuditEvent) -> str:
 def append_event(*, actor: str, action: str, model: str | None = None, version: str | int | None = None,
                  from_state: str | None = None, to_state: str | None = None, reason: str | None = None,
                  details: dict[str, Any] | None = None, session=None, settings: Settings | None = None) -> Event:
-    """Append one event. Inside ``session`` it commits or rolls back with the caller's change."""
+    """Append one event. Inside ``session`` it commits or rolls back with the caller's change.
+
+    When the current identity is authenticated it is the actor, whatever name the caller gave;
+    otherwise ``actor`` is recorded as given and the event is marked unauthenticated.
+    """
+    identity = current_identity()
+    if identity.authenticated:
+        actor = identity.name
+    authenticated = identity.authenticated
     if session is not None:
-        return _append(session, actor, action, model, version, from_state, to_state, reason, details)
+        return _append(session, actor, action, model, version, from_state, to_state, reason, details,
+                       authenticated)
     for _ in range(_APPEND_ATTEMPTS):
         try:
             with session_scope(settings) as own:
-                return _append(own, actor, action, model, version, from_state, to_state, reason, details)
+                return _append(own, actor, action, model, version, from_state, to_state, reason, details,
+                               authenticated)
         except (IntegrityError, OperationalError):
             continue  # another writer took this sequence number (or held the lock); chain onto its event
     raise BackendError("could not append to the audit log: too many concurrent writers")
 
 
-def _append(session, actor, action, model, version, from_state, to_state, reason, details) -> Event:
+def _append(session, actor, action, model, version, from_state, to_state, reason, details,
+            authenticated) -> Event:
     last = session.scalars(select(AuditEvent).order_by(AuditEvent.seq.desc()).limit(1).with_for_update()).first()
     event = Event(seq=(last.seq + 1) if last else 1, time=datetime.now(timezone.utc), actor=actor, action=action,
                   model=model, version=None if version is None else str(version), from_state=from_state,
                   to_state=to_state, reason=reason, details=json.loads(json.dumps(details or {}, default=str)),
-                  prev_hash=last.hash if last else GENESIS)
+                  authenticated=authenticated, prev_hash=last.hash if last else GENESIS)
     digest = event_hash(event)
     session.add(AuditEvent(seq=event.seq, time=event.time, actor=actor, action=action, model=event.model,
                            version=event.version, from_state=from_state, to_state=to_state, reason=reason,
-                           details=event.details, prev_hash=event.prev_hash, hash=digest))
+                           details=event.details, authenticated=authenticated, prev_hash=event.prev_hash,
+                           hash=digest))
     session.flush()
     return Event(**{**event.__dict__, "hash": digest})
 
@@ -128,7 +146,7 @@ def page_events(*, model: str | None = None, action: str | None = None, actor: s
 def _event(row: AuditEvent) -> Event:
     return Event(seq=row.seq, time=row.time, actor=row.actor, action=row.action, model=row.model,
                  version=row.version, from_state=row.from_state, to_state=row.to_state, reason=row.reason,
-                 details=row.details or {}, prev_hash=row.prev_hash, hash=row.hash)
+                 details=row.details or {}, authenticated=row.authenticated, prev_hash=row.prev_hash, hash=row.hash)
 
 
 def verify_chain(*, settings: Settings | None = None) -> ChainReport:

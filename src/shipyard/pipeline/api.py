@@ -8,6 +8,9 @@ from pathlib import Path
 
 from shipyard.config import Settings, load_settings
 from shipyard.errors import RefusedError, SpecError
+from shipyard.governance.directory import model_team
+from shipyard.governance.identity import current_identity
+from shipyard.governance.policy import authorize
 from shipyard.pipeline.compile import compile_spec, user_modules
 from shipyard.pipeline.progress import Reporter
 from shipyard.pipeline.runner import RunOptions, Runner, RunPlan, add_to_path
@@ -35,9 +38,21 @@ def run(spec: str | Path | LoadedSpec, *, options: RunOptions | None = None, set
         reporter: Reporter | None = None, run_id: str | None = None) -> PipelineRun:
     """Run a pipeline YAML end to end (cached steps are reused); ``run_id`` names the new run."""
     loaded = spec if isinstance(spec, LoadedSpec) else load_spec(spec)
+    settings = settings or load_settings()
+    authorize_run(loaded, settings)
     options = options or RunOptions(preload=WARM_MODULES)
-    return Runner(plan_spec(loaded), options=options, settings=settings or load_settings(),
-                  reporter=reporter, new_id=run_id).run()
+    return Runner(plan_spec(loaded), options=options, settings=settings, reporter=reporter, new_id=run_id).run()
+
+
+def authorize_run(loaded: LoadedSpec, settings: Settings) -> None:
+    """The caller must be a developer of the spec's team, and the team must own the model it registers."""
+    spec = loaded.spec
+    authorize(current_identity(), "runs.start", team=spec.team)
+    owner = model_team(spec.model_name, settings=settings)
+    if owner is not None and owner != spec.team:
+        raise RefusedError(f"model '{spec.model_name}' is owned by team {owner}, but the spec says "
+                           f"{'team ' + spec.team if spec.team else 'no team'}",
+                           hint=f"set `team: {owner}` in the spec, or register the model under another name")
 
 
 def resume(run_id: str, *, spec: str | Path | None = None, options: RunOptions | None = None,
@@ -52,6 +67,7 @@ def resume(run_id: str, *, spec: str | Path | None = None, options: RunOptions |
     settings = settings or load_settings()
     record = resumable_run(run_id, settings=settings)
     loaded = _fixed_spec(record, spec) if spec is not None else _stored_spec(record, notice)
+    authorize_run(loaded, settings)
     options = options or RunOptions(preload=WARM_MODULES)
     return Runner(plan_spec(loaded), options=options, settings=settings, reporter=reporter,
                   run_id=record.id).run()

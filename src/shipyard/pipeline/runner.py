@@ -18,6 +18,7 @@ from typing import Any
 from shipyard.config import Settings, load_settings
 from shipyard.errors import (CancelledError, DataError, InternalError, RefusedError, ShipyardError, SpecError,
                              StepFailedError)
+from shipyard.governance.identity import current_identity
 from shipyard.pipeline.artifacts import open_artifact_store
 from shipyard.pipeline.cache import cache_key
 from shipyard.pipeline.dag import Dag, StepNode
@@ -68,6 +69,7 @@ class Runner:
         self.settings = settings or load_settings()
         self.reporter = reporter or NullReporter()
         self.run_id = run_id or new_id or new_run_id()
+        self.identity = current_identity()
         self.resuming = run_id is not None
         self.store = open_artifact_store(self.settings)
         self.executor: LocalExecutor | None = None
@@ -134,7 +136,8 @@ class Runner:
             store.create_run(run_id=self.run_id, pipeline=self.plan.pipeline, spec_path=self.plan.spec_path,
                              spec_text=self.plan.spec_text, spec_digest=self.plan.spec_digest,
                              options={"no_cache": self.options.no_cache, "from_step": self.options.from_step},
-                             owner=self.owner, lease_s=self.settings.run_lease_s)
+                             owner=self.owner, lease_s=self.settings.run_lease_s,
+                             started_by=self.identity.name)
         self.owned = True
         self.renew_at = time.monotonic() + self.settings.run_lease_s / 4
 
@@ -312,7 +315,8 @@ class Runner:
         from shipyard.pipeline.task import execute_step
 
         kwargs = {"node": node, "input_refs": refs, "run_id": self.run_id, "settings": self.settings,
-                  "base_dir": str(self.plan.base_dir), "extra_modules": self.plan.extra_modules}
+                  "base_dir": str(self.plan.base_dir), "extra_modules": self.plan.extra_modules,
+                  "identity": self.identity}
         task_id = f"{node.name}@{state.attempts + 1}"
         self._executor().submit(task_id, f"{execute_step.__module__}:execute_step", kwargs,
                                 resources=node.resources, timeout=node.timeout)

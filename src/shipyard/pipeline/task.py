@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -9,6 +10,7 @@ from typing import Any
 
 from shipyard.config import Settings
 from shipyard.errors import ShipyardError, UserCodeError
+from shipyard.governance.identity import Identity, acting_as
 from shipyard.pipeline.artifacts import open_artifact_store
 from shipyard.pipeline.dag import StepNode, StepResources
 from shipyard.pipeline.serialization import load_value, save_value
@@ -37,8 +39,18 @@ class StepResult:
 
 
 def execute_step(*, node: StepNode, input_refs: dict[str, dict[str, str]], run_id: str,
-                 settings: Settings, base_dir: str, extra_modules: tuple[str, ...]) -> dict[str, Any]:
-    """Runs in a worker. Returns ``{"outputs": {name: stored artifact}, "details": {...}}``."""
+                 settings: Settings, base_dir: str, extra_modules: tuple[str, ...],
+                 identity: Identity | None = None) -> dict[str, Any]:
+    """Runs in a worker, as ``identity`` (who started the run) when given.
+
+    Returns ``{"outputs": {name: stored artifact}, "details": {...}}``.
+    """
+    with acting_as(identity) if identity is not None else contextlib.nullcontext():
+        return _execute(node, input_refs, run_id, settings, base_dir, extra_modules)
+
+
+def _execute(node: StepNode, input_refs: dict[str, dict[str, str]], run_id: str, settings: Settings, base_dir: str,
+             extra_modules: tuple[str, ...]) -> dict[str, Any]:
     store = open_artifact_store(settings)
     inputs = {arg: ref if arg in node.ref_inputs else load_value(store, ref, extra_modules=extra_modules)
               for arg, ref in input_refs.items()}

@@ -184,14 +184,14 @@ def gate_version(model: str, version: str | int, *, settings: Settings | None = 
     if report.passed:
         if state.state == "candidate":
             transition(model, version, "staging", actor=actor, reason="all gates passed", action="gate_passed",
-                       details=details, settings=settings)
+                       details=details, gate_verdict=True, settings=settings)
         else:
             append_event(actor=actor, action="gate_passed", model=model, version=version, from_state="staging",
                          to_state="staging", reason="all gates passed", details=details, settings=settings)
     else:
         reasons = "; ".join(f"{r.name}: {r.reason}" for r in report.failures)
         transition(model, version, "rejected", actor=actor, reason=reasons[:2000], action="gate_failed",
-                   details=details, settings=settings)
+                   details=details, gate_verdict=True, settings=settings)
     return report
 
 

@@ -16,10 +16,13 @@ from typing import Any
 from sqlalchemy import select, update
 
 from shipyard.config import Settings, load_settings
-from shipyard.errors import BackendError, NotFoundError, RefusedError
-from shipyard.governance.audit import append_event
+from shipyard.errors import BackendError, ForbiddenError, NotFoundError, RefusedError, UsageError
+from shipyard.governance.audit import Event, append_event, read_events
+from shipyard.governance.directory import model_team, record_owner, separation_of_duties
+from shipyard.governance.identity import current_identity
+from shipyard.governance.policy import authorize
 from shipyard.store.db import session_scope
-from shipyard.store.models import ModelHead, ModelVersionState
+from shipyard.store.models import AuditEvent, ModelHead, ModelVersionState
 
 STATES = ("candidate", "staging", "production", "rejected", "archived", "rolled_back")
 ALLOWED = {
@@ -31,6 +34,11 @@ ALLOWED = {
     "archived": set(),
 }
 CHAMPION, CHALLENGER = "champion", "challenger"
+OPERATION_BY_STATE = {"staging": "lifecycle.promote", "production": "lifecycle.approve",
+                      "rejected": "lifecycle.reject", "archived": "lifecycle.archive", "rolled_back": "rollback",
+                      "candidate": "lifecycle.promote"}
+"""The policy operation that moving a version to each state needs."""
+GATE_VERDICTS = ("gate_passed", "gate_failed", "gate_overridden")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -56,19 +64,29 @@ def _now() -> datetime:
     return datetime.now(timezone.utc)
 
 
+def authorize_for_model(operation: str, model: str, *, session=None, settings: Settings | None = None) -> None:
+    """Check the current identity may do ``operation`` on ``model``, as a member of the team owning it."""
+    authorize(current_identity(), operation, team=model_team(model, session=session, settings=settings))
+
+
 def register_candidate(model: str, version: str | int, *, actor: str, approval: str = "auto",
-                       details: dict[str, Any] | None = None, settings: Settings | None = None) -> VersionState:
-    """Record a freshly registered version as a candidate (idempotent for the same version)."""
+                       details: dict[str, Any] | None = None, team: str | None = None,
+                       produced_by: str | None = None, settings: Settings | None = None) -> VersionState:
+    """Record a freshly registered version as a candidate (idempotent for the same version).
+
+    ``team`` becomes the model's owner; ``produced_by`` is who started the run that produced it.
+    """
     version = str(version)
     with session_scope(settings) as session:
         row = session.get(ModelVersionState, (model, version))
         if row is not None:
             return _record(row)
+        record_owner(model, team, session=session)
         if session.get(ModelHead, model) is None:
             session.add(ModelHead(model=model, production_version=None, row_version=0))
             session.flush()
         row = ModelVersionState(model=model, version=version, state="candidate", approval=approval,
-                                was_production=False, synced=False, updated_at=_now())
+                                was_production=False, synced=False, updated_at=_now(), produced_by=produced_by)
         session.add(row)
         append_event(actor=actor, action="registered", model=model, version=version, to_state="candidate",
                      details=details, session=session)
@@ -101,7 +119,7 @@ def production_version(model: str, *, settings: Settings | None = None) -> str |
 
 def transition(model: str, version: str | int, to_state: str, *, actor: str, reason: str | None = None,
                action: str | None = None, details: dict[str, Any] | None = None, by_deployment: bool = False,
-               settings: Settings | None = None) -> VersionState:
+               gate_verdict: bool = False, settings: Settings | None = None) -> VersionState:
     """Move one version to ``to_state``; production changes are serialised per model.
 
     While a deployment serves the production version, only the deployment may replace it
@@ -109,6 +127,10 @@ def transition(model: str, version: str | int, to_state: str, *, actor: str, rea
     """
     version = str(version)
     settings = settings or load_settings()
+    if to_state not in STATES:
+        raise UsageError(f"'{to_state}' is not a lifecycle state", hint=f"use one of {', '.join(STATES)}")
+    if (action in GATE_VERDICTS) != gate_verdict:
+        raise ValueError(f"action {action!r}: only the gates (gate_verdict=True) record a gate verdict")
     reconcile(settings=settings)
     with session_scope(settings) as session:
         touched = apply_transition(session, model, version, to_state, actor=actor, reason=reason, action=action,
@@ -135,10 +157,15 @@ def apply_transition(session, model: str, version: str | int, to_state: str, *, 
     row = session.get(ModelVersionState, (model, version), with_for_update=True)
     if row is None:
         raise _missing(session, model, version)
+    authorize_for_model(OPERATION_BY_STATE[to_state], model, session=session)
     if to_state not in ALLOWED[row.state]:
         allowed = ", ".join(sorted(ALLOWED[row.state])) or "nothing (final state)"
-        raise RefusedError(f"{model} version {version} is {row.state} and cannot become {to_state}",
-                           hint=f"from {row.state} it may become: {allowed}")
+        hint = f"from {row.state} it may become: {allowed}"
+        if row.state == "candidate" and to_state == "production":
+            hint = f"a candidate reaches production through its gates: shipyard gate {model} {version}"
+        raise RefusedError(f"{model} version {version} is {row.state} and cannot become {to_state}", hint=hint)
+    if to_state == "production":
+        _refuse_ungated(session, model, version)
     if to_state in ("archived", "rejected"):
         from shipyard.registry.references import holders
 
@@ -208,19 +235,82 @@ def _demote_current(session, head, model, version, actor, reason) -> list[Versio
     return [_record(current)]
 
 
-def approve(model: str, version: str | int, *, approver: str, reason: str | None = None,
+def require_gate_clearance(model: str, version: str | int, *, settings: Settings | None = None) -> None:
+    """Refuse unless the version's latest gate verdict is a pass or an override."""
+    with session_scope(settings) as session:
+        _refuse_ungated(session, model, str(version))
+
+
+def _refuse_ungated(session, model: str, version: str) -> None:
+    """Production needs the version's latest gate verdict to be a pass or an override."""
+    verdict = session.scalars(select(AuditEvent.action).where(
+        AuditEvent.model == model, AuditEvent.version == version, AuditEvent.action.in_(GATE_VERDICTS))
+        .order_by(AuditEvent.seq.desc()).limit(1)).first()
+    if verdict in ("gate_passed", "gate_overridden"):
+        return
+    problem = "failed its gates" if verdict == "gate_failed" else "has no passing gate report"
+    raise RefusedError(f"{model} version {version} {problem} and cannot reach production",
+                       hint=f"run its gates: shipyard gate {model} {version}; a team admin may override them "
+                            f"with a reason: shipyard models override {model} {version} --reason TEXT")
+
+
+def override_gates(model: str, version: str | int, *, reason: str, settings: Settings | None = None) -> VersionState:
+    """Let a version reach production without a passing gate report; its own audit event, shown on its card.
+
+    A candidate moves to staging; a staging version stays there, now cleared for production.
+    """
+    version = str(version)
+    if not reason or not reason.strip():
+        raise RefusedError("a gate override must give a reason", hint="pass --reason TEXT")
+    state = get_state(model, version, settings=settings)
+    authorize_for_model("lifecycle.override", model, settings=settings)
+    if state.state not in ("candidate", "staging"):
+        raise RefusedError(f"{model} version {version} is {state.state}; only candidate or staging versions can "
+                           "have their gates overridden")
+    actor = current_identity().name
+    details = {"override": True, "previous_state": state.state}
+    if state.state == "candidate":
+        return transition(model, version, "staging", actor=actor, reason=reason.strip(), action="gate_overridden",
+                          details=details, gate_verdict=True, settings=settings)
+    append_event(actor=actor, action="gate_overridden", model=model, version=version, from_state="staging",
+                 to_state="staging", reason=reason.strip(), details=details, settings=settings)
+    return get_state(model, version, settings=settings)
+
+
+def gate_overrides(model: str, version: str | int, *, settings: Settings | None = None) -> list[Event]:
+    """The audit events that cleared this version for production without a passing gate report."""
+    return [e for e in read_events(model=model, settings=settings)
+            if e.version == str(version) and e.action == "gate_overridden"]
+
+
+def approve(model: str, version: str | int, *, approver: str | None = None, reason: str | None = None,
             settings: Settings | None = None) -> VersionState:
-    """Record who approved a version for production; the approver must be named."""
+    """Record who approved a version for production.
+
+    The approver is the authenticated identity; ``approver`` names it only in-process without a server.
+    With separation of duties (each team's setting, on by default) nobody approves a version
+    produced by a run they started.
+    """
+    identity = current_identity()
+    if identity.authenticated:
+        approver = identity.name
     if not approver or not approver.strip():
         raise RefusedError("an approval must name the approver", hint="pass --approver NAME")
+    approver = approver.strip()
     get_state(model, version, settings=settings)
     with session_scope(settings) as session:
         row = session.get(ModelVersionState, (model, str(version)), with_for_update=True)
+        team = model_team(model, session=session)
+        authorize(identity, "lifecycle.approve", team=team)
         if row.state not in ("candidate", "staging"):
             raise RefusedError(f"{model} version {version} is {row.state}; only candidate or staging versions "
                                "can be approved")
-        row.approved_by = approver.strip()
-        append_event(actor=approver.strip(), action="approved", model=model, version=str(version),
+        if identity.authenticated and row.produced_by == approver and separation_of_duties(team, session=session):
+            raise ForbiddenError(f"{approver} started the run that produced {model} version {version} and so may "
+                                 f"not approve it (separation of duties in team {team or '(none)'})",
+                                 hint="ask another approver of the team")
+        row.approved_by = approver
+        append_event(actor=approver, action="approved", model=model, version=str(version),
                      from_state=row.state, to_state=row.state, reason=reason, session=session)
     return get_state(model, version, settings=settings)
 
@@ -254,6 +344,7 @@ def apply_rollback(session, model: str, *, actor: str, reason: str, to_version: 
     head = session.get(ModelHead, model, with_for_update=True)
     if head is None:
         raise _missing(session, model, "0")
+    authorize_for_model("rollback", model, session=session)
     current = head.production_version
     if current is None:
         raise RefusedError(f"model '{model}' has no version in production to roll back from")

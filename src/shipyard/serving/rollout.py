@@ -91,8 +91,11 @@ def _first_phase(plan: DeploymentSpec) -> tuple[str, float]:
 
 def start_rollout(model: str, version: str, plan: DeploymentSpec, *, actor: str,
                   settings: Settings | None = None) -> DeploymentState:
-    """Begin rolling ``version`` (staging) out; a model with nothing deployed takes it as stable at once."""
-    from shipyard.registry.lifecycle import get_state
+    """Begin rolling ``version`` (staging) out; a model with nothing deployed takes it as stable at once.
+
+    A rollout ends in production, so the version must have passed its gates (or had them overridden).
+    """
+    from shipyard.registry.lifecycle import authorize_for_model, get_state, require_gate_clearance
 
     settings = settings or load_settings()
     state = get_state(model, version, settings=settings)
@@ -102,7 +105,10 @@ def start_rollout(model: str, version: str, plan: DeploymentSpec, *, actor: str,
     rollout = {"version": version, "plan": plan.model_dump(mode="json"), "history": []}
     current = find_deployment(model, settings=settings)
     awaiting = state.approval == "manual" and not state.approved_by
-    if (current is None or current.stable_version is None) and not awaiting:
+    straight_to_stable = (current is None or current.stable_version is None) and not awaiting
+    authorize_for_model("deploy.production" if straight_to_stable else "deploy.canary", model, settings=settings)
+    require_gate_clearance(model, version, settings=settings)
+    if straight_to_stable:
         return change(model, lambda before: Change(
             arms=[Arm("stable", version)], rollout=_phase(rollout, "completed", note="first deployment"),
             action="deployed", version=version, details={"strategy": "rollout", "first": True}),

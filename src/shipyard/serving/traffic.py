@@ -6,6 +6,9 @@ from typing import Any
 
 from shipyard.config import Settings, load_settings
 from shipyard.errors import RefusedError, UsageError
+from shipyard.governance.directory import model_team
+from shipyard.governance.identity import current_identity
+from shipyard.governance.policy import authorize
 from shipyard.registry.lifecycle import apply_rollback
 from shipyard.serving.deployments import (Arm, Change, DeploymentState, change, find_deployment, get_deployment,
                                           promote_to_stable, roll_back_trials)
@@ -13,6 +16,10 @@ from shipyard.spec.deployment import ROUTING_KEY, DeploymentSpec
 
 STRATEGIES = ("blue-green", "canary", "ab", "shadow", "rollout")
 DEFAULT_WEIGHTS = {"canary": 0.1, "ab": 0.5, "shadow": 1.0}
+
+
+def _authorize(operation: str, model: str, settings: Settings) -> None:
+    authorize(current_identity(), operation, team=model_team(model, settings=settings))
 
 
 def _without(arms: tuple[Arm, ...], *, roles: tuple[str, ...] = (), version: str | None = None) -> list[Arm]:
@@ -39,6 +46,8 @@ def deploy(model: str, version: str | int, *, strategy: str = "blue-green", weig
     if strategy not in STRATEGIES:
         raise UsageError(f"'{strategy}' is not a deployment strategy; use one of {', '.join(STRATEGIES)}")
     _check_routing_key(routing_key)
+    if strategy != "rollout":
+        _authorize("deploy.production" if strategy == "blue-green" else "deploy.canary", model, settings)
     if strategy == "rollout":
         from shipyard.serving.rollout import start_rollout
 
@@ -71,6 +80,7 @@ def set_traffic(model: str, arms: dict[str, tuple[str, float | None] | None], *,
     _check_routing_key(routing_key)
     if not arms and routing_key is None:
         raise UsageError("nothing to change; name at least one arm or a routing key")
+    _authorize("deploy.production" if "stable" in arms else "traffic.set", model, settings)
     promotion = None
     if "stable" in arms:
         if arms["stable"] is None:
@@ -107,6 +117,7 @@ def rollback(model: str, *, actor: str, reason: str, force: bool = False,
     settings = settings or load_settings()
     if not reason or not reason.strip():
         raise RefusedError("a rollback must give a reason", hint="pass --reason TEXT")
+    _authorize("rollback", model, settings)
     current = get_deployment(model, settings=settings)
     trial = [a for a in current.arms if a.role in ("canary", "ab")]
     if trial or current.rollout_active:

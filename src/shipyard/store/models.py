@@ -89,6 +89,7 @@ class PipelineRun(Base):
     owner: Mapped[str | None] = mapped_column(String(200))
     heartbeat_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     lease_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    started_by: Mapped[str | None] = mapped_column(String(200))
 
     steps: Mapped[list[StepRun]] = relationship(back_populates="run", order_by="StepRun.position",
                                                 cascade="all, delete-orphan", passive_deletes=True)
@@ -153,6 +154,7 @@ class AuditEvent(Base):
     to_state: Mapped[str | None] = mapped_column(String(16))
     reason: Mapped[str | None] = mapped_column(Text)
     details: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    authenticated: Mapped[bool | None] = mapped_column(Boolean)
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
 
@@ -181,6 +183,8 @@ class ModelVersionState(Base):
     synced: Mapped[bool] = mapped_column(Boolean, default=False)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
     reason: Mapped[str | None] = mapped_column(Text)
+    produced_by: Mapped[str | None] = mapped_column(String(200))
+    """The identity that started the pipeline run which registered this version."""
 
 
 class ModelCard(Base):
@@ -289,3 +293,61 @@ class DriftAlert(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     payload: Mapped[dict[str, Any]] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class IdentityRow(Base):
+    """A user or service account (``svc:`` prefix) known to the platform."""
+
+    __tablename__ = "identities"
+
+    name: Mapped[str] = mapped_column(String(200), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    platform_admin: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    created_by: Mapped[str] = mapped_column(String(200))
+
+
+class Team(Base):
+    """A team owns models; ``separation_of_duties`` keeps a run's starter from approving what it produced."""
+
+    __tablename__ = "teams"
+
+    name: Mapped[str] = mapped_column(String(200), primary_key=True)
+    separation_of_duties: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class TeamMember(Base):
+    """One identity's role in one team."""
+
+    __tablename__ = "team_members"
+
+    team: Mapped[str] = mapped_column(ForeignKey("teams.name", ondelete="CASCADE"), primary_key=True)
+    identity: Mapped[str] = mapped_column(ForeignKey("identities.name", ondelete="CASCADE"), primary_key=True,
+                                          index=True)
+    role: Mapped[str] = mapped_column(String(16))
+
+
+class ApiToken(Base):
+    """An API token, kept only as the SHA-256 of its secret."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    identity: Mapped[str] = mapped_column(ForeignKey("identities.name", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class ModelOwner(Base):
+    """The team that owns a registered model, recorded when its pipeline first runs or registers it."""
+
+    __tablename__ = "model_owners"
+
+    model: Mapped[str] = mapped_column(String(200), primary_key=True)
+    team: Mapped[str] = mapped_column(String(200), index=True)
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -66,6 +66,8 @@ class RunRecord:
     owner: str | None = None
     heartbeat_at: datetime | None = None
     lease_expires_at: datetime | None = None
+    started_by: str | None = None
+    """The identity that started the run."""
     steps: list[StepRecord] = field(default_factory=list)
 
     @property
@@ -105,7 +107,8 @@ class CacheRecord:
 
 def create_run(*, run_id: str, pipeline: str, spec_path: str | None, spec_text: str, spec_digest: str,
                options: dict[str, Any], owner: str | None = None, lease_s: float = 0.0,
-               settings: Settings | None = None, session: Session | None = None) -> None:
+               started_by: str | None = None, settings: Settings | None = None,
+               session: Session | None = None) -> None:
     """A new pending run; with ``owner``, held by it for ``lease_s`` seconds from now."""
     lease: dict[str, Any] = {}
     if owner is not None:
@@ -115,7 +118,8 @@ def create_run(*, run_id: str, pipeline: str, spec_path: str | None, spec_text: 
         if s.get(PipelineRun, run_id) is not None:
             raise RefusedError(f"a run with id '{run_id}' already exists; resume it or start a new run")
         s.add(PipelineRun(id=run_id, pipeline=pipeline, spec_path=spec_path, spec_text=spec_text,
-                          spec_digest=spec_digest, status="pending", options=options, **lease))
+                          spec_digest=spec_digest, status="pending", options=options, started_by=started_by,
+                          **lease))
         s.flush()
 
 

@@ -11,6 +11,7 @@ def run(context: StepContext, model, params, metrics, train, holdout, report, va
         sweep: dict[str, Any] | None = None) -> StepResult:
     from shipyard.governance.identity import current_actor
     from shipyard.registry.lifecycle import register_candidate
+    from shipyard.store.runs import get_run
     from shipyard.registry.cards import CardFacts, write_card
     from shipyard.tracking.environment import capture_environment
     from shipyard.tracking.pipeline_run import log_pipeline_run
@@ -33,8 +34,9 @@ def run(context: StepContext, model, params, metrics, train, holdout, report, va
         extra_modules=context.extra_modules, tags=dict(spec.registry.tags), source_dir=context.base_dir,
     )
     approval = spec.promotion.approval if spec.promotion else "auto"
-    register_candidate(tracked.model_name, tracked.model_version, actor=current_actor(), settings=context.settings,
-                       approval=approval,
+    started_by = get_run(context.run_id, settings=context.settings).started_by
+    register_candidate(tracked.model_name, tracked.model_version, actor=current_actor(),
+                       settings=context.settings, approval=approval, team=spec.team, produced_by=started_by,
                        details={"pipeline_run_id": context.run_id, "mlflow_run_id": tracked.mlflow_run_id,
                                 "data_digests": digests})
     profile_digest = _save_reference_profile(context, spec, tracked, model, train, holdout)

@@ -1,0 +1,63 @@
+"""``shipyard teams create | list | add-member | remove-member``."""
+
+from __future__ import annotations
+
+import json
+
+import typer
+
+from shipyard.cli import app
+
+teams_app = typer.Typer(help="Teams own models; members hold a role in each: viewer, developer, approver, admin.",
+                        no_args_is_help=True)
+app.add_typer(teams_app, name="teams")
+
+
+def _show(team) -> None:
+    members = ", ".join(f"{name} ({role})" for name, role in team.members.items()) or "no members"
+    duties = "" if team.separation_of_duties else "  [separation of duties off]"
+    print(f"{team.name}: {members}{duties}")
+
+
+@teams_app.command("create")
+def create_command(name: str = typer.Argument(...),
+                   separation_of_duties: bool = typer.Option(
+                       True, "--separation-of-duties/--no-separation-of-duties",
+                       help="Whether whoever started a run may not approve the version it produced.")) -> None:
+    """Create a team (platform admins)."""
+    from shipyard.governance.directory import create_team
+
+    _show(create_team(name, separation_of_duties=separation_of_duties))
+
+
+@teams_app.command("list")
+def list_command(json_output: bool = typer.Option(False, "--json")) -> None:
+    """List the teams and their members."""
+    from shipyard.governance.directory import list_teams
+
+    teams = list_teams()
+    if json_output:
+        print(json.dumps([t.__dict__ for t in teams], indent=2))
+        return
+    if not teams:
+        print("no teams; a platform admin creates one with `shipyard teams create NAME`")
+    for team in teams:
+        _show(team)
+
+
+@teams_app.command("add-member")
+def add_member_command(team: str = typer.Argument(...), identity: str = typer.Argument(..., metavar="NAME"),
+                       role: str = typer.Option(..., "--role", help="viewer, developer, approver or admin.")) -> None:
+    """Give NAME a role in TEAM (svc:NAME for a service account); replaces its role there."""
+    from shipyard.governance.directory import add_member
+
+    _show(add_member(team, identity, role))
+
+
+@teams_app.command("remove-member")
+def remove_member_command(team: str = typer.Argument(...),
+                          identity: str = typer.Argument(..., metavar="NAME")) -> None:
+    """Take NAME out of TEAM."""
+    from shipyard.governance.directory import remove_member
+
+    _show(remove_member(team, identity))

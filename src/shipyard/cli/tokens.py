@@ -1,0 +1,72 @@
+"""``shipyard tokens create | list | revoke``: API tokens for the server and CI."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+
+import typer
+
+from shipyard.cli import app
+
+tokens_app = typer.Typer(help="API tokens: shown once, stored only as a hash, expiring, revocable.",
+                         no_args_is_help=True)
+app.add_typer(tokens_app, name="tokens")
+
+
+def _lifetime(text: str) -> timedelta | None:
+    from shipyard.errors import UsageError
+    from shipyard.spec.durations import parse_duration
+
+    if text == "never":
+        return None
+    try:
+        return timedelta(seconds=parse_duration(text))
+    except ValueError:
+        raise UsageError(f"--expires-in '{text}' is not a lifetime",
+                         hint="e.g. 30d, 12h, or never") from None
+
+
+@tokens_app.command("create")
+def create_command(name: str = typer.Option(..., "--name", help="What the token is for, e.g. laptop or ci."),
+                   identity: str = typer.Option(None, "--for", help="Whose token (default: yours); svc:NAME "
+                                                "for a service account."),
+                   expires_in: str = typer.Option("90d", "--expires-in", help="Lifetime: 30d, 12h, or never.")
+                   ) -> None:
+    """Create a token and print it once; only its hash is kept."""
+    from shipyard.governance.tokens import create_token
+
+    created = create_token(name, identity=identity, expires_in=_lifetime(expires_in))
+    info = created.info
+    expiry = f"expires {info.expires_at:%Y-%m-%d %H:%M} UTC" if info.expires_at else "never expires"
+    print(f"token '{info.name}' (id {info.id}) for {info.identity}, {expiry}.")
+    print("Copy it now; it is not shown again:")
+    print(created.secret)
+
+
+@tokens_app.command("list")
+def list_command(identity: str = typer.Option(None, "--for", help="Whose tokens (default: yours)."),
+                 json_output: bool = typer.Option(False, "--json")) -> None:
+    """List tokens (never their secrets)."""
+    from shipyard.governance.tokens import list_tokens
+
+    listed = list_tokens(identity=identity)
+    if json_output:
+        print(json.dumps([{**t.__dict__, "status": t.status()} for t in listed], indent=2, default=str))
+        return
+    if not listed:
+        print("no tokens")
+        return
+    for t in listed:
+        used = f"{t.last_used_at:%Y-%m-%d %H:%M}" if t.last_used_at else "never"
+        expires = f"{t.expires_at:%Y-%m-%d %H:%M}" if t.expires_at else "never"
+        print(f"{t.id}  {t.identity:<16} {t.name:<16} {t.status():<8} expires {expires}  last used {used}")
+
+
+@tokens_app.command("revoke")
+def revoke_command(token_id: str = typer.Argument(..., metavar="TOKEN_ID")) -> None:
+    """Revoke a token: it is refused from the next request on."""
+    from shipyard.governance.tokens import revoke_token
+
+    info = revoke_token(token_id)
+    print(f"revoked token '{info.name}' (id {info.id}) of {info.identity}")

@@ -1,0 +1,84 @@
+"""Who may do what: the one role x operation table.
+
+Roles are per team and ordered ``viewer < developer < approver < admin``; a role allows
+everything the roles below it allow. A team-scoped operation names the team owning the
+model (or pipeline) it touches. A platform admin may do everything; the local identity
+(in-process use without a server) keeps what it always could.
+"""
+
+from __future__ import annotations
+
+from types import MappingProxyType
+
+from shipyard.errors import ForbiddenError
+from shipyard.governance.identity import ROLES, Identity
+
+RANK = MappingProxyType({role: rank for rank, role in enumerate(ROLES)})
+
+OPERATIONS = MappingProxyType({
+    "models.read": "viewer",
+    "runs.read": "viewer",
+    "audit.read": "viewer",
+    "runs.start": "developer",
+    "runs.cancel": "developer",
+    "lifecycle.promote": "developer",
+    "lifecycle.reject": "developer",
+    "lifecycle.archive": "developer",
+    "deploy.canary": "developer",
+    "traffic.set": "developer",
+    "rollback": "developer",
+    "lifecycle.approve": "approver",
+    "deploy.production": "approver",
+    "lifecycle.override": "admin",
+    "teams.manage": "admin",
+    "tokens.manage": "admin",
+})
+"""Operation -> the least team role that allows it."""
+
+PLATFORM_OPERATIONS = frozenset({"teams.create", "identities.manage"})
+"""Operations on the platform itself: only a platform admin (or the local identity) may do them."""
+
+DESCRIPTIONS = MappingProxyType({
+    "viewer": "read models, versions, runs, deployments and the audit log",
+    "developer": "run pipelines; promote to staging, reject, archive; deploy canaries, A/B and shadow arms; "
+                 "set their traffic; roll back",
+    "approver": "approve promotions to production and deploy to production",
+    "admin": "manage the team's members and tokens; override failed or missing gates (with a reason)",
+})
+
+
+def allowed(identity: Identity, operation: str, *, team: str | None) -> bool:
+    return _refusal(identity, operation, team) is None
+
+
+def authorize(identity: Identity, operation: str, *, team: str | None) -> None:
+    """Raise :class:`ForbiddenError` with the reason unless ``identity`` may do ``operation`` on ``team``."""
+    reason = _refusal(identity, operation, team)
+    if reason is not None:
+        message, hint = reason
+        raise ForbiddenError(message, hint=hint)
+
+
+def role_allows(role: str | None, operation: str) -> bool:
+    needed = OPERATIONS[operation]
+    return role is not None and RANK[role] >= RANK[needed]
+
+
+def _refusal(identity: Identity, operation: str, team: str | None) -> tuple[str, str] | None:
+    if operation not in OPERATIONS and operation not in PLATFORM_OPERATIONS:
+        raise ValueError(f"unknown operation {operation!r}; known: {', '.join(sorted(OPERATIONS))}")
+    if identity.is_local or identity.platform_admin:
+        return None
+    if operation in PLATFORM_OPERATIONS:
+        return (f"{identity.name} may not {operation}: only a platform admin may",
+                "ask a platform admin (created with `shipyard admin bootstrap`) to do it")
+    if team is None:
+        return (f"{identity.name} may not {operation} here: it belongs to no team, so only a platform admin may",
+                "give the pipeline a `team:` in its spec so that the team's roles apply")
+    role = identity.roles.get(team)
+    if role_allows(role, operation):
+        return None
+    needed = OPERATIONS[operation]
+    held = f"is {role} in team {team}" if role else f"has no role in team {team}"
+    return (f"{identity.name} may not {operation} for team {team}: it {held}, and {operation} needs {needed} "
+            "or above", f"ask an admin of team {team} for the {needed} role")

@@ -1,0 +1,39 @@
+from __future__ import annotations
+
+from shipyard.cli import main as shipyard
+from shipyard.governance.tokens import authenticate_bearer
+
+
+def test_bootstrap_then_tokens_create_list_revoke(shipyard_home, capsys):
+    assert shipyard(["admin", "bootstrap", "root"]) == 0
+    root_token = capsys.readouterr().out.strip().splitlines()[-1]
+    assert authenticate_bearer(root_token).platform_admin
+
+    assert shipyard(["teams", "create", "fraud"]) == 0
+    assert shipyard(["teams", "add-member", "fraud", "svc:ci", "--role", "developer"]) == 0
+    capsys.readouterr()
+    assert shipyard(["tokens", "create", "--name", "ci", "--for", "svc:ci", "--expires-in", "30d"]) == 0
+    out = capsys.readouterr().out
+    secret = out.strip().splitlines()[-1]
+    assert "not shown again" in out and secret.startswith("shy_")
+    token_id = out.split("(id ")[1].split(")")[0]
+
+    assert shipyard(["tokens", "list"]) == 0
+    listing = capsys.readouterr().out
+    assert "svc:ci" in listing and "active" in listing and secret not in listing and root_token not in listing
+
+    assert shipyard(["tokens", "revoke", token_id]) == 0
+    assert "revoked token 'ci'" in capsys.readouterr().out
+    assert shipyard(["tokens", "revoke", token_id]) == 6
+    assert "already revoked" in capsys.readouterr().err
+    assert shipyard(["tokens", "list", "--for", "svc:ci"]) == 0
+    assert "revoked" in capsys.readouterr().out
+
+
+def test_token_mistakes_exit_non_zero_with_a_hint(shipyard_home, capsys):
+    assert shipyard(["tokens", "create", "--name", "x", "--for", "nobody"]) == 8
+    assert "no identity 'nobody'" in capsys.readouterr().err
+    assert shipyard(["tokens", "create", "--name", "x", "--expires-in", "soon"]) == 2
+    assert "hint: e.g. 30d" in capsys.readouterr().err
+    assert shipyard(["tokens", "revoke", "nope"]) == 8
+    assert shipyard(["admin", "bootstrap", "bad name"]) == 2
