@@ -25,9 +25,10 @@ def run_command(
     no_deploy: bool = typer.Option(False, "--no-deploy", help="Gate the new version but do not start the rollout "
                                                               "its deployment: section describes (e.g. in CI)."),
 ) -> None:
-    """Run a pipeline: ingest, validate, split, features, train (+sweep), evaluate, register."""
+    """Run a pipeline: ingest, validate, split, features, train (+sweep), evaluate, register, and your own
+    steps; a pipeline of only `steps:` runs those and registers nothing."""
     from shipyard.errors import UsageError
-    from shipyard.pipeline.api import WARM_MODULES, run
+    from shipyard.pipeline.api import run
     from shipyard.pipeline.api import resume as resume_run
     from shipyard.pipeline.progress import default_reporter
     from shipyard.pipeline.runner import RunOptions
@@ -38,7 +39,7 @@ def run_command(
     if spec is not None and resume is None:
         raise UsageError("--spec goes with --resume RUN_ID; to run a pipeline YAML, give it as the argument",
                          hint="shipyard run pipeline.yaml  |  shipyard run --resume RUN_ID --spec pipeline.yaml")
-    options = RunOptions(no_cache=no_cache, from_step=from_step, preload=WARM_MODULES)
+    options = RunOptions(no_cache=no_cache, from_step=from_step)
     reporter = default_reporter(json_output)
     if resume:
         result = resume_run(resume, spec=spec, options=options, reporter=reporter,

@@ -15,19 +15,22 @@ from shipyard.pipeline.state import PipelineRun
 from shipyard.spec.loader import LoadedSpec, load_spec, parse_spec
 
 WARM_MODULES = ("pandas", "pyarrow.parquet", "sklearn.pipeline", "sklearn.compose", "skops.io")
+"""What the built-in steps of a model pipeline import, loaded once in each worker as it starts."""
 
 
 def plan_spec(loaded: LoadedSpec) -> RunPlan:
-    from shipyard.data.sources import source_fingerprint
-
     spec = loaded.spec
     add_to_path(loaded.base_dir)
-    source_digest = source_fingerprint(spec.data, loaded.base_dir)
+    source_digest = None
+    if spec.data is not None:
+        from shipyard.data.sources import source_fingerprint
+
+        source_digest = source_fingerprint(spec.data, loaded.base_dir)
     filename = loaded.path.name if loaded.path else "pipeline.yaml"
     dag = compile_spec(spec, spec_text=loaded.text, spec_filename=filename, source_digest=source_digest)
     return RunPlan(dag=dag, pipeline=spec.name, base_dir=loaded.base_dir, spec_text=loaded.text,
                    spec_path=str(loaded.path) if loaded.path else None, spec_digest=loaded.digest,
-                   extra_modules=user_modules(spec),
+                   extra_modules=user_modules(spec), preload=WARM_MODULES if spec.trains_model else (),
                    preflight=("shipyard.pipeline.preflight:check", {"loaded": loaded}))
 
 
@@ -35,7 +38,7 @@ def run(spec: str | Path | LoadedSpec, *, options: RunOptions | None = None, set
         reporter: Reporter | None = None) -> PipelineRun:
     """Run a pipeline YAML end to end (cached steps are reused)."""
     loaded = spec if isinstance(spec, LoadedSpec) else load_spec(spec)
-    options = options or RunOptions(preload=WARM_MODULES)
+    options = options or RunOptions()
     return Runner(plan_spec(loaded), options=options, settings=settings or load_settings(),
                   reporter=reporter).run()
 
@@ -60,7 +63,7 @@ def resume(run_id: str, *, spec: str | Path | None = None, options: RunOptions |
     if record.holder.alive():
         raise leases.still_running(record.id, record.holder)
     loaded = _fixed_spec(record, spec) if spec is not None else _stored_spec(record, notice)
-    options = options or RunOptions(preload=WARM_MODULES)
+    options = options or RunOptions()
     return Runner(plan_spec(loaded), options=options, settings=settings, reporter=reporter,
                   run_id=record.id).run()
 
