@@ -112,10 +112,22 @@ def _model_steps(spec: PipelineSpec, *, spec_text: str, spec_filename: str,
 
 
 def _user_step(step: UserStep, spec: PipelineSpec) -> StepNode:
-    resources = step.resources or spec.resources
+    """The step's own settings first, then its ``step_options`` entry, then the pipeline's defaults."""
+    options = spec.step_options.get(step.name)
+    if options is not None and options.inputs:
+        raise SpecError(f"step_options.{step.name}.inputs rewires a built-in step's inputs; '{step.name}' is "
+                        "your own step", hint=f"set the inputs of '{step.name}' under steps: instead")
+
+    def chosen(field: str, default: Any) -> Any:
+        for source in (step, options):
+            value = getattr(source, field, None) if source is not None else None
+            if value is not None:
+                return value
+        return default
+
     return StepNode(
         name=step.name, kind="user", impl=step.function, inputs=dict(step.inputs), outputs=tuple(step.outputs),
-        params=dict(step.params), code_refs=(step.function,), resources=_resources(resources),
-        retries=step.retries if step.retries is not None else spec.retries,
-        timeout=step.timeout if step.timeout is not None else spec.timeout, user_code=True,
+        params=dict(step.params), code_refs=(step.function,),
+        resources=_resources(chosen("resources", spec.resources)), retries=chosen("retries", spec.retries),
+        timeout=chosen("timeout", spec.timeout), user_code=True,
     )

@@ -293,6 +293,8 @@ class Runner:
         if self.executor is None:
             preload = tuple(dict.fromkeys(self.plan.preload + self.options.preload))
             self.executor = LocalExecutor(max_workers=self.options.max_workers, preload=preload)
+            if preload:  # workers that import libraries first are warmed all at once, in parallel
+                self.executor.start()
         return self.executor
 
     def _run_preflight(self) -> None:
