@@ -97,6 +97,25 @@ def test_validate_lists_user_steps_and_no_sweep(tmp_path, capsys):
     ]
 
 
+def test_validate_a_pipeline_of_only_steps(tmp_path, capsys):
+    (tmp_path / "etl.py").write_text("def extract():\n    return [1, 2]\n\ndef load(rows, table):\n    return len(rows)\n")
+    text = textwrap.dedent("""\
+        name: nightly
+        steps:
+          - {name: extract, function: 'etl:extract'}
+          - {name: load, function: 'etl:load', inputs: {rows: extract.result}, params: {table: sales}}
+    """)
+    path = tmp_path / "pipeline.yaml"
+    path.write_text(text)
+    assert shipyard(["validate", str(path)]) == 0
+    assert capsys.readouterr().out.splitlines() == [
+        f"{path}: ok", "  pipeline  nightly", "  model     none: only the steps below run, and nothing is registered",
+        "  user step extract (after nothing)", "  user step load (after extract)"]
+    path.write_text(text.replace("params: {table: sales}", "params: {tabel: sales}"))
+    assert shipyard(["validate", str(path)]) == 2
+    assert "'etl:load' cannot be called with rows, tabel" in capsys.readouterr().err
+
+
 def test_validate_the_examples(capsys):
     for example in ("churn", "breast_cancer"):
         assert shipyard(["validate", "--offline", str(ROOT / "examples" / example / "pipeline.yaml")]) == 0
@@ -126,12 +145,13 @@ def test_validate_shows_the_traceback_with_debug(tmp_path, capsys):
 
 
 def test_validate_reports_every_problem(tmp_path, capsys):
-    path = write(tmp_path, "name: x\ndata: {source: {type: csv, path: a.csv}, target: y}\nfeatures: []\n")
+    path = write(tmp_path, "name: x\ndata: {source: {type: csv, path: a.csv}, target: y}\nfeatures: []\n"
+                           "model: {flavor: sklearn}\n")
     assert shipyard(["validate", str(path)]) == 2
     err = capsys.readouterr().err
     assert err.startswith(f"error: invalid pipeline spec: 2 problems in {path}:\n")
     assert f"  {path}:3:1: features: needs at least 1 item, has 0\n" in err
-    assert f"  {path}:1:1: model: missing required key 'model'\n" in err
+    assert f"  {path}:4:1: model.estimator: missing required key 'estimator'\n" in err
     assert "Traceback" not in err
 
 
@@ -210,7 +230,10 @@ def test_schema_prints_json(capsys):
     assert shipyard(["schema"]) == 0
     schema = json.loads(capsys.readouterr().out)
     assert schema["title"] == "shipyard pipeline" and schema["$schema"].endswith("/draft/2020-12/schema")
-    assert set(schema["required"]) == {"name", "data", "features", "model"}
+    assert schema["required"] == ["name"]
+    assert schema["dependentRequired"]["model"] == ["data", "features"]
+    assert schema["dependentRequired"]["data"] == ["features", "model"]
+    assert {"required": ["model"]} in schema["anyOf"]
 
 
 def test_schema_writes_a_file(tmp_path, capsys):

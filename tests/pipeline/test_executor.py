@@ -130,3 +130,19 @@ def test_workers_die_when_their_runner_is_killed(tmp_path):
     for pid in left:
         os.kill(pid, signal.SIGKILL)
     assert left == [], f"workers {left} outlived their runner"
+
+
+def test_workers_are_forked_only_when_tasks_need_them():
+    executor = LocalExecutor(budget=Budget(cpu=3, memory=0))
+    try:
+        assert executor._workers == [] and executor.fits(ONE_CPU)
+        for i in range(3):
+            executor.submit(f"t{i}", f"{T}:pid", {}, resources=ONE_CPU, timeout=None)
+            collect(executor, 1)
+        assert len(executor._workers) == 1
+        executor.submit("a", f"{T}:interval", {"seconds": 0.3}, resources=ONE_CPU, timeout=None)
+        executor.submit("b", f"{T}:interval", {"seconds": 0.3}, resources=ONE_CPU, timeout=None)
+        assert len(executor._workers) == 2
+        collect(executor, 2)
+    finally:
+        executor.shutdown()

@@ -334,9 +334,69 @@ def test_missing_key_points_at_the_parent_mapping():
 
 
 def test_missing_top_level_key_points_at_the_document():
-    text = REPRESENTATIVE.replace("model:\n  flavor: lightgbm\n  estimator: LGBMClassifier\n"
-                                  "  params: {n_estimators: 200, learning_rate: 0.05, verbose: -1}\n", "")
-    assert error_of(text) == "pipeline.yaml:1:1: model: missing required key 'model'"
+    assert error_of("team: growth\nsteps: []\n") == "pipeline.yaml:1:1: name: missing required key 'name'"
+
+
+# ---------------------------------------------------------------- model or steps
+
+STEPS_ONLY = textwrap.dedent("""\
+    name: nightly-etl
+    steps:
+      - {name: extract, function: 'etl:extract'}
+      - {name: load, function: 'etl:load', inputs: {rows: extract.result}, retries: 2}
+""")
+
+MODEL = ("model:\n  flavor: lightgbm\n  estimator: LGBMClassifier\n"
+         "  params: {n_estimators: 200, learning_rate: 0.05, verbose: -1}\n")
+
+
+def test_a_pipeline_of_only_steps_is_valid_and_trains_nothing():
+    spec = parse_spec(STEPS_ONLY).spec
+    assert not spec.trains_model
+    assert spec.data is None and spec.features is None and spec.model is None
+    assert [step.name for step in spec.steps] == ["extract", "load"]
+    assert parse_spec(REPRESENTATIVE).spec.trains_model
+
+
+def test_data_without_a_model_is_an_error_at_the_data():
+    text = REPRESENTATIVE.replace(MODEL, "")
+    text = text[:text.index("sweep:")] + "steps:\n  - {name: extract, function: 'etl:extract'}\n"
+    assert error_of(text) == (
+        f"pipeline.yaml:{at(text, 'data:')}: data: 'data' and 'features' without 'model': 'data', 'features' and "
+        "'model' describe a model to train and go together; add 'model', or remove 'data' and 'features' and "
+        "read the data in a step of your own")
+    only_data = STEPS_ONLY + "data: {source: {type: csv, path: a.csv}, target: y}\n"
+    assert error_of(only_data).startswith(f"pipeline.yaml:{at(only_data, 'data:')}: data: 'data' without 'model'")
+    assert "add 'features' and 'model'" in error_of(only_data)
+
+
+def test_a_model_needs_its_data_and_features():
+    text = STEPS_ONLY + "model: {flavor: sklearn, estimator: LogisticRegression}\n"
+    assert error_of(text) == (f"pipeline.yaml:{at(text, 'model:')}: model: 'model' needs 'data' and 'features': a "
+                              "model is trained on 'data' through 'features'; add them, or remove 'model' to run "
+                              "only your 'steps'")
+
+
+@pytest.mark.parametrize("section", [
+    "split: {holdout: 0.3}", "sweep: {metric: rmse, space: {a: {type: int, low: 1, high: 2}}}",
+    "evaluation: {threshold: 0.4}", "registry: {model_name: m}", "monitoring: {}"])
+def test_model_sections_without_a_model_are_errors(section):
+    text = STEPS_ONLY + section + "\n"
+    key = section.partition(":")[0]
+    message = error_of(text)
+    assert message.startswith(f"pipeline.yaml:{at(text, key + ':')}: {key}: '{key}' applies to a trained model, "
+                              "and this pipeline has no 'model'"), message
+
+
+def test_a_pipeline_needs_a_model_or_steps():
+    assert error_of("name: empty\n") == ("pipeline.yaml:1:1: steps: a pipeline without 'model' needs at least one "
+                                         "step in 'steps'; or add 'data', 'features' and 'model' to train one")
+
+
+def test_step_options_of_a_steps_only_pipeline_name_its_steps():
+    parse_spec(STEPS_ONLY + "step_options:\n  load: {timeout: 5m}\n")
+    text = STEPS_ONLY + "step_options:\n  train: {timeout: 5m}\n"
+    assert "no step named 'train' (there is no 'model' section, so no built-in steps)" in error_of(text)
 
 
 # ---------------------------------------------------------------- values

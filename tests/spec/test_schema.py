@@ -49,9 +49,21 @@ def test_schema_header_and_top_level():
     assert list(schema)[:2] == ["$schema", "title"]
     assert schema["$schema"] == "https://json-schema.org/draft/2020-12/schema"
     assert schema["title"] == "shipyard pipeline"
-    assert set(schema["required"]) == {"name", "data", "features", "model"}
+    assert schema["required"] == ["name"]
     assert schema["additionalProperties"] is False
     assert json.loads(json.dumps(schema)) == schema
+
+
+def test_data_features_and_model_are_optional_together():
+    steps_only = "name: etl\nsteps:\n  - {name: extract, function: 'etl:extract'}\n"
+    parse_spec(steps_only)
+    assert problems(steps_only) == []
+    for text in (steps_only + "data: {source: {type: csv, path: a.csv}, target: y}\n",
+                 steps_only + "split: {holdout: 0.3}\n", "name: nothing\n", "name: nothing\nsteps: []\n",
+                 SPEC.replace("model: {flavor: lightgbm, estimator: LGBMClassifier}\n", "")):
+        with pytest.raises(SpecError):
+            parse_spec(text)
+        assert problems(text), text
 
 
 def test_schema_is_a_valid_json_schema():

@@ -78,6 +78,47 @@ def test_datasets_are_logged_with_our_digests(tracked):
         assert json.loads(logged.dataset.source)["uri"].endswith("data/synth.csv")
     profile = json.loads(inputs["synth-train"].dataset.profile)
     assert profile["num_rows"] == 200
+    schema = json.loads(inputs["synth-train"].dataset.schema)["mlflow_colspec"]
+    assert [(c["name"], c["type"]) for c in schema][:2] == [("x1", "double"), ("x2", "double")]
+
+
+def test_dataset_schema_is_the_one_mlflow_infers_from_every_row():
+    import mlflow
+    import numpy as np
+    import pandas as pd
+
+    from shipyard.tracking.pipeline_run import frame_schema
+
+    rows = 500
+    frame = pd.DataFrame({
+        "text": [f"c{i % 7}" for i in range(rows)],
+        "text_with_gaps": [None if i % 50 == 0 else f"v{i % 3}" for i in range(rows)],
+        "ints": np.arange(rows, dtype="int64"),
+        "small": (np.arange(rows) % 4).astype("int32"),
+        "floats": np.linspace(0, 1, rows),
+        "float_gaps": [np.nan if i % 9 == 0 else float(i) for i in range(rows)],
+        "flags": [i % 2 == 0 for i in range(rows)],
+        "category": pd.Categorical([("a", "b")[i % 2] for i in range(rows)]),
+        "when": pd.date_range("2024-01-01", periods=rows, freq="h"),
+        "ints_as_objects": pd.Series([i % 5 for i in range(rows)], dtype=object),
+        "lists": [[i, i + 1] for i in range(rows)],
+    })
+    expected = mlflow.data.from_pandas(frame).schema
+    assert frame_schema(frame) == expected
+    assert frame_schema(frame).to_dict() == expected.to_dict()
+
+
+def test_the_logged_model_carries_the_run_metrics(tracked):
+    import mlflow
+
+    from shipyard.tracking.setup import configure_mlflow
+
+    configure_mlflow(tracked["settings"])
+    run = _run(tracked)
+    [output] = run.outputs.model_outputs
+    logged = {m.key: m.value for m in mlflow.get_logged_model(output.model_id).metrics}
+    assert logged == run.data.metrics
+    assert logged["roc_auc"] == 0.91 and logged["slice.color.red.n"] == 30
 
 
 def test_artifacts_spec_environment_reports_and_model(tracked):

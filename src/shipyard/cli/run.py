@@ -27,9 +27,10 @@ def run_command(
     run_id: str = typer.Option(None, "--run-id", hidden=True,
                                help="The id of the new run (the server chooses it to answer before the run starts)."),
 ) -> None:
-    """Run a pipeline: ingest, validate, split, features, train (+sweep), evaluate, register."""
+    """Run a pipeline: ingest, validate, split, features, train (+sweep), evaluate, register, and your own
+    steps; a pipeline of only `steps:` runs those and registers nothing."""
     from shipyard.errors import UsageError
-    from shipyard.pipeline.api import WARM_MODULES, run
+    from shipyard.pipeline.api import run
     from shipyard.pipeline.api import resume as resume_run
     from shipyard.pipeline.progress import default_reporter
     from shipyard.pipeline.runner import RunOptions
@@ -42,7 +43,7 @@ def run_command(
                          hint="shipyard run pipeline.yaml  |  shipyard run --resume RUN_ID --spec pipeline.yaml")
     if run_id is not None and resume is not None:
         raise UsageError("--run-id names a new run; a resumed run keeps its id")
-    options = RunOptions(no_cache=no_cache, from_step=from_step, preload=WARM_MODULES)
+    options = RunOptions(no_cache=no_cache, from_step=from_step)
     reporter = default_reporter(json_output)
     if resume:
         result = resume_run(resume, spec=spec, options=options, reporter=reporter,

@@ -29,11 +29,15 @@ def validate_command(
     sweep = spec.sweep
     print(f"{pipeline}: ok" + (" (--offline: the data source was not read)" if offline else ""))
     print(f"  pipeline  {spec.name}" + (f" (team {spec.team})" if spec.team else ""))
-    print(f"  model     {spec.model.flavor} {spec.model.estimator} ({spec.task()})")
-    print(f"  sweep     {sweep.n_trials} trials on {sweep.metric} ({sweep.direction})" if sweep else "  sweep     none")
     user_steps = {step.name for step in spec.steps}
     order = dag.topological_order()
-    print(f"  steps     {' → '.join(name for name in order if name not in user_steps)}")
+    if spec.trains_model:
+        print(f"  model     {spec.model.flavor} {spec.model.estimator} ({spec.task()})")
+        print(f"  sweep     {sweep.n_trials} trials on {sweep.metric} ({sweep.direction})" if sweep
+              else "  sweep     none")
+        print(f"  steps     {' → '.join(name for name in order if name not in user_steps)}")
+    else:
+        print("  model     none: only the steps below run, and nothing is registered")
     for name in (name for name in order if name in user_steps):
         print(f"  user step {name} (after {', '.join(sorted(dag.node(name).upstream())) or 'nothing'})")
 

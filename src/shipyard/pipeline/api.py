@@ -18,19 +18,22 @@ from shipyard.pipeline.state import PipelineRun
 from shipyard.spec.loader import LoadedSpec, load_spec, parse_spec
 
 WARM_MODULES = ("pandas", "pyarrow.parquet", "sklearn.pipeline", "sklearn.compose", "skops.io")
+"""What the built-in steps of a model pipeline import, loaded once in each worker as it starts."""
 
 
 def plan_spec(loaded: LoadedSpec) -> RunPlan:
-    from shipyard.data.sources import source_fingerprint
-
     spec = loaded.spec
     add_to_path(loaded.base_dir)
-    source_digest = source_fingerprint(spec.data, loaded.base_dir)
+    source_digest = None
+    if spec.data is not None:
+        from shipyard.data.sources import source_fingerprint
+
+        source_digest = source_fingerprint(spec.data, loaded.base_dir)
     filename = loaded.path.name if loaded.path else "pipeline.yaml"
     dag = compile_spec(spec, spec_text=loaded.text, spec_filename=filename, source_digest=source_digest)
     return RunPlan(dag=dag, pipeline=spec.name, base_dir=loaded.base_dir, spec_text=loaded.text,
                    spec_path=str(loaded.path) if loaded.path else None, spec_digest=loaded.digest,
-                   extra_modules=user_modules(spec),
+                   extra_modules=user_modules(spec), preload=WARM_MODULES if spec.trains_model else (),
                    preflight=("shipyard.pipeline.preflight:check", {"loaded": loaded}))
 
 
@@ -40,7 +43,7 @@ def run(spec: str | Path | LoadedSpec, *, options: RunOptions | None = None, set
     loaded = spec if isinstance(spec, LoadedSpec) else load_spec(spec)
     settings = settings or load_settings()
     authorize_run(loaded, settings)
-    options = options or RunOptions(preload=WARM_MODULES)
+    options = options or RunOptions()
     return Runner(plan_spec(loaded), options=options, settings=settings, reporter=reporter, new_id=run_id).run()
 
 
@@ -48,6 +51,8 @@ def authorize_run(loaded: LoadedSpec, settings: Settings) -> None:
     """The caller must be a developer of the spec's team, and the team must own the model it registers."""
     spec = loaded.spec
     authorize(current_identity(), "runs.start", team=spec.team)
+    if not spec.trains_model:
+        return
     owner = model_team(spec.model_name, settings=settings)
     if owner is not None and owner != spec.team:
         raise RefusedError(f"model '{spec.model_name}' is owned by team {owner}, but the spec says "
@@ -68,7 +73,7 @@ def resume(run_id: str, *, spec: str | Path | None = None, options: RunOptions |
     record = resumable_run(run_id, settings=settings)
     loaded = _fixed_spec(record, spec) if spec is not None else _stored_spec(record, notice)
     authorize_run(loaded, settings)
-    options = options or RunOptions(preload=WARM_MODULES)
+    options = options or RunOptions()
     return Runner(plan_spec(loaded), options=options, settings=settings, reporter=reporter,
                   run_id=record.id).run()
 

@@ -2,6 +2,8 @@
 
     ingest → validate → split → features ─┐
                           └──→ sweep ─────┴→ train → evaluate → register
+
+plus the user's steps; a spec without a model compiles to its user steps alone.
 """
 
 from __future__ import annotations
@@ -21,12 +23,21 @@ def _resources(resources: Resources) -> StepResources:
 
 def user_modules(spec: PipelineSpec) -> tuple[str, ...]:
     """Modules of the user's own functions: their types may be deserialized."""
-    refs = [g.function for g in spec.features if g.function] + [s.function for s in spec.steps]
+    refs = [g.function for g in spec.features or () if g.function] + [s.function for s in spec.steps]
     return tuple(sorted({ref.partition(":")[0] for ref in refs}))
 
 
 def compile_spec(spec: PipelineSpec, *, spec_text: str, spec_filename: str,
                  source_digest: str | None) -> Dag:
+    user_steps = tuple(_user_step(step, spec) for step in spec.steps)
+    if not spec.trains_model:
+        return Dag(user_steps)
+    return Dag(_model_steps(spec, spec_text=spec_text, spec_filename=spec_filename,
+                            source_digest=source_digest) + user_steps)
+
+
+def _model_steps(spec: PipelineSpec, *, spec_text: str, spec_filename: str,
+                 source_digest: str | None) -> tuple[StepNode, ...]:
     def dump(model) -> Any:
         return model.model_dump(mode="json")
 
@@ -97,15 +108,26 @@ def compile_spec(spec: PipelineSpec, *, spec_text: str, spec_filename: str,
                            outputs=("report",), params={"promotion": dump(spec.promotion),
                                                                 "deployment": dump(spec.deployment)
                                                                 if spec.deployment else None}))
-    nodes += [_user_step(step, spec) for step in spec.steps]
-    return Dag(tuple(nodes))
+    return tuple(nodes)
 
 
 def _user_step(step: UserStep, spec: PipelineSpec) -> StepNode:
-    resources = step.resources or spec.resources
+    """The step's own settings first, then its ``step_options`` entry, then the pipeline's defaults."""
+    options = spec.step_options.get(step.name)
+    if options is not None and options.inputs:
+        raise SpecError(f"step_options.{step.name}.inputs rewires a built-in step's inputs; '{step.name}' is "
+                        "your own step", hint=f"set the inputs of '{step.name}' under steps: instead")
+
+    def chosen(field: str, default: Any) -> Any:
+        for source in (step, options):
+            value = getattr(source, field, None) if source is not None else None
+            if value is not None:
+                return value
+        return default
+
     return StepNode(
         name=step.name, kind="user", impl=step.function, inputs=dict(step.inputs), outputs=tuple(step.outputs),
-        params=dict(step.params), code_refs=(step.function,), resources=_resources(resources),
-        retries=step.retries if step.retries is not None else spec.retries,
-        timeout=step.timeout if step.timeout is not None else spec.timeout, user_code=True,
+        params=dict(step.params), code_refs=(step.function,),
+        resources=_resources(chosen("resources", spec.resources)), retries=chosen("retries", spec.retries),
+        timeout=chosen("timeout", spec.timeout), user_code=True,
     )

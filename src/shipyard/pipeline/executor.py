@@ -1,4 +1,7 @@
-"""The local executor: a pool of pre-warmed worker processes with a cpu/memory budget.
+"""The local executor: a pool of worker processes with a cpu/memory budget.
+
+Workers are forked when a task needs one (or all at once with ``start``) and then
+reused, so a linear pipeline of small steps pays for one fork, not one per core.
 
 A task that crashes its worker or runs past its timeout costs only that worker,
 which is killed and replaced; the runner decides whether to retry. Workers die
@@ -73,8 +76,16 @@ class LocalExecutor:
         self._size = self.max_workers or max(1, int(self.budget.cpu))
 
     def start(self) -> None:
+        """Fork the whole pool now instead of one worker at a time as tasks arrive."""
         while len(self._workers) < self._size:
             self._workers.append(self._spawn())
+
+    def _idle_worker(self) -> _Worker | None:
+        idle = next((w for w in self._workers if w.task_id is None), None)
+        if idle is None and len(self._workers) < self._size:
+            idle = self._spawn()
+            self._workers.append(idle)
+        return idle
 
     def _spawn(self) -> _Worker:
         parent_conn, child_conn = self._ctx.Pipe()
@@ -95,7 +106,7 @@ class LocalExecutor:
 
     def fits(self, resources: StepResources) -> bool:
         resources = self.clamp(resources)
-        if not any(w.task_id is None for w in self._workers):
+        if len(self._workers) >= self._size and not any(w.task_id is None for w in self._workers):
             return False
         if self._used[0] + resources.cpu > self.budget.cpu + 1e-9:
             return False
@@ -110,7 +121,7 @@ class LocalExecutor:
     def submit(self, task_id: str, ref: str, kwargs: dict[str, Any], *, resources: StepResources,
                timeout: float | None) -> None:
         resources = self.clamp(resources)
-        worker = next((w for w in self._workers if w.task_id is None), None)
+        worker = self._idle_worker()
         if worker is None:
             raise StepFailedError(f"no idle worker for {task_id}")
         worker.task_id = task_id

@@ -35,8 +35,10 @@ def find_problems(loaded: LoadedSpec, *, read_data: bool = True) -> list[Finding
 
     spec = loaded.spec
     add_to_path(loaded.base_dir)
-    findings = _model_problems(spec) + _metric_problems(spec) + _user_code_problems(spec)
-    findings += _contract_problems(spec, loaded.base_dir)
+    findings = _user_code_problems(spec)
+    if not spec.trains_model:
+        return findings
+    findings += _model_problems(spec) + _metric_problems(spec) + _contract_problems(spec, loaded.base_dir)
     if read_data:
         findings += _data_problems(spec, loaded.base_dir)
     return findings
@@ -114,7 +116,7 @@ def _metric_problems(spec: PipelineSpec) -> list[Finding]:
 
 def _user_code_problems(spec: PipelineSpec) -> list[Finding]:
     findings = []
-    for i, group in enumerate(spec.features):
+    for i, group in enumerate(spec.features or ()):
         if group.function:
             findings += _function_problems(("features", i, "function"), group.function, {})
     for i, step in enumerate(spec.steps):

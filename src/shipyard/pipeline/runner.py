@@ -53,6 +53,8 @@ class RunPlan:
     spec_path: str | None = None
     spec_digest: str = ""
     extra_modules: tuple[str, ...] = ()
+    preload: tuple[str, ...] = ()
+    """Modules each worker imports as it starts, before its first step."""
     preflight: tuple[str, dict[str, Any]] | None = None
 
 
@@ -293,8 +295,10 @@ class Runner:
 
     def _executor(self) -> LocalExecutor:
         if self.executor is None:
-            self.executor = LocalExecutor(max_workers=self.options.max_workers, preload=self.options.preload)
-            self.executor.start()
+            preload = tuple(dict.fromkeys(self.plan.preload + self.options.preload))
+            self.executor = LocalExecutor(max_workers=self.options.max_workers, preload=preload)
+            if preload:  # workers that import libraries first are warmed all at once, in parallel
+                self.executor.start()
         return self.executor
 
     def _run_preflight(self) -> None:

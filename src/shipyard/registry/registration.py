@@ -68,10 +68,30 @@ def feature_columns(model, holdout, target: str) -> list[str]:
     return [str(c) for c in names] if names is not None else [c for c in holdout.columns if c != target]
 
 
+def _log_metrics(run_id: str, model_id: str, metrics: dict[str, float]) -> None:
+    """The run's metrics, and the same values as the logged model's metrics.
+
+    Logged after the model, so MLflow does not read each metric's history back to link it.
+    """
+    import time
+
+    from mlflow.entities import Metric
+    from mlflow.tracking import MlflowClient
+
+    if not metrics:
+        return
+    now = int(time.time() * 1000)
+    client = MlflowClient()
+    client.log_batch(run_id, metrics=[Metric(key, value, now, 0) for key, value in metrics.items()])
+    client.log_batch(run_id, metrics=[Metric(key, value, now, 0, run_id=run_id, model_id=model_id)
+                                      for key, value in metrics.items()])
+
+
 def log_and_register(*, model, holdout, target: str, model_name: str, run_id: str, flavor: str,
                      version_tags: dict[str, str], description: str | None,
-                     extra_modules: tuple[str, ...] = ()) -> tuple[Any, str]:
-    """Log ``model`` (skops) in the active run, check the stored file, register it: ``(version, sha256)``."""
+                     extra_modules: tuple[str, ...] = (), metrics: dict[str, float] | None = None) -> tuple[Any, str]:
+    """Log ``model`` (skops) and ``metrics`` in the active run, check the stored file, register it:
+    ``(version, sha256)``."""
     import mlflow
     from mlflow.exceptions import MlflowException
     from mlflow.models import infer_signature
@@ -91,6 +111,7 @@ def log_and_register(*, model, holdout, target: str, model_name: str, run_id: st
             signature=infer_signature(sample, predictions), input_example=sample.head(EXAMPLE_ROWS),
             pip_requirements=requirements_for(flavor),
         )
+    _log_metrics(run_id, info.model_id, metrics or {})
     location = mlflow.get_logged_model(info.model_id).artifact_location
     files = read_model_folder(location)
     _, data = skops_model_file(files, what=f"the model logged in run {run_id}")

@@ -81,6 +81,9 @@ def _problem(error: dict[str, Any], positions: Positions) -> _Problem:
         body = "unknown key" + (f"; did you mean '{suggestion}'?" if suggestion else "")
         body += f" (valid keys here: {', '.join(allowed)})" if allowed else ""
         return _Problem(positions.key(path), path, body, suggestion=suggestion)
+    if kind == "pipeline_sections":
+        path = (ctx["key"],)
+        return _Problem(positions.key(path), path, ctx["message"])
     if kind == "missing":
         return _Problem(positions.key(path[:-1]), path, f"missing required key '{path[-1]}'", missing=True)
     if kind == "union_tag_invalid":

@@ -18,7 +18,7 @@ from shipyard.spec._messages import describe
 from shipyard.spec._yaml import read_yaml
 from shipyard.spec.models import PipelineSpec
 
-_REQUIRED = "name, data, features and model"
+_REQUIRED = "a name, and either data, features and model or steps of your own"
 
 
 @dataclass(frozen=True, kw_only=True)

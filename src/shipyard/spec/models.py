@@ -13,6 +13,7 @@ from typing import Annotated, Any, Literal, Union
 
 from pydantic import (AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationInfo,
                       WithJsonSchema, field_validator, model_validator)
+from pydantic_core import PydanticCustomError
 
 from shipyard.spec.deployment import DeploymentSpec
 from shipyard.spec.durations import Duration, parse_duration  # noqa: F401  (part of this module's API)
@@ -436,26 +437,38 @@ class RegistrySpec(_Spec):
 
 def _known_step(name: str, info: ValidationInfo) -> str:
     """A ``step_options`` key names a built-in step that will run, or a user step."""
-    if "steps" not in info.data or "sweep" not in info.data:
+    if any(field not in info.data for field in ("steps", "sweep", "model")):
         return name
-    steps = [s for s in BUILTIN_STEPS if (s != "sweep" or info.data.get("sweep") is not None)
+    trains = info.data["model"] is not None
+    steps = [s for s in BUILTIN_STEPS if trains and (s != "sweep" or info.data.get("sweep") is not None)
              and (s != "gate" or info.data.get("promotion") is not None)]
     steps += [s.name for s in info.data["steps"]]
     if name not in steps:
-        why = " (there is no 'sweep' section)" if name == "sweep" else ""
+        why = (" (there is no 'model' section, so no built-in steps)" if not trains and name in BUILTIN_STEPS
+               else " (there is no 'sweep' section)" if name == "sweep" else "")
         raise ValueError(f"no step named '{name}'{why}{_did_you_mean(name, steps)} (steps: {', '.join(steps)})")
     return name
+
+
+MODEL_SECTIONS = ("data", "features", "model")
+TRAINING_SECTIONS = ("expectations", "split", "sweep", "evaluation", "registry", "promotion", "deployment",
+                  "monitoring")
 
 
 class PipelineSpec(_Spec):
     name: str = Field(pattern=_IDENTIFIER, description="Also the registered model name by default.")
     team: str | None = None
     description: str | None = None
-    data: DataSpec
+    data: DataSpec | None = Field(default=None, description="The training data. 'data', 'features' and 'model' "
+                                                            "go together; a pipeline without them runs only "
+                                                            "its 'steps' and registers nothing.")
     expectations: ExpectationsSpec = Field(default_factory=ExpectationsSpec)
     split: SplitSpec = Field(default_factory=SplitSpec)
-    features: list[Annotated[FeatureGroup, AfterValidator(_buildable_group)]] = Field(min_length=1)
-    model: ModelSpec
+    features: Annotated[list[Annotated[FeatureGroup, AfterValidator(_buildable_group)]],
+                        Field(min_length=1)] | None = Field(
+        default=None, description="Feature groups; required with 'model'.")
+    model: ModelSpec | None = Field(default=None, description="The model to train and register; needs 'data' "
+                                                              "and 'features'.")
     sweep: SweepSpec | None = None
     evaluation: EvaluationSpec = Field(default_factory=EvaluationSpec)
     registry: RegistrySpec = Field(default_factory=RegistrySpec)
@@ -482,7 +495,9 @@ class PipelineSpec(_Spec):
 
     @field_validator("features")
     @classmethod
-    def _unique_group_names(cls, value: list[FeatureGroup]) -> list[FeatureGroup]:
+    def _unique_group_names(cls, value: list[FeatureGroup] | None) -> list[FeatureGroup] | None:
+        if value is None:
+            return value
         names = [group.name or f"group_{index}" for index, group in enumerate(value)]
         repeated = sorted({n for n in names if names.count(n) > 1})
         if repeated:
@@ -499,12 +514,49 @@ class PipelineSpec(_Spec):
             raise ValueError(f"user step names must be unique; repeated: {', '.join(repeated)}")
         return value
 
+    @model_validator(mode="after")
+    def _trains_a_model_or_runs_steps(self) -> PipelineSpec:
+        """'data', 'features' and 'model' come together; without them the pipeline is its own steps."""
+        if self.model is not None:
+            missing = [key for key in ("data", "features") if getattr(self, key) is None]
+            if missing:
+                raise _section_error(
+                    "model", f"'model' needs {_listed(missing)}: a model is trained on "
+                             "'data' through 'features'; add them, or remove 'model' to run only your 'steps'")
+            return self
+        given = [key for key in ("data", "features") if getattr(self, key) is not None]
+        if given:
+            absent = [key for key in MODEL_SECTIONS if key not in given]
+            raise _section_error(
+                given[0], f"{_listed(given)} without 'model': 'data', 'features' and 'model' describe a model to "
+                          f"train and go together; add {_listed(absent)}, or remove {_listed(given)} and read "
+                          "the data in a step of your own")
+        training_only = [key for key in TRAINING_SECTIONS if key in self.model_fields_set]
+        if training_only:
+            raise _section_error(
+                training_only[0], f"{_listed(training_only)} "
+                                  f"{'applies' if len(training_only) == 1 else 'apply'} to a trained model, and "
+                                  "this pipeline has no 'model'; remove "
+                                  f"{'it' if len(training_only) == 1 else 'them'}, or add 'data', 'features' "
+                                  "and 'model'")
+        if not self.steps:
+            raise _section_error("steps", "a pipeline without 'model' needs at least one step in 'steps'; "
+                                          "or add 'data', 'features' and 'model' to train one")
+        return self
+
+    @property
+    def trains_model(self) -> bool:
+        """False for a pipeline of only user steps: no built-in steps run and nothing is registered."""
+        return self.model is not None
+
     @property
     def model_name(self) -> str:
         return self.registry.model_name or self.name
 
     def task(self) -> str:
         """'classification' or 'regression', as declared or inferred from the estimator name."""
+        if self.model is None:
+            raise ValueError(f"pipeline '{self.name}' has no model, so no task")
         if self.model.task:
             return self.model.task
         name = self.model.estimator.rsplit(".", 1)[-1]
@@ -513,3 +565,13 @@ class PipelineSpec(_Spec):
         if name.endswith(("Regressor", "Regression", "SVR", "Lasso", "Ridge", "ElasticNet", "LassoLars", "Lars")):
             return "regression"
         return "classification"
+
+
+def _section_error(key: str, message: str) -> PydanticCustomError:
+    """An error about how the top-level sections combine, reported at ``key`` in the YAML."""
+    return PydanticCustomError("pipeline_sections", "{message}", {"message": message, "key": key})
+
+
+def _listed(keys: list[str]) -> str:
+    quoted = [f"'{key}'" for key in keys]
+    return quoted[0] if len(quoted) == 1 else f"{', '.join(quoted[:-1])} and {quoted[-1]}"

@@ -96,6 +96,41 @@ def _dataset_source(spec: PipelineSpec, source_dir: Path | None):
     return CodeDatasetSource(tags=tags)
 
 
+def frame_schema(frame):
+    """The schema MLflow infers for ``frame``, from each column's distinct values.
+
+    MLflow types a column and marks it required from the set of its values, so the distinct
+    values give the same schema without a Python-level pass over every row. None when MLflow
+    cannot infer one, as for the dataset itself.
+    """
+    from mlflow.models import infer_signature
+    from mlflow.types import Schema
+
+    columns = []
+    try:
+        for name in frame.columns:
+            column = frame[name]
+            try:
+                column = column.drop_duplicates()
+            except TypeError:  # unhashable values: infer from all of them
+                pass
+            columns += infer_signature(column.to_frame()).inputs.inputs
+    except Exception:
+        return None
+    return Schema(columns)
+
+
+def _dataset(frame, *, source, target: str, name: str, digest: str | None):
+    import mlflow
+
+    dataset = mlflow.data.from_pandas(frame, source=source, targets=target, name=name,
+                                      digest=digest[:_MLFLOW_DIGEST_LENGTH] if digest else None)
+    schema = frame_schema(frame)
+    if schema is not None:
+        dataset.schema = schema  # fills the dataset's cached property, which would scan every row
+    return dataset
+
+
 def _log_datasets(spec: PipelineSpec, train, holdout, target: str, digests: dict[str, str],
                   source_dir: Path | None) -> None:
     import mlflow
@@ -104,8 +139,7 @@ def _log_datasets(spec: PipelineSpec, train, holdout, target: str, digests: dict
     datasets, contexts, tags = [], [], []
     for part, frame, context in (("train", train, "training"), ("holdout", holdout, "holdout")):
         digest = digests.get(part)
-        datasets.append(mlflow.data.from_pandas(frame, source=source, targets=target, name=f"{spec.name}-{part}",
-                                                digest=digest[:_MLFLOW_DIGEST_LENGTH] if digest else None))
+        datasets.append(_dataset(frame, source=source, target=target, name=f"{spec.name}-{part}", digest=digest))
         contexts.append(context)
         tags.append({"shipyard.digest": digest} if digest else None)
     mlflow.log_inputs(datasets=datasets, contexts=contexts, tags_list=tags)
@@ -186,7 +220,6 @@ def log_pipeline_run(*, settings: Settings, spec: PipelineSpec, spec_text: str, 
                               tags=run_tags, description=spec.description) as run:
             run_id = run.info.run_id
             mlflow.log_params(_flat_params(spec, params, sweep))
-            mlflow.log_metrics(_flat_metrics(metrics, slice_metrics, sweep))
             _log_datasets(spec, train, holdout, target, data_digests, source_dir)
             _log_files(spec_text=spec_text, spec_filename=spec_filename, validation_report=validation_report,
                        metrics=metrics, slice_metrics=slice_metrics, params=params, sweep=sweep, git=git)
@@ -196,5 +229,6 @@ def log_pipeline_run(*, settings: Settings, spec: PipelineSpec, spec_text: str, 
             version, _ = log_and_register(
                 model=model, holdout=holdout, target=target, model_name=model_name, run_id=run_id,
                 flavor=spec.model.flavor, description=spec.description, extra_modules=tuple(extra_modules),
-                version_tags={**{**dict(spec.registry.tags), **extra_tags}, **shipyard_tags})
+                version_tags={**{**dict(spec.registry.tags), **extra_tags}, **shipyard_tags},
+                metrics=_flat_metrics(metrics, slice_metrics, sweep))
     return _tracked(version, experiment_id=experiment_id)
