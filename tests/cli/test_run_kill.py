@@ -105,7 +105,8 @@ def test_kill_9_then_resume_registers_exactly_one_version(tmp_path, shipyard_hom
 
     from mlflow import MlflowClient
 
-    client = MlflowClient(tracking_uri=f"sqlite:///{shipyard_home / 'mlflow.db'}")
+    store = f"sqlite:///{shipyard_home / 'mlflow.db'}"
+    client = MlflowClient(tracking_uri=store, registry_uri=store)
     versions = client.search_model_versions("name='tiny'")
     assert [str(v.version) for v in versions] == ["1"]
     assert versions[0].tags["shipyard.pipeline_run_id"] == run_id

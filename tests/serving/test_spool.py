@@ -123,3 +123,22 @@ def test_a_prediction_that_cannot_be_spooled_is_refused_and_counted(tmp_path):
     spooled.start()
     assert spooled.offer(record("lost")) is False
     assert spooled.dropped == 1 and spooled.write_errors == 1
+
+
+def test_a_segment_that_is_not_a_regular_file_is_skipped_not_read(tmp_path):
+    """A link to an endless device would otherwise be read until memory runs out."""
+    import subprocess
+    import sys
+
+    (tmp_path / "spool").mkdir()
+    segment = tmp_path / "spool" / "gw-host-1-1.00000001.jsonl"
+    os.symlink("/dev/zero", segment)
+    code = ("import resource, sys\n"
+            "resource.setrlimit(resource.RLIMIT_AS, (1 << 30, 1 << 30))\n"
+            "from pathlib import Path\n"
+            "from shipyard.serving.spool import read_segment\n"
+            "print(read_segment(Path(sys.argv[1])))\n")
+    done = subprocess.run([sys.executable, "-c", code, str(segment)], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip() == "([], 0)"
+    assert "is not a regular file" in done.stderr

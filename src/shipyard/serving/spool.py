@@ -73,6 +73,9 @@ def read_segment(path: Path) -> tuple[list[PredictionRecord], int]:
     A last line without its newline is a write the gateway died in, before it answered: it is
     not counted as lost.
     """
+    if not path.is_file():  # e.g. a link to a device: what it reads is not what the gateway wrote
+        log.error("prediction spool: %s is not a regular file; it holds no predictions and is skipped", path)
+        return [], 0
     data = path.read_bytes()
     lines = data.split(b"\n")
     lines.pop()  # the text after the last newline: empty, or a torn write
