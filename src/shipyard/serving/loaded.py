@@ -22,6 +22,7 @@ class LoadedVersion:
     estimator: Any
     signature: dict[str, str]
     compiled: Any = None  # a CompiledPredictor when the version runs on ONNX Runtime
+    not_compiled_because: str = ""  # why it runs on scikit-learn instead, when it does
     accepts_missing: frozenset[str] | None = None  # columns it predicts with a value missing (None: not probed)
     outputs: tuple[str, ...] | None = None  # what one prediction returns (None: not probed)
 
@@ -31,6 +32,13 @@ class LoadedVersion:
 
     def predict_prepared(self, prepared) -> dict[str, np.ndarray]:
         return self.compiled.predict(prepared) if self.compiled is not None else self.predict(prepared)
+
+    @property
+    def runs_on(self) -> str:
+        """The predict path, as the gateway's start-up lines name it."""
+        if self.compiled is not None:
+            return "ONNX Runtime"
+        return "scikit-learn" + (f" (ONNX: {self.not_compiled_because})" if self.not_compiled_because else "")
 
     @property
     def columns(self) -> list[str]:
@@ -49,8 +57,9 @@ class LoadedVersion:
             elif kind in ("long", "integer"):
                 data[name] = pd.array(values, dtype="Int64").astype("float64") if None in values \
                     else np.asarray(values, dtype="int64")
-            else:
-                data[name] = pd.Series(values, dtype="object")
+            else:  # missing text is NaN, as pandas reads it for training, so the pipeline's imputer sees it
+                data[name] = pd.Series([np.nan if v is None else v for v in values] if None in values else values,
+                                       dtype="object")
         return pd.DataFrame(data)
 
     def predict(self, frame: pd.DataFrame) -> dict[str, np.ndarray]:
@@ -85,9 +94,11 @@ def load_for_serving(model: str, version: str | int, *, settings: Settings | Non
     except Exception as exc:
         raise RefusedError(f"{model} version {version} failed its warm-up prediction: {exc}") from exc
     if compile:
-        from shipyard.serving.compiled import compile_version
+        from shipyard.serving.compiled import try_compile
 
-        loaded.compiled = compile_version(loaded, _profile(model, version, settings))
+        loaded.compiled, loaded.not_compiled_because = try_compile(loaded, _profile(model, version, settings))
+    else:
+        loaded.not_compiled_because = "compilation turned off"
     return probe(loaded)
 
 
