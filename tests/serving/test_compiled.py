@@ -89,13 +89,24 @@ def test_what_cannot_be_converted_stays_on_scikit_learn_and_says_why():
 
 
 def test_a_conversion_that_disagrees_with_scikit_learn_is_not_used():
-    """skl2onnx converts a random forest, but not scikit-learn's routing of missing values inside its trees."""
+    """skl2onnx converts a random forest, but not where scikit-learn's trees send a missing value."""
     frame, y = _data()
-    model = make_pipeline(StandardScaler(), RandomForestClassifier(n_estimators=10, max_depth=6, random_state=0))
-    model.fit(frame, y)
-    loaded = LoadedVersion(model="rf", version="1", estimator=model, signature={c: "double" for c in COLUMNS})
+    forest = make_pipeline(StandardScaler(), RandomForestClassifier(n_estimators=10, max_depth=6, random_state=0))
+    loaded = LoadedVersion(model="rf", version="1", estimator=forest.fit(frame.fillna(0), y),
+                           signature={c: "double" for c in COLUMNS})
     compiled, reason = try_compile(loaded)
     assert compiled is None and "disagrees with scikit-learn" in reason
+
+
+def test_trees_that_split_off_missing_values_are_refused_before_conversion():
+    frame, y = _data()  # "b" has missing values: a split may send them alone one way (an infinite threshold)
+    forest = make_pipeline(StandardScaler(), RandomForestClassifier(n_estimators=10, max_depth=6, random_state=0))
+    loaded = LoadedVersion(model="rf", version="1", estimator=forest.fit(frame, y),
+                           signature={c: "double" for c in COLUMNS})
+    assert any(not np.isfinite(t.threshold[t.children_left >= 0]).all() for t in forest[-1].estimators_
+               for t in [t.tree_])
+    compiled, reason = try_compile(loaded)
+    assert compiled is None and "splits missing values" in reason
 
 
 # -- mixed inputs: the churn example's numbers and strings, imputers, boosted trees --------------------------

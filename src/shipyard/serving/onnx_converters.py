@@ -132,9 +132,19 @@ def _register_sklearn_trees() -> None:
 
 def _rounding_first(original):
     def convert(scope, operator, container):
+        if any(not np.isfinite(tree.threshold[tree.children_left >= 0]).all()
+               for tree in _fitted_trees(operator.raw_operator)):
+            raise NotImplementedError("a decision tree that splits missing values from all others")
         _rounded_to_float32(scope, operator, container, original)
 
     return convert
+
+
+def _fitted_trees(model) -> list:
+    """The ``tree_`` of a fitted decision tree or of every tree in a forest or gradient-boosting ensemble."""
+    if hasattr(model, "tree_"):
+        return [model.tree_]
+    return [estimator.tree_ for estimator in np.asarray(model.estimators_, dtype=object).ravel()]
 
 
 def _rounded_to_float32(scope, operator, container, convert) -> None:
