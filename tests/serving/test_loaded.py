@@ -44,6 +44,21 @@ def test_probe_records_the_outputs_of_a_classifier():
     assert version(impute_x1=True).outputs == ("predict", "predict_proba")
 
 
+def test_a_missing_string_reaches_the_pipeline_as_training_saw_it_and_is_imputed():
+    """pandas reads a missing text cell as NaN; a request's null must reach the imputer the same way."""
+    frame, y = train_frame()
+    frame.loc[frame.index[::9], "color"] = np.nan
+    colors = Pipeline([("impute", SimpleImputer(strategy="most_frequent")),
+                       ("encode", OneHotEncoder(handle_unknown="ignore"))])
+    features = ColumnTransformer([("x", StandardScaler(), ["x1", "x2"]), ("color", colors, ["color"])])
+    model = Pipeline([("features", features), ("estimator", LogisticRegression())]).fit(frame, y)
+    loaded = LoadedVersion(model="lr", version="1", estimator=model, signature=dict(SIGNATURE))
+    most_frequent = frame.color.mode()[0]
+    missing = loaded.predict(loaded.frame({"x1": [0.3], "x2": [0.1], "color": [None]}))["predict_proba"]
+    imputed = loaded.predict(loaded.frame({"x1": [0.3], "x2": [0.1], "color": [most_frequent]}))["predict_proba"]
+    np.testing.assert_array_equal(missing, imputed)
+
+
 def _mlmodel(tracked) -> Path:
     uri = tracked["client"].get_model_version_download_uri("synth", tracked["result"].model_version)
     return Path(uri.removeprefix("file://")) / "MLmodel"
