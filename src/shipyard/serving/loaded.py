@@ -88,7 +88,8 @@ def load_for_serving(model: str, version: str | int, *, settings: Settings | Non
     if not signature:
         raise RefusedError(f"{model} version {version} has no input signature, so requests cannot be validated",
                            hint="register it through a shipyard pipeline run")
-    loaded = LoadedVersion(model=model, version=version, signature=signature, estimator=estimator)
+    loaded = LoadedVersion(model=model, version=version, signature=signature,
+                           estimator=one_thread_per_predict(estimator))
     try:
         loaded.predict(loaded.frame(_warm_row(signature)))
     except Exception as exc:
@@ -100,6 +101,19 @@ def load_for_serving(model: str, version: str | int, *, settings: Settings | Non
     else:
         loaded.not_compiled_because = "compilation turned off"
     return probe(loaded)
+
+
+def one_thread_per_predict(estimator):
+    """``estimator`` with every step that takes ``n_jobs`` (LightGBM, XGBoost, forests) predicting on one thread.
+
+    The gateway predicts a request, or a small batch of them, at a time: starting a thread pool for that
+    costs more than the rows do (milliseconds for one row on a busy machine, where one thread takes a tenth
+    of a millisecond). Predictions are unchanged."""
+    steps = [step for _, step in estimator.steps] if hasattr(estimator, "steps") else [estimator]
+    for step in steps:
+        if hasattr(step, "get_params") and "n_jobs" in step.get_params(deep=False):
+            step.set_params(n_jobs=1)
+    return estimator
 
 
 def probe(loaded: LoadedVersion) -> LoadedVersion:
