@@ -117,8 +117,9 @@ def one_thread_per_predict(estimator):
 
 
 def probe(loaded: LoadedVersion) -> LoadedVersion:
-    """Learn, on its serving path, what ``loaded`` returns and the columns it predicts with when that column
-    alone is missing, so that a request it cannot take is refused before it reaches the model."""
+    """Learn what ``loaded`` returns (on its serving path) and the columns it predicts with when that column
+    alone is missing, so that a request it cannot take is refused before it reaches the model. Missing values
+    are judged by scikit-learn, the reference: a compiled model would answer NaN it was never meant to take."""
     loaded.outputs = tuple(loaded.predict_prepared(loaded.prepare(_warm_row(loaded.signature))))
     loaded.accepts_missing = _columns_accepting_missing(loaded)
     return loaded
@@ -127,7 +128,7 @@ def probe(loaded: LoadedVersion) -> LoadedVersion:
 def _columns_accepting_missing(loaded: LoadedVersion) -> frozenset[str]:
     def predicts(columns: dict[str, list]) -> bool:
         try:
-            loaded.predict_prepared(loaded.prepare(columns))
+            loaded.predict(loaded.frame(columns))
         except Exception:
             return False
         return True
