@@ -145,10 +145,10 @@ def _imputed_features():
                                OneHotEncoder(handle_unknown="ignore", sparse_output=False)), text)])
 
 
-def _churn_version(features, estimator) -> tuple[LoadedVersion, dict]:
+def _churn_version(features, estimator, target: str = "churned") -> tuple[LoadedVersion, dict]:
     train = _churn_frame(1500, seed=0)
     columns = feature_input_columns(load_spec(CHURN / "pipeline.yaml").spec.features)
-    model = Pipeline([("features", features), ("estimator", estimator)]).fit(train[columns], train["churned"])
+    model = Pipeline([("features", features), ("estimator", estimator)]).fit(train[columns], train[target])
     kinds = {"int64": "long", "float64": "double"}
     signature = {c: kinds.get(str(train[c].dtype), "string") for c in columns}
     return (LoadedVersion(model="churn", version="1", estimator=model, signature=signature),
@@ -204,13 +204,13 @@ def test_mixed_type_pipelines_are_compiled_and_answer_like_scikit_learn(features
 def test_lightgbm_regressors_compile_in_double_precision():
     from lightgbm import LGBMRegressor
 
-    loaded, profile = _churn_version(_example_features(), LGBMRegressor(n_estimators=40, verbose=-1))
-    loaded.estimator.fit(_churn_frame(1500, seed=0)[list(loaded.signature)], _churn_frame(1500, seed=0)["age"])
+    loaded, profile = _churn_version(_example_features(), LGBMRegressor(n_estimators=40, verbose=-1),
+                                     target="churned")
     loaded.compiled = compile_version(loaded, profile)
     assert loaded.compiled is not None and loaded.compiled.dtype == "float64"
     columns = _request_columns(loaded.signature)
-    assert np.allclose(loaded.predict_prepared(loaded.prepare(columns))["predict"],
-                       loaded.predict(loaded.frame(columns))["predict"], rtol=1e-6, atol=1e-6)  # one float32 rounding per leaf
+    assert np.allclose(loaded.predict_prepared(loaded.prepare(columns))["predict"],  # a float32 rounding per leaf
+                       loaded.predict(loaded.frame(columns))["predict"], rtol=1e-6, atol=1e-6)
 
 
 @pytest.mark.parametrize("compiled", [True, False])

@@ -7,8 +7,8 @@ with :mod:`shipyard.serving.onnx_converters` for LightGBM, XGBoost and shipyard'
 transformers) when it is loaded; the conversion is used only if it reproduces
 scikit-learn's labels and probabilities on rows drawn from the version's reference
 profile, unseen categories and missing values included (to 1e-6 in double precision, which
-leaves room for XGBoost's own float32 sums; to 1e-5 where an operator exists only in float32), otherwise the version is served by
-scikit-learn as before. Needs the ``onnx`` extra.
+leaves room for XGBoost's own float32 sums; to 1e-5 where a converter emits float32 only);
+otherwise the version is served by scikit-learn as before. Needs the ``onnx`` extra.
 """
 
 from __future__ import annotations
