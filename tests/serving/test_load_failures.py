@@ -107,7 +107,7 @@ def test_a_serving_gateway_reports_its_failed_canary_to_traffic_show(failing_can
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=60) == 0
     stdout = process.stdout.read()
-    assert "serving synth (stable v1)" in stdout
+    assert "serving synth (stable v1 on ONNX Runtime)" in stdout  # LightGBM over numbers and strings
     assert "warning: synth version 4 failed to load:" in stdout and "warm-up" in stdout
     assert "synth is served by version 1 meanwhile" in stdout
     assert load_failures("synth", settings=failing_canary) == [], "a stopped gateway's failures are cleared"

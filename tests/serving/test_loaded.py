@@ -13,7 +13,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 from shipyard.errors import RefusedError
-from shipyard.serving.loaded import LoadedVersion, load_for_serving, probe
+from shipyard.serving.loaded import LoadedVersion, load_for_serving, one_thread_per_predict, probe
 
 SIGNATURE = {"x1": "double", "x2": "double", "color": "string"}
 
@@ -42,6 +42,38 @@ def test_probe_finds_the_columns_a_version_can_predict_without():
 
 def test_probe_records_the_outputs_of_a_classifier():
     assert version(impute_x1=True).outputs == ("predict", "predict_proba")
+
+
+def test_a_missing_string_reaches_the_pipeline_as_training_saw_it_and_is_imputed():
+    """pandas reads a missing text cell as NaN; a request's null must reach the imputer the same way."""
+    frame, y = train_frame()
+    frame.loc[frame.index[::9], "color"] = np.nan
+    colors = Pipeline([("impute", SimpleImputer(strategy="most_frequent")),
+                       ("encode", OneHotEncoder(handle_unknown="ignore"))])
+    features = ColumnTransformer([("x", StandardScaler(), ["x1", "x2"]), ("color", colors, ["color"])])
+    model = Pipeline([("features", features), ("estimator", LogisticRegression())]).fit(frame, y)
+    loaded = LoadedVersion(model="lr", version="1", estimator=model, signature=dict(SIGNATURE))
+    most_frequent = frame.color.mode()[0]
+    missing = loaded.predict(loaded.frame({"x1": [0.3], "x2": [0.1], "color": [None]}))["predict_proba"]
+    imputed = loaded.predict(loaded.frame({"x1": [0.3], "x2": [0.1], "color": [most_frequent]}))["predict_proba"]
+    np.testing.assert_array_equal(missing, imputed)
+
+
+def test_a_served_model_predicts_on_one_thread_and_answers_the_same():
+    from lightgbm import LGBMClassifier
+    from sklearn.ensemble import RandomForestClassifier
+
+    frame, y = train_frame()
+    numbers = frame[["x1", "x2"]]
+    for estimator in (LGBMClassifier(n_estimators=20, n_jobs=-1, verbose=-1),
+                      Pipeline([("scale", StandardScaler()), ("forest", RandomForestClassifier(n_estimators=8,
+                                                                                               n_jobs=-1))])):
+        estimator.fit(numbers, y)
+        before = estimator.predict_proba(numbers)
+        served = one_thread_per_predict(estimator)
+        final = served[-1] if hasattr(served, "steps") else served
+        assert final.n_jobs == 1
+        np.testing.assert_array_equal(served.predict_proba(numbers), before)
 
 
 def _mlmodel(tracked) -> Path:

@@ -32,7 +32,7 @@ def serve_command(models: list[str] = typer.Argument(None, help="NAME (its deplo
                                                           "(default: $SHIPYARD_PREDICTION_LOG_DURABILITY, "
                                                           "else buffered)."),
                   compile_models: bool = typer.Option(True, "--compile/--no-compile",
-                                                      help="Serve all-numeric models through ONNX Runtime when the "
+                                                      help="Serve models through ONNX Runtime when the "
                                                            "conversion reproduces scikit-learn."),
                   poll_s: float = typer.Option(0.25, "--poll-interval", min=0.05,
                                                help="Seconds between checks of the store for deployment changes.")
@@ -54,8 +54,7 @@ def serve_command(models: list[str] = typer.Argument(None, help="NAME (its deplo
         print("nothing is deployed yet; serving nothing until a deployment appears "
               "(shipyard deploy MODEL VERSION)")
     for route in gateway.routes.values():
-        arms = ", ".join(f"{arm} v{loaded.version}" + (" on ONNX Runtime" if loaded.compiled else "")
-                         for arm, loaded in route.arms().items())
+        arms = ", ".join(f"{arm} v{loaded.version} on {loaded.runs_on}" for arm, loaded in route.arms().items())
         print(f"serving {route.model} ({arms}): POST http://{host}:{port}/v2/models/{route.model}/infer, "
               f"http://{host}:{port}/models/{route.model}/invocations")
     for line in failures:
