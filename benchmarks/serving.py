@@ -11,7 +11,9 @@ metrics on), `mlflow models serve -m models:/NAME/1 --env-manager local`, and ML
 the same fitted pipeline exported with joblib. One-row requests: MLflow's `dataframe_split`
 to `/invocations` against shipyard's `/invocations`, and the Open Inference Protocol (V2)
 `infer` (asking for `predict` and `predict_proba`) against shipyard's V2 endpoint. Every
-wrk run takes its turn: per round, per connection level, each server once.
+wrk run takes its turn: per round, per connection level, each server once. A second
+`shipyard serve NAME --require-token inference` answers the same V2 requests carrying an API
+token, to show what checking the token costs.
 """
 
 from __future__ import annotations
@@ -44,6 +46,7 @@ LUA = """wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/json"
 wrk.body = [==[%s]==]
 """
+TOKEN_LUA = 'wrk.headers["Authorization"] = "Bearer %s"\n'
 MLSERVER_BATCH = {"max_batch_size": 64, "max_batch_time": 0.001}
 
 
@@ -164,6 +167,18 @@ def train_and_deploy(example: Example, work: Path, env: dict[str, str], rows: in
     return columns, [v.item() if hasattr(v, "item") else v for v in row.iloc[0]]
 
 
+def inference_token(env: dict[str, str]) -> str:
+    """A token with the inference scope, the way an operator creates one for a scoring service."""
+    for command in (["admin", "bootstrap", "root"], ["teams", "create", "bench"],
+                    ["teams", "add-member", "bench", "svc:scorer", "--role", "viewer"]):
+        subprocess.run([sys.executable, "-m", "shipyard", *command], env=env, check=True, stdout=subprocess.DEVNULL,
+                       stderr=subprocess.DEVNULL)
+    created = subprocess.run([sys.executable, "-m", "shipyard", "tokens", "create", "--name", "scorer", "--for",
+                              "svc:scorer", "--scope", "inference"], env=env, check=True, capture_output=True,
+                             text=True)
+    return created.stdout.strip().splitlines()[-1]
+
+
 def write_mlserver_settings(folder: Path, name: str, ports: dict[str, int]) -> None:
     (folder / "settings.json").write_text(json.dumps({
         "http_port": ports["http"], "grpc_port": ports["grpc"], "metrics_port": ports["metrics"],
@@ -184,15 +199,21 @@ def bench_example(example: Example, args: argparse.Namespace, mlserver: peers.Pe
         columns, values = train_and_deploy(example, work, env, args.churn_rows)
         split = json.dumps({"dataframe_split": {"columns": columns, "data": [values]}})
         infer = v2_body(columns, values)
-        ports = {"shipyard": free_port(), "mlflow": free_port()}
-        shipyard_base, mlflow_base = (f"http://127.0.0.1:{ports[k]}" for k in ("shipyard", "mlflow"))
+        ports = {"shipyard": free_port(), "mlflow": free_port(), "guarded": free_port()}
+        shipyard_base, mlflow_base, guarded_base = (f"http://127.0.0.1:{ports[k]}"
+                                                    for k in ("shipyard", "mlflow", "guarded"))
+        token = inference_token(env)
         # side -> (URL, body)
         sides = {"shipyard /invocations": (f"{shipyard_base}/models/{example.name}/invocations", split),
                  "mlflow": (f"{mlflow_base}/invocations", split),
-                 "shipyard V2": (f"{shipyard_base}/v2/models/{example.name}/infer", infer)}
+                 "shipyard V2": (f"{shipyard_base}/v2/models/{example.name}/infer", infer),
+                 "shipyard V2 + token": (f"{guarded_base}/v2/models/{example.name}/infer", infer)}
         running.enter_context(server([sys.executable, "-m", "shipyard", "serve", example.name, "--port",
                                       str(ports["shipyard"])], f"{shipyard_base}/v2/health/ready",
                                      work / "shipyard.log", env))
+        running.enter_context(server([sys.executable, "-m", "shipyard", "serve", example.name, "--port",
+                                      str(ports["guarded"]), "--require-token", "inference"],
+                                     f"{guarded_base}/v2/health/ready", work / "guarded.log", env))
         running.enter_context(server(
             [sys.executable, "-m", "mlflow", "models", "serve", "-m", f"models:/{example.name}/1", "--env-manager",
              "local", "-p", str(ports["mlflow"]), "-h", "127.0.0.1"], f"{mlflow_base}/ping", work / "mlflow.log",
@@ -207,15 +228,17 @@ def bench_example(example: Example, args: argparse.Namespace, mlserver: peers.Pe
                                          {**os.environ, "PYTHONPATH": str(SRC)}))
             sides["mlserver"] = (f"{mls_base}/v2/models/{example.name}/infer", infer)
         for name, (url, body) in sides.items():
-            answer = httpx.post(url, content=body, headers={"Content-Type": "application/json"}, timeout=30)
+            authorized = name.endswith("+ token")
+            answer = httpx.post(url, content=body, timeout=30, headers={
+                "Content-Type": "application/json", **({"Authorization": f"Bearer {token}"} if authorized else {})})
             if answer.status_code != 200:
                 raise RuntimeError(f"{name} answered {answer.status_code} to one row: {answer.text[:300]}")
-            (work / f"{name.replace(' ', '_').replace('/', '')}.lua").write_text(LUA % body)
+            (work / _script_name(name)).write_text(LUA % body + (TOKEN_LUA % token if authorized else ""))
         results: dict[tuple[str, int], list[dict[str, float]]] = {}
         for _ in range(args.rounds):
             for c in args.connections:
                 for name, (url, _) in sides.items():
-                    script = work / f"{name.replace(' ', '_').replace('/', '')}.lua"
+                    script = work / _script_name(name)
                     results.setdefault((name, c), []).append(wrk(url, script, c, args.duration))
     print(f"{example.describe}: one-row requests, {args.duration} s per wrk run, {args.rounds} interleaved rounds")
     print(f"  {'connections':>11}  {'server':<22}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'non-2xx':>9}  (medians)")
@@ -227,7 +250,9 @@ def bench_example(example: Example, args: argparse.Namespace, mlserver: peers.Pe
                   + f"{sum(r['non2xx'] for r in runs):>9}")
     rows = []
     pairs = [("shipyard /invocations", "mlflow", "dataframe_split to /invocations", "mlflow models serve "
-              + _version("mlflow"))]
+              + _version("mlflow")),
+             ("shipyard V2 + token", "shipyard V2", "V2 infer with an API token (goal: within 5%)",
+              "shipyard serve without --require-token")]
     if isinstance(mlserver, peers.Peer):
         pairs.append(("shipyard V2", "mlserver", "V2 infer", f"{mlserver.label} (mlserver-sklearn, adaptive "
                                                              "batching)"))
@@ -244,6 +269,10 @@ def bench_example(example: Example, args: argparse.Namespace, mlserver: peers.Pe
         rows.append(not_measured(f"serving {example.name}, V2 infer", "mlserver", "see the V2 rows above",
                                  mlserver.reason))
     return rows
+
+
+def _script_name(side: str) -> str:
+    return re.sub(r"[^A-Za-z0-9]+", "_", side) + ".lua"
 
 
 def _version(distribution: str) -> str:

@@ -24,6 +24,7 @@ def test_the_prediction_log_settings_come_from_the_environment(tmp_path):
     ("SHIPYARD_PREDICTION_LOG_FLUSH_S", "0", "give seconds between 0.01 and 3600"),
     ("SHIPYARD_PREDICTION_LOG_FLUSH_S", "nan", "not a flush interval"),
     ("SHIPYARD_PREDICTION_LOG_DURABILITY", "always", "use one of buffered, spool, fsync"),
+    ("SHIPYARD_GATEWAY_REQUIRE_TOKEN", "inference,admin", "names 'admin', which the gateway cannot require"),
 ])
 def test_a_bad_setting_is_a_clear_error(tmp_path, name, value, needle):
     with pytest.raises(SpecError, match=needle) as caught:
@@ -42,3 +43,19 @@ def test_serve_refuses_a_bad_flush_interval_from_the_environment(shipyard_home, 
     monkeypatch.setenv("SHIPYARD_PREDICTION_LOG_FLUSH_S", "-1")
     assert shipyard(["serve"]) == 2
     assert "SHIPYARD_PREDICTION_LOG_FLUSH_S=-1 is not a flush interval" in capsys.readouterr().err
+
+
+def test_the_gateway_token_requirement_comes_from_the_environment(tmp_path):
+    assert load_settings({"SHIPYARD_HOME": str(tmp_path)}).gateway_require_token == ()
+    for text, required in (("metrics, inference", ("inference", "metrics")), ("inference", ("inference",)),
+                           ("none", ())):
+        settings = load_settings({"SHIPYARD_HOME": str(tmp_path), "SHIPYARD_GATEWAY_REQUIRE_TOKEN": text})
+        assert settings.gateway_require_token == required
+
+
+def test_serve_refuses_a_bad_token_requirement_before_loading_anything(shipyard_home, capsys):
+    assert shipyard(["serve", "--require-token", "inference,everything"]) == 2
+    err = capsys.readouterr().err
+    assert "error: invalid setting: --require-token=inference,everything names 'everything'" in err
+    assert "hint: e.g. inference,metrics" in err
+    assert not shipyard_home.exists(), "nothing was created"

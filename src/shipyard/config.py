@@ -13,6 +13,8 @@ from pathlib import Path
 from shipyard.errors import SpecError
 
 DURABILITIES = ("buffered", "spool", "fsync")
+GATEWAY_SCOPES = ("inference", "metrics")
+"""What a gateway can require a token for: its inference endpoints, its ``/metrics``."""
 
 @dataclass(frozen=True, kw_only=True)
 class Settings:
@@ -29,6 +31,8 @@ class Settings:
     oidc_jwks_url: str | None = None
     oidc_roles_claim: str = "groups"
     """The JWT claim listing ``team:role`` strings (``platform:admin`` makes a platform admin)."""
+    gateway_require_token: tuple[str, ...] = ()
+    """The :data:`GATEWAY_SCOPES` a gateway refuses to serve without a token granting them."""
 
     @property
     def oidc_enabled(self) -> bool:
@@ -67,6 +71,8 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         prediction_log_durability=durability(env.get("SHIPYARD_PREDICTION_LOG_DURABILITY") or "buffered",
                                              "SHIPYARD_PREDICTION_LOG_DURABILITY"),
         run_lease_s=_positive_float(env, "SHIPYARD_RUN_LEASE_S", 30.0),
+        gateway_require_token=gateway_scopes(env.get("SHIPYARD_GATEWAY_REQUIRE_TOKEN") or "",
+                                             "SHIPYARD_GATEWAY_REQUIRE_TOKEN"),
         **_oidc(env),
     )
 
@@ -105,6 +111,19 @@ def durability(text: str, source: str) -> str:
                         hint="buffered loses at most the flush interval on a kill; spool loses nothing on a kill; "
                              "fsync also survives a power cut")
     return text
+
+
+def gateway_scopes(text: str, source: str) -> tuple[str, ...]:
+    """A comma-separated list of :data:`GATEWAY_SCOPES` (``none`` or empty: no token required)."""
+    names = [n.strip() for n in text.split(",") if n.strip()]
+    if names == ["none"]:
+        return ()
+    unknown = [n for n in names if n not in GATEWAY_SCOPES]
+    if unknown:
+        raise SpecError(f"{source}={text} names {', '.join(map(repr, unknown))}, which the gateway cannot require "
+                        f"a token for; use {' and/or '.join(GATEWAY_SCOPES)}, comma-separated, or none",
+                        headline="invalid setting", hint="e.g. inference,metrics")
+    return tuple(sorted(set(names)))
 
 
 def _positive_float(env, name: str, default: float) -> float:

@@ -14,7 +14,7 @@ BENCHMARKS = Path(__file__).resolve().parents[2] / "benchmarks"
 _spec = importlib.util.spec_from_file_location("benchmark_serving", BENCHMARKS / "serving.py")
 _serving = sys.modules["benchmark_serving"] = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(_serving)
-LUA, v2_body, wrk = _serving.LUA, _serving.v2_body, _serving.wrk
+LUA, TOKEN_LUA, v2_body, wrk = _serving.LUA, _serving.TOKEN_LUA, _serving.v2_body, _serving.wrk
 
 
 def test_the_v2_body_types_each_column_as_the_open_inference_protocol_does():
@@ -28,7 +28,8 @@ def test_the_v2_body_types_each_column_as_the_open_inference_protocol_does():
 class _Answer(BaseHTTPRequestHandler):
     def do_POST(self):  # noqa: N802
         self.rfile.read(int(self.headers["Content-Length"]))
-        status = 200 if self.path == "/ok" else 503
+        authorized = self.headers.get("Authorization") == "Bearer shy_abc"
+        status = 200 if self.path == "/ok" or (self.path == "/token" and authorized) else 503
         self.send_response(status)
         self.send_header("Content-Length", "2")
         self.end_headers()
@@ -52,3 +53,39 @@ def test_wrk_figures_come_from_a_real_run_and_count_failed_answers(tmp_path):
         server.shutdown()
     assert ok["rps"] > 0 and 0 < ok["p50"] <= ok["p99"] and ok["non2xx"] == 0
     assert failing["non2xx"] > 0
+
+
+@pytest.mark.skipif(shutil.which("wrk") is None, reason="wrk is not installed (apt-get install wrk)")
+def test_the_token_side_sends_its_token_with_every_request(tmp_path):
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Answer)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    bare, with_token = tmp_path / "bare.lua", tmp_path / "token.lua"
+    bare.write_text(LUA % json.dumps({"x": 1}))
+    with_token.write_text(LUA % json.dumps({"x": 1}) + TOKEN_LUA % "shy_abc")
+    base = f"http://127.0.0.1:{server.server_address[1]}/token"
+    try:
+        refused, accepted = wrk(base, bare, 1, 1), wrk(base, with_token, 1, 1)
+    finally:
+        server.shutdown()
+    assert refused["non2xx"] > 0 and accepted["rps"] > 0 and accepted["non2xx"] == 0
+
+
+def test_the_benchmark_token_grants_inference(tmp_path, monkeypatch):
+    import os
+
+    from shipyard.governance.token_grants import read_grants
+    from shipyard.governance.tokens import token_hash
+    from shipyard.store.db import reset_engines
+
+    home = tmp_path / "home"
+    env = {**os.environ, "SHIPYARD_HOME": str(home)}
+    env.pop("SHIPYARD_DATABASE_URL", None)
+    secret = _serving.inference_token(env)
+    monkeypatch.setenv("SHIPYARD_HOME", str(home))
+    monkeypatch.delenv("SHIPYARD_DATABASE_URL", raising=False)
+    reset_engines()
+    try:
+        grant = read_grants()[token_hash(secret)]
+    finally:
+        reset_engines()
+    assert grant.identity == "svc:scorer" and grant.scopes == {"inference"} and not grant.revoked

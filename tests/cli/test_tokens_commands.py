@@ -37,3 +37,18 @@ def test_token_mistakes_exit_non_zero_with_a_hint(shipyard_home, capsys):
     assert "hint: e.g. 30d" in capsys.readouterr().err
     assert shipyard(["tokens", "revoke", "nope"]) == 8
     assert shipyard(["admin", "bootstrap", "bad name"]) == 2
+
+
+def test_tokens_create_with_gateway_scopes(shipyard_home, capsys):
+    assert shipyard(["admin", "bootstrap", "root"]) == 0
+    assert shipyard(["teams", "create", "fraud"]) == 0
+    assert shipyard(["teams", "add-member", "fraud", "svc:scorer", "--role", "viewer"]) == 0
+    capsys.readouterr()
+    assert shipyard(["tokens", "create", "--name", "scorer", "--for", "svc:scorer", "--scope", "inference:churn",
+                     "--scope", "metrics"]) == 0
+    assert "gateway scopes: inference:churn, metrics." in capsys.readouterr().out
+    assert shipyard(["tokens", "list", "--for", "svc:scorer"]) == 0
+    assert "scopes inference:churn,metrics" in capsys.readouterr().out
+    assert shipyard(["tokens", "create", "--name", "x", "--for", "svc:scorer", "--scope", "admin"]) == 2
+    err = capsys.readouterr().err
+    assert "'admin' is not a token scope" in err and "hint: e.g. --scope inference:churn" in err

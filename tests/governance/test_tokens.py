@@ -5,7 +5,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from sqlalchemy import select, update
 
-from shipyard.errors import ForbiddenError, RefusedError, UnauthenticatedError
+from shipyard.errors import ForbiddenError, RefusedError, UnauthenticatedError, UsageError
 from shipyard.governance import directory, tokens
 from shipyard.governance.audit import read_events, verify_chain
 from shipyard.governance.identity import acting_as
@@ -104,3 +104,21 @@ def test_bad_token_requests_change_nothing(fraud_team):
     with pytest.raises(NotFoundError):
         tokens.revoke_token("0000")
     assert len(read_events()) == before and tokens.list_tokens() == []
+
+
+def test_a_token_carries_the_gateway_scopes_it_was_created_with(fraud_team):
+    created = tokens.create_token("scorer", identity="svc:ci",
+                                  scopes=["metrics", "inference:churn", "inference", "metrics"])
+    assert created.info.scopes == ("inference", "inference:churn", "metrics")
+    assert tokens.list_tokens(identity="svc:ci")[0].scopes == ("inference", "inference:churn", "metrics")
+    assert tokens.create_token("api", identity="svc:ci").info.scopes == ()
+    event = read_events()[-2]
+    assert event.action == "token_created" and event.details["scopes"] == ["inference", "inference:churn", "metrics"]
+
+
+@pytest.mark.parametrize("scope", ["admin", "metrics:churn", "inference:", "inference:a b", "", "Inference"])
+def test_an_unknown_scope_is_refused_and_creates_nothing(fraud_team, scope):
+    with pytest.raises(UsageError, match="is not a token scope") as refused:
+        tokens.create_token("scorer", identity="svc:ci", scopes=["inference", scope])
+    assert refused.value.hint
+    assert tokens.list_tokens(identity="svc:ci") == []

@@ -35,11 +35,16 @@ def serve_command(models: list[str] = typer.Argument(None, help="NAME (its deplo
                                                       help="Serve models through ONNX Runtime when the "
                                                            "conversion reproduces scikit-learn."),
                   poll_s: float = typer.Option(0.25, "--poll-interval", min=0.05,
-                                               help="Seconds between checks of the store for deployment changes.")
+                                               help="Seconds between checks of the store for deployment and "
+                                                    "token changes."),
+                  require_token: str = typer.Option(None, "--require-token",
+                                                    help="inference, metrics, both (inference,metrics) or none: "
+                                                         "what a request needs an API token with that scope for "
+                                                         "(default: $SHIPYARD_GATEWAY_REQUIRE_TOKEN, else none).")
                   ) -> None:
     """Serve models over the Open Inference Protocol (/v2/...) and MLflow's /models/NAME/invocations."""
-    from shipyard.config import durability, load_settings
-    from shipyard.serving.server import build_gateway, load_failures_text, serve
+    from shipyard.config import GATEWAY_SCOPES, durability, gateway_scopes, load_settings
+    from shipyard.serving.server import build_gateway, is_loopback, load_failures_text, serve
 
     settings = load_settings()
     if log_flush_s is not None:
@@ -47,6 +52,9 @@ def serve_command(models: list[str] = typer.Argument(None, help="NAME (its deplo
     if log_durability is not None:
         settings = dataclasses.replace(settings, prediction_log_durability=durability(log_durability,
                                                                                       "--log-durability"))
+    if require_token is not None:
+        settings = dataclasses.replace(settings, gateway_require_token=gateway_scopes(require_token,
+                                                                                      "--require-token"))
     gateway = build_gateway(models or [], settings=settings, log_predictions=log_predictions, poll_interval_s=poll_s,
                             compile_models=compile_models)
     failures = load_failures_text(gateway)
@@ -59,6 +67,15 @@ def serve_command(models: list[str] = typer.Argument(None, help="NAME (its deplo
               f"http://{host}:{port}/models/{route.model}/invocations")
     for line in failures:
         print(f"warning: {line}")
+    required = settings.gateway_require_token
+    if required:
+        print(f"tokens required for: {', '.join(required)} (revocations apply within {poll_s:g} s; create one "
+              f"with shipyard tokens create --name NAME --for svc:NAME --scope {required[0]})")
+    open_scopes = [scope for scope in GATEWAY_SCOPES if scope not in required]
+    if open_scopes and not is_loopback(host):
+        print(f"warning: {host} is reachable from other machines and {' and '.join(open_scopes)} need no token: "
+              f"anyone who reaches port {port} can use them; pass --require-token inference,metrics "
+              "(or set SHIPYARD_GATEWAY_REQUIRE_TOKEN) in production")
     if log_predictions:
         mode = settings.prediction_log_durability
         print(f"prediction log: {settings.prediction_log_root} ({mode}: "

@@ -31,15 +31,19 @@ def _lifetime(text: str) -> timedelta | None:
 def create_command(name: str = typer.Option(..., "--name", help="What the token is for, e.g. laptop or ci."),
                    identity: str = typer.Option(None, "--for", help="Whose token (default: yours); svc:NAME "
                                                 "for a service account."),
-                   expires_in: str = typer.Option("90d", "--expires-in", help="Lifetime: 30d, 12h, or never.")
+                   expires_in: str = typer.Option("90d", "--expires-in", help="Lifetime: 30d, 12h, or never."),
+                   scopes: list[str] = typer.Option(None, "--scope", help="Also let a gateway that requires a token "
+                                                    "accept it for: inference (every model), inference:MODEL, or "
+                                                    "metrics. Repeat for several.")
                    ) -> None:
     """Create a token and print it once; only its hash is kept."""
     from shipyard.governance.tokens import create_token
 
-    created = create_token(name, identity=identity, expires_in=_lifetime(expires_in))
+    created = create_token(name, identity=identity, expires_in=_lifetime(expires_in), scopes=scopes or ())
     info = created.info
     expiry = f"expires {info.expires_at:%Y-%m-%d %H:%M} UTC" if info.expires_at else "never expires"
-    print(f"token '{info.name}' (id {info.id}) for {info.identity}, {expiry}.")
+    granted = f", gateway scopes: {', '.join(info.scopes)}" if info.scopes else ""
+    print(f"token '{info.name}' (id {info.id}) for {info.identity}, {expiry}{granted}.")
     print("Copy it now; it is not shown again:")
     print(created.secret)
 
@@ -60,7 +64,8 @@ def list_command(identity: str = typer.Option(None, "--for", help="Whose tokens 
     for t in listed:
         used = f"{t.last_used_at:%Y-%m-%d %H:%M}" if t.last_used_at else "never"
         expires = f"{t.expires_at:%Y-%m-%d %H:%M}" if t.expires_at else "never"
-        print(f"{t.id}  {t.identity:<16} {t.name:<16} {t.status():<8} expires {expires}  last used {used}")
+        scopes = f"  scopes {','.join(t.scopes)}" if t.scopes else ""
+        print(f"{t.id}  {t.identity:<16} {t.name:<16} {t.status():<8} expires {expires}  last used {used}{scopes}")
 
 
 @tokens_app.command("revoke")

@@ -2,6 +2,10 @@
 
 :func:`authenticate_bearer` turns a bearer credential into an :class:`Identity`: an API token
 (``shy_`` prefix) or, when OpenID Connect is configured, a JWT from the issuer.
+
+A token may also carry gateway scopes: ``inference`` (every model a gateway serves),
+``inference:MODEL`` (one model) and ``metrics`` (a gateway's ``/metrics``). A gateway that
+requires a token for one of them accepts only tokens granting it.
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import select
 
-from shipyard.config import Settings, load_settings
+from shipyard.config import GATEWAY_SCOPES, Settings, load_settings
 from shipyard.errors import ForbiddenError, NotFoundError, RefusedError, UnauthenticatedError, UsageError
 from shipyard.governance.audit import append_event
 from shipyard.governance.directory import check_name, load_identity
@@ -37,6 +41,7 @@ class TokenInfo:
     expires_at: datetime | None
     revoked_at: datetime | None
     last_used_at: datetime | None
+    scopes: tuple[str, ...] = ()
 
     def status(self, now: datetime | None = None) -> str:
         if self.revoked_at is not None:
@@ -63,7 +68,8 @@ def token_hash(secret: str) -> str:
 
 def _info(row: ApiToken) -> TokenInfo:
     return TokenInfo(id=row.id, name=row.name, identity=row.identity, created_at=row.created_at,
-                     expires_at=row.expires_at, revoked_at=row.revoked_at, last_used_at=row.last_used_at)
+                     expires_at=row.expires_at, revoked_at=row.revoked_at, last_used_at=row.last_used_at,
+                     scopes=tuple(row.scopes.split()))
 
 
 def _may_manage(actor: Identity, owner: str, session) -> bool:
@@ -74,13 +80,31 @@ def _may_manage(actor: Identity, owner: str, session) -> bool:
     return any(role_allows(actor.roles.get(team), "tokens.manage") for team in teams)
 
 
+def check_scopes(scopes: list[str] | tuple[str, ...]) -> tuple[str, ...]:
+    """The gateway scopes a token may carry, sorted and without repeats; :class:`UsageError` for any other."""
+    checked = set()
+    for scope in scopes:
+        base, colon, model = scope.partition(":")
+        if base not in GATEWAY_SCOPES or (colon and (base != "inference" or not model.strip())) \
+                or any(c.isspace() for c in scope) or len(scope) > 200:
+            raise UsageError(f"'{scope}' is not a token scope; a token can grant inference (every model), "
+                             "inference:MODEL (one model) or metrics",
+                             hint="e.g. --scope inference:churn --scope metrics")
+        checked.add(scope)
+    return tuple(sorted(checked))
+
+
 def create_token(name: str, *, identity: str | None = None, expires_in: timedelta | None = DEFAULT_LIFETIME,
-                 settings: Settings | None = None) -> CreatedToken:
-    """A new token for ``identity`` (default: the caller); ``expires_in=None`` never expires."""
+                 scopes: list[str] | tuple[str, ...] = (), settings: Settings | None = None) -> CreatedToken:
+    """A new token for ``identity`` (default: the caller); ``expires_in=None`` never expires.
+
+    ``scopes`` (see the module's docstring) let a gateway that requires a token accept it.
+    """
     if not name or not name.strip() or len(name) > 200:
         raise UsageError("a token needs a name of 1 to 200 characters", hint="pass --name, e.g. --name ci")
     if expires_in is not None and expires_in <= timedelta(0):
         raise UsageError("a token's lifetime must be positive", hint="e.g. --expires-in 30d")
+    scopes = check_scopes(scopes)
     actor = current_identity()
     owner = check_name(identity or actor.name, "identity")
     secret = PREFIX + secrets.token_urlsafe(32)
@@ -93,10 +117,11 @@ def create_token(name: str, *, identity: str | None = None, expires_in: timedelt
             raise ForbiddenError(f"{actor.name} may not create tokens for {owner}",
                                  hint=f"ask {owner}, an admin of one of its teams, or a platform admin")
         row = ApiToken(id=secrets.token_hex(8), name=name.strip(), identity=owner, token_hash=token_hash(secret),
-                       created_at=now, expires_at=None if expires_in is None else now + expires_in)
+                       created_at=now, expires_at=None if expires_in is None else now + expires_in,
+                       scopes=" ".join(scopes))
         session.add(row)
         append_event(actor=actor.name, action="token_created", reason=f"token '{row.name}' for {owner}",
-                     details={"token_id": row.id, "identity": owner,
+                     details={"token_id": row.id, "identity": owner, "scopes": list(scopes),
                               "expires_at": row.expires_at.isoformat() if row.expires_at else None},
                      session=session)
         return CreatedToken(secret=secret, info=_info(row))

@@ -15,6 +15,7 @@ from starlette.exceptions import HTTPException
 
 from shipyard import __version__
 from shipyard.serving.answers import SCOPE_KEY, AnswerCounter
+from shipyard.serving.auth import TokenRequirement
 from shipyard.serving.body import read_body
 from shipyard.serving.errors import RequestError
 from shipyard.serving.gateway import Gateway
@@ -58,8 +59,10 @@ def create_app(served: list[LoadedVersion] | Gateway, *, max_body_bytes: int = D
 
     app = FastAPI(title="shipyard gateway", version=__version__, lifespan=lifespan)
     app.state.gateway, app.state.metrics = gateway, metrics
+    if gateway.guard is not None:  # inside the counter: refused requests are counted like every answer
+        app.add_middleware(TokenRequirement, guard=gateway.guard)
     app.add_middleware(AnswerCounter, metrics=metrics)
-    add_request_bodies(app)
+    add_request_bodies(app, token_scopes=gateway.guard.required if gateway.guard is not None else frozenset())
 
     @app.exception_handler(RequestError)
     async def _refused(request: Request, exc: RequestError) -> JSONResponse:

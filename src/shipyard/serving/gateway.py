@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import TYPE_CHECKING
 
 from shipyard.config import Settings
 from shipyard.serving.arm_stats import ArmStats
+from shipyard.serving.auth import TokenGuard
 from shipyard.serving.batching import Batcher
 from shipyard.serving.deployments import DeploymentState
 from shipyard.serving.errors import RequestError
@@ -32,6 +34,7 @@ class Gateway:
         self.max_batch_rows, self.max_batch_wait_us = max_batch_rows, max_batch_wait_us
         self.follower = None
         self.controller = None
+        self.guard: TokenGuard | None = None
         self.compile_models = True
         self.replayed = None  # what the start-up replay of the prediction spool wrote (spool.Replayed)
 
@@ -54,15 +57,19 @@ class Gateway:
         self.follower.sync_once()
         self.controller = RolloutController(self, self.follower, settings=settings, tick_s=tick_s)
 
+    def require_token(self, scopes: Collection[str], *, settings: Settings, refresh_interval_s: float = 0.25) -> None:
+        """Refuse inference and/or ``/metrics`` (``scopes``) to requests without a token granting them."""
+        self.guard = TokenGuard(scopes, settings=settings, refresh_interval_s=refresh_interval_s) if scopes else None
+
     def start(self) -> None:
         if self.prediction_log is not None:
             self.prediction_log.start()
-        for worker in (self.follower, self.controller):
+        for worker in (self.guard, self.follower, self.controller):
             if worker is not None:
                 worker.start()
 
     def stop(self) -> None:
-        for worker in (self.controller, self.follower):
+        for worker in (self.controller, self.follower, self.guard):
             if worker is not None:
                 worker.stop()
         if self.prediction_log is not None:

@@ -7,15 +7,19 @@ its body model here, and the models' JSON Schemas are added to the document's co
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any
 
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 from pydantic import BaseModel
 
+from shipyard.serving.auth import needed_scope
 from shipyard.serving.requests import ErrorBody, MlflowRequest, V2InferRequest
 
 _MEANING = {400: "The body is not JSON, or its binary part does not fit its header.",
+            401: "No bearer token, or one that is unknown, revoked or expired (this gateway requires a token).",
+            403: "The token does not grant this endpoint's scope.",
             404: "The model (or version) is not served here.",
             413: "The body is over the gateway's size limit.",
             422: "The body, or a feature value, does not fit the schema or the model's input signature.",
@@ -41,8 +45,8 @@ def request_body(model: type[BaseModel], *, binary: bool = False) -> dict[str, A
     return {"requestBody": body}
 
 
-def add_request_bodies(app: FastAPI) -> None:
-    """Make ``app.openapi()`` include the request body models' schemas."""
+def add_request_bodies(app: FastAPI, *, token_scopes: Collection[str] = ()) -> None:
+    """Make ``app.openapi()`` include the request body models' schemas (and the token requirement, if any)."""
 
     def document() -> dict[str, Any]:
         if app.openapi_schema is None:
@@ -58,7 +62,22 @@ def add_request_bodies(app: FastAPI) -> None:
                 model_schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
                 components.update(model_schema.pop("$defs", {}))
                 components[model.__name__] = model_schema
+            if token_scopes:
+                _document_token_requirement(schema, token_scopes)
             app.openapi_schema = schema
         return app.openapi_schema
 
     app.openapi = document
+
+
+def _document_token_requirement(schema: dict[str, Any], scopes: Collection[str]) -> None:
+    schema["components"]["securitySchemes"] = {"bearer": {
+        "type": "http", "scheme": "bearer",
+        "description": "An API token (shipyard tokens create --scope inference|inference:MODEL|metrics)."}}
+    for path, operations in schema["paths"].items():
+        if needed_scope(path)[0] in scopes:
+            for operation in operations.values():
+                operation["security"] = [{"bearer": []}]
+                for status in (401, 403):
+                    operation["responses"][str(status)] = {"description": _MEANING[status], "content": {
+                        "application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}}}

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import ipaddress
 import signal
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 
 from shipyard.config import Settings, load_settings
 from shipyard.errors import RefusedError, UsageError
@@ -19,7 +20,7 @@ from shipyard.serving.loaded import load_for_serving
 
 def build_gateway(targets: list[str] | None = None, *, settings: Settings | None = None,
                   log_predictions: bool = True, poll_interval_s: float = 0.25, tick_s: float = 0.25,
-                  compile_models: bool = True) -> Gateway:
+                  compile_models: bool = True, require_token: Collection[str] | None = None) -> Gateway:
     """A gateway for ``targets``, loaded and warmed.
 
     No targets: every deployment in the store, followed as it changes. ``NAME``: that model's
@@ -27,6 +28,8 @@ def build_gateway(targets: list[str] | None = None, *, settings: Settings | None
     ``NAME:VERSION``: that version, fixed. The prediction log follows ``settings``
     (``prediction_log_flush_s``, ``prediction_log_durability``); predictions that a gateway which
     is gone left in the spool are written to the log first (``gateway.replayed``).
+    ``require_token`` (default: ``settings.gateway_require_token``) names the scopes, ``inference``
+    and/or ``metrics``, that requests must hold a token for; the tokens are re-read every poll.
 
     Raises :class:`RefusedError` when deployments exist but not one of their versions loads.
     """
@@ -62,6 +65,8 @@ def build_gateway(targets: list[str] | None = None, *, settings: Settings | None
     gateway = Gateway.pinned([load_for_serving(n, v, settings=settings, compile=compile_models) for n, v in pinned],
                              prediction_log=log)
     gateway.compile_models = compile_models
+    gateway.require_token(settings.gateway_require_token if require_token is None else require_token,
+                          settings=settings, refresh_interval_s=poll_interval_s)
     gateway.replayed = replayed
     if live is not None:
         gateway.metrics.watch_live_drift(live)
@@ -125,6 +130,16 @@ def serve(gateway: Gateway, *, host: str = "127.0.0.1", port: int = 8080) -> Non
     if gateway.prediction_log is not None:
         log = gateway.prediction_log
         print(f"stopped; prediction log drained ({log.written_rows} rows written, {log.dropped} dropped)")
+
+
+def is_loopback(host: str) -> bool:
+    """Whether only this machine can reach ``host`` (a name other than localhost may resolve anywhere)."""
+    if host.strip("[]") == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
 
 
 def free_port(host: str = "127.0.0.1") -> int:

@@ -341,6 +341,8 @@ class ApiToken(Base):
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    scopes: Mapped[str] = mapped_column(String(1000), default="", server_default="")
+    """Space-separated gateway scopes (``inference``, ``inference:MODEL``, ``metrics``); empty: the API only."""
 
 
 class ModelOwner(Base):
