@@ -82,7 +82,11 @@ def main(argv: list[str] | None = None) -> int:
 
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
     _register_commands()
-    with tracking_environment(load_settings()):
+    try:
+        settings = load_settings()
+    except ShipyardError as exc:  # a bad setting in the environment: say which, like any other error
+        return report_error(exc)
+    with tracking_environment(settings):
         return invoke(app, argv)
 
 
