@@ -223,3 +223,51 @@ def test_the_openapi_document_declares_the_bearer_scheme_and_its_401_and_403(sec
                 content = operation["responses"][status]["content"]["application/problem+json"]
                 assert content == {"schema": {"$ref": "#/components/schemas/Problem"}}, (method, path, status)
     assert guarded >= 25
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+def test_two_teams_on_one_postgresql_store_through_the_api(database_url, tmp_path):
+    directory.bootstrap_admin("root")
+    root = create_token("setup", identity="root").secret
+    with acting_as(authenticate_bearer(root)):
+        directory.create_team("fraud")
+        directory.create_team("risk", separation_of_duties=False)
+        for team, name, role in (("fraud", "alice", "approver"), ("fraud", "carol", "approver"),
+                                 ("fraud", "dev", "developer"), ("fraud", "vic", "viewer"),
+                                 ("risk", "rita", "approver")):
+            directory.add_member(team, name, role)
+        bearer = {name: {"Authorization": f"Bearer {create_token('laptop', identity=name).secret}"}
+                  for name in ("alice", "carol", "dev", "vic", "rita")}
+    seed_model("fraud-score", "fraud", {"1": "staging"}, produced_by="alice")
+    seed_model("risk-score", "risk", {"1": "staging"}, produced_by="rita")
+    data = tmp_path / "data.csv"
+    data.write_text("x,y\n" + "".join(f"{i},{i}\n" for i in range(20)))
+
+    with TestClient(create_app(load_settings(), require_auth=True), raise_server_exceptions=False) as http:
+        refused = http.post("/api/v1/deployments/risk-score", json={"version": "1", "strategy": "canary"},
+                            headers=bearer["dev"])
+        assert_problem(refused, 403, title="forbidden",
+                       detail="dev may not deploy.canary for team risk: it has no role in team risk, and "
+                              "deploy.canary needs developer or above")
+        refused = http.post("/api/v1/runs", json={"spec": SPEC.format(model="fraud-score", team="fraud", data=data)},
+                            headers=bearer["vic"])
+        assert_problem(refused, 403, title="forbidden", detail="vic may not runs.start for team fraud: it is viewer")
+        refused = http.post("/api/v1/models/fraud-score/versions/1/approve", json={}, headers=bearer["vic"])
+        assert_problem(refused, 403, title="forbidden", detail="vic may not lifecycle.approve for team fraud")
+        refused = http.post("/api/v1/models/fraud-score/versions/1/approve", json={}, headers=bearer["alice"])
+        assert_problem(refused, 403, detail="separation of duties")
+
+        approved = http.post("/api/v1/models/fraud-score/versions/1/approve", json={"reason": "reviewed the card"},
+                             headers=bearer["carol"])
+        assert approved.status_code == 200, approved.text
+        assert approved.json()["approved_by"] == "carol"
+        approved = http.post("/api/v1/models/risk-score/versions/1/approve", json={}, headers=bearer["rita"])
+        assert approved.status_code == 200 and approved.json()["approved_by"] == "rita", approved.text
+
+        log = http.get("/api/v1/audit", params={"action": "approved"}, headers=bearer["vic"])
+        assert log.status_code == 200, log.text
+        assert [(e["model"], e["actor"], e["authenticated"]) for e in log.json()["items"]] == [
+            ("fraud-score", "carol", True), ("risk-score", "rita", True)]
+        chain = http.get("/api/v1/audit/verify", headers=bearer["vic"])
+        assert chain.status_code == 200 and chain.json()["ok"] is True, chain.text
