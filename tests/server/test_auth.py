@@ -30,8 +30,8 @@ from .conftest import assert_problem
 
 MODEL = {"fraud": "fraud-score", "risk": "risk-score"}
 SPEC = ("name: {model}\nteam: {team}\ndata: {{source: {{type: csv, path: {data}}}, target: y}}\n"
-        "split: {{method: random, holdout: 0.3, seed: 0}}\nfeatures: [{{columns: [x], transforms: [{{kind: scale}}]}}]\n"
-        "model: {{flavor: sklearn, estimator: Ridge}}\n")
+        "split: {{method: random, holdout: 0.3, seed: 0}}\n"
+        "features: [{{columns: [x], transforms: [{{kind: scale}}]}}]\nmodel: {{flavor: sklearn, estimator: Ridge}}\n")
 
 
 def operations(model: str):
@@ -161,14 +161,14 @@ def test_starting_cancelling_or_resuming_a_run_through_the_api_needs_developer_i
         assert in_process_refusal.value.message == body["detail"]
     assert http.get("/api/v1/runs", headers={"Authorization": f"Bearer {tokens['root']}"}).json()["total"] == 0
 
-    started = http.post("/api/v1/runs", json={"spec": spec}, headers={"Authorization": f"Bearer {tokens['developer-pat']}"})
+    developer = {"Authorization": f"Bearer {tokens['developer-pat']}"}
+    started = http.post("/api/v1/runs", json={"spec": spec}, headers=developer)
     assert started.status_code == 202, started.text
     run_id = started.json()["id"]
     for attempt in ("cancel", "resume"):
         refused = http.post(f"/api/v1/runs/{run_id}/{attempt}",
                             headers={"Authorization": f"Bearer {tokens['viewer-pat']}"})
         assert_problem(refused, 403, title="forbidden", detail="viewer-pat may not runs.")
-    developer = {"Authorization": f"Bearer {tokens['developer-pat']}"}
     deadline = time.monotonic() + 120
     while http.get(f"/api/v1/runs/{run_id}", headers=developer).json()["status"] in ("pending", "running"):
         assert time.monotonic() < deadline, "the run did not end"

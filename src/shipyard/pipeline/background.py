@@ -1,8 +1,9 @@
 """Pipeline runs started in a process of their own, through ``shipyard run`` exactly as a user starts them.
 
-A caller that must answer at once (the server) validates the spec and authorizes its identity here (the
-detached process acts as the local identity), picks the run's id, starts ``python -m shipyard run`` detached and returns once the run is recorded. The run then owns itself:
-it holds its lease, records its steps and its end, and a ``SIGTERM`` cancels it.
+A caller that must answer at once (the server) validates the spec and authorizes its identity here
+(the detached process acts as the local identity), picks the run's id, starts ``python -m shipyard
+run`` detached and returns once the run is recorded. The run then owns itself: it holds its lease,
+records its steps and its end, and a ``SIGTERM`` cancels it.
 """
 
 from __future__ import annotations
