@@ -12,11 +12,12 @@ from datetime import timedelta
 
 import pytest
 from fastapi.testclient import TestClient
+from oidc_issuer import AUDIENCE, ISSUER, new_key, serve_jwks, signed_jwt
 from seeded_models import seed_model
 
 from shipyard.config import load_settings
 from shipyard.errors import ForbiddenError, ShipyardError
-from shipyard.governance import directory
+from shipyard.governance import directory, oidc
 from shipyard.governance.audit import read_events
 from shipyard.governance.identity import ROLES, acting_as
 from shipyard.governance.policy import OPERATIONS, RANK, READ_OPERATIONS, allowed
@@ -271,3 +272,31 @@ def test_two_teams_on_one_postgresql_store_through_the_api(database_url, tmp_pat
             ("fraud-score", "carol", True), ("risk-score", "rita", True)]
         chain = http.get("/api/v1/audit/verify", headers=bearer["vic"])
         assert chain.status_code == 200 and chain.json()["ok"] is True, chain.text
+
+
+def test_an_oidc_jwt_is_a_bearer_token_with_its_claims_roles(shipyard_home, monkeypatch):
+    key = new_key()
+    for team, model in MODEL.items():
+        seed_model(model, team, {"1": "archived"})
+    with serve_jwks(key.public_key()) as jwks_url:
+        monkeypatch.setenv("SHIPYARD_OIDC_ISSUER", ISSUER)
+        monkeypatch.setenv("SHIPYARD_OIDC_AUDIENCE", AUDIENCE)
+        monkeypatch.setenv("SHIPYARD_OIDC_JWKS_URL", jwks_url)
+        try:
+            with TestClient(create_app(load_settings(), require_auth=True), raise_server_exceptions=False) as http:
+                alice = {"Authorization": f"Bearer {signed_jwt(key, groups=['fraud:developer'])}"}
+                canary = {"version": "1", "strategy": "canary"}
+                own = http.post("/api/v1/deployments/fraud-score", json=canary, headers=alice)
+                assert own.status_code not in (401, 403) and own.status_code < 500, own.text
+                assert_problem(http.post("/api/v1/deployments/risk-score", json=canary, headers=alice), 403,
+                               detail="alice may not deploy.canary for team risk: it has no role in team risk")
+                assert http.get("/api/v1/models/risk-score/versions", headers=alice).status_code == 200
+                for token, detail in ((signed_jwt(key, exp=int(time.time()) - 60), "has expired"),
+                                      (signed_jwt(new_key()), "signature"),
+                                      (signed_jwt(key, aud="another-service"), "audience")):
+                    refused = http.get("/api/v1/runs", headers={"Authorization": f"Bearer {token}"})
+                    assert_problem(refused, 401, title="not authenticated")
+                    assert refused.headers["www-authenticate"] == "Bearer"
+                    assert detail in refused.json()["detail"].lower(), refused.json()
+        finally:
+            oidc._clients.clear()
