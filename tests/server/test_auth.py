@@ -23,7 +23,8 @@ from shipyard.governance.identity import ROLES, acting_as
 from shipyard.governance.policy import OPERATIONS, RANK, READ_OPERATIONS, allowed
 from shipyard.governance.tokens import authenticate_bearer, create_token, revoke_token
 from shipyard.pipeline import background
-from shipyard.registry import lifecycle
+from shipyard.monitoring import runs as drift
+from shipyard.registry import gating, lifecycle
 from shipyard.server.app import create_app
 from shipyard.serving import traffic
 
@@ -49,6 +50,8 @@ def operations(model: str):
         "lifecycle.approve": (lambda: lifecycle.approve(model, 1, approver="x"), ("POST", f"{versions}/approve", {})),
         "lifecycle.approve (production)": (lambda: lifecycle.transition(model, 1, "production", actor="x"),
                                            ("POST", f"{versions}/promote", {"to": "production"})),
+        "gates.evaluate": (lambda: gating.gate_version(model, 1), ("POST", f"{versions}/gates", None)),
+        "drift.compute": (lambda: drift.compute_drift(model), ("POST", f"/api/v1/models/{model}/drift", {})),
         "rollback": (lambda: lifecycle.rollback(model, actor="x", reason="r"),
                      ("POST", f"/api/v1/models/{model}/rollback", {"reason": "r"})),
         "rollback (deployment)": (lambda: traffic.rollback(model, actor="x", reason="r"),

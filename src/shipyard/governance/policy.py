@@ -24,6 +24,8 @@ OPERATIONS = MappingProxyType({
     "lifecycle.promote": "developer",
     "lifecycle.reject": "developer",
     "lifecycle.archive": "developer",
+    "gates.evaluate": "developer",
+    "drift.compute": "developer",
     "deploy.canary": "developer",
     "traffic.set": "developer",
     "rollback": "developer",
@@ -44,7 +46,8 @@ PLATFORM_OPERATIONS = frozenset({"teams.create", "identities.manage"})
 
 DESCRIPTIONS = MappingProxyType({
     "viewer": "read models, versions, runs, deployments and the audit log",
-    "developer": "run pipelines; promote to staging, reject, archive; deploy canaries, A/B and shadow arms; "
+    "developer": "run pipelines; promote to staging, reject, archive; evaluate gates; compute drift reports; "
+                 "deploy canaries, A/B and shadow arms; "
                  "set their traffic; roll back",
     "approver": "approve promotions to production and deploy to production",
     "admin": "manage the team's members and tokens; override failed or missing gates (with a reason)",
