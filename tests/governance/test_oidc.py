@@ -1,55 +1,27 @@
-"""JWTs from a test issuer: an RSA key generated here, its JWKS served over real HTTP on loopback."""
+"""JWTs from a test issuer (tests/oidc_issuer.py): its JWKS served over real HTTP on loopback."""
 
 from __future__ import annotations
 
-import json
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-import jwt
 import pytest
-from cryptography.hazmat.primitives.asymmetric import rsa
+from oidc_issuer import AUDIENCE, ISSUER, new_key, serve_jwks, signed_jwt
 
 from shipyard.config import load_settings
 from shipyard.errors import SpecError, UnauthenticatedError
 from shipyard.governance import oidc
 from shipyard.governance.tokens import authenticate_bearer
 
-ISSUER, AUDIENCE = "https://id.example.test/realms/ml", "shipyard"
-
-
-def _key():
-    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
-
 
 @pytest.fixture(scope="module")
 def keys():
-    return {"signing": _key(), "stranger": _key()}
+    return {"signing": new_key(), "stranger": new_key()}
 
 
 @pytest.fixture(scope="module")
 def jwks_url(keys):
-    public = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(keys["signing"].public_key()))
-    body = json.dumps({"keys": [{**public, "kid": "k1", "use": "sig", "alg": "RS256"}]}).encode()
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self):
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args):
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/jwks.json"
-    server.shutdown()
-    server.server_close()
+    with serve_jwks(keys["signing"].public_key()) as url:
+        yield url
     oidc._clients.clear()
 
 
@@ -60,12 +32,7 @@ def settings(jwks_url, tmp_path):
 
 
 def _token(keys, *, key="signing", kid="k1", **overrides):
-    now = int(time.time())
-    claims = {"iss": ISSUER, "aud": AUDIENCE, "sub": "0f3a", "preferred_username": "alice", "iat": now,
-              "exp": now + 300, "groups": ["fraud:developer", "risk:viewer", "risk:approver", "everyone"]}
-    claims.update(overrides)
-    return jwt.encode({k: v for k, v in claims.items() if v is not None}, keys[key], algorithm="RS256",
-                      headers={"kid": kid})
+    return signed_jwt(keys[key], kid=kid, **overrides)
 
 
 def test_a_valid_jwt_maps_its_claims_to_an_identity(keys, settings):

@@ -7,10 +7,10 @@ a ForbiddenError then means the policy said no, and anything else means it said 
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
+from seeded_models import seed_model
 
 from shipyard.errors import ForbiddenError, ShipyardError
 from shipyard.governance import directory
@@ -21,23 +21,9 @@ from shipyard.pipeline import api as pipelines
 from shipyard.registry import lifecycle
 from shipyard.serving import traffic
 from shipyard.spec.loader import parse_spec
-from shipyard.store.db import session_scope
-from shipyard.store.models import ModelHead, ModelOwner, ModelVersionState
 
 ROOT = Path(__file__).resolve().parents[2]
 MODEL = {"fraud": "fraud-score", "risk": "risk-score"}
-
-
-def seed_model(model: str, team: str, versions: dict[str, str], *, produced_by: str | None = None) -> None:
-    """Versions in the given states, owned by ``team``, already mirrored (no MLflow needed)."""
-    now = datetime.now(timezone.utc)
-    with session_scope() as session:
-        session.add(ModelOwner(model=model, team=team, recorded_at=now))
-        session.add(ModelHead(model=model, production_version=None, row_version=0))
-        session.flush()
-        for version, state in versions.items():
-            session.add(ModelVersionState(model=model, version=version, state=state, approval="auto",
-                                          was_production=False, synced=True, updated_at=now, produced_by=produced_by))
 
 
 def spec_for(team: str, tmp_path: Path):

@@ -9,7 +9,8 @@ from __future__ import annotations
 import pytest
 
 from shipyard.config import load_settings
-from shipyard.errors import NotFoundError, RefusedError, SpecError
+from shipyard.errors import ForbiddenError, NotFoundError, RefusedError, SpecError
+from shipyard.governance.identity import Identity, acting_as
 from shipyard.pipeline import background
 from shipyard.store import runs
 
@@ -44,4 +45,21 @@ def test_resume_refuses_a_run_another_process_holds(shipyard_home):
     _run("held00000000", owner="elsewhere.example:4242:abcd", lease_s=300)
     with pytest.raises(RefusedError, match="still running"):
         background.resume("held00000000", actor="alice")
+    assert not (load_settings().home / "run-logs").exists()
+
+
+def test_cancel_and_resume_need_the_role_in_the_team_the_runs_spec_names(shipyard_home):
+    runs.create_run(run_id="team00000000", pipeline="churn", spec_path=None, spec_text="name: churn\nteam: fraud\n",
+                    spec_digest="f" * 64, options={}, owner="elsewhere.example:4242:abcd", lease_s=300)
+    outsider = Identity(name="rita", kind="user", roles={"risk": "admin"}, authenticated=True)
+    viewer = Identity(name="vic", kind="user", roles={"fraud": "viewer"}, authenticated=True)
+    for identity, held in ((outsider, "has no role in team fraud"), (viewer, "is viewer in team fraud")):
+        with acting_as(identity):
+            with pytest.raises(ForbiddenError, match=f"may not runs.cancel for team fraud: it {held}"):
+                background.cancel("team00000000")
+            with pytest.raises(ForbiddenError, match=f"may not runs.start for team fraud: it {held}"):
+                background.resume("team00000000", actor=identity.name)
+    developer = Identity(name="dev", kind="user", roles={"fraud": "developer"}, authenticated=True)
+    with acting_as(developer), pytest.raises(RefusedError, match="runs on elsewhere.example"):
+        background.cancel("team00000000")
     assert not (load_settings().home / "run-logs").exists()

@@ -1,3 +1,5 @@
+import re
+
 import pytest
 from pydantic import ValidationError
 
@@ -31,3 +33,11 @@ def test_monitoring_levels_must_be_ordered():
         MonitoringSpec.model_validate({"psi": {"warning": 0.3, "critical": 0.1}})
     with pytest.raises(ValidationError, match="not a duration"):
         MonitoringSpec.model_validate({"window": "soon"})
+
+
+def test_the_json_schema_declares_the_routing_key_pattern_the_validator_enforces():
+    from shipyard.spec.deployment import ROUTING_KEY, DeploymentSpec
+
+    declared = DeploymentSpec.model_json_schema()["properties"]["routing_key"]
+    assert declared["pattern"] == ROUTING_KEY.pattern
+    assert not re.search(declared["pattern"], "") and re.search(declared["pattern"], "header:x-user-id")

@@ -2,7 +2,7 @@
 
 Roles are per team and ordered ``viewer < developer < approver < admin``; a role allows
 everything the roles below it allow. A team-scoped operation names the team owning the
-model (or pipeline) it touches. A platform admin may do everything; the local identity
+model (or pipeline) it touches; a read needs a role in any team. A platform admin may do everything; the local identity
 (in-process use without a server) keeps what it always could.
 """
 
@@ -24,6 +24,8 @@ OPERATIONS = MappingProxyType({
     "lifecycle.promote": "developer",
     "lifecycle.reject": "developer",
     "lifecycle.archive": "developer",
+    "gates.evaluate": "developer",
+    "drift.compute": "developer",
     "deploy.canary": "developer",
     "traffic.set": "developer",
     "rollback": "developer",
@@ -35,12 +37,17 @@ OPERATIONS = MappingProxyType({
 })
 """Operation -> the least team role that allows it."""
 
+READ_OPERATIONS = frozenset({"models.read", "runs.read", "audit.read"})
+"""Reads span teams: the catalog, runs and audit log are open to every member of any team, so that anyone on
+the platform can find who owns a model and what it takes. A role in some team is what they need."""
+
 PLATFORM_OPERATIONS = frozenset({"teams.create", "identities.manage"})
 """Operations on the platform itself: only a platform admin (or the local identity) may do them."""
 
 DESCRIPTIONS = MappingProxyType({
     "viewer": "read models, versions, runs, deployments and the audit log",
-    "developer": "run pipelines; promote to staging, reject, archive; deploy canaries, A/B and shadow arms; "
+    "developer": "run pipelines; promote to staging, reject, archive; evaluate gates; compute drift reports; "
+                 "deploy canaries, A/B and shadow arms; "
                  "set their traffic; roll back",
     "approver": "approve promotions to production and deploy to production",
     "admin": "manage the team's members and tokens; override failed or missing gates (with a reason)",
@@ -72,6 +79,11 @@ def _refusal(identity: Identity, operation: str, team: str | None) -> tuple[str,
     if operation in PLATFORM_OPERATIONS:
         return (f"{identity.name} may not {operation}: only a platform admin may",
                 "ask a platform admin (created with `shipyard admin bootstrap`) to do it")
+    if operation in READ_OPERATIONS:
+        if any(role_allows(role, operation) for role in identity.roles.values()):
+            return None
+        return (f"{identity.name} may not {operation}: it has no role in any team, and reading needs viewer or "
+                "above in one", "ask an admin of your team for the viewer role")
     if team is None:
         return (f"{identity.name} may not {operation} here: it belongs to no team, so only a platform admin may",
                 "give the pipeline a `team:` in its spec so that the team's roles apply")

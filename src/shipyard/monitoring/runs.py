@@ -12,6 +12,9 @@ from sqlalchemy import func, select, union
 
 from shipyard.config import Settings, load_settings
 from shipyard.errors import DataError, NotEnoughDataError, NotFoundError, UsageError
+from shipyard.governance.directory import model_team
+from shipyard.governance.identity import current_identity
+from shipyard.governance.policy import authorize
 from shipyard.monitoring.drift import dataset_drift, worst
 from shipyard.monitoring.references import load_profile
 from shipyard.monitoring.window import read_window
@@ -79,6 +82,7 @@ def compute_drift(model: str, *, version: str | None = None, window_s: float | N
     """Judge the window's logged inputs and predictions of ``version``; the report is stored."""
     settings = settings or load_settings()
     require_model(model, settings=settings)
+    authorize(current_identity(), "drift.compute", team=model_team(model, settings=settings))
     version = str(version) if version else served_version(model, settings=settings)
     profile, spec, digest = load_profile(model, version, settings=settings)
     end = until or datetime.now(timezone.utc)

@@ -1,8 +1,9 @@
 """Pipeline runs started in a process of their own, through ``shipyard run`` exactly as a user starts them.
 
-A caller that must answer at once (the server) validates the spec here, picks the run's id, starts
-``python -m shipyard run`` detached and returns once the run is recorded. The run then owns itself:
-it holds its lease, records its steps and its end, and a ``SIGTERM`` cancels it.
+A caller that must answer at once (the server) validates the spec and authorizes its identity here
+(the detached process acts as the local identity), picks the run's id, starts ``python -m shipyard
+run`` detached and returns once the run is recorded. The run then owns itself: it holds its lease,
+records its steps and its end, and a ``SIGTERM`` cancels it.
 """
 
 from __future__ import annotations
@@ -18,9 +19,12 @@ import time
 from pathlib import Path
 
 from shipyard.config import Settings, load_settings
-from shipyard.errors import BackendError, RefusedError
-from shipyard.pipeline.api import resumable_run
+from shipyard.errors import BackendError, RefusedError, SpecError
+from shipyard.governance.identity import current_identity
+from shipyard.governance.policy import authorize
+from shipyard.pipeline.api import authorize_run, resumable_run
 from shipyard.pipeline.runner import new_run_id
+from shipyard.spec._yaml import read_yaml
 from shipyard.spec.loader import load_spec, parse_spec
 from shipyard.store import runs as store
 
@@ -55,7 +59,7 @@ def start_again(run_id: str, *, actor: str, no_cache: bool = False, settings: Se
 def start_file(path: Path, *, actor: str, no_cache: bool = False, settings: Settings | None = None) -> str:
     """Start ``shipyard run PATH`` in the background; the new run's id once it is recorded."""
     settings = settings or load_settings()
-    load_spec(path)
+    authorize_run(load_spec(path), settings)
     run_id = new_run_id()
     args = ["run", str(path), "--run-id", run_id] + (["--no-cache"] if no_cache else [])
     _launch(args, run_id, actor=actor, settings=settings)
@@ -65,6 +69,7 @@ def start_file(path: Path, *, actor: str, no_cache: bool = False, settings: Sett
 def resume(run_id: str, *, actor: str, settings: Settings | None = None) -> str:
     """Start ``shipyard run --resume RUN_ID`` in the background; refused at once when it cannot be resumed."""
     settings = settings or load_settings()
+    authorize(current_identity(), "runs.start", team=_team_of(store.get_run(run_id, settings=settings)))
     record = resumable_run(run_id, settings=settings)
     _launch(["run", "--resume", record.id], record.id, actor=actor, settings=settings, resumed=record.status)
     return record.id
@@ -74,6 +79,7 @@ def cancel(run_id: str, *, settings: Settings | None = None) -> str:
     """Ask the process running ``run_id`` to stop (``SIGTERM``); it records the run as cancelled."""
     settings = settings or load_settings()
     record = store.get_run(run_id, settings=settings)
+    authorize(current_identity(), "runs.cancel", team=_team_of(record))
     holder = record.holder
     if not holder.alive():
         raise RefusedError(f"run {record.id} is not running (it is {record.shown_status}); there is nothing to cancel",
@@ -89,6 +95,16 @@ def cancel(run_id: str, *, settings: Settings | None = None) -> str:
     except ProcessLookupError:
         pass
     return record.id
+
+
+def _team_of(record) -> str | None:
+    """The team the run's spec names, read without validating the spec (its rules may have changed since)."""
+    try:
+        document, _ = read_yaml(record.spec_text, f"the spec of run {record.id}")
+    except SpecError:
+        return None
+    team = document.get("team") if isinstance(document, dict) else None
+    return team if isinstance(team, str) else None
 
 
 def _environment(settings: Settings, actor: str) -> dict[str, str]:

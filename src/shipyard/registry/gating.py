@@ -168,10 +168,11 @@ def gate_version(model: str, version: str | int, *, settings: Settings | None = 
                  actor: str = GATE_ACTOR, card_facts: dict[str, Any] | None = None) -> GateReport:
     """Evaluate the gates and record the outcome: staging, or rejected with every failure's reason."""
     from shipyard.governance.audit import append_event
-    from shipyard.registry.lifecycle import get_state, transition
+    from shipyard.registry.lifecycle import authorize_for_model, get_state, transition
 
     settings = settings or load_settings()
     version = str(version)
+    authorize_for_model("gates.evaluate", model, settings=settings)
     state = get_state(model, version, settings=settings)
     if state.state == "rejected":
         recorded = recorded_report(model, version, settings=settings)

@@ -6,6 +6,8 @@ from shipyard.config import Settings, load_settings
 from shipyard.errors import NotFoundError
 
 _MISSING = ("RESOURCE_DOES_NOT_EXIST", "NOT_FOUND", "INVALID_PARAMETER_VALUE")
+MAX_VERSION = 2**31 - 1
+"""MLflow keeps version numbers in an SQL INTEGER column (32 bits on PostgreSQL): no version is higher."""
 
 
 def filter_literal(value: str) -> str:
@@ -26,6 +28,8 @@ def get_model_version(model_name: str, version: str | int, *, settings: Settings
     configure_mlflow(settings)
     client = MlflowClient()
     with mlflow_errors(settings, f"reading {model_name} version {version}"), quiet_mlflow():
+        if str(version).isdigit() and int(version) > MAX_VERSION:
+            raise _not_found(client, model_name, str(version))
         try:
             return client.get_model_version(model_name, str(version))
         except MlflowException as exc:

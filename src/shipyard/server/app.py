@@ -6,10 +6,13 @@ from fastapi import APIRouter, Depends, FastAPI
 
 from shipyard.config import Settings, load_settings
 from shipyard.server import problems
-from shipyard.server.auth import caller
+from shipyard.server.auth import caller, reads
 from shipyard.server.routes import audit, deployments, health, lifecycle, models, monitoring, runs
 
 API_PREFIX = "/api/v1"
+READS = {runs: "runs.read", models: "models.read", lifecycle: "models.read", deployments: "models.read",
+         monitoring: "models.read", audit: "audit.read"}
+"""Each route module, and the read operation its GET routes need."""
 
 
 def create_app(settings: Settings | None = None, *, require_auth: bool = True) -> FastAPI:
@@ -30,9 +33,9 @@ def create_app(settings: Settings | None = None, *, require_auth: bool = True) -
     problems.install(app)
     api = APIRouter(prefix=API_PREFIX)
     api.include_router(health.router)
-    guarded = APIRouter(dependencies=[Depends(caller)])
-    for module in (runs, models, lifecycle, deployments, monitoring, audit):
-        guarded.include_router(module.router)
+    guarded = APIRouter(dependencies=[Depends(caller)], responses=problems.problem_responses(401, 403))
+    for module, read in READS.items():
+        guarded.include_router(module.router, dependencies=[Depends(reads(read))])
     api.include_router(guarded)
     app.include_router(api)
     if require_auth:

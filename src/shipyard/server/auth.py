@@ -8,30 +8,34 @@ acts as the local identity, as the CLI does in-process.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any
 
-from fastapi import Request
+from fastapi import Depends, Request
+
+from shipyard.errors import UnauthenticatedError
+from shipyard.governance.identity import Identity, acting_as, local_identity
+from shipyard.governance.policy import authorize
+from shipyard.governance.tokens import authenticate_bearer
 
 LOOPBACK_HOSTS = ("127.0.0.1", "::1", "localhost")
+READ_METHODS = frozenset({"GET", "HEAD"})
 
 
 @dataclass(frozen=True)
 class Caller:
-    """The identity a request acts as, and its name for the ``actor`` of plane functions."""
+    """The identity a request acts as."""
 
-    name: str
-    identity: Any | None
+    identity: Identity
+
+    @property
+    def name(self) -> str:
+        """The ``actor`` that plane functions record (they record the acting identity's name in any case)."""
+        return self.identity.name
 
     @contextlib.contextmanager
     def acting(self) -> Iterator[None]:
         """Run the block as this identity, so that plane functions authorize and audit it."""
-        if self.identity is None:
-            yield
-            return
-        from shipyard.governance.identity import acting_as
-
         with acting_as(self.identity):
             yield
 
@@ -43,25 +47,24 @@ def is_loopback(host: str) -> bool:
 def caller(request: Request) -> Caller:
     """The request's identity: its bearer token's, or the local one when the app does not require auth."""
     if not request.app.state.require_auth:
-        return _local_caller()
-    from shipyard.errors import UnauthenticatedError
-    from shipyard.governance.tokens import authenticate_bearer
-
-    header = request.headers.get("authorization", "")
-    scheme, _, token = header.partition(" ")
+        return Caller(local_identity())
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise UnauthenticatedError("this route needs an 'Authorization: Bearer TOKEN' header",
-                                   headline="not authenticated",
-                                   hint="create a token with `shipyard tokens create` and send it as a bearer token")
-    identity = authenticate_bearer(token.strip(), settings=request.app.state.settings)
-    return Caller(name=identity.name, identity=identity)
+                                   hint="create a token with `shipyard tokens create --name NAME` and send it as "
+                                        "'Authorization: Bearer TOKEN'")
+    return Caller(authenticate_bearer(token.strip(), settings=request.app.state.settings))
 
 
-def _local_caller() -> Caller:
-    from shipyard.governance import identity as identities
+def reads(operation: str) -> Callable[..., None]:
+    """A router dependency: its ``GET`` routes need ``operation`` (a read, open to a member of any team).
 
-    local_identity = getattr(identities, "local_identity", None)
-    if local_identity is None:  # a governance plane without identities: the actor is the local login
-        return Caller(name=identities.current_actor(), identity=None)
-    identity = local_identity()
-    return Caller(name=identity.name, identity=identity)
+    Reads are authorized here, once per router, because they do not depend on which team owns what is
+    read; changes are authorized by the plane functions, which know the owning team.
+    """
+
+    def authorize_read(request: Request, who: Caller = Depends(caller)) -> None:
+        if request.method in READ_METHODS:
+            authorize(who.identity, operation, team=None)
+
+    return authorize_read

@@ -124,6 +124,9 @@ class AuditEventOut(BaseModel):
     to_state: str | None
     reason: str | None
     details: dict[str, Any] | None
+    authenticated: bool | None = Field(description="Whether the actor was an authenticated identity (false for "
+                                                   "in-process use without a server; null on events written "
+                                                   "before identities existed).")
     prev_hash: str
     hash: str
 

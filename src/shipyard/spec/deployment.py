@@ -49,7 +49,8 @@ class DeploymentSpec(_Spec):
     shadow: ShadowPhase | None = Field(default=None, description="Mirror traffic to the version first.")
     canary: CanaryPhase = Field(default_factory=CanaryPhase)
     slo: ServiceLevels = Field(default_factory=ServiceLevels)
-    routing_key: str | None = Field(default=None, description="'header:NAME' or 'field:NAME' for sticky A/B.")
+    routing_key: str | None = Field(default=None, description="'header:NAME' or 'field:NAME' for sticky A/B.",
+                                    json_schema_extra={"pattern": ROUTING_KEY.pattern})
 
     @field_validator("routing_key")
     @classmethod
