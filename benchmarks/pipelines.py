@@ -7,9 +7,8 @@ Both sides run as a user runs them, a fresh process each time: `shipyard run pip
 interleaved round by round after one unmeasured run each that creates their stores. Then
 shipyard's fully cached re-run (Metaflow has no step cache: its re-run is a run).
 
-A pipeline YAML must name its data, features and model, so shipyard's run also goes through
-its built-in steps (ingest → validate → split → features → train → evaluate → register, on
-200 rows and a LogisticRegression, logged to MLflow) before the ten user steps.
+The YAML is a pipeline of only `steps:` (no data, features or model), as an ETL or batch
+job is written, so neither side trains or registers anything.
 """
 
 from __future__ import annotations
@@ -22,33 +21,23 @@ import sys
 import tempfile
 from pathlib import Path
 
-import numpy as np
-import pandas as pd
 
 import peers
 from harness import Row, interleave, measured, not_measured, save_rows, timed
 
 HERE = Path(__file__).resolve().parent
 STEPS = 10
-WHAT = f"{STEPS} trivial user steps, whole process, every step run (shipyard: YAML with its 7 built-in steps too)"
+WHAT = f"{STEPS} trivial user steps from a steps-only YAML, whole process, every step run"
 CACHED = f"{STEPS} trivial steps, whole process, fully cached re-run"
 
 
 def write_shipyard_pipeline(folder: Path) -> Path:
-    rng = np.random.default_rng(0)
-    x = rng.normal(size=(200, 2))
-    pd.DataFrame({"x1": x[:, 0], "x2": x[:, 1], "y": (x.sum(axis=1) > 0).astype(int)}).to_csv(folder / "data.csv",
-                                                                                              index=False)
     shutil.copy(HERE / "trivial_steps.py", folder / "trivial_steps.py")
     steps = ["  - {name: s0, function: trivial_steps:first}"] + [
         f"  - {{name: s{i}, function: trivial_steps:increment, inputs: {{value: s{i - 1}.result}}}}"
         for i in range(1, STEPS)]
     path = folder / "pipeline.yaml"
-    path.write_text("name: trivial\n"
-                    "data: {source: {type: csv, path: data.csv}, target: y}\n"
-                    "features: [{name: xs, columns: [x1, x2], transforms: [{kind: passthrough}]}]\n"
-                    "model: {flavor: sklearn, estimator: LogisticRegression}\n"
-                    "steps:\n" + "\n".join(steps) + "\n")
+    path.write_text("name: trivial\nsteps:\n" + "\n".join(steps) + "\n")
     return path
 
 
