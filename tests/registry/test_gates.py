@@ -205,7 +205,7 @@ def test_latency_relative_to_the_champion_is_measured_in_the_same_rounds(busy_cp
         return next(r for r in results if r.details["budget"] == "max_ratio_to_champion")
 
     same = ratio_result(SpinningEstimator(0.002), SpinningEstimator(0.002))
-    assert same.passed and 0.7 < same.measured < 1.3 and same.details["ci_low"] <= same.measured, same.reason
+    assert same.passed and same.details["ci_low"] <= 1.0 <= same.details["ci_high"], same.reason  # parity in the CI
     assert "within the allowed 1.5×" in same.name and "champion v3" in same.name
     slower = ratio_result(SpinningEstimator(0.006), SpinningEstimator(0.002))
     assert not slower.passed and slower.details["ci_low"] > 1.5 * 1.1, slower.reason
