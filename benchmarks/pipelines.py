@@ -89,8 +89,7 @@ def main() -> list[Row]:
         rows = [not_measured(WHAT, "metaflow", f"{statistics.median(times['shipyard']):.2f} s", metaflow.reason)]
     rows.append(Row(CACHED, metaflow.label if isinstance(metaflow, peers.Peer) else "metaflow",
                     f"{statistics.median(cached):.2f} s", "—", None, "no step cache: a re-run runs every step"))
-    print(f"{STEPS} trivial user steps, whole process, {args.rounds} interleaved rounds "
-          "(shipyard's run includes its built-in steps on 200 rows)")
+    print(f"{STEPS} trivial user steps from a steps-only YAML, whole process, {args.rounds} interleaved rounds")
     for name, values in {**times, "shipyard cached re-run": cached}.items():
         print(f"  {name:<28} median {statistics.median(values):6.2f} s   "
               f"all {', '.join(f'{v:.2f}' for v in values)}")

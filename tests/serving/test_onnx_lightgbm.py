@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from lightgbm import LGBMClassifier, LGBMRegressor
 
-from shipyard.serving.onnx_converters import register
+from shipyard.serving.onnx_converters import UnsupportedStep, register
 
 
 def _session(model, columns: int):
@@ -75,10 +75,10 @@ def test_what_cannot_be_expressed_is_refused():
     x, y = _data(2)
     forest = LGBMClassifier(boosting_type="rf", n_estimators=5, bagging_freq=1, bagging_fraction=0.5,
                             verbose=-1).fit(x, y)
-    with pytest.raises(NotImplementedError, match="random forest mode"):
+    with pytest.raises(UnsupportedStep, match="random forest mode"):
         _session(forest, 4)
     category = np.arange(600) % 6
     categorical = LGBMClassifier(n_estimators=5, verbose=-1, min_data_per_group=5, cat_smooth=1).fit(
         np.column_stack([x[:, :3], category]), np.isin(category, [1, 4]).astype(int), categorical_feature=[3])
-    with pytest.raises(NotImplementedError, match="categorical split"):
+    with pytest.raises(UnsupportedStep, match="categorical split"):
         _session(categorical, 4)

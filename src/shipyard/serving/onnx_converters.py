@@ -29,6 +29,10 @@ _registered = False
 _lock = threading.Lock()
 
 
+class UnsupportedStep(Exception):
+    """A fitted step that no converter here expresses exactly: the version stays on scikit-learn."""
+
+
 def register() -> None:
     """Register every converter below with skl2onnx; later calls do nothing."""
     global _registered
@@ -54,7 +58,7 @@ def register() -> None:
                 return
             if isinstance(operator.inputs[0].type, StringTensorType) and not isinstance(imputer.missing_values, str):
                 if not _is_missing_marker(imputer.missing_values):
-                    raise NotImplementedError(f"a string imputer for missing value {imputer.missing_values!r}")
+                    raise UnsupportedStep(f"a string imputer for missing value {imputer.missing_values!r}")
                 operator.raw_operator = copy.copy(imputer)
                 operator.raw_operator.missing_values = MISSING_STRING
             convert_sklearn_imputer(scope, operator, container)
@@ -134,7 +138,7 @@ def _rounding_first(original):
     def convert(scope, operator, container):
         if any(not np.isfinite(tree.threshold[tree.children_left >= 0]).all()
                for tree in _fitted_trees(operator.raw_operator)):
-            raise NotImplementedError("a decision tree that splits missing values from all others")
+            raise UnsupportedStep("a decision tree that splits missing values from all others")
         _rounded_to_float32(scope, operator, container, original)
 
     return convert
@@ -248,7 +252,7 @@ def _convert_double_imputer(scope, operator, container) -> None:
     source = operator.inputs[0].full_name
     statistics = np.asarray(imputer.statistics_, dtype=np.float64)
     if not imputer.keep_empty_features and np.isnan(statistics).any():
-        raise NotImplementedError("an imputer that drops its all-missing columns")
+        raise UnsupportedStep("an imputer that drops its all-missing columns")
     missing = _node(scope, container, "IsNaN", [source], "missing")
     container.add_node("Where", [missing, _constant(scope, container, "statistics", statistics.reshape(1, -1),
                                                     np.float64), source],

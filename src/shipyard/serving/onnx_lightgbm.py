@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from shipyard.serving.onnx_converters import UnsupportedStep
+
 _IDENTITY = frozenset({"regression", "regression_l1", "huber", "fair", "quantile", "mape"})
 _EXPONENTIAL = frozenset({"poisson", "gamma", "tweedie"})
 
@@ -30,7 +32,7 @@ def convert_lightgbm(scope, operator, container) -> None:
     best = getattr(model, "_best_iteration", None)
     dump = model.booster_.dump_model(num_iteration=best if best else -1)
     if dump.get("average_output"):
-        raise NotImplementedError("LightGBM in random forest mode (average_output)")
+        raise UnsupportedStep("LightGBM in random forest mode (average_output)")
     objective, *settings = dump["objective"].split()
     outputs = dump["num_tree_per_iteration"]
     trees = dump["tree_info"]
@@ -51,7 +53,7 @@ def convert_lightgbm(scope, operator, container) -> None:
         elif objective in _EXPONENTIAL:
             prediction = _node(scope, container, "Exp", [raw], "prediction")
         else:
-            raise NotImplementedError(f"LightGBM objective '{objective}'")
+            raise UnsupportedStep(f"LightGBM objective '{objective}'")
         container.add_node("Cast", [prediction], [operator.outputs[0].full_name],
                            name=scope.get_unique_operator_name("Cast"), to=guess_proto_type(operator.outputs[0].type))
         return
@@ -65,7 +67,7 @@ def convert_lightgbm(scope, operator, container) -> None:
     elif objective in ("multiclass", "softmax"):
         proba = _node(scope, container, "Softmax", [raw], "proba", axis=1)
     else:
-        raise NotImplementedError(f"LightGBM objective '{objective}'")
+        raise UnsupportedStep(f"LightGBM objective '{objective}'")
     container.add_node("Cast", [proba], [operator.outputs[1].full_name], name=scope.get_unique_operator_name("Cast"),
                        to=guess_proto_type(operator.outputs[1].type))
     best_class = _node(scope, container, "ArgMax", [proba], "best_class", axis=1, keepdims=0)
@@ -111,12 +113,12 @@ def _ensemble(trees: list[dict]) -> dict:
 
 def _missing_goes_left(split: dict) -> bool:
     if split["decision_type"] != "<=":
-        raise NotImplementedError("a LightGBM categorical split")
+        raise UnsupportedStep("a LightGBM categorical split")
     as_zero = 0.0 <= split["threshold"]
     if split["missing_type"] == "NaN":
         return bool(split["default_left"])
     if split["missing_type"] == "Zero" and bool(split["default_left"]) != as_zero:
-        raise NotImplementedError("a LightGBM zero-as-missing split")
+        raise UnsupportedStep("a LightGBM zero-as-missing split")
     return as_zero
 
 
@@ -140,7 +142,7 @@ def _classes(scope, container, classes) -> str:
         name = scope.get_unique_variable_name("classes")
         container.add_initializer(name, TensorProto.STRING, [len(classes)], [str(c).encode() for c in classes])
         return name
-    raise NotImplementedError(f"LightGBM class labels of dtype {classes.dtype}")
+    raise UnsupportedStep(f"LightGBM class labels of dtype {classes.dtype}")
 
 
 def _constant(scope, container, name: str, values) -> str:

@@ -139,7 +139,49 @@ def _fsync(path: Path) -> None:
         os.close(fd)
 
 
-class PredictionLogWriter:
+class WriterThread:
+    """``flush`` and ``close`` of a log whose records one background thread writes.
+
+    The writer sets ``_waiters``' events once everything offered before them is written,
+    and ends its loop once ``_stopping`` is set and nothing is left; ``start`` starts it once.
+    """
+
+    _what = "prediction log"
+    _closed: bool
+    _stopping: bool
+    _thread: threading.Thread | None
+    _lock: threading.Lock
+    _wake: threading.Event
+    _waiters: list[threading.Event]
+
+    def flush(self, timeout_s: float = 10) -> None:
+        """Block until every record offered before this call is in the Parquet log."""
+        if self._closed:
+            return
+        if self._thread is None:
+            raise RuntimeError(f"{self._what} writer is not started")
+        done = threading.Event()
+        with self._lock:
+            self._waiters.append(done)
+        self._wake.set()
+        if not done.wait(timeout_s):
+            raise TimeoutError(f"{self._what} not flushed within {timeout_s}s")
+
+    def close(self, timeout_s: float = 30) -> None:
+        """Write everything offered, then stop the thread; later offers are refused."""
+        self.start()
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+        self._stopping = True
+        self._wake.set()
+        self._thread.join(timeout_s)
+        if self._thread.is_alive():
+            raise TimeoutError(f"{self._what} not drained within {timeout_s}s")
+
+
+class PredictionLogWriter(WriterThread):
     """Non-blocking prediction log: ``offer`` enqueues, one background thread writes Parquet."""
 
     def __init__(self, root: Path, *, max_queue: int = 10_000, flush_rows: int = 5_000, flush_interval_s: float = 1.0,
@@ -193,31 +235,6 @@ class PredictionLogWriter:
             self._wake.set()
         return True
 
-    def flush(self, timeout_s: float = 10) -> None:
-        """Block until every record offered before this call is on disk."""
-        if self._closed:
-            return
-        if self._thread is None:
-            raise RuntimeError("prediction log writer is not started")
-        done = threading.Event()
-        with self._lock:
-            self._waiters.append(done)
-        self._wake.set()
-        if not done.wait(timeout_s):
-            raise TimeoutError(f"prediction log not flushed within {timeout_s}s")
-
-    def close(self, timeout_s: float = 30) -> None:
-        """Write everything still buffered, then stop the thread; later offers are dropped."""
-        self.start()
-        with self._lock:
-            if self._closed:
-                return
-            self._closed = True
-        self._stopping = True
-        self._wake.set()
-        self._thread.join(timeout_s)
-        if self._thread.is_alive():
-            raise TimeoutError(f"prediction log not drained within {timeout_s}s")
 
     def _drain(self) -> list[PredictionRecord]:
         items = []

@@ -32,7 +32,8 @@ from typing import Callable
 
 import numpy as np
 
-from shipyard.serving.prediction_log import PredictionRecord, file_group, group_path, records_table, write_atomically
+from shipyard.serving.prediction_log import (PredictionRecord, WriterThread, file_group, group_path, records_table,
+                                             write_atomically)
 
 log = logging.getLogger(__name__)
 _SEGMENT = re.compile(r"^(?P<owner>.+)\.(?P<seq>\d{8})\.jsonl$")
@@ -188,7 +189,7 @@ def _try_lock(path: Path):
         os.close(fd)
 
 
-class SpooledPredictionLog:
+class SpooledPredictionLog(WriterThread):
     """The prediction log in ``spool`` or ``fsync`` durability: same interface as ``PredictionLogWriter``.
 
     ``offer`` costs one ``write()`` of one line (plus an ``fsync`` with ``sync``) and returns False only
@@ -197,6 +198,7 @@ class SpooledPredictionLog:
     """
 
     refuses_unlogged = True
+    _what = "prediction spool"
 
     def __init__(self, root: Path, spool_root: Path, *, sync: bool = False, flush_interval_s: float = 1.0,
                  observers: list[Callable[[list[PredictionRecord]], None]] | None = None):
@@ -278,31 +280,6 @@ class SpooledPredictionLog:
             self._in_segment += 1
         return True
 
-    def flush(self, timeout_s: float = 10) -> None:
-        """Block until every prediction offered before this call is in the Parquet log."""
-        if self._closed:
-            return
-        if self._thread is None:
-            raise RuntimeError("prediction spool writer is not started")
-        done = threading.Event()
-        with self._lock:
-            self._waiters.append(done)
-        self._wake.set()
-        if not done.wait(timeout_s):
-            raise TimeoutError(f"prediction log not flushed within {timeout_s}s")
-
-    def close(self, timeout_s: float = 30) -> None:
-        """Convert everything spooled, then stop; a segment that cannot be written stays for the next start."""
-        self.start()
-        with self._lock:
-            if self._closed:
-                return
-            self._closed = True
-        self._stopping = True
-        self._wake.set()
-        self._thread.join(timeout_s)
-        if self._thread.is_alive():
-            raise TimeoutError(f"prediction spool not drained within {timeout_s}s")
 
     def _rotate(self, *, reopen: bool) -> None:
         with self._lock:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import difflib
 import re
-from typing import Annotated, Any, Literal, Union
+from typing import Annotated, Any, ClassVar, Literal, Union
 
 from pydantic import (AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationInfo,
                       WithJsonSchema, field_validator, model_validator)
@@ -17,9 +17,9 @@ from pydantic_core import PydanticCustomError
 
 from shipyard.spec.deployment import DeploymentSpec
 from shipyard.spec.durations import Duration, parse_duration  # noqa: F401  (part of this module's API)
-from shipyard.spec.metrics import METRICS, Direction, contradiction, fill_direction, metric_names, unknown_metric
+from shipyard.spec.metrics import METRICS, Direction, metric_names
 from shipyard.spec.monitoring import MonitoringSpec
-from shipyard.spec.promotion import PromotionSpec
+from shipyard.spec.promotion import DirectedMetric, PromotionSpec
 
 _IDENTIFIER = r"^[A-Za-z][A-Za-z0-9_\-]*$"
 _FUNCTION_REF = r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$"
@@ -326,7 +326,7 @@ class CategoricalParam(_Spec):
 SearchParam = Annotated[Union[FloatParam, IntParam, CategoricalParam], Field(discriminator="type")]
 
 
-class SweepSpec(_Spec):
+class SweepSpec(_Spec, DirectedMetric):
     n_trials: int = Field(default=20, ge=1)
     metric: str = Field(description="The metric the sweep optimizes, e.g. roc_auc or rmse.")
     direction: Direction | None = Field(
@@ -338,26 +338,7 @@ class SweepSpec(_Spec):
     sampler_seed: int = 0
     space: dict[str, SearchParam] = Field(min_length=1)
 
-    @model_validator(mode="before")
-    @classmethod
-    def _direction_follows_metric(cls, data: Any) -> Any:
-        return fill_direction(data)
-
-    @field_validator("metric")
-    @classmethod
-    def _known_metric(cls, value: str) -> str:
-        problem = unknown_metric(value)
-        if problem:
-            raise ValueError(problem)
-        return value
-
-    @field_validator("direction")
-    @classmethod
-    def _direction_matches_metric(cls, value: str | None, info: ValidationInfo) -> str | None:
-        problem = value and contradiction(info.data.get("metric", ""), value, "the sweep")
-        if problem:
-            raise ValueError(problem)
-        return value
+    _judged_as: ClassVar[str] = "the sweep"
 
 
 # ---------------------------------------------------------------- evaluation

@@ -16,20 +16,17 @@ class _Spec(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
-class _MetricGate(_Spec):
-    """A gate judged on one holdout metric, in the metric's registered direction."""
+class DirectedMetric(BaseModel):
+    """Validators for a ``metric`` and its optional ``direction``, which follows the metric registry."""
 
-    metric: str = Field(description="Metric compared on the candidate's holdout data, e.g. roc_auc or rmse.")
-    direction: Direction | None = Field(
-        default=None, description="Follows the metric when omitted (rmse, mae, mape, log_loss, brier are "
-                                  "minimized, the others maximized); a value that contradicts the metric is an error.")
+    _judged_as: ClassVar[str] = "the gate"
 
     @model_validator(mode="before")
     @classmethod
     def _direction_follows_metric(cls, data: Any) -> Any:
         return fill_direction(data)
 
-    @field_validator("metric")
+    @field_validator("metric", check_fields=False)
     @classmethod
     def _known_metric(cls, value: str) -> str:
         problem = unknown_metric(value)
@@ -37,7 +34,7 @@ class _MetricGate(_Spec):
             raise ValueError(problem)
         return value
 
-    @field_validator("direction")
+    @field_validator("direction", check_fields=False)
     @classmethod
     def _direction_matches_metric(cls, value: str | None, info: ValidationInfo) -> str | None:
         problem = value and contradiction(info.data.get("metric", ""), value, cls._judged_as)
@@ -45,7 +42,14 @@ class _MetricGate(_Spec):
             raise ValueError(problem)
         return value
 
-    _judged_as: ClassVar[str] = "the gate"
+
+class _MetricGate(_Spec, DirectedMetric):
+    """A gate judged on one holdout metric, in the metric's registered direction."""
+
+    metric: str = Field(description="Metric compared on the candidate's holdout data, e.g. roc_auc or rmse.")
+    direction: Direction | None = Field(
+        default=None, description="Follows the metric when omitted (rmse, mae, mape, log_loss, brier are "
+                                  "minimized, the others maximized); a value that contradicts the metric is an error.")
 
 
 class ChampionGate(_MetricGate):
