@@ -153,6 +153,12 @@ class WriterThread:
     _lock: threading.Lock
     _wake: threading.Event
     _waiters: list[threading.Event]
+    _written_rows: int
+
+    @property
+    def written_rows(self) -> int:
+        """Rows written to Parquet so far."""
+        return self._written_rows
 
     def flush(self, timeout_s: float = 10) -> None:
         """Block until every record offered before this call is in the Parquet log."""
@@ -206,11 +212,6 @@ class PredictionLogWriter(WriterThread):
     def dropped(self) -> int:
         """Records refused by ``offer`` (buffer full, or writer closed)."""
         return self._dropped
-
-    @property
-    def written_rows(self) -> int:
-        """Rows written to Parquet so far."""
-        return self._written_rows
 
     @property
     def depth(self) -> int:

@@ -227,10 +227,6 @@ class SpooledPredictionLog(WriterThread):
         return self._dropped
 
     @property
-    def written_rows(self) -> int:
-        return self._written_rows
-
-    @property
     def depth(self) -> int:
         """Predictions spooled and not yet in the Parquet log."""
         return self._in_segment + sum(n for _, n in self._closed_segments)
