@@ -41,7 +41,7 @@ READ_OPERATIONS = frozenset({"models.read", "runs.read", "audit.read"})
 """Reads span teams: the catalog, runs and audit log are open to every member of any team, so that anyone on
 the platform can find who owns a model and what it takes. A role in some team is what they need."""
 
-PLATFORM_OPERATIONS = frozenset({"teams.create", "identities.manage"})
+PLATFORM_OPERATIONS = frozenset({"teams.create", "identities.manage", "audit.manage"})
 """Operations on the platform itself: only a platform admin (or the local identity) may do them."""
 
 DESCRIPTIONS = MappingProxyType({

@@ -323,3 +323,13 @@ class ChainOut(BaseModel):
     events: int
     first_bad_seq: int | None
     problem: str | None
+    first_seq: int | None = Field(description="The oldest event held; above 1 once older events were exported "
+                                              "and pruned.")
+    head_seq: int | None
+    anchored: bool = Field(description="Whether signed checkpoints were checked (a signing or public key is "
+                                       "configured); without, only the chain itself is.")
+    checkpoints: int
+    anchored_through: int | None = Field(description="The newest event a valid checkpoint anchors.")
+    unanchored_events: int = Field(description="Events after the newest checkpoint: deleting only these would "
+                                               "not be detected yet.")
+    summary: str
