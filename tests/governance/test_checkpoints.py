@@ -95,7 +95,17 @@ def test_deleting_an_event_in_the_middle_is_detected(anchored):
 
 def test_deleting_the_oldest_events_without_a_recorded_prune_is_detected(anchored):
     _sql("DELETE FROM audit_events WHERE seq <= 3")
-    _tampered(verify_log(), 1, "events 1 to 3 are missing")
+    _tampered(verify_log(), 1, "events 1 to 3 are missing and no prune is recorded")
+
+
+def test_a_forged_prune_record_does_not_excuse_deleted_oldest_events(anchored, signing_key, monkeypatch):
+    from shipyard.governance.audit import PRUNED
+
+    monkeypatch.delenv("SHIPYARD_AUDIT_SIGNING_KEY")  # whoever forges it cannot sign
+    monkeypatch.setenv("SHIPYARD_AUDIT_PUBLIC_KEY", str(signing_key[1]))
+    _sql("DELETE FROM audit_events WHERE seq <= 6")
+    append_event(actor="mallory", action=PRUNED, details={"through_seq": 6})
+    _tampered(verify_log(), 1, "deleted from the start without a recorded prune")
 
 
 def test_editing_an_event_is_detected(anchored):

@@ -185,15 +185,21 @@ def verify_chain(*, settings: Settings | None = None) -> ChainReport:
     return walk_chain(read_events(settings=settings))
 
 
+def _span(first: int, last: int) -> str:
+    return f"event {first} is" if first == last else f"events {first} to {last} are"
+
+
 def walk_chain(events: list[Event]) -> ChainReport:
     previous_hash, expected_seq = GENESIS, 1
     if events and events[0].seq > 1:
         start = events[0]
         recorded = {e.details.get("through_seq") for e in events if e.action == PRUNED}
         if start.seq - 1 not in recorded:
-            return ChainReport(ok=False, events=len(events), first_bad_seq=1,
-                               problem=f"events 1 to {start.seq - 1} are missing and no prune recorded deleting "
-                                       "them: events were deleted from the start")
+            pruned = max((seq for seq in recorded if isinstance(seq, int) and seq < start.seq), default=0)
+            reason = f"a recorded prune deleted events through {pruned} only" if pruned else "no prune is recorded"
+            return ChainReport(ok=False, events=len(events), first_bad_seq=pruned + 1,
+                               problem=f"{_span(pruned + 1, start.seq - 1)} missing and {reason}: "
+                                       "events were deleted from the start")
         previous_hash, expected_seq = start.prev_hash, start.seq
     for event in events:
         if event.seq != expected_seq:
