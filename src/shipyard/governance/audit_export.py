@@ -16,7 +16,8 @@ from typing import Any
 from shipyard.config import Settings, load_settings
 from shipyard.errors import UsageError
 from shipyard.governance.audit import Event, append_event, read_events
-from shipyard.governance.identity import current_actor
+from shipyard.governance.identity import current_actor, current_identity
+from shipyard.governance.policy import authorize
 from shipyard.store.object_folder import ObjectFolder
 
 FORMATS = ("parquet", "jsonl")
@@ -41,6 +42,7 @@ def export_events(out: str, *, format: str = "parquet", before: datetime | None 
         raise UsageError(f"--format {format} is not an export format; use {' or '.join(FORMATS)}",
                          hint="parquet for analysis tools, jsonl for plain-text archives")
     settings = settings or load_settings()
+    authorize(current_identity(), "audit.manage", team=None)
     events = [e for e in read_events(settings=settings) if before is None or e.time < before]
     cut = next((i for i, e in enumerate(events) if i and e.seq != events[i - 1].seq + 1), len(events))
     events = events[:cut]
