@@ -125,3 +125,17 @@ def test_the_prune_command_deletes_only_what_retention_allows(keyed, tmp_path, m
     assert [e.seq for e in read_events()] == [5, 6, 7, 8, 9]
     assert shipyard(["audit", "verify"]) == 0
     assert "chain intact and anchored" in capsys.readouterr().out
+
+
+def test_only_a_platform_admin_exports_or_prunes(keyed, tmp_path):
+    from shipyard.errors import ForbiddenError
+    from shipyard.governance.identity import Identity, acting_as
+
+    _fill(3)
+    team_admin = Identity(name="bob", kind="user", roles={"growth": "admin"}, authenticated=True)
+    with acting_as(team_admin):
+        with pytest.raises(ForbiddenError, match="only a platform admin may"):
+            export_events(str(tmp_path / "archive"))
+        with pytest.raises(ForbiddenError, match="only a platform admin may"):
+            prune(now=LATER)
+    assert not (tmp_path / "archive").exists() and len(read_events()) == 3

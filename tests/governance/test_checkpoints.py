@@ -2,6 +2,7 @@
 editing and re-chaining the whole table (every hash recomputed) are each detected against them."""
 
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 from sqlalchemy import delete, text
@@ -11,7 +12,7 @@ from shipyard.config import load_settings
 from shipyard.errors import TamperedError
 from shipyard.governance.audit import GENESIS, append_event, event_hash, read_events
 from shipyard.governance.audit_verify import verify_log
-from shipyard.governance.checkpoints import name_for, write_checkpoint
+from shipyard.governance.checkpoints import write_checkpoint
 from shipyard.governance.signing import generate_key_pair
 from shipyard.store.db import get_engine, session_scope
 from shipyard.store.models import AuditEvent
@@ -49,6 +50,11 @@ def _checkpoint_seqs(settings):
     return sorted(int(name[:12]) for name in folder.names() if name.endswith(".json"))
 
 
+def _stored(folder, seq):
+    [name] = [n for n in folder.names() if n.startswith(f"{seq:012d}-") and n.endswith(".json")]
+    return name
+
+
 def _rechain(events):
     """Replace the whole table by ``events``, renumbered from 1 and every hash recomputed."""
     rows, previous = [], GENESIS
@@ -69,7 +75,7 @@ def _tampered(report, seq, needle):
 def test_checkpoints_are_signed_every_n_events_and_the_log_verifies_against_them(anchored):
     assert _checkpoint_seqs(anchored) == [1, 6, 11]
     folder = ObjectFolder(anchored.audit_checkpoints)
-    assert {name_for(11), name_for(11) + ".sig"} <= set(folder.names())
+    assert _stored(folder, 11) + ".sig" in folder.names()
     report = verify_log()
     assert report.ok and report.anchored and report.checkpoints == 3
     assert (report.anchored_through, report.unanchored_events, report.head_seq) == (11, 1, 12)
@@ -131,12 +137,22 @@ def test_truncating_then_rechaining_keeps_no_checkpoint_happy(anchored):
     _tampered(verify_log(), 11, "deleted from its end")
 
 
-def test_an_altered_or_foreign_checkpoint_is_detected(anchored, tmp_path, monkeypatch):
+def test_an_altered_renamed_or_foreign_checkpoint_is_detected(anchored, tmp_path, monkeypatch):
     folder = ObjectFolder(anchored.audit_checkpoints)
-    body = folder.read(name_for(6))
-    folder.write(name_for(6), body.replace(b'"count":6', b'"count":7'))
+    name = _stored(folder, 6)
+    body = folder.read(name)
+    folder.write(name, body.replace(b'"count":6', b'"count":7'))
     _tampered(verify_log(), 6, "does not verify with key")
-    folder.write(name_for(6), body)
+    folder.write(name, body)
+    assert verify_log().ok
+    newest = _stored(folder, 11)
+    claimed = newest.replace("000000000011-", "000000000012-")
+    folder.write(claimed, folder.read(newest))
+    _tampered(verify_log(), 12, "has no signature beside it")
+    folder.write(claimed + ".sig", folder.read(newest + ".sig"))
+    _tampered(verify_log(), 12, "was renamed: it anchors event 11")
+    for stray in (claimed, claimed + ".sig"):
+        Path(folder.location(stray)).unlink()
     assert verify_log().ok
     other, _, _ = generate_key_pair(tmp_path / "other.pem")
     monkeypatch.setenv("SHIPYARD_AUDIT_SIGNING_KEY", str(other))
@@ -247,3 +263,27 @@ def test_a_key_that_is_not_ed25519_is_refused(database_url, tmp_path, monkeypatc
     monkeypatch.setenv("SHIPYARD_AUDIT_SIGNING_KEY", str(tmp_path / "ec.pem"))
     assert shipyard(["audit", "verify"]) == 2
     assert "not an Ed25519 key" in capsys.readouterr().err
+
+
+def test_concurrent_writers_anchor_one_verifiable_log(database_url, signing_key, monkeypatch):
+    import threading
+
+    monkeypatch.setenv("SHIPYARD_AUDIT_CHECKPOINT_EVERY", "2")
+    errors = []
+
+    def writer(k):
+        try:
+            for i in range(6):
+                append_event(actor=f"w{k}", action="noted", details={"i": i})
+        except Exception as exc:  # collected for the assertion
+            errors.append(exc)
+
+    threads = [threading.Thread(target=writer, args=(k,)) for k in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    report = verify_log()
+    assert report.ok, report
+    assert report.head_seq == 24 and report.checkpoints >= 6 and report.unanchored_events < 2

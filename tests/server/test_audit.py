@@ -44,7 +44,7 @@ def test_verify_checks_the_signed_checkpoints_when_a_key_is_configured(client, p
 
     from fastapi.testclient import TestClient
 
-    from shipyard.governance.checkpoints import Checkpoint, name_for, write_checkpoint
+    from shipyard.governance.checkpoints import Checkpoint, file_name, write_checkpoint
     from shipyard.governance.signing import generate_key_pair, load_signer
     from shipyard.server.app import create_app
     from shipyard.store.object_folder import ObjectFolder
@@ -64,8 +64,8 @@ def test_verify_checks_the_signed_checkpoints_when_a_key_is_configured(client, p
         later = Checkpoint(seq=anchor.seq + 5, head_hash="a" * 64, first_seq=1, count=anchor.count + 5,
                            time=datetime.now(timezone.utc), key_id=signer.key_id)
         folder = ObjectFolder(settings.audit_checkpoints)
-        folder.write(name_for(later.seq) + ".sig", signer.sign(later.body()).encode())
-        folder.write(name_for(later.seq), later.body())
+        folder.write(file_name(later.body()) + ".sig", signer.sign(later.body()).encode())
+        folder.write(file_name(later.body()), later.body())
         truncated = keyed.get("/api/v1/audit/verify").json()
         assert truncated["ok"] is False and truncated["first_bad_seq"] == anchor.seq + 1
         assert "deleted from its end" in truncated["problem"]

@@ -2,16 +2,19 @@
 
 A checkpoint names an event (``seq``) and the hash that event had, plus the first event the database
 still held (older ones pruned after export). It is a canonical JSON object with a detached Ed25519
-signature beside it (``<seq>.json`` and ``<seq>.json.sig``) in a folder of the artifact store or
-object storage. Someone who can rewrite the database but not sign cannot make a truncated or
+signature beside it (``<seq>-<digest>.json`` and ``<seq>-<digest>.json.sig``, the digest that of the
+JSON, so that two processes anchoring the same event never overwrite each other's pair) in a folder of
+the artifact store or object storage. Someone who can rewrite the database but not sign cannot make a truncated or
 re-chained log agree with them. One is written once ``audit_checkpoint_every`` events were appended
 since the last, on the first event after ``audit_checkpoint_interval_s`` without one, and on demand.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
+import re
 import threading
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
@@ -26,7 +29,8 @@ from shipyard.store.models import AuditEvent
 from shipyard.store.object_folder import ObjectFolder
 
 FORMAT = "shipyard.audit.checkpoint/1"
-_SUFFIX, _SIGNATURE = ".json", ".json.sig"
+_SUFFIX = ".json"
+_NAME = re.compile(r"^(\d{12})-[0-9a-f]{12}\.json$")
 
 log = logging.getLogger(__name__)
 _newest: dict[str, Checkpoint] = {}
@@ -56,8 +60,9 @@ class StoredCheckpoints:
     problems: list[tuple[int, str]]
 
 
-def name_for(seq: int) -> str:
-    return f"{seq:012d}{_SUFFIX}"
+def file_name(body: bytes) -> str:
+    """``<seq>-<first 12 hex digits of the body's SHA-256>.json``; the signature is that name plus ``.sig``."""
+    return f"{parse(body).seq:012d}-{hashlib.sha256(body).hexdigest()[:12]}{_SUFFIX}"
 
 
 def write_checkpoint(settings: Settings | None = None, *, signer: Signer | None = None) -> Checkpoint | None:
@@ -91,8 +96,8 @@ def write_checkpoint(settings: Settings | None = None, *, signer: Signer | None 
     checkpoint = Checkpoint(seq=head.seq, head_hash=head.hash, first_seq=first, count=count,
                             time=datetime.now(timezone.utc), key_id=signer.key_id)
     body = checkpoint.body()
-    folder.write(name_for(checkpoint.seq) + ".sig", signer.sign(body).encode())
-    folder.write(name_for(checkpoint.seq), body)
+    folder.write(file_name(body) + ".sig", signer.sign(body).encode())
+    folder.write(file_name(body), body)
     _remember(settings, checkpoint)
     return checkpoint
 
@@ -138,18 +143,17 @@ def forget_cached() -> None:
 
 
 def _newest_stored(folder: ObjectFolder) -> Checkpoint | None:
-    seqs = _seqs(folder)
-    for seq in reversed(seqs):
+    for _, name in reversed(_entries(folder)):
         try:
-            return parse(folder.read(name_for(seq)))
+            return parse(folder.read(name))
         except (FileNotFoundError, ValueError, KeyError, TypeError):
             continue
     return None
 
 
-def _seqs(folder: ObjectFolder) -> list[int]:
-    return sorted(int(name[:-len(_SUFFIX)]) for name in folder.names()
-                  if name.endswith(_SUFFIX) and name[:-len(_SUFFIX)].isdigit())
+def _entries(folder: ObjectFolder) -> list[tuple[int, str]]:
+    """(seq, file name) of each checkpoint in the folder, by seq."""
+    return sorted((int(match.group(1)), name) for name in folder.names() if (match := _NAME.match(name)))
 
 
 def parse(body: bytes) -> Checkpoint:
@@ -165,8 +169,7 @@ def load_checkpoints(settings: Settings, verifier: Verifier) -> StoredCheckpoint
     """Read and check every checkpoint in the folder against ``verifier``."""
     folder = ObjectFolder(settings.audit_checkpoints)
     valid, problems = [], []
-    for seq in _seqs(folder):
-        name = name_for(seq)
+    for seq, name in _entries(folder):
         try:
             body = folder.read(name)
             signature = folder.read(name + ".sig").decode()
