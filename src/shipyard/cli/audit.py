@@ -70,7 +70,7 @@ def verify_command(json_output: bool = typer.Option(False, "--json")) -> None:
     if json_output:
         print(json.dumps(asdict(report), indent=2))
     elif report.ok:
-        print(f"audit log intact: {report.summary}")
+        print(f"audit log {report.summary}")
     else:
         print(f"audit log TAMPERED: {report.problem} (first bad event: {report.first_bad_seq})")
     if not report.ok:

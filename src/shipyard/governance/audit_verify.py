@@ -64,9 +64,10 @@ def verify_log(*, settings: Settings | None = None) -> Verification:
     else:
         summary = (f"chain intact and anchored: {len(stored.valid)} signed checkpoints agree with the log "
                    f"through event {newest.seq}")
-        if anchored["unanchored_events"]:
-            summary += (f"; the {anchored['unanchored_events']} newest events are not anchored yet "
-                        "(deleting only those would not be detected)")
+        unanchored = anchored["unanchored_events"]
+        if unanchored:
+            newest_events = "the newest event is" if unanchored == 1 else f"the {unanchored} newest events are"
+            summary += f"; {newest_events} not anchored yet (deleting only those would not be detected)"
     return Verification(ok=True, **facts, **anchored, summary=summary)
 
 
