@@ -33,6 +33,8 @@ class Settings:
     """The JWT claim listing ``team:role`` strings (``platform:admin`` makes a platform admin)."""
     gateway_require_token: tuple[str, ...] = ()
     """The :data:`GATEWAY_SCOPES` a gateway refuses to serve without a token granting them."""
+    quotas_file: Path | None = None
+    """The TOML file declaring team quotas (``SHIPYARD_QUOTAS``); None when no quotas are declared."""
 
     @property
     def oidc_enabled(self) -> bool:
@@ -73,8 +75,22 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         run_lease_s=_positive_float(env, "SHIPYARD_RUN_LEASE_S", 30.0),
         gateway_require_token=gateway_scopes(env.get("SHIPYARD_GATEWAY_REQUIRE_TOKEN") or "",
                                              "SHIPYARD_GATEWAY_REQUIRE_TOKEN"),
+        quotas_file=_quotas_file(env, home),
         **_oidc(env),
     )
+
+
+def _quotas_file(env, home: Path) -> Path | None:
+    """``SHIPYARD_QUOTAS`` when set (it must exist), else ``quotas.toml`` under the home when present."""
+    named = env.get("SHIPYARD_QUOTAS")
+    if named:
+        path = Path(named).expanduser().resolve()
+        if not path.is_file():
+            raise SpecError(f"SHIPYARD_QUOTAS={named} names no file", headline="invalid setting",
+                            hint="point it at a TOML file of team quotas, or unset it to declare none")
+        return path
+    default = home / "quotas.toml"
+    return default if default.is_file() else None
 
 
 def _oidc(env) -> dict[str, str | None]:
