@@ -76,7 +76,8 @@ def parse_quotas(text: str, *, source: str) -> QuotaTable:
     try:
         document = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise _invalid(f"{source}: not valid TOML: {exc}", "see https://toml.io for the syntax") from None
+        raise _invalid(f"{source}: not valid TOML: {exc}", f"see https://toml.io for the syntax; {_example()}") \
+            from None
     unknown = sorted(set(document) - set(SECTIONS))
     if unknown:
         raise _invalid(f"{source}: unknown key '{unknown[0]}'; the file holds [default] and [teams.NAME] tables",
