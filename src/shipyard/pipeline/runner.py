@@ -224,7 +224,8 @@ class Runner:
                 self._heartbeat()
                 time.sleep(0.05)
         if shown is not None:
-            store.update_run(self.run_id, status="running", started_at=_now(), settings=self.settings)
+            started = {} if self.resuming else {"started_at": _now()}
+            store.update_run(self.run_id, status="running", settings=self.settings, **started)
             self.notice(f"admitted: team {self.plan.team}'s quota has room; the run starts")
         self.budget = budget_within(request, self.quota, machine)
 
