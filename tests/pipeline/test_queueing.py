@@ -170,3 +170,49 @@ def test_cancelled_queued_runs_leave_the_line_and_a_killed_run_frees_its_slot(pr
     last.release()
     assert last.finish()[0] == 0
     assert _status("holder000000") == "interrupted" and _status("last00000000") == "succeeded"
+
+
+FRAME = textwrap.dedent("""\
+    import numpy as np
+    import pandas as pd
+
+
+    def frame():
+        rng = np.random.default_rng(0)
+        x1, x2 = rng.normal(size=300), rng.normal(size=300)
+        return pd.DataFrame({"x1": x1, "x2": x2, "y": (x1 + x2 > 0).astype(int)})
+""")
+
+
+def test_a_sweep_runs_at_most_its_teams_sweep_trials_at_once(tmp_path, shipyard_home, monkeypatch):
+    from shipyard.pipeline.runner import Runner, RunPlan
+    from shipyard.pipeline.sweep import open_storage
+
+    (tmp_path / "frames.py").write_text(FRAME)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    quotas = tmp_path / "quotas.toml"
+    quotas.write_text("[teams.fraud]\nsweep_trials = 1\n")
+    monkeypatch.setenv("SHIPYARD_QUOTAS", str(quotas))
+    sweep = {"n_trials": 3, "metric": "roc_auc", "direction": "maximize", "timeout": None, "pruning": False,
+             "cv_folds": 2, "sampler_seed": 0,
+             "space": {"C": {"type": "float", "low": 0.01, "high": 10.0, "log": True, "step": None}}}
+    params = {"sweep": sweep, "model": {"flavor": "sklearn", "estimator": "LogisticRegression", "task": None,
+                                        "params": {}},
+              "features": [{"name": None, "columns": ["x1", "x2"], "function": None,
+                            "transforms": [{"kind": "scale", "method": "standard"}]}],
+              "target": "y", "task": "classification", "pipeline": "t"}
+    dag = Dag((StepNode(name="split", kind="user", impl="frames:frame", user_code=True),
+               StepNode(name="sweep", kind="sweep", impl="shipyard.pipeline.steps.sweep:run_trial",
+                        inputs={"train": "split.result"}, params=params, ref_inputs=("train",))))
+    result = Runner(RunPlan(dag=dag, pipeline="t", base_dir=tmp_path, team="fraud")).run()
+    assert result.status == "succeeded", result.error
+    assert result.step("sweep").details["trials"] == 3, "a capped sweep still runs all its trials"
+
+    from shipyard.config import load_settings
+
+    storage = open_storage(load_settings().database_url)
+    study = storage.get_all_studies()[0]
+    spans = sorted((t.datetime_start, t.datetime_complete) for t in storage.get_all_trials(study._study_id))
+    assert len(spans) == 3
+    assert all(previous[1] <= following[0] for previous, following in zip(spans, spans[1:])), \
+        "no two trials ran at once"
