@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
+import os
+import sys
+import time
+
 import pytest
 
 from server.conftest import assert_problem
@@ -72,3 +77,53 @@ def test_the_queue_is_in_the_openapi_document(client):
     listing = document["paths"]["/api/v1/runs"]["get"]["parameters"]
     status = next(p for p in listing if p["name"] == "status")
     assert "queued" in str(status["schema"])
+
+
+HOLDING = '''\
+import time
+from pathlib import Path
+
+
+def hold(gate: str):
+    while not Path(gate).exists():
+        time.sleep(0.05)
+    return gate
+'''
+
+
+def _wait_for(client, run_id: str, status: str, timeout_s: float = 60) -> dict:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        body = client.get(f"/api/v1/runs/{run_id}").json()
+        if body["status"] == status:
+            return body
+        time.sleep(0.2)
+    raise AssertionError(f"run {run_id} is still {body['status']} after {timeout_s}s")
+
+
+def test_runs_started_through_the_api_queue_and_a_queued_one_is_cancelled(shipyard_home, tmp_path, monkeypatch):
+    from fastapi.testclient import TestClient
+
+    from shipyard.config import load_settings
+    from shipyard.server.app import create_app
+
+    (tmp_path / "holding.py").write_text(HOLDING)
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(tmp_path), *sys.path]))
+    (tmp_path / "quotas.toml").write_text("[teams.fraud]\nruns = 1\n")
+    settings = dataclasses.replace(load_settings(), quotas_file=tmp_path / "quotas.toml")
+    gate = tmp_path / "gate"
+    spec = (f"name: held\nteam: fraud\nsteps:\n"
+            f"  - {{name: hold, function: 'holding:hold', params: {{gate: '{gate}'}}}}\n")
+    with TestClient(create_app(settings, require_auth=False), raise_server_exceptions=False) as client:
+        first = client.post("/api/v1/runs", json={"spec": spec, "no_cache": True}).json()["id"]
+        _wait_for(client, first, "running")
+        second = client.post("/api/v1/runs", json={"spec": spec, "no_cache": True}).json()["id"]
+        queued = _wait_for(client, second, "queued")
+        assert queued["queue_position"] == 1
+        assert [e["run_id"] for e in client.get("/api/v1/queue").json()["items"]] == [second]
+        assert client.post(f"/api/v1/runs/{second}/cancel").status_code == 202
+        cancelled = _wait_for(client, second, "cancelled")
+        assert cancelled["queue_position"] is None and cancelled["resume_command"]
+        assert client.get("/api/v1/queue").json()["total"] == 0
+        gate.touch()
+        assert _wait_for(client, first, "succeeded")["queue_position"] is None
