@@ -20,6 +20,7 @@ from shipyard.config import Settings, load_settings
 from shipyard.errors import (CancelledError, DataError, InternalError, RefusedError, ShipyardError, SpecError,
                              StepFailedError)
 from shipyard.governance.identity import current_identity
+from shipyard.governance.quotas import Quota
 from shipyard.pipeline.artifacts import open_artifact_store
 from shipyard.pipeline.cache import cache_key
 from shipyard.pipeline.dag import Dag, StepNode
@@ -97,7 +98,7 @@ class Runner:
         self.changed: list[str] = []
         self.notice = notice or (lambda text: None)
         self.budget: Budget | None = None
-        self.quota = None
+        self.quota: Quota | None = None
         self.admission_asked = False
 
     # ------------------------------------------------------------------ public
@@ -194,7 +195,7 @@ class Runner:
         """Wait in the team's queue until its quota has room for this run (nothing to do without a quota)."""
         from shipyard.governance.quotas import load_quotas
 
-        quotas = load_quotas(self.settings)
+        quotas = load_quotas(self.settings)  # no file: None, and no database call
         self.quota = quotas.for_team(self.plan.team) if quotas is not None else None
         if self.quota is None:
             return
@@ -390,7 +391,8 @@ class Runner:
             suffix = f":{self.run_id}" if self.options.no_cache or node.name in self.forced else ""
             controller = SweepController(node=node, train_ref=refs["train"], settings=self.settings,
                                          study_name=f"shipyard:{self.plan.pipeline}:{state.cache_key[:16]}{suffix}",
-                                         storage_url=self.settings.database_url, max_parallel=self._trials_at_once(node))
+                                         storage_url=self.settings.database_url,
+                                         max_parallel=self._trials_at_once(node))
             self.sweeps[node.name] = controller
             resumed = controller.resumed
             self._set(state, "running", attempts=state.attempts + 1, started_at=time.monotonic(),
