@@ -43,7 +43,7 @@ def test_over_quota_a_run_waits_first_in_line_then_is_admitted_when_the_first_le
     waiting = _ask(_run("second000000"))
     assert (waiting.admitted, waiting.position) == (False, 1)
     assert waiting.reason == "team fraud is at its quota (1 of 1 runs running)"
-    assert waiting.describe("fraud") == ("queued: team fraud is at its quota (1 of 1 runs running); "
+    assert waiting.describe() == ("queued: team fraud is at its quota (1 of 1 runs running); "
                                          "position 1 in its queue")
     third = _ask(_run("third0000000"))
     assert (third.admitted, third.position) == (False, 2)
@@ -69,6 +69,7 @@ def test_resources_limit_like_runs_and_a_later_small_run_does_not_overtake(datab
     assert blocked.reason == "team fraud is at its quota (3 of 4 CPUs in use; this run needs 2)"
     small = _ask(_run("small0000000"), quota=quota, cpu=1)
     assert (small.admitted, small.position) == (False, 2)
+    assert small.reason == "1 earlier run of team fraud must start first", "it would fit, but the line is first"
     trials = _ask(_run("sweep0000000"), team="growth", quota=quota, cpu=1, sweep_trials=3)
     assert trials.admitted
     assert _ask(_run("sweep1000000"), team="growth", quota=quota, cpu=1, sweep_trials=1).reason == \

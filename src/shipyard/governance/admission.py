@@ -42,9 +42,8 @@ class Decision:
     """1 for the next run of its team to be admitted; None once admitted."""
     reason: str | None = None
 
-    def describe(self, team: str) -> str:
-        waits = f"{self.reason}; " if self.reason else f"team {team}'s queue is ahead of it; "
-        return f"queued: {waits}position {self.position} in its queue"
+    def describe(self) -> str:
+        return f"queued: {self.reason}; position {self.position} in its queue"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -143,16 +142,16 @@ def _admit_in_order(s: Session, team: str, quota: Quota, *, asking: str) -> list
     live = [entry for entry, _ in rows if entry.run_id not in gone]
     held = [_request(e) for e in live if e.state == "admitted"]
     waiting = [e for e in live if e.state == "queued"]
-    blocked = None
+    ahead = 0
     for entry in list(waiting):
-        if blocked is None:
-            blocked = _shortfall(team, quota, held, _request(entry))
-            if blocked is None:
-                entry.state, entry.admitted_at, entry.reason = "admitted", now, None
-                held.append(_request(entry))
-                waiting.remove(entry)
-                continue
-        entry.reason = blocked
+        shortfall = _shortfall(team, quota, held, _request(entry))
+        if shortfall is None and not ahead:
+            entry.state, entry.admitted_at, entry.reason = "admitted", now, None
+            held.append(_request(entry))
+            waiting.remove(entry)
+            continue
+        entry.reason = shortfall or f"{ahead} earlier run{'s' if ahead > 1 else ''} of team {team} must start first"
+        ahead += 1
     s.flush()
     return waiting
 

@@ -214,7 +214,7 @@ class Runner:
                                      settings=self.settings)
             if decision.admitted:
                 break
-            text = decision.describe(self.plan.team)
+            text = decision.describe()
             if shown is None:
                 store.update_run(self.run_id, status="queued", settings=self.settings)
             if text != shown:
