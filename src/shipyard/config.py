@@ -46,6 +46,8 @@ class Settings:
     """Folder (path or fsspec URL) of the checkpoints; default ``<artifact root>/audit/checkpoints``."""
     audit_retention: str = "7y"
     """How long audit events must be kept before they may be pruned: years or days, e.g. '7y', '400d'."""
+    quotas_file: Path | None = None
+    """The TOML file declaring team quotas (``SHIPYARD_QUOTAS``); None when no quotas are declared."""
 
     @property
     def oidc_enabled(self) -> bool:
@@ -90,6 +92,7 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         run_lease_s=_positive_float(env, "SHIPYARD_RUN_LEASE_S", 30.0),
         gateway_require_token=gateway_scopes(env.get("SHIPYARD_GATEWAY_REQUIRE_TOKEN") or "",
                                              "SHIPYARD_GATEWAY_REQUIRE_TOKEN"),
+        quotas_file=_quotas_file(env, home),
         **_oidc(env),
         **_audit(env),
     )
@@ -131,6 +134,19 @@ def retention_years_days(text: str, source: str) -> tuple[int, int]:
                         headline="invalid setting", hint="audit events younger than the retention are never pruned")
     amount = int(match.group(1))
     return (amount, 0) if match.group(2) == "y" else (0, amount)
+
+
+def _quotas_file(env, home: Path) -> Path | None:
+    """``SHIPYARD_QUOTAS`` when set (it must exist), else ``quotas.toml`` under the home when present."""
+    named = env.get("SHIPYARD_QUOTAS")
+    if named:
+        path = Path(named).expanduser().resolve()
+        if not path.is_file():
+            raise SpecError(f"SHIPYARD_QUOTAS={named} names no file", headline="invalid setting",
+                            hint="point it at a TOML file of team quotas, or unset it to declare none")
+        return path
+    default = home / "quotas.toml"
+    return default if default.is_file() else None
 
 
 def _oidc(env) -> dict[str, str | None]:

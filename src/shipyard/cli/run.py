@@ -57,7 +57,8 @@ def run_command(
 
             target = load_spec(pipeline)
             target = dataclasses.replace(target, spec=target.spec.model_copy(update={"deployment": None}))
-        result = run(target, options=options, reporter=reporter, run_id=run_id)
+        result = run(target, options=options, reporter=reporter, run_id=run_id,
+                     notice=lambda text: print(text, file=sys.stderr, flush=True))
     if json_output:
         print(json.dumps(result.to_dict(), indent=2, default=str))
     else:

@@ -7,11 +7,11 @@ from fastapi import APIRouter, Depends, FastAPI
 from shipyard.config import Settings, load_settings
 from shipyard.server import problems
 from shipyard.server.auth import caller, reads
-from shipyard.server.routes import audit, deployments, health, lifecycle, models, monitoring, runs
+from shipyard.server.routes import audit, deployments, health, lifecycle, models, monitoring, queue, runs
 
 API_PREFIX = "/api/v1"
-READS = {runs: "runs.read", models: "models.read", lifecycle: "models.read", deployments: "models.read",
-         monitoring: "models.read", audit: "audit.read"}
+READS = {runs: "runs.read", queue: "runs.read", models: "models.read", lifecycle: "models.read",
+         deployments: "models.read", monitoring: "models.read", audit: "audit.read"}
 """Each route module, and the read operation its GET routes need."""
 
 

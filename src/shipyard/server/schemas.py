@@ -43,8 +43,8 @@ class StepOut(BaseModel):
 class RunOut(BaseModel):
     id: str
     pipeline: str
-    status: str = Field(description="pending, running, succeeded, failed, cancelled, or interrupted (its process "
-                                    "is gone)")
+    status: str = Field(description="pending, queued (waiting for its team's quota), running, succeeded, failed, "
+                                    "cancelled, or interrupted (its process is gone)")
     spec_path: str | None
     spec_digest: str
     created_at: datetime
@@ -57,6 +57,7 @@ class RunOut(BaseModel):
     model_name: str | None
     model_version: str | None
     resume_command: str | None
+    queue_position: int | None = Field(description="While queued: 1 for the next run of its team to be admitted.")
 
 
 class RunDetail(RunOut):
@@ -79,6 +80,23 @@ class RunAccepted(BaseModel):
     id: str
     status: str
     url: str
+
+
+class QueueRequestOut(BaseModel):
+    cpu: float
+    memory: int = Field(description="Bytes.")
+    gpus: int
+    sweep_trials: int
+
+
+class QueueEntryOut(BaseModel):
+    run_id: str
+    pipeline: str
+    team: str
+    position: int = Field(description="1 for the next run of the team to be admitted.")
+    request: QueueRequestOut = Field(description="What the run will hold once admitted, besides one run.")
+    enqueued_at: datetime
+    reason: str | None = Field(description="Why it waits: the part of the team's quota it does not fit in.")
 
 
 # ---------------------------------------------------------------- models and versions
