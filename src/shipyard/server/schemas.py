@@ -316,6 +316,60 @@ class AlertOut(BaseModel):
     created_at: datetime
 
 
+# ---------------------------------------------------------------- teams
+
+Role = Literal["viewer", "developer", "approver", "admin"]
+IDENTITY_NAME = r"^(svc:)?[A-Za-z0-9][A-Za-z0-9._@-]{0,120}$"
+
+
+class TeamOut(BaseModel):
+    name: str
+    separation_of_duties: bool = Field(description="Whether whoever started a run may not approve the version it "
+                                                   "produced.")
+    members: dict[str, Role] = Field(description="Identity -> its role in the team.")
+
+
+class TeamIn(Body):
+    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,120}$")
+    separation_of_duties: bool = True
+
+
+class MemberIn(Body):
+    role: Role
+
+
+# ---------------------------------------------------------------- tokens
+
+TokenStatus = Literal["active", "expired", "revoked"]
+
+
+class TokenOut(BaseModel):
+    id: str
+    name: str
+    identity: str
+    created_at: datetime
+    expires_at: datetime | None
+    revoked_at: datetime | None
+    last_used_at: datetime | None
+    scopes: list[str] = Field(description="Gateway scopes: inference, inference:MODEL, metrics.")
+    status: TokenStatus
+
+
+class CreatedTokenOut(BaseModel):
+    secret: str = Field(description="The token itself: shown in this answer only; the server keeps its hash.")
+    info: TokenOut
+
+
+class TokenIn(Body):
+    name: str = Field(min_length=1, max_length=200, pattern=r"\S", description="What the token is for, e.g. ci.")
+    identity: str | None = Field(default=None, pattern=IDENTITY_NAME,
+                                 description="Whose token (default: the caller's); svc:NAME for a service account.")
+    expires_in_s: int | None = Field(default=90 * 86400, gt=0, le=100 * 366 * 86400,
+                                     description="Lifetime in seconds; null: never expires.")
+    scopes: list[str] = Field(default_factory=list, max_length=50,
+                              description="Gateway scopes: inference (every model), inference:MODEL, metrics.")
+
+
 # ---------------------------------------------------------------- audit
 
 class ChainOut(BaseModel):
