@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from shipyard.spec.deployment import ROUTING_KEY, DeploymentSpec
 
@@ -341,6 +341,9 @@ class MemberIn(Body):
 # ---------------------------------------------------------------- tokens
 
 TokenStatus = Literal["active", "expired", "revoked"]
+VISIBLE = r"[^\s\x00-\x20\x7f-\xa0]"
+"""A character that is neither whitespace nor a control character (by every regex dialect's reading of \\s)."""
+TokenScope = Annotated[str, StringConstraints(pattern=rf"^(inference(:{VISIBLE}+)?|metrics)$", max_length=200)]
 
 
 class TokenOut(BaseModel):
@@ -361,12 +364,13 @@ class CreatedTokenOut(BaseModel):
 
 
 class TokenIn(Body):
-    name: str = Field(min_length=1, max_length=200, pattern=r"\S", description="What the token is for, e.g. ci.")
+    name: str = Field(min_length=1, max_length=200, pattern=VISIBLE,
+                      description="What the token is for, e.g. ci.")
     identity: str | None = Field(default=None, pattern=IDENTITY_NAME,
                                  description="Whose token (default: the caller's); svc:NAME for a service account.")
     expires_in_s: int | None = Field(default=90 * 86400, gt=0, le=100 * 366 * 86400,
                                      description="Lifetime in seconds; null: never expires.")
-    scopes: list[str] = Field(default_factory=list, max_length=50,
+    scopes: list[TokenScope] = Field(default_factory=list, max_length=50,
                               description="Gateway scopes: inference (every model), inference:MODEL, metrics.")
 
 

@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 from dataclasses import asdict
+from typing import Annotated
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Path
 
 from shipyard.config import Settings
 from shipyard.server.auth import Caller, caller
 from shipyard.server.pagination import Page, Window, parse_sort, sort_in_memory, sort_query, window
 from shipyard.server.problems import problem_responses
-from shipyard.server.schemas import MemberIn, TeamIn, TeamOut
+from shipyard.server.schemas import IDENTITY_NAME, MemberIn, TeamIn, TeamOut
 from shipyard.server.settings import app_settings
 
 router = APIRouter(prefix="/teams", tags=["teams"])
 CHANGES = problem_responses(400, 401, 403, 404, 409, 422, 503)
+MemberName = Annotated[str, Path(pattern=IDENTITY_NAME, description="svc:NAME for a service account.")]
 TEAM_SORT = {"name": lambda t: t.name, "members": lambda t: (len(t.members), t.name)}
 
 
@@ -50,7 +52,7 @@ def show_team(team: str, who: Caller = Depends(caller), settings: Settings = Dep
 
 @router.put("/{team}/members/{identity}", response_model=TeamOut,
             summary="Give an identity a role in the team, replacing its role there (team admins)", responses=CHANGES)
-def add_member(team: str, identity: str, body: MemberIn, who: Caller = Depends(caller),
+def add_member(team: str, identity: MemberName, body: MemberIn, who: Caller = Depends(caller),
                settings: Settings = Depends(app_settings)) -> dict:
     from shipyard.governance.directory import add_member as add
 
@@ -60,7 +62,7 @@ def add_member(team: str, identity: str, body: MemberIn, who: Caller = Depends(c
 
 @router.delete("/{team}/members/{identity}", response_model=TeamOut, summary="Take an identity out of the team "
                "(team admins)", responses=CHANGES)
-def remove_member(team: str, identity: str, who: Caller = Depends(caller),
+def remove_member(team: str, identity: MemberName, who: Caller = Depends(caller),
                   settings: Settings = Depends(app_settings)) -> dict:
     from shipyard.governance.directory import remove_member as remove
 
