@@ -22,6 +22,17 @@ class Health(BaseModel):
     api: Literal["v1"]
 
 
+# ---------------------------------------------------------------- identity
+
+class IdentityOut(BaseModel):
+    name: str = Field(description="alice, svc:ci-bot for a service account, or the server's local identity.")
+    kind: Literal["user", "service", "local"]
+    teams: list[str] = Field(description="The teams the identity has a role in.")
+    roles: dict[str, str] = Field(description="Team -> role (viewer, developer, approver, admin).")
+    platform_admin: bool
+    authenticated: bool = Field(description="False only when the server does not require tokens.")
+
+
 # ---------------------------------------------------------------- runs
 
 class StepOut(BaseModel):
