@@ -49,11 +49,11 @@ class ApiClient:
     def put(self, path: str, body: dict[str, Any], **params: Any) -> Any:
         return self.request("PUT", path, params=params, body=body)
 
-    def pages(self, path: str, **params: Any) -> Iterator[Any]:
-        """Every item of a paginated list, page by page."""
+    def pages(self, path: str, *, page_size: int | None = None, **params: Any) -> Iterator[Any]:
+        """Every item of a paginated list, fetched a page at a time as the caller reads on."""
         offset: int | None = 0
         while offset is not None:
-            page = self.get(path, **params, offset=offset, limit=PAGE_SIZE)
+            page = self.get(path, **params, offset=offset, limit=min(page_size or PAGE_SIZE, PAGE_SIZE))
             yield from page["items"]
             offset = page.get("next_offset")
 

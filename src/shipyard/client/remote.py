@@ -37,6 +37,13 @@ def remote_api() -> ApiClient | None:
     return ApiClient(url, token_for(url))
 
 
+def segment(value: str | int) -> str:
+    """``value`` as one path segment of a URL."""
+    from urllib.parse import quote
+
+    return quote(str(value), safe="")
+
+
 def rebuild(kind: type[T], data: Any) -> T:
     """``data`` (an API answer) as ``kind``, a plane's dataclass; fields it lacks take their defaults."""
     from pydantic import TypeAdapter
