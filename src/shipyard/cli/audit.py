@@ -34,9 +34,18 @@ def log_command(model: str = typer.Option(None, "--model", help="Only events of 
     from rich.console import Console
     from rich.table import Table
 
-    from shipyard.governance.audit import read_events
+    from shipyard.client.remote import remote_api
 
-    events = read_events(model=model, since=_since(since))
+    api = remote_api()
+    if api is None:
+        from shipyard.governance.audit import read_events
+
+        events = read_events(model=model, since=_since(since))
+    else:
+        from shipyard.client import audit as remote
+
+        with api:
+            events = remote.read_events(api, model=model, since=_since(since))
     if json_output:
         print(json.dumps([e.__dict__ for e in events], indent=2, default=str))
         return
@@ -57,9 +66,18 @@ def log_command(model: str = typer.Option(None, "--model", help="Only events of 
 @audit_app.command("verify")
 def verify_command() -> None:
     """Check the hash chain; exits non-zero and names the first bad event if it was tampered with."""
-    from shipyard.governance.audit import verify_chain
+    from shipyard.client.remote import remote_api
 
-    report = verify_chain()
+    api = remote_api()
+    if api is None:
+        from shipyard.governance.audit import verify_chain
+
+        report = verify_chain()
+    else:
+        from shipyard.client import audit as remote
+
+        with api:
+            report = remote.verify_chain(api)
     if report.ok:
         print(f"audit log intact: {report.events} events, hash chain verified")
         return

@@ -20,9 +20,7 @@ def list_command(pipeline: str = typer.Option(None, "--pipeline", help="Only run
     from rich.console import Console
     from rich.table import Table
 
-    from shipyard.store import runs as store
-
-    records = store.list_runs(pipeline=pipeline, limit=limit)
+    records = _runs(pipeline, limit)
     if json_output:
         print(json.dumps([_run_dict(r, steps=False) for r in records], indent=2, default=str))
         return
@@ -48,9 +46,7 @@ def show_command(run_id: str = typer.Argument(..., help="Run id or a unique pref
     from rich.console import Console
     from rich.table import Table
 
-    from shipyard.store import runs as store
-
-    record = store.get_run(run_id)
+    record = _run(run_id)
     if json_output:
         print(json.dumps(_run_dict(record, steps=True), indent=2, default=str))
         return
@@ -79,6 +75,34 @@ def show_command(run_id: str = typer.Argument(..., help="Run id or a unique pref
         console.print(f"running in {record.holder.describe()}", highlight=False)
     if record.resumable:
         console.print(f"resume with: {_resume_command(record)}", highlight=False)
+
+
+def _runs(pipeline: str | None, limit: int) -> list:
+    from shipyard.client.remote import remote_api
+
+    api = remote_api()
+    if api is None:
+        from shipyard.store import runs as store
+
+        return store.list_runs(pipeline=pipeline, limit=limit)
+    from shipyard.client import runs as remote
+
+    with api:
+        return remote.list_runs(api, pipeline=pipeline, limit=limit)
+
+
+def _run(run_id: str):
+    from shipyard.client.remote import remote_api
+
+    api = remote_api()
+    if api is None:
+        from shipyard.store import runs as store
+
+        return store.get_run(run_id)
+    from shipyard.client import runs as remote
+
+    with api:
+        return remote.get_run(api, run_id)
 
 
 def _resume_command(record) -> str:

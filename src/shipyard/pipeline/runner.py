@@ -290,7 +290,7 @@ class Runner:
         if entry is None or not all(self.store.exists(ref["digest"]) for ref in entry.outputs.values()):
             return False
         self._set(state, "cached", cache_hit=True, outputs=dict(entry.outputs), duration_s=0.0,
-                  details=dict(entry.details or {}), note=_note(node, entry.details or {}))
+                  details=dict(entry.details or {}), note=step_note(node.kind, entry.details or {}))
         return True
 
     def _executor(self) -> LocalExecutor:
@@ -413,7 +413,7 @@ class Runner:
             store.cache_put(state.cache_key, step_kind=node.kind, outputs=outputs, run_id=self.run_id,
                             details=details)
         self._set(state, "succeeded", outputs=outputs, details=details, duration_s=duration,
-                  note=_note(node, details))
+                  note=step_note(node.kind, details))
 
     def _fail(self, state: StepState, error: ShipyardError, duration: float | None = None) -> None:
         if self.failure is None:
@@ -460,18 +460,19 @@ class Runner:
         return load_value(self.store, state.outputs[output])
 
 
-def _note(node: StepNode, details: dict[str, Any]) -> str:
-    if node.kind == "sweep" and details.get("best_value") is not None:
+def step_note(kind: str, details: dict[str, Any]) -> str:
+    """What the progress display says about a finished step of this kind."""
+    if kind == "sweep" and details.get("best_value") is not None:
         return f"{details['trials']} trials, best {details['metric']}={details['best_value']:.4f}"
-    if node.kind == "evaluate" and details.get("metrics"):
+    if kind == "evaluate" and details.get("metrics"):
         return ", ".join(f"{k}={v}" for k, v in list(details["metrics"].items())[:3])
-    if node.kind == "register" and details.get("model"):
+    if kind == "register" and details.get("model"):
         return details["model"]
-    if node.kind == "gate" and details.get("outcome"):
+    if kind == "gate" and details.get("outcome"):
         return details["outcome"]
-    if node.kind == "validate" and details.get("rows_dropped"):
+    if kind == "validate" and details.get("rows_dropped"):
         return f"{details['rows_dropped']} rows dropped"
-    if node.kind == "ingest" and details.get("rows") is not None:
+    if kind == "ingest" and details.get("rows") is not None:
         return f"{details['rows']} rows"
     return ""
 

@@ -7,7 +7,8 @@ from fastapi import APIRouter, Depends, FastAPI
 from shipyard.config import Settings, load_settings
 from shipyard.server import problems
 from shipyard.server.auth import caller, reads
-from shipyard.server.routes import audit, deployments, health, lifecycle, models, monitoring, runs, teams, tokens
+from shipyard.server.routes import (audit, deployments, health, lifecycle, me, models, monitoring, runs, teams,
+                                    tokens)
 
 API_PREFIX = "/api/v1"
 READS = {runs: "runs.read", models: "models.read", lifecycle: "models.read", deployments: "models.read",
@@ -35,6 +36,7 @@ def create_app(settings: Settings | None = None, *, require_auth: bool = True) -
     api = APIRouter(prefix=API_PREFIX)
     api.include_router(health.router)
     guarded = APIRouter(dependencies=[Depends(caller)], responses=problems.problem_responses(401, 403))
+    guarded.include_router(me.router)  # any valid token may ask whose it is, with or without a team role
     for module, read in READS.items():
         guarded.include_router(module.router, dependencies=[Depends(reads(read))] if read else [])
     api.include_router(guarded)

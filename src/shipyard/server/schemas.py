@@ -22,6 +22,17 @@ class Health(BaseModel):
     api: Literal["v1"]
 
 
+# ---------------------------------------------------------------- identity
+
+class IdentityOut(BaseModel):
+    name: str = Field(description="alice, svc:ci-bot for a service account, or the server's local identity.")
+    kind: Literal["user", "service", "local"]
+    teams: list[str] = Field(description="The teams the identity has a role in.")
+    roles: dict[str, str] = Field(description="Team -> role (viewer, developer, approver, admin).")
+    platform_admin: bool
+    authenticated: bool = Field(description="False only when the server does not require tokens.")
+
+
 # ---------------------------------------------------------------- runs
 
 class StepOut(BaseModel):
@@ -57,6 +68,10 @@ class RunOut(BaseModel):
     model_name: str | None
     model_version: str | None
     resume_command: str | None
+    started_by: str | None = Field(description="The identity that started the run.")
+    owner: str | None = Field(description="The process holding the run's lease: host:pid:token.")
+    heartbeat_at: datetime | None = Field(description="The holder's last heartbeat.")
+    lease_expires_at: datetime | None = Field(description="When the lease lapses without a heartbeat.")
 
 
 class RunDetail(RunOut):
@@ -68,6 +83,12 @@ class RunFromSpec(Body):
     spec: str = Field(description="A pipeline YAML to run; name its data by absolute path or URL (relative paths "
                                   "resolve against the folder the server keeps it in).")
     no_cache: bool = False
+    no_deploy: bool = Field(default=False, description="Gate the new version but leave its deployment: section "
+                                                       "unapplied (as `shipyard run --no-deploy`).")
+    from_step: str | None = Field(default=None, description="Re-run this step and everything after it.")
+    base_dir: str | None = Field(default=None, description="The folder the client keeps this spec in: when the "
+                                 "server can read it and it holds the spec's file (the same text), the run uses "
+                                 "that file, so relative data paths resolve as they do for the client.")
 
 
 class RunFromRun(Body):
@@ -161,6 +182,8 @@ class CardOut(BaseModel):
     mlflow_run_id: str
     markdown_sha256: str
     html_sha256: str
+    gate_overrides: list[AuditEventOut] = Field(description="The audit events that cleared the version for "
+                                                            "production without a passing gate report.")
 
 
 class Comparison(BaseModel):

@@ -1,0 +1,22 @@
+"""The audit log through the API, as the governance plane's own dataclasses."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from shipyard.client.remote import rebuild
+from shipyard.governance.audit import ChainReport, Event
+
+if TYPE_CHECKING:
+    from shipyard.client.http import ApiClient
+
+
+def read_events(api: ApiClient, *, model: str | None = None, since: datetime | None = None) -> list[Event]:
+    """Events (of ``model``, at or after ``since``), oldest first."""
+    items = api.pages("/audit", model=model, since=since.isoformat() if since else None, sort="seq")
+    return rebuild(list[Event], list(items))
+
+
+def verify_chain(api: ApiClient) -> ChainReport:
+    return rebuild(ChainReport, api.get("/audit/verify"))
