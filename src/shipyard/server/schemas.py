@@ -279,6 +279,12 @@ class ArmIn(Body):
     percent: float | None = Field(default=None, ge=0, le=100)
 
 
+class DeploymentRollbackIn(Body):
+    reason: str = Field(min_length=1)
+    force: bool = Field(default=False, description="Return to the previous version even if its inputs no longer "
+                                                   "match today's serving contract (or cannot be checked).")
+
+
 TRAFFIC_CHANGES = ("stable", "canary", "ab", "shadow", "routing_key")
 
 
@@ -391,7 +397,7 @@ class TokenIn(Body):
                       description="What the token is for, e.g. ci.")
     identity: str | None = Field(default=None, pattern=IDENTITY_NAME,
                                  description="Whose token (default: the caller's); svc:NAME for a service account.")
-    expires_in_s: int | None = Field(default=90 * 86400, gt=0, le=100 * 366 * 86400,
+    expires_in_s: float | None = Field(default=90 * 86400, gt=0, le=100 * 366 * 86400,
                                      description="Lifetime in seconds; null: never expires.")
     scopes: list[TokenScope] = Field(default_factory=list, max_length=50,
                               description="Gateway scopes: inference (every model), inference:MODEL, metrics.")
