@@ -6,7 +6,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from shipyard.client.remote import rebuild, segment
-from shipyard.governance.tokens import CreatedToken, TokenInfo
+from shipyard.governance.tokens import CreatedToken, TokenInfo, check_scopes
 
 if TYPE_CHECKING:
     from shipyard.client.http import ApiClient
@@ -14,8 +14,12 @@ if TYPE_CHECKING:
 
 def create_token(api: ApiClient, name: str, *, identity: str | None, expires_in: timedelta | None,
                  scopes: list[str] | tuple[str, ...]) -> CreatedToken:
-    """A new token (for the caller, or ``identity``); its secret is in this answer only."""
-    body = {"name": name, "scopes": list(scopes),
+    """A new token (for the caller, or ``identity``); its secret is in this answer only.
+
+    The scopes are checked here first, so that a mistake reads as it does in-process rather than as the
+    API schema's pattern.
+    """
+    body = {"name": name, "scopes": list(check_scopes(scopes)),
             "expires_in_s": None if expires_in is None else expires_in.total_seconds()}
     if identity is not None:
         body["identity"] = identity
