@@ -102,8 +102,9 @@ def _watch(models: list[str], *, every: str, window: str | None, iterations: int
 def _history(model: str, limit: int):
     api = remote_api()
     if api is None:
-        from shipyard.monitoring.runs import history
+        from shipyard.monitoring.runs import history, require_model
 
+        require_model(model)
         return [run.summary() for run in history(model, limit=limit)]
     from shipyard.client import monitoring as remote
 
