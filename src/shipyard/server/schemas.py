@@ -397,8 +397,8 @@ class TokenIn(Body):
                       description="What the token is for, e.g. ci.")
     identity: str | None = Field(default=None, pattern=IDENTITY_NAME,
                                  description="Whose token (default: the caller's); svc:NAME for a service account.")
-    expires_in_s: float | None = Field(default=90 * 86400, gt=0, le=100 * 366 * 86400,
-                                     description="Lifetime in seconds; null: never expires.")
+    expires_in_s: float | None = Field(default=90 * 86400, ge=1, le=100 * 366 * 86400,
+                                       description="Lifetime in seconds (at least one); null: never expires.")
     scopes: list[TokenScope] = Field(default_factory=list, max_length=50,
                               description="Gateway scopes: inference (every model), inference:MODEL, metrics.")
 
