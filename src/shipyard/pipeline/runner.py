@@ -144,6 +144,7 @@ class Runner:
         self.renew_at = time.monotonic() + self.settings.run_lease_s / 4
 
     def _open_record(self) -> None:
+        """Record every step, then mark the run running: a reader that sees it running sees all its steps."""
         if self.resuming:
             record = store.get_run(self.run_id)
             self._restore(record)
@@ -151,11 +152,12 @@ class Runner:
             if self.plan.spec_digest and self.plan.spec_digest != record.spec_digest:
                 spec = {"spec_text": self.plan.spec_text, "spec_digest": self.plan.spec_digest,
                         "spec_path": self.plan.spec_path}
-            store.update_run(self.run_id, status="running", error=None, finished_at=None, **spec)
+            opened = dict(status="running", error=None, finished_at=None, **spec)
         else:
-            store.update_run(self.run_id, status="running", started_at=_now())
+            opened = dict(status="running", started_at=_now())
         for state in self.states.values():
             self._save(state)
+        store.update_run(self.run_id, **opened)
 
     def _restore(self, record: store.RunRecord) -> None:
         """Keep the steps completed before whose cache key is still the same; the others run again."""
