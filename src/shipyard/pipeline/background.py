@@ -184,5 +184,5 @@ def _recorded(run_id: str, settings: Settings, resumed: str | None, *, finished:
     except NotFoundError:
         return False
     if resumed is None:
-        return True
+        return finished or record.status != "pending"  # running: its steps are recorded too
     return record.holder.alive() or finished or record.status != resumed
