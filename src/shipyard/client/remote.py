@@ -20,20 +20,22 @@ T = TypeVar("T")
 
 def server_url() -> str | None:
     """``SHIPYARD_URL`` normalized, or ``None`` when unset (in-process use)."""
+    url = os.environ.get(URL_VARIABLE, "").strip()
+    if not url:
+        return None
     from shipyard.client.credentials import normalize_url
 
-    url = os.environ.get(URL_VARIABLE, "").strip()
-    return normalize_url(url) if url else None
+    return normalize_url(url)
 
 
 def remote_api() -> ApiClient | None:
     """A client of the server ``SHIPYARD_URL`` names, with its token; ``None`` when it is unset."""
-    from shipyard.client.credentials import token_for
-    from shipyard.client.http import ApiClient
-
     url = server_url()
     if url is None:
         return None
+    from shipyard.client.credentials import token_for
+    from shipyard.client.http import ApiClient
+
     return ApiClient(url, token_for(url))
 
 

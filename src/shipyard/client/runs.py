@@ -52,24 +52,31 @@ def resume_run(api: ApiClient, run_id: str) -> str:
 def follow_run(api: ApiClient, run_id: str, reporter: Reporter) -> PipelineRun:
     """Report the run's steps as they change until it ends; its result as ``shipyard run`` shows it.
 
-    Ctrl-C asks the server to cancel the run, as it cancels a run in-process.
+    The run is under way while its process holds its lease; the report starts once it is running (by then
+    every step is recorded) and the run is over once the lease is released. Ctrl-C asks the server to cancel
+    the run, as it cancels a run in-process.
     """
     seen: dict[str, tuple] = {}
     started = False
     try:
         while True:
             record = get_run(api, run_id)
-            states = [_step_state(step) for step in record.steps]
-            if not started:
+            holding = record.holder.alive()
+            if not started and (record.status == "running" or not holding):
+                states = [_step_state(step) for step in record.steps]
                 reporter.start(record.id, record.pipeline, states)
+                for state in states:
+                    if not state.done and state.state != "pending":  # start shows the completed ones
+                        reporter.update(state)
                 seen = {s.name: _shown(s) for s in states}
                 started = True
-            for state in states:
-                if seen.get(state.name) != _shown(state):
-                    seen[state.name] = _shown(state)
-                    reporter.update(state)
-            reporter.tick()
-            if record.shown_status in FINISHED:
+            elif started:
+                for state in (_step_state(step) for step in record.steps):
+                    if seen.get(state.name, _PENDING) != _shown(state):
+                        seen[state.name] = _shown(state)
+                        reporter.update(state)
+                reporter.tick()
+            if started and not holding and record.shown_status in FINISHED:
                 return _result(record)
             time.sleep(POLL_S)
     except KeyboardInterrupt:
@@ -89,6 +96,9 @@ def _cancel(api: ApiClient, run_id: str) -> None:
         print(f"could not cancel run {run_id}: {exc.render()}", file=sys.stderr)
     else:
         print(f"asked the server to cancel run {run_id}", file=sys.stderr)
+
+
+_PENDING = ("pending", 0, None, False)
 
 
 def _shown(state: StepState) -> tuple:

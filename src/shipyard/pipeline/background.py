@@ -85,8 +85,13 @@ def start_again(run_id: str, *, actor: str, no_cache: bool = False, settings: Se
 def start_file(path: Path, *, actor: str, no_cache: bool = False, no_deploy: bool = False,
                from_step: str | None = None, settings: Settings | None = None) -> str:
     """Start ``shipyard run PATH`` in the background; the new run's id once it is recorded."""
+    from shipyard.data.sources import source_files
+
     settings = settings or load_settings()
-    authorize_run(load_spec(path), settings)
+    loaded = load_spec(path)
+    authorize_run(loaded, settings)
+    if loaded.spec.data is not None:
+        source_files(loaded.spec.data, loaded.base_dir)  # missing data files: refused now, as a run refuses them
     run_id = new_run_id()
     args = ["run", str(path), "--run-id", run_id] + (["--no-cache"] if no_cache else []) + \
         (["--no-deploy"] if no_deploy else []) + (["--from", from_step] if from_step else [])
@@ -179,5 +184,5 @@ def _recorded(run_id: str, settings: Settings, resumed: str | None, *, finished:
     except NotFoundError:
         return False
     if resumed is None:
-        return True
+        return finished or record.status != "pending"  # running: its steps are recorded too
     return record.holder.alive() or finished or record.status != resumed

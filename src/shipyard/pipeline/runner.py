@@ -28,6 +28,7 @@ from shipyard.pipeline.serialization import save_value
 from shipyard.pipeline.state import PipelineRun, StepState
 from shipyard.store import leases
 from shipyard.store import runs as store
+from shipyard.store.db import session_scope
 
 _NOT_RETRIED = (SpecError, DataError)
 _PREFLIGHT = "preflight"
@@ -144,6 +145,7 @@ class Runner:
         self.renew_at = time.monotonic() + self.settings.run_lease_s / 4
 
     def _open_record(self) -> None:
+        """Record every step and mark the run running at once: a reader that sees it running sees its steps."""
         if self.resuming:
             record = store.get_run(self.run_id)
             self._restore(record)
@@ -151,11 +153,13 @@ class Runner:
             if self.plan.spec_digest and self.plan.spec_digest != record.spec_digest:
                 spec = {"spec_text": self.plan.spec_text, "spec_digest": self.plan.spec_digest,
                         "spec_path": self.plan.spec_path}
-            store.update_run(self.run_id, status="running", error=None, finished_at=None, **spec)
+            opened = dict(status="running", error=None, finished_at=None, **spec)
         else:
-            store.update_run(self.run_id, status="running", started_at=_now())
-        for state in self.states.values():
-            self._save(state)
+            opened = dict(status="running", started_at=_now())
+        with session_scope(self.settings) as session:
+            for state in self.states.values():
+                self._save(state, session=session)
+            store.update_run(self.run_id, session=session, **opened)
 
     def _restore(self, record: store.RunRecord) -> None:
         """Keep the steps completed before whose cache key is still the same; the others run again."""
@@ -197,10 +201,10 @@ class Runner:
                                headline="run taken over",
                                hint=f"`shipyard runs show {self.run_id}` shows the run's state")
 
-    def _save(self, state: StepState) -> None:
+    def _save(self, state: StepState, *, session=None) -> None:
         if not self.owned:
             return
-        store.save_step(self.run_id, state.name, kind=state.kind, position=state.position,
+        store.save_step(self.run_id, state.name, session=session, kind=state.kind, position=state.position,
                         cache_key=state.cache_key, state=state.state, cache_hit=state.cache_hit,
                         attempts=state.attempts, duration_s=state.duration_s, error=state.error,
                         outputs=state.outputs, details=state.details)
