@@ -61,7 +61,7 @@ def test_bad_input_exits_non_zero_and_changes_nothing(three_versions, capsys):
         (["deploy", "churn", "2", "--strategy", "canary", "--weight", "ten"], 2, "not a percentage"),
         (["deploy", "churn", "2", "--strategy", "canary", "--weight", "150"], 2, "not between 0 and 100"),
         (["deploy", "churn", "2", "--strategy", "sideways"], 2, "not a deployment strategy"),
-        (["deploy", "churn", "2", "--strategy", "ab"], 6, "cannot be the ab arm"),
+        (["deploy", "churn", "2", "--strategy", "ab"], 6, "needs a routing key"),
         (["traffic", "set", "churn", "--canary", "two"], 2, "VERSION[:PERCENT]"),
         (["traffic", "set", "churn"], 2, "nothing to change"),
         (["traffic", "show", "fraud"], 8, "not deployed"),
