@@ -72,6 +72,9 @@ def test_a_run_through_the_server_is_followed_to_its_end_and_acts_as_the_tokens_
     assert main(["gate", "churny", "1"]) == 0
     assert "[pass] threshold" in capsys.readouterr().out
 
+    assert main(["models", "override", "churny", "1", "--reason", "reviewed by hand"]) == 0
+    assert capsys.readouterr().out == ("churny version 1: gates overridden, it is staging and may be deployed to "
+                                       "production\n")
     assert main(["models", "promote", "churny", "1", "--actor", "alice"]) == 2
     err = capsys.readouterr().err
     assert "--actor alice differs from the identity your token authenticates (root)" in err

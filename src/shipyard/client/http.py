@@ -16,20 +16,21 @@ from shipyard.errors import (BackendError, ShipyardError, UnauthenticatedError, 
 API_PREFIX = "/api/v1"
 TYPE_PREFIX = "urn:shipyard:problem:"
 PAGE_SIZE = 500
-DEFAULT_TIMEOUT_S = 60.0
+CONNECT_TIMEOUT_S = 10.0
+ANSWER_TIMEOUT_S = 300.0
+"""Evaluating gates or starting a run on a busy server takes a while; a server that does not connect fails fast."""
 
 
 class ApiClient:
     """A client of one server; ``token`` (an API token or OIDC JWT) is sent as a bearer token when given."""
 
-    def __init__(self, url: str, token: str | None = None, *, timeout_s: float = DEFAULT_TIMEOUT_S,
-                 transport: httpx.BaseTransport | None = None):
+    def __init__(self, url: str, token: str | None = None, *, timeout_s: float = ANSWER_TIMEOUT_S):
         self.url = url.rstrip("/")
         headers = {"Accept": "application/json"}
         if token:
             headers["Authorization"] = f"Bearer {token}"
-        self._http = httpx.Client(base_url=self.url + API_PREFIX, headers=headers, timeout=timeout_s,
-                                  transport=transport)
+        self._http = httpx.Client(base_url=self.url + API_PREFIX, headers=headers,
+                                  timeout=httpx.Timeout(timeout_s, connect=min(CONNECT_TIMEOUT_S, timeout_s)))
 
     def close(self) -> None:
         self._http.close()
