@@ -166,6 +166,24 @@ class InternalError(ShipyardError):
     exit_code = 70
 
 
+def kind_slug(name: str) -> str:
+    """The kebab-case kind of an error class name, as the API's problem types carry it (``NotFoundError`` ->
+    ``not-found``)."""
+    name = name.removesuffix("Error") or "error"
+    return "".join("-" + c.lower() if c.isupper() and i else c.lower() for i, c in enumerate(name))
+
+
+def kind_for_slug(slug: str) -> type[ShipyardError] | None:
+    """The error class whose :func:`kind_slug` is ``slug``, searched through the whole tree."""
+    pending: list[type[ShipyardError]] = [ShipyardError]
+    while pending:
+        kind = pending.pop()
+        if kind_slug(kind.__name__) == slug:
+            return kind
+        pending.extend(kind.__subclasses__())
+    return None
+
+
 def exit_codes() -> list[tuple[int, str]]:
     """The CLI's exit statuses and what each means, in order."""
     return [

@@ -63,3 +63,21 @@ def test_cancel_and_resume_need_the_role_in_the_team_the_runs_spec_names(shipyar
     with acting_as(developer), pytest.raises(RefusedError, match="runs on elsewhere.example"):
         background.cancel("team00000000")
     assert not (load_settings().home / "run-logs").exists()
+
+
+def test_an_uploaded_spec_names_the_clients_folder_only_when_it_holds_that_spec(shipyard_home, tmp_path):
+    from shipyard.errors import DataError
+
+    spec = ("name: churny\ndata:\n  source: {type: csv, path: data.csv}\n  target: y\n"
+            "features:\n  - columns: [x]\n    transforms: [{kind: scale}]\n"
+            "model: {flavor: sklearn, estimator: LogisticRegression}\n")
+    client = tmp_path / "client"
+    client.mkdir()
+    (client / "data.csv").write_text("x,y\n1,0\n")
+    (client / "pipeline.yaml").write_text(spec.replace("churny", "other"))  # another spec: not this one
+    settings = load_settings()
+    for base_dir in (str(client), "client", str(tmp_path / "absent")):
+        with pytest.raises(DataError, match="does not exist") as missing:
+            background.start_uploaded(spec, actor="alice", base_dir=base_dir, settings=settings)
+        assert str(settings.home / "specs") in missing.value.message  # resolved beside the kept copy
+    assert not (settings.home / "run-logs").exists()

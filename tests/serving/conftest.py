@@ -1,38 +1,8 @@
-import threading
-import time
-
 import pytest
 
-from shipyard.serving.server import free_port
 from lifecycle_moves import move
+from live_server import LiveServer
 from tracked_run import mlflow_home, tracked  # noqa: F401  (module-scoped fixtures)
-
-
-class LiveServer:
-    """A real uvicorn server on loopback, in a thread."""
-
-    def __init__(self, app):
-        import uvicorn
-
-        self.port = free_port()
-        self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning"))
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def __enter__(self):
-        self.thread.start()
-        deadline = time.monotonic() + 20
-        while not self.server.started:
-            assert time.monotonic() < deadline, "the server did not start"
-            time.sleep(0.02)
-        return self
-
-    def __exit__(self, *exc):
-        self.server.should_exit = True
-        self.thread.join(timeout=10)
 
 
 @pytest.fixture(scope="module")

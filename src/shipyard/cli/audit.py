@@ -39,9 +39,18 @@ def log_command(model: str = typer.Option(None, "--model", help="Only events of 
     from rich.console import Console
     from rich.table import Table
 
-    from shipyard.governance.audit import read_events
+    from shipyard.client.remote import remote_api
 
-    events = read_events(model=model, since=_since(since))
+    api = remote_api()
+    if api is None:
+        from shipyard.governance.audit import read_events
+
+        events = read_events(model=model, since=_since(since))
+    else:
+        from shipyard.client import audit as remote
+
+        with api:
+            events = remote.read_events(api, model=model, since=_since(since))
     if json_output:
         print(json.dumps([e.__dict__ for e in events], indent=2, default=str))
         return
@@ -64,9 +73,18 @@ def verify_command(json_output: bool = typer.Option(False, "--json")) -> None:
     """Check the hash chain and the signed checkpoints; exits 9 and names what is wrong if it was tampered with."""
     from dataclasses import asdict
 
-    from shipyard.governance.audit_verify import verify_log
+    from shipyard.client.remote import remote_api
 
-    report = verify_log()
+    api = remote_api()
+    if api is None:
+        from shipyard.governance.audit_verify import verify_log
+
+        report = verify_log()
+    else:
+        from shipyard.client import audit as remote
+
+        with api:
+            report = remote.verify_log(api)
     if json_output:
         print(json.dumps(asdict(report), indent=2))
     elif report.ok:

@@ -17,9 +17,18 @@ def lineage_command(model: str = typer.Argument(..., help="Registered model name
     from rich.console import Console
     from rich.tree import Tree
 
-    from shipyard.registry.lineage import model_lineage
+    from shipyard.client.remote import remote_api
 
-    info = model_lineage(model, version)
+    api = remote_api()
+    if api is None:
+        from shipyard.registry.lineage import model_lineage
+
+        info = model_lineage(model, version)
+    else:
+        from shipyard.client import models as remote
+
+        with api:
+            info = remote.lineage(api, model, version)
     if json_output:
         print(json.dumps(info, indent=2, default=str))
         return

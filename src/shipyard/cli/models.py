@@ -20,9 +20,16 @@ def list_command(model: str = typer.Argument(None, help="Only this model.")) -> 
     from rich.console import Console
     from rich.table import Table
 
-    from shipyard.registry.lifecycle import list_states
+    api = remote_api()
+    if api is None:
+        from shipyard.registry.lifecycle import list_states
 
-    states = list_states(model)
+        states = list_states(model)
+    else:
+        from shipyard.client import models as remote
+
+        with api:
+            states = remote.list_states(api, model)
     if not states:
         print("no registered models yet; run a pipeline with: shipyard run PIPELINE_YAML")
         return
@@ -39,15 +46,22 @@ def list_command(model: str = typer.Argument(None, help="Only this model.")) -> 
 @models_app.command("show")
 def show_command(model: str, version: str) -> None:
     """One version's state and its audit history."""
-    from shipyard.governance.audit import read_events
-    from shipyard.registry.lifecycle import get_state
+    api = remote_api()
+    if api is None:
+        from shipyard.governance.audit import read_events
+        from shipyard.registry.lifecycle import get_state
 
-    state = get_state(model, version)
+        state = get_state(model, version)
+        history = [e for e in read_events(model=model) if e.version == str(version)]
+    else:
+        from shipyard.client import models as remote
+
+        with api:
+            state, history = remote.version_history(api, model, version)
     print(f"{model} version {version}: {state.state}" + (f" ({state.reason})" if state.reason else ""))
     print(f"  approval: {state.approval}" + (f", approved by {state.approved_by}" if state.approved_by else ""))
-    for e in read_events(model=model):
-        if e.version == str(version):
-            print(f"  {e.time:%Y-%m-%d %H:%M:%S}  {e.action:<18} {e.actor:<12} {e.reason or ''}")
+    for e in history:
+        print(f"  {e.time:%Y-%m-%d %H:%M:%S}  {e.action:<18} {e.actor:<12} {e.reason or ''}")
 
 
 @models_app.command("card")
@@ -59,14 +73,22 @@ def card_command(model: str, version: str,
     import json
 
     from shipyard.errors import UsageError
-    from shipyard.registry.cards import card_uri, read_card
+    from shipyard.registry.cards import card_uri
 
     if html is not None and json_output:
         raise UsageError("give --html FILE or --json, not both")
-    from shipyard.registry.lifecycle import gate_overrides
+    api = remote_api()
+    if api is None:
+        from shipyard.registry.cards import read_card
+        from shipyard.registry.lifecycle import gate_overrides
 
-    record, text = read_card(model, version, html_page=html is not None)
-    overrides = gate_overrides(model, version)
+        record, text = read_card(model, version, html_page=html is not None)
+        overrides = gate_overrides(model, version)
+    else:
+        from shipyard.client import models as remote
+
+        with api:
+            record, text, overrides = remote.read_card(api, model, version, html_page=html is not None)
     if html is not None:
         html.write_text(text)
         print(f"model card of {model} version {version} written to {html.resolve()}")
@@ -91,6 +113,13 @@ def resolve_actor(actor: str | None) -> str:
     return actor or current_actor()
 
 
+def remote_api():
+    """The server's client when SHIPYARD_URL is set, else None (the commands then run in-process)."""
+    from shipyard.client.remote import remote_api as api
+
+    return api()
+
+
 @models_app.command("promote")
 def promote_command(model: str, version: str,
                     to: str = typer.Option("production", "--to", help="staging or production."),
@@ -98,12 +127,21 @@ def promote_command(model: str, version: str,
                     actor: str = typer.Option(None, "--actor", help="Who promotes (default: SHIPYARD_ACTOR or login).")) -> None:
     """Move a version to staging or production."""
     from shipyard.errors import UsageError
-    from shipyard.registry.lifecycle import transition
-
     if to not in _TARGETS:
         raise UsageError(f"--to '{to}' is not a state a version can be promoted to; allowed: {', '.join(_TARGETS)}",
                          hint="the other states have their own commands: shipyard models reject | archive | rollback")
-    state = transition(model, version, to, actor=resolve_actor(actor), reason=reason, action="promoted")
+    api = remote_api()
+    if api is None:
+        from shipyard.registry.lifecycle import transition
+
+        state = transition(model, version, to, actor=resolve_actor(actor), reason=reason, action="promoted")
+    else:
+        from shipyard.client import models as remote
+        from shipyard.client.remote import same_actor
+
+        with api:
+            same_actor(actor, api)
+            state = remote.promote(api, model, version, to=to, reason=reason)
     print(f"{model} version {version} is now {state.state}")
 
 
@@ -113,9 +151,18 @@ def approve_command(model: str, version: str,
                                                  "through a server it is the authenticated identity)."),
                     reason: str = typer.Option(None, "--reason")) -> None:
     """Approve a version for production (needed when the spec says approval: manual)."""
-    from shipyard.registry.lifecycle import approve
+    api = remote_api()
+    if api is None:
+        from shipyard.registry.lifecycle import approve
 
-    state = approve(model, version, approver=approver or "", reason=reason)
+        state = approve(model, version, approver=approver or "", reason=reason)
+    else:
+        from shipyard.client import models as remote
+        from shipyard.client.remote import same_actor
+
+        with api:
+            same_actor(approver, api, "--approver")
+            state = remote.approve(api, model, version, reason=reason)
     print(f"{model} version {version} approved by {state.approved_by}")
 
 
@@ -124,9 +171,16 @@ def override_command(model: str, version: str,
                      reason: str = typer.Option(..., "--reason", help="Why production may skip the gates "
                                                                      "(required; shown on the model card).")) -> None:
     """Clear a version for production without a passing gate report (team admins)."""
-    from shipyard.registry.lifecycle import override_gates
+    api = remote_api()
+    if api is None:
+        from shipyard.registry.lifecycle import override_gates
 
-    state = override_gates(model, version, reason=reason)
+        state = override_gates(model, version, reason=reason)
+    else:
+        from shipyard.client import models as remote
+
+        with api:
+            state = remote.override_gates(api, model, version, reason=reason)
     print(f"{model} version {version}: gates overridden, it is {state.state} and may be deployed to production")
 
 
@@ -134,9 +188,18 @@ def override_command(model: str, version: str,
 def reject_command(model: str, version: str, reason: str = typer.Option(..., "--reason"),
                    actor: str = typer.Option(None, "--actor")) -> None:
     """Reject a candidate or staging version."""
-    from shipyard.registry.lifecycle import transition
+    api = remote_api()
+    if api is None:
+        from shipyard.registry.lifecycle import transition
 
-    transition(model, version, "rejected", actor=resolve_actor(actor), reason=reason)
+        transition(model, version, "rejected", actor=resolve_actor(actor), reason=reason)
+    else:
+        from shipyard.client import models as remote
+        from shipyard.client.remote import same_actor
+
+        with api:
+            same_actor(actor, api)
+            remote.reject(api, model, version, reason=reason)
     print(f"{model} version {version} rejected")
 
 
@@ -144,9 +207,18 @@ def reject_command(model: str, version: str, reason: str = typer.Option(..., "--
 def archive_command(model: str, version: str, reason: str = typer.Option(None, "--reason"),
                     actor: str = typer.Option(None, "--actor")) -> None:
     """Archive a version."""
-    from shipyard.registry.lifecycle import transition
+    api = remote_api()
+    if api is None:
+        from shipyard.registry.lifecycle import transition
 
-    transition(model, version, "archived", actor=resolve_actor(actor), reason=reason)
+        transition(model, version, "archived", actor=resolve_actor(actor), reason=reason)
+    else:
+        from shipyard.client import models as remote
+        from shipyard.client.remote import same_actor
+
+        with api:
+            same_actor(actor, api)
+            remote.archive(api, model, version, reason=reason)
     print(f"{model} version {version} archived")
 
 
@@ -157,9 +229,18 @@ def rollback_command(model: str, to: str = typer.Option(None, "--to", help="Vers
                                                                        "match (or cannot be checked)."),
                      actor: str = typer.Option(None, "--actor")) -> None:
     """Put the previous production version back in production."""
-    from shipyard.registry.lifecycle import rollback
+    api = remote_api()
+    if api is None:
+        from shipyard.registry.lifecycle import rollback
 
-    state = rollback(model, actor=resolve_actor(actor), reason=reason or "", to_version=to, force=force)
+        state = rollback(model, actor=resolve_actor(actor), reason=reason or "", to_version=to, force=force)
+    else:
+        from shipyard.client import models as remote
+        from shipyard.client.remote import same_actor
+
+        with api:
+            same_actor(actor, api)
+            state = remote.rollback(api, model, reason=reason or "", to_version=to, force=force)
     print(f"{model} version {state.version} is back in production")
 
 
@@ -204,9 +285,16 @@ def gate_command(model: str, version: str, json_output: bool = typer.Option(Fals
     """Evaluate a version's promotion gates now; exits 10 when any gate fails (for CI)."""
     import json
 
-    from shipyard.registry.gating import gate_version
+    api = remote_api()
+    if api is None:
+        from shipyard.registry.gating import gate_version
 
-    report = gate_version(model, version, actor=resolve_actor(None))
+        report = gate_version(model, version, actor=resolve_actor(None))
+    else:
+        from shipyard.client import models as remote
+
+        with api:
+            report = remote.gate(api, model, version)
     if json_output:
         print(json.dumps(report.to_dict(), indent=2, default=str))
     else:
@@ -230,9 +318,16 @@ def compare_command(model: str, left: str, right: str, json_output: bool = typer
     from rich.console import Console
     from rich.table import Table
 
-    from shipyard.registry.compare import compare_versions
+    api = remote_api()
+    if api is None:
+        from shipyard.registry.compare import compare_versions
 
-    result = compare_versions(model, left, right)
+        result = compare_versions(model, left, right)
+    else:
+        from shipyard.client import models as remote
+
+        with api:
+            result = remote.compare(api, model, left, right)
     if json_output:
         print(json.dumps(result, indent=2, default=str))
         return

@@ -45,7 +45,14 @@ def run_command(
         raise UsageError("--run-id names a new run; a resumed run keeps its id")
     options = RunOptions(no_cache=no_cache, from_step=from_step)
     reporter = default_reporter(json_output)
-    if resume:
+    from shipyard.client.remote import remote_api
+
+    api = remote_api()
+    if api is not None:
+        with api:
+            result = _run_through(api, pipeline, resume=resume, spec=spec, run_id=run_id, no_cache=no_cache,
+                                  from_step=from_step, no_deploy=no_deploy, reporter=reporter)
+    elif resume:
         result = resume_run(resume, spec=spec, options=options, reporter=reporter,
                             notice=lambda text: print(f"note: {text}", file=sys.stderr))
     else:
@@ -67,6 +74,29 @@ def run_command(
     if result.status != "succeeded":
         raise typer.Exit(result.exit_code or 1)
     refuse_rejected(result)
+
+
+def _run_through(api, pipeline: Path | None, *, resume: str | None, spec: Path | None, run_id: str | None,
+                 no_cache: bool, from_step: str | None, no_deploy: bool, reporter):
+    """Start (or resume) the run on the server and follow it there, reporting as an in-process run does."""
+    from shipyard.client import runs as remote
+    from shipyard.errors import UsageError
+    from shipyard.spec.loader import load_spec
+
+    if run_id is not None:
+        raise UsageError("--run-id names a run the server starts itself; it is not for a client",
+                         hint="leave it out: the server picks the run's id")
+    if resume:
+        if spec is not None or no_cache or from_step:
+            raise UsageError("through a server, --resume continues a run with the spec and options it started "
+                             "with; --spec, --no-cache and --from are not available with it",
+                             hint="unset SHIPYARD_URL to resume in-process with them, or start a new run: "
+                                  "shipyard run PIPELINE_YAML")
+        started = remote.resume_run(api, resume)
+    else:
+        started = remote.start_run(api, load_spec(pipeline), no_cache=no_cache, no_deploy=no_deploy,
+                                   from_step=from_step)
+    return remote.follow_run(api, started, reporter)
 
 
 def _print_summary(result) -> None:

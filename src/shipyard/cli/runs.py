@@ -20,12 +20,8 @@ def list_command(pipeline: str = typer.Option(None, "--pipeline", help="Only run
     from rich.console import Console
     from rich.table import Table
 
-    from shipyard.store import runs as store
-
-    from shipyard.governance.admission import positions
-
-    records = store.list_runs(pipeline=pipeline, limit=limit)
-    places = positions([r.id for r in records if r.shown_status == "queued"])
+    records = _runs(pipeline, limit)
+    places = _queue_positions(records)
     if json_output:
         print(json.dumps([_run_dict(r, steps=False, position=places.get(r.id)) for r in records], indent=2,
                          default=str))
@@ -53,12 +49,8 @@ def show_command(run_id: str = typer.Argument(..., help="Run id or a unique pref
     from rich.console import Console
     from rich.table import Table
 
-    from shipyard.store import runs as store
-
-    from shipyard.governance.admission import positions
-
-    record = store.get_run(run_id)
-    position = positions([record.id]).get(record.id) if record.shown_status == "queued" else None
+    record = _run(run_id)
+    position = _queue_positions([record]).get(record.id)
     if json_output:
         print(json.dumps(_run_dict(record, steps=True, position=position), indent=2, default=str))
         return
@@ -101,9 +93,7 @@ def queue_command(team: str = typer.Option(None, "--team", help="Only this team'
     from rich.console import Console
     from rich.table import Table
 
-    from shipyard.governance.admission import queue
-
-    entries = queue(team=team)
+    entries = _queue(team)
     if json_output:
         print(json.dumps([asdict(e) for e in entries], indent=2, default=str))
         return
@@ -117,6 +107,56 @@ def queue_command(team: str = typer.Option(None, "--team", help="Only this team'
     for e in entries:
         table.add_row(e.team, str(e.position), e.run_id, e.pipeline, _when(e.enqueued_at), e.reason or "")
     Console().print(table)
+
+
+def _queue(team: str | None) -> list:
+    from shipyard.client.remote import remote_api
+
+    api = remote_api()
+    if api is None:
+        from shipyard.governance.admission import queue
+
+        return queue(team=team)
+    from shipyard.client import runs as remote
+
+    with api:
+        return remote.queue(api, team=team)
+
+
+def _queue_positions(records) -> dict[str, int]:
+    """The queue position of each queued run among ``records``."""
+    queued = {r.id for r in records if r.shown_status == "queued"}
+    if not queued:
+        return {}
+    return {e.run_id: e.position for e in _queue(None) if e.run_id in queued}
+
+
+def _runs(pipeline: str | None, limit: int) -> list:
+    from shipyard.client.remote import remote_api
+
+    api = remote_api()
+    if api is None:
+        from shipyard.store import runs as store
+
+        return store.list_runs(pipeline=pipeline, limit=limit)
+    from shipyard.client import runs as remote
+
+    with api:
+        return remote.list_runs(api, pipeline=pipeline, limit=limit)
+
+
+def _run(run_id: str):
+    from shipyard.client.remote import remote_api
+
+    api = remote_api()
+    if api is None:
+        from shipyard.store import runs as store
+
+        return store.get_run(run_id)
+    from shipyard.client import runs as remote
+
+    with api:
+        return remote.get_run(api, run_id)
 
 
 def _resume_command(record) -> str:

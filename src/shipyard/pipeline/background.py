@@ -31,19 +31,45 @@ from shipyard.store import runs as store
 RECORDED_WITHIN_S = 120.0
 
 
-def start_uploaded(spec_text: str, *, actor: str, no_cache: bool = False, settings: Settings | None = None) -> str:
-    """Run a pipeline YAML given as text; its relative paths resolve against the folder it is kept in.
+def start_uploaded(spec_text: str, *, actor: str, no_cache: bool = False, no_deploy: bool = False,
+                   from_step: str | None = None, base_dir: str | None = None,
+                   settings: Settings | None = None) -> str:
+    """Run a pipeline YAML given as text.
 
-    The text is kept under ``$SHIPYARD_HOME/specs/`` by its SHA-256, so a resume finds it again.
+    When ``base_dir`` (the client's folder of the spec) can be read here and holds a YAML file with exactly
+    this text, the run uses that file, so its relative paths resolve as they do for the client. Otherwise
+    the text is kept under ``$SHIPYARD_HOME/specs/`` by its SHA-256 (so a resume finds it again) and its
+    relative paths resolve against that folder.
     """
     settings = settings or load_settings()
     parse_spec(spec_text, source="uploaded pipeline.yaml")
-    folder = settings.home / "specs" / hashlib.sha256(spec_text.encode("utf-8")).hexdigest()[:16]
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / "pipeline.yaml"
-    if not path.exists():
-        path.write_text(spec_text, encoding="utf-8")
-    return start_file(path, actor=actor, no_cache=no_cache, settings=settings)
+    path = _same_spec_in(base_dir, spec_text) if base_dir else None
+    if path is None:
+        folder = settings.home / "specs" / hashlib.sha256(spec_text.encode("utf-8")).hexdigest()[:16]
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / "pipeline.yaml"
+        if not path.exists():
+            path.write_text(spec_text, encoding="utf-8")
+    return start_file(path, actor=actor, no_cache=no_cache, no_deploy=no_deploy, from_step=from_step,
+                      settings=settings)
+
+
+def _same_spec_in(base_dir: str, spec_text: str) -> Path | None:
+    """The YAML file in the folder ``base_dir`` whose text is ``spec_text``, if this process can read one."""
+    folder = Path(base_dir)
+    if not folder.is_absolute():
+        return None
+    try:
+        candidates = sorted(p for p in folder.iterdir() if p.suffix in (".yaml", ".yml") and p.is_file())
+    except OSError:
+        return None
+    for candidate in candidates:
+        try:
+            if candidate.read_bytes().decode("utf-8-sig") == spec_text:
+                return candidate
+        except (OSError, UnicodeDecodeError):
+            continue
+    return None
 
 
 def start_again(run_id: str, *, actor: str, no_cache: bool = False, settings: Settings | None = None) -> str:
@@ -56,12 +82,19 @@ def start_again(run_id: str, *, actor: str, no_cache: bool = False, settings: Se
     return start_uploaded(record.spec_text, actor=actor, no_cache=no_cache, settings=settings)
 
 
-def start_file(path: Path, *, actor: str, no_cache: bool = False, settings: Settings | None = None) -> str:
+def start_file(path: Path, *, actor: str, no_cache: bool = False, no_deploy: bool = False,
+               from_step: str | None = None, settings: Settings | None = None) -> str:
     """Start ``shipyard run PATH`` in the background; the new run's id once it is recorded."""
+    from shipyard.data.sources import source_files
+
     settings = settings or load_settings()
-    authorize_run(load_spec(path), settings)
+    loaded = load_spec(path)
+    authorize_run(loaded, settings)
+    if loaded.spec.data is not None:
+        source_files(loaded.spec.data, loaded.base_dir)  # missing data files: refused now, as a run refuses them
     run_id = new_run_id()
-    args = ["run", str(path), "--run-id", run_id] + (["--no-cache"] if no_cache else [])
+    args = ["run", str(path), "--run-id", run_id] + (["--no-cache"] if no_cache else []) + \
+        (["--no-deploy"] if no_deploy else []) + (["--from", from_step] if from_step else [])
     _launch(args, run_id, actor=actor, settings=settings)
     return run_id
 
@@ -108,7 +141,9 @@ def _team_of(record) -> str | None:
 
 
 def _environment(settings: Settings, actor: str) -> dict[str, str]:
-    env = dict(os.environ)
+    """The server's environment for the run's process, which runs in-process against these stores, never as
+    a client of a server."""
+    env = {name: value for name, value in os.environ.items() if name not in ("SHIPYARD_URL", "SHIPYARD_TOKEN")}
     env.update({"SHIPYARD_HOME": str(settings.home), "SHIPYARD_DATABASE_URL": settings.database_url,
                 "MLFLOW_TRACKING_URI": settings.mlflow_tracking_uri, "SHIPYARD_ACTOR": actor,
                 "SHIPYARD_RUN_LEASE_S": str(settings.run_lease_s)})
@@ -151,5 +186,5 @@ def _recorded(run_id: str, settings: Settings, resumed: str | None, *, finished:
     except NotFoundError:
         return False
     if resumed is None:
-        return True
+        return finished or record.status != "pending"  # running: its steps are recorded too
     return record.holder.alive() or finished or record.status != resumed

@@ -30,6 +30,7 @@ from shipyard.pipeline.serialization import save_value
 from shipyard.pipeline.state import PipelineRun, StepState
 from shipyard.store import leases
 from shipyard.store import runs as store
+from shipyard.store.db import session_scope
 
 _NOT_RETRIED = (SpecError, DataError)
 ADMISSION_POLL_S = 0.5
@@ -159,6 +160,7 @@ class Runner:
         self.renew_at = time.monotonic() + self.settings.run_lease_s / 4
 
     def _open_record(self) -> None:
+        """Record every step and mark the run running at once: a reader that sees it running sees its steps."""
         if self.resuming:
             record = store.get_run(self.run_id)
             self._restore(record)
@@ -166,11 +168,13 @@ class Runner:
             if self.plan.spec_digest and self.plan.spec_digest != record.spec_digest:
                 spec = {"spec_text": self.plan.spec_text, "spec_digest": self.plan.spec_digest,
                         "spec_path": self.plan.spec_path}
-            store.update_run(self.run_id, status="running", error=None, finished_at=None, **spec)
+            opened = dict(status="running", error=None, finished_at=None, **spec)
         else:
-            store.update_run(self.run_id, status="running", started_at=_now())
-        for state in self.states.values():
-            self._save(state)
+            opened = dict(status="running", started_at=_now())
+        with session_scope(self.settings) as session:
+            for state in self.states.values():
+                self._save(state, session=session)
+            store.update_run(self.run_id, session=session, **opened)
 
     def _restore(self, record: store.RunRecord) -> None:
         """Keep the steps completed before whose cache key is still the same; the others run again."""
@@ -251,10 +255,10 @@ class Runner:
                                headline="run taken over",
                                hint=f"`shipyard runs show {self.run_id}` shows the run's state")
 
-    def _save(self, state: StepState) -> None:
+    def _save(self, state: StepState, *, session=None) -> None:
         if not self.owned:
             return
-        store.save_step(self.run_id, state.name, kind=state.kind, position=state.position,
+        store.save_step(self.run_id, state.name, session=session, kind=state.kind, position=state.position,
                         cache_key=state.cache_key, state=state.state, cache_hit=state.cache_hit,
                         attempts=state.attempts, duration_s=state.duration_s, error=state.error,
                         outputs=state.outputs, details=state.details)
@@ -342,7 +346,7 @@ class Runner:
         if entry is None or not all(self.store.exists(ref["digest"]) for ref in entry.outputs.values()):
             return False
         self._set(state, "cached", cache_hit=True, outputs=dict(entry.outputs), duration_s=0.0,
-                  details=dict(entry.details or {}), note=_note(node, entry.details or {}))
+                  details=dict(entry.details or {}), note=step_note(node.kind, entry.details or {}))
         return True
 
     def _executor(self) -> LocalExecutor:
@@ -475,7 +479,7 @@ class Runner:
             store.cache_put(state.cache_key, step_kind=node.kind, outputs=outputs, run_id=self.run_id,
                             details=details)
         self._set(state, "succeeded", outputs=outputs, details=details, duration_s=duration,
-                  note=_note(node, details))
+                  note=step_note(node.kind, details))
 
     def _fail(self, state: StepState, error: ShipyardError, duration: float | None = None) -> None:
         if self.failure is None:
@@ -526,18 +530,19 @@ class Runner:
         return load_value(self.store, state.outputs[output])
 
 
-def _note(node: StepNode, details: dict[str, Any]) -> str:
-    if node.kind == "sweep" and details.get("best_value") is not None:
+def step_note(kind: str, details: dict[str, Any]) -> str:
+    """What the progress display says about a finished step of this kind."""
+    if kind == "sweep" and details.get("best_value") is not None:
         return f"{details['trials']} trials, best {details['metric']}={details['best_value']:.4f}"
-    if node.kind == "evaluate" and details.get("metrics"):
+    if kind == "evaluate" and details.get("metrics"):
         return ", ".join(f"{k}={v}" for k, v in list(details["metrics"].items())[:3])
-    if node.kind == "register" and details.get("model"):
+    if kind == "register" and details.get("model"):
         return details["model"]
-    if node.kind == "gate" and details.get("outcome"):
+    if kind == "gate" and details.get("outcome"):
         return details["outcome"]
-    if node.kind == "validate" and details.get("rows_dropped"):
+    if kind == "validate" and details.get("rows_dropped"):
         return f"{details['rows_dropped']} rows dropped"
-    if node.kind == "ingest" and details.get("rows") is not None:
+    if kind == "ingest" and details.get("rows") is not None:
         return f"{details['rows']} rows"
     return ""
 

@@ -15,7 +15,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException
 
-from shipyard.errors import ShipyardError
+from shipyard.errors import ShipyardError, kind_slug
 
 MEDIA_TYPE = "application/problem+json"
 TYPE_PREFIX = "urn:shipyard:problem:"
@@ -70,11 +70,6 @@ def status_for(error: ShipyardError) -> int:
     return 500
 
 
-def _slug(name: str) -> str:
-    name = name.removesuffix("Error") or "error"
-    return "".join("-" + c.lower() if c.isupper() and i else c.lower() for i, c in enumerate(name))
-
-
 def problem(status: int, *, title: str, detail: str, kind: str, hint: str | None = None,
             errors: list[dict[str, Any]] | None = None, headers: dict[str, str] | None = None) -> JSONResponse:
     body = Problem(type=TYPE_PREFIX + kind, title=title, status=status, detail=detail, hint=hint, errors=errors)
@@ -92,7 +87,7 @@ def install(app: FastAPI) -> None:
             log.error("%s %s failed: %s", request.method, request.url.path, exc.render())
         headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
         return problem(status, title=exc.headline, detail=exc.message, hint=exc.hint,
-                       kind=_slug(type(exc).__name__), headers=headers)
+                       kind=kind_slug(type(exc).__name__), headers=headers)
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:

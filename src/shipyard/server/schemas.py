@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from shipyard.spec.deployment import ROUTING_KEY, DeploymentSpec
 
@@ -20,6 +20,17 @@ class Health(BaseModel):
     status: Literal["ok"]
     version: str
     api: Literal["v1"]
+
+
+# ---------------------------------------------------------------- identity
+
+class IdentityOut(BaseModel):
+    name: str = Field(description="alice, svc:ci-bot for a service account, or the server's local identity.")
+    kind: Literal["user", "service", "local"]
+    teams: list[str] = Field(description="The teams the identity has a role in.")
+    roles: dict[str, str] = Field(description="Team -> role (viewer, developer, approver, admin).")
+    platform_admin: bool
+    authenticated: bool = Field(description="False only when the server does not require tokens.")
 
 
 # ---------------------------------------------------------------- runs
@@ -58,6 +69,10 @@ class RunOut(BaseModel):
     model_version: str | None
     resume_command: str | None
     queue_position: int | None = Field(description="While queued: 1 for the next run of its team to be admitted.")
+    started_by: str | None = Field(description="The identity that started the run.")
+    owner: str | None = Field(description="The process holding the run's lease: host:pid:token.")
+    heartbeat_at: datetime | None = Field(description="The holder's last heartbeat.")
+    lease_expires_at: datetime | None = Field(description="When the lease lapses without a heartbeat.")
 
 
 class RunDetail(RunOut):
@@ -69,6 +84,12 @@ class RunFromSpec(Body):
     spec: str = Field(description="A pipeline YAML to run; name its data by absolute path or URL (relative paths "
                                   "resolve against the folder the server keeps it in).")
     no_cache: bool = False
+    no_deploy: bool = Field(default=False, description="Gate the new version but leave its deployment: section "
+                                                       "unapplied (as `shipyard run --no-deploy`).")
+    from_step: str | None = Field(default=None, description="Re-run this step and everything after it.")
+    base_dir: str | None = Field(default=None, description="The folder the client keeps this spec in: when the "
+                                 "server can read it and it holds the spec's file (the same text), the run uses "
+                                 "that file, so relative data paths resolve as they do for the client.")
 
 
 class RunFromRun(Body):
@@ -179,6 +200,8 @@ class CardOut(BaseModel):
     mlflow_run_id: str
     markdown_sha256: str
     html_sha256: str
+    gate_overrides: list[AuditEventOut] = Field(description="The audit events that cleared the version for "
+                                                            "production without a passing gate report.")
 
 
 class Comparison(BaseModel):
@@ -274,6 +297,12 @@ class ArmIn(Body):
     percent: float | None = Field(default=None, ge=0, le=100)
 
 
+class DeploymentRollbackIn(Body):
+    reason: str = Field(min_length=1)
+    force: bool = Field(default=False, description="Return to the previous version even if its inputs no longer "
+                                                   "match today's serving contract (or cannot be checked).")
+
+
 TRAFFIC_CHANGES = ("stable", "canary", "ab", "shadow", "routing_key")
 
 
@@ -332,6 +361,64 @@ class AlertOut(BaseModel):
     attempts: int
     last_error: str | None
     created_at: datetime
+
+
+# ---------------------------------------------------------------- teams
+
+Role = Literal["viewer", "developer", "approver", "admin"]
+IDENTITY_NAME = r"^(svc:)?[A-Za-z0-9][A-Za-z0-9._@-]{0,120}$"
+
+
+class TeamOut(BaseModel):
+    name: str
+    separation_of_duties: bool = Field(description="Whether whoever started a run may not approve the version it "
+                                                   "produced.")
+    members: dict[str, Role] = Field(description="Identity -> its role in the team.")
+
+
+class TeamIn(Body):
+    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,120}$")
+    separation_of_duties: bool = True
+
+
+class MemberIn(Body):
+    role: Role
+
+
+# ---------------------------------------------------------------- tokens
+
+TokenStatus = Literal["active", "expired", "revoked"]
+VISIBLE = r"[^\s\x00-\x20\x7f-\xa0]"
+"""A character that is neither whitespace nor a control character (by every regex dialect's reading of \\s)."""
+TokenScope = Annotated[str, StringConstraints(pattern=rf"^(inference(:{VISIBLE}+)?|metrics)$", max_length=200)]
+
+
+class TokenOut(BaseModel):
+    id: str
+    name: str
+    identity: str
+    created_at: datetime
+    expires_at: datetime | None
+    revoked_at: datetime | None
+    last_used_at: datetime | None
+    scopes: list[str] = Field(description="Gateway scopes: inference, inference:MODEL, metrics.")
+    status: TokenStatus
+
+
+class CreatedTokenOut(BaseModel):
+    secret: str = Field(description="The token itself: shown in this answer only; the server keeps its hash.")
+    info: TokenOut
+
+
+class TokenIn(Body):
+    name: str = Field(min_length=1, max_length=200, pattern=VISIBLE,
+                      description="What the token is for, e.g. ci.")
+    identity: str | None = Field(default=None, pattern=IDENTITY_NAME,
+                                 description="Whose token (default: the caller's); svc:NAME for a service account.")
+    expires_in_s: float | None = Field(default=90 * 86400, ge=1, le=100 * 366 * 86400,
+                                       description="Lifetime in seconds (at least one); null: never expires.")
+    scopes: list[TokenScope] = Field(default_factory=list, max_length=50,
+                              description="Gateway scopes: inference (every model), inference:MODEL, metrics.")
 
 
 # ---------------------------------------------------------------- audit

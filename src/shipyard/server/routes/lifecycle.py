@@ -1,4 +1,4 @@
-"""``/api/v1/models/{model}/...``: promote, approve, reject, archive and roll back versions."""
+"""``/api/v1/models/{model}/...``: promote, approve, override gates, reject, archive and roll back versions."""
 
 from __future__ import annotations
 
@@ -35,6 +35,17 @@ def approve(model: str, version: str, body: ReasonIn, who: Caller = Depends(call
 
     with who.acting():
         return asdict(approve_version(model, version, approver=who.name, reason=body.reason, settings=settings))
+
+
+@router.post("/versions/{version}/override", response_model=VersionOut,
+             summary="Clear a version for production without a passing gate report (team admins)",
+             responses=ANSWERS)
+def override(model: str, version: str, body: RequiredReasonIn, who: Caller = Depends(caller),
+             settings: Settings = Depends(app_settings)) -> dict:
+    from shipyard.registry.lifecycle import override_gates
+
+    with who.acting():
+        return asdict(override_gates(model, version, reason=body.reason, settings=settings))
 
 
 @router.post("/versions/{version}/reject", response_model=VersionOut, summary="Reject a candidate or staging version",

@@ -74,7 +74,9 @@ def start_run(body: RunFromSpec | RunFromRun, who: Caller = Depends(caller),
 
     with who.acting():
         if isinstance(body, RunFromSpec):
-            run_id = background.start_uploaded(body.spec, actor=who.name, no_cache=body.no_cache, settings=settings)
+            run_id = background.start_uploaded(body.spec, actor=who.name, no_cache=body.no_cache,
+                                               no_deploy=body.no_deploy, from_step=body.from_step,
+                                               base_dir=body.base_dir, settings=settings)
         else:
             run_id = background.start_again(body.from_run, actor=who.name, no_cache=body.no_cache,
                                             settings=settings)
