@@ -125,8 +125,9 @@ def _result(record: RunRecord) -> PipelineRun:
     duration = (record.finished_at - record.started_at).total_seconds() \
         if record.started_at and record.finished_at else 0.0
     overall = result.get("metrics")
+    evaluation = result.get("evaluation") or ({"overall": overall} if overall is not None else None)
     steps = tuple(_step_state(step).report() for step in sorted(record.steps, key=lambda s: s.position))
     return PipelineRun(run_id=record.id, pipeline=record.pipeline, status=record.shown_status, duration_s=duration,
                        steps=steps, error=record.error, error_kind=error_kind, exit_code=exit_code,
                        registration=result.get("registration"),
-                       metrics={"overall": overall} if overall is not None else None, spec_path=record.spec_path)
+                       metrics=evaluation, spec_path=record.spec_path)
