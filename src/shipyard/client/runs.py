@@ -16,6 +16,9 @@ if TYPE_CHECKING:
     from shipyard.pipeline.progress import Reporter
     from shipyard.spec.loader import LoadedSpec
 
+FINISHED = ("succeeded", "failed", "cancelled", "interrupted")
+POLL_S = 0.5
+
 
 def list_runs(api: ApiClient, *, pipeline: str | None = None, limit: int = 20) -> list[RunRecord]:
     """The newest ``limit`` runs (of ``pipeline``), newest first, as ``store.list_runs`` gives them."""
@@ -31,10 +34,6 @@ def get_run(api: ApiClient, run_id: str) -> RunRecord:
 def run_record(data: dict) -> RunRecord:
     """An API run as the store's record; a list item has no spec text."""
     return rebuild(RunRecord, {"spec_text": "", **data})
-
-
-FINISHED = ("succeeded", "failed", "cancelled", "interrupted")
-POLL_S = 0.5
 
 
 def start_run(api: ApiClient, spec: LoadedSpec, *, no_cache: bool = False, no_deploy: bool = False,
