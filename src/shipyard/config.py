@@ -7,6 +7,7 @@ the metadata store and MLflow as SQLite files, artifacts as local folders.
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,6 +34,20 @@ class Settings:
     """The JWT claim listing ``team:role`` strings (``platform:admin`` makes a platform admin)."""
     gateway_require_token: tuple[str, ...] = ()
     """The :data:`GATEWAY_SCOPES` a gateway refuses to serve without a token granting them."""
+    audit_signing_key: Path | None = None
+    """PEM Ed25519 private key that signs the audit log's checkpoints; none: the log is not anchored."""
+    audit_public_key: Path | None = None
+    """PEM Ed25519 public key that checks checkpoints (default: the signing key's own)."""
+    audit_checkpoint_every: int = 100
+    """A checkpoint is written once this many events were appended since the last one."""
+    audit_checkpoint_interval_s: float = 3600.0
+    """... and on the first event after this long without one."""
+    audit_checkpoint_url: str | None = None
+    """Folder (path or fsspec URL) of the checkpoints; default ``<artifact root>/audit/checkpoints``."""
+    audit_retention: str = "7y"
+    """How long audit events must be kept before they may be pruned: years or days, e.g. '7y', '400d'."""
+    quotas_file: Path | None = None
+    """The TOML file declaring team quotas (``SHIPYARD_QUOTAS``); None when no quotas are declared."""
 
     @property
     def oidc_enabled(self) -> bool:
@@ -41,6 +56,10 @@ class Settings:
     @property
     def artifact_root(self) -> Path:
         return self.home / "artifacts"
+
+    @property
+    def audit_checkpoints(self) -> str:
+        return self.audit_checkpoint_url or str(self.artifact_root / "audit" / "checkpoints")
 
     @property
     def prediction_log_root(self) -> Path:
@@ -73,8 +92,61 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         run_lease_s=_positive_float(env, "SHIPYARD_RUN_LEASE_S", 30.0),
         gateway_require_token=gateway_scopes(env.get("SHIPYARD_GATEWAY_REQUIRE_TOKEN") or "",
                                              "SHIPYARD_GATEWAY_REQUIRE_TOKEN"),
+        quotas_file=_quotas_file(env, home),
         **_oidc(env),
+        **_audit(env),
     )
+
+
+def _audit(env) -> dict:
+    def key_path(name: str) -> Path | None:
+        raw = env.get(name)
+        if not raw:
+            return None
+        path = Path(raw).expanduser().resolve()
+        if not path.is_file():
+            raise SpecError(f"{name}={raw} is not a file", headline="invalid setting",
+                            hint="create a key pair with `shipyard audit keygen --out PATH`, or unset " + name)
+        return path
+
+    every = env.get("SHIPYARD_AUDIT_CHECKPOINT_EVERY") or "100"
+    if not every.isdigit() or int(every) < 1:
+        raise SpecError(f"SHIPYARD_AUDIT_CHECKPOINT_EVERY={every} is not a positive whole number of events",
+                        headline="invalid setting", hint="e.g. 100: a checkpoint every 100 audit events")
+    retention = env.get("SHIPYARD_AUDIT_RETENTION") or "7y"
+    retention_years_days(retention, "SHIPYARD_AUDIT_RETENTION")
+    return {"audit_signing_key": key_path("SHIPYARD_AUDIT_SIGNING_KEY"),
+            "audit_public_key": key_path("SHIPYARD_AUDIT_PUBLIC_KEY"),
+            "audit_checkpoint_every": int(every),
+            "audit_checkpoint_interval_s": _positive_float(env, "SHIPYARD_AUDIT_CHECKPOINT_INTERVAL_S", 3600.0),
+            "audit_checkpoint_url": env.get("SHIPYARD_AUDIT_CHECKPOINTS") or None,
+            "audit_retention": retention}
+
+
+_RETENTION = re.compile(r"^\s*(\d+)\s*([yd])\s*$")
+
+
+def retention_years_days(text: str, source: str) -> tuple[int, int]:
+    """A retention period as (years, days): '7y' is (7, 0), '400d' is (0, 400)."""
+    match = _RETENTION.match(text)
+    if not match or int(match.group(1)) == 0:
+        raise SpecError(f"{source}={text} is not a retention period; give whole years or days, e.g. 7y or 400d",
+                        headline="invalid setting", hint="audit events younger than the retention are never pruned")
+    amount = int(match.group(1))
+    return (amount, 0) if match.group(2) == "y" else (0, amount)
+
+
+def _quotas_file(env, home: Path) -> Path | None:
+    """``SHIPYARD_QUOTAS`` when set (it must exist), else ``quotas.toml`` under the home when present."""
+    named = env.get("SHIPYARD_QUOTAS")
+    if named:
+        path = Path(named).expanduser().resolve()
+        if not path.is_file():
+            raise SpecError(f"SHIPYARD_QUOTAS={named} names no file", headline="invalid setting",
+                            hint="point it at a TOML file of team quotas, or unset it to declare none")
+        return path
+    default = home / "quotas.toml"
+    return default if default.is_file() else None
 
 
 def _oidc(env) -> dict[str, str | None]:

@@ -13,6 +13,7 @@ from shipyard.monitoring.profile import build_profile
 from shipyard.monitoring.references import save_profile
 from shipyard.serving.prediction_log import PredictionLogWriter, PredictionRecord
 from shipyard.spec.monitoring import MonitoringSpec
+from twin_stores import twins  # noqa: F401  (fixture)
 
 
 def _frame(n, seed, shift=0.0):
@@ -23,6 +24,12 @@ def _frame(n, seed, shift=0.0):
 @pytest.fixture
 def logged(shipyard_home):
     settings = load_settings()
+    log_traffic(settings)
+    return settings
+
+
+def log_traffic(settings):
+    """A reference profile for shop version 3 and 1,500 predictions logged for it, shifted: critical drift."""
     reference = _frame(10_000, 0)
     save_profile("shop", "3", build_profile(reference, np.zeros(len(reference), dtype=int), task="classification"),
                  MonitoringSpec(min_rows=100), settings=settings)
@@ -36,7 +43,6 @@ def logged(shipyard_home):
                                       features={c: rows[c].tolist() for c in rows.columns},
                                       outputs={"predict": np.zeros(len(rows), dtype=int)}))
     writer.close()
-    return settings
 
 
 def test_monitor_prints_stores_and_writes_html(logged, tmp_path, capsys):
@@ -77,3 +83,43 @@ def test_monitor_refuses_clearly(logged, capsys):
     ]:
         assert shipyard(argv) == code, argv
         assert needle in capsys.readouterr().err, argv
+
+
+def test_the_monitor_commands_say_the_same_in_process_and_through_a_server(twins, tmp_path):
+    both = twins(lambda: log_traffic(load_settings()))
+    both.same(["monitor", "history", "shop"])
+    computed, _ = both.same(["monitor", "shop", "--version", "3", "--window", "1h"])
+    assert "drift of shop version 3: critical" in computed.out and "spend" in computed.out
+    pages = [tmp_path / "in-process.html", tmp_path / "served.html"]
+    local, remote = both.same(["monitor", "shop", "--version", "3", "--json", "--fail-on", "critical", "--html",
+                               str(pages[0])], remote_argv=["monitor", "shop", "--version", "3", "--json",
+                                                            "--fail-on", "critical", "--html", str(pages[1])],
+                              code=11, err="drift severity of shop version 3 is critical")
+    assert json.loads(local.out)["drifted"] == ["spend"] and all("<svg" in p.read_text() for p in pages)
+    history, remote_history = both.same(["monitor", "history", "shop"])
+    assert len(history.out.splitlines()) == 2
+    both.same(["monitor", "history", "shop", "--json", "--limit", "1"])
+    ids = [outcome.out.split()[2] for outcome in (history, remote_history)]
+    shown, _ = both.same(["monitor", "show", ids[0]], remote_argv=["monitor", "show", ids[1]])
+    assert f"report {ids[0]}" in shown.out
+    both.same(["monitor", "show", ids[0], "--json"], remote_argv=["monitor", "show", ids[1], "--json"])
+    for argv, code, needle in [
+        (["monitor", "shop", "--version", "3", "--since", "2020-01-01T00:00", "--until", "2020-01-01T01:00"], 12,
+         "not enough data: 0 prediction(s) logged for shop version 3"),
+        (["monitor", "shop", "--version", "4"], 8, "has no reference profile"),
+        (["monitor", "shop"], 8, "neither deployed nor in production"),
+        (["monitor", "shpo"], 8, "there is no model 'shpo'\n  hint: did you mean 'shop'?"),
+        (["monitor", "history", "shpo"], 8, "there is no model 'shpo'"),
+        (["monitor", "show", "nope"], 8, "no drift report 'nope'"),
+        (["monitor", "shop", "--window", "soon"], 2, "not a duration"),
+        (["monitor", "history", "shop", "--limit", "0"], 2, "--limit"),
+    ]:
+        both.same(argv, code=code, err=needle)
+
+
+def test_watching_runs_in_process_even_with_a_server_named(logged, monkeypatch, capsys):
+    monkeypatch.setenv("SHIPYARD_URL", "http://127.0.0.1:9")  # nothing listens there: no request is made
+    assert shipyard(["monitor", "shop", "--watch", "--iterations", "1", "--every", "1s"]) == 0
+    captured = capsys.readouterr()
+    assert "shop: not judged: " in captured.out and "neither deployed nor in production" in captured.out
+    assert "note: --watch runs in this process against this machine's store" in captured.err

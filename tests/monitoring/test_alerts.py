@@ -62,3 +62,34 @@ def test_quiet_changes_skip_hooks_that_only_want_critical(critical_run):
     with Receiver() as pager:
         assert notify(warning, "ok", _spec({"url": pager.url, "min_severity": "critical"})) == []
         assert pager.received == []
+
+
+def test_alertmanager_receives_the_new_severity_firing_and_the_old_one_resolved(critical_run):
+    from datetime import datetime
+
+    from shipyard.governance.directory import record_owner
+    from shipyard.store.db import session_scope
+
+    with session_scope() as session:
+        record_owner("churn", "growth", session=session)
+    with Receiver() as alertmanager:
+        spec = _spec({"url": alertmanager.url, "format": "alertmanager"})
+        [alert] = notify(critical_run, "warning", spec)
+        assert alert.status == "delivered"
+        firing, resolved = alertmanager.received[0]
+    assert firing["labels"] == {"alertname": "ShipyardDriftSeverity", "severity": "critical", "team": "growth",
+                                "model": "churn", "version": "1"}
+    assert resolved["labels"] == {**firing["labels"], "severity": "warning"}
+    assert firing["annotations"]["report_id"] == critical_run.id
+    assert firing["annotations"]["summary"] == "churn v1: drift is critical (was warning)"
+    starts, ends = (datetime.fromisoformat(firing[k]) for k in ("startsAt", "endsAt"))
+    assert (ends - starts).total_seconds() == 24 * 3600
+    assert datetime.fromisoformat(resolved["endsAt"]) <= ends - (ends - starts)  # resolved now
+
+
+def test_a_model_no_team_owns_is_sent_as_unowned(critical_run):
+    calm = type(critical_run)(**{**critical_run.__dict__, "severity": "ok", "id": "calm"})
+    with Receiver() as alertmanager:
+        notify(calm, "critical", _spec({"url": alertmanager.url, "format": "alertmanager"}))
+        [resolved] = alertmanager.received[0]
+    assert resolved["labels"]["team"] == "unowned" and resolved["labels"]["severity"] == "critical"

@@ -145,3 +145,20 @@ def test_a_regression_sweep_minimizes_its_error_metric_without_being_told(shipya
     summary = controller.result()
     assert summary["direction"] == "minimize"
     assert summary["best_value"] == min(t["value"] for t in summary["trials"])
+
+
+def test_a_capped_sweep_runs_fewer_trials_at_once_but_all_of_them(shipyard_home, sweep_node):
+    settings = load_settings()
+    ref = save_value(open_artifact_store(settings), _frame()).ref()
+    controller = SweepController(node=sweep_node, train_ref=ref, study_name="shipyard:t:capped",
+                                 storage_url=settings.database_url, settings=settings, max_parallel=2)
+    widest = 0
+    while not controller.done():
+        started = []
+        while controller.wants_more() and controller.has_room():
+            started.append(controller.next_task())
+        widest = max(widest, len(controller.running))
+        for task_id, kwargs in started:
+            controller.on_outcome(task_id, True, run_trial(**kwargs), None)
+    assert widest == 2
+    assert controller.result()["n_trials"] == 4

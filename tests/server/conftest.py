@@ -99,3 +99,33 @@ def assert_problem(response, status: int, *, title: str | None = None, detail: s
     if detail is not None:
         assert detail in body["detail"], body
     return body
+
+
+def bearer(secret: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {secret}"}
+
+
+@pytest.fixture
+def governed(shipyard_home):
+    """A fresh store and the API requiring tokens: ``(http, headers)`` with a bearer header for root (platform
+    admin), ada (admin in team fraud), dev (developer in fraud) and nomad (in no team)."""
+    from fastapi.testclient import TestClient
+
+    from shipyard.config import load_settings
+    from shipyard.governance import directory
+    from shipyard.governance.identity import acting_as
+    from shipyard.governance.tokens import authenticate_bearer, create_token
+    from shipyard.server.app import create_app
+
+    directory.bootstrap_admin("root")
+    secrets = {"root": create_token("laptop", identity="root").secret}
+    with acting_as(authenticate_bearer(secrets["root"])):
+        directory.create_team("fraud")
+        directory.add_member("fraud", "ada", "admin")
+        directory.add_member("fraud", "dev", "developer")
+        directory.add_member("fraud", "nomad", "viewer")
+        directory.remove_member("fraud", "nomad")
+        for name in ("ada", "dev", "nomad"):
+            secrets[name] = create_token("laptop", identity=name).secret
+    with TestClient(create_app(load_settings(), require_auth=True), raise_server_exceptions=False) as http:
+        yield http, {name: bearer(secret) for name, secret in secrets.items()}

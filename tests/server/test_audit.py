@@ -36,3 +36,36 @@ def test_verify_reports_an_intact_chain_and_names_a_tampered_event(client, platf
     finally:
         with engine.begin() as connection:
             connection.execute(text("UPDATE audit_events SET actor = :actor WHERE seq = 2"), {"actor": original})
+
+
+def test_verify_checks_the_signed_checkpoints_when_a_key_is_configured(client, platform, tmp_path):
+    import dataclasses
+    from datetime import datetime, timezone
+
+    from fastapi.testclient import TestClient
+
+    from shipyard.governance.checkpoints import Checkpoint, file_name, write_checkpoint
+    from shipyard.governance.signing import generate_key_pair, load_signer
+    from shipyard.server.app import create_app
+    from shipyard.store.object_folder import ObjectFolder
+
+    unkeyed = client.get("/api/v1/audit/verify").json()
+    assert unkeyed["anchored"] is False and "not anchored: no signing key is configured" in unkeyed["summary"]
+    private, _, _ = generate_key_pair(tmp_path / "audit.pem")
+    settings = dataclasses.replace(platform["settings"], audit_signing_key=private,
+                                   audit_checkpoint_url=str(tmp_path / "checkpoints"))
+    anchor = write_checkpoint(settings)
+    with TestClient(create_app(settings, require_auth=False), raise_server_exceptions=False) as keyed:
+        intact = keyed.get("/api/v1/audit/verify").json()
+        assert intact["ok"] is True and intact["anchored"] is True
+        assert intact["anchored_through"] == anchor.seq == intact["head_seq"] and intact["checkpoints"] == 1
+        # a checkpoint of an event the log no longer holds: as if its newest events had been deleted
+        signer = load_signer(settings)
+        later = Checkpoint(seq=anchor.seq + 5, head_hash="a" * 64, first_seq=1, count=anchor.count + 5,
+                           time=datetime.now(timezone.utc), key_id=signer.key_id)
+        folder = ObjectFolder(settings.audit_checkpoints)
+        folder.write(file_name(later.body()) + ".sig", signer.sign(later.body()).encode())
+        folder.write(file_name(later.body()), later.body())
+        truncated = keyed.get("/api/v1/audit/verify").json()
+        assert truncated["ok"] is False and truncated["first_bad_seq"] == anchor.seq + 1
+        assert "deleted from its end" in truncated["problem"]

@@ -47,4 +47,6 @@ def test_deployment_mistakes_are_client_errors(client):
                    detail="nothing to change")
     assert_problem(client.put("/api/v1/deployments/churny/traffic", json={"stable": None}), 422)
     assert_problem(client.post("/api/v1/deployments/churny/rollback", json={}), 422)
+    assert_problem(client.post("/api/v1/deployments/churny/rollback", json={"reason": "x", "force": "maybe"}), 422,
+                   detail="force")
     assert_problem(client.get("/api/v1/deployments/nobody/rollout"), 404)

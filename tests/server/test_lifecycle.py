@@ -26,3 +26,31 @@ def test_lifecycle_mistakes(client):
     assert_problem(client.post("/api/v1/models/churny/versions/42/archive", json={}), 404)
     assert_problem(client.post("/api/v1/models/churny/rollback", json={"reason": "bad", "to_version": "x"}), 422)
     assert_problem(client.post("/api/v1/models/churny/rollback", json={"reason": "bad", "to_version": "3"}), 409)
+
+
+def test_a_team_admin_overrides_the_gates_of_a_staging_version_with_a_reason(governed):
+    from seeded_models import seed_model
+
+    from shipyard.governance.audit import read_events
+
+    http, as_ = governed
+    seed_model("fraud-score", "fraud", {"1": "staging", "2": "archived"})
+    route = "/api/v1/models/fraud-score/versions/{}/override"
+    before = len(read_events())
+    assert_problem(http.post(route.format(1), json={"reason": "ship it"}, headers=as_["dev"]), 403,
+                   detail="dev may not lifecycle.override for team fraud: it is developer in team fraud, and "
+                          "lifecycle.override needs admin or above")
+    assert_problem(http.post(route.format(1), json={}, headers=as_["ada"]), 422, title="invalid request")
+    assert_problem(http.post(route.format(1), json={"reason": ""}, headers=as_["ada"]), 422)
+    assert_problem(http.post(route.format(2), json={"reason": "r"}, headers=as_["ada"]), 409,
+                   detail="only candidate or staging versions")
+    assert_problem(http.post(route.format(9), json={"reason": "r"}, headers=as_["ada"]), 404)
+    assert len(read_events()) == before
+
+    overridden = http.post(route.format(1), json={"reason": "the holdout is too small to judge"},
+                           headers=as_["ada"])
+    assert overridden.status_code == 200, overridden.text
+    assert overridden.json()["state"] == "staging"
+    event = read_events()[-1]
+    assert (event.action, event.actor, event.authenticated, event.reason) == (
+        "gate_overridden", "ada", True, "the holdout is too small to judge")

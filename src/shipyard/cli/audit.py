@@ -1,9 +1,10 @@
-"""``shipyard audit log | verify``."""
+"""``shipyard audit log | verify | keygen | checkpoint | export | prune``."""
 
 from __future__ import annotations
 
 import json
 from datetime import datetime, timezone
+from pathlib import Path
 
 import typer
 
@@ -14,6 +15,10 @@ app.add_typer(audit_app, name="audit")
 
 
 def _since(value: str | None) -> datetime | None:
+    return _moment(value, "--since")
+
+
+def _moment(value: str | None, option: str) -> datetime | None:
     if value is None:
         return None
     from shipyard.errors import UsageError
@@ -21,7 +26,7 @@ def _since(value: str | None) -> datetime | None:
     try:
         moment = datetime.fromisoformat(value)
     except ValueError:
-        raise UsageError(f"--since '{value}' is not an ISO date or time",
+        raise UsageError(f"{option} '{value}' is not an ISO date or time",
                          hint="e.g. 2026-11-24 or 2026-11-24T09:30") from None
     return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
 
@@ -64,24 +69,82 @@ def log_command(model: str = typer.Option(None, "--model", help="Only events of 
 
 
 @audit_app.command("verify")
-def verify_command() -> None:
-    """Check the hash chain; exits non-zero and names the first bad event if it was tampered with."""
+def verify_command(json_output: bool = typer.Option(False, "--json")) -> None:
+    """Check the hash chain and the signed checkpoints; exits 9 and names what is wrong if it was tampered with."""
+    from dataclasses import asdict
+
     from shipyard.client.remote import remote_api
 
     api = remote_api()
     if api is None:
-        from shipyard.governance.audit import verify_chain
+        from shipyard.governance.audit_verify import verify_log
 
-        report = verify_chain()
+        report = verify_log()
     else:
         from shipyard.client import audit as remote
 
         with api:
-            report = remote.verify_chain(api)
-    if report.ok:
-        print(f"audit log intact: {report.events} events, hash chain verified")
-        return
-    from shipyard.errors import TamperedError
+            report = remote.verify_log(api)
+    if json_output:
+        print(json.dumps(asdict(report), indent=2))
+    elif report.ok:
+        print(f"audit log {report.summary}")
+    else:
+        print(f"audit log TAMPERED: {report.problem} (first bad event: {report.first_bad_seq})")
+    if not report.ok:
+        from shipyard.errors import TamperedError
 
-    print(f"audit log TAMPERED: {report.problem} (first bad event: {report.first_bad_seq})")
-    raise typer.Exit(TamperedError.exit_code)
+        raise typer.Exit(TamperedError.exit_code)
+
+
+@audit_app.command("keygen")
+def keygen_command(out: Path = typer.Option(..., "--out", help="Where the private key goes (mode 0600); "
+                                                                "the public key goes beside it as OUT.pub.")) -> None:
+    """Create the Ed25519 key pair that signs audit checkpoints."""
+    from shipyard.governance.signing import generate_key_pair
+
+    private, public, key_id = generate_key_pair(out.expanduser().resolve())
+    print(f"signing key {key_id}: {private} (keep it secret), public key: {public}")
+    print(f"sign checkpoints with:  export SHIPYARD_AUDIT_SIGNING_KEY={private}")
+    print(f"verify elsewhere with:  export SHIPYARD_AUDIT_PUBLIC_KEY={public}")
+
+
+@audit_app.command("checkpoint")
+def checkpoint_command() -> None:
+    """Anchor the log's current head now: a signed checkpoint in the artifact store."""
+    from shipyard.config import load_settings
+    from shipyard.governance.checkpoints import write_checkpoint
+
+    settings = load_settings()
+    checkpoint = write_checkpoint(settings)
+    if checkpoint is None:
+        print("the audit log is empty: nothing to anchor")
+        return
+    print(f"checkpoint of event {checkpoint.seq} ({checkpoint.head_hash[:12]}…) signed with key "
+          f"{checkpoint.key_id} in {settings.audit_checkpoints}")
+
+
+@audit_app.command("export")
+def export_command(out: str = typer.Option(..., "--out", help="Folder (path or fsspec URL) for the archive."),
+                   format: str = typer.Option("parquet", "--format", help="parquet or jsonl."),
+                   before: str = typer.Option(None, "--before", help="Only events before this ISO date or time.")
+                   ) -> None:
+    """Archive the log's events (every field and hash) from its oldest event on."""
+    from shipyard.governance.audit_export import export_events
+
+    export = export_events(out, format=format, before=_moment(before, "--before"))
+    if export is None:
+        print("no audit events to export")
+        return
+    print(f"exported events {export.first_seq} to {export.last_seq} ({export.events}) to {export.location} "
+          f"(sha256 {export.sha256[:12]}…)")
+
+
+@audit_app.command("prune")
+def prune_command(before: str = typer.Option(None, "--before", help="Only events before this ISO date or time "
+                                                                    "(default: the retention cutoff).")) -> None:
+    """Delete the oldest events once they are past retention, exported and anchored by a checkpoint."""
+    from shipyard.governance.audit_retention import prune
+
+    pruned = prune(before=_moment(before, "--before"))
+    print(f"pruned {pruned.deleted} events through event {pruned.through_seq}; they are archived in {pruned.export}")

@@ -9,6 +9,7 @@ import typer
 
 from shipyard.cli import app
 from shipyard.cli.models import resolve_actor
+from shipyard.client.remote import remote_api, same_actor
 from shipyard.errors import SpecError, UsageError
 
 traffic_app = typer.Typer(help="How each deployed model's traffic is split between its versions.",
@@ -17,17 +18,22 @@ app.add_typer(traffic_app, name="traffic")
 
 
 def _percent(text: str, what: str) -> float:
+    """A percentage from 0 to 100."""
     try:
         value = float(text.rstrip("%"))
     except ValueError:
         raise UsageError(f"{what}: '{text}' is not a percentage; write e.g. 10 for 10%") from None
     if not 0 <= value <= 100:
         raise UsageError(f"{what}: {value:g}% is not between 0 and 100")
-    return value / 100
+    return value
+
+
+def _fraction(percent: float | None) -> float | None:
+    return None if percent is None else percent / 100
 
 
 def _arm(text: str, role: str) -> tuple[str, float | None] | None:
-    """``VERSION[:PERCENT]`` or ``none``."""
+    """``VERSION[:PERCENT]`` (the percent as given) or ``none``."""
     if text.lower() == "none":
         return None
     version, _, share = text.partition(":")
@@ -74,8 +80,6 @@ def deploy_command(model: str, version: str,
                    reason: str = typer.Option(None, "--reason"),
                    actor: str = typer.Option(None, "--actor")) -> None:
     """Put a version into a model's live traffic."""
-    from shipyard.serving.traffic import deploy
-
     plan = None
     if spec:
         from shipyard.spec.loader import load_spec
@@ -84,8 +88,20 @@ def deploy_command(model: str, version: str,
         if loaded.spec.deployment is None:
             raise SpecError(f"{spec} has no deployment: section to take the rollout plan from")
         plan = loaded.spec.deployment
-    state = deploy(model, version, strategy=strategy, weight=_percent(weight, "--weight") if weight else None,
-                   routing_key=routing_key, plan=plan, actor=resolve_actor(actor), reason=reason)
+    percent = _percent(weight, "--weight") if weight else None
+    api = remote_api()
+    if api is None:
+        from shipyard.serving.traffic import deploy
+
+        state = deploy(model, version, strategy=strategy, weight=_fraction(percent), routing_key=routing_key,
+                       plan=plan, actor=resolve_actor(actor), reason=reason)
+    else:
+        from shipyard.client import deployments as remote
+
+        with api:
+            same_actor(actor, api)
+            state = remote.deploy(api, model, version, strategy=strategy, percent=percent,
+                                  routing_key=routing_key, plan=plan, reason=reason)
     _show(state)
 
 
@@ -93,11 +109,22 @@ def deploy_command(model: str, version: str,
 def show_command(model: str = typer.Argument(None, help="Only this model."),
                  as_json: bool = typer.Option(False, "--json")) -> None:
     """Each deployment's arms, shares and rollout, and the versions a running gateway could not load."""
-    from shipyard.serving.deployments import get_deployment, list_deployments
-    from shipyard.serving.load_failures import load_failures
+    api = remote_api()
+    if api is None:
+        from shipyard.serving.deployments import get_deployment, list_deployments
+        from shipyard.serving.load_failures import load_failures
 
-    states = [get_deployment(model)] if model else list_deployments()
-    failures = load_failures(model)
+        states = [get_deployment(model)] if model else list_deployments()
+        failures = load_failures(model)
+    else:
+        from shipyard.client import deployments as remote
+
+        with api:
+            if model:
+                state, failures = remote.get_deployment(api, model)
+                states = [state]
+            else:
+                states, failures = remote.list_deployments(api)
     if as_json:
         print(json.dumps([s.to_dict() | {"load_failures": [f.to_dict() for f in failures if f.model == s.model]}
                           for s in states], indent=2))
@@ -118,9 +145,7 @@ def set_command(model: str,
                 reason: str = typer.Option(None, "--reason"),
                 actor: str = typer.Option(None, "--actor")) -> None:
     """Change the split by hand (a rollout in flight is cancelled)."""
-    from shipyard.serving.traffic import set_traffic
-
-    arms = {}
+    arms: dict[str, tuple[str, float | None] | None] = {}
     if stable is not None:
         if not stable.isdigit():
             raise UsageError(f"--stable {stable}: give a version number")
@@ -128,7 +153,19 @@ def set_command(model: str,
     for role, text in (("canary", canary), ("ab", ab), ("shadow", shadow)):
         if text is not None:
             arms[role] = _arm(text, role)
-    _show(set_traffic(model, arms, routing_key=routing_key, actor=resolve_actor(actor), reason=reason))
+    api = remote_api()
+    if api is None:
+        from shipyard.serving.traffic import set_traffic
+
+        fractions = {role: None if arm is None else (arm[0], _fraction(arm[1])) for role, arm in arms.items()}
+        state = set_traffic(model, fractions, routing_key=routing_key, actor=resolve_actor(actor), reason=reason)
+    else:
+        from shipyard.client import deployments as remote
+
+        with api:
+            same_actor(actor, api)
+            state = remote.set_traffic(api, model, arms, routing_key=routing_key, reason=reason)
+    _show(state)
 
 
 @app.command("rollback")
@@ -137,6 +174,15 @@ def rollback_command(model: str, reason: str = typer.Option(..., "--reason", hel
                                                                        "inputs no longer match (or cannot be checked)."),
                      actor: str = typer.Option(None, "--actor")) -> None:
     """Take the newest change out of traffic: the canary/A-B/rollout, or else production's latest version."""
-    from shipyard.serving.traffic import rollback
+    api = remote_api()
+    if api is None:
+        from shipyard.serving.traffic import rollback
 
-    _show(rollback(model, actor=resolve_actor(actor), reason=reason, force=force))
+        state = rollback(model, actor=resolve_actor(actor), reason=reason, force=force)
+    else:
+        from shipyard.client import deployments as remote
+
+        with api:
+            same_actor(actor, api)
+            state = remote.rollback(api, model, reason=reason, force=force)
+    _show(state)

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import sys
 from datetime import datetime, timezone
 from pathlib import Path
 
 import typer
 
 from shipyard.cli import app
+from shipyard.client.remote import remote_api, server_url
 from shipyard.errors import DriftDetectedError, UsageError
 
 _COLORS = {"ok": "green", "warning": "yellow", "critical": "red"}
@@ -97,6 +99,58 @@ def _watch(models: list[str], *, every: str, window: str | None, iterations: int
           window_s=_seconds(window, "--window"), on_check=show)
 
 
+def _history(model: str, limit: int):
+    api = remote_api()
+    if api is None:
+        from shipyard.monitoring.runs import history, require_model
+
+        require_model(model)
+        return [run.summary() for run in history(model, limit=limit)]
+    from shipyard.client import monitoring as remote
+
+    with api:
+        return remote.history(api, model, limit=limit)
+
+
+def _print_history(model: str, reports, as_json: bool) -> None:
+    if as_json:
+        print(json.dumps([{"id": r.id, "version": r.version, "severity": r.severity, "rows": r.rows,
+                           "window_start": r.window_start.isoformat(), "window_end": r.window_end.isoformat(),
+                           "drifted": list(r.drifted), "created_at": r.created_at.isoformat()}
+                          for r in reports], indent=2))
+        return
+    if not reports:
+        print(f"no drift reports for '{model}' yet; compute one with: shipyard monitor {model}")
+    for r in reports:
+        print(f"{r.created_at:%Y-%m-%d %H:%M:%S}  {r.id}  v{r.version:<4} {r.severity:<8} {r.rows:>9,} rows  "
+              f"drifted: {', '.join(r.drifted[:6]) or '—'}")
+
+
+def _report(report_id: str):
+    api = remote_api()
+    if api is None:
+        from shipyard.monitoring.runs import get_report
+
+        return get_report(report_id)
+    from shipyard.client import monitoring as remote
+
+    with api:
+        return remote.get_report(api, report_id)
+
+
+def _compute(model: str, *, version: str | None, window_s: float | None, since: datetime | None,
+             until: datetime | None):
+    api = remote_api()
+    if api is None:
+        from shipyard.monitoring.runs import compute_drift
+
+        return compute_drift(model, version=version, window_s=window_s, since=since, until=until)
+    from shipyard.client import monitoring as remote
+
+    with api:
+        return remote.compute_drift(api, model, version=version, window_s=window_s, since=since, until=until)
+
+
 @app.command("monitor")
 def monitor_command(
     target: list[str] = typer.Argument(..., help="MODEL, or: history MODEL, or: show REPORT_ID."),
@@ -108,47 +162,38 @@ def monitor_command(
     as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
     fail_on: str = typer.Option(None, "--fail-on", help="Exit 11 when the severity reaches warning or critical "
                                                          "(too little traffic to judge exits 12)."),
-    limit: int = typer.Option(20, "--limit", help="history: how many reports."),
+    limit: int = typer.Option(20, "--limit", min=1, help="history: how many reports."),
     watch: bool = typer.Option(False, "--watch", help="Keep checking: alert on severity changes, retrain when "
-                                                       "critical and the spec says retrain: auto."),
+                                                       "critical and the spec says retrain: auto. Runs in this "
+                                                       "process against this machine's store, also with "
+                                                       "SHIPYARD_URL set."),
     every: str = typer.Option("5m", "--every", help="--watch: time between checks."),
     iterations: int = typer.Option(None, "--iterations", min=1, help="--watch: stop after this many rounds."),
 ) -> None:
     """Drift of a model's live traffic against its training data (reads the prediction log)."""
-    from shipyard.monitoring import runs
-
     if fail_on not in (None, "warning", "critical"):
         raise UsageError(f"--fail-on {fail_on}: use warning or critical")
     if watch:
+        if server_url() is not None:
+            print("note: --watch runs in this process against this machine's store, not through SHIPYARD_URL",
+                  file=sys.stderr)
         _watch(target, every=every, window=window, iterations=iterations)
         return
     if target[0] == "history":
         if len(target) != 2:
             raise UsageError("write: shipyard monitor history MODEL")
-        reports = runs.history(target[1], limit=limit)
-        if as_json:
-            print(json.dumps([{"id": r.id, "version": r.version, "severity": r.severity, "rows": r.rows,
-                               "window_start": r.window_start.isoformat(), "window_end": r.window_end.isoformat(),
-                               "drifted": r.report["drifted"], "created_at": r.created_at.isoformat()}
-                              for r in reports], indent=2))
-            return
-        if not reports:
-            print(f"no drift reports for '{target[1]}' yet; compute one with: shipyard monitor {target[1]}")
-        for r in reports:
-            print(f"{r.created_at:%Y-%m-%d %H:%M:%S}  {r.id}  v{r.version:<4} {r.severity:<8} {r.rows:>9,} rows  "
-                  f"drifted: {', '.join(r.report['drifted'][:6]) or '—'}")
+        _print_history(target[1], _history(target[1], limit), as_json)
         return
     if target[0] == "show":
         if len(target) != 2:
             raise UsageError("write: shipyard monitor show REPORT_ID")
-        run = runs.get_report(target[1])
+        run = _report(target[1])
     else:
         if len(target) != 1:
             raise UsageError(f"unexpected arguments: {' '.join(target[1:])}",
                             hint="shipyard monitor MODEL | history MODEL | show REPORT_ID")
-        run = runs.compute_drift(target[0], version=version, window_s=_seconds(window, "--window"),
-                                 since=_when(since, "--since"),
-                                 until=_when(until, "--until"))
+        run = _compute(target[0], version=version, window_s=_seconds(window, "--window"),
+                       since=_when(since, "--since"), until=_when(until, "--until"))
     if as_json:
         print(json.dumps({"id": run.id, **run.report}, indent=2, default=str))
         if html is not None:
@@ -161,3 +206,4 @@ def monitor_command(
     if fail_on and order.index(run.severity) >= order.index(fail_on):
         raise DriftDetectedError(f"drift severity of {run.model} version {run.version} is {run.severity} "
                                  f"(--fail-on {fail_on}; report {run.id})")
+

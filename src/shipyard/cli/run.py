@@ -43,6 +43,7 @@ def run_command(
                          hint="shipyard run pipeline.yaml  |  shipyard run --resume RUN_ID --spec pipeline.yaml")
     if run_id is not None and resume is not None:
         raise UsageError("--run-id names a new run; a resumed run keeps its id")
+    options = RunOptions(no_cache=no_cache, from_step=from_step)
     reporter = default_reporter(json_output)
     from shipyard.client.remote import remote_api
 
@@ -52,8 +53,8 @@ def run_command(
             result = _run_through(api, pipeline, resume=resume, spec=spec, run_id=run_id, no_cache=no_cache,
                                   from_step=from_step, no_deploy=no_deploy, reporter=reporter)
     elif resume:
-        result = resume_run(resume, spec=spec, options=RunOptions(no_cache=no_cache, from_step=from_step),
-                            reporter=reporter, notice=lambda text: print(f"note: {text}", file=sys.stderr))
+        result = resume_run(resume, spec=spec, options=options, reporter=reporter,
+                            notice=lambda text: print(f"note: {text}", file=sys.stderr))
     else:
         target = pipeline
         if no_deploy:
@@ -63,8 +64,8 @@ def run_command(
 
             target = load_spec(pipeline)
             target = dataclasses.replace(target, spec=target.spec.model_copy(update={"deployment": None}))
-        result = run(target, options=RunOptions(no_cache=no_cache, from_step=from_step), reporter=reporter,
-                     run_id=run_id)
+        result = run(target, options=options, reporter=reporter, run_id=run_id,
+                     notice=lambda text: print(text, file=sys.stderr, flush=True))
     if json_output:
         print(json.dumps(result.to_dict(), indent=2, default=str))
     else:

@@ -1,4 +1,4 @@
-"""``shipyard runs list | show``."""
+"""``shipyard runs list | show | queue``."""
 
 from __future__ import annotations
 
@@ -21,8 +21,10 @@ def list_command(pipeline: str = typer.Option(None, "--pipeline", help="Only run
     from rich.table import Table
 
     records = _runs(pipeline, limit)
+    places = _queue_positions(records)
     if json_output:
-        print(json.dumps([_run_dict(r, steps=False) for r in records], indent=2, default=str))
+        print(json.dumps([_run_dict(r, steps=False, position=places.get(r.id)) for r in records], indent=2,
+                         default=str))
         return
     if not records:
         print("no runs yet; start one with: shipyard run PIPELINE_YAML")
@@ -32,7 +34,8 @@ def list_command(pipeline: str = typer.Option(None, "--pipeline", help="Only run
         table.add_column(column)
     for r in records:
         model = f"{r.model_name} v{r.model_version}" if r.model_name else ""
-        table.add_row(r.id, r.pipeline, r.shown_status, _when(r.started_at or r.created_at), _duration(r), model)
+        status = f"queued #{places[r.id]}" if r.id in places else r.shown_status
+        table.add_row(r.id, r.pipeline, status, _when(r.started_at or r.created_at), _duration(r), model)
     Console().print(table)
     for r in records:
         if r.shown_status == "interrupted":
@@ -47,8 +50,9 @@ def show_command(run_id: str = typer.Argument(..., help="Run id or a unique pref
     from rich.table import Table
 
     record = _run(run_id)
+    position = _queue_positions([record]).get(record.id)
     if json_output:
-        print(json.dumps(_run_dict(record, steps=True), indent=2, default=str))
+        print(json.dumps(_run_dict(record, steps=True, position=position), indent=2, default=str))
         return
     console = Console()
     console.print(f"[bold]run {record.id}[/] of [bold]{record.pipeline}[/]: {record.shown_status}, "
@@ -73,8 +77,58 @@ def show_command(run_id: str = typer.Argument(..., help="Run id or a unique pref
                       highlight=False)
     elif record.shown_status == "running":
         console.print(f"running in {record.holder.describe()}", highlight=False)
+    elif position is not None:
+        console.print(f"queued at position {position} in its team's queue, waiting in {record.holder.describe()}; "
+                      "`shipyard runs queue` shows why", highlight=False)
     if record.resumable:
         console.print(f"resume with: {_resume_command(record)}", highlight=False)
+
+
+@runs_app.command("queue")
+def queue_command(team: str = typer.Option(None, "--team", help="Only this team's queue."),
+                  json_output: bool = typer.Option(False, "--json")) -> None:
+    """Runs waiting for their team's quota, by team, in the order they will be admitted."""
+    from dataclasses import asdict
+
+    from rich.console import Console
+    from rich.table import Table
+
+    entries = _queue(team)
+    if json_output:
+        print(json.dumps([asdict(e) for e in entries], indent=2, default=str))
+        return
+    if not entries:
+        where = f" in team {team}'s queue" if team else ""
+        print(f"no runs are waiting{where}")
+        return
+    table = Table()
+    for column in ("team", "position", "run", "pipeline", "waiting since", "reason"):
+        table.add_column(column)
+    for e in entries:
+        table.add_row(e.team, str(e.position), e.run_id, e.pipeline, _when(e.enqueued_at), e.reason or "")
+    Console().print(table)
+
+
+def _queue(team: str | None) -> list:
+    from shipyard.client.remote import remote_api
+
+    api = remote_api()
+    if api is None:
+        from shipyard.governance.admission import queue
+
+        return queue(team=team)
+    from shipyard.client import runs as remote
+
+    with api:
+        return remote.queue(api, team=team)
+
+
+def _queue_positions(records) -> dict[str, int]:
+    """The queue position of each queued run among ``records``."""
+    queued = {r.id for r in records if r.shown_status == "queued"}
+    if not queued:
+        return {}
+    return {e.run_id: e.position for e in _queue(None) if e.run_id in queued}
 
 
 def _runs(pipeline: str | None, limit: int) -> list:
@@ -112,11 +166,12 @@ def _resume_command(record) -> str:
                           spec_path=record.spec_path)
 
 
-def _run_dict(record, *, steps: bool) -> dict:
+def _run_dict(record, *, steps: bool, position: int | None = None) -> dict:
     from dataclasses import asdict
 
     data = asdict(record)
     data["status"] = record.shown_status
+    data["queue_position"] = position
     data["resume_command"] = _resume_command(record) if record.resumable else None
     data.pop("spec_text", None)
     if not steps:

@@ -7,6 +7,7 @@ import json
 import typer
 
 from shipyard.cli import app
+from shipyard.client.remote import remote_api
 
 teams_app = typer.Typer(help="Teams own models; members hold a role in each: viewer, developer, approver, admin.",
                         no_args_is_help=True)
@@ -25,17 +26,31 @@ def create_command(name: str = typer.Argument(...),
                        True, "--separation-of-duties/--no-separation-of-duties",
                        help="Whether whoever started a run may not approve the version it produced.")) -> None:
     """Create a team (platform admins)."""
-    from shipyard.governance.directory import create_team
+    api = remote_api()
+    if api is None:
+        from shipyard.governance.directory import create_team
 
-    _show(create_team(name, separation_of_duties=separation_of_duties))
+        _show(create_team(name, separation_of_duties=separation_of_duties))
+        return
+    from shipyard.client import teams as remote
+
+    with api:
+        _show(remote.create_team(api, name, separation_of_duties=separation_of_duties))
 
 
 @teams_app.command("list")
 def list_command(json_output: bool = typer.Option(False, "--json")) -> None:
     """List the teams and their members."""
-    from shipyard.governance.directory import list_teams
+    api = remote_api()
+    if api is None:
+        from shipyard.governance.directory import list_teams
 
-    teams = list_teams()
+        teams = list_teams()
+    else:
+        from shipyard.client import teams as remote
+
+        with api:
+            teams = remote.list_teams(api)
     if json_output:
         print(json.dumps([t.__dict__ for t in teams], indent=2))
         return
@@ -49,15 +64,29 @@ def list_command(json_output: bool = typer.Option(False, "--json")) -> None:
 def add_member_command(team: str = typer.Argument(...), identity: str = typer.Argument(..., metavar="NAME"),
                        role: str = typer.Option(..., "--role", help="viewer, developer, approver or admin.")) -> None:
     """Give NAME a role in TEAM (svc:NAME for a service account); replaces its role there."""
-    from shipyard.governance.directory import add_member
+    api = remote_api()
+    if api is None:
+        from shipyard.governance.directory import add_member
 
-    _show(add_member(team, identity, role))
+        _show(add_member(team, identity, role))
+        return
+    from shipyard.client import teams as remote
+
+    with api:
+        _show(remote.add_member(api, team, identity, role))
 
 
 @teams_app.command("remove-member")
 def remove_member_command(team: str = typer.Argument(...),
                           identity: str = typer.Argument(..., metavar="NAME")) -> None:
     """Take NAME out of TEAM."""
-    from shipyard.governance.directory import remove_member
+    api = remote_api()
+    if api is None:
+        from shipyard.governance.directory import remove_member
 
-    _show(remove_member(team, identity))
+        _show(remove_member(team, identity))
+        return
+    from shipyard.client import teams as remote
+
+    with api:
+        _show(remote.remove_member(api, team, identity))

@@ -8,6 +8,7 @@ from datetime import timedelta
 import typer
 
 from shipyard.cli import app
+from shipyard.client.remote import remote_api
 
 tokens_app = typer.Typer(help="API tokens: shown once, stored only as a hash, expiring, revocable.",
                          no_args_is_help=True)
@@ -37,9 +38,17 @@ def create_command(name: str = typer.Option(..., "--name", help="What the token 
                                                     "metrics. Repeat for several.")
                    ) -> None:
     """Create a token and print it once; only its hash is kept."""
-    from shipyard.governance.tokens import create_token
+    lifetime = _lifetime(expires_in)
+    api = remote_api()
+    if api is None:
+        from shipyard.governance.tokens import create_token
 
-    created = create_token(name, identity=identity, expires_in=_lifetime(expires_in), scopes=scopes or ())
+        created = create_token(name, identity=identity, expires_in=lifetime, scopes=scopes or ())
+    else:
+        from shipyard.client import tokens as remote
+
+        with api:
+            created = remote.create_token(api, name, identity=identity, expires_in=lifetime, scopes=scopes or ())
     info = created.info
     expiry = f"expires {info.expires_at:%Y-%m-%d %H:%M} UTC" if info.expires_at else "never expires"
     granted = f", gateway scopes: {', '.join(info.scopes)}" if info.scopes else ""
@@ -52,9 +61,16 @@ def create_command(name: str = typer.Option(..., "--name", help="What the token 
 def list_command(identity: str = typer.Option(None, "--for", help="Whose tokens (default: yours)."),
                  json_output: bool = typer.Option(False, "--json")) -> None:
     """List tokens (never their secrets)."""
-    from shipyard.governance.tokens import list_tokens
+    api = remote_api()
+    if api is None:
+        from shipyard.governance.tokens import list_tokens
 
-    listed = list_tokens(identity=identity)
+        listed = list_tokens(identity=identity)
+    else:
+        from shipyard.client import tokens as remote
+
+        with api:
+            listed = remote.list_tokens(api, identity=identity)
     if json_output:
         print(json.dumps([{**t.__dict__, "status": t.status()} for t in listed], indent=2, default=str))
         return
@@ -71,7 +87,14 @@ def list_command(identity: str = typer.Option(None, "--for", help="Whose tokens 
 @tokens_app.command("revoke")
 def revoke_command(token_id: str = typer.Argument(..., metavar="TOKEN_ID")) -> None:
     """Revoke a token: it is refused from the next request on."""
-    from shipyard.governance.tokens import revoke_token
+    api = remote_api()
+    if api is None:
+        from shipyard.governance.tokens import revoke_token
 
-    info = revoke_token(token_id)
+        info = revoke_token(token_id)
+    else:
+        from shipyard.client import tokens as remote
+
+        with api:
+            info = remote.revoke_token(api, token_id)
     print(f"revoked token '{info.name}' (id {info.id}) of {info.identity}")

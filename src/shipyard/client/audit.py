@@ -6,7 +6,8 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from shipyard.client.remote import rebuild
-from shipyard.governance.audit import ChainReport, Event
+from shipyard.governance.audit import Event
+from shipyard.governance.audit_verify import Verification
 
 if TYPE_CHECKING:
     from shipyard.client.http import ApiClient
@@ -18,5 +19,6 @@ def read_events(api: ApiClient, *, model: str | None = None, since: datetime | N
     return rebuild(list[Event], list(items))
 
 
-def verify_chain(api: ApiClient) -> ChainReport:
-    return rebuild(ChainReport, api.get("/audit/verify"))
+def verify_log(api: ApiClient) -> Verification:
+    """The chain and its signed checkpoints, as the server verified them."""
+    return rebuild(Verification, api.get("/audit/verify"))

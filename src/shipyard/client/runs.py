@@ -8,6 +8,7 @@ from itertools import islice
 from typing import TYPE_CHECKING
 
 from shipyard.client.remote import rebuild, segment
+from shipyard.governance.admission import QueueEntry
 from shipyard.pipeline.state import PipelineRun, StepState
 from shipyard.store.runs import RunRecord
 
@@ -29,6 +30,11 @@ def list_runs(api: ApiClient, *, pipeline: str | None = None, limit: int = 20) -
 def get_run(api: ApiClient, run_id: str) -> RunRecord:
     """A run with its steps (``run_id`` or a unique prefix)."""
     return run_record(api.get(f"/runs/{segment(run_id)}"))
+
+
+def queue(api: ApiClient, *, team: str | None = None) -> list[QueueEntry]:
+    """The runs waiting for their team's quota, by team and position, as ``admission.queue`` gives them."""
+    return rebuild(list[QueueEntry], list(api.pages("/queue", team=team)))
 
 
 def run_record(data: dict) -> RunRecord:

@@ -9,16 +9,20 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
+from sqlalchemy import event as orm_event
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from shipyard.config import Settings
 from shipyard.errors import BackendError
+from shipyard.governance.checkpoints import maybe_checkpoint
 from shipyard.governance.identity import current_identity
 from shipyard.store.db import session_scope
 from shipyard.store.models import AuditEvent
 
 GENESIS = "0" * 64
+PRUNED = "audit_pruned"
+"""The action of the event that records which oldest events were deleted after export (``through_seq``)."""
 _APPEND_ATTEMPTS = 20
 
 
@@ -82,16 +86,38 @@ def append_event(*, actor: str, action: str, model: str | None = None, version: 
         actor = identity.name
     authenticated = identity.authenticated
     if session is not None:
-        return _append(session, actor, action, model, version, from_state, to_state, reason, details,
-                       authenticated)
+        appended = _append(session, actor, action, model, version, from_state, to_state, reason, details,
+                           authenticated)
+        _checkpoint_after_commit(session, appended.seq, settings)
+        return appended
     for _ in range(_APPEND_ATTEMPTS):
         try:
             with session_scope(settings) as own:
-                return _append(own, actor, action, model, version, from_state, to_state, reason, details,
-                               authenticated)
+                appended = _append(own, actor, action, model, version, from_state, to_state, reason, details,
+                                   authenticated)
+            maybe_checkpoint(appended.seq, settings)
+            return appended
         except (IntegrityError, OperationalError):
             continue  # another writer took this sequence number (or held the lock); chain onto its event
     raise BackendError("could not append to the audit log: too many concurrent writers")
+
+
+def _checkpoint_after_commit(session, seq: int, settings: Settings | None) -> None:
+    """Once the caller's transaction commits (never before: a rolled-back event must not be anchored)."""
+    pending = session.info.setdefault("audit_checkpoint_seq", [])
+    pending.append(seq)
+    if len(pending) > 1:
+        return
+
+    def committed(committed_session) -> None:
+        newest = max(committed_session.info.pop("audit_checkpoint_seq", [seq]))
+        maybe_checkpoint(newest, settings)
+
+    def rolled_back(rolled_session, *args) -> None:
+        rolled_session.info.pop("audit_checkpoint_seq", None)
+
+    orm_event.listen(session, "after_commit", committed, once=True)
+    orm_event.listen(session, "after_soft_rollback", rolled_back, once=True)
 
 
 def _append(session, actor, action, model, version, from_state, to_state, reason, details,
@@ -150,9 +176,31 @@ def _event(row: AuditEvent) -> Event:
 
 
 def verify_chain(*, settings: Settings | None = None) -> ChainReport:
-    """Walk the whole log; report the first event whose content, order or link is wrong."""
-    events = read_events(settings=settings)
+    """Walk the whole log; report the first event whose content, order or link is wrong.
+
+    A log whose oldest events were pruned starts later: its first event is trusted as the start only
+    when an ``audit_pruned`` event in the log records exactly that prefix (and the signed checkpoints,
+    when configured, then prove it; see ``governance.audit_verify``).
+    """
+    return walk_chain(read_events(settings=settings))
+
+
+def _span(first: int, last: int) -> str:
+    return f"event {first} is" if first == last else f"events {first} to {last} are"
+
+
+def walk_chain(events: list[Event]) -> ChainReport:
     previous_hash, expected_seq = GENESIS, 1
+    if events and events[0].seq > 1:
+        start = events[0]
+        recorded = {e.details.get("through_seq") for e in events if e.action == PRUNED}
+        if start.seq - 1 not in recorded:
+            pruned = max((seq for seq in recorded if isinstance(seq, int) and seq < start.seq), default=0)
+            reason = f"a recorded prune deleted events through {pruned} only" if pruned else "no prune is recorded"
+            return ChainReport(ok=False, events=len(events), first_bad_seq=pruned + 1,
+                               problem=f"{_span(pruned + 1, start.seq - 1)} missing and {reason}: "
+                                       "events were deleted from the start")
+        previous_hash, expected_seq = start.prev_hash, start.seq
     for event in events:
         if event.seq != expected_seq:
             problem = (f"event {expected_seq} is missing (the next one is {event.seq}): an event was deleted"

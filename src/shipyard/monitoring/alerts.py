@@ -5,16 +5,22 @@ from __future__ import annotations
 import time
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from sqlalchemy import func, select
 
 from shipyard.config import Settings
+from shipyard.governance.directory import model_team
 from shipyard.monitoring.drift import SEVERITIES
 from shipyard.spec.monitoring import MonitoringSpec, Webhook
 from shipyard.store.db import session_scope
 from shipyard.store.models import DriftAlert
+
+DRIFT_ALERTNAME = "ShipyardDriftSeverity"
+DRIFT_ALERT_VALIDITY = timedelta(hours=24)
+UNOWNED = "unowned"
+"""The ``team`` label of a model no team owns (Alertmanager's routes send it to the platform's receivers)."""
 
 
 @dataclass(frozen=True)
@@ -37,7 +43,7 @@ def _alert(row: DriftAlert) -> Alert:
                  last_error=row.last_error, created_at=row.created_at)
 
 
-def payload(run, previous: str, hook: Webhook) -> dict[str, Any]:
+def payload(run, previous: str, hook: Webhook, *, settings: Settings | None = None) -> dict[str, Any] | list:
     report = run.report
     top = {name: {"severity": f["severity"], "psi": f.get("psi")} for name, f in list(report["features"].items())[:10]}
     if hook.format == "slack":
@@ -46,12 +52,39 @@ def payload(run, previous: str, hook: Webhook) -> dict[str, Any]:
         return {"text": f"{icon} *{run.model}* v{run.version} drift is *{run.severity}* (was {previous}): "
                         f"{drifted} drifted over {report['rows']:,} rows. "
                         f"`shipyard monitor show {run.id}`"}
+    if hook.format == "alertmanager":
+        return alertmanager_alerts(run, previous, team=model_team(run.model, settings=settings) or UNOWNED)
     return {"event": "shipyard.drift.severity_changed", "model": run.model, "version": run.version,
             "severity": run.severity, "previous_severity": previous, "report_id": run.id,
             "window": report["window"], "rows": report["rows"], "drifted": report["drifted"], "features": top}
 
 
-def _deliver(url: str, body: dict[str, Any], *, attempts: int, backoff_s: float,
+def alertmanager_alerts(run, previous: str, *, team: str) -> list[dict[str, Any]]:
+    """Alertmanager's postable alerts for a severity change: the new severity firing (unless ok), the
+    previous one resolved (unless ok). A firing alert lasts ``DRIFT_ALERT_VALIDITY`` unless a later
+    change resolves it sooner; Alertmanager does the routing, grouping, de-duplication and silences."""
+    now = datetime.now(timezone.utc)
+    report = run.report
+    drifted = ", ".join(report["drifted"][:8]) or "no feature"
+
+    def alert(severity: str, ends: datetime) -> dict[str, Any]:
+        return {"labels": {"alertname": DRIFT_ALERTNAME, "severity": severity, "team": team, "model": run.model,
+                           "version": str(run.version)},
+                "annotations": {"summary": f"{run.model} v{run.version}: drift is {run.severity} (was {previous})",
+                                "description": f"{drifted} drifted over {report['rows']:,} rows in the window "
+                                               f"{report['window']['start']} to {report['window']['end']}",
+                                "report_id": run.id, "command": f"shipyard monitor show {run.id}"},
+                "startsAt": now.isoformat(), "endsAt": ends.isoformat()}
+
+    alerts = []
+    if run.severity != "ok":
+        alerts.append(alert(run.severity, now + DRIFT_ALERT_VALIDITY))
+    if previous != "ok":
+        alerts.append(alert(previous, now))
+    return alerts
+
+
+def _deliver(url: str, body: dict[str, Any] | list, *, attempts: int, backoff_s: float,
              timeout_s: float) -> tuple[bool, int, str | None]:
     import httpx
 
@@ -87,7 +120,7 @@ def notify(run, previous_severity: str | None, spec: MonitoringSpec, *, settings
                                                             DriftAlert.target == hook.url)).first()
             if done is not None:
                 continue
-        body = payload(run, previous, hook)
+        body = payload(run, previous, hook, settings=settings)
         delivered, tries, error = _deliver(hook.url, body, attempts=attempts, backoff_s=backoff_s,
                                            timeout_s=timeout_s)
         row = DriftAlert(id=uuid.uuid4().hex[:16], model=run.model, report_id=run.id, target=hook.url,

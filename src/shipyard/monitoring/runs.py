@@ -34,6 +34,26 @@ class DriftRun:
     created_at: datetime
     report: dict[str, Any]
 
+    def summary(self) -> DriftSummary:
+        return DriftSummary(id=self.id, model=self.model, version=self.version, severity=self.severity,
+                            rows=self.rows, window_start=self.window_start, window_end=self.window_end,
+                            created_at=self.created_at, drifted=tuple(self.report.get("drifted", ())))
+
+
+@dataclass(frozen=True)
+class DriftSummary:
+    """A drift run without its full report, as a history lists it."""
+
+    id: str
+    model: str
+    version: str
+    severity: str
+    rows: int
+    window_start: datetime
+    window_end: datetime
+    created_at: datetime
+    drifted: tuple[str, ...]
+
 
 def _run(row: DriftReport) -> DriftRun:
     return DriftRun(id=row.id, model=row.model, version=row.version, severity=row.severity, rows=row.rows,

@@ -34,17 +34,22 @@ def plan_spec(loaded: LoadedSpec) -> RunPlan:
     return RunPlan(dag=dag, pipeline=spec.name, base_dir=loaded.base_dir, spec_text=loaded.text,
                    spec_path=str(loaded.path) if loaded.path else None, spec_digest=loaded.digest,
                    extra_modules=user_modules(spec), preload=WARM_MODULES if spec.trains_model else (),
-                   preflight=("shipyard.pipeline.preflight:check", {"loaded": loaded}))
+                   preflight=("shipyard.pipeline.preflight:check", {"loaded": loaded}), team=spec.team)
 
 
 def run(spec: str | Path | LoadedSpec, *, options: RunOptions | None = None, settings: Settings | None = None,
-        reporter: Reporter | None = None, run_id: str | None = None) -> PipelineRun:
-    """Run a pipeline YAML end to end (cached steps are reused); ``run_id`` names the new run."""
+        reporter: Reporter | None = None, run_id: str | None = None,
+        notice: Callable[[str], None] | None = None) -> PipelineRun:
+    """Run a pipeline YAML end to end (cached steps are reused); ``run_id`` names the new run.
+
+    ``notice`` receives what the user should see while the run waits for its team's quota.
+    """
     loaded = spec if isinstance(spec, LoadedSpec) else load_spec(spec)
     settings = settings or load_settings()
     authorize_run(loaded, settings)
     options = options or RunOptions()
-    return Runner(plan_spec(loaded), options=options, settings=settings, reporter=reporter, new_id=run_id).run()
+    return Runner(plan_spec(loaded), options=options, settings=settings, reporter=reporter, new_id=run_id,
+                  notice=notice).run()
 
 
 def authorize_run(loaded: LoadedSpec, settings: Settings) -> None:
@@ -75,7 +80,7 @@ def resume(run_id: str, *, spec: str | Path | None = None, options: RunOptions |
     authorize_run(loaded, settings)
     options = options or RunOptions()
     return Runner(plan_spec(loaded), options=options, settings=settings, reporter=reporter,
-                  run_id=record.id).run()
+                  run_id=record.id, notice=notice).run()
 
 
 def resumable_run(run_id: str, *, settings: Settings | None = None):

@@ -150,6 +150,8 @@ def _environment(settings: Settings, actor: str) -> dict[str, str]:
     env.update({"SHIPYARD_HOME": str(settings.home), "SHIPYARD_DATABASE_URL": settings.database_url,
                 "MLFLOW_TRACKING_URI": settings.mlflow_tracking_uri, "SHIPYARD_ACTOR": actor,
                 "SHIPYARD_RUN_LEASE_S": str(settings.run_lease_s)})
+    if settings.quotas_file is not None:
+        env["SHIPYARD_QUOTAS"] = str(settings.quotas_file)
     return env
 
 

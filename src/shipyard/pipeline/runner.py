@@ -11,6 +11,7 @@ import signal
 import sys
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,10 +20,11 @@ from shipyard.config import Settings, load_settings
 from shipyard.errors import (CancelledError, DataError, InternalError, RefusedError, ShipyardError, SpecError,
                              StepFailedError)
 from shipyard.governance.identity import current_identity
+from shipyard.governance.quotas import Quota
 from shipyard.pipeline.artifacts import open_artifact_store
 from shipyard.pipeline.cache import cache_key
 from shipyard.pipeline.dag import Dag, StepNode
-from shipyard.pipeline.executor import LocalExecutor, TaskOutcome
+from shipyard.pipeline.executor import Budget, LocalExecutor, TaskOutcome
 from shipyard.pipeline.progress import NullReporter, Reporter
 from shipyard.pipeline.serialization import save_value
 from shipyard.pipeline.state import PipelineRun, StepState
@@ -31,6 +33,8 @@ from shipyard.store import runs as store
 from shipyard.store.db import session_scope
 
 _NOT_RETRIED = (SpecError, DataError)
+ADMISSION_POLL_S = 0.5
+"""How often a queued run asks again whether its team's quota has room."""
 _PREFLIGHT = "preflight"
 
 
@@ -57,6 +61,8 @@ class RunPlan:
     preload: tuple[str, ...] = ()
     """Modules each worker imports as it starts, before its first step."""
     preflight: tuple[str, dict[str, Any]] | None = None
+    team: str | None = None
+    """The team the spec names: its quota, if one is declared, admits the run."""
 
 
 def new_run_id() -> str:
@@ -65,8 +71,12 @@ def new_run_id() -> str:
 
 class Runner:
     def __init__(self, plan: RunPlan, *, options: RunOptions | None = None, settings: Settings | None = None,
-                 reporter: Reporter | None = None, run_id: str | None = None, new_id: str | None = None):
-        """``run_id`` resumes that run; ``new_id`` starts a new run under an id the caller chose."""
+                 reporter: Reporter | None = None, run_id: str | None = None, new_id: str | None = None,
+                 notice: Callable[[str], None] | None = None):
+        """``run_id`` resumes that run; ``new_id`` starts a new run under an id the caller chose.
+
+        ``notice`` receives what the user should see while the run waits in its team's queue.
+        """
         self.plan = plan
         self.options = options or RunOptions()
         self.settings = settings or load_settings()
@@ -87,6 +97,10 @@ class Runner:
         self.owned = False
         self.renew_at = 0.0
         self.changed: list[str] = []
+        self.notice = notice or (lambda text: None)
+        self.budget: Budget | None = None
+        self.quota: Quota | None = None
+        self.admission_asked = False
 
     # ------------------------------------------------------------------ public
 
@@ -100,6 +114,7 @@ class Runner:
         status, error, unexpected = "running", None, None
         try:
             self._open_record()
+            self._admit()
             self.reporter.start(self.run_id, self.plan.pipeline, [self.states[n] for n in self.plan.dag.names])
             for name in self.changed:
                 self.reporter.update(self.states[name])
@@ -180,6 +195,45 @@ class Runner:
             state.details = dict(step.details or {})
             state.note = "done before resume"
 
+    def _admit(self) -> None:
+        """Wait in the team's queue until its quota has room for this run (nothing to do without a quota)."""
+        from shipyard.governance.quotas import load_quotas
+
+        quotas = load_quotas(self.settings)  # no file: None, and no database call
+        self.quota = quotas.for_team(self.plan.team) if quotas is not None else None
+        if self.quota is None:
+            return
+        from shipyard.governance import admission
+        from shipyard.pipeline.queueing import budget_within, reservation
+
+        machine = Budget.of_machine()
+        request = reservation(self.plan.dag, [n for n in self.plan.dag.names if not self.states[n].done],
+                              self.quota, machine)
+        if self.resuming:
+            admission.leave(self.run_id, settings=self.settings)  # a resumed run queues anew
+        self.admission_asked = True
+        shown = None
+        while True:
+            decision = admission.ask(self.run_id, team=self.plan.team, request=request, quota=self.quota,
+                                     settings=self.settings)
+            if decision.admitted:
+                break
+            text = decision.describe()
+            if shown is None:
+                store.update_run(self.run_id, status="queued", settings=self.settings)
+            if text != shown:
+                self.notice(text)
+                shown = text
+            deadline = time.monotonic() + ADMISSION_POLL_S
+            while time.monotonic() < deadline:
+                self._heartbeat()
+                time.sleep(0.05)
+        if shown is not None:
+            started = {} if self.resuming else {"started_at": _now()}
+            store.update_run(self.run_id, status="running", settings=self.settings, **started)
+            self.notice(f"admitted: team {self.plan.team}'s quota has room; the run starts")
+        self.budget = budget_within(request, self.quota, machine)
+
     def _heartbeat(self) -> None:
         """Renew the lease on the run; a run taken over by another process stops here."""
         self.reporter.tick()
@@ -233,8 +287,6 @@ class Runner:
             self._heartbeat()
 
     def _check_resources(self) -> None:
-        from shipyard.pipeline.executor import Budget
-
         gpus = Budget.of_machine().gpu
         for node in self.plan.dag.nodes:
             if node.resources.gpu > gpus and not self.states[node.name].done:
@@ -300,7 +352,8 @@ class Runner:
     def _executor(self) -> LocalExecutor:
         if self.executor is None:
             preload = tuple(dict.fromkeys(self.plan.preload + self.options.preload))
-            self.executor = LocalExecutor(max_workers=self.options.max_workers, preload=preload)
+            bounds = {"budget": self.budget} if self.budget is not None else {}
+            self.executor = LocalExecutor(max_workers=self.options.max_workers, preload=preload, **bounds)
             if preload:  # workers that import libraries first are warmed all at once, in parallel
                 self.executor.start()
         return self.executor
@@ -342,14 +395,16 @@ class Runner:
             suffix = f":{self.run_id}" if self.options.no_cache or node.name in self.forced else ""
             controller = SweepController(node=node, train_ref=refs["train"], settings=self.settings,
                                          study_name=f"shipyard:{self.plan.pipeline}:{state.cache_key[:16]}{suffix}",
-                                         storage_url=self.settings.database_url)
+                                         storage_url=self.settings.database_url,
+                                         max_parallel=self._trials_at_once(node))
             self.sweeps[node.name] = controller
             resumed = controller.resumed
             self._set(state, "running", attempts=state.attempts + 1, started_at=time.monotonic(),
                       note=f"resuming after {resumed} trials" if resumed else "")
         submitted = False
         executor = self._executor()
-        while controller.wants_more() and executor.fits(node.resources) and not self.failure:
+        while controller.wants_more() and controller.has_room() and executor.fits(node.resources) \
+                and not self.failure:
             task_id, kwargs = controller.next_task()
             executor.submit(task_id, "shipyard.pipeline.steps.sweep:run_trial", kwargs,
                             resources=node.resources, timeout=node.timeout)
@@ -369,6 +424,13 @@ class Runner:
             self._succeed(node, state, {"result": stored.ref()}, details)
             return True
         return submitted
+
+    def _trials_at_once(self, node: StepNode) -> int | None:
+        if self.quota is None or self.quota.sweep_trials is None:
+            return None
+        from shipyard.pipeline.queueing import sweep_width
+
+        return sweep_width(node, self.quota)
 
     def _sweep_note(self, name: str) -> str:
         controller = self.sweeps.get(name)
@@ -445,6 +507,10 @@ class Runner:
             fields.update(mlflow_run_id=registration.get("mlflow_run_id"),
                           model_name=registration.get("model_name"),
                           model_version=str(registration.get("model_version")))
+        if self.admission_asked and self.owned:
+            from shipyard.governance import admission
+
+            admission.leave(self.run_id, settings=self.settings)
         if self.owned:
             leases.release(self.run_id, self.owner, settings=self.settings, **fields)
             self.owned = False

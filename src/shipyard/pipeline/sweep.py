@@ -50,6 +50,8 @@ class SweepController:
     study_name: str
     storage_url: str
     settings: Any
+    max_parallel: int | None = None
+    """At most this many trials at once (the team's ``sweep_trials`` quota); all of them still run."""
     errors: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -95,6 +97,9 @@ class SweepController:
         if self.timed_out() or len(self.errors) >= max(3, self.sweep.n_trials):
             return False
         return self.finished_count() + len(self.running) < self.sweep.n_trials
+
+    def has_room(self) -> bool:
+        return self.max_parallel is None or len(self.running) < self.max_parallel
 
     def done(self) -> bool:
         return not self.running and not self.wants_more()

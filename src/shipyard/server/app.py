@@ -7,12 +7,15 @@ from fastapi import APIRouter, Depends, FastAPI
 from shipyard.config import Settings, load_settings
 from shipyard.server import problems
 from shipyard.server.auth import caller, reads
-from shipyard.server.routes import audit, deployments, health, lifecycle, me, models, monitoring, runs
+from shipyard.server.routes import (audit, deployments, health, lifecycle, me, models, monitoring, queue, runs,
+                                    teams, tokens)
 
 API_PREFIX = "/api/v1"
-READS = {runs: "runs.read", models: "models.read", lifecycle: "models.read", deployments: "models.read",
-         monitoring: "models.read", audit: "audit.read"}
-"""Each route module, and the read operation its GET routes need."""
+READS = {runs: "runs.read", queue: "runs.read", models: "models.read", lifecycle: "models.read",
+         deployments: "models.read", monitoring: "models.read", audit: "audit.read", teams: "teams.read",
+         tokens: None}
+"""Each route module, and the read operation its GET routes need (None: its plane functions authorize reads,
+as listing one's own tokens needs no role in a team)."""
 
 
 def create_app(settings: Settings | None = None, *, require_auth: bool = True) -> FastAPI:
@@ -26,7 +29,7 @@ def create_app(settings: Settings | None = None, *, require_auth: bool = True) -
     settings = settings or load_settings()
     configure_mlflow(settings)
     app = FastAPI(title="shipyard", version="1", summary="The platform API: runs, models, lifecycle, deployments, "
-                                                         "monitoring and audit",
+                                                         "monitoring, audit, teams and tokens",
                   responses=problems.problem_responses(405, 500))
     app.state.settings = settings
     app.state.require_auth = require_auth
@@ -36,7 +39,7 @@ def create_app(settings: Settings | None = None, *, require_auth: bool = True) -
     guarded = APIRouter(dependencies=[Depends(caller)], responses=problems.problem_responses(401, 403))
     guarded.include_router(me.router)  # any valid token may ask whose it is, with or without a team role
     for module, read in READS.items():
-        guarded.include_router(module.router, dependencies=[Depends(reads(read))])
+        guarded.include_router(module.router, dependencies=[Depends(reads(read))] if read else [])
     api.include_router(guarded)
     app.include_router(api)
     if require_auth:

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from shipyard.spec.deployment import ROUTING_KEY, DeploymentSpec
 
@@ -54,8 +54,8 @@ class StepOut(BaseModel):
 class RunOut(BaseModel):
     id: str
     pipeline: str
-    status: str = Field(description="pending, running, succeeded, failed, cancelled, or interrupted (its process "
-                                    "is gone)")
+    status: str = Field(description="pending, queued (waiting for its team's quota), running, succeeded, failed, "
+                                    "cancelled, or interrupted (its process is gone)")
     spec_path: str | None
     spec_digest: str
     created_at: datetime
@@ -68,6 +68,7 @@ class RunOut(BaseModel):
     model_name: str | None
     model_version: str | None
     resume_command: str | None
+    queue_position: int | None = Field(description="While queued: 1 for the next run of its team to be admitted.")
     started_by: str | None = Field(description="The identity that started the run.")
     owner: str | None = Field(description="The process holding the run's lease: host:pid:token.")
     heartbeat_at: datetime | None = Field(description="The holder's last heartbeat.")
@@ -100,6 +101,23 @@ class RunAccepted(BaseModel):
     id: str
     status: str
     url: str
+
+
+class QueueRequestOut(BaseModel):
+    cpu: float
+    memory: int = Field(description="Bytes.")
+    gpus: int
+    sweep_trials: int
+
+
+class QueueEntryOut(BaseModel):
+    run_id: str
+    pipeline: str
+    team: str
+    position: int = Field(description="1 for the next run of the team to be admitted.")
+    request: QueueRequestOut = Field(description="What the run will hold once admitted, besides one run.")
+    enqueued_at: datetime
+    reason: str | None = Field(description="Why it waits: the part of the team's quota it does not fit in.")
 
 
 # ---------------------------------------------------------------- models and versions
@@ -279,6 +297,12 @@ class ArmIn(Body):
     percent: float | None = Field(default=None, ge=0, le=100)
 
 
+class DeploymentRollbackIn(Body):
+    reason: str = Field(min_length=1)
+    force: bool = Field(default=False, description="Return to the previous version even if its inputs no longer "
+                                                   "match today's serving contract (or cannot be checked).")
+
+
 TRAFFIC_CHANGES = ("stable", "canary", "ab", "shadow", "routing_key")
 
 
@@ -339,6 +363,64 @@ class AlertOut(BaseModel):
     created_at: datetime
 
 
+# ---------------------------------------------------------------- teams
+
+Role = Literal["viewer", "developer", "approver", "admin"]
+IDENTITY_NAME = r"^(svc:)?[A-Za-z0-9][A-Za-z0-9._@-]{0,120}$"
+
+
+class TeamOut(BaseModel):
+    name: str
+    separation_of_duties: bool = Field(description="Whether whoever started a run may not approve the version it "
+                                                   "produced.")
+    members: dict[str, Role] = Field(description="Identity -> its role in the team.")
+
+
+class TeamIn(Body):
+    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,120}$")
+    separation_of_duties: bool = True
+
+
+class MemberIn(Body):
+    role: Role
+
+
+# ---------------------------------------------------------------- tokens
+
+TokenStatus = Literal["active", "expired", "revoked"]
+VISIBLE = r"[^\s\x00-\x20\x7f-\xa0]"
+"""A character that is neither whitespace nor a control character (by every regex dialect's reading of \\s)."""
+TokenScope = Annotated[str, StringConstraints(pattern=rf"^(inference(:{VISIBLE}+)?|metrics)$", max_length=200)]
+
+
+class TokenOut(BaseModel):
+    id: str
+    name: str
+    identity: str
+    created_at: datetime
+    expires_at: datetime | None
+    revoked_at: datetime | None
+    last_used_at: datetime | None
+    scopes: list[str] = Field(description="Gateway scopes: inference, inference:MODEL, metrics.")
+    status: TokenStatus
+
+
+class CreatedTokenOut(BaseModel):
+    secret: str = Field(description="The token itself: shown in this answer only; the server keeps its hash.")
+    info: TokenOut
+
+
+class TokenIn(Body):
+    name: str = Field(min_length=1, max_length=200, pattern=VISIBLE,
+                      description="What the token is for, e.g. ci.")
+    identity: str | None = Field(default=None, pattern=IDENTITY_NAME,
+                                 description="Whose token (default: the caller's); svc:NAME for a service account.")
+    expires_in_s: float | None = Field(default=90 * 86400, ge=1, le=100 * 366 * 86400,
+                                       description="Lifetime in seconds (at least one); null: never expires.")
+    scopes: list[TokenScope] = Field(default_factory=list, max_length=50,
+                              description="Gateway scopes: inference (every model), inference:MODEL, metrics.")
+
+
 # ---------------------------------------------------------------- audit
 
 class ChainOut(BaseModel):
@@ -346,3 +428,13 @@ class ChainOut(BaseModel):
     events: int
     first_bad_seq: int | None
     problem: str | None
+    first_seq: int | None = Field(description="The oldest event held; above 1 once older events were exported "
+                                              "and pruned.")
+    head_seq: int | None
+    anchored: bool = Field(description="Whether signed checkpoints were checked (a signing or public key is "
+                                       "configured); without, only the chain itself is.")
+    checkpoints: int
+    anchored_through: int | None = Field(description="The newest event a valid checkpoint anchors.")
+    unanchored_events: int = Field(description="Events after the newest checkpoint: deleting only these would "
+                                               "not be detected yet.")
+    summary: str

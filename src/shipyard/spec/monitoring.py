@@ -46,8 +46,9 @@ class Levels(_Spec):
 
 class Webhook(_Spec):
     url: str = Field(pattern=r"^https?://", description="Where severity changes are POSTed.")
-    format: Literal["json", "slack"] = Field(default="json", description="A JSON event, or a Slack-compatible "
-                                                                         "{'text': ...} message.")
+    format: Literal["json", "slack", "alertmanager"] = Field(
+        default="json", description="A JSON event, a Slack-compatible {'text': ...} message, or alerts for "
+                                    "Alertmanager's /api/v2/alerts (labels alertname, severity, team, model).")
     min_severity: Literal["warning", "critical"] = Field(default="warning", description="Quieter changes are "
                                                                                          "not sent here.")
 

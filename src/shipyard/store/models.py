@@ -21,7 +21,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-RUN_STATUSES = ("pending", "running", "succeeded", "failed", "cancelled")
+RUN_STATUSES = ("pending", "queued", "running", "succeeded", "failed", "cancelled")
+ADMISSION_STATES = ("queued", "admitted")
 STEP_STATES = ("pending", "running", "succeeded", "cached", "failed", "skipped", "cancelled")
 
 
@@ -353,3 +354,31 @@ class ModelOwner(Base):
     model: Mapped[str] = mapped_column(String(200), primary_key=True)
     team: Mapped[str] = mapped_column(String(200), index=True)
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class TeamQueue(Base):
+    """Per team with a quota: the row its admissions lock, and the next ticket of its FIFO queue."""
+
+    __tablename__ = "team_queues"
+
+    team: Mapped[str] = mapped_column(String(200), primary_key=True)
+    next_ticket: Mapped[int] = mapped_column(Integer, default=1)
+
+
+class RunAdmission(Base):
+    """A run waiting for (``queued``) or holding (``admitted``) a share of its team's quota."""
+
+    __tablename__ = "run_admissions"
+    __table_args__ = (Index("ix_run_admissions_team_ticket", "team", "ticket"),)
+
+    run_id: Mapped[str] = mapped_column(ForeignKey("pipeline_runs.id", ondelete="CASCADE"), primary_key=True)
+    team: Mapped[str] = mapped_column(String(200))
+    ticket: Mapped[int] = mapped_column(Integer)
+    state: Mapped[str] = mapped_column(String(16))
+    cpu: Mapped[float] = mapped_column(Float)
+    memory: Mapped[int] = mapped_column(BigInteger)
+    gpus: Mapped[int] = mapped_column(Integer)
+    sweep_trials: Mapped[int] = mapped_column(Integer)
+    reason: Mapped[str | None] = mapped_column(Text)
+    enqueued_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    admitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -76,8 +76,8 @@ class RunRecord:
 
     @property
     def shown_status(self) -> str:
-        """The status, except that a run whose owner is gone is ``interrupted`` rather than ``running``."""
-        if self.status in ("pending", "running") and not self.holder.alive():
+        """The status, except that a run whose owner is gone is ``interrupted`` rather than ``running``/``queued``."""
+        if self.status in ("pending", "queued", "running") and not self.holder.alive():
             return "interrupted"
         return self.status
 

@@ -38,10 +38,10 @@ def audit_log(model: str | None = None, action: str | None = None, actor: str | 
 
 
 @router.get("/verify", response_model=ChainOut,
-            summary="Check the hash chain; ok is false and first_bad_seq names the first edited, deleted or "
-                    "reordered event", responses=problem_responses(401, 403, 503))
+            summary="Check the hash chain and the signed checkpoints; ok is false and first_bad_seq names the "
+                    "first edited, deleted, reordered or re-chained event", responses=problem_responses(401, 403, 503))
 def verify(who: Caller = Depends(caller), settings: Settings = Depends(app_settings)) -> dict:
-    from shipyard.governance.audit import verify_chain
+    from shipyard.governance.audit_verify import verify_log
 
     with who.acting():
-        return asdict(verify_chain(settings=settings))
+        return asdict(verify_log(settings=settings))

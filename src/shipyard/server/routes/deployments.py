@@ -8,7 +8,7 @@ from shipyard.config import Settings
 from shipyard.server.auth import Caller, caller
 from shipyard.server.pagination import Page, Window, window
 from shipyard.server.problems import problem_responses
-from shipyard.server.schemas import DeployIn, DeploymentOut, RequiredReasonIn, RolloutOut, TrafficIn
+from shipyard.server.schemas import DeployIn, DeploymentOut, DeploymentRollbackIn, RolloutOut, TrafficIn
 from shipyard.server.settings import app_settings
 
 router = APIRouter(prefix="/deployments", tags=["deployments"])
@@ -93,9 +93,10 @@ def set_traffic(model: str, body: TrafficIn, who: Caller = Depends(caller),
 @router.post("/{model}/rollback", response_model=DeploymentOut,
              summary="Take the newest change out of traffic: the canary/A-B/rollout, or production's latest version",
              responses=CHANGES)
-def rollback(model: str, body: RequiredReasonIn, who: Caller = Depends(caller),
+def rollback(model: str, body: DeploymentRollbackIn, who: Caller = Depends(caller),
              settings: Settings = Depends(app_settings)) -> dict:
     from shipyard.serving.traffic import rollback as rollback_traffic
 
     with who.acting():
-        return deployment_out(rollback_traffic(model, actor=who.name, reason=body.reason, settings=settings), ())
+        return deployment_out(rollback_traffic(model, actor=who.name, reason=body.reason, force=body.force,
+                                               settings=settings), ())

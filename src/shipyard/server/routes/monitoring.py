@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Literal
 
 from fastapi import APIRouter, Depends, Query
@@ -17,9 +18,7 @@ router = APIRouter(tags=["monitoring"])
 
 
 def drift_summary(run) -> dict:
-    return {"id": run.id, "model": run.model, "version": run.version, "severity": run.severity, "rows": run.rows,
-            "window_start": run.window_start, "window_end": run.window_end, "created_at": run.created_at,
-            "drifted": list(run.report.get("drifted", []))}
+    return asdict(run.summary())
 
 
 @router.get("/models/{model}/drift", response_model=Page[DriftSummary], summary="A model's drift reports",
@@ -67,8 +66,6 @@ def show_drift(report_id: str, who: Caller = Depends(caller), settings: Settings
             responses=problem_responses(401, 403, 404, 422, 503))
 def alerts(model: str, status: Literal["delivered", "failed"] | None = None, page: Window = Depends(window),
            who: Caller = Depends(caller), settings: Settings = Depends(app_settings)) -> dict:
-    from dataclasses import asdict
-
     from shipyard.monitoring.alerts import page_alerts
     from shipyard.monitoring.runs import require_model
 

@@ -8,6 +8,7 @@ from typing import Literal
 from fastapi import APIRouter, Depends, Query
 
 from shipyard.config import Settings
+from shipyard.governance.admission import positions
 from shipyard.server.auth import Caller, caller
 from shipyard.server.pagination import Page, Window, parse_sort, sort_query, window
 from shipyard.server.problems import problem_responses
@@ -17,14 +18,15 @@ from shipyard.store.runs import RUN_SORT_KEYS
 
 router = APIRouter(prefix="/runs", tags=["runs"])
 
-RunStatus = Literal["pending", "running", "succeeded", "failed", "cancelled"]
+RunStatus = Literal["pending", "queued", "running", "succeeded", "failed", "cancelled"]
 
 
-def run_out(record, *, steps: bool = False) -> dict:
+def run_out(record, *, steps: bool = False, position: int | None = None) -> dict:
     from shipyard.pipeline.state import resume_command
 
     data = asdict(record)
     data["status"] = record.shown_status
+    data["queue_position"] = position
     data["resume_command"] = resume_command(
         record.id, spec_error=(record.result or {}).get("error_kind") == "SpecError",
         spec_path=record.spec_path) if record.resumable else None
@@ -47,7 +49,8 @@ def list_runs(pipeline: str | None = None, status: RunStatus | None = Query(None
         records, total = store.page_runs(pipeline=pipeline, status=status, model=model, sort=order.key,
                                          descending=order.descending, offset=page.offset, limit=page.limit,
                                          settings=settings)
-    return page.page([run_out(r) for r in records], total)
+        places = positions([r.id for r in records if r.shown_status == "queued"], settings=settings)
+    return page.page([run_out(r, position=places.get(r.id)) for r in records], total)
 
 
 @router.get("/{run_id}", response_model=RunDetail, summary="One run with its steps",
@@ -56,7 +59,10 @@ def show_run(run_id: str, who: Caller = Depends(caller), settings: Settings = De
     from shipyard.store import runs as store
 
     with who.acting():
-        return run_out(store.get_run(run_id, settings=settings), steps=True)
+        record = store.get_run(run_id, settings=settings)
+        position = positions([record.id], settings=settings).get(record.id) if record.shown_status == "queued" \
+            else None
+        return run_out(record, steps=True, position=position)
 
 
 @router.post("", response_model=RunAccepted, status_code=202,
