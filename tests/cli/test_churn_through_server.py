@@ -71,6 +71,7 @@ def test_the_churn_examples_commands_print_the_same_both_ways(api_server, tmp_pa
     first_id = re.search(r"^run (\S+) ", trained).group(1)
     for argv in (["runs", "show", first_id], ["runs", "show", remote_id[:8]], ["runs", "list"],
                  ["lineage", "churn", "1"], ["models", "list", "churn"], ["models", "list"],
+                 ["traffic", "show", "churn"], ["traffic", "show"],
                  ["models", "show", "churn", "1"], ["models", "card", "churn", "1"], ["audit", "verify"],
                  ["audit", "log", "--model", "churn"], ["runs", "show", "nope"], ["models", "show", "churn", "9"],
                  ["lineage", "churn", "9"]):
