@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 from pathlib import Path
@@ -58,6 +59,11 @@ def test_the_churn_examples_commands_print_the_same_both_ways(api_server, tmp_pa
     assert local_id != remote_id
     assert normalized(local_run, {local_id: "RUN"}) == normalized(remote_run, {remote_id: "RUN"})
     assert "(9/9 steps from cache)" in remote_run
+    (_, local_json), (_, remote_json) = both_ways(["run", spec, "--json"], capsys, monkeypatch, api_server.url)
+    local_result, remote_result = json.loads(local_json), json.loads(remote_json)
+    for result in (local_result, remote_result):
+        result.pop("run_id"), result.pop("duration_s")
+    assert remote_result == local_result and set(remote_result["metrics"]["slices"]) == {"plan", "contract"}
     from shipyard.store.runs import get_run
 
     assert (get_run(local_id).started_by, get_run(remote_id).started_by) == ("alice", "root")
@@ -65,6 +71,7 @@ def test_the_churn_examples_commands_print_the_same_both_ways(api_server, tmp_pa
     first_id = re.search(r"^run (\S+) ", trained).group(1)
     for argv in (["runs", "show", first_id], ["runs", "show", remote_id[:8]], ["runs", "list"],
                  ["lineage", "churn", "1"], ["models", "list", "churn"], ["models", "list"],
+                 ["traffic", "show", "churn"], ["traffic", "show"],
                  ["models", "show", "churn", "1"], ["models", "card", "churn", "1"], ["audit", "verify"],
                  ["audit", "log", "--model", "churn"], ["runs", "show", "nope"], ["models", "show", "churn", "9"],
                  ["lineage", "churn", "9"]):

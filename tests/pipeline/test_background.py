@@ -14,6 +14,10 @@ from shipyard.governance.identity import Identity, acting_as
 from shipyard.pipeline import background
 from shipyard.store import runs
 
+SPEC = ("name: churny\ndata:\n  source: {type: csv, path: data.csv}\n  target: y\n"
+        "features:\n  - columns: [x]\n    transforms: [{kind: scale}]\n"
+        "model: {flavor: sklearn, estimator: LogisticRegression}\n")
+
 
 def _run(run_id: str, **lease) -> None:
     runs.create_run(run_id=run_id, pipeline="churn", spec_path=None, spec_text="name: churn", spec_digest="f" * 64,
@@ -68,16 +72,24 @@ def test_cancel_and_resume_need_the_role_in_the_team_the_runs_spec_names(shipyar
 def test_an_uploaded_spec_names_the_clients_folder_only_when_it_holds_that_spec(shipyard_home, tmp_path):
     from shipyard.errors import DataError
 
-    spec = ("name: churny\ndata:\n  source: {type: csv, path: data.csv}\n  target: y\n"
-            "features:\n  - columns: [x]\n    transforms: [{kind: scale}]\n"
-            "model: {flavor: sklearn, estimator: LogisticRegression}\n")
     client = tmp_path / "client"
     client.mkdir()
     (client / "data.csv").write_text("x,y\n1,0\n")
-    (client / "pipeline.yaml").write_text(spec.replace("churny", "other"))  # another spec: not this one
+    (client / "pipeline.yaml").write_text(SPEC.replace("churny", "other"))  # another spec: not this one
     settings = load_settings()
     for base_dir in (str(client), "client", str(tmp_path / "absent")):
         with pytest.raises(DataError, match="does not exist") as missing:
-            background.start_uploaded(spec, actor="alice", base_dir=base_dir, settings=settings)
+            background.start_uploaded(SPEC, actor="alice", base_dir=base_dir, settings=settings)
         assert str(settings.home / "specs") in missing.value.message  # resolved beside the kept copy
+    assert not (settings.home / "run-logs").exists()
+
+
+def test_an_unknown_from_step_is_refused_before_a_run_is_launched(shipyard_home, tmp_path):
+    client = tmp_path / "client"
+    client.mkdir()
+    (client / "data.csv").write_text("x,y\n1,0\n")
+    (client / "pipeline.yaml").write_text(SPEC)
+    settings = load_settings()
+    with pytest.raises(SpecError, match="no step named 'nope'"):
+        background.start_uploaded(SPEC, actor="alice", base_dir=str(client), from_step="nope", settings=settings)
     assert not (settings.home / "run-logs").exists()

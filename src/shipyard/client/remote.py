@@ -1,7 +1,7 @@
 """Whether the CLI talks to a server (``SHIPYARD_URL``), and turning its answers into the planes' own dataclasses.
 
-A command asks :func:`remote_api`; ``None`` means in-process, and then nothing of the HTTP client is imported. Answers are rebuilt into the dataclasses the
-plane functions return, so one renderer prints both.
+A command asks :func:`remote_api`; ``None`` means in-process, and then nothing of the HTTP client is
+imported. Answers are rebuilt into the dataclasses the plane functions return, so one renderer prints both.
 """
 
 from __future__ import annotations

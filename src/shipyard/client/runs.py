@@ -17,6 +17,9 @@ if TYPE_CHECKING:
     from shipyard.pipeline.progress import Reporter
     from shipyard.spec.loader import LoadedSpec
 
+FINISHED = ("succeeded", "failed", "cancelled", "interrupted")
+POLL_S = 0.5
+
 
 def list_runs(api: ApiClient, *, pipeline: str | None = None, limit: int = 20) -> list[RunRecord]:
     """The newest ``limit`` runs (of ``pipeline``), newest first, as ``store.list_runs`` gives them."""
@@ -37,10 +40,6 @@ def queue(api: ApiClient, *, team: str | None = None) -> list[QueueEntry]:
 def run_record(data: dict) -> RunRecord:
     """An API run as the store's record; a list item has no spec text."""
     return rebuild(RunRecord, {"spec_text": "", **data})
-
-
-FINISHED = ("succeeded", "failed", "cancelled", "interrupted")
-POLL_S = 0.5
 
 
 def start_run(api: ApiClient, spec: LoadedSpec, *, no_cache: bool = False, no_deploy: bool = False,
@@ -131,8 +130,9 @@ def _result(record: RunRecord) -> PipelineRun:
     duration = (record.finished_at - record.started_at).total_seconds() \
         if record.started_at and record.finished_at else 0.0
     overall = result.get("metrics")
+    evaluation = result.get("evaluation") or ({"overall": overall} if overall is not None else None)
     steps = tuple(_step_state(step).report() for step in sorted(record.steps, key=lambda s: s.position))
     return PipelineRun(run_id=record.id, pipeline=record.pipeline, status=record.shown_status, duration_s=duration,
                        steps=steps, error=record.error, error_kind=error_kind, exit_code=exit_code,
                        registration=result.get("registration"),
-                       metrics={"overall": overall} if overall is not None else None, spec_path=record.spec_path)
+                       metrics=evaluation, spec_path=record.spec_path)

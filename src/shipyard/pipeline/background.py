@@ -23,6 +23,7 @@ from shipyard.errors import BackendError, RefusedError, SpecError
 from shipyard.governance.identity import current_identity
 from shipyard.governance.policy import authorize
 from shipyard.pipeline.api import authorize_run, resumable_run
+from shipyard.pipeline.compile import compile_spec
 from shipyard.pipeline.runner import new_run_id
 from shipyard.spec._yaml import read_yaml
 from shipyard.spec.loader import load_spec, parse_spec
@@ -92,6 +93,8 @@ def start_file(path: Path, *, actor: str, no_cache: bool = False, no_deploy: boo
     authorize_run(loaded, settings)
     if loaded.spec.data is not None:
         source_files(loaded.spec.data, loaded.base_dir)  # missing data files: refused now, as a run refuses them
+    if from_step:
+        compile_spec(loaded.spec, spec_text=loaded.text, spec_filename=path.name, source_digest=None).node(from_step)
     run_id = new_run_id()
     args = ["run", str(path), "--run-id", run_id] + (["--no-cache"] if no_cache else []) + \
         (["--no-deploy"] if no_deploy else []) + (["--from", from_step] if from_step else [])

@@ -499,7 +499,7 @@ class Runner:
                 self._set(state, "skipped" if status == "failed" else "cancelled")
         registration = self._json_output("register", "registration")
         metrics = self._json_output("evaluate", "metrics")
-        result = {"metrics": (metrics or {}).get("overall"), "registration": registration,
+        result = {"metrics": (metrics or {}).get("overall"), "evaluation": metrics, "registration": registration,
                   "error_kind": type(error).__name__ if error else None}
         fields: dict[str, Any] = {"status": status, "finished_at": _now(), "result": result,
                                   "error": error.render() if error else None}
