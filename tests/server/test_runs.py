@@ -43,6 +43,25 @@ def test_start_needs_exactly_one_source_and_a_valid_spec(client):
     assert_problem(client.post("/api/v1/runs", json={"spec": "name: x", "extra": 1}), 422)
 
 
+def test_a_users_mistake_in_starting_a_run_is_a_4xx_that_names_it(client, platform, tmp_path):
+    from server.conftest import SPEC
+
+    before = client.get("/api/v1/runs").json()["total"]
+    missing = tmp_path / "nowhere" / "data.csv"
+    unfound = SPEC.replace("path: data.csv", f"path: {missing}")
+    body = assert_problem(client.post("/api/v1/runs", json={"spec": unfound}), 422, title="data error",
+                          detail=f"data file {missing} does not exist")
+    assert body["hint"]
+    (tmp_path / "empty").mkdir()
+    folder = SPEC.replace("path: data.csv", f"path: {tmp_path / 'empty'}")
+    assert_problem(client.post("/api/v1/runs", json={"spec": folder}), 422, title="data error", detail="holds no")
+    bad_yaml = client.post("/api/v1/runs", json={"spec": "name: churny\nteam: [growth\n"})
+    assert_problem(bad_yaml, 400, title="invalid pipeline spec", detail="uploaded pipeline.yaml:3:1")
+    assert client.get("/api/v1/runs").json()["total"] == before
+    for route in ("/api/v1/runs/nosuchrun/resume", "/api/v1/runs/nosuchrun/cancel"):
+        assert_problem(client.post(route), 404, detail="no run 'nosuchrun'")
+
+
 def _wait_for(client, run_id: str, statuses: tuple[str, ...], timeout_s: float = 300) -> dict:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
