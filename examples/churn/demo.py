@@ -109,6 +109,22 @@ def closed_loop(data, model: str) -> None:
             offset += 200
 
 
+def ask_server(model: str) -> None:
+    """The platform API (``shipyard server``) over the same stores, on a thread for a moment: two real answers."""
+    import httpx
+
+    from shipyard.server.app import background_server
+
+    with background_server(require_auth=False) as url, httpx.Client(base_url=f"{url}/api/v1", timeout=30) as api:
+        entry = api.get(f"/models/{model}").raise_for_status().json()
+        versions = api.get(f"/models/{model}/versions", params={"sort": "version"}).raise_for_status().json()
+    print(f"\nThe platform API (shipyard server; here on {url} without tokens, as `--no-auth` allows on loopback):")
+    print(f"  GET /api/v1/models/{model}: team {entry['team']}, {entry['versions']} versions, production "
+          f"v{entry['production_version']}, stable arm v{entry['stable_version']}, drift {entry['drift_severity']}")
+    print(f"  GET /api/v1/models/{model}/versions: "
+          + ", ".join(f"v{v['version']} {v['state']}" for v in versions["items"]))
+
+
 def main() -> int:
     from generate import generate_churn
 
@@ -140,6 +156,7 @@ def main() -> int:
         shipyard(["traffic", "show", latest.model_name])
         serve_sample(HERE / "data" / "churn.csv", latest.model_name)
         closed_loop(data, latest.model_name)
+        ask_server(latest.model_name)
     settings = load_settings()
     print()
     print("Where to look:")

@@ -77,3 +77,22 @@ def test_run_says_where_each_new_version_went(project, capsys):
     assert "deployed" not in out and "rollout" not in out
     assert lifecycle.get_state("tiny", 5).state == "rejected"
     assert {a.role: a.version for a in get_deployment("tiny").arms} == {"stable": "2", "canary": "3"}
+
+
+def test_a_run_acting_for_a_developer_leaves_its_first_version_waiting_for_an_approver(project, capsys, monkeypatch):
+    from shipyard.governance.audit import read_events
+    from shipyard.governance.identity import Identity, encode_identity
+    from shipyard.pipeline.background import IDENTITY_ENV
+
+    spec = "team: growth\n" + GATED.replace("{C}", "1.0").replace("{MIN_AUC}", "0.5")
+    monkeypatch.setenv(IDENTITY_ENV, "alice")
+    code, _, err = run(project, capsys, spec)
+    assert code == 2 and f"{IDENTITY_ENV} does not hold an identity" in err
+    developer = Identity(name="dev", kind="user", roles={"growth": "developer"}, authenticated=True)
+    monkeypatch.setenv(IDENTITY_ENV, encode_identity(developer))
+    code, out, _ = run(project, capsys, spec)
+    assert code == 0
+    assert "rollout waits for an approver of team growth: dev may not deploy.production" in out
+    assert lifecycle.get_state("tiny", "1").state == "staging"
+    assert get_deployment("tiny").rollout["phase"] == "awaiting_approval"
+    assert {(e.actor, e.authenticated) for e in read_events(model="tiny")} == {("dev", True)}

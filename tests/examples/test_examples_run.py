@@ -119,6 +119,9 @@ def test_demo_closes_the_loop(tmp_path):
     out = done.stdout
     assert "gateway answered MLflow /invocations from version 1 (stable arm)" in out
     assert "drift of churn version 1: critical" in out and "HTML drift report:" in out
+    assert "The platform API (shipyard server; here on http://127.0.0.1:" in out
+    assert "GET /api/v1/models/churn: team growth, 2 versions, production v2, stable arm v2, drift critical" in out
+    assert "GET /api/v1/models/churn/versions: v1 archived, v2 production" in out
     assert "Keep the model serving (Ctrl-C stops it): shipyard serve churn --port 8080" in out.strip().splitlines()[-1]
 
     settings = load_settings({"SHIPYARD_HOME": str(home)})

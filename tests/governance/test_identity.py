@@ -46,3 +46,18 @@ def test_an_identity_is_frozen_hashable_picklable_and_checks_its_roles():
         Identity(name="x", kind="user", roles={"fraud": "owner"})
     with pytest.raises(ValueError, match="kind 'robot'"):
         Identity(name="x", kind="robot", roles={})
+
+
+def test_an_identity_encodes_and_decodes_whole():
+    from shipyard.governance.identity import decode_identity, encode_identity
+
+    alice = Identity(name="alice", kind="user", roles={"fraud": "developer", "risk": "viewer"}, authenticated=True)
+    root = Identity(name="svc:ci", kind="service", platform_admin=True, authenticated=True)
+    for identity in (alice, root):
+        assert decode_identity(encode_identity(identity)) == identity
+    for text in ("", "[]", '{"name": "a"}', '{"name": "a", "kind": "user", "roles": ["x"], "platform_admin": false, '
+                                            '"authenticated": true}'):
+        with pytest.raises(ValueError, match="not an encoded identity"):
+            decode_identity(text)
+    with pytest.raises(ValueError, match="roles"):
+        decode_identity(encode_identity(alice).replace("developer", "wizard"))

@@ -189,3 +189,18 @@ def test_a_run_acts_as_who_started_it_down_to_its_steps(shipyard_home, tmp_path)
     registered = [e for e in read_events(model="prices") if e.action == "registered"]
     assert [(e.actor, e.authenticated) for e in registered] == [("alice", True)]
     assert directory.model_team("prices") == "fraud"
+
+
+def test_the_readme_roles_table_is_the_policy_table():
+    import re
+
+    from shipyard.governance.policy import TABLE_COLUMNS, operation_table
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    header = "| operation | " + " | ".join(TABLE_COLUMNS) + " |"
+    assert header in readme
+    cells = r"\| `([a-z.]+)` \|" + r" (✓|—) \|" * len(TABLE_COLUMNS)
+    documented = [(row[0], tuple(mark == "✓" for mark in row[1:]))
+                  for row in re.findall(f"^{cells}$", readme, flags=re.M)]
+    assert documented == operation_table()
+    assert dict(documented)["deploy.production"] == (False, False, True, True, True)

@@ -112,3 +112,29 @@ def test_the_whole_process_imports_no_model_libraries(project, tmp_path):
     assert result["status"] == "succeeded" and result["registration"] is None
     assert json.loads(report.read_text()) == []
     assert not (home / "mlflow.db").exists()
+
+
+def test_a_run_is_authorized_up_front_for_every_operation_its_spec_does(tmp_path, shipyard_home):
+    from shipyard.errors import ForbiddenError
+    from shipyard.governance.identity import Identity, acting_as
+    from shipyard.governance.policy import OPERATIONS, RANK
+    from shipyard.pipeline.api import authorize_run, run_operations
+    from shipyard.spec.loader import parse_spec
+
+    base = ("name: churny\nteam: growth\ndata: {source: {type: csv, path: data.csv}, target: y}\n"
+            "features: [{columns: [x], transforms: [{kind: scale}]}]\n"
+            "model: {flavor: sklearn, estimator: LogisticRegression}\n")
+    gated = base + 'promotion: {gates: {thresholds: ["roc_auc >= 0.5"]}}\n'
+    rolled_out = gated + "deployment: {canary: {steps: [50, 100]}}\n"
+    specs = {text: parse_spec(text, source="pipeline.yaml", base_dir=tmp_path) for text in (base, gated, rolled_out)}
+    assert [run_operations(loaded.spec) for loaded in specs.values()] == [
+        ("runs.start",), ("runs.start", "gates.evaluate", "lifecycle.promote", "lifecycle.reject"),
+        ("runs.start", "gates.evaluate", "lifecycle.promote", "lifecycle.reject", "deploy.canary")]
+    assert {OPERATIONS[operation] for operation in run_operations(specs[rolled_out].spec)} == {"developer"}
+    for role in ("viewer", "developer"):
+        with acting_as(Identity(name="pat", kind="user", roles={"growth": role}, authenticated=True)):
+            if RANK[role] < RANK["developer"]:
+                with pytest.raises(ForbiddenError, match="may not runs.start for team growth"):
+                    authorize_run(specs[rolled_out], None)
+            else:
+                authorize_run(specs[rolled_out], None)

@@ -181,6 +181,57 @@ def test_starting_cancelling_or_resuming_a_run_through_the_api_needs_developer_i
     assert run["status"] == "succeeded", run
 
 
+def test_a_run_started_through_the_api_acts_as_its_caller_as_far_as_the_callers_role_reaches(secured, tmp_path):
+    import httpx
+
+    from shipyard.server.app import background_server
+
+    _, tokens = secured
+    data = tmp_path / "data.csv"
+    data.write_text("x,y\n" + "".join(f"{i},{2 * i + i % 3}\n" for i in range(40)))
+    spec = (SPEC.format(model="fraud-churn", team="fraud", data=data)
+            + 'promotion: {gates: {thresholds: ["r2 >= 0.5"]}}\ndeployment: {canary: {steps: [50, 100]}}\n')
+
+    def bearer(name: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {tokens[name]}"}
+
+    with background_server(load_settings()) as url, httpx.Client(base_url=url, timeout=120) as api:
+        elsewhere = api.post("/api/v1/runs", json={"spec": SPEC.format(model="risk-churn", team="risk", data=data)},
+                             headers=bearer("developer-pat"))
+        assert_problem(elsewhere, 403, title="forbidden",
+                       detail="developer-pat may not runs.start for team risk: it has no role in team risk")
+        theirs = api.post("/api/v1/runs", json={"spec": SPEC.format(model="risk-score", team="fraud", data=data)},
+                          headers=bearer("developer-pat"))
+        assert_problem(theirs, 409, detail="model 'risk-score' is owned by team risk")
+        assert api.get("/api/v1/runs", headers=bearer("root")).json()["total"] == 0
+
+        started = api.post("/api/v1/runs", json={"spec": spec}, headers=bearer("developer-pat"))
+        assert started.status_code == 202, started.text
+        run_id = started.json()["id"]
+        deadline = time.monotonic() + 240
+        while (run := api.get(f"/api/v1/runs/{run_id}", headers=bearer("viewer-pat")).json())["status"] in (
+                "pending", "running"):
+            assert time.monotonic() < deadline, "the run did not end"
+            time.sleep(0.5)
+        assert run["status"] == "succeeded", run["error"]
+        assert run["started_by"] == "developer-pat" and run["model_version"] == "1"
+        gate = next(s for s in run["steps"] if s["name"] == "gate")
+        assert gate["details"]["passed"] is True and gate["details"]["deployment"].startswith("awaiting_approval")
+        assert gate["details"]["waiting_for"].startswith(
+            "an approver of team fraud: developer-pat may not deploy.production")
+
+        events = api.get("/api/v1/audit", params={"model": "fraud-churn"}, headers=bearer("viewer-pat"))
+        assert events.status_code == 200, events.text
+        made = {e["action"]: (e["actor"], e["authenticated"]) for e in events.json()["items"]}
+        assert {"registered", "gate_passed", "rollout_started"} <= set(made), made
+        assert set(made.values()) == {("developer-pat", True)}, made
+        version = api.get("/api/v1/models/fraud-churn/versions/1", headers=bearer("viewer-pat")).json()
+        assert version["state"] == "staging", version
+
+        approved = api.post("/api/v1/models/fraud-churn/versions/1/approve", json={}, headers=bearer("approver-pat"))
+        assert approved.status_code == 200 and approved.json()["approved_by"] == "approver-pat", approved.text
+
+
 def test_a_missing_malformed_unknown_expired_or_revoked_token_is_a_401(secured):
     http, tokens = secured
     expiring = create_token("short", identity="developer-pat", expires_in=timedelta(milliseconds=1))

@@ -43,6 +43,38 @@ def test_start_needs_exactly_one_source_and_a_valid_spec(client):
     assert_problem(client.post("/api/v1/runs", json={"spec": "name: x", "extra": 1}), 422)
 
 
+def test_a_users_mistake_in_starting_a_run_is_a_4xx_that_names_it(client, platform, tmp_path):
+    from server.conftest import SPEC
+
+    before = client.get("/api/v1/runs").json()["total"]
+    missing = tmp_path / "nowhere" / "data.csv"
+    unfound = SPEC.replace("path: data.csv", f"path: {missing}")
+    body = assert_problem(client.post("/api/v1/runs", json={"spec": unfound}), 422, title="data error",
+                          detail=f"data file {missing} does not exist")
+    assert body["hint"]
+    (tmp_path / "empty").mkdir()
+    folder = SPEC.replace("path: data.csv", f"path: {tmp_path / 'empty'}")
+    assert_problem(client.post("/api/v1/runs", json={"spec": folder}), 422, title="data error", detail="holds no")
+    bad_yaml = client.post("/api/v1/runs", json={"spec": "name: churny\nteam: [growth\n"})
+    assert_problem(bad_yaml, 400, title="invalid pipeline spec", detail="uploaded pipeline.yaml:3:1")
+    assert client.get("/api/v1/runs").json()["total"] == before
+    for route in ("/api/v1/runs/nosuchrun/resume", "/api/v1/runs/nosuchrun/cancel"):
+        assert_problem(client.post(route), 404, detail="no run 'nosuchrun'")
+
+
+def test_resuming_a_run_whose_data_is_gone_is_a_data_error_and_leaves_the_run_as_it_was(client, platform, tmp_path):
+    from server.conftest import SPEC
+
+    from shipyard.store import runs as store
+
+    missing = tmp_path / "gone.csv"
+    store.create_run(run_id="gone00000000", pipeline="churny", spec_path=None, spec_digest="f" * 64, options={},
+                     spec_text=SPEC.replace("path: data.csv", f"path: {missing}"), settings=platform["settings"])
+    store.update_run("gone00000000", status="failed", settings=platform["settings"])
+    assert_problem(client.post("/api/v1/runs/gone00000000/resume"), 422, title="data error", detail=str(missing))
+    assert client.get("/api/v1/runs/gone00000000").json()["status"] == "failed"
+
+
 def _wait_for(client, run_id: str, statuses: tuple[str, ...], timeout_s: float = 300) -> dict:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:

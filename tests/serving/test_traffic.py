@@ -202,6 +202,48 @@ def test_a_manual_approval_holds_the_rollout_until_approved(churn):
     assert state.rollout["phase"] == "shadow"
 
 
+def test_a_developers_first_rollout_waits_for_an_approver_of_the_team(churn):
+    from shipyard.errors import ForbiddenError
+    from shipyard.governance.directory import record_owner
+    from shipyard.governance.identity import Identity, acting_as
+    from shipyard.store.db import session_scope
+
+    with session_scope() as session:
+        record_owner("churn", "growth", session=session)
+    developer = Identity(name="dev", kind="user", roles={"growth": "developer"}, authenticated=True)
+    outsider = Identity(name="rita", kind="user", roles={"risk": "admin"}, authenticated=True)
+    with acting_as(outsider), pytest.raises(ForbiddenError, match="may not deploy.canary for team growth"):
+        rollouts.start_rollout("churn", "2", PLAN, actor="rita")
+    assert find_deployment("churn") is None
+    with acting_as(developer):
+        state = rollouts.start_rollout("churn", "2", PLAN, actor="dev")
+    assert state.rollout["phase"] == "awaiting_approval" and _arms(state) == {}
+    assert state.rollout["waiting_for"].startswith("an approver of team growth: dev may not deploy.production")
+    assert lifecycle.get_state("churn", "2").state == "staging" and lifecycle.production_version("churn") == "1"
+    started = [e for e in read_events(model="churn") if e.action == "rollout_started"][-1]
+    assert (started.actor, started.authenticated) == ("dev", True)
+    assert started.details["waiting_for"] == state.rollout["waiting_for"]
+    approver = Identity(name="ann", kind="user", roles={"growth": "approver"}, authenticated=True)
+    with acting_as(approver):
+        lifecycle.approve("churn", "2")
+    state = rollouts.advance("churn", state, {"approved": True})
+    assert state.rollout["phase"] == "completed" and _arms(state) == {"stable": ("2", 0.0)}
+    assert lifecycle.get_state("churn", "2").state == "production"
+
+
+def test_an_approvers_first_rollout_takes_the_stable_arm_at_once(churn):
+    from shipyard.governance.directory import record_owner
+    from shipyard.governance.identity import Identity, acting_as
+    from shipyard.store.db import session_scope
+
+    with session_scope() as session:
+        record_owner("churn", "growth", session=session)
+    with acting_as(Identity(name="ann", kind="user", roles={"growth": "approver"}, authenticated=True)):
+        state = rollouts.start_rollout("churn", "2", PLAN, actor="ann")
+    assert state.rollout["phase"] == "completed" and "waiting_for" not in state.rollout
+    assert lifecycle.get_state("churn", "2").state == "production"
+
+
 def test_manual_traffic_cancels_a_rollout_in_flight(churn):
     deploy("churn", 1, actor="alice")
     rollouts.start_rollout("churn", "2", PLAN, actor="pipeline")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import json
 import sys
 from pathlib import Path
@@ -10,6 +12,7 @@ import typer
 
 from shipyard.cli import app
 from shipyard.cli.run_outcome import print_deployment, refuse_rejected
+from shipyard.errors import ShipyardError
 
 
 @app.command("run")
@@ -26,6 +29,9 @@ def run_command(
                                                               "its deployment: section describes (e.g. in CI)."),
     run_id: str = typer.Option(None, "--run-id", hidden=True,
                                help="The id of the new run (the server chooses it to answer before the run starts)."),
+    failure_file: Path = typer.Option(None, "--failure-file", hidden=True,
+                                      help="Where to write an error that ends the command before the run is "
+                                           "recorded, for the server that started it."),
 ) -> None:
     """Run a pipeline: ingest, validate, split, features, train (+sweep), evaluate, register, and your own
     steps; a pipeline of only `steps:` runs those and registers nothing."""
@@ -52,20 +58,21 @@ def run_command(
         with api:
             result = _run_through(api, pipeline, resume=resume, spec=spec, run_id=run_id, no_cache=no_cache,
                                   from_step=from_step, no_deploy=no_deploy, reporter=reporter)
-    elif resume:
-        result = resume_run(resume, spec=spec, options=options, reporter=reporter,
-                            notice=lambda text: print(f"note: {text}", file=sys.stderr))
     else:
-        target = pipeline
-        if no_deploy:
-            import dataclasses
+        try:
+            with _acting_for_whoever_started_it():
+                if resume:
+                    result = resume_run(resume, spec=spec, options=options, reporter=reporter,
+                                        notice=lambda text: print(f"note: {text}", file=sys.stderr))
+                else:
+                    result = run(_target(pipeline, no_deploy), options=options, reporter=reporter, run_id=run_id,
+                                 notice=lambda text: print(text, file=sys.stderr, flush=True))
+        except ShipyardError as exc:
+            if failure_file is not None:
+                from shipyard.pipeline.background import write_failure
 
-            from shipyard.spec.loader import load_spec
-
-            target = load_spec(pipeline)
-            target = dataclasses.replace(target, spec=target.spec.model_copy(update={"deployment": None}))
-        result = run(target, options=options, reporter=reporter, run_id=run_id,
-                     notice=lambda text: print(text, file=sys.stderr, flush=True))
+                write_failure(failure_file, exc)
+            raise
     if json_output:
         print(json.dumps(result.to_dict(), indent=2, default=str))
     else:
@@ -97,6 +104,25 @@ def _run_through(api, pipeline: Path | None, *, resume: str | None, spec: Path |
         started = remote.start_run(api, load_spec(pipeline), no_cache=no_cache, no_deploy=no_deploy,
                                    from_step=from_step)
     return remote.follow_run(api, started, reporter)
+
+
+def _acting_for_whoever_started_it():
+    """As the identity the server handed down when it started this run; else as the local identity."""
+    from shipyard.governance.identity import acting_as
+    from shipyard.pipeline.background import handed_down_identity
+
+    identity = handed_down_identity()
+    return acting_as(identity) if identity is not None else contextlib.nullcontext()
+
+
+def _target(pipeline: Path, no_deploy: bool):
+    """The pipeline to run: the file, or its spec without the deployment section (``--no-deploy``)."""
+    if not no_deploy:
+        return pipeline
+    from shipyard.spec.loader import load_spec
+
+    loaded = load_spec(pipeline)
+    return dataclasses.replace(loaded, spec=loaded.spec.model_copy(update={"deployment": None}))
 
 
 def _print_summary(result) -> None:

@@ -46,8 +46,9 @@ def print_deployment(result: PipelineRun, *, no_deploy: bool) -> None:
     if phase == "completed":
         print(f"deployed: version {version} is the stable arm of {model}; serve it with: shipyard serve")
     elif phase == "awaiting_approval":
-        print(f"rollout waits for approval (approval: manual): shipyard models approve {model} {version} "
-              "--approver NAME")
+        waiting_for = step.details.get("waiting_for") or "an approval"
+        print(f"rollout waits for {waiting_for}; once approved (shipyard models approve {model} {version}), a "
+              "running gateway finishes it")
     else:
         print(f"rollout started: version {version} takes live {phase} traffic from now on ({deployment}); "
               f"follow it with: shipyard traffic show {model}")

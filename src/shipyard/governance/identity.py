@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextvars
 import getpass
+import json
 import os
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -86,6 +87,25 @@ def acting_as(identity: Identity) -> Iterator[Identity]:
         yield identity
     finally:
         _current.reset(token)
+
+
+def encode_identity(identity: Identity) -> str:
+    """``identity`` as JSON, for a process that acts for it (a run the server started for its caller)."""
+    return json.dumps({"name": identity.name, "kind": identity.kind, "roles": dict(identity.roles),
+                       "platform_admin": identity.platform_admin, "authenticated": identity.authenticated},
+                      sort_keys=True)
+
+
+def decode_identity(text: str) -> Identity:
+    """The identity :func:`encode_identity` wrote; ValueError when ``text`` is not one."""
+    try:
+        data = json.loads(text)
+        if not isinstance(data, dict) or not isinstance(data.get("roles"), dict):
+            raise TypeError("expected an object with a 'roles' object")
+        return Identity(name=data["name"], kind=data["kind"], roles=data["roles"],
+                        platform_admin=bool(data["platform_admin"]), authenticated=bool(data["authenticated"]))
+    except (TypeError, KeyError, json.JSONDecodeError) as exc:
+        raise ValueError(f"not an encoded identity: {exc}") from None
 
 
 def current_actor() -> str:

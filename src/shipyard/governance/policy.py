@@ -55,6 +55,19 @@ DESCRIPTIONS = MappingProxyType({
 })
 
 
+TABLE_COLUMNS = (*ROLES, "platform admin")
+
+
+def operation_table() -> list[tuple[str, tuple[bool, ...]]]:
+    """Each operation on a team's models, and whether each of :data:`TABLE_COLUMNS` may do it (the README's
+    roles table), as :func:`allowed` answers for a member of that team holding the role."""
+    holders = [Identity(name=role, kind="user", roles={"team": role}, authenticated=True) for role in ROLES]
+    holders.append(Identity(name="root", kind="user", platform_admin=True, authenticated=True))
+    operations = [*OPERATIONS, *sorted(PLATFORM_OPERATIONS)]
+    return [(operation, tuple(allowed(holder, operation, team="team") for holder in holders))
+            for operation in operations]
+
+
 def allowed(identity: Identity, operation: str, *, team: str | None) -> bool:
     return _refusal(identity, operation, team) is None
 

@@ -16,6 +16,7 @@ from shipyard.pipeline.progress import Reporter
 from shipyard.pipeline.runner import RunOptions, Runner, RunPlan, add_to_path
 from shipyard.pipeline.state import PipelineRun
 from shipyard.spec.loader import LoadedSpec, load_spec, parse_spec
+from shipyard.spec.models import PipelineSpec
 
 WARM_MODULES = ("pandas", "pyarrow.parquet", "sklearn.pipeline", "sklearn.compose", "skops.io")
 """What the built-in steps of a model pipeline import, loaded once in each worker as it starts."""
@@ -52,10 +53,27 @@ def run(spec: str | Path | LoadedSpec, *, options: RunOptions | None = None, set
                   notice=notice).run()
 
 
+def run_operations(spec: PipelineSpec) -> tuple[str, ...]:
+    """The policy operations a run of ``spec`` does as its caller.
+
+    Its gates move the new version to staging or reject it, and its rollout deploys a canary (or waits
+    for an approver where it would go straight to production), so a run never needs more than these.
+    """
+    operations = ["runs.start"]
+    if spec.trains_model and spec.promotion is not None:
+        operations += ["gates.evaluate", "lifecycle.promote", "lifecycle.reject"]
+        if spec.deployment is not None:
+            operations.append("deploy.canary")
+    return tuple(operations)
+
+
 def authorize_run(loaded: LoadedSpec, settings: Settings) -> None:
-    """The caller must be a developer of the spec's team, and the team must own the model it registers."""
+    """Before anything runs: the caller may do each of the run's operations in the spec's team, and the team
+    owns the model it registers."""
     spec = loaded.spec
-    authorize(current_identity(), "runs.start", team=spec.team)
+    identity = current_identity()
+    for operation in run_operations(spec):
+        authorize(identity, operation, team=spec.team)
     if not spec.trains_model:
         return
     owner = model_team(spec.model_name, settings=settings)

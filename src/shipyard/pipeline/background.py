@@ -1,14 +1,18 @@
 """Pipeline runs started in a process of their own, through ``shipyard run`` exactly as a user starts them.
 
-A caller that must answer at once (the server) validates the spec and authorizes its identity here
-(the detached process acts as the local identity), picks the run's id, starts ``python -m shipyard
-run`` detached and returns once the run is recorded. The run then owns itself: it holds its lease,
-records its steps and its end, and a ``SIGTERM`` cancels it.
+A caller that must answer at once (the server) validates the spec and authorizes its identity here,
+picks the run's id, starts ``python -m shipyard run`` detached and returns once the run is recorded.
+The detached process acts as the caller: the identity (its teams and roles as they were at the
+start) is handed down in the environment, so that the run is authorized and audited as the caller's.
+An error that ends the process before it records the run comes back as the same kind of error,
+through a file the process writes it to. The run then owns itself: it holds its lease, records its
+steps and its end, and a ``SIGTERM`` cancels it.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import signal
 import socket
@@ -18,9 +22,10 @@ import threading
 import time
 from pathlib import Path
 
+from shipyard import errors
 from shipyard.config import Settings, load_settings
-from shipyard.errors import BackendError, RefusedError, SpecError
-from shipyard.governance.identity import current_identity
+from shipyard.errors import BackendError, NotFoundError, RefusedError, ShipyardError, SpecError, UsageError
+from shipyard.governance.identity import Identity, current_identity, decode_identity, encode_identity
 from shipyard.governance.policy import authorize
 from shipyard.pipeline.api import authorize_run, resumable_run
 from shipyard.pipeline.compile import compile_spec
@@ -30,6 +35,8 @@ from shipyard.spec.loader import load_spec, parse_spec
 from shipyard.store import runs as store
 
 RECORDED_WITHIN_S = 120.0
+IDENTITY_ENV = "SHIPYARD_RUN_IDENTITY"
+"""The identity a background run acts as, set by :func:`_launch` for the process it starts."""
 
 
 def start_uploaded(spec_text: str, *, actor: str, no_cache: bool = False, no_deploy: bool = False,
@@ -143,6 +150,36 @@ def _team_of(record) -> str | None:
     return team if isinstance(team, str) else None
 
 
+def handed_down_identity() -> Identity | None:
+    """The identity this process acts as when :func:`_launch` started it; None when a user did."""
+    text = os.environ.get(IDENTITY_ENV)
+    if not text:
+        return None
+    try:
+        return decode_identity(text)
+    except ValueError as exc:
+        raise UsageError(f"{IDENTITY_ENV} does not hold an identity ({exc})",
+                         hint=f"unset {IDENTITY_ENV}: the server sets it for the runs it starts") from None
+
+
+def write_failure(path: Path, error: ShipyardError) -> None:
+    """Leave ``error`` for the process that started this one (see :func:`_launch`)."""
+    path.write_text(json.dumps({"kind": type(error).__name__, "message": error.message, "headline": error.headline,
+                                "hint": error.hint}), encoding="utf-8")
+
+
+def _read_failure(path: Path) -> ShipyardError | None:
+    """The error a run's process wrote before it ended, as the kind it was raised as."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    kind = getattr(errors, str(data.get("kind")), None)
+    if not (isinstance(kind, type) and issubclass(kind, ShipyardError)):
+        return None
+    return kind(str(data.get("message")), headline=data.get("headline"), hint=data.get("hint"))
+
+
 def _environment(settings: Settings, actor: str) -> dict[str, str]:
     """The server's environment for the run's process, which runs in-process against these stores, never as
     a client of a server."""
@@ -152,16 +189,28 @@ def _environment(settings: Settings, actor: str) -> dict[str, str]:
                 "SHIPYARD_RUN_LEASE_S": str(settings.run_lease_s)})
     if settings.quotas_file is not None:
         env["SHIPYARD_QUOTAS"] = str(settings.quotas_file)
+    identity = current_identity()
+    if identity.is_local:
+        env.pop(IDENTITY_ENV, None)
+    else:
+        env[IDENTITY_ENV] = encode_identity(identity)
     return env
 
 
 def _launch(args: list[str], run_id: str, *, actor: str, settings: Settings, resumed: str | None = None) -> None:
-    """Start the run's process and wait until it has recorded the run (or taken it over, when resuming)."""
+    """Start the run's process and wait until it has recorded the run (or taken it over, when resuming).
+
+    When the process ends first, the error it wrote is raised as the kind it was (a missing data file is
+    the caller's :class:`DataError`, not a backend failure); only an end without one is a backend failure.
+    """
     logs = settings.home / "run-logs"
     logs.mkdir(parents=True, exist_ok=True)
     log_path = logs / f"{run_id}.log"
+    failure_path = logs / f"{run_id}.failure.json"
+    failure_path.unlink(missing_ok=True)
     with open(log_path, "ab") as log:
-        process = subprocess.Popen([sys.executable, "-m", "shipyard", *args], stdin=subprocess.DEVNULL,
+        process = subprocess.Popen([sys.executable, "-m", "shipyard", *args, "--failure-file", str(failure_path)],
+                                   stdin=subprocess.DEVNULL,
                                    stdout=log, stderr=subprocess.STDOUT, env=_environment(settings, actor),
                                    start_new_session=True)
     threading.Thread(target=process.wait, name=f"reap-run-{run_id}", daemon=True).start()
@@ -170,6 +219,10 @@ def _launch(args: list[str], run_id: str, *, actor: str, settings: Settings, res
         if _recorded(run_id, settings, resumed):
             return
         if process.poll() is not None:
+            failure = _read_failure(failure_path)
+            if failure is not None:
+                failure_path.unlink(missing_ok=True)
+                raise failure
             if _recorded(run_id, settings, resumed, finished=True):
                 return
             tail = log_path.read_text(errors="replace")[-2000:].strip()
@@ -182,8 +235,6 @@ def _launch(args: list[str], run_id: str, *, actor: str, settings: Settings, res
 
 
 def _recorded(run_id: str, settings: Settings, resumed: str | None, *, finished: bool = False) -> bool:
-    from shipyard.errors import NotFoundError
-
     try:
         record = store.get_run(run_id, settings=settings)
     except NotFoundError:

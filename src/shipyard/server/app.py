@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
+
 from fastapi import APIRouter, Depends, FastAPI
 
 from shipyard.config import Settings, load_settings
@@ -45,6 +48,17 @@ def create_app(settings: Settings | None = None, *, require_auth: bool = True) -
     if require_auth:
         _declare_bearer(app)
     return app
+
+
+@contextlib.contextmanager
+def background_server(settings: Settings | None = None, *, require_auth: bool = True, host: str = "127.0.0.1",
+                      port: int = 0) -> Iterator[str]:
+    """``shipyard server`` on a thread of this process (port 0 picks a free one); yields its base URL."""
+    from shipyard.serving.server import background_app
+
+    with background_app(create_app(settings, require_auth=require_auth), host=host, port=port,
+                        what="the API server") as url:
+        yield url
 
 
 def _declare_bearer(app: FastAPI) -> None:

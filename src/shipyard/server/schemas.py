@@ -67,6 +67,7 @@ class RunOut(BaseModel):
     mlflow_run_id: str | None
     model_name: str | None
     model_version: str | None
+    started_by: str | None = Field(description="The identity that started the run (and that it acts as).")
     resume_command: str | None
     queue_position: int | None = Field(description="While queued: 1 for the next run of its team to be admitted.")
     started_by: str | None = Field(description="The identity that started the run.")

@@ -13,6 +13,9 @@ from typing import Any
 
 from shipyard.config import Settings, load_settings
 from shipyard.errors import RefusedError
+from shipyard.governance.directory import model_team
+from shipyard.governance.identity import current_identity
+from shipyard.governance.policy import allowed, authorize
 from shipyard.serving.deployments import (Arm, Change, DeploymentState, change, find_deployment, promote_to_stable,
                                           roll_back_trials)
 from shipyard.spec.deployment import DeploymentSpec
@@ -94,8 +97,11 @@ def start_rollout(model: str, version: str, plan: DeploymentSpec, *, actor: str,
     """Begin rolling ``version`` (staging) out; a model with nothing deployed takes it as stable at once.
 
     A rollout ends in production, so the version must have passed its gates (or had them overridden).
+    It waits for an approval first when the version's approval is manual, and when it would take the
+    stable arm at once but the caller may not deploy to production (a developer's first version): an
+    approver's approval then lets the rollout controller finish it.
     """
-    from shipyard.registry.lifecycle import authorize_for_model, get_state, require_gate_clearance
+    from shipyard.registry.lifecycle import get_state, require_gate_clearance
 
     settings = settings or load_settings()
     state = get_state(model, version, settings=settings)
@@ -104,9 +110,17 @@ def start_rollout(model: str, version: str, plan: DeploymentSpec, *, actor: str,
                            "(one that passed its gates)")
     rollout = {"version": version, "plan": plan.model_dump(mode="json"), "history": []}
     current = find_deployment(model, settings=settings)
-    awaiting = state.approval == "manual" and not state.approved_by
-    straight_to_stable = (current is None or current.stable_version is None) and not awaiting
-    authorize_for_model("deploy.production" if straight_to_stable else "deploy.canary", model, settings=settings)
+    team = model_team(model, settings=settings)
+    identity = current_identity()
+    first = current is None or current.stable_version is None
+    waiting_for = None
+    if state.approval == "manual" and not state.approved_by:
+        waiting_for = "a manual approval (approval: manual)"
+    elif first and not allowed(identity, "deploy.production", team=team):
+        waiting_for = (f"an approver of team {team}: {identity.name} may not deploy.production, and this first "
+                       "deployment would put the version in production")
+    straight_to_stable = first and waiting_for is None
+    authorize(identity, "deploy.production" if straight_to_stable else "deploy.canary", team=team)
     require_gate_clearance(model, version, settings=settings)
     if straight_to_stable:
         return change(model, lambda before: Change(
@@ -114,13 +128,14 @@ def start_rollout(model: str, version: str, plan: DeploymentSpec, *, actor: str,
             action="deployed", version=version, details={"strategy": "rollout", "first": True}),
             actor=actor, lifecycle=promote_to_stable(model, version, actor=actor, reason="first deployment"),
             settings=settings)
-    if awaiting:
-        phase, weight = "awaiting_approval", 0.0
+    if waiting_for is not None:
+        phase, weight, extra = "awaiting_approval", 0.0, {"waiting_for": waiting_for}
     else:
-        phase, weight = _first_phase(plan)
+        (phase, weight), extra = _first_phase(plan), {}
     return change(model, lambda before: Change(
-        arms=_arms(before, version, phase, weight), routing_key=before.routing_key, rollout=_phase(rollout, phase),
-        action="rollout_started", version=version, details={"phase": phase, "weight": weight}),
+        arms=_arms(before, version, phase, weight), routing_key=before.routing_key,
+        rollout=_phase(rollout, phase, **extra), action="rollout_started", version=version,
+        details={"phase": phase, "weight": weight, **extra}),
         actor=actor, settings=settings)
 
 

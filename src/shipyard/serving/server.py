@@ -152,19 +152,27 @@ def free_port(host: str = "127.0.0.1") -> int:
 def background_gateway(gateway: Gateway, *, host: str = "127.0.0.1", port: int = 0,
                        start_timeout_s: float = 30) -> Iterator[str]:
     """A gateway on a thread of this process (port 0 picks a free one); yields its base URL."""
-    import uvicorn
-
     from shipyard.serving.app import create_app
 
+    with background_app(create_app(gateway), host=host, port=port, start_timeout_s=start_timeout_s,
+                        what="the gateway") as url:
+        yield url
+
+
+@contextlib.contextmanager
+def background_app(app, *, host: str = "127.0.0.1", port: int = 0, start_timeout_s: float = 30,
+                   what: str = "the server") -> Iterator[str]:
+    """An ASGI app served by uvicorn on a thread of this process (port 0 picks a free one); yields its base URL."""
+    import uvicorn
+
     port = port or free_port(host)
-    server = uvicorn.Server(uvicorn.Config(create_app(gateway), host=host, port=port, log_level="warning",
-                                           access_log=False))
+    server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + start_timeout_s
     while not server.started:
         if not thread.is_alive() or time.monotonic() > deadline:
-            raise RefusedError(f"the gateway could not start on {host}:{port}")
+            raise RefusedError(f"{what} could not start on {host}:{port}")
         time.sleep(0.02)
     try:
         yield f"http://{host}:{port}"

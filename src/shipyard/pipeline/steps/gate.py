@@ -19,15 +19,19 @@ def run(context: StepContext, registration: dict[str, Any]) -> StepResult:
     note = f"{model} v{version} → {report.outcome}" + (f" ({', '.join(failed)[:120]})" if failed else "")
     details = {"outcome": note, "passed": report.passed}
     if report.passed and context.params.get("deployment"):
-        details["deployment"] = _start_rollout(context, model, version)
+        details.update(_start_rollout(context, model, version))
     return StepResult(outputs={"report": report.to_dict()}, details=details)
 
 
-def _start_rollout(context: StepContext, model: str, version: str) -> str:
+def _start_rollout(context: StepContext, model: str, version: str) -> dict[str, str]:
+    """The rollout's phase, and what it waits for when it waits for an approval."""
     from shipyard.governance.identity import current_actor
     from shipyard.serving.rollout import start_rollout
     from shipyard.spec.deployment import DeploymentSpec
 
     plan = DeploymentSpec.model_validate(context.params["deployment"])
     state = start_rollout(model, version, plan, actor=current_actor(), settings=context.settings)
-    return f"{state.rollout['phase']} (deployment revision {state.revision})"
+    started = {"deployment": f"{state.rollout['phase']} (deployment revision {state.revision})"}
+    if state.rollout.get("waiting_for"):
+        started["waiting_for"] = state.rollout["waiting_for"]
+    return started
