@@ -213,6 +213,11 @@ def gate_command(model: str, version: str, json_output: bool = typer.Option(Fals
         for result in report.results:
             mark = "pass" if result.passed else "FAIL"
             print(f"  [{mark}] {result.gate:<12} {result.name}: {result.reason}")
+            if result.gate == "drift":
+                from shipyard.registry.gates_drift import table_lines
+
+                for feature, judged in table_lines(result.to_dict()):
+                    print(f"           {feature:<24} {judged}")
         print(f"{model} version {version}: {report.outcome}")
     if not report.passed:
         from shipyard.errors import GateFailedError
