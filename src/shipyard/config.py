@@ -33,6 +33,9 @@ class Settings:
     """The JWT claim listing ``team:role`` strings (``platform:admin`` makes a platform admin)."""
     gateway_require_token: tuple[str, ...] = ()
     """The :data:`GATEWAY_SCOPES` a gateway refuses to serve without a token granting them."""
+    min_shadow_s: float = 0.0
+    """The platform's mandatory shadow stage: how long a version must mirror traffic before it takes live
+    traffic (0: none, the embedded default; production sets e.g. 24h)."""
 
     @property
     def oidc_enabled(self) -> bool:
@@ -73,6 +76,7 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         run_lease_s=_positive_float(env, "SHIPYARD_RUN_LEASE_S", 30.0),
         gateway_require_token=gateway_scopes(env.get("SHIPYARD_GATEWAY_REQUIRE_TOKEN") or "",
                                              "SHIPYARD_GATEWAY_REQUIRE_TOKEN"),
+        min_shadow_s=min_shadow(env.get("SHIPYARD_MIN_SHADOW") or "0", "SHIPYARD_MIN_SHADOW"),
         **_oidc(env),
     )
 
@@ -124,6 +128,19 @@ def gateway_scopes(text: str, source: str) -> tuple[str, ...]:
                         f"a token for; use {' and/or '.join(GATEWAY_SCOPES)}, comma-separated, or none",
                         headline="invalid setting", hint="e.g. inference,metrics")
     return tuple(sorted(set(names)))
+
+
+def min_shadow(text: str, source: str) -> float:
+    """Seconds of the mandatory shadow stage: a duration like ``24h`` or ``90m``; ``0`` or ``off`` for none."""
+    if text.strip().lower() in ("0", "off", "none"):
+        return 0.0
+    from shipyard.spec.durations import parse_duration
+
+    try:
+        return parse_duration(text)
+    except ValueError:
+        raise SpecError(f"{source}={text} is not a duration", headline="invalid setting",
+                        hint="write e.g. 24h, 90m or 3600 (seconds); 0 or off for no mandatory shadow stage") from None
 
 
 def _positive_float(env, name: str, default: float) -> float:

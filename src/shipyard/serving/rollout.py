@@ -108,6 +108,10 @@ def start_rollout(model: str, version: str, plan: DeploymentSpec, *, actor: str,
     straight_to_stable = (current is None or current.stable_version is None) and not awaiting
     authorize_for_model("deploy.production" if straight_to_stable else "deploy.canary", model, settings=settings)
     require_gate_clearance(model, version, settings=settings)
+    if not straight_to_stable:
+        from shipyard.serving.shadow_stage import require_planned_shadow
+
+        require_planned_shadow(model, version, plan, settings=settings)
     if straight_to_stable:
         return change(model, lambda before: Change(
             arms=[Arm("stable", version)], rollout=_phase(rollout, "completed", note="first deployment"),
