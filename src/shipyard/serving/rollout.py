@@ -13,6 +13,7 @@ from typing import Any
 
 from shipyard.config import Settings, load_settings
 from shipyard.errors import RefusedError
+from shipyard.registry.feature_spec import require_features_available
 from shipyard.serving.deployments import (Arm, Change, DeploymentState, change, find_deployment, promote_to_stable,
                                           roll_back_trials)
 from shipyard.spec.deployment import DeploymentSpec
@@ -108,6 +109,7 @@ def start_rollout(model: str, version: str, plan: DeploymentSpec, *, actor: str,
     straight_to_stable = (current is None or current.stable_version is None) and not awaiting
     authorize_for_model("deploy.production" if straight_to_stable else "deploy.canary", model, settings=settings)
     require_gate_clearance(model, version, settings=settings)
+    require_features_available(model, version, what="be rolled out", settings=settings)
     if not straight_to_stable:
         from shipyard.serving.shadow_stage import require_planned_shadow
 

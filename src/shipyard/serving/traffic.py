@@ -9,6 +9,7 @@ from shipyard.errors import RefusedError, UsageError
 from shipyard.governance.directory import model_team
 from shipyard.governance.identity import current_identity
 from shipyard.governance.policy import authorize
+from shipyard.registry.feature_spec import require_features_available
 from shipyard.registry.lifecycle import apply_rollback
 from shipyard.serving.deployments import (Arm, Change, DeploymentState, change, find_deployment, get_deployment,
                                           promote_to_stable, roll_back_trials)
@@ -66,6 +67,7 @@ def deploy(model: str, version: str | int, *, strategy: str = "blue-green", weig
         from shipyard.serving.rollout import start_rollout
 
         return start_rollout(model, version, plan or DeploymentSpec(), actor=actor, settings=settings)
+    require_features_available(model, version, what=f"be deployed ({strategy})", settings=settings)
     if strategy != "shadow":
         _require_shadow(model, version, find_deployment(model, settings=settings), WHAT[strategy], settings)
     if strategy == "blue-green":
@@ -104,6 +106,8 @@ def set_traffic(model: str, arms: dict[str, tuple[str, float | None] | None], *,
         promotion = promote_to_stable(model, str(arms["stable"][0]), actor=actor, reason=reason)
     current = get_deployment(model, settings=settings)
     for role, wanted in arms.items():
+        if wanted is not None and not any(a.version == str(wanted[0]) for a in current.arms):
+            require_features_available(model, str(wanted[0]), what=f"take the {role} arm", settings=settings)
         if role in LIVE_ROLES and wanted is not None:
             _require_shadow(model, str(wanted[0]), current, WHAT[role], settings)
 
