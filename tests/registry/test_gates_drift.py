@@ -32,7 +32,7 @@ def log_traffic(settings, model, frame, *, at, arm="stable", version="1", batch=
         writer.offer(PredictionRecord(
             request_id=f"{arm}-{at:.0f}-{start}", timestamp=at + start / len(frame), model=model, version=version,
             arm=arm, protocol="mlflow", latency_ms=1.0, features={c: rows[c].tolist() for c in rows.columns},
-            outputs={"predict": np.where(rows.tenure < 10, 1, 0)}))
+            outputs={"predict": np.zeros(len(rows), dtype="int64")}))
     writer.close()
 
 
@@ -98,3 +98,69 @@ def test_a_version_without_a_reference_profile_fails(candidate):
     log_traffic(candidate, "churn", _traffic(3_000, 6), at=time.time() - 60)
     result = drift_gate(DriftGate(), "churn", "7", settings=candidate)
     assert not result.passed and "churn version 7 has no reference profile" in result.reason
+
+
+PIPELINE = """\
+name: watched
+data:
+  source: {type: csv, path: churn.csv}
+  target: churned
+split: {method: stratified, holdout: 0.3, seed: 2}
+features:
+  - columns: [age, tenure_months, monthly_charges, support_calls]
+    transforms: [{kind: impute}, {kind: scale}]
+  - columns: [plan, contract]
+    transforms: [{kind: impute, strategy: most_frequent}, {kind: one_hot}]
+model:
+  flavor: sklearn
+  estimator: LogisticRegression
+  params: {C: PARAM, max_iter: 300}
+evaluation: {metrics: [roc_auc]}
+promotion:
+  gates:
+    thresholds: ["roc_auc >= 0.5"]
+  drift: {threshold: 0.2, window: 7d}
+"""
+
+
+@pytest.mark.slow
+def test_drifted_production_traffic_rejects_the_next_candidate(tmp_path, shipyard_home, capsys):
+    import sys
+    from pathlib import Path
+
+    from shipyard.cli import main as shipyard
+    from shipyard.errors import GateFailedError
+    from shipyard.governance.audit import read_events
+    from shipyard.registry import lifecycle
+    from shipyard.registry.cards import read_card
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "examples" / "churn"))
+    from generate import generate_churn
+
+    generate_churn(n_rows=2000, seed=4).to_csv(tmp_path / "churn.csv", index=False)
+    (tmp_path / "pipeline.yaml").write_text(PIPELINE.replace("PARAM", "1.0"))
+    assert shipyard(["run", str(tmp_path / "pipeline.yaml")]) == 0
+    first = [r for r in read_events(model="watched") if r.action == "gate_passed"][-1].details["results"]
+    drift = next(r for r in first if r["gate"] == "drift")
+    assert drift["passed"] and drift["details"]["skipped"]  # a first version: no traffic yet
+    card = read_card("watched", "1")[1]
+    assert "## Drift against production traffic\n\nno production traffic was logged for watched" in card
+    assert shipyard(["deploy", "watched", "1"]) == 0
+
+    live = generate_churn(n_rows=3000, seed=5, shift=1.0)
+    inputs = ["age", "tenure_months", "monthly_charges", "support_calls", "plan", "contract"]
+    log_traffic(load_settings(), "watched", live[inputs], at=time.time() - 3600)
+    (tmp_path / "pipeline.yaml").write_text(PIPELINE.replace("PARAM", "0.5"))
+    capsys.readouterr()
+    assert shipyard(["run", str(tmp_path / "pipeline.yaml")]) == GateFailedError.exit_code
+    state = lifecycle.get_state("watched", "2")
+    assert state.state == "rejected" and "dataset drift" in state.reason and "above the 0.2 threshold" in state.reason
+    failed = [e for e in read_events(model="watched") if e.action == "gate_failed"][-1]
+    drift = next(r for r in failed.details["results"] if r["gate"] == "drift")
+    assert not drift["passed"] and drift["measured"] > 0.2 and drift["details"]["rows"] == 3000
+    table = {row["feature"]: row for row in drift["details"]["features"]}
+    assert set(table) == {"age", "tenure_months", "monthly_charges", "support_calls", "plan", "contract"}
+    assert table["monthly_charges"]["severity"] != "ok"
+    card = read_card("watched", "2")[1]
+    assert "| FAIL drift: dataset drift " in card and "## Drift against production traffic" in card
+    assert "| monthly_charges | " in card

@@ -109,7 +109,7 @@ def require_shadow_passed(model: str, version: str | int, *, stable_version: str
     and the stable version itself has passed long ago.
     """
     version = str(version)
-    if stable_version is None or stable_version == version:
+    if stable_version is None or stable_version == version or not required_shadow(model, settings=settings)[0]:
         return None
     stage = shadow_stage(model, version, settings=settings)
     if stage.allowed_s <= 0 or stage.passed:
@@ -124,9 +124,11 @@ def require_shadow_passed(model: str, version: str | int, *, stable_version: str
 
 
 def require_planned_shadow(model: str, version: str | int, plan: DeploymentSpec, *,
-                           settings: Settings | None = None) -> ShadowStage:
+                           settings: Settings | None = None) -> ShadowStage | None:
     """Refuse a rollout plan whose shadow phase is shorter than the policy asks (or missing), unless the version
     has shadowed long enough already or an override allows the plan's shorter phase."""
+    if not required_shadow(model, settings=settings)[0]:
+        return None
     stage = shadow_stage(model, version, settings=settings)
     planned = plan.shadow.duration_s if plan.shadow else 0.0
     if stage.allowed_s <= 0 or stage.passed or planned >= stage.allowed_s:
