@@ -155,3 +155,28 @@ def test_the_embedded_default_asks_for_no_shadow_stage(churn, monkeypatch):
 def test_a_bad_platform_setting_is_a_clear_error(text):
     with pytest.raises(SpecError, match=f"SHIPYARD_MIN_SHADOW={text} is not a duration"):
         load_settings({"SHIPYARD_MIN_SHADOW": text})
+
+
+def test_the_cli_refuses_with_the_hint_and_the_card_lists_the_override(churn, capsys):
+    from shipyard.registry.cards import CardFacts, write_card
+
+    capsys.readouterr()
+    assert shipyard(["deploy", "churn", "2", "--strategy", "canary"]) == RefusedError.exit_code
+    err = capsys.readouterr().err
+    assert "shadow stage not passed: churn version 2 has shadowed live traffic for 0 s" in err
+    assert "hint: mirror traffic to it first: shipyard deploy churn 2 --strategy shadow" in err
+    assert shipyard(["deploy", "churn", "2", "--strategy", "blue-green"]) == RefusedError.exit_code
+
+    run = churn.create_run(experiment_id="0")
+    write_card(CardFacts(model="churn", version="2", pipeline="churn", description=None, team="growth",
+                         pipeline_run_id="r1", mlflow_run_id=run.info.run_id, flavor="sklearn",
+                         estimator="LogisticRegression", task="classification", data_source="csv: churn.csv",
+                         data_digests={}, rows={}, validation={}, features=[], params={}, metrics={},
+                         slice_metrics={}, environment={}))
+    assert shipyard(["models", "override-shadow", "churn", "2", "--reason", "hotfix for the outage"]) == 0
+    assert "churn version 2 may skip its shadow stage" in capsys.readouterr().out
+    assert shipyard(["models", "card", "churn", "2"]) == 0
+    card = capsys.readouterr().out
+    assert "## Shadow-stage overrides" in card
+    assert "skipped (required 86400 s): hotfix for the outage" in card and "(unauthenticated)" in card
+    assert shipyard(["deploy", "churn", "2", "--strategy", "canary"]) == 0
