@@ -66,8 +66,9 @@ def remove_member_command(team: str = typer.Argument(...),
 @teams_app.command("policy")
 def policy_command(team: str = typer.Argument(...),
                    min_shadow: str = typer.Option(None, "--min-shadow", metavar="DURATION",
-                                                  help="Set how long each version mirrors traffic before it takes "
-                                                       "live traffic, e.g. 48h; 0 leaves only the platform's.")) -> None:
+                                                  help="Set how long each version mirrors traffic before it "
+                                                       "takes live traffic, e.g. 48h; 0: only the platform's.")
+                   ) -> None:
     """Show or set TEAM's mandatory shadow stage (team admins set it; the platform's minimum still applies)."""
     from shipyard.config import load_settings
     from shipyard.config import min_shadow as parse_min_shadow

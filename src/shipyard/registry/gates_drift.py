@@ -12,6 +12,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from shipyard.config import Settings
+from shipyard.errors import NotFoundError
 from shipyard.registry.gates import GateResult
 from shipyard.spec.promotion import DriftGate
 
@@ -23,7 +24,6 @@ _DISTANCES = ("wasserstein", "jensen_shannon")
 
 def drift_gate(gate: DriftGate, model: str, version: str, *, settings: Settings,
                now: datetime | None = None) -> GateResult:
-    from shipyard.errors import NotFoundError
     from shipyard.monitoring.drift import dataset_drift
     from shipyard.monitoring.references import load_profile
     from shipyard.monitoring.window import read_window

@@ -21,6 +21,7 @@ from shipyard.governance.directory import model_team
 from shipyard.governance.identity import current_identity
 from shipyard.governance.policy import authorize
 from shipyard.governance.team_policy import team_policy
+from shipyard.registry.lifecycle import get_state
 from shipyard.spec.deployment import DeploymentSpec
 
 OVERRIDDEN = "shadow_overridden"
@@ -44,11 +45,6 @@ class ShadowStage:
     @property
     def passed(self) -> bool:
         return self.served_s >= self.allowed_s
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"required_s": self.required_s, "policy": self.source, "served_s": round(self.served_s, 3),
-                "allowed_s": self.allowed_s, "passed": self.passed,
-                "override": self.override.seq if self.override else None}
 
 
 def required_shadow(model: str, *, settings: Settings | None = None) -> tuple[float, str]:
@@ -146,8 +142,6 @@ def override_shadow(model: str, version: str | int, *, reason: str, allowed_s: f
                     settings: Settings | None = None) -> Event:
     """Let a version take live traffic after ``allowed_s`` of shadow (0: none); its own audit event, shown on
     the model card. Needs the override right in the team owning the model."""
-    from shipyard.registry.lifecycle import get_state
-
     settings = settings or load_settings()
     version = str(version)
     state = get_state(model, version, settings=settings)
