@@ -9,7 +9,7 @@ from mlflow.tracking import MlflowClient
 
 from shipyard.cli import main as shipyard
 from shipyard.config import load_settings
-from shipyard.errors import ForbiddenError, RefusedError, SpecError
+from shipyard.errors import ForbiddenError, RefusedError
 from shipyard.governance import directory
 from shipyard.governance.audit import read_events, verify_chain
 from shipyard.governance.identity import Identity, acting_as
@@ -149,12 +149,6 @@ def test_the_embedded_default_asks_for_no_shadow_stage(churn, monkeypatch):
     monkeypatch.delenv("SHIPYARD_MIN_SHADOW")
     assert load_settings().min_shadow_s == 0
     assert _arms(deploy("churn", 2, strategy="canary", actor="alice"))["canary"] == ("2", 0.1)
-
-
-@pytest.mark.parametrize("text", ["soon", "-3h", "24x"])
-def test_a_bad_platform_setting_is_a_clear_error(text):
-    with pytest.raises(SpecError, match=f"SHIPYARD_MIN_SHADOW={text} is not a duration"):
-        load_settings({"SHIPYARD_MIN_SHADOW": text})
 
 
 def test_the_cli_refuses_with_the_hint_and_the_card_lists_the_override(churn, capsys):
