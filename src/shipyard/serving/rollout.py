@@ -16,6 +16,7 @@ from shipyard.errors import RefusedError
 from shipyard.registry.feature_spec import require_features_available
 from shipyard.serving.deployments import (Arm, Change, DeploymentState, change, find_deployment, promote_to_stable,
                                           roll_back_trials)
+from shipyard.serving.shadow_stage import require_planned_shadow
 from shipyard.spec.deployment import DeploymentSpec
 
 CONTROLLER = "rollout-controller"
@@ -111,8 +112,6 @@ def start_rollout(model: str, version: str, plan: DeploymentSpec, *, actor: str,
     require_gate_clearance(model, version, settings=settings)
     require_features_available(model, version, what="be rolled out", settings=settings)
     if not straight_to_stable:
-        from shipyard.serving.shadow_stage import require_planned_shadow
-
         require_planned_shadow(model, version, plan, settings=settings)
     if straight_to_stable:
         return change(model, lambda before: Change(

@@ -13,6 +13,7 @@ from shipyard.registry.feature_spec import require_features_available
 from shipyard.registry.lifecycle import apply_rollback
 from shipyard.serving.deployments import (Arm, Change, DeploymentState, change, find_deployment, get_deployment,
                                           promote_to_stable, roll_back_trials)
+from shipyard.serving.shadow_stage import require_shadow_passed
 from shipyard.spec.deployment import ROUTING_KEY, DeploymentSpec
 
 STRATEGIES = ("blue-green", "canary", "ab", "shadow", "rollout")
@@ -44,8 +45,6 @@ def _check_routing_key(routing_key: str | None) -> None:
 def _require_shadow(model: str, version: str, current: DeploymentState | None, what: str,
                     settings: Settings) -> None:
     """A version newly taking live traffic beside a stable one must have passed its shadow stage."""
-    from shipyard.serving.shadow_stage import require_shadow_passed
-
     if current is not None and any(a.version == version for a in current.arms if a.role in LIVE_ROLES):
         return
     require_shadow_passed(model, version, stable_version=current.stable_version if current else None, what=what,
