@@ -25,6 +25,9 @@ def test_the_prediction_log_settings_come_from_the_environment(tmp_path):
     ("SHIPYARD_PREDICTION_LOG_FLUSH_S", "nan", "not a flush interval"),
     ("SHIPYARD_PREDICTION_LOG_DURABILITY", "always", "use one of buffered, spool, fsync"),
     ("SHIPYARD_GATEWAY_REQUIRE_TOKEN", "inference,admin", "names 'admin', which the gateway cannot require"),
+    ("SHIPYARD_MIN_SHADOW", "soon", "SHIPYARD_MIN_SHADOW=soon is not a duration"),
+    ("SHIPYARD_MIN_SHADOW", "-3h", "SHIPYARD_MIN_SHADOW=-3h is not a duration"),
+    ("SHIPYARD_MIN_SHADOW", "24x", "SHIPYARD_MIN_SHADOW=24x is not a duration"),
 ])
 def test_a_bad_setting_is_a_clear_error(tmp_path, name, value, needle):
     with pytest.raises(SpecError, match=needle) as caught:
@@ -59,3 +62,9 @@ def test_serve_refuses_a_bad_token_requirement_before_loading_anything(shipyard_
     assert "error: invalid setting: --require-token=inference,everything names 'everything'" in err
     assert "hint: e.g. inference,metrics" in err
     assert not shipyard_home.exists(), "nothing was created"
+
+
+def test_the_mandatory_shadow_stage_is_off_by_default_and_a_duration_when_set(tmp_path):
+    assert load_settings({"SHIPYARD_HOME": str(tmp_path)}).min_shadow_s == 0
+    for text, seconds in (("24h", 86400), ("90m", 5400), ("3600", 3600), ("off", 0), ("0", 0), ("none", 0)):
+        assert load_settings({"SHIPYARD_HOME": str(tmp_path), "SHIPYARD_MIN_SHADOW": text}).min_shadow_s == seconds

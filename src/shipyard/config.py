@@ -48,6 +48,9 @@ class Settings:
     """How long audit events must be kept before they may be pruned: years or days, e.g. '7y', '400d'."""
     quotas_file: Path | None = None
     """The TOML file declaring team quotas (``SHIPYARD_QUOTAS``); None when no quotas are declared."""
+    min_shadow_s: float = 0.0
+    """The platform's mandatory shadow stage: how long a version must mirror traffic before it takes live
+    traffic (0: none, the embedded default; production sets e.g. 24h)."""
 
     @property
     def oidc_enabled(self) -> bool:
@@ -93,6 +96,7 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         gateway_require_token=gateway_scopes(env.get("SHIPYARD_GATEWAY_REQUIRE_TOKEN") or "",
                                              "SHIPYARD_GATEWAY_REQUIRE_TOKEN"),
         quotas_file=_quotas_file(env, home),
+        min_shadow_s=min_shadow(env.get("SHIPYARD_MIN_SHADOW") or "0", "SHIPYARD_MIN_SHADOW"),
         **_oidc(env),
         **_audit(env),
     )
@@ -196,6 +200,19 @@ def gateway_scopes(text: str, source: str) -> tuple[str, ...]:
                         f"a token for; use {' and/or '.join(GATEWAY_SCOPES)}, comma-separated, or none",
                         headline="invalid setting", hint="e.g. inference,metrics")
     return tuple(sorted(set(names)))
+
+
+def min_shadow(text: str, source: str) -> float:
+    """Seconds of the mandatory shadow stage: a duration like ``24h`` or ``90m``; ``0`` or ``off`` for none."""
+    if text.strip().lower() in ("0", "off", "none"):
+        return 0.0
+    from shipyard.spec.durations import parse_duration
+
+    try:
+        return parse_duration(text)
+    except ValueError:
+        raise SpecError(f"{source}={text} is not a duration", headline="invalid setting",
+                        hint="write e.g. 24h, 90m or 3600 (seconds); 0 or off for no mandatory shadow stage") from None
 
 
 def _positive_float(env, name: str, default: float) -> float:

@@ -19,7 +19,7 @@ from shipyard.governance.identity import ROLES, Identity, acting_as, local_ident
 from shipyard.governance.policy import OPERATIONS, RANK, allowed, authorize
 from shipyard.pipeline import api as pipelines
 from shipyard.registry import lifecycle
-from shipyard.serving import traffic
+from shipyard.serving import shadow_stage, traffic
 from shipyard.spec.loader import parse_spec
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -42,6 +42,7 @@ def calls(model: str, team: str, tmp_path: Path):
         "lifecycle.approve": lambda: lifecycle.approve(model, 1, approver="x"),
         "lifecycle.approve (production)": lambda: lifecycle.transition(model, 1, "production", actor="x"),
         "lifecycle.override": lambda: lifecycle.override_gates(model, 1, reason="r"),
+        "shadow.override": lambda: shadow_stage.override_shadow(model, 1, reason="r"),
         "rollback": lambda: lifecycle.rollback(model, actor="x", reason="r"),
         "rollback (deployment)": lambda: traffic.rollback(model, actor="x", reason="r"),
         "deploy.canary": lambda: traffic.deploy(model, 1, strategy="canary", actor="x"),

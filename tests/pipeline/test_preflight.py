@@ -330,3 +330,22 @@ def test_a_run_with_a_gate_on_an_unknown_metric_fails_before_any_step(project, s
     assert {step["state"] for step in result.to_dict()["steps"]} == {"skipped"}
     assert [step.state for step in store.get_run(result.run_id).steps] == ["skipped"] * 8
     assert not (shipyard_home / "mlflow.db").exists() and not (shipyard_home / "mlartifacts").exists()
+
+
+# ---------------------------------------------------------------- the rollout plan
+
+
+def test_a_rollout_plan_asking_for_less_shadow_than_the_platform_points_at_it(project, monkeypatch):
+    planned = SPEC + "deployment:\n  shadow: {duration_s: 1h}\n"
+    check(loaded=write(project, planned))  # no platform minimum: the embedded default
+    monkeypatch.setenv("SHIPYARD_MIN_SHADOW", "24h")
+    error = problem(project, planned, read_data=False)
+    assert isinstance(error, SpecError)
+    assert error.message == ("pipeline.yaml:24:24: deployment.shadow.duration_s: a shadow phase of 3600 s is "
+                             "shorter than the platform's min_shadow of 86400 s")
+    assert "shipyard models override-shadow MODEL VERSION --reason TEXT" in error.hint
+    check(loaded=write(project, planned.replace("1h", "2d")), read_data=False)  # more is fine
+    error = problem(project, SPEC + "deployment:\n  canary: {steps: [50, 100]}\n", read_data=False)
+    assert error.message == ("pipeline.yaml:23:1: deployment: the rollout plan has no shadow phase; add "
+                             "'shadow: {duration_s: 86400}'")
+    check(loaded=write(project, SPEC), read_data=False)  # no rollout plan: nothing is deployed

@@ -19,11 +19,18 @@ def test_defaults_are_a_gradual_canary():
     ({"slo": {"min_requests": 500}, "canary": {"min_requests": 100}}, "would advance before its SLOs are judged"),
     ({"slo": {"max_error_rate": 2}}, "less than or equal to 1"),
     ({"strategy": "canary"}, "Extra inputs are not permitted"),
+    ({"shadow": {"duration_s": "a day"}}, "'a day' is not a duration"),
+    ({"shadow": {"duration_s": 0}}, "a duration must be positive"),
 ])
 def test_a_bad_plan_says_what_is_wrong(section, needle):
     with pytest.raises(ValidationError) as caught:
         DeploymentSpec.model_validate(section)
     assert needle in str(caught.value)
+
+
+def test_a_shadow_phase_takes_a_duration():
+    assert DeploymentSpec.model_validate({"shadow": {"duration_s": "24h"}}).shadow.duration_s == 86400
+    assert DeploymentSpec.model_validate({"shadow": {"duration_s": 90}}).shadow.duration_s == 90
 
 
 def test_monitoring_levels_must_be_ordered():

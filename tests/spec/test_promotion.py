@@ -111,3 +111,45 @@ def test_the_json_schema_bounds_the_latency_measurement():
     assert budget["clock"]["enum"] == ["service", "wall", "cpu"] and budget["clock"]["default"] == "service"
     assert budget["max_seconds"]["exclusiveMinimum"] == 0 and budget["max_seconds"]["maximum"] == 60
     assert budget["tolerance"]["maximum"] == 1 and "confidence interval" in budget["tolerance"]["description"]
+
+
+def with_drift(drift: str) -> str:
+    return SPEC + f"  drift: {drift}\n"
+
+
+def test_the_drift_gate_has_documented_defaults():
+    assert parse_spec(SPEC).spec.promotion.drift is None
+    gate = parse_spec(with_drift("{}")).spec.promotion.drift
+    assert (gate.threshold, gate.window, gate.min_rows) == (0.2, 7 * 86400, 100)
+    chosen = parse_spec(with_drift("{threshold: 0.3, window: 3d, min_rows: 500}")).spec.promotion.drift
+    assert (chosen.threshold, chosen.window, chosen.min_rows) == (0.3, 3 * 86400, 500)
+
+
+@pytest.mark.parametrize("drift, points_at, expected", [
+    ("{threshold: 1.5}", "1.5", "promotion.drift.threshold: should be less than or equal to 1 (got 1.5)"),
+    ("{window: soon}", "soon", "promotion.drift.window: 'soon' is not a duration"),
+    ("{min_rows: 0}", "0}", "promotion.drift.min_rows: should be greater than or equal to 1"),
+    ("{treshold: 0.1}", "treshold", "promotion.drift.treshold: unknown key; did you mean 'threshold'?"),
+])
+def test_a_bad_drift_gate_points_at_the_key(drift, points_at, expected):
+    text = with_drift(drift)
+    message = error_of(text)
+    index = text.rindex(points_at)
+    line, column = text.count("\n", 0, index) + 1, index - text.rfind("\n", 0, index)
+    assert message.startswith(f"pipeline.yaml:{line}:{column}: "), message
+    assert expected in message, message
+
+
+def test_the_json_schema_declares_the_drift_gate():
+    import jsonschema
+    import yaml
+
+    from shipyard.spec.schema import json_schema
+
+    schema = json_schema()
+    gate = schema["$defs"]["DriftGate"]["properties"]
+    assert gate["threshold"]["default"] == 0.2 and gate["threshold"]["maximum"] == 1
+    assert gate["window"]["default"] == 7 * 86400 and gate["min_rows"]["minimum"] == 1
+    validator = jsonschema.Draft202012Validator(schema)
+    assert list(validator.iter_errors(yaml.safe_load(with_drift("{threshold: 0.3, window: 3d}")))) == []
+    assert list(validator.iter_errors(yaml.safe_load(with_drift("{threshold: 1.5}"))))

@@ -82,13 +82,17 @@ def card_command(model: str, version: str,
         from shipyard.registry.cards import read_card
         from shipyard.registry.lifecycle import gate_overrides
 
+        from shipyard.serving.shadow_stage import shadow_overrides
+
         record, text = read_card(model, version, html_page=html is not None)
         overrides = gate_overrides(model, version)
+        shadow = shadow_overrides(model, version)
     else:
         from shipyard.client import models as remote
 
         with api:
             record, text, overrides = remote.read_card(api, model, version, html_page=html is not None)
+        shadow = []
     if html is not None:
         html.write_text(text)
         print(f"model card of {model} version {version} written to {html.resolve()}")
@@ -97,7 +101,10 @@ def card_command(model: str, version: str,
                           "markdown": card_uri(record), "html": card_uri(record, html_page=True),
                           "markdown_sha256": record.markdown_sha256, "html_sha256": record.html_sha256,
                           "gate_overrides": [{"by": e.actor, "authenticated": e.authenticated, "reason": e.reason,
-                                              "time": e.time.isoformat()} for e in overrides]}, indent=2))
+                                              "time": e.time.isoformat()} for e in overrides],
+                          "shadow_overrides": [{"by": e.actor, "authenticated": e.authenticated, "reason": e.reason,
+                                                "time": e.time.isoformat(), "allowed_s": e.details["allowed_s"],
+                                                "required_s": e.details["required_s"]} for e in shadow]}, indent=2))
     else:
         print(text)
         if overrides:
@@ -105,6 +112,14 @@ def card_command(model: str, version: str,
             for e in overrides:
                 who = e.actor + ("" if e.authenticated else " (unauthenticated)")
                 print(f"- {e.time:%Y-%m-%d %H:%M} UTC by {who}: {e.reason}")
+        if shadow:
+            print("\n## Shadow-stage overrides\n")
+            for e in shadow:
+                who = e.actor + ("" if e.authenticated else " (unauthenticated)")
+                stage = ("skipped" if not e.details["allowed_s"] else
+                         f"shortened to {e.details['allowed_s']:g} s")
+                print(f"- {e.time:%Y-%m-%d %H:%M} UTC by {who}: {stage} (required {e.details['required_s']:g} s): "
+                      f"{e.reason}")
 
 
 def resolve_actor(actor: str | None) -> str:
@@ -182,6 +197,22 @@ def override_command(model: str, version: str,
         with api:
             state = remote.override_gates(api, model, version, reason=reason)
     print(f"{model} version {version}: gates overridden, it is {state.state} and may be deployed to production")
+
+
+@models_app.command("override-shadow")
+def override_shadow_command(model: str, version: str,
+                            reason: str = typer.Option(..., "--reason", help="Why live traffic may come sooner "
+                                                                           "(required; shown on the model card)."),
+                            min_shadow: str = typer.Option("0", "--min-shadow", metavar="DURATION",
+                                                           help="The shortened stage, e.g. 1h; 0 skips it.")) -> None:
+    """Let a version skip or shorten the mandatory shadow stage (team admins)."""
+    from shipyard.config import min_shadow as parse_min_shadow
+    from shipyard.serving.shadow_stage import override_shadow
+
+    allowed = parse_min_shadow(min_shadow, "--min-shadow")
+    override_shadow(model, version, reason=reason, allowed_s=allowed)
+    stage = "skip its shadow stage" if not allowed else f"take live traffic after {allowed:g} s of shadow"
+    print(f"{model} version {version} may {stage} (recorded in the audit log and on its model card)")
 
 
 @models_app.command("reject")
@@ -301,6 +332,11 @@ def gate_command(model: str, version: str, json_output: bool = typer.Option(Fals
         for result in report.results:
             mark = "pass" if result.passed else "FAIL"
             print(f"  [{mark}] {result.gate:<12} {result.name}: {result.reason}")
+            if result.gate == "drift":
+                from shipyard.registry.gates_drift import table_lines
+
+                for feature, judged in table_lines(result.to_dict()):
+                    print(f"           {feature:<24} {judged}")
         print(f"{model} version {version}: {report.outcome}")
     if not report.passed:
         from shipyard.errors import GateFailedError

@@ -1,4 +1,4 @@
-"""``shipyard teams create | list | add-member | remove-member``."""
+"""``shipyard teams create | list | add-member | remove-member | policy``."""
 
 from __future__ import annotations
 
@@ -90,3 +90,26 @@ def remove_member_command(team: str = typer.Argument(...),
 
     with api:
         _show(remote.remove_member(api, team, identity))
+
+
+@teams_app.command("policy")
+def policy_command(team: str = typer.Argument(...),
+                   min_shadow: str = typer.Option(None, "--min-shadow", metavar="DURATION",
+                                                  help="Set how long each version mirrors traffic before it "
+                                                       "takes live traffic, e.g. 48h; 0: only the platform's.")
+                   ) -> None:
+    """Show or set TEAM's mandatory shadow stage (team admins set it; the platform's minimum still applies)."""
+    from shipyard.config import load_settings
+    from shipyard.config import min_shadow as parse_min_shadow
+    from shipyard.governance.team_policy import set_team_policy, team_policy
+
+    if min_shadow is not None:
+        policy = set_team_policy(team, min_shadow_s=parse_min_shadow(min_shadow, "--min-shadow"))
+    else:
+        from shipyard.governance.directory import get_team
+
+        get_team(team)
+        policy = team_policy(team)
+    platform = load_settings().min_shadow_s
+    print(f"{team}: min_shadow {policy.min_shadow_s:g} s (platform: {platform:g} s; in force: "
+          f"{max(platform, policy.min_shadow_s):g} s)")

@@ -33,6 +33,7 @@ OPERATIONS = MappingProxyType({
     "lifecycle.approve": "approver",
     "deploy.production": "approver",
     "lifecycle.override": "admin",
+    "shadow.override": "admin",
     "teams.manage": "admin",
     "tokens.manage": "admin",
 })
@@ -51,7 +52,8 @@ DESCRIPTIONS = MappingProxyType({
                  "deploy canaries, A/B and shadow arms; "
                  "set their traffic; roll back",
     "approver": "approve promotions to production and deploy to production",
-    "admin": "manage the team's members and tokens; override failed or missing gates (with a reason)",
+    "admin": "manage the team's members and tokens; override failed or missing gates and skip or shorten the "
+             "mandatory shadow stage (with a reason)",
 })
 
 

@@ -38,10 +38,34 @@ def find_problems(loaded: LoadedSpec, *, read_data: bool = True) -> list[Finding
     findings = _user_code_problems(spec)
     if not spec.trains_model:
         return findings
-    findings += _model_problems(spec) + _metric_problems(spec) + _contract_problems(spec, loaded.base_dir)
+    findings += (_model_problems(spec) + _metric_problems(spec) + _contract_problems(spec, loaded.base_dir)
+                 + _shadow_problems(spec))
     if read_data:
         findings += _data_problems(spec, loaded.base_dir)
     return findings
+
+
+# ---------------------------------------------------------------- the rollout plan
+
+
+def _shadow_problems(spec: PipelineSpec) -> list[Finding]:
+    """A rollout plan may ask for more shadow than the platform's mandatory stage, never less."""
+    from shipyard.config import load_settings
+
+    required = load_settings().min_shadow_s
+    if spec.deployment is None or not required:
+        return []
+    hint = (f"the platform requires every rollout to mirror traffic for {required:g} s first "
+            "(SHIPYARD_MIN_SHADOW); a team admin may skip or shorten it for one version: shipyard models "
+            "override-shadow MODEL VERSION --reason TEXT")
+    if spec.deployment.shadow is None:
+        return [Finding(path=("deployment",), at_key=True, hint=hint,
+                        message=f"the rollout plan has no shadow phase; add 'shadow: {{duration_s: {required:g}}}'")]
+    if spec.deployment.shadow.duration_s < required:
+        return [Finding(path=("deployment", "shadow", "duration_s"), hint=hint,
+                        message=f"a shadow phase of {spec.deployment.shadow.duration_s:g} s is shorter than the "
+                                f"platform's min_shadow of {required:g} s")]
+    return []
 
 
 # ---------------------------------------------------------------- the model

@@ -80,11 +80,19 @@ def _sections(f: CardFacts) -> list[tuple[str, list[tuple[str, str]] | str]]:
                                for value, values in sorted(groups.items())]),
         ("Promotion gates", [(f"{'pass' if r['passed'] else 'FAIL'} {r['gate']}: {r['name']}", r["reason"])
                              for r in f.gate_results] or "No gates were evaluated when this card was written."),
+        *_drift_sections(f.gate_results),
         ("Monitoring", [("reference profile sha256", f.reference_profile)] if f.reference_profile
          else "No reference profile was recorded, so drift cannot be computed for this version."),
         ("Environment", [("python", str(f.environment.get("python")))]
          + [(k, str(v)) for k, v in sorted((f.environment.get("packages") or {}).items()) if v]),
     ]
+
+
+def _drift_sections(gate_results: list[dict[str, Any]]) -> list[tuple[str, list[tuple[str, str]] | str]]:
+    from shipyard.registry.gates_drift import table_lines
+
+    return [("Drift against production traffic", table_lines(r) or r["reason"])
+            for r in gate_results if r["gate"] == "drift"]
 
 
 def _with_direction(name: str) -> str:

@@ -150,6 +150,10 @@ def evaluate_gates(model: str, version: str | int, *, settings: Settings | None 
         results += g.performance_gates(gates.performance, candidate, holdout[list(candidate.feature_names_in_)],
                                        size_bytes=len(data), load_memory=memory, champion=champion,
                                        champion_version=champion_version)
+    if spec.promotion.drift is not None:
+        from shipyard.registry.gates_drift import drift_gate
+
+        results.append(drift_gate(spec.promotion.drift, model, version, settings=settings))
     from shipyard.registry.cards import CardFacts, card_record, verify_card, write_card
 
     if card_facts is not None and card_record(model, version, settings=settings) is None:

@@ -21,6 +21,7 @@ from shipyard.governance.audit import Event, append_event, read_events
 from shipyard.governance.directory import model_team, record_owner, separation_of_duties
 from shipyard.governance.identity import current_identity
 from shipyard.governance.policy import authorize
+from shipyard.registry.feature_spec import feature_availability, missing_text
 from shipyard.store.db import session_scope
 from shipyard.store.models import AuditEvent, ModelHead, ModelVersionState
 
@@ -365,6 +366,7 @@ def apply_rollback(session, model: str, *, actor: str, reason: str, to_version: 
         if target.version == current:
             raise RefusedError(f"{model} version {to_version} is already in production")
     compatibility = _rollback_compatibility(model, target.version, current, settings or load_settings())
+    compatibility["features"] = feature_availability(model, target.version, session=session)
     _refuse_incompatible(model, target.version, current, compatibility, force)
     if not by_deployment:
         _refuse_if_served(session, model, current, "roll it back there", f"shipyard rollback {model}")
@@ -407,6 +409,16 @@ def _refuse_incompatible(model: str, target: str, current: str, compatibility: d
                            headline="compatibility not checked",
                            hint="check the versions with `shipyard models verify`, or force the rollback with "
                                 "--force and a reason")
+    features = compatibility.get("features") or {}
+    if features.get("missing"):
+        raise RefusedError(f"rolling {model} back to version {target} would break it: {missing_text(features)}, "
+                           "which it needs; nothing was changed", headline="features not available",
+                           hint="restore the columns in the data source or contract, or force it with --force and "
+                                "a reason")
+    if features.get("unreadable"):
+        raise RefusedError(f"cannot check that rolling {model} back to version {target} gets every feature it "
+                           f"needs: {features['why']}; nothing was changed", headline="features not checked",
+                           hint="fix the data source, or force the rollback with --force and a reason")
     if compatibility["missing"] or compatibility["retyped"]:
         problem = (f"rolling {model} back to version {target} would break serving: it needs "
                    + ", ".join([f"missing column {c}" for c in compatibility["missing"]]

@@ -16,8 +16,10 @@ from shipyard.errors import RefusedError
 from shipyard.governance.directory import model_team
 from shipyard.governance.identity import current_identity
 from shipyard.governance.policy import allowed, authorize
+from shipyard.registry.feature_spec import require_features_available
 from shipyard.serving.deployments import (Arm, Change, DeploymentState, change, find_deployment, promote_to_stable,
                                           roll_back_trials)
+from shipyard.serving.shadow_stage import require_planned_shadow
 from shipyard.spec.deployment import DeploymentSpec
 
 CONTROLLER = "rollout-controller"
@@ -122,6 +124,9 @@ def start_rollout(model: str, version: str, plan: DeploymentSpec, *, actor: str,
     straight_to_stable = first and waiting_for is None
     authorize(identity, "deploy.production" if straight_to_stable else "deploy.canary", team=team)
     require_gate_clearance(model, version, settings=settings)
+    require_features_available(model, version, what="be rolled out", settings=settings)
+    if not straight_to_stable:
+        require_planned_shadow(model, version, plan, settings=settings)
     if straight_to_stable:
         return change(model, lambda before: Change(
             arms=[Arm("stable", version)], rollout=_phase(rollout, "completed", note="first deployment"),

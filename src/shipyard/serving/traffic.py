@@ -9,13 +9,18 @@ from shipyard.errors import RefusedError, UsageError
 from shipyard.governance.directory import model_team
 from shipyard.governance.identity import current_identity
 from shipyard.governance.policy import authorize
+from shipyard.registry.feature_spec import require_features_available
 from shipyard.registry.lifecycle import apply_rollback
 from shipyard.serving.deployments import (Arm, Change, DeploymentState, change, find_deployment, get_deployment,
                                           promote_to_stable, roll_back_trials)
+from shipyard.serving.shadow_stage import require_shadow_passed
 from shipyard.spec.deployment import ROUTING_KEY, DeploymentSpec
 
 STRATEGIES = ("blue-green", "canary", "ab", "shadow", "rollout")
 DEFAULT_WEIGHTS = {"canary": 0.1, "ab": 0.5, "shadow": 1.0}
+LIVE_ROLES = ("stable", "canary", "ab")
+WHAT = {"blue-green": "become the stable version", "stable": "become the stable version",
+        "canary": "take a canary share", "ab": "take an A/B share"}
 
 
 def _authorize(operation: str, model: str, settings: Settings) -> None:
@@ -37,6 +42,15 @@ def _check_routing_key(routing_key: str | None) -> None:
         raise UsageError(f"'{routing_key}' is not a routing key; write 'header:x-user-id' or 'field:customer_id'")
 
 
+def _require_shadow(model: str, version: str, current: DeploymentState | None, what: str,
+                    settings: Settings) -> None:
+    """A version newly taking live traffic beside a stable one must have passed its shadow stage."""
+    if current is not None and any(a.version == version for a in current.arms if a.role in LIVE_ROLES):
+        return
+    require_shadow_passed(model, version, stable_version=current.stable_version if current else None, what=what,
+                          settings=settings)
+
+
 def deploy(model: str, version: str | int, *, strategy: str = "blue-green", weight: float | None = None,
            routing_key: str | None = None, plan: DeploymentSpec | None = None, actor: str,
            reason: str | None = None, settings: Settings | None = None) -> DeploymentState:
@@ -52,6 +66,9 @@ def deploy(model: str, version: str | int, *, strategy: str = "blue-green", weig
         from shipyard.serving.rollout import start_rollout
 
         return start_rollout(model, version, plan or DeploymentSpec(), actor=actor, settings=settings)
+    require_features_available(model, version, what=f"be deployed ({strategy})", settings=settings)
+    if strategy != "shadow":
+        _require_shadow(model, version, find_deployment(model, settings=settings), WHAT[strategy], settings)
     if strategy == "blue-green":
         return change(model, lambda before: Change(
             arms=[Arm("stable", version), *_without(before.arms, roles=("stable",), version=version)],
@@ -86,7 +103,12 @@ def set_traffic(model: str, arms: dict[str, tuple[str, float | None] | None], *,
         if arms["stable"] is None:
             raise RefusedError("the stable arm cannot be removed", hint="deploy another version as stable instead")
         promotion = promote_to_stable(model, str(arms["stable"][0]), actor=actor, reason=reason)
-    get_deployment(model, settings=settings)
+    current = get_deployment(model, settings=settings)
+    for role, wanted in arms.items():
+        if wanted is not None and not any(a.version == str(wanted[0]) for a in current.arms):
+            require_features_available(model, str(wanted[0]), what=f"take the {role} arm", settings=settings)
+        if role in LIVE_ROLES and wanted is not None:
+            _require_shadow(model, str(wanted[0]), current, WHAT[role], settings)
 
     def mutate(before: DeploymentState) -> Change:
         result = {a.role: a for a in before.arms}

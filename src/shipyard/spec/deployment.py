@@ -6,6 +6,8 @@ import re
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from shipyard.spec.durations import Duration
+
 ROUTING_KEY = re.compile(r"^(header|field):[A-Za-z0-9_.\-]+$")
 
 
@@ -14,7 +16,9 @@ class _Spec(BaseModel):
 
 
 class ShadowPhase(_Spec):
-    duration_s: float = Field(default=60, gt=0, description="How long the version only sees mirrored traffic.")
+    duration_s: Duration = Field(default=60, description="How long the version only sees mirrored traffic: "
+                                                         "seconds or '24h'. A platform or team min_shadow "
+                                                         "(SHIPYARD_MIN_SHADOW) is the least it may ask for.")
     min_requests: int = Field(default=100, ge=1, description="Mirrored requests needed before canary steps start.")
 
 

@@ -7,6 +7,7 @@ from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
+from shipyard.spec.durations import Duration
 from shipyard.spec.metrics import METRICS, Direction, contradiction, fill_direction, unknown_metric
 
 _RULE = re.compile(r"^\s*([A-Za-z_][\w.]*)\s*(>=|<=|>|<)\s*(-?\d+(?:\.\d+)?(?:[eE]-?\d+)?)\s*$")
@@ -150,9 +151,27 @@ class GatesSpec(_Spec):
     model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
 
 
+class DriftGate(_Spec):
+    """The candidate's training data (its reference profile) against recent production traffic.
+
+    The score is the share of features that drifted (the monitoring statistics and thresholds of
+    the ``monitoring:`` section); above ``threshold`` the candidate is rejected.
+    """
+
+    threshold: float = Field(default=0.2, ge=0, le=1,
+                             description="Largest allowed dataset drift score: the share of the candidate's "
+                                         "features whose training distribution differs from production traffic.")
+    window: Duration = Field(default=7 * 86400, description="How much recent production traffic (from the "
+                                                              "prediction log) is compared: seconds or '7d'.")
+    min_rows: int = Field(default=100, ge=1, description="Fewer logged production rows in the window: the gate is "
+                                                         "skipped, with the reason recorded.")
+
+
 class PromotionSpec(_Spec):
     approval: Literal["auto", "manual"] = "auto"
     gates: GatesSpec = Field(default_factory=GatesSpec)
+    drift: DriftGate | None = Field(default=None, description="Block promotion when the candidate's training "
+                                                              "data differs from recent production traffic.")
 
 
 def parse_rule(rule: str) -> tuple[str, str, float]:

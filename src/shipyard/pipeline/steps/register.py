@@ -38,7 +38,7 @@ def run(context: StepContext, model, params, metrics, train, holdout, report, va
     register_candidate(tracked.model_name, tracked.model_version, actor=current_actor(),
                        settings=context.settings, approval=approval, team=spec.team, produced_by=started_by,
                        details={"pipeline_run_id": context.run_id, "mlflow_run_id": tracked.mlflow_run_id,
-                                "data_digests": digests})
+                                "data_digests": digests, "feature_spec": _feature_spec(context, spec, model, train)})
     profile_digest = _save_reference_profile(context, spec, tracked, model, train, holdout)
     facts = CardFacts(
         model=tracked.model_name, version=str(tracked.model_version), pipeline=spec.name,
@@ -69,6 +69,14 @@ def _save_reference_profile(context: StepContext, spec, tracked, model, train, h
     profile = build_profile(train[columns], predictions, task=spec.task())
     return save_profile(tracked.model_name, tracked.model_version, profile, spec.monitoring,
                         settings=context.settings)
+
+
+def _feature_spec(context: StepContext, spec, model, train) -> dict[str, Any]:
+    from shipyard.registry.feature_spec import build_feature_spec
+    from shipyard.registry.registration import feature_columns
+
+    return build_feature_spec(spec, train[feature_columns(model, train, context.params["target"])],
+                              context.base_dir)
 
 
 def _describe_source(spec) -> str:
