@@ -9,7 +9,7 @@ from pathlib import Path
 import typer
 
 from shipyard.cli import app
-from shipyard.cli.run_outcome import print_deployment, refuse_rejected
+from shipyard.cli.run_outcome import print_deployment, print_pending_sync, refuse_rejected
 
 
 @app.command("run")
@@ -46,8 +46,7 @@ def run_command(
     options = RunOptions(no_cache=no_cache, from_step=from_step)
     reporter = default_reporter(json_output)
     if resume:
-        result = resume_run(resume, spec=spec, options=options, reporter=reporter,
-                            notice=lambda text: print(f"note: {text}", file=sys.stderr))
+        result = resume_run(resume, spec=spec, options=options, reporter=reporter, notice=_notice)
     else:
         target = pipeline
         if no_deploy:
@@ -57,7 +56,7 @@ def run_command(
 
             target = load_spec(pipeline)
             target = dataclasses.replace(target, spec=target.spec.model_copy(update={"deployment": None}))
-        result = run(target, options=options, reporter=reporter, run_id=run_id)
+        result = run(target, options=options, reporter=reporter, run_id=run_id, notice=_notice)
     if json_output:
         print(json.dumps(result.to_dict(), indent=2, default=str))
     else:
@@ -66,6 +65,10 @@ def run_command(
     if result.status != "succeeded":
         raise typer.Exit(result.exit_code or 1)
     refuse_rejected(result)
+
+
+def _notice(text: str) -> None:
+    print(f"note: {text}", file=sys.stderr)
 
 
 def _print_summary(result) -> None:
@@ -78,8 +81,11 @@ def _print_summary(result) -> None:
         print(f"holdout metrics: {shown}", file=out)
     if result.registration:
         reg = result.registration
-        print(f"registered model: {reg['model_name']} version {reg['model_version']} "
-              f"(MLflow run {reg['mlflow_run_id']})", file=out)
+        if reg.get("tracking") == "pending-sync":
+            print_pending_sync(reg)
+        else:
+            print(f"registered model: {reg['model_name']} version {reg['model_version']} "
+                  f"(MLflow run {reg['mlflow_run_id']})", file=out)
     if result.error:
         print(f"error: {result.error}", file=sys.stderr)
     if result.resume_command:

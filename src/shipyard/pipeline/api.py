@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 from collections.abc import Callable
 from pathlib import Path
 
@@ -15,10 +16,12 @@ from shipyard.pipeline.compile import compile_spec, user_modules
 from shipyard.pipeline.progress import Reporter
 from shipyard.pipeline.runner import RunOptions, Runner, RunPlan, add_to_path
 from shipyard.pipeline.state import PipelineRun
+from shipyard.pipeline.tracking_sync import sync_if_server_answers
 from shipyard.spec.loader import LoadedSpec, load_spec, parse_spec
 
 WARM_MODULES = ("pandas", "pyarrow.parquet", "sklearn.pipeline", "sklearn.compose", "skops.io")
 """What the built-in steps of a model pipeline import, loaded once in each worker as it starts."""
+_log = logging.getLogger(__name__)
 
 
 def plan_spec(loaded: LoadedSpec) -> RunPlan:
@@ -38,11 +41,16 @@ def plan_spec(loaded: LoadedSpec) -> RunPlan:
 
 
 def run(spec: str | Path | LoadedSpec, *, options: RunOptions | None = None, settings: Settings | None = None,
-        reporter: Reporter | None = None, run_id: str | None = None) -> PipelineRun:
-    """Run a pipeline YAML end to end (cached steps are reused); ``run_id`` names the new run."""
+        reporter: Reporter | None = None, run_id: str | None = None,
+        notice: Callable[[str], None] | None = None) -> PipelineRun:
+    """Run a pipeline YAML end to end (cached steps are reused); ``run_id`` names the new run.
+
+    Runs logged earlier while the MLflow server was out are synced first, when it answers.
+    """
     loaded = spec if isinstance(spec, LoadedSpec) else load_spec(spec)
     settings = settings or load_settings()
     authorize_run(loaded, settings)
+    sync_if_server_answers(settings=settings, notice=notice or _log.warning)
     options = options or RunOptions()
     return Runner(plan_spec(loaded), options=options, settings=settings, reporter=reporter, new_id=run_id).run()
 
