@@ -35,7 +35,8 @@ PROBE_TIMEOUT_S = 3
 RUN_MAX_RETRIES = 2
 RUN_BACKOFF_FACTOR = 1
 """Retries (with backoff in seconds) of each request while a run is logged to a server that answered the
-probe, so that a server dying mid-run opens the breaker within seconds, not MLflow's minutes."""
+probe, so that a server dying mid-run opens the breaker within seconds, not MLflow's minutes; a gateway's
+loads use them too."""
 
 _SERVER_SCHEMES = ("http", "https")
 
@@ -64,6 +65,12 @@ def _mlflow_http(*, max_retries: int, timeout_s: int | None = None, backoff_fact
     finally:
         for name in changed:
             os.environ.pop(name, None)
+
+
+def few_retries():
+    """MLflow's requests retried a few times only, for the block: a server that is out fails them in
+    seconds. Values the user set in the environment are kept."""
+    return _mlflow_http(max_retries=RUN_MAX_RETRIES, backoff_factor=RUN_BACKOFF_FACTOR)
 
 
 def is_outage(exc: BaseException) -> bool:
@@ -141,7 +148,7 @@ class TrackingBreaker:
             self._trip(f"it did not answer within {PROBE_TIMEOUT_S}s")
         if not self.open:
             try:
-                with _mlflow_http(max_retries=RUN_MAX_RETRIES, backoff_factor=RUN_BACKOFF_FACTOR):
+                with few_retries():
                     return Tracked(value=log(self.settings), settings=self.settings)
             except BackendError as exc:
                 if not is_outage(exc):
