@@ -175,3 +175,69 @@ def test_a_server_killed_mid_run_gets_the_run_exactly_once_after_it_is_back(serv
     assert shipyard(["runs", "show", result.run_id]) == 0
     assert f"tracking: synced from fallback MLflow run {fallback_run.info.run_id}" in capsys.readouterr().out
     assert shipyard(["models", "verify", "outage", "1"]) == 0
+
+
+def test_a_run_against_a_server_that_never_answered_says_so_and_the_next_run_syncs_it(tmp_path, shipyard_home,
+                                                                                        project, monkeypatch, capsys):
+    server = MlflowServer(tmp_path / "mlflow-server")  # not started yet
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", server.url)
+    try:
+        assert shipyard(["run", str(project / "pipeline.yaml")]) == 0
+        out = capsys.readouterr().out
+        assert "tracking: pending-sync: the MLflow server was out (it did not answer within 3s)" in out
+        assert "when you run: shipyard tracking sync" in out
+        assert "not gated or deployed: the version does not exist until `shipyard tracking sync`" in out
+        first, = store.runs_with_tracking("pending-sync")
+
+        server.start()
+        assert shipyard(["run", str(project / "pipeline.yaml")]) == 0
+        captured = capsys.readouterr()
+        assert f"note: synced run {first.id} to MLflow" in captured.err and "outage version 1" in captured.err
+        assert "registered model: outage version 2" in captured.out
+        assert store.runs_with_tracking("pending-sync") == []
+        assert [s.version for s in lifecycle.list_states("outage")] == ["1", "2"]
+        assert store.get_run(first.id).model_version == "1"
+    finally:
+        server.kill()
+
+
+def test_the_breaker_opens_when_the_server_dies_while_a_run_is_logged(server, shipyard_home):
+    from mlflow.tracking import MlflowClient
+
+    from shipyard.tracking.backend import mlflow_errors
+
+    def log(settings):
+        client = MlflowClient(tracking_uri=settings.mlflow_tracking_uri)
+        with mlflow_errors(settings, "logging a run"):
+            run = client.create_run(client.get_experiment_by_name("Default").experiment_id)
+            if settings.mlflow_tracking_uri == server.url:
+                server.kill()
+            client.log_param(run.info.run_id, "alpha", "1")
+        return run.info.run_id
+
+    from shipyard.tracking.setup import configure_mlflow
+
+    settings = load_settings()
+    configure_mlflow(fallback_settings(settings))
+    started = time.monotonic()
+    tracked = TrackingBreaker(settings).call(log)
+    assert time.monotonic() - started < 30
+    assert tracked.pending_sync and tracked.reason.startswith("it failed while the run was logged")
+    assert tracked.settings == fallback_settings(settings)
+    stored = _client(tracked.settings.mlflow_tracking_uri).get_run(tracked.value)
+    assert stored.data.params == {"alpha": "1"}
+
+
+def test_an_embedded_store_is_used_as_is_and_only_server_failures_open_the_breaker(shipyard_home):
+    from mlflow.exceptions import MlflowException, RestException
+
+    settings = load_settings()
+    tracked = TrackingBreaker(settings).call(lambda s: s.mlflow_tracking_uri)
+    assert (tracked.value, tracked.pending_sync) == (settings.mlflow_tracking_uri, False)
+
+    assert is_outage(RestException({"error_code": "TEMPORARILY_UNAVAILABLE", "message": "busy"}))
+    assert is_outage(MlflowException("API request to http://h/api/2.0/mlflow/runs/create failed with exception "
+                                     "HTTPConnectionPool: Max retries exceeded"))
+    assert not is_outage(RestException({"error_code": "RESOURCE_DOES_NOT_EXIST", "message": "no such run"}))
+    assert not is_outage(RestException({"error_code": "PERMISSION_DENIED", "message": "no"}))
+    assert not is_outage(MlflowException("the model could not be serialized"))
