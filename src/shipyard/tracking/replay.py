@@ -59,9 +59,12 @@ def _copy_metrics(source, target, source_run, run_id: str) -> None:
         target.log_batch(run_id, metrics=batch)
 
 
-def _copy_artifacts(source_uri: str, target, run_id: str) -> None:
+def _copy_artifacts(source, source_run, target, run_id: str) -> None:
     import mlflow.artifacts
 
+    if not source.list_artifacts(source_run.info.run_id):
+        return
+    source_uri = source_run.info.artifact_uri
     with tempfile.TemporaryDirectory() as tmp:
         folder = mlflow.artifacts.download_artifacts(artifact_uri=source_uri, dst_path=tmp)
         target.log_artifacts(run_id, folder)
@@ -105,7 +108,7 @@ def _copy_run(source, target, source_run, *, experiment_id: str, parent_id: str 
     _copy_metrics(source, target, source_run, run_id)
     if source_run.inputs and source_run.inputs.dataset_inputs:
         target.log_inputs(run_id, datasets=list(source_run.inputs.dataset_inputs))
-    _copy_artifacts(info.artifact_uri, target, run_id)
+    _copy_artifacts(source, source_run, target, run_id)
     copied_model = None
     if model_id is not None:
         copied_model = _copy_logged_model(source, target, model_id, experiment_id=experiment_id, run_id=run_id)
