@@ -82,6 +82,8 @@ def test_a_run_with_trials_and_a_logged_model_is_copied_once(stores):
 def test_a_copy_left_unfinished_is_replaced(stores):
     source, target = stores
     tracked, _, _ = log_run(source, register=False)
+    retried, _, _ = log_run(source, register=False)  # a retried register step finds the run it logged
+    assert retried == tracked and tracked.model_version is None
     dst = _client(target)
     experiment_id = ensure_experiment("synth", target)
     stale = dst.create_run(experiment_id, tags={SOURCE_RUN_TAG: tracked.mlflow_run_id})  # an interrupted replay

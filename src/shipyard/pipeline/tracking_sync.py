@@ -47,16 +47,16 @@ def sync_pending(*, actor: str | None = None, settings: Settings | None = None) 
 
     settings = settings or load_settings()
     actor = actor or current_actor()
-    if not pending_runs(settings=settings):
+    pending = pending_runs(settings=settings)
+    if not pending:
         return []
     if not server_answers(settings):
-        count = len(pending_runs(settings=settings))
         raise BackendError(f"the MLflow server at {redact_uri(settings.mlflow_tracking_uri)} does not answer, so "
-                           f"{count} run(s) stay pending-sync in {settings.home / FALLBACK_FOLDER}",
+                           f"{len(pending)} run(s) stay pending-sync in {settings.home / FALLBACK_FOLDER}",
                            hint=f"start the server (or fix MLFLOW_TRACKING_URI), then run `{SYNC_COMMAND}`")
     folder = settings.home / FALLBACK_FOLDER
     folder.mkdir(parents=True, exist_ok=True)
-    with exclusive_lock(folder / "sync.lock"):
+    with exclusive_lock(folder / "sync.lock"):  # read again: a sync that held the lock may have done some
         return [_sync_run(record, actor=actor, settings=settings) for record in pending_runs(settings=settings)]
 
 

@@ -53,18 +53,23 @@ def fallback_settings(settings: Settings) -> Settings:
 
 
 @contextlib.contextmanager
-def _mlflow_http(*, max_retries: int, timeout_s: int | None = None, backoff_factor: int | None = None
-                 ) -> Iterator[None]:
-    """MLflow's HTTP knobs for the block; values the user set in the environment are kept."""
+def _mlflow_http(*, max_retries: int, timeout_s: int | None = None, backoff_factor: int | None = None,
+                 keep_user_values: bool = True) -> Iterator[None]:
+    """MLflow's HTTP knobs for the block (read by MLflow at each request)."""
     wanted = {"MLFLOW_HTTP_REQUEST_MAX_RETRIES": max_retries, "MLFLOW_HTTP_REQUEST_TIMEOUT": timeout_s,
               "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR": backoff_factor}
-    changed = {name: str(value) for name, value in wanted.items() if value is not None and name not in os.environ}
+    changed = {name: str(value) for name, value in wanted.items()
+               if value is not None and not (keep_user_values and name in os.environ)}
+    previous = {name: os.environ.get(name) for name in changed}
     os.environ.update(changed)
     try:
         yield
     finally:
-        for name in changed:
-            os.environ.pop(name, None)
+        for name, value in previous.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 def few_retries():
@@ -104,7 +109,7 @@ def server_answers(settings: Settings) -> bool:
     from shipyard.tracking.backend import mlflow_errors, quiet_mlflow
 
     try:
-        with _mlflow_http(max_retries=0, timeout_s=PROBE_TIMEOUT_S), quiet_mlflow(), \
+        with _mlflow_http(max_retries=0, timeout_s=PROBE_TIMEOUT_S, keep_user_values=False), quiet_mlflow(), \
                 mlflow_errors(settings, "answering a probe"):
             MlflowClient(tracking_uri=uri, registry_uri=uri).search_experiments(max_results=1)
     except BackendError as exc:
