@@ -132,6 +132,10 @@ def test_a_server_killed_mid_run_gets_the_run_exactly_once_after_it_is_back(serv
     assert store.get_run(result.run_id).result["tracking"] == "pending-sync"
 
     server.start()
+    from shipyard.tracking.setup import ensure_experiment
+
+    partial = _client(server.url).create_run(  # what a server dying while the run was logged leaves behind
+        ensure_experiment("outage", settings), tags={"shipyard.pipeline_run_id": result.run_id})
     assert shipyard(["tracking", "pending"]) == 0
     assert result.run_id in capsys.readouterr().out
     assert shipyard(["tracking", "sync"]) == 0
@@ -149,7 +153,7 @@ def test_a_server_killed_mid_run_gets_the_run_exactly_once_after_it_is_back(serv
     remote = _client(server.url)
     experiment = remote.get_experiment_by_name("outage")
     runs = remote.search_runs([experiment.experiment_id])
-    assert len(runs) == 1
+    assert len(runs) == 1 and runs[0].info.run_id != partial.info.run_id
     remote_run, = runs
     assert remote_run.info.status == "FINISHED"
     assert remote_run.data.tags["shipyard.source_run_id"] == fallback_run.info.run_id
