@@ -290,3 +290,14 @@ def test_the_portable_upsert_used_for_other_databases(database_url):
             runs._portable_upsert(session, CacheEntry, {**values, "outputs": outputs}, keys=("cache_key",),
                                   replace=("outputs",))
     assert runs.cache_get("p" * 64).outputs == {"a": 2}
+
+
+def test_runs_are_found_by_the_tracking_their_result_records(database_url):
+    for run_id, result in (("aaaa00000001", {"tracking": "pending-sync"}), ("aaaa00000002", {"tracking": "synced"}),
+                           ("aaaa00000003", {"metrics": None}), ("aaaa00000004", None),
+                           ("aaaa00000005", {"tracking": "pending-sync", "registration": {"model_name": "churn"}})):
+        _new(run_id)
+        runs.update_run(run_id, status="succeeded", result=result)
+    assert [r.id for r in runs.runs_with_tracking("pending-sync")] == ["aaaa00000001", "aaaa00000005"]
+    assert [r.id for r in runs.runs_with_tracking("synced")] == ["aaaa00000002"]
+    assert runs.runs_with_tracking("other") == []

@@ -11,7 +11,7 @@ from pathlib import Path
 import typer
 
 from shipyard.cli import app
-from shipyard.cli.run_outcome import print_deployment, refuse_rejected
+from shipyard.cli.run_outcome import print_deployment, print_pending_sync, refuse_rejected
 from shipyard.errors import ShipyardError
 
 
@@ -125,6 +125,10 @@ def _target(pipeline: Path, no_deploy: bool):
     return dataclasses.replace(loaded, spec=loaded.spec.model_copy(update={"deployment": None}))
 
 
+def _notice(text: str) -> None:
+    print(f"note: {text}", file=sys.stderr)
+
+
 def _print_summary(result) -> None:
     out = sys.stdout
     hits = result.cache_hits
@@ -135,8 +139,11 @@ def _print_summary(result) -> None:
         print(f"holdout metrics: {shown}", file=out)
     if result.registration:
         reg = result.registration
-        print(f"registered model: {reg['model_name']} version {reg['model_version']} "
-              f"(MLflow run {reg['mlflow_run_id']})", file=out)
+        if reg.get("tracking") == "pending-sync":
+            print_pending_sync(reg)
+        else:
+            print(f"registered model: {reg['model_name']} version {reg['model_version']} "
+                  f"(MLflow run {reg['mlflow_run_id']})", file=out)
     if result.error:
         print(f"error: {result.error}", file=sys.stderr)
     if result.resume_command:

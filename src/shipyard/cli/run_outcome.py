@@ -24,9 +24,21 @@ def refuse_rejected(result: PipelineRun) -> None:
                           "was deployed", hint=f"see why: shipyard models show {model} {version}")
 
 
+def print_pending_sync(registration: dict) -> None:
+    """Say that the run was logged locally because MLflow was out, and what registers its version."""
+    print(f"tracking: pending-sync: the MLflow server was out ({registration.get('tracking_reason')}), so the run "
+          f"was logged to the local fallback store (MLflow run {registration['mlflow_run_id']}); "
+          f"{registration['model_name']} gets its version, as a candidate, when you run: shipyard tracking sync "
+          "(every later `shipyard run` also syncs while the server answers)")
+
+
 def print_deployment(result: PipelineRun, *, no_deploy: bool) -> None:
     """Say whether the new version takes traffic now, and how to make it when it does not."""
     if not result.registration or result.status != "succeeded":
+        return
+    if result.registration.get("tracking") == "pending-sync":
+        print("not gated or deployed: the version does not exist until `shipyard tracking sync` registers it; "
+              "then gate it (shipyard gate MODEL VERSION) and deploy it (shipyard deploy MODEL VERSION)")
         return
     model, version = result.registration["model_name"], result.registration["model_version"]
     step = _gate_step(result)

@@ -70,6 +70,7 @@ def show_command(run_id: str = typer.Argument(..., help="Run id or a unique pref
         console.print("metrics: " + ", ".join(f"{k}={v:.4f}" for k, v in result["metrics"].items() if v is not None))
     if record.model_name:
         console.print(f"model: {record.model_name} version {record.model_version}, MLflow run {record.mlflow_run_id}")
+    _print_tracking(console, result)
     if record.error:
         console.print(f"[red]error:[/] {record.error}", markup=True, highlight=False)
     if record.shown_status == "interrupted":
@@ -157,6 +158,18 @@ def _run(run_id: str):
 
     with api:
         return remote.get_run(api, run_id)
+
+
+def _print_tracking(console, result: dict) -> None:
+    registration = result.get("registration") or {}
+    if result.get("tracking") == "pending-sync":
+        console.print(f"[yellow]tracking: pending-sync[/]: logged to the local fallback store (MLflow run "
+                      f"{registration.get('mlflow_run_id')}) while the MLflow server was out; "
+                      f"{registration.get('model_name')} is registered when you run: shipyard tracking sync",
+                      highlight=False)
+    elif result.get("tracking") == "synced":
+        console.print(f"tracking: synced from fallback MLflow run {registration.get('fallback_run_id')}",
+                      highlight=False)
 
 
 def _resume_command(record) -> str:

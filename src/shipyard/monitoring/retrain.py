@@ -58,7 +58,7 @@ def maybe_retrain(run, spec: MonitoringSpec, *, settings: Settings | None = None
                  reason=f"drift report {run.id} is critical", details={**base, "spec_path": path}, settings=settings)
     result = api.run(path, settings=settings, reporter=NullReporter())
     registration = result.registration or {}
-    new_version = str(registration.get("model_version")) if registration else None
+    new_version = str(registration["model_version"]) if registration.get("model_version") is not None else None
     gate = next((s.get("details", {}) for s in result.to_dict()["steps"] if s["name"] == "gate"), {})
     outcome = {**base, "outcome": result.status, "pipeline_run_id": result.run_id, "new_version": new_version,
                "gate": gate.get("outcome"), "deployment": gate.get("deployment")}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 from collections.abc import Callable
 from pathlib import Path
 
@@ -15,11 +16,13 @@ from shipyard.pipeline.compile import compile_spec, user_modules
 from shipyard.pipeline.progress import Reporter
 from shipyard.pipeline.runner import RunOptions, Runner, RunPlan, add_to_path
 from shipyard.pipeline.state import PipelineRun
+from shipyard.pipeline.tracking_sync import sync_if_server_answers
 from shipyard.spec.loader import LoadedSpec, load_spec, parse_spec
 from shipyard.spec.models import PipelineSpec
 
 WARM_MODULES = ("pandas", "pyarrow.parquet", "sklearn.pipeline", "sklearn.compose", "skops.io")
 """What the built-in steps of a model pipeline import, loaded once in each worker as it starts."""
+_log = logging.getLogger(__name__)
 
 
 def plan_spec(loaded: LoadedSpec) -> RunPlan:
@@ -43,11 +46,13 @@ def run(spec: str | Path | LoadedSpec, *, options: RunOptions | None = None, set
         notice: Callable[[str], None] | None = None) -> PipelineRun:
     """Run a pipeline YAML end to end (cached steps are reused); ``run_id`` names the new run.
 
-    ``notice`` receives what the user should see while the run waits for its team's quota.
+    Runs logged earlier while the MLflow server was out are synced first, when it answers.
+    ``notice`` receives what the user should see: the sync of earlier runs, and waiting for the team's quota.
     """
     loaded = spec if isinstance(spec, LoadedSpec) else load_spec(spec)
     settings = settings or load_settings()
     authorize_run(loaded, settings)
+    sync_if_server_answers(settings=settings, notice=notice or _log.warning)
     options = options or RunOptions()
     return Runner(plan_spec(loaded), options=options, settings=settings, reporter=reporter, new_id=run_id,
                   notice=notice).run()

@@ -460,7 +460,8 @@ class Runner:
             for output, stored in outcome.value["outputs"].items():
                 store.record_artifact(stored["digest"], stored["format"], stored["size_bytes"], stored["meta"])
                 outputs[output] = {"digest": stored["digest"], "format": stored["format"]}
-            self._succeed(node, state, outputs, outcome.value.get("details") or {}, outcome.duration_s)
+            self._succeed(node, state, outputs, outcome.value.get("details") or {}, outcome.duration_s,
+                          cacheable=outcome.value.get("cacheable", True))
             return
         error = outcome.error
         retryable = not isinstance(error, _NOT_RETRIED)
@@ -472,10 +473,10 @@ class Runner:
         self._fail(state, error, duration=outcome.duration_s)
 
     def _succeed(self, node: StepNode, state: StepState, outputs: dict[str, dict[str, str]],
-                 details: dict[str, Any], duration: float | None = None) -> None:
+                 details: dict[str, Any], duration: float | None = None, cacheable: bool = True) -> None:
         if duration is None and state.started_at is not None:
             duration = time.monotonic() - state.started_at
-        if node.cacheable and state.cache_key:
+        if node.cacheable and cacheable and state.cache_key:
             store.cache_put(state.cache_key, step_kind=node.kind, outputs=outputs, run_id=self.run_id,
                             details=details)
         self._set(state, "succeeded", outputs=outputs, details=details, duration_s=duration,
@@ -501,9 +502,11 @@ class Runner:
         metrics = self._json_output("evaluate", "metrics")
         result = {"metrics": (metrics or {}).get("overall"), "evaluation": metrics, "registration": registration,
                   "error_kind": type(error).__name__ if error else None}
+        if registration and registration.get("tracking"):
+            result["tracking"] = registration["tracking"]
         fields: dict[str, Any] = {"status": status, "finished_at": _now(), "result": result,
                                   "error": error.render() if error else None}
-        if registration:
+        if registration and registration.get("model_version") is not None:
             fields.update(mlflow_run_id=registration.get("mlflow_run_id"),
                           model_name=registration.get("model_name"),
                           model_version=str(registration.get("model_version")))

@@ -36,6 +36,8 @@ class StepContext:
 class StepResult:
     outputs: dict[str, Any]
     details: dict[str, Any] = field(default_factory=dict)
+    cacheable: bool = True
+    """False for a result a later run must not reuse (a registration still waiting for tracking sync)."""
 
 
 def execute_step(*, node: StepNode, input_refs: dict[str, dict[str, str]], run_id: str,
@@ -43,7 +45,7 @@ def execute_step(*, node: StepNode, input_refs: dict[str, dict[str, str]], run_i
                  identity: Identity | None = None) -> dict[str, Any]:
     """Runs in a worker, as ``identity`` (who started the run) when given.
 
-    Returns ``{"outputs": {name: stored artifact}, "details": {...}}``.
+    Returns ``{"outputs": {name: stored artifact}, "details": {...}, "cacheable": bool}``.
     """
     with acting_as(identity) if identity is not None else contextlib.nullcontext():
         return _execute(node, input_refs, run_id, settings, base_dir, extra_modules)
@@ -63,7 +65,7 @@ def _execute(node: StepNode, input_refs: dict[str, dict[str, str]], run_id: str,
         result = resolve_callable(node.impl)(context, **inputs)
     stored = {name: asdict(_save_output(store, node, name, result.outputs[name], extra_modules))
               for name in node.outputs}
-    return {"outputs": stored, "details": result.details}
+    return {"outputs": stored, "details": result.details, "cacheable": result.cacheable}
 
 
 def _run_user_step(node: StepNode, inputs: dict[str, Any]) -> StepResult:

@@ -1,5 +1,8 @@
 """Logging a fitted model into the active MLflow run and registering it as a tagged version.
 
+The two are separate steps: a run logged while the tracking server was out registers its
+version later, when the run is synced.
+
 The version is created together with its tags, so no version ever exists without
 the digests — of the model file and of every other file in its folder — that
 :func:`shipyard.registry.loading.load_model_version` checks.
@@ -13,6 +16,7 @@ import json
 import logging
 import os
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 from shipyard.errors import RefusedError
@@ -87,18 +91,23 @@ def _log_metrics(run_id: str, model_id: str, metrics: dict[str, float]) -> None:
                                       for key, value in metrics.items()])
 
 
-def log_and_register(*, model, holdout, target: str, model_name: str, run_id: str, flavor: str,
-                     version_tags: dict[str, str], description: str | None,
-                     extra_modules: tuple[str, ...] = (), metrics: dict[str, float] | None = None) -> tuple[Any, str]:
-    """Log ``model`` (skops) and ``metrics`` in the active run, check the stored file, register it:
-    ``(version, sha256)``."""
-    import mlflow
-    from mlflow.exceptions import MlflowException
-    from mlflow.models import infer_signature
-    from mlflow.tracking import MlflowClient
-    from mlflow.utils.mlflow_tags import MLFLOW_MODEL_VERSIONS
+@dataclass(frozen=True, kw_only=True)
+class LoggedModelFiles:
+    """A model logged in a run and checked: where it is and the digests a registered version carries."""
 
-    from shipyard.registry.model_files import FILES_TAG, manifest_tag, read_model_folder, skops_model_file
+    model_id: str
+    model_uri: str
+    sha256: str
+    files_manifest: str
+
+
+def log_checked_model(*, model, holdout, target: str, run_id: str, flavor: str,
+                      extra_modules: tuple[str, ...] = (), metrics: dict[str, float] | None = None) -> LoggedModelFiles:
+    """Log ``model`` (skops) and ``metrics`` in the active run and check that the stored file reproduces it."""
+    import mlflow
+    from mlflow.models import infer_signature
+
+    from shipyard.registry.model_files import manifest_tag, read_model_folder, skops_model_file
     from shipyard.registry.trust import loads_safe, trusted_types_for
     from shipyard.tracking.environment import requirements_for
 
@@ -119,7 +128,18 @@ def log_and_register(*, model, holdout, target: str, model_name: str, run_id: st
     if not _same_predictions(restored.predict(sample), predictions):
         raise RefusedError(f"the model stored in run {run_id} does not reproduce the fitted model's predictions "
                            "when loaded back, so it was not registered", headline="model not registered")
-    sha256 = hashlib.sha256(data).hexdigest()
+    return LoggedModelFiles(model_id=info.model_id, model_uri=info.model_uri, sha256=hashlib.sha256(data).hexdigest(),
+                            files_manifest=manifest_tag(files))
+
+
+def register_logged_model(logged: LoggedModelFiles, *, model_name: str, run_id: str, description: str | None,
+                          version_tags: dict[str, str]):
+    """Register a checked logged model as a version of ``model_name``, created with its digests as tags."""
+    from mlflow.exceptions import MlflowException
+    from mlflow.tracking import MlflowClient
+    from mlflow.utils.mlflow_tags import MLFLOW_MODEL_VERSIONS
+
+    from shipyard.registry.model_files import FILES_TAG
 
     client = MlflowClient()
     try:
@@ -128,14 +148,15 @@ def log_and_register(*, model, holdout, target: str, model_name: str, run_id: st
         if exc.error_code not in ("RESOURCE_ALREADY_EXISTS", "ALREADY_EXISTS"):
             raise
     version = client.create_model_version(
-        model_name, source=info.model_uri, run_id=run_id, description=description, await_creation_for=0,
-        tags={**version_tags, "shipyard.model_sha256": sha256, FILES_TAG: manifest_tag(files)}, model_id=info.model_id)
+        model_name, source=logged.model_uri, run_id=run_id, description=description, await_creation_for=0,
+        tags={**version_tags, "shipyard.model_sha256": logged.sha256, FILES_TAG: logged.files_manifest},
+        model_id=logged.model_id)
     try:
-        client.set_logged_model_tags(info.model_id, {MLFLOW_MODEL_VERSIONS: _version_link(model_name, version)})
+        client.set_logged_model_tags(logged.model_id, {MLFLOW_MODEL_VERSIONS: _version_link(model_name, version)})
     except MlflowException as exc:
-        _log.warning("could not link logged model %s to %s version %s: %s", info.model_id, model_name,
+        _log.warning("could not link logged model %s to %s version %s: %s", logged.model_id, model_name,
                      version.version, exc.message)
-    return version, sha256
+    return version
 
 
 def _version_link(model_name: str, version) -> str:

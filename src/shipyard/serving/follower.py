@@ -5,6 +5,10 @@ and warms any new version off the request path, then swaps the model's route in 
 assignment. A version that fails to load or warm never receives traffic: its arm is left
 out (its share goes to the stable arm), the failure is counted and audited once, and it is
 recorded in the store (refreshed at every retry) for ``shipyard traffic show``.
+
+Versions are loaded from MLflow only when a deployment changes: a gateway whose MLflow server goes
+away keeps serving what it has loaded, and a version it cannot load meanwhile is logged once and
+tried again every :data:`RETRY_FAILED_LOAD_S`.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from shipyard.serving.load_failures import clear_load_failures, record_load_fail
 from shipyard.serving.loaded import LoadedVersion, load_for_serving
 from shipyard.serving.periodic import Periodic
 from shipyard.serving.routing import Route
+from shipyard.tracking.outage import few_retries
 
 if TYPE_CHECKING:
     from shipyard.serving.gateway import Gateway
@@ -98,11 +103,14 @@ class DeploymentFollower:
         if failure is not None and time.monotonic() - failure[0] < RETRY_FAILED_LOAD_S:
             return None
         try:
-            loaded = load_for_serving(model, version, settings=self.settings, compile=self.gateway.compile_models)
+            with few_retries():  # MLflow out: fail in seconds; the version is tried again later
+                loaded = load_for_serving(model, version, settings=self.settings,
+                                          compile=self.gateway.compile_models)
         except Exception as exc:  # any failure keeps the version out of traffic
             self._failed(model, version, exc, first=failure is None)
             return None
         if self.failed.pop((model, version), None) is not None:
+            log.warning("%s version %s loaded after failing before; it gets its traffic again", model, version)
             self._store_quietly(clear_load_failures, gateway=replica_name(), model=model, version=version,
                                 settings=self.settings)
         self.gateway.loaded[(model, version)] = loaded
@@ -112,9 +120,11 @@ class DeploymentFollower:
         from shipyard.governance.audit import append_event
 
         message = getattr(exc, "message", None) or str(exc)
+        previous = self.failed.get((model, version))
         self.failed[(model, version)] = (time.monotonic(), message)
         self.gateway.metrics.load_failures.labels(model, version).inc()
-        log.error("%s version %s failed to load and gets no traffic: %s", model, version, message)
+        if previous is None or previous[1] != message:  # logged when it starts failing, or fails differently
+            log.error("%s version %s failed to load and gets no traffic: %s", model, version, message)
         self._store_quietly(record_load_failure, model, version, gateway=replica_name(), reason=message[:2000],
                             settings=self.settings)
         if first:

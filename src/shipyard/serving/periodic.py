@@ -1,4 +1,8 @@
-"""A function run every few seconds on a daemon thread of the gateway, surviving its own failures."""
+"""A function run every few seconds on a daemon thread of the gateway, surviving its own failures.
+
+A failure is logged when it starts (with its traceback) and when it ends, not at every attempt in
+between, so an outage of what the work reads does not flood the log.
+"""
 
 from __future__ import annotations
 
@@ -14,6 +18,8 @@ class Periodic:
         self.name, self.interval_s, self.work, self.failure = name, interval_s, work, failure
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self.failed_attempts = 0
+        """How many attempts in a row have failed until now."""
 
     def start(self) -> None:
         if self._thread is None:
@@ -25,7 +31,13 @@ class Periodic:
             try:
                 self.work()
             except Exception:
-                log.exception(self.failure)
+                if not self.failed_attempts:
+                    log.exception(self.failure)
+                self.failed_attempts += 1
+                continue
+            if self.failed_attempts:
+                log.warning("%s: working again after %d failed attempts", self.name, self.failed_attempts)
+                self.failed_attempts = 0
 
     def stop(self) -> None:
         self._stop.set()

@@ -221,6 +221,16 @@ def page_runs(*, pipeline: str | None = None, status: str | None = None, model: 
         return [_run_record(row, steps=False) for row in rows], int(total or 0)
 
 
+def runs_with_tracking(tracking: str, *, settings: Settings | None = None,
+                       session: Session | None = None) -> list[RunRecord]:
+    """The finished runs whose result says ``tracking`` (``pending-sync``: logged while MLflow was out), oldest
+    first, without their steps."""
+    with _session(settings, session) as s:
+        query = (select(PipelineRun).where(PipelineRun.result["tracking"].as_string() == tracking)
+                 .order_by(PipelineRun.created_at, PipelineRun.id))
+        return [_run_record(row, steps=False) for row in s.scalars(query)]
+
+
 def latest_run_for_model(model_name: str, version: str | int, *, settings: Settings | None = None,
                          session: Session | None = None) -> RunRecord | None:
     """The newest run that registered this model version, with its steps."""

@@ -22,6 +22,7 @@ from shipyard.config import Settings
 from shipyard.spec.models import PipelineSpec
 
 _MLFLOW_DIGEST_LENGTH = 32
+PENDING_VERSION_TAG = "shipyard.pending_version"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -29,9 +30,12 @@ class TrackedRun:
     mlflow_run_id: str
     experiment_id: str
     model_name: str
-    model_version: str
+    model_version: str | None
+    """None while the version waits for the run to be synced to the tracking server."""
     model_uri: str
     model_sha256: str
+    pending_version: dict[str, Any] | None = None
+    """What registering the version takes once the run is synced: the logged model and the version's tags."""
 
 
 def _flat_params(spec: PipelineSpec, params: dict[str, Any], sweep: dict[str, Any] | None) -> dict[str, str]:
@@ -176,18 +180,41 @@ def _tracked(version, *, experiment_id: str) -> TrackedRun:
                       model_sha256=version.tags["shipyard.model_sha256"])
 
 
+def _pending(run, *, experiment_id: str, model_name: str) -> TrackedRun:
+    pending = json.loads(run.data.tags[PENDING_VERSION_TAG])
+    return TrackedRun(mlflow_run_id=run.info.run_id, experiment_id=experiment_id, model_name=model_name,
+                      model_version=None, model_uri=pending["model_uri"], model_sha256=pending["sha256"],
+                      pending_version=pending)
+
+
+def _find_pending(experiment_id: str, pipeline_run_id: str):
+    """The run logged for ``pipeline_run_id`` whose version waits for sync, or None."""
+    from mlflow.tracking import MlflowClient
+
+    from shipyard.registry.versions import filter_literal
+
+    runs = MlflowClient().search_runs(
+        [experiment_id], f"tags.`shipyard.pipeline_run_id` = {filter_literal(pipeline_run_id)}")
+    return next((run for run in runs if PENDING_VERSION_TAG in run.data.tags), None)
+
+
 def log_pipeline_run(*, settings: Settings, spec: PipelineSpec, spec_text: str, spec_filename: str,
                      pipeline_run_id: str, model, train, holdout, target: str, data_digests: dict[str, str],
                      params: dict[str, Any], metrics: dict[str, float],
                      slice_metrics: dict[str, dict[str, dict[str, Any]]], validation_report: dict[str, Any],
                      sweep: dict[str, Any] | None = None, extra_modules: tuple[str, ...] = (),
-                     tags: dict[str, str] | None = None, source_dir: Path | None = None) -> TrackedRun:
-    """Log the pipeline run to MLflow and register its model; a second call for the same run returns the first."""
+                     tags: dict[str, str] | None = None, source_dir: Path | None = None,
+                     register: bool = True) -> TrackedRun:
+    """Log the pipeline run to MLflow and register its model; a second call for the same run returns the first.
+
+    Without ``register`` the model is logged and checked but not registered: the returned run's
+    ``pending_version`` says how to register it later (see :mod:`shipyard.tracking.replay`).
+    """
     import mlflow
     from mlflow.tracking import MlflowClient
     from mlflow.utils.mlflow_tags import MLFLOW_GIT_COMMIT, MLFLOW_SOURCE_NAME
 
-    from shipyard.registry.registration import find_registered_version, log_and_register
+    from shipyard.registry.registration import find_registered_version, log_checked_model, register_logged_model
     from shipyard.tracking.backend import mlflow_errors, quiet_mlflow
     from shipyard.tracking.environment import git_commit, git_dirty
     from shipyard.tracking.setup import ensure_experiment
@@ -200,6 +227,8 @@ def log_pipeline_run(*, settings: Settings, spec: PipelineSpec, spec_text: str, 
         existing = find_registered_version(model_name, pipeline_run_id)
         if existing is not None:
             return _tracked(existing, experiment_id=MlflowClient().get_run(existing.run_id).info.experiment_id)
+        if not register and (pending := _find_pending(experiment_id, pipeline_run_id)) is not None:
+            return _pending(pending, experiment_id=experiment_id, model_name=model_name)
 
         commit = git_commit(source_dir) if source_dir is not None else None
         git = {"commit": commit, "dirty": git_dirty(source_dir) if commit else None}
@@ -226,9 +255,16 @@ def log_pipeline_run(*, settings: Settings, spec: PipelineSpec, spec_text: str, 
             if sweep:
                 log_trials(experiment_id=experiment_id, parent_run_id=run_id, pipeline_run_id=pipeline_run_id,
                            sweep=sweep)
-            version, _ = log_and_register(
-                model=model, holdout=holdout, target=target, model_name=model_name, run_id=run_id,
-                flavor=spec.model.flavor, description=spec.description, extra_modules=tuple(extra_modules),
-                version_tags={**{**dict(spec.registry.tags), **extra_tags}, **shipyard_tags},
-                metrics=_flat_metrics(metrics, slice_metrics, sweep))
+            logged = log_checked_model(model=model, holdout=holdout, target=target, run_id=run_id,
+                                       flavor=spec.model.flavor, extra_modules=tuple(extra_modules),
+                                       metrics=_flat_metrics(metrics, slice_metrics, sweep))
+            version_tags = {**{**dict(spec.registry.tags), **extra_tags}, **shipyard_tags}
+            if not register:
+                pending = {"model_id": logged.model_id, "model_uri": logged.model_uri, "sha256": logged.sha256,
+                           "files_manifest": logged.files_manifest, "description": spec.description,
+                           "version_tags": version_tags}
+                mlflow.set_tag(PENDING_VERSION_TAG, json.dumps(pending, sort_keys=True))
+                return _pending(MlflowClient().get_run(run_id), experiment_id=experiment_id, model_name=model_name)
+            version = register_logged_model(logged, model_name=model_name, run_id=run_id,
+                                            description=spec.description, version_tags=version_tags)
     return _tracked(version, experiment_id=experiment_id)

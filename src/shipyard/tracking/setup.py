@@ -22,7 +22,7 @@ def _sqlite_file(uri: str) -> Path | None:
 
 
 @contextlib.contextmanager
-def _exclusive(lock_path: Path) -> Iterator[None]:
+def exclusive_lock(lock_path: Path) -> Iterator[None]:
     """An advisory lock on a file, held across processes on this machine."""
     with open(lock_path, "a+b") as handle:
         if os.name == "nt":
@@ -96,7 +96,7 @@ def configure_mlflow(settings: Settings) -> None:
         return
     with mlflow_errors(settings, "opening the tracking store"), quiet_mlflow():
         if database is not None:
-            with _exclusive(database.with_name(database.name + ".lock")):
+            with exclusive_lock(database.with_name(database.name + ".lock")):
                 if not database.exists():
                     _create_sqlite_store(database, settings)
                 _touch_stores()

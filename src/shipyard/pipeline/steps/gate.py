@@ -8,7 +8,13 @@ from shipyard.pipeline.task import StepContext, StepResult
 def run(context: StepContext, registration: dict[str, Any]) -> StepResult:
     from shipyard.registry.gating import gate_version
     from shipyard.registry.lifecycle import get_state
+    from shipyard.tracking.outage import PENDING_SYNC, SYNC_COMMAND
 
+    if registration.get("tracking") == PENDING_SYNC:  # no version yet: gated once `tracking sync` registers it
+        model = registration["model_name"]
+        report = {"model": model, "version": None, "passed": None, "outcome": PENDING_SYNC, "results": []}
+        return StepResult(outputs={"report": report},
+                          details={"outcome": f"{model}: gates wait for `{SYNC_COMMAND}`"})
     model, version = registration["model_name"], str(registration["model_version"])
     state = get_state(model, version, settings=context.settings)
     if state.state not in ("candidate", "staging"):
