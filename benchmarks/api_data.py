@@ -1,0 +1,105 @@
+"""The registry the API benchmark searches: N models × M versions, held the same by shipyard and MLflow.
+
+Written through the calls a pipeline's register step makes, against an MLflow tracking server:
+
+- per model, one MLflow run that logs a real fitted model (a two-feature scikit-learn
+  LogisticRegression, ``mlflow.sklearn.log_model``), and the registered model created with
+  its team and registry tags (``team``, ``tier``, ``domain``) as MLflow tags;
+- per version, ``MlflowClient.create_model_version`` from that logged model, tagged with the
+  registry tags and the producing run, then ``shipyard.registry.lifecycle.register_candidate``
+  (the metadata store's row, the model's owner, the audit event, and the ``shipyard.state``
+  tag mirrored back to MLflow, so both sides hold the same tags);
+- per model, one succeeded pipeline run in the metadata store (``create_run`` and
+  ``update_run``) whose spec declares the team, description, input columns, target and
+  registry tags — the facts the catalog reads.
+
+The model files are not copied per version: every version of a model points at its model's
+one logged model, as versions re-registered from the same run do.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+TEAMS = ("growth", "fraud", "search", "ads", "risk")
+
+
+@dataclass(frozen=True)
+class ModelFacts:
+    """What one benchmark model is, on both sides."""
+
+    index: int
+
+    @property
+    def name(self) -> str:
+        return f"m{self.index}"
+
+    @property
+    def team(self) -> str:
+        return TEAMS[self.index % len(TEAMS)]
+
+    @property
+    def tags(self) -> dict[str, str]:
+        return {"tier": str(self.index % 2 + 1), "domain": self.team}
+
+    @property
+    def columns(self) -> tuple[str, str]:
+        return ("amount", f"col_{self.index % 10}")
+
+    @property
+    def target(self) -> str:
+        return f"label_{self.index % 3}"
+
+    def spec(self) -> str:
+        columns = ", ".join(self.columns)
+        tags = ", ".join(f"{k}: '{v}'" for k, v in self.tags.items())
+        return (f"name: {self.name}\nteam: {self.team}\ndescription: Model number {self.index} of {self.team}.\n"
+                f"data:\n  source: {{type: csv, path: data.csv}}\n  target: {self.target}\n"
+                f"features:\n  - columns: [{columns}]\n    transforms: [{{kind: scale}}]\n"
+                f"model: {{flavor: sklearn, estimator: LogisticRegression}}\n"
+                f"registry:\n  tags: {{{tags}}}\n")
+
+
+def tiny_model():
+    """A real fitted model, as small as one can be."""
+    import numpy as np
+    from sklearn.linear_model import LogisticRegression
+
+    x = np.array([[0.0, 1.0], [1.0, 0.0], [1.0, 1.0], [0.0, 0.0]])
+    return LogisticRegression().fit(x, np.array([0, 1, 1, 0]))
+
+
+def populate(models: int, versions: int, settings, *, progress=print) -> None:
+    """Register ``models`` × ``versions`` in MLflow (``settings.mlflow_tracking_uri``) and shipyard's store."""
+    import mlflow
+    from mlflow.tracking import MlflowClient
+
+    from shipyard.registry.lifecycle import register_candidate
+    from shipyard.store.runs import create_run, update_run
+    from shipyard.tracking.setup import configure_mlflow
+
+    configure_mlflow(settings)
+    client = MlflowClient()
+    experiment = client.create_experiment("api-benchmark")
+    fitted = tiny_model()
+    for index in range(models):
+        facts = ModelFacts(index)
+        with mlflow.start_run(experiment_id=experiment, run_name=facts.name) as run:
+            logged = mlflow.sklearn.log_model(fitted, name="model", serialization_format="cloudpickle")
+        client.create_registered_model(facts.name, tags={"team": facts.team, **facts.tags},
+                                       description=f"Model number {index} of {facts.team}.")
+        for version in range(1, versions + 1):
+            created = client.create_model_version(
+                facts.name, source=logged.model_uri, run_id=run.info.run_id, model_id=logged.model_id,
+                tags={**facts.tags, "shipyard.pipeline_run_id": run.info.run_id}, await_creation_for=0)
+            register_candidate(facts.name, created.version, actor="api-benchmark", team=facts.team,
+                               settings=settings)
+        spec = facts.spec()
+        run_id = f"bench{index:027d}"
+        create_run(run_id=run_id, pipeline=facts.name, spec_path=None, spec_text=spec,
+                   spec_digest=hashlib.sha256(spec.encode()).hexdigest(), options={}, settings=settings)
+        update_run(run_id, status="succeeded", mlflow_run_id=run.info.run_id, model_name=facts.name,
+                   model_version=str(versions), settings=settings)
+        if (index + 1) % 10 == 0 or index + 1 == models:
+            progress(f"  registered {index + 1}/{models} models × {versions} versions", flush=True)
