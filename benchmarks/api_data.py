@@ -72,11 +72,17 @@ def tiny_model():
 
 def populate(models: int, versions: int, settings, *, progress=print) -> None:
     """Register ``models`` × ``versions`` in MLflow (``settings.mlflow_tracking_uri``) and shipyard's store."""
+    import os
+
+    os.environ["MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT"] = "true"
     import mlflow
     from mlflow.tracking import MlflowClient
 
     from shipyard.registry.lifecycle import register_candidate
+    from shipyard.registry.trust import trusted_types_for
     from shipyard.store.runs import create_run, update_run
+    from shipyard.tracking.backend import quiet_mlflow
+    from shipyard.tracking.environment import requirements_for
     from shipyard.tracking.setup import configure_mlflow
 
     configure_mlflow(settings)
@@ -85,8 +91,10 @@ def populate(models: int, versions: int, settings, *, progress=print) -> None:
     fitted = tiny_model()
     for index in range(models):
         facts = ModelFacts(index)
-        with mlflow.start_run(experiment_id=experiment, run_name=facts.name) as run:
-            logged = mlflow.sklearn.log_model(fitted, name="model", serialization_format="cloudpickle")
+        with quiet_mlflow(), mlflow.start_run(experiment_id=experiment, run_name=facts.name) as run:
+            logged = mlflow.sklearn.log_model(fitted, name="model", serialization_format="skops",
+                                              skops_trusted_types=trusted_types_for(fitted),
+                                              pip_requirements=requirements_for("sklearn"))
         client.create_registered_model(facts.name, tags={"team": facts.team, **facts.tags},
                                        description=f"Model number {index} of {facts.team}.")
         for version in range(1, versions + 1):
