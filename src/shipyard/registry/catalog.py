@@ -110,15 +110,12 @@ def catalog_entries(*, model: str | None = None, settings: Settings | None = Non
     with session_scope(settings) as s:
         counts: dict[str, dict[str, int]] = {}
         summary: dict[str, tuple[int, int | None, datetime | None]] = {}
-        for name, state, n in s.execute(select(ModelVersionState.model, ModelVersionState.state, func.count())
-                                          .where(*only(ModelVersionState.model))
-                                          .group_by(ModelVersionState.model, ModelVersionState.state)):
+        for name, state, n, latest, updated in s.execute(
+                select(ModelVersionState.model, ModelVersionState.state, func.count(),
+                       func.max(cast(ModelVersionState.version, Integer)), func.max(ModelVersionState.updated_at))
+                .where(*only(ModelVersionState.model)).group_by(ModelVersionState.model, ModelVersionState.state)):
             counts.setdefault(name, {})[state] = n
-        for name, n, latest, updated in s.execute(
-                select(ModelVersionState.model, func.count(), func.max(cast(ModelVersionState.version, Integer)),
-                       func.max(ModelVersionState.updated_at)).where(*only(ModelVersionState.model))
-                .group_by(ModelVersionState.model)):
-            summary[name] = (n, latest, updated)
+            summary[name] = _merged(summary.get(name), (n, latest, updated))
         heads = dict(s.execute(select(ModelHead.model, ModelHead.production_version)
                                .where(*only(ModelHead.model))).all())
         specs = _newest(s, PipelineRun, PipelineRun.model_name, PipelineRun.created_at,
@@ -157,6 +154,14 @@ def catalog_entry(model: str, *, settings: Settings | None = None) -> CatalogEnt
     raise NotFoundError(f"there is no model '{model}' in the registry" +
                         (f"; did you mean {', '.join(near)}?" if near else ""),
                         hint="GET /api/v1/models lists the registered models")
+
+
+def _merged(left: tuple | None, right: tuple) -> tuple[int, int | None, datetime | None]:
+    """Two states' (count, newest version, last update) as one."""
+    if left is None:
+        return right
+    return (left[0] + right[0], *(max((v for v in pair if v is not None), default=None)
+                                  for pair in zip(left[1:], right[1:])))
 
 
 def _utc(moment: datetime | None) -> datetime | None:
