@@ -1,6 +1,8 @@
 """The registry the API benchmark searches: N models × M versions, held the same by shipyard and MLflow.
 
-Written through the calls a pipeline's register step makes, against an MLflow tracking server:
+Written through the calls a pipeline's register step makes, with MLflow's client on MLflow's
+PostgreSQL store (the one `mlflow server` serves) and shipyard's registry functions on the
+metadata store:
 
 - per model, one MLflow run that logs a real fitted model (a two-feature scikit-learn
   LogisticRegression, ``mlflow.sklearn.log_model``), and the registered model created with
@@ -70,9 +72,16 @@ def tiny_model():
     return LogisticRegression().fit(x, np.array([0, 1, 1, 0]))
 
 
-def populate(models: int, versions: int, settings, *, progress=print) -> None:
-    """Register ``models`` × ``versions`` in MLflow (``settings.mlflow_tracking_uri``) and shipyard's store."""
+def populate(models: int, versions: int, settings, *, workers: int = 4, progress=print) -> None:
+    """Register ``models`` × ``versions`` in MLflow (``settings.mlflow_tracking_uri``) and shipyard's store.
+
+    MLflow's side of each model (its run, logged model, registered model and versions) is written by
+    ``workers`` threads; shipyard's side follows model by model in this thread, as a register step does
+    after MLflow created the version.
+    """
     import os
+    import time
+    from concurrent.futures import ThreadPoolExecutor
 
     os.environ["MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT"] = "true"
     import mlflow
@@ -87,27 +96,34 @@ def populate(models: int, versions: int, settings, *, progress=print) -> None:
 
     configure_mlflow(settings)
     client = MlflowClient()
-    experiment = client.create_experiment("api-benchmark")
+    experiment = client.create_experiment("api-benchmark", artifact_location=settings.mlflow_artifact_root.as_uri())
     fitted = tiny_model()
-    for index in range(models):
-        facts = ModelFacts(index)
+    started = time.perf_counter()
+
+    def in_mlflow(facts: ModelFacts) -> tuple[str, list[str]]:
         with quiet_mlflow(), mlflow.start_run(experiment_id=experiment, run_name=facts.name) as run:
             logged = mlflow.sklearn.log_model(fitted, name="model", serialization_format="skops",
                                               skops_trusted_types=trusted_types_for(fitted),
                                               pip_requirements=requirements_for("sklearn"))
         client.create_registered_model(facts.name, tags={"team": facts.team, **facts.tags},
-                                       description=f"Model number {index} of {facts.team}.")
-        for version in range(1, versions + 1):
-            created = client.create_model_version(
-                facts.name, source=logged.model_uri, run_id=run.info.run_id, model_id=logged.model_id,
-                tags={**facts.tags, "shipyard.pipeline_run_id": run.info.run_id}, await_creation_for=0)
-            register_candidate(facts.name, created.version, actor="api-benchmark", team=facts.team,
-                               settings=settings)
-        spec = facts.spec()
-        run_id = f"bench{index:027d}"
-        create_run(run_id=run_id, pipeline=facts.name, spec_path=None, spec_text=spec,
-                   spec_digest=hashlib.sha256(spec.encode()).hexdigest(), options={}, settings=settings)
-        update_run(run_id, status="succeeded", mlflow_run_id=run.info.run_id, model_name=facts.name,
-                   model_version=str(versions), settings=settings)
-        if (index + 1) % 10 == 0 or index + 1 == models:
-            progress(f"  registered {index + 1}/{models} models × {versions} versions", flush=True)
+                                       description=f"Model number {facts.index} of {facts.team}.")
+        created = [client.create_model_version(
+            facts.name, source=logged.model_uri, run_id=run.info.run_id, model_id=logged.model_id,
+            tags={**facts.tags, "shipyard.pipeline_run_id": run.info.run_id}, await_creation_for=0).version
+            for _ in range(versions)]
+        return run.info.run_id, created
+
+    with ThreadPoolExecutor(workers) as pool:
+        every = [ModelFacts(index) for index in range(models)]
+        for facts, (mlflow_run_id, created) in zip(every, pool.map(in_mlflow, every)):
+            for version in created:
+                register_candidate(facts.name, version, actor="api-benchmark", team=facts.team, settings=settings)
+            spec = facts.spec()
+            run_id = f"bench{facts.index:027d}"
+            create_run(run_id=run_id, pipeline=facts.name, spec_path=None, spec_text=spec,
+                       spec_digest=hashlib.sha256(spec.encode()).hexdigest(), options={}, settings=settings)
+            update_run(run_id, status="succeeded", mlflow_run_id=mlflow_run_id, model_name=facts.name,
+                       model_version=str(versions), settings=settings)
+            if (facts.index + 1) % 10 == 0 or facts.index + 1 == models:
+                progress(f"  registered {facts.index + 1}/{models} models × {versions} versions "
+                         f"({time.perf_counter() - started:.0f} s)", flush=True)
