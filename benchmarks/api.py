@@ -41,7 +41,7 @@ import httpx
 
 from api_data import ModelFacts, populate
 from harness import Row, measured, save_rows
-from serving import free_port, server, wrk
+from http_load import free_port, server, wrk
 
 ROOT = Path(__file__).resolve().parents[1]
 SRC = ROOT / "src"

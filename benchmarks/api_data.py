@@ -75,11 +75,12 @@ def tiny_model():
 def populate(models: int, versions: int, settings, *, workers: int = 4, progress=print) -> None:
     """Register ``models`` × ``versions`` in MLflow (``settings.mlflow_tracking_uri``) and shipyard's store.
 
-    MLflow's side of each model (its run, logged model, registered model and versions) is written by
-    ``workers`` threads; shipyard's side follows model by model in this thread, as a register step does
-    after MLflow created the version.
+    ``workers`` threads take a model each: MLflow's side (its run, logged model, registered model and
+    versions), then shipyard's side, version by version, as a register step does after MLflow created
+    the version.
     """
     import os
+    import threading
     import time
     from concurrent.futures import ThreadPoolExecutor
 
@@ -87,11 +88,7 @@ def populate(models: int, versions: int, settings, *, workers: int = 4, progress
     import mlflow
     from mlflow.tracking import MlflowClient
 
-    from shipyard.registry.lifecycle import register_candidate
-    from shipyard.registry.trust import trusted_types_for
     from shipyard.store.runs import create_run, update_run
-    from shipyard.tracking.backend import quiet_mlflow
-    from shipyard.tracking.environment import requirements_for
     from shipyard.tracking.setup import configure_mlflow
 
     configure_mlflow(settings)
@@ -99,31 +96,64 @@ def populate(models: int, versions: int, settings, *, workers: int = 4, progress
     experiment = client.create_experiment("api-benchmark", artifact_location=settings.mlflow_artifact_root.as_uri())
     fitted = tiny_model()
     started = time.perf_counter()
+    done = []
+    lock = threading.Lock()
 
-    def in_mlflow(facts: ModelFacts) -> tuple[str, list[str]]:
-        with quiet_mlflow(), mlflow.start_run(experiment_id=experiment, run_name=facts.name) as run:
-            logged = mlflow.sklearn.log_model(fitted, name="model", serialization_format="skops",
-                                              skops_trusted_types=trusted_types_for(fitted),
-                                              pip_requirements=requirements_for("sklearn"))
-        client.create_registered_model(facts.name, tags={"team": facts.team, **facts.tags},
-                                       description=f"Model number {facts.index} of {facts.team}.")
-        created = [client.create_model_version(
-            facts.name, source=logged.model_uri, run_id=run.info.run_id, model_id=logged.model_id,
-            tags={**facts.tags, "shipyard.pipeline_run_id": run.info.run_id}, await_creation_for=0).version
-            for _ in range(versions)]
-        return run.info.run_id, created
+    def register(facts: ModelFacts) -> None:
+        mlflow_run_id, created = _in_mlflow(facts, versions, client, experiment, fitted)
+        for version in created:
+            _register_candidate(facts, version, settings)
+        spec = facts.spec()
+        run_id = f"bench{facts.index:027d}"
+        create_run(run_id=run_id, pipeline=facts.name, spec_path=None, spec_text=spec,
+                   spec_digest=hashlib.sha256(spec.encode()).hexdigest(), options={}, settings=settings)
+        update_run(run_id, status="succeeded", mlflow_run_id=mlflow_run_id, model_name=facts.name,
+                   model_version=str(versions), settings=settings)
+        with lock:
+            done.append(facts.name)
+            if len(done) % 10 == 0 or len(done) == models:
+                progress(f"  registered {len(done)}/{models} models × {versions} versions "
+                         f"({time.perf_counter() - started:.0f} s)", flush=True)
 
     with ThreadPoolExecutor(workers) as pool:
-        every = [ModelFacts(index) for index in range(models)]
-        for facts, (mlflow_run_id, created) in zip(every, pool.map(in_mlflow, every)):
-            for version in created:
-                register_candidate(facts.name, version, actor="api-benchmark", team=facts.team, settings=settings)
-            spec = facts.spec()
-            run_id = f"bench{facts.index:027d}"
-            create_run(run_id=run_id, pipeline=facts.name, spec_path=None, spec_text=spec,
-                       spec_digest=hashlib.sha256(spec.encode()).hexdigest(), options={}, settings=settings)
-            update_run(run_id, status="succeeded", mlflow_run_id=mlflow_run_id, model_name=facts.name,
-                       model_version=str(versions), settings=settings)
-            if (facts.index + 1) % 10 == 0 or facts.index + 1 == models:
-                progress(f"  registered {facts.index + 1}/{models} models × {versions} versions "
-                         f"({time.perf_counter() - started:.0f} s)", flush=True)
+        list(pool.map(register, [ModelFacts(index) for index in range(models)]))
+
+
+def _in_mlflow(facts: ModelFacts, versions: int, client, experiment: str, fitted) -> tuple[str, list[str]]:
+    """The model's run with its logged model, its registered model and ``versions`` versions: (run id, versions)."""
+    import mlflow
+
+    from shipyard.registry.trust import trusted_types_for
+    from shipyard.tracking.backend import quiet_mlflow
+    from shipyard.tracking.environment import requirements_for
+
+    with quiet_mlflow(), mlflow.start_run(experiment_id=experiment, run_name=facts.name) as run:
+        logged = mlflow.sklearn.log_model(fitted, name="model", serialization_format="skops",
+                                          skops_trusted_types=trusted_types_for(fitted),
+                                          pip_requirements=requirements_for("sklearn"))
+    client.create_registered_model(facts.name, tags={"team": facts.team, **facts.tags},
+                                   description=f"Model number {facts.index} of {facts.team}.")
+    created = [client.create_model_version(
+        facts.name, source=logged.model_uri, run_id=run.info.run_id, model_id=logged.model_id,
+        tags={**facts.tags, "shipyard.pipeline_run_id": run.info.run_id}, await_creation_for=0).version
+        for _ in range(versions)]
+    return run.info.run_id, created
+
+
+def _register_candidate(facts: ModelFacts, version: str, settings, attempts: int = 50) -> None:
+    """``register_candidate``, tried again when another thread's registration took the audit log's next number.
+
+    Registration appends its audit event in the version's own transaction, chained onto the newest event;
+    two at once collide on the sequence number and one rolls back whole, so trying again is safe.
+    """
+    from sqlalchemy.exc import IntegrityError
+
+    from shipyard.registry.lifecycle import register_candidate
+
+    for attempt in range(attempts):
+        try:
+            register_candidate(facts.name, version, actor="api-benchmark", team=facts.team, settings=settings)
+            return
+        except IntegrityError:
+            if attempt + 1 == attempts:
+                raise

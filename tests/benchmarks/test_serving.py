@@ -89,3 +89,12 @@ def test_the_benchmark_token_grants_inference(tmp_path, monkeypatch):
     finally:
         reset_engines()
     assert grant.identity == "svc:scorer" and grant.scopes == {"inference"} and not grant.revoked
+
+
+def test_the_token_cost_is_judged_against_five_percent_at_sixteen_connections():
+    token_cost = _serving.token_cost
+    # ratio: the token side's throughput over the open side's (or the open side's latency over the token side's)
+    assert token_cost(1 / 1.03, 16) == "the token costs +3.0%, goal ≤ 5%: met"
+    assert token_cost(1 / 1.08, 16) == "the token costs +8.0%, goal ≤ 5%: not met"
+    assert token_cost(1.02, 16).startswith("the token costs -2.0%") and token_cost(1.02, 16).endswith(": met")
+    assert token_cost(1 / 1.08, 1) == "the token costs +8.0%"

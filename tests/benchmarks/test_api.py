@@ -1,0 +1,88 @@
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+from sqlalchemy import create_engine, text
+
+import api
+import api_data
+from api_data import ModelFacts
+
+
+def test_each_model_spec_declares_the_tags_mlflow_holds():
+    from shipyard.registry.catalog import spec_facts
+
+    facts = ModelFacts(41)
+    declared = spec_facts("digest-41", facts.spec())
+    assert declared["team"] == facts.team == "fraud"
+    assert declared["tags"] == facts.tags == {"tier": "2", "domain": "fraud"}
+    assert declared["inputs"] == ("amount", "col_1") and declared["output"] == "label_2"
+
+
+@pytest.mark.parametrize("models", [2, 10, 100, 137])
+def test_the_catalog_search_and_mlflows_filter_select_the_same_models(models):
+    search = api.queries(models)[0]
+    ours = parse_qs(urlsplit(search.shipyard).query)
+    theirs = parse_qs(urlsplit(search.mlflow).query)["filter"][0]
+    team, tier, column = ours["team"][0], ours["tag"][0].removeprefix("tier="), ours["column"][0]
+    assert theirs == f"tags.team = '{team}' AND tags.tier = '{tier}'"
+    every = [ModelFacts(i) for i in range(models)]
+    by_spec = {f.name for f in every if f.team == team and f.tags["tier"] == tier and column in f.columns}
+    by_tags = {f.name for f in every if f.team == team and f.tags["tier"] == tier}
+    assert by_spec == by_tags and by_spec
+
+
+def test_the_versions_query_names_a_model_that_exists():
+    for models in (2, 10, 100):
+        listing = api.queries(models)[1]
+        name = listing.shipyard.split("/")[4]
+        assert int(name.removeprefix("m")) < models and f"name='{name}'" in parse_qs(urlsplit(listing.mlflow).query)[
+            "filter"][0]
+
+
+@pytest.mark.postgres
+def test_throwaway_databases_are_dropped_on_the_way_out(postgres_server_url):
+    with api.throwaway_databases(postgres_server_url, "api_bench_test_drop") as (url,):
+        engine = create_engine(url)
+        with engine.connect() as connection:
+            assert connection.execute(text("SELECT current_database()")).scalar() == "api_bench_test_drop"
+        engine.dispose()
+    admin = create_engine(postgres_server_url)
+    with admin.connect() as connection:
+        assert connection.execute(text("SELECT count(*) FROM pg_database WHERE datname = 'api_bench_test_drop'")
+                                  ).scalar() == 0
+    admin.dispose()
+
+
+@pytest.mark.postgres
+def test_both_sides_hold_the_same_models_versions_and_tags(new_postgres_database, tmp_path, monkeypatch):
+    from mlflow.tracking import MlflowClient
+
+    from shipyard.config import load_settings
+    from shipyard.registry.catalog import CatalogQuery, search_catalog
+    from shipyard.registry.lifecycle import list_states
+    from shipyard.store.db import reset_engines
+
+    monkeypatch.setenv("SHIPYARD_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("SHIPYARD_DATABASE_URL", new_postgres_database("api_bench_store"))
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", new_postgres_database("api_bench_mlflow"))
+    reset_engines()
+    try:
+        settings = load_settings()
+        lines = []
+        api_data.populate(4, 3, settings, workers=4, progress=lambda line, **_: lines.append(line))
+        states = list_states(settings=settings)
+        versions = MlflowClient().search_model_versions("")
+        found, total = search_catalog(CatalogQuery(team="fraud", tag="tier=2", column="col_1"), settings=settings)
+    finally:
+        reset_engines()
+    assert {(s.model, s.version, s.state) for s in states} == {
+        (f"m{i}", str(v), "candidate") for i in range(4) for v in (1, 2, 3)}
+    assert {(v.name, str(v.version)) for v in versions} == {(s.model, s.version) for s in states}
+    for version in versions:
+        facts = ModelFacts(int(version.name.removeprefix("m")))
+        assert {k: version.tags[k] for k in ("tier", "domain", "shipyard.state")} == {**facts.tags,
+                                                                                     "shipyard.state": "candidate"}
+    registered = MlflowClient().search_registered_models("tags.team = 'fraud' AND tags.tier = '2'")
+    assert [e.name for e in found] == [m.name for m in registered] == ["m1"] and total == 1
+    assert found[0].versions == 3 and found[0].inputs == ("amount", "col_1")
+    assert lines[-1].startswith("  registered 4/4 models × 3 versions")
