@@ -53,14 +53,25 @@ def server(command: list[str], ready: str, log: Path, env: dict[str, str], cwd: 
                 proc.wait()
 
 
-def wrk(url: str, script: Path, connections: int, duration: int) -> dict[str, float]:
+def wrk(url: str, script: Path, connections: int, duration: int, timeout: int | None = None) -> dict[str, float]:
+    """req/s, p50 and p99 (ms; NaN when no request completed), answers other than 2xx/3xx, and requests
+    that timed out or failed on the socket.
+
+    A request slower than ``timeout`` seconds (wrk's default: 2) is counted as timed out, not in the latencies.
+    """
     out = subprocess.run(["wrk", "-t", str(min(connections, 2)), "-c", str(connections), "-d", f"{duration}s",
-                          "--latency", "-s", str(script), url], capture_output=True, text=True, check=True).stdout
+                          *(["--timeout", f"{timeout}s"] if timeout else []), "--latency", "-s", str(script), url],
+                         capture_output=True, text=True, check=True).stdout
 
     def millis(label: str) -> float:
         value, unit = re.search(rf"^\s*{label}\s+([\d.]+)(us|ms|s)\s*$", out, re.M).groups()
         return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
 
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
-    return {"rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)), "p50": millis("50%"),
-            "p99": millis("99%"), "non2xx": int(errors.group(1)) if errors else 0}
+    failed = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
+    timed_out = int(failed.group(4)) if failed else 0  # wrk counts a late answer as a request, without its latency
+    completed = max(0, int(re.search(r"(\d+) requests in", out).group(1)) - timed_out)
+    return {"rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)), "requests": completed,
+            "p50": millis("50%") if completed else float("nan"), "p99": millis("99%") if completed else float("nan"),
+            "non2xx": int(errors.group(1)) if errors else 0,
+            "socket_errors": sum(int(n) for n in failed.groups()) if failed else 0}

@@ -1,3 +1,4 @@
+import statistics
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -86,3 +87,25 @@ def test_both_sides_hold_the_same_models_versions_and_tags(new_postgres_database
     assert [e.name for e in found] == [m.name for m in registered] == ["m1"] and total == 1
     assert found[0].versions == 3 and found[0].inputs == ("amount", "col_1")
     assert lines[-1].startswith("  registered 4/4 models × 3 versions")
+
+
+def _run(rps, p50, p99, requests=100, failed=0):
+    return {"rps": rps, "p50": p50, "p99": p99, "requests": requests, "non2xx": failed, "socket_errors": 0}
+
+
+def test_the_p99_row_is_judged_against_half_of_mlflows():
+    query = api.queries(100)[1]
+    rows = api.compared(query, 16, [_run(200, 5, 20), _run(180, 6, 30)], [_run(50, 20, 80), _run(40, 30, 50)],
+                        "mlflow", 10)
+    assert [r.what.removeprefix("API list one model's versions (m42), 16 connections: ") for r in rows] == [
+        "throughput", "p50", "p99 (goal: ≥ 2×)"]
+    assert rows[2].ratio == statistics.median([80 / 20, 50 / 30]) and rows[2].note == ""
+
+
+def test_a_side_that_completed_no_request_has_no_latency_ratio():
+    query = api.queries(100)[0]
+    nothing = _run(0.0, float("nan"), float("nan"), requests=0)
+    rows = api.compared(query, 16, [_run(200, 5, 20, failed=3)] * 2, [_run(3, 900, 1900), nothing], "mlflow", 10)
+    assert rows[0].ratio is not None and rows[0].note == "6 non-2xx answers or socket errors"
+    assert rows[1].ratio is None and rows[1].shipyard == "5.00 ms"
+    assert rows[2].note == "MLflow completed no request within a 10 s run"
