@@ -32,7 +32,7 @@ QUICK = {
     "pipelines.py": ["--rounds", "2"],
     "serving.py": ["--duration", "2", "--rounds", "2", "--churn-rows", "3000"],
     "drift.py": ["--rows", "10000", "--rounds", "2"],
-    "api.py": ["--models", "10", "--versions", "5", "--duration", "1", "--rounds", "2"],
+    "api.py": ["--models", "4", "--versions", "3", "--duration", "1", "--rounds", "2"],
 }
 SHIPYARD_ONLY = {"churn_pipeline.py": (["--repeat", "3"], ["--rows", "2000", "--repeat", "1"])}
 
