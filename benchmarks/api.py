@@ -115,6 +115,25 @@ def throwaway_databases(server_url: str, *names: str) -> Iterator[list[str]]:
         admin.dispose()
 
 
+def postgres_unreachable(server_url: str) -> str | None:
+    """Why the PostgreSQL server cannot hold the benchmark's databases, or None when it can."""
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import SQLAlchemyError
+
+    engine = create_engine(server_url, connect_args={"connect_timeout": 5})
+    try:
+        with engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+    except SQLAlchemyError as exc:
+        shown = make_url(server_url).render_as_string(hide_password=True)
+        return (f"PostgreSQL at {shown} did not answer ({type(exc.orig or exc).__name__}); "
+                "set SHIPYARD_BENCH_POSTGRES_URL")
+    finally:
+        engine.dispose()
+    return None
+
+
 def reader_token(settings) -> str:
     """A viewer's API token, as an admin gives one to a dashboard user."""
     from shipyard.governance.directory import add_member, create_team
@@ -241,7 +260,12 @@ def main() -> list[Row]:
         raise SystemExit("--models must be at least 2 and --versions at least 1")
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is needed: apt-get install wrk")
-    rows = bench(args)
+    unreachable = postgres_unreachable(args.postgres)
+    if unreachable:
+        print(f"not measured: {unreachable}")
+        rows = [not_measured("API catalog search and version listing", "mlflow server", "not measured", unreachable)]
+    else:
+        rows = bench(args)
     if args.results:
         save_rows(args.results, rows)
     return rows

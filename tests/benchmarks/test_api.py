@@ -109,3 +109,9 @@ def test_a_side_that_completed_no_request_has_no_latency_ratio():
     assert rows[0].ratio is not None and rows[0].note == "6 non-2xx answers or socket errors"
     assert rows[1].ratio is None and rows[1].shipyard == "5.00 ms"
     assert rows[2].note == "MLflow completed no request within a 10 s run"
+
+
+def test_an_unreachable_postgresql_server_is_named_with_its_password_hidden():
+    reason = api.postgres_unreachable("postgresql+psycopg://bench:s3cret@127.0.0.1:1/none")
+    assert reason.startswith("PostgreSQL at postgresql+psycopg://bench:***@127.0.0.1:1/none did not answer")
+    assert "s3cret" not in reason and reason.endswith("set SHIPYARD_BENCH_POSTGRES_URL")
