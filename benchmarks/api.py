@@ -127,7 +127,7 @@ def postgres_unreachable(server_url: str) -> str | None:
             connection.execute(text("SELECT 1"))
     except SQLAlchemyError as exc:
         shown = make_url(server_url).render_as_string(hide_password=True)
-        return (f"PostgreSQL at {shown} did not answer ({type(exc.orig or exc).__name__}); "
+        return (f"PostgreSQL at {shown} did not answer ({type(getattr(exc, 'orig', None) or exc).__name__}); "
                 "set SHIPYARD_BENCH_POSTGRES_URL")
     finally:
         engine.dispose()
