@@ -30,6 +30,7 @@ import shutil
 import statistics
 import sys
 import tempfile
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import ExitStack
@@ -41,7 +42,7 @@ import httpx
 
 from api_data import ModelFacts, populate
 from harness import Row, measured, not_measured, save_rows
-from http_load import free_port, server, wrk
+from http_load import Start, free_port, servers, wrk
 
 ROOT = Path(__file__).resolve().parents[1]
 SRC = ROOT / "src"
@@ -146,6 +147,7 @@ def reader_token(settings) -> str:
 
 def bench(args: argparse.Namespace) -> list[Row]:
     stamp = uuid.uuid4().hex[:10]
+    began = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp, ExitStack() as running:
         work = Path(tmp)
         store_url, mlflow_url = running.enter_context(throwaway_databases(
@@ -156,12 +158,13 @@ def bench(args: argparse.Namespace) -> list[Row]:
                "MLFLOW_TRACKING_URI": mlflow_base,
                "PYTHONPATH": os.pathsep.join(filter(None, [str(SRC), os.environ.get("PYTHONPATH")]))}
         env.pop("MLFLOW_REGISTRY_URI", None)
-        running.enter_context(server(
-            [sys.executable, "-m", "mlflow", "server", "--backend-store-uri", mlflow_url, "--artifacts-destination",
-             str(work / "mlartifacts"), "--host", "127.0.0.1", "--port", str(ports["mlflow"])],
-            f"{mlflow_base}/health", work / "mlflow.log", env))
-        running.enter_context(server([sys.executable, "-m", "shipyard", "server", "--port", str(ports["shipyard"])],
-                                     f"{shipyard_base}/api/v1/health", work / "shipyard.log", env))
+        running.enter_context(servers(
+            Start([sys.executable, "-m", "mlflow", "server", "--backend-store-uri", mlflow_url,
+                   "--artifacts-destination", str(work / "mlartifacts"), "--host", "127.0.0.1", "--port",
+                   str(ports["mlflow"])], f"{mlflow_base}/health", work / "mlflow.log", env),
+            Start([sys.executable, "-m", "shipyard", "server", "--port", str(ports["shipyard"])],
+                  f"{shipyard_base}/api/v1/health", work / "shipyard.log", env)))
+        print(f"mlflow server and shipyard server ready ({time.perf_counter() - began:.0f} s)", flush=True)
         # written through MLflow's client straight into the store the server reads: an HTTP round trip per
         # version would make populating the registry take most of the benchmark's time
         os.environ.update({"SHIPYARD_HOME": env["SHIPYARD_HOME"], "SHIPYARD_DATABASE_URL": store_url,

@@ -9,7 +9,8 @@ import socket
 import subprocess
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -36,14 +37,38 @@ def wait_ready(url: str, proc: subprocess.Popen, log: Path, timeout: float = 180
     raise RuntimeError(f"{url} did not answer within {timeout:.0f} s")
 
 
+@dataclass(frozen=True)
+class Start:
+    """How to start one server, and the URL that answers 200 once it is ready."""
+
+    command: list[str]
+    ready: str
+    log: Path
+    env: dict[str, str]
+    cwd: Path | None = None
+
+
 @contextmanager
-def server(command: list[str], ready: str, log: Path, env: dict[str, str], cwd: Path | None = None) -> Iterator[None]:
-    with log.open("w") as output:
-        proc = subprocess.Popen(command, env=env, cwd=cwd, stdout=output, stderr=subprocess.STDOUT,
+def servers(*starts: Start) -> Iterator[None]:
+    """The servers started at once, each ready before the block runs; all stopped after it."""
+    with ExitStack() as running:
+        processes = [running.enter_context(_process(start)) for start in starts]
+        for start, process in zip(starts, processes):
+            wait_ready(start.ready, process, start.log)
+        yield
+
+
+def server(command: list[str], ready: str, log: Path, env: dict[str, str], cwd: Path | None = None):
+    return servers(Start(command, ready, log, env, cwd))
+
+
+@contextmanager
+def _process(start: Start) -> Iterator[subprocess.Popen]:
+    with start.log.open("w") as output:
+        proc = subprocess.Popen(start.command, env=start.env, cwd=start.cwd, stdout=output, stderr=subprocess.STDOUT,
                                 start_new_session=True)
         try:
-            wait_ready(ready, proc, log)
-            yield
+            yield proc
         finally:
             os.killpg(proc.pid, signal.SIGTERM)
             try:
