@@ -23,15 +23,12 @@ import json
 import os
 import re
 import shutil
-import signal
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
-import time
-from collections.abc import Callable, Iterator
-from contextlib import ExitStack, contextmanager
+from collections.abc import Callable
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -39,6 +36,7 @@ import httpx
 
 import peers
 from harness import Row, measured, not_measured, save_rows
+from http_load import free_port, server, wrk
 
 ROOT = Path(__file__).resolve().parents[1]
 SRC = ROOT / "src"
@@ -48,6 +46,7 @@ wrk.body = [==[%s]==]
 """
 TOKEN_LUA = 'wrk.headers["Authorization"] = "Bearer %s"\n'
 MLSERVER_BATCH = {"max_batch_size": 64, "max_batch_time": 0.001}
+TOKEN_COST_GOAL, TOKEN_GOAL_CONNECTIONS = 0.05, 16
 
 
 def _breast_cancer_data(work: Path, rows: int) -> None:
@@ -78,57 +77,6 @@ EXAMPLES = {
                              _breast_cancer_data, promote=True),
     "churn": Example("churn", "churn (numbers and strings, one-hot + LightGBM)", _churn_data, promote=False),
 }
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_ready(url: str, proc: subprocess.Popen, log: Path, timeout: float = 180) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"server exited {proc.returncode} before {url} answered: "
-                               + " / ".join(log.read_text().strip().splitlines()[-5:]))
-        try:
-            if httpx.get(url, timeout=2).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.3)
-    raise RuntimeError(f"{url} did not answer within {timeout:.0f} s")
-
-
-@contextmanager
-def server(command: list[str], ready: str, log: Path, env: dict[str, str], cwd: Path | None = None) -> Iterator[None]:
-    with log.open("w") as output:
-        proc = subprocess.Popen(command, env=env, cwd=cwd, stdout=output, stderr=subprocess.STDOUT,
-                                start_new_session=True)
-        try:
-            wait_ready(ready, proc, log)
-            yield
-        finally:
-            os.killpg(proc.pid, signal.SIGTERM)
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait()
-
-
-def wrk(url: str, script: Path, connections: int, duration: int) -> dict[str, float]:
-    out = subprocess.run(["wrk", "-t", str(min(connections, 2)), "-c", str(connections), "-d", f"{duration}s",
-                          "--latency", "-s", str(script), url], capture_output=True, text=True, check=True).stdout
-
-    def millis(label: str) -> float:
-        value, unit = re.search(rf"^\s*{label}\s+([\d.]+)(us|ms|s)\s*$", out, re.M).groups()
-        return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
-
-    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
-    return {"rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)), "p50": millis("50%"),
-            "p99": millis("99%"), "non2xx": int(errors.group(1)) if errors else 0}
 
 
 def v2_body(columns: list[str], values: list) -> str:
@@ -264,11 +212,25 @@ def bench_example(example: Example, args: argparse.Namespace, mlserver: peers.Pe
                 row = measured(f"{what}: {key if key != 'rps' else 'throughput'}", label, unit, a, b,
                                higher_is_better=better_high, digits=0 if key == "rps" else 2)
                 errors = sum(r["non2xx"] for r in results[(theirs, c)] + results[(ours, c)])
-                rows.append(Row(**{**row.__dict__, "note": f"{errors} non-2xx answers" if errors else ""}))
+                notes = [f"{errors} non-2xx answers"] if errors else []
+                if ours.endswith("+ token"):
+                    notes.append(token_cost(row.ratio, c))
+                rows.append(Row(**{**row.__dict__, "note": "; ".join(notes)}))
     if not isinstance(mlserver, peers.Peer):
         rows.append(not_measured(f"serving {example.name}, V2 infer", "mlserver", "see the V2 rows above",
                                  mlserver.reason))
     return rows
+
+
+def token_cost(ratio: float, connections: int) -> str:
+    """What checking the token costs, from the median per-round ratio (open over token side), against the goal.
+
+    The goal (at most 5% more) is set for 16 connections; other levels show the cost alone.
+    """
+    cost = 1 / ratio - 1
+    verdict = "" if connections != TOKEN_GOAL_CONNECTIONS else (
+        f", goal ≤ {TOKEN_COST_GOAL:.0%}: {'met' if cost <= TOKEN_COST_GOAL else 'not met'}")
+    return f"the token costs {cost:+.1%}{verdict}"
 
 
 def _script_name(side: str) -> str:

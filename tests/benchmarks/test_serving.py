@@ -89,3 +89,39 @@ def test_the_benchmark_token_grants_inference(tmp_path, monkeypatch):
     finally:
         reset_engines()
     assert grant.identity == "svc:scorer" and grant.scopes == {"inference"} and not grant.revoked
+
+
+def test_the_token_cost_is_judged_against_five_percent_at_sixteen_connections():
+    token_cost = _serving.token_cost
+    # ratio: the token side's throughput over the open side's (or the open side's latency over the token side's)
+    assert token_cost(1 / 1.03, 16) == "the token costs +3.0%, goal ≤ 5%: met"
+    assert token_cost(1 / 1.08, 16) == "the token costs +8.0%, goal ≤ 5%: not met"
+    assert token_cost(1.02, 16).startswith("the token costs -2.0%") and token_cost(1.02, 16).endswith(": met")
+    assert token_cost(1 / 1.08, 1) == "the token costs +8.0%"
+
+
+@pytest.mark.skipif(shutil.which("wrk") is None, reason="wrk is not installed (apt-get install wrk)")
+def test_wrk_counts_requests_slower_than_its_timeout_as_socket_errors(tmp_path):
+    class Slow(_Answer):
+        def do_POST(self):  # noqa: N802
+            import time
+
+            time.sleep(3.0 if self.path == "/slow" else 0.6)
+            self.path = "/ok"
+            try:
+                super().do_POST()
+            except BrokenPipeError:
+                pass  # wrk gave up waiting
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Slow)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    script = tmp_path / "post.lua"
+    script.write_text(LUA % json.dumps({"x": 1}))
+    base = f"http://127.0.0.1:{server.server_address[1]}"
+    try:
+        timed_out = wrk(f"{base}/slow", script, 1, 4, timeout=1)
+        waited = wrk(f"{base}/ok", script, 1, 2, timeout=5)
+    finally:
+        server.shutdown()
+    assert timed_out["socket_errors"] >= 1 and timed_out["requests"] == 0 and timed_out["p99"] != timed_out["p99"]
+    assert waited["socket_errors"] == 0 and waited["requests"] >= 1 and waited["p50"] >= 550

@@ -101,6 +101,36 @@ def test_filters_combine(populated):
     assert search(team="growth", has_slo=True)[1] == len([i for i in range(0, MODELS, 20)])
 
 
+def test_a_search_on_what_specs_declare_reads_the_versions_of_matching_models_only(populated):
+    engine = get_engine(populated)
+    statements = []
+    listener = lambda *args: statements.append((args[2], args[3]))  # noqa: E731
+    event.listen(engine, "before_cursor_execute", listener)
+    try:
+        page, total = search_catalog(CatalogQuery(team="fraud", tag="tier=2", column="col_41"), settings=populated)
+        nothing = search_catalog(CatalogQuery(team="nobody"), settings=populated)
+    finally:
+        event.remove(engine, "before_cursor_execute", listener)
+    assert _names(page) == ["model_041"] and total == 1 and page[0].versions == VERSIONS
+    assert page[0].states == {"rejected": 5, "archived": 45}
+    assert nothing == ([], 0)
+    version_reads = [(sql, params) for sql, params in statements if "FROM model_version_states" in sql]
+    assert len(version_reads) == 1  # the search that no spec can satisfy reads no versions at all
+    assert "model_041" in str(version_reads[0][1]) and "model_042" not in str(version_reads[0][1])
+
+
+def test_a_model_registered_without_a_run_is_found_by_name_not_by_spec(populated):
+    with session_scope(populated) as s:
+        s.add(ModelHead(model="bare", production_version=None, row_version=0))
+        s.flush()
+        s.add(ModelVersionState(model="bare", version="1", state="candidate", approval="auto", synced=True,
+                                was_production=False, updated_at=T0))
+    assert _names(search_catalog(CatalogQuery(text="bar"), settings=populated)[0]) == ["bare"]
+    assert search_catalog(CatalogQuery(text="bare", has_slo=False), settings=populated)[1] == 1
+    assert search_catalog(CatalogQuery(text="bare", has_slo=True), settings=populated)[1] == 0
+    assert search_catalog(CatalogQuery(text="bare", team="growth"), settings=populated)[1] == 0
+
+
 def test_sorting_and_paging(populated):
     page, total = search_catalog(sort="updated_at", descending=True, offset=0, limit=3, settings=populated)
     assert _names(page) == ["model_099", "model_098", "model_097"] and total == MODELS

@@ -1,5 +1,6 @@
 """The store is created and upgraded on first use, on SQLite and PostgreSQL."""
 
+import contextlib
 import os
 import subprocess
 import sys
@@ -8,7 +9,7 @@ import time
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, inspect, text
+from sqlalchemy import create_engine, event, inspect, text
 
 from shipyard.config import Settings, load_settings
 from shipyard.errors import BackendError
@@ -210,3 +211,25 @@ def test_sqlite_connections_use_wal_and_enforce_foreign_keys(shipyard_home):
     with db.get_engine().connect() as connection:
         assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+
+
+@pytest.mark.postgres
+def test_postgresql_connections_used_at_once_stay_open_for_the_next_requests(new_postgres_database, tmp_path,
+                                                                              monkeypatch):
+    monkeypatch.setenv("SHIPYARD_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("SHIPYARD_DATABASE_URL", new_postgres_database())
+    db.reset_engines()
+    try:
+        engine = db.get_engine()
+        with contextlib.ExitStack() as held:  # sixteen requests at once, each in its own session
+            for _ in range(16):
+                held.enter_context(db.session_scope()).execute(text("SELECT 1"))
+        assert engine.pool.checkedin() == 16
+        connections = []
+        event.listen(engine, "connect", lambda *args: connections.append(args))
+        with contextlib.ExitStack() as held:
+            for _ in range(16):
+                held.enter_context(db.session_scope()).execute(text("SELECT 1"))
+        assert connections == []  # the second sixteen reused the first sixteen's connections
+    finally:
+        db.reset_engines()

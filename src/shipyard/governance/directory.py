@@ -67,15 +67,17 @@ def bootstrap_admin(name: str, *, settings: Settings | None = None) -> None:
                      details={"identity": name}, session=session)
 
 
-def load_identity(name: str, *, settings: Settings | None = None) -> Identity:
+def load_identity(name: str, *, settings: Settings | None = None, session=None) -> Identity:
     """The authenticated identity ``name`` with its team roles, as the store records them."""
-    with session_scope(settings) as session:
-        row = session.get(IdentityRow, name)
-        if row is None:
-            raise NotFoundError(f"there is no identity '{name}'")
-        roles = {m.team: m.role for m in session.scalars(select(TeamMember).where(TeamMember.identity == name))}
-        return Identity(name=row.name, kind=row.kind, roles=roles, platform_admin=row.platform_admin,
-                        authenticated=True)
+    if session is None:
+        with session_scope(settings) as own:
+            return load_identity(name, session=own)
+    row = session.get(IdentityRow, name)
+    if row is None:
+        raise NotFoundError(f"there is no identity '{name}'")
+    roles = {m.team: m.role for m in session.scalars(select(TeamMember).where(TeamMember.identity == name))}
+    return Identity(name=row.name, kind=row.kind, roles=roles, platform_admin=row.platform_admin,
+                    authenticated=True)
 
 
 def identity_exists(name: str, *, settings: Settings | None = None) -> bool:

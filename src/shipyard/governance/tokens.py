@@ -191,5 +191,4 @@ def _authenticate_api_token(token: str, settings: Settings) -> Identity:
                                        hint="create a new one with `shipyard tokens create --name NAME`")
         if row.last_used_at is None or now - row.last_used_at >= LAST_USED_RESOLUTION:
             row.last_used_at = now
-        owner = row.identity
-    return load_identity(owner, settings=settings)
+        return load_identity(row.identity, session=session)

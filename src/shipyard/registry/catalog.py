@@ -54,7 +54,20 @@ class CatalogQuery:
     has_slo: bool | None = None
     drift_severity: str | None = None
 
+    @property
+    def needs_spec(self) -> bool:
+        """Whether only a model whose spec declares something can match (one registered without a run cannot)."""
+        return self.team is not None or self.tag is not None or self.column is not None or self.has_slo is True
+
     def matches(self, entry: CatalogEntry) -> bool:
+        if not self.matches_spec(entry):
+            return False
+        if self.state is not None and not entry.states.get(self.state):
+            return False
+        return self.drift_severity is None or entry.drift_severity == self.drift_severity
+
+    def matches_spec(self, entry: CatalogEntry) -> bool:
+        """The conditions on what the model's spec declares (and its name), whatever its versions and drift."""
         if self.text and self.text.lower() not in f"{entry.name}\n{entry.description or ''}".lower():
             return False
         if self.team is not None and entry.team != self.team:
@@ -63,11 +76,7 @@ class CatalogQuery:
             return False
         if self.column is not None and self.column not in entry.inputs and self.column != entry.output:
             return False
-        if self.state is not None and not entry.states.get(self.state):
-            return False
-        if self.has_slo is not None and (entry.slo is not None) != self.has_slo:
-            return False
-        return self.drift_severity is None or entry.drift_severity == self.drift_severity
+        return self.has_slo is None or (entry.slo is not None) == self.has_slo
 
 
 def _has_tag(tags: dict[str, str], wanted: str) -> bool:
@@ -82,7 +91,8 @@ def search_catalog(query: CatalogQuery | None = None, *, sort: str = "name", des
     if sort not in SORT_KEYS:
         raise ValueError(f"sort must be one of {', '.join(SORT_KEYS)}, got {sort!r}")
     query = query or CatalogQuery()
-    entries = [e for e in catalog_entries(settings=settings) if query.matches(e)]
+    entries = [e for e in catalog_entries(described=query if query.needs_spec else None, settings=settings)
+               if query.matches(e)]
     entries.sort(key=lambda e: _sort_value(e, sort), reverse=descending)
     return entries[offset:offset + limit], len(entries)
 
@@ -101,29 +111,38 @@ def _sort_value(entry: CatalogEntry, sort: str) -> tuple:
     return (entry.name,)
 
 
-def catalog_entries(*, model: str | None = None, settings: Settings | None = None) -> list[CatalogEntry]:
-    """Every model known to the lifecycle (or just ``model``), by name."""
+def catalog_entries(*, model: str | None = None, described: CatalogQuery | None = None,
+                    settings: Settings | None = None) -> list[CatalogEntry]:
+    """Every model known to the lifecycle (or just ``model``), by name.
 
-    def only(column):
-        return () if model is None else (column == model,)
-
+    With ``described``, only the models whose spec meets its :meth:`~CatalogQuery.matches_spec`
+    conditions: their specs are read first, and the other queries read those models' rows only.
+    """
     with session_scope(settings) as s:
-        counts: dict[str, dict[str, int]] = {}
-        summary: dict[str, tuple[int, int | None, datetime | None]] = {}
-        for name, state, n in s.execute(select(ModelVersionState.model, ModelVersionState.state, func.count())
-                                          .where(*only(ModelVersionState.model))
-                                          .group_by(ModelVersionState.model, ModelVersionState.state)):
-            counts.setdefault(name, {})[state] = n
-        for name, n, latest, updated in s.execute(
-                select(ModelVersionState.model, func.count(), func.max(cast(ModelVersionState.version, Integer)),
-                       func.max(ModelVersionState.updated_at)).where(*only(ModelVersionState.model))
-                .group_by(ModelVersionState.model)):
-            summary[name] = (n, latest, updated)
-        heads = dict(s.execute(select(ModelHead.model, ModelHead.production_version)
-                               .where(*only(ModelHead.model))).all())
         specs = _newest(s, PipelineRun, PipelineRun.model_name, PipelineRun.created_at,
                         (PipelineRun.model_name, PipelineRun.spec_digest, PipelineRun.spec_text),
-                        PipelineRun.model_name.is_not(None), *only(PipelineRun.model_name))
+                        PipelineRun.model_name.is_not(None),
+                        *(() if model is None else (PipelineRun.model_name == model,)))
+        names = None if model is None else [model]
+        if described is not None:
+            names = [name for name, row in specs.items()
+                     if described.matches_spec(CatalogEntry(name=name, **spec_facts(*row[1:])))]
+            if not names:
+                return []
+
+        def only(column):
+            return () if names is None else (column.in_(names),)
+
+        counts: dict[str, dict[str, int]] = {}
+        summary: dict[str, tuple[int, int | None, datetime | None]] = {}
+        for name, state, n, latest, updated in s.execute(
+                select(ModelVersionState.model, ModelVersionState.state, func.count(),
+                       func.max(cast(ModelVersionState.version, Integer)), func.max(ModelVersionState.updated_at))
+                .where(*only(ModelVersionState.model)).group_by(ModelVersionState.model, ModelVersionState.state)):
+            counts.setdefault(name, {})[state] = n
+            summary[name] = _merged(summary.get(name), (n, latest, updated))
+        heads = dict(s.execute(select(ModelHead.model, ModelHead.production_version)
+                               .where(*only(ModelHead.model))).all())
         drifts = _newest(s, DriftReport, DriftReport.model, DriftReport.created_at,
                          (DriftReport.model, DriftReport.severity, DriftReport.created_at), *only(DriftReport.model))
         stables = {name: next((a["version"] for a in arms if a.get("role") == "stable"), None)
@@ -157,6 +176,14 @@ def catalog_entry(model: str, *, settings: Settings | None = None) -> CatalogEnt
     raise NotFoundError(f"there is no model '{model}' in the registry" +
                         (f"; did you mean {', '.join(near)}?" if near else ""),
                         hint="GET /api/v1/models lists the registered models")
+
+
+def _merged(left: tuple | None, right: tuple) -> tuple[int, int | None, datetime | None]:
+    """Two states' (count, newest version, last update) as one."""
+    if left is None:
+        return right
+    return (left[0] + right[0], *(max((v for v in pair if v is not None), default=None)
+                                  for pair in zip(left[1:], right[1:])))
 
 
 def _utc(moment: datetime | None) -> datetime | None:

@@ -25,6 +25,10 @@ VERSION_TABLE = "shipyard_alembic_version"
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 SQLITE_BUSY_TIMEOUT_S = 30
 POSTGRES_CONNECT_TIMEOUT_S = 10
+POSTGRES_POOL_SIZE = 20
+"""Connections a process keeps open once it has needed them at once. A connection beyond the pool is closed
+when it is returned, so a pool smaller than the server's concurrent requests opens a connection per request."""
+POSTGRES_POOL_OVERFLOW = 20
 _ADVISORY_LOCK_KEY = 0x5348_4950
 
 _lock = threading.Lock()
@@ -179,7 +183,8 @@ def _create(url: URL) -> Engine:
         engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_S})
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    options: dict[str, Any] = {"pool_pre_ping": True}
+    options: dict[str, Any] = {"pool_pre_ping": True, "pool_size": POSTGRES_POOL_SIZE,
+                               "max_overflow": POSTGRES_POOL_OVERFLOW}
     if url.get_driver_name() in ("psycopg", "psycopg2") and "connect_timeout" not in url.query:
         options["connect_args"] = {"connect_timeout": POSTGRES_CONNECT_TIMEOUT_S}
     return create_engine(url, **options)
