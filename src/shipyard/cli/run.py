@@ -62,8 +62,7 @@ def run_command(
         try:
             with _acting_for_whoever_started_it():
                 if resume:
-                    result = resume_run(resume, spec=spec, options=options, reporter=reporter,
-                                        notice=lambda text: print(f"note: {text}", file=sys.stderr))
+                    result = resume_run(resume, spec=spec, options=options, reporter=reporter, notice=_notice)
                 else:
                     result = run(_target(pipeline, no_deploy), options=options, reporter=reporter, run_id=run_id,
                                  notice=lambda text: print(text, file=sys.stderr, flush=True))
