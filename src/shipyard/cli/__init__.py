@@ -58,7 +58,8 @@ def debug_enabled() -> bool:
 
 def _register_commands() -> None:
     from shipyard.cli import (  # noqa: F401  (commands register on import)
-        admin, audit, deploy, drift, lineage, models, monitor, run, runs, serve, server, spec, teams, tokens)
+        admin, audit, deploy, drift, lineage, models, monitor, run, runs, scheduler, serve, server, spec, teams,
+        tokens)
 
 
 def report_error(error: BaseException) -> int:

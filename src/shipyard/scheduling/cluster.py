@@ -73,6 +73,17 @@ class Cluster:
             raise UsageError(f"no node named {name!r} in the inventory",
                              hint="name one of the inventory's nodes") from None
 
+    def observe(self, node: int, *, cpu_milli: int | None = None, memory_mib: int | None = None,
+                gpu_milli: list[int] | None = None) -> None:
+        """Set what is free on a node as reported from outside (tasks this inventory did not place)."""
+        if cpu_milli is not None:
+            self.cpu_free[node] = min(cpu_milli, self.cpu_capacity[node])
+        if memory_mib is not None:
+            self.memory_free[node] = min(memory_mib, self.memory_capacity[node])
+        if gpu_milli is not None:
+            self.gpu_free[node, :len(gpu_milli)] = gpu_milli
+        self._changed(node)
+
     def allocate(self, task: Task, node: int, gpus: tuple[int, ...]) -> Allocation:
         """Take the task's resources on ``node`` (on the given GPUs); refuses what does not fit."""
         if task.name in self.running:

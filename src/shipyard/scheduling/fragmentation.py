@@ -58,13 +58,15 @@ class FragmentationMeter:
     """Measures node fragmentation against one workload on one cluster's GPU types."""
 
     def __init__(self, workload: Workload, gpu_types: list[str]):
-        gpu = workload.num_gpu > 0
+        gpu = np.flatnonzero(workload.num_gpu > 0)
+        gpu = gpu[np.argsort(workload.per_gpu_milli[gpu], kind="stable")]
         self.cpu_milli = workload.cpu_milli[gpu]
         self.num_gpu = workload.num_gpu[gpu]
         self.weight = workload.weight[gpu]
-        self.thresholds, self.threshold_of = np.unique(workload.per_gpu_milli[gpu], return_inverse=True)
+        self.thresholds, self.group_starts = np.unique(workload.per_gpu_milli[gpu], return_index=True)
+        """Distinct per-GPU needs, and where each one's shapes start (shapes are sorted by need)."""
         self.whole = self.num_gpu > 1
-        types = [t for t, g in zip(workload.gpu_types, gpu, strict=True) if g]
+        types = [workload.gpu_types[i] for i in gpu]
         self.type_allowed = np.array([[not allowed or name in allowed for allowed in types] for name in gpu_types],
                                      dtype=bool).reshape(len(gpu_types), len(types))
         """[gpu type, shape]: may the shape run on that GPU type."""
@@ -72,17 +74,29 @@ class FragmentationMeter:
     def measure(self, cpu_free: np.ndarray, gpu_free: np.ndarray, gpu_type: np.ndarray) -> np.ndarray:
         """Expected fragment (milli-GPU) of each row: a node's free CPU, per-GPU free milli and GPU type index."""
         total = gpu_free.sum(axis=1)
-        if not len(self.weight):
+        if not len(self.weight) or not len(total):
             return total.astype(float)
-        free = gpu_free[:, None, :]
-        usable_by_threshold = (free * (free >= self.thresholds[None, :, None])).sum(axis=2)
-        usable = usable_by_threshold[:, self.threshold_of]
+        ok = (cpu_free[:, None] >= self.cpu_milli[None, :]) & self.type_allowed[gpu_type]
         if self.whole.any():
             whole_free = (gpu_free == GPU_MILLI).sum(axis=1)
-            enough = (whole_free[:, None] >= self.num_gpu[None, :]) | ~self.whole[None, :]
-            usable = usable * enough
-        ok = (cpu_free[:, None] >= self.cpu_milli[None, :]) & self.type_allowed[gpu_type]
-        return total - (usable * ok) @ self.weight
+            ok &= (whole_free[:, None] >= self.num_gpu[None, :]) | ~self.whole[None, :]
+        usable_weight = np.add.reduceat(ok * self.weight, self.group_starts, axis=1)
+        return total - (self._usable(gpu_free) * usable_weight).sum(axis=1)
+
+    def _usable(self, gpu_free: np.ndarray) -> np.ndarray:
+        """[row, threshold]: free milli summed over the row's GPUs with at least the threshold free.
+
+        Each row sorted ascending and offset by its row number makes one sorted array, so a
+        single ``searchsorted`` finds, for every row and threshold, where the usable GPUs start.
+        """
+        rows, width = gpu_free.shape
+        ascending = np.sort(gpu_free, axis=1)
+        offset = np.arange(rows, dtype=np.int64)[:, None] * (2 * GPU_MILLI)
+        starts = np.searchsorted((ascending + offset).ravel(), (offset + self.thresholds[None, :]).ravel())
+        suffix = np.zeros((rows, width + 1), dtype=np.int64)
+        suffix[:, :width] = np.cumsum(ascending[:, ::-1], axis=1)[:, ::-1]
+        in_row = starts.reshape(rows, -1) - offset // (2 * GPU_MILLI) * width
+        return np.take_along_axis(suffix, in_row, axis=1)
 
 
 def cluster_fragmentation(meter: FragmentationMeter, cpu_free, gpu_free, gpu_type) -> float:
