@@ -36,7 +36,9 @@ class Replay:
     fragment_milli: np.ndarray
     """The cluster's expected GPU fragment at each checkpoint."""
     latency_s: np.ndarray
-    """Seconds each placement decision took."""
+    """Seconds each placement decision took (wall clock)."""
+    cpu_s: np.ndarray
+    """CPU seconds of each placement decision: its cost without the time the process waited to run."""
     failed: int
 
     def allocated_share_at(self, demand_share: float) -> float:
@@ -75,14 +77,15 @@ def replay(tasks: Sequence[Task], nodes: Sequence[Node], policy: Policy, *, work
     workload = workload or Workload.of(tasks)
     meter = FragmentationMeter(workload, cluster.gpu_types)
     capacity = cluster.gpu_capacity_milli
-    arrived_trace, allocated_trace, latencies = [], [], []
+    arrived_trace, allocated_trace, latencies, cpu = [], [], [], []
     checkpoints, fragments = [], []
     arrived = allocated = failed = 0
     next_checkpoint = 1
     for task in arrivals(tasks, capacity, max_demand, seed):
-        started = time.perf_counter()
+        started, started_cpu = time.perf_counter(), time.thread_time()
         decision = place(task, cluster, policy)
         latencies.append(time.perf_counter() - started)
+        cpu.append(time.thread_time() - started_cpu)
         if isinstance(decision, Placement):
             commit(task, cluster, decision)
             allocated += task.gpu_demand_milli
@@ -97,4 +100,5 @@ def replay(tasks: Sequence[Task], nodes: Sequence[Node], policy: Policy, *, work
             next_checkpoint += 1
     return Replay(policy=policy.name, capacity_milli=capacity, arrived_milli=np.array(arrived_trace),
                   allocated_milli=np.array(allocated_trace), checkpoints=np.array(checkpoints),
-                  fragment_milli=np.array(fragments), latency_s=np.array(latencies), failed=failed)
+                  fragment_milli=np.array(fragments), latency_s=np.array(latencies), cpu_s=np.array(cpu),
+                  failed=failed)
