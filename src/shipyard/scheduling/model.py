@@ -28,6 +28,7 @@ class Task:
     memory_mib: int = 0
     num_gpu: int = 0
     gpu_milli: int = 0
+    """Milli-GPUs taken on each GPU: below 1000 shares one GPU (``num_gpu == 1``); 0 means whole GPUs."""
     gpu_types: tuple[str, ...] = ()
     """GPU models the task may run on; empty means any."""
     team: str = ""
@@ -40,6 +41,8 @@ class Task:
     """Expected run time, when known: lets duration-aware policies co-locate tasks that end together."""
 
     def __post_init__(self):
+        if self.num_gpu and self.gpu_milli == 0:
+            object.__setattr__(self, "gpu_milli", GPU_MILLI)
         if self.cpu_milli < 0 or self.memory_mib < 0:
             raise UsageError(f"task {self.name!r} asks for negative CPU or memory",
                              hint="cpu_milli and memory_mib are non-negative integers")
