@@ -87,7 +87,7 @@ def plot(results, path: Path, top: float) -> bool:
     try:
         import matplotlib
     except ImportError:
-        print("matplotlib is not installed: no plot (pip install 'shipyard[bench]')", file=sys.stderr)
+        print("matplotlib is not installed: no plot (pip install matplotlib)", file=sys.stderr)
         return False
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
