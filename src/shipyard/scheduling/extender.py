@@ -21,7 +21,7 @@ from shipyard.errors import UsageError
 from shipyard.scheduling.cluster import Cluster
 from shipyard.scheduling.filters import feasible, why_not
 from shipyard.scheduling.fragmentation import Workload
-from shipyard.scheduling.kube import node_from_object, node_name, pod_key, pod_to_task
+from shipyard.scheduling.kube import node_from_object, pod_key, pod_to_task
 from shipyard.scheduling.model import Task
 from shipyard.scheduling.policies import POLICIES, Trial, make_policy
 from shipyard.scheduling.preemption import may_preempt
@@ -39,6 +39,15 @@ def field(obj: Any, name: str) -> Any:
         return obj[name]
     lowered = name.lower()
     return next((value for key, value in obj.items() if key.lower() == lowered), None)
+
+
+def _by_rank(raw: np.ndarray) -> np.ndarray:
+    """Scores 1–10 by rank among the distinct raw scores (the best 10), so that no outlier flattens the rest."""
+    distinct = np.unique(raw)
+    if len(distinct) == 1:
+        return np.full(len(raw), MAX_EXTENDER_PRIORITY, dtype=np.int64)
+    rank = np.searchsorted(distinct, raw) / (len(distinct) - 1)
+    return 1 + np.rint(rank * (MAX_EXTENDER_PRIORITY - 1)).astype(np.int64)
 
 
 class Extender:
@@ -100,9 +109,7 @@ class Extender:
         nodes = np.flatnonzero(feasible(task, cluster))
         if len(nodes):
             raw = self._policy().scores(task, cluster, Trial.of(task, cluster, nodes))
-            spread = raw.max() - raw.min()
-            scaled = (raw - raw.min()) / spread if spread > 0 else np.ones(len(raw))
-            scores[nodes] = np.rint(scaled * MAX_EXTENDER_PRIORITY).astype(np.int64)
+            scores[nodes] = _by_rank(raw)
         return [{"Host": node.name, "Score": int(score)} for node, score in zip(cluster.nodes, scores, strict=True)]
 
     def preempt(self, args: Any) -> dict[str, Any]:
@@ -123,5 +130,3 @@ class Extender:
                               "NumPDBViolations": int(field(victims, "NumPDBViolations") or 0)}
         return {"NodeNameToMetaVictims": kept}
 
-
-__all__ = ["Extender", "field", "node_name"]

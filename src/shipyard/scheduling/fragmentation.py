@@ -98,7 +98,3 @@ class FragmentationMeter:
         in_row = starts.reshape(rows, -1) - offset // (2 * GPU_MILLI) * width
         return np.take_along_axis(suffix, in_row, axis=1)
 
-
-def cluster_fragmentation(meter: FragmentationMeter, cpu_free, gpu_free, gpu_type) -> float:
-    """The cluster's expected fragment in milli-GPU: the sum over its nodes."""
-    return float(meter.measure(cpu_free, gpu_free, gpu_type).sum())

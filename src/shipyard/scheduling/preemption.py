@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 
-
 from shipyard.scheduling.cluster import Allocation, Cluster
 from shipyard.scheduling.filters import gpu_fits
 from shipyard.scheduling.model import Task
@@ -66,5 +65,3 @@ def preempt(plan: Preemption, cluster: Cluster) -> list[Allocation]:
     """Evict the planned victims; the caller then places the preemptor."""
     return [cluster.release(name) for name in plan.victims]
 
-
-__all__ = ["Preemption", "may_preempt", "plan_preemption", "preempt"]
