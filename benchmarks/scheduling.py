@@ -79,8 +79,12 @@ def headline(results, top: float) -> str:
         best = min(BASELINES, key=unallocated.get)
         fgd, plus = unallocated["fgd"], unallocated["fgd-pack"]
         lines.append(f"| {variant} | {best} | {unallocated[best]:.2%} | {fgd:.2%} | "
-                     f"{1 - fgd / unallocated[best]:.1%} | {plus:.2%} | {1 - plus / fgd:.1%} |")
+                     f"{_fewer(fgd, unallocated[best])} | {plus:.2%} | {_fewer(plus, fgd)} |")
     return "\n".join(lines)
+
+
+def _fewer(ours: float, theirs: float) -> str:
+    return f"{1 - ours / theirs:.1%}" if theirs > 0 else "n/a (none unallocated)"
 
 
 def plot(results, path: Path, top: float) -> bool:
