@@ -13,7 +13,7 @@ from shipyard.scheduling.extender import Extender
 from shipyard.scheduling.extender_app import create_app
 from tests.scheduling.kube_objects import extender_args, node, pod
 
-NODES = [node("a100-busy", gpus=2, gpu_free=[1000, 600]),
+NODES = [node("a100-busy", gpus=2, gpu_free=[0, 600]),
          node("a100-idle", gpus=2, gpu_free=[1000, 1000]),
          node("t4", gpus=2, product="Tesla-T4", gpu_free=[1000, 1000]),
          node("spot", gpus=2, gpu_free=[1000, 1000], spot=True),
@@ -39,7 +39,7 @@ def test_filter_keeps_the_nodes_that_fit_and_says_why_the_others_do_not(client):
 
 
 def test_prioritize_scores_nodes_that_fit_1_to_10_with_the_least_fragmenting_highest_and_others_0(client):
-    # The workload seen so far is 500-milli shares: 500 on a100-busy's 600 leaves a 100 sliver;
+    # The workload seen so far is 500-milli shares: 400 on a100-busy's only room (600) leaves a 200 sliver;
     # on the idle node's whole GPU it leaves 500, still usable.
     client.post("/filter", json=extender_args(pod("earlier", gpu_milli=500), NODES))
     answer = client.post("/prioritize", json=extender_args(pod("share", gpu_milli=400), NODES))

@@ -66,10 +66,20 @@ def test_fgd_avoids_leaving_a_sliver_that_best_fit_leaves():
     # Tasks of the workload take 500 milli. Putting 400 on n0's 600 leaves 200 no task can use;
     # putting it on n1 leaves 600, still usable: FGD picks n1, best-fit the fuller n0.
     workload = Workload.of([Task(name="w", cpu_milli=1000, num_gpu=1, gpu_milli=500)])
-    cluster = with_free(nodes([0] * 2, [0] * 2), [1000, 600], [1000, 1000])
+    cluster = with_free(nodes([0] * 2, [0] * 2), [0, 600], [1000, 1000])
     task = Task(name="t", cpu_milli=1000, num_gpu=1, gpu_milli=400)
     assert chosen("best-fit", task, cluster) == ("n0", (1,))
     assert chosen("fgd", task, cluster, workload) == ("n1", (0,))
+
+
+def test_fgd_puts_a_share_on_the_gpu_of_the_node_that_fragments_least():
+    # On [1000, 600], 400 on the 600 strands 200 for the workload's 500-milli tasks; on the whole GPU
+    # it leaves 600 and 600, both usable. The other policies take the fullest GPU with room.
+    workload = Workload.of([Task(name="w", cpu_milli=1000, num_gpu=1, gpu_milli=500)])
+    cluster = with_free(nodes([0] * 2), [1000, 600])
+    task = Task(name="t", cpu_milli=1000, num_gpu=1, gpu_milli=400)
+    assert chosen("fgd", task, cluster, workload) == ("n0", (0,))
+    assert chosen("best-fit", task, cluster) == ("n0", (1,))
 
 
 def test_fgd_counts_cpu_exhaustion_as_fragmenting_the_nodes_gpus():

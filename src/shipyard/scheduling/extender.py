@@ -23,7 +23,7 @@ from shipyard.scheduling.filters import feasible, why_not
 from shipyard.scheduling.fragmentation import Workload
 from shipyard.scheduling.kube import node_from_object, pod_key, pod_to_task
 from shipyard.scheduling.model import Task
-from shipyard.scheduling.policies import POLICIES, Trial, make_policy
+from shipyard.scheduling.policies import POLICIES, make_policy
 from shipyard.scheduling.preemption import may_preempt
 
 MAX_EXTENDER_PRIORITY = 10
@@ -108,7 +108,8 @@ class Extender:
         scores = np.zeros(len(cluster), dtype=np.int64)
         nodes = np.flatnonzero(feasible(task, cluster))
         if len(nodes):
-            raw = self._policy().scores(task, cluster, Trial.of(task, cluster, nodes))
+            policy = self._policy()
+            raw = policy.scores(task, cluster, policy.trial(task, cluster, nodes))
             scores[nodes] = _by_rank(raw)
         return [{"Host": node.name, "Score": int(score)} for node, score in zip(cluster.nodes, scores, strict=True)]
 

@@ -9,7 +9,7 @@ import numpy as np
 from shipyard.scheduling.cluster import Allocation, Cluster
 from shipyard.scheduling.filters import feasible
 from shipyard.scheduling.model import Task
-from shipyard.scheduling.policies import Policy, Trial
+from shipyard.scheduling.policies import Policy
 from shipyard.scheduling.quotas import Quotas
 
 
@@ -32,7 +32,7 @@ def place(task: Task, cluster: Cluster, policy: Policy, *, quotas: Quotas | None
     nodes = np.flatnonzero(feasible(task, cluster))
     if not len(nodes):
         return Queued("no node has room for the task")
-    trial = Trial.of(task, cluster, nodes)
+    trial = policy.trial(task, cluster, nodes)
     best = int(np.argmax(policy.scores(task, cluster, trial)))
     node = int(nodes[best])
     return Placement(cluster.nodes[node].name, node, tuple(int(g) for g in np.flatnonzero(trial.gpus[best])))

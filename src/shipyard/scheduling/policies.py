@@ -29,6 +29,8 @@ class Trial:
     gpu_free: np.ndarray
     gpus: np.ndarray
     """[candidate, GPU]: the GPUs the task would take."""
+    fragment: np.ndarray | None = None
+    """Each candidate's expected fragment after the placement, for policies that measured it."""
 
     @classmethod
     def of(cls, task: Task, cluster: Cluster, nodes: np.ndarray) -> Trial:
@@ -40,11 +42,21 @@ class Trial:
 class Policy(Protocol):
     name: str
 
+    def trial(self, task: Task, cluster: Cluster, nodes: np.ndarray) -> Trial:
+        """The state of each candidate node with the task on the GPUs this policy would give it."""
+
     def scores(self, task: Task, cluster: Cluster, trial: Trial) -> np.ndarray:
         """One score per candidate in ``trial``; the highest is chosen (the first of equals)."""
 
 
-class RandomFit:
+class TightestGpu:
+    """A share goes on the fullest GPU with room; whole GPUs are the first free ones."""
+
+    def trial(self, task: Task, cluster: Cluster, nodes: np.ndarray) -> Trial:
+        return Trial.of(task, cluster, nodes)
+
+
+class RandomFit(TightestGpu):
     name = "random"
 
     def __init__(self, seed: int = 0):
@@ -58,7 +70,7 @@ def _scale(capacity: np.ndarray) -> float:
     return float(capacity.max()) or 1.0
 
 
-class BestFit:
+class BestFit(TightestGpu):
     """The node left with the least free resource (CPU, memory and GPU, each scaled by the largest node)."""
 
     name = "best-fit"
@@ -69,7 +81,7 @@ class BestFit:
         return -left
 
 
-class DotProduct:
+class DotProduct(TightestGpu):
     """Tetris' alignment: the dot product of the task's demand and the node's free resource, both per capacity."""
 
     name = "dot-product"
@@ -84,7 +96,7 @@ class DotProduct:
                 + task.gpu_demand_milli / gpu_cap * cluster.gpu_free[nodes].sum(axis=1) / gpu_cap)
 
 
-class GpuPacking:
+class GpuPacking(TightestGpu):
     """A share goes on a GPU already in use, then on a node already in use, then on an idle node; the fullest first."""
 
     name = "gpu-packing"
@@ -97,7 +109,7 @@ class GpuPacking:
         return tier * 10.0 * GPU_MILLI * 8 - trial.gpu_free.sum(axis=1)
 
 
-class GpuClustering:
+class GpuClustering(TightestGpu):
     """Tasks with the same GPU request together: the node hosting the most tasks of this shape, then packing."""
 
     name = "gpu-clustering"
@@ -137,9 +149,37 @@ class Fgd:
             self._seen = len(cluster.changed_nodes)
         return self._current
 
+    def trial(self, task: Task, cluster: Cluster, nodes: np.ndarray) -> Trial:
+        """Each node with the task on the GPU that fragments it least (for a share), measured."""
+        meter = self._measured(cluster)
+        if not (task.num_gpu == 1 and task.per_gpu_milli < GPU_MILLI):
+            trial = Trial.of(task, cluster, nodes)
+            fragment = meter.measure(trial.cpu_free, trial.gpu_free, cluster.gpu_type[nodes])
+            return dataclasses.replace(trial, fragment=fragment)
+        free = cluster.gpu_free[nodes]
+        # One candidate per distinct free amount with room on each node: GPUs with the same free are equivalent.
+        same_earlier = (free[:, :, None] == free[:, None, :]) & np.tri(free.shape[1], k=-1, dtype=bool)[None]
+        rows, gpus = np.nonzero((free >= task.per_gpu_milli) & ~same_earlier.any(axis=2))
+        after = free[rows]
+        after[np.arange(len(rows)), gpus] -= task.per_gpu_milli
+        fragment = meter.measure(cluster.cpu_free[nodes][rows] - task.cpu_milli, after,
+                                 cluster.gpu_type[nodes][rows])
+        order = np.lexsort((fragment, rows))
+        best = order[np.unique(rows[order], return_index=True)[1]]
+        chosen = np.zeros_like(free, dtype=bool)
+        chosen[rows[best], gpus[best]] = True
+        return Trial(nodes, cluster.cpu_free[nodes] - task.cpu_milli, cluster.memory_free[nodes] - task.memory_mib,
+                     after[best], chosen, fragment[best])
+
+    def _measured(self, cluster: Cluster) -> FragmentationMeter:
+        self.current(cluster)
+        return self._meter
+
     def growth(self, task: Task, cluster: Cluster, trial: Trial) -> np.ndarray:
         before = self.current(cluster)[trial.nodes]
-        after = self._meter.measure(trial.cpu_free, trial.gpu_free, cluster.gpu_type[trial.nodes])
+        after = trial.fragment
+        if after is None:
+            after = self._meter.measure(trial.cpu_free, trial.gpu_free, cluster.gpu_type[trial.nodes])
         return after - before
 
     def scores(self, task, cluster, trial):
