@@ -1,8 +1,8 @@
 """Scoring policies: given the nodes a task fits on, how good is each (higher is better).
 
 The baselines of the FGD paper — random, best-fit, dot-product (Tetris' alignment), GPU
-packing and GPU clustering — the fragmentation-aware ``fgd``, and ``fgd-pack``, which adds to
-FGD a preference for nodes already in use and for co-locating GPU tasks that end together.
+packing and GPU clustering — the fragmentation-aware ``fgd``, and ``fgd-pack``, which packs
+among the nodes FGD finds (nearly) equally good and co-locates GPU tasks that end together.
 """
 
 from __future__ import annotations
@@ -187,11 +187,15 @@ class Fgd:
 
 
 class FgdPack(Fgd):
-    """FGD, then — among nodes within a tenth of a milli-GPU of the least growth — a node already in use,
-    the fullest, and for a task of known duration the node whose GPU tasks end closest to when it ends."""
+    """FGD, then — among nodes within ``tolerance`` milli-GPU of the least growth — the fullest node, and
+    for a task of known duration the node whose GPU tasks end closest to when it ends.
+
+    FGD's growth differs by fractions of a milli-GPU between nodes that are equally good in
+    practice; packing among those keeps other nodes whole for the multi-GPU tasks to come.
+    """
 
     name = "fgd-pack"
-    tolerance = 0.1
+    tolerance = 20.0
 
     def scores(self, task, cluster, trial):
         growth = self.growth(task, cluster, trial)
