@@ -96,18 +96,24 @@ def plot(results, path: Path, top: float) -> bool:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    figure, axes = plt.subplots(1, len(results), figsize=(5 * len(results), 4.2), sharey=True)
+    columns = 2 if len(results) > 1 else 1
+    rows = -(-len(results) // columns)
+    figure, axes = plt.subplots(rows, columns, figsize=(6.5 * columns, 4.6 * rows), sharey=True, squeeze=False)
+    axes = axes.ravel()
     demand = np.linspace(0.5, top, 81)
-    for axis, (variant, by_policy) in zip(np.atleast_1d(axes), results.items(), strict=True):
+    for axis, (variant, by_policy) in zip(axes, results.items()):
         for name, r in by_policy.items():
             axis.plot(demand * 100, [r.allocated_share_at(d) * 100 for d in demand], label=name,
                       linewidth=2.2 if name.startswith("fgd") else 1.2)
         axis.plot(demand * 100, np.minimum(demand, 1) * 100, color="grey", linestyle=":", linewidth=1)
         axis.set_title(variant)
         axis.set_xlabel("arrived GPU demand (% of capacity)")
+        axis.set_ylabel("GPU capacity allocated (%)")
+        axis.set_ylim(70, 100)
         axis.grid(alpha=0.3)
-    np.atleast_1d(axes)[0].set_ylabel("GPU capacity allocated (%)")
-    np.atleast_1d(axes)[0].legend(fontsize=8)
+    for axis in axes[len(results):]:
+        axis.set_visible(False)
+    axes[0].legend(fontsize=8, loc="lower right")
     figure.tight_layout()
     figure.savefig(path, dpi=110)
     return True
