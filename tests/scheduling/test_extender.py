@@ -122,3 +122,10 @@ def test_the_verbs_over_a_real_uvicorn_on_loopback():
     finally:
         server.should_exit = True
         thread.join(timeout=20)
+
+
+def test_the_learned_workload_counts_each_pod_once_and_keeps_the_latest():
+    extender = Extender("fgd", history=2)
+    for name in ("a", "a", "b", "c"):
+        extender.filter(extender_args(pod(name, gpu_milli=500), NODES[:1]))
+    assert list(extender.seen) == ["ml/b", "ml/c"]

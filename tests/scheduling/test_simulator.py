@@ -60,3 +60,9 @@ def test_a_trace_without_gpu_tasks_is_refused():
     with pytest.raises(UsageError, match="no task of the trace asks for a GPU"):
         replay([Task(name="cpu", cpu_milli=1)], [Node(name="n", cpu_milli=1, memory_mib=1, num_gpu=1)],
                make_policy("best-fit"))
+
+
+def test_a_non_positive_demand_target_is_refused():
+    nodes, tasks = generated(count=20)
+    with pytest.raises(UsageError, match="max_demand is 0"):
+        replay(tasks, nodes, make_policy("best-fit"), max_demand=0)

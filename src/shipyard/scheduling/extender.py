@@ -11,7 +11,7 @@ field names, and Go matches them case-insensitively on decoding: so does this mo
 
 from __future__ import annotations
 
-from collections import deque
+from collections import OrderedDict
 from collections.abc import Mapping
 from typing import Any
 
@@ -51,21 +51,26 @@ def _by_rank(raw: np.ndarray) -> np.ndarray:
 
 
 class Extender:
-    """Scores with one policy; FGD's workload is fixed, or learned from the last ``history`` pods it was asked about."""
+    """Scores with one policy; FGD's workload is fixed, or learned from the last ``history`` pods it was asked about
+    (each pod counted once, however many verbs it went through)."""
 
     def __init__(self, policy: str = "fgd-pack", *, workload: Workload | None = None, history: int = 10_000):
         if policy not in POLICIES:
             raise UsageError(f"no scheduling policy named {policy!r}", hint=f"one of {', '.join(POLICIES)}")
         self.policy_name = policy
         self.fixed_workload = workload
-        self.seen: deque[Task] = deque(maxlen=history)
+        self.history = history
+        self.seen: OrderedDict[str, Task] = OrderedDict()
 
     def _task(self, args: Any) -> Task:
         pod = field(args, "Pod")
         if pod is None:
             raise UsageError("the request has no Pod", hint="post ExtenderArgs: {\"Pod\": {...}, \"Nodes\": {...}}")
         task = pod_to_task(pod)
-        self.seen.append(task)
+        self.seen[task.name] = task
+        self.seen.move_to_end(task.name)
+        while len(self.seen) > self.history:
+            self.seen.popitem(last=False)
         return task
 
     def _cluster(self, args: Any) -> tuple[Cluster, list[Any]]:
@@ -85,7 +90,7 @@ class Extender:
         return cluster, items
 
     def _policy(self):
-        workload = self.fixed_workload or Workload.of(self.seen)
+        workload = self.fixed_workload or Workload.of(self.seen.values())
         return make_policy(self.policy_name, workload=workload)
 
     def filter(self, args: Any) -> dict[str, Any]:

@@ -10,6 +10,7 @@ measured against the workload.
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import time
 from collections.abc import Iterator, Sequence
 
@@ -58,10 +59,12 @@ def arrivals(tasks: Sequence[Task], capacity_milli: int, max_demand: float, seed
         raise UsageError("the trace has no tasks", hint="replay a trace with at least one task")
     if not any(task.gpu_demand_milli for task in tasks):
         raise UsageError("no task of the trace asks for a GPU", hint="replay a trace with GPU tasks")
+    if not max_demand > 0:
+        raise UsageError(f"max_demand is {max_demand}", hint="replay until a positive share of capacity, e.g. 1.3")
     target = max_demand * capacity_milli
     arrived = 0
     rng = np.random.default_rng(seed)
-    for i in range(len(tasks) + 1_000_000):
+    for i in itertools.count():
         task = tasks[i] if i < len(tasks) else tasks[int(rng.integers(len(tasks)))]
         if i >= len(tasks):
             task = dataclasses.replace(task, name=f"{task.name}#{i}")
