@@ -37,3 +37,11 @@ def test_a_node_reports_its_gpu_model_spot_taints_and_what_is_free():
     assert (spec.cpu_milli, spec.memory_mib, free) == (64000, 512 * 1024, {"gpu_milli": [1000, 300]})
     with pytest.raises(UsageError, match="gpu-free-milli is .1000."):
         node_from_object(node("g2", gpus=2, gpu_free=[1000]))
+
+
+def test_a_toleration_without_a_key_tolerates_every_taint():
+    everything = pod("daemon")
+    everything["spec"]["tolerations"] = [{"operator": "Exists"}]
+    task = pod_to_task(everything)
+    assert task.tolerations == ("*",) and task.tolerates(("dedicated", "gpu-maintenance"))
+    assert not pod_to_task(pod("plain")).tolerates(("dedicated",))

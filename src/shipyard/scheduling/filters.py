@@ -36,8 +36,7 @@ def allowed_types(task: Task, cluster: Cluster) -> np.ndarray:
 
 
 def tolerated(task: Task, cluster: Cluster) -> np.ndarray:
-    tolerations = set(task.tolerations)
-    return np.array([set(node.taints) <= tolerations for node in cluster.nodes], dtype=bool)
+    return np.array([task.tolerates(node.taints) for node in cluster.nodes], dtype=bool)
 
 
 def why_not(task: Task, cluster: Cluster, node: int) -> str | None:
@@ -46,7 +45,7 @@ def why_not(task: Task, cluster: Cluster, node: int) -> str | None:
     if not task.spot and spec.spot:
         return "spot node: the task does not tolerate spot"
     untolerated = sorted(set(spec.taints) - set(task.tolerations))
-    if untolerated:
+    if not task.tolerates(spec.taints):
         return f"untolerated taint {untolerated[0]}"
     if task.num_gpu and task.gpu_types and spec.gpu_type not in task.gpu_types:
         return f"GPU type {spec.gpu_type or 'none'} is not one of {', '.join(task.gpu_types)}"

@@ -83,8 +83,12 @@ def _tolerated_keys(spec: Mapping[str, Any]) -> tuple[str, ...]:
     keys = []
     for toleration in spec.get("tolerations") or []:
         toleration = _mapping(toleration, "toleration")
-        if toleration.get("effect") in (None, "", "NoSchedule", "NoExecute") and toleration.get("key"):
+        if toleration.get("effect") not in (None, "", "NoSchedule", "NoExecute"):
+            continue
+        if toleration.get("key"):
             keys.append(str(toleration["key"]))
+        elif toleration.get("operator") == "Exists":  # no key: tolerates every taint
+            keys.append("*")
     return tuple(sorted(set(keys)))
 
 

@@ -36,7 +36,7 @@ class Task:
     spot: bool = False
     """The task tolerates spot nodes, and may itself be preempted like ``batch-low``."""
     tolerations: tuple[str, ...] = ()
-    """Taint keys the task tolerates."""
+    """Taint keys the task tolerates; ``*`` tolerates every taint."""
     duration_s: float | None = None
     """Expected run time, when known: lets duration-aware policies co-locate tasks that end together."""
 
@@ -70,6 +70,9 @@ class Task:
     @property
     def gpu_demand_milli(self) -> int:
         return self.num_gpu * self.per_gpu_milli
+
+    def tolerates(self, taints: tuple[str, ...]) -> bool:
+        return "*" in self.tolerations or set(taints) <= set(self.tolerations)
 
     @property
     def priority(self) -> int:

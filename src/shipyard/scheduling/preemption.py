@@ -43,7 +43,7 @@ def plan_preemption(task: Task, cluster: Cluster) -> Preemption | None:
 
 def _evict_until_fits(task: Task, cluster: Cluster, node: int, candidates: list[Allocation]):
     spec = cluster.nodes[node]
-    if (spec.spot and not task.spot) or not set(spec.taints) <= set(task.tolerations):
+    if (spec.spot and not task.spot) or not task.tolerates(spec.taints):
         return None
     if task.num_gpu and task.gpu_types and spec.gpu_type not in task.gpu_types:
         return None
