@@ -190,8 +190,8 @@ class FgdPack(Fgd):
     """FGD, then — among nodes within ``tolerance`` milli-GPU of the least growth — the fullest node, and
     for a task of known duration the node whose GPU tasks end closest to when it ends.
 
-    FGD's growth differs by fractions of a milli-GPU between nodes that are equally good in
-    practice; packing among those keeps other nodes whole for the multi-GPU tasks to come.
+    Nodes whose growth differs by a few milli-GPU are equally good in practice; packing among
+    them keeps other nodes whole for the multi-GPU tasks to come.
     """
 
     name = "fgd-pack"
