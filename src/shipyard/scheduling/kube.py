@@ -1,0 +1,163 @@
+"""Kubernetes Pods and Nodes (their JSON, as the kube-scheduler sends them) as tasks and nodes.
+
+A pod asks for whole GPUs with the ``nvidia.com/gpu`` resource, or for a share of one GPU
+with the annotation ``shipyard.io/gpu-milli`` (1–1000). ``shipyard.io/gpu-types`` (``T4|A10``)
+restricts the GPU models, ``spec.priorityClassName`` names a priority class (serving,
+batch-high, batch, batch-low), ``shipyard.io/team`` (label) the team, and
+``shipyard.io/expected-duration-s`` (annotation) the expected run time. Tolerating the
+``shipyard.io/spot`` taint lets a pod run on spot nodes and marks it preemptible.
+
+A node's GPU model is its ``nvidia.com/gpu.product`` label; a node labelled or tainted
+``shipyard.io/spot`` is spot capacity. What is in use on a node comes from the annotations
+``shipyard.io/gpu-free-milli`` (per GPU, ``1000,470,0``), ``shipyard.io/cpu-free-milli`` and
+``shipyard.io/memory-free-mib``, which a GPU-sharing device plugin keeps current; without them
+the node's allocatable is taken as free.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from shipyard.errors import ShipyardError, UsageError
+from shipyard.scheduling.model import BATCH, GPU_MILLI, PRIORITY_CLASSES, Node, Task
+
+GPU_RESOURCE = "nvidia.com/gpu"
+GPU_PRODUCT_LABEL = "nvidia.com/gpu.product"
+SPOT = "shipyard.io/spot"
+GPU_MILLI_ANNOTATION = "shipyard.io/gpu-milli"
+GPU_TYPES_ANNOTATION = "shipyard.io/gpu-types"
+TEAM_LABEL = "shipyard.io/team"
+DURATION_ANNOTATION = "shipyard.io/expected-duration-s"
+GPU_FREE_ANNOTATION = "shipyard.io/gpu-free-milli"
+CPU_FREE_ANNOTATION = "shipyard.io/cpu-free-milli"
+MEMORY_FREE_ANNOTATION = "shipyard.io/memory-free-mib"
+
+_SUFFIXES = {"m": Decimal("0.001"), "": Decimal(1), "k": Decimal(10) ** 3, "M": Decimal(10) ** 6,
+             "G": Decimal(10) ** 9, "T": Decimal(10) ** 12, "P": Decimal(10) ** 15, "E": Decimal(10) ** 18,
+             "Ki": Decimal(2) ** 10, "Mi": Decimal(2) ** 20, "Gi": Decimal(2) ** 30, "Ti": Decimal(2) ** 40,
+             "Pi": Decimal(2) ** 50, "Ei": Decimal(2) ** 60}
+_QUANTITY = re.compile(r"^([+-]?[0-9.]+(?:[eE][+-]?[0-9]+)?)(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?$")
+
+
+def quantity(value: Any, what: str) -> Decimal:
+    """A Kubernetes resource quantity (``500m``, ``2``, ``16Gi``) as a number."""
+    match = _QUANTITY.match(str(value).strip())
+    if not match:
+        raise UsageError(f"{what} is {value!r}, not a Kubernetes quantity", hint="write it like 500m, 2, 16Gi")
+    try:
+        number = Decimal(match.group(1))
+    except InvalidOperation:
+        raise UsageError(f"{what} is {value!r}, not a Kubernetes quantity",
+                         hint="write it like 500m, 2, 16Gi") from None
+    return number * _SUFFIXES[match.group(2) or ""]
+
+
+def _mapping(value: Any, what: str) -> Mapping[str, Any]:
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise UsageError(f"{what} is not an object", hint="send pods and nodes as the Kubernetes API writes them")
+    return value
+
+
+def pod_key(pod: Mapping[str, Any]) -> str:
+    meta = _mapping(pod.get("metadata"), "pod metadata")
+    return f"{meta.get('namespace') or 'default'}/{meta.get('name') or meta.get('uid') or '?'}"
+
+
+def _requests(pod: Mapping[str, Any]) -> dict[str, Decimal]:
+    spec = _mapping(pod.get("spec"), "pod spec")
+    totals: dict[str, Decimal] = {}
+    for i, container in enumerate(spec.get("containers") or []):
+        resources = _mapping(_mapping(container, f"container {i}").get("resources"), f"container {i} resources")
+        asked = {**_mapping(resources.get("limits"), "limits"), **_mapping(resources.get("requests"), "requests")}
+        for name, value in asked.items():
+            totals[name] = totals.get(name, Decimal(0)) + quantity(value, f"container {i} {name}")
+    return totals
+
+
+def _tolerated_keys(spec: Mapping[str, Any]) -> tuple[str, ...]:
+    keys = []
+    for toleration in spec.get("tolerations") or []:
+        toleration = _mapping(toleration, "toleration")
+        if toleration.get("effect") not in (None, "", "NoSchedule", "NoExecute"):
+            continue
+        if toleration.get("key"):
+            keys.append(str(toleration["key"]))
+        elif toleration.get("operator") == "Exists":  # no key: tolerates every taint
+            keys.append("*")
+    return tuple(sorted(set(keys)))
+
+
+def pod_to_task(pod: Any) -> Task:
+    pod = _mapping(pod, "the pod")
+    meta = _mapping(pod.get("metadata"), "pod metadata")
+    spec = _mapping(pod.get("spec"), "pod spec")
+    annotations = _mapping(meta.get("annotations"), "pod annotations")
+    labels = _mapping(meta.get("labels"), "pod labels")
+    name = pod_key(pod)
+    requests = _requests(pod)
+    num_gpu = int(requests.get(GPU_RESOURCE, 0))
+    gpu_milli = GPU_MILLI if num_gpu else 0
+    if GPU_MILLI_ANNOTATION in annotations:
+        gpu_milli = int(quantity(annotations[GPU_MILLI_ANNOTATION], f"pod {name} {GPU_MILLI_ANNOTATION}"))
+        num_gpu = max(num_gpu, 1)
+    types = tuple(t.strip() for t in re.split(r"[|,]", str(annotations.get(GPU_TYPES_ANNOTATION, ""))) if t.strip())
+    priority_class = spec.get("priorityClassName") or BATCH
+    if priority_class not in PRIORITY_CLASSES:
+        priority_class = BATCH
+    tolerations = _tolerated_keys(spec)
+    duration = annotations.get(DURATION_ANNOTATION)
+    try:
+        return Task(name=name, cpu_milli=int(requests.get("cpu", 0) * 1000),
+                    memory_mib=int(requests.get("memory", 0) / 2 ** 20), num_gpu=num_gpu, gpu_milli=gpu_milli,
+                    gpu_types=types, team=str(labels.get(TEAM_LABEL, "")), priority_class=priority_class,
+                    spot=SPOT in tolerations, tolerations=tolerations,
+                    duration_s=float(quantity(duration, f"pod {name} {DURATION_ANNOTATION}")) if duration else None)
+    except ShipyardError as exc:
+        raise UsageError(f"pod {name}: {exc.message}", hint=exc.hint) from None
+
+
+def node_name(node: Any) -> str:
+    name = _mapping(_mapping(node, "a node").get("metadata"), "node metadata").get("name")
+    if not name:
+        raise UsageError("a node has no metadata.name", hint="send nodes as the Kubernetes API writes them")
+    return str(name)
+
+
+def node_from_object(node: Any) -> tuple[Node, dict[str, Any]]:
+    """The node, and what is free on it now (``cpu_milli``, ``memory_mib``, ``gpu_milli`` per GPU) when annotated."""
+    name = node_name(node)
+    meta = _mapping(node["metadata"], "node metadata")
+    labels = _mapping(meta.get("labels"), "node labels")
+    annotations = _mapping(meta.get("annotations"), "node annotations")
+    status = _mapping(node.get("status"), "node status")
+    allocatable = _mapping(status.get("allocatable") or status.get("capacity"), "node allocatable")
+    taints = [_mapping(t, "taint") for t in _mapping(node.get("spec"), "node spec").get("taints") or []]
+    taint_keys = tuple(sorted({str(t.get("key")) for t in taints if t.get("effect") in ("NoSchedule", "NoExecute")}))
+    spot = str(labels.get(SPOT, "")).lower() == "true" or SPOT in taint_keys
+    try:
+        spec = Node(name=name, cpu_milli=int(quantity(allocatable.get("cpu", 0), f"node {name} cpu") * 1000),
+                    memory_mib=int(quantity(allocatable.get("memory", 0), f"node {name} memory") / 2 ** 20),
+                    num_gpu=int(quantity(allocatable.get(GPU_RESOURCE, 0), f"node {name} {GPU_RESOURCE}")),
+                    gpu_type=str(labels.get(GPU_PRODUCT_LABEL, "")), spot=spot,
+                    taints=tuple(k for k in taint_keys if k != SPOT))
+    except ShipyardError as exc:
+        raise UsageError(f"node {name}: {exc.message}", hint=exc.hint) from None
+    free: dict[str, Any] = {}
+    if CPU_FREE_ANNOTATION in annotations:
+        free["cpu_milli"] = int(quantity(annotations[CPU_FREE_ANNOTATION], f"node {name} {CPU_FREE_ANNOTATION}"))
+    if MEMORY_FREE_ANNOTATION in annotations:
+        free["memory_mib"] = int(quantity(annotations[MEMORY_FREE_ANNOTATION],
+                                          f"node {name} {MEMORY_FREE_ANNOTATION}"))
+    if GPU_FREE_ANNOTATION in annotations:
+        values = [v for v in str(annotations[GPU_FREE_ANNOTATION]).split(",") if v.strip()]
+        gpus = [int(quantity(v, f"node {name} {GPU_FREE_ANNOTATION}")) for v in values]
+        if len(gpus) != spec.num_gpu or any(not 0 <= g <= GPU_MILLI for g in gpus):
+            raise UsageError(f"node {name}: {GPU_FREE_ANNOTATION} is {annotations[GPU_FREE_ANNOTATION]!r}",
+                             hint=f"one value from 0 to {GPU_MILLI} per GPU ({spec.num_gpu} GPUs), comma-separated")
+        free["gpu_milli"] = gpus
+    return spec, free

@@ -1,0 +1,42 @@
+"""``place(task, cluster) -> Placement | Queued``: filter the nodes, score those left, take the best."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+
+from shipyard.scheduling.cluster import Allocation, Cluster
+from shipyard.scheduling.filters import feasible
+from shipyard.scheduling.model import Task
+from shipyard.scheduling.policies import Policy
+from shipyard.scheduling.quotas import Quotas
+
+
+@dataclasses.dataclass(frozen=True)
+class Placement:
+    node: str
+    node_index: int
+    gpus: tuple[int, ...]
+
+
+@dataclasses.dataclass(frozen=True)
+class Queued:
+    reason: str
+
+
+def place(task: Task, cluster: Cluster, policy: Policy, *, quotas: Quotas | None = None) -> Placement | Queued:
+    """Where the policy would put ``task`` now; changes nothing (``commit`` applies a placement)."""
+    if quotas is not None and (reason := quotas.exceeded(task, cluster)):
+        return Queued(reason)
+    nodes = np.flatnonzero(feasible(task, cluster))
+    if not len(nodes):
+        return Queued("no node has room for the task")
+    trial = policy.trial(task, cluster, nodes)
+    best = int(np.argmax(policy.scores(task, cluster, trial)))
+    node = int(nodes[best])
+    return Placement(cluster.nodes[node].name, node, tuple(int(g) for g in np.flatnonzero(trial.gpus[best])))
+
+
+def commit(task: Task, cluster: Cluster, placement: Placement) -> Allocation:
+    return cluster.allocate(task, placement.node_index, placement.gpus)
