@@ -196,7 +196,7 @@ def test_a_run_against_a_server_that_never_answered_says_so_and_the_next_run_syn
         server.start()
         assert shipyard(["run", str(project / "pipeline.yaml")]) == 0
         captured = capsys.readouterr()
-        assert f"note: synced run {first.id} to MLflow" in captured.err and "outage version 1" in captured.err
+        assert f"synced run {first.id} to MLflow" in captured.err and "outage version 1" in captured.err
         assert "registered model: outage version 2" in captured.out
         assert store.runs_with_tracking("pending-sync") == []
         assert [s.version for s in lifecycle.list_states("outage")] == ["1", "2"]
