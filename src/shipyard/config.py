@@ -23,6 +23,12 @@ class Settings:
     database_url: str
     mlflow_tracking_uri: str
     mlflow_artifact_root: Path
+    artifact_url: str | None = None
+    """Where artifacts live when not under the home: a folder or any fsspec URL (``s3://bucket/prefix``)."""
+    prediction_log_url: str | None = None
+    """Where the prediction log lives when not under the home: a folder or any fsspec URL."""
+    mlflow_artifact_url: str | None = None
+    """MLflow's artifact root for new experiments when not under the home, e.g. ``s3://bucket/mlflow``."""
     prediction_log_flush_s: float = 1.0
     prediction_log_durability: str = "buffered"
     run_lease_s: float = 30.0
@@ -57,16 +63,24 @@ class Settings:
         return bool(self.oidc_issuer and self.oidc_audience and self.oidc_jwks_url)
 
     @property
-    def artifact_root(self) -> Path:
-        return self.home / "artifacts"
+    def artifact_root(self) -> Path | str:
+        """A local folder as a Path, an object-store location as its URL."""
+        return storage_location(self.artifact_url, self.home / "artifacts")
 
     @property
     def audit_checkpoints(self) -> str:
-        return self.audit_checkpoint_url or str(self.artifact_root / "audit" / "checkpoints")
+        return self.audit_checkpoint_url or f"{str(self.artifact_root).rstrip('/')}/audit/checkpoints"
 
     @property
-    def prediction_log_root(self) -> Path:
-        return self.home / "predictions"
+    def prediction_log_root(self) -> Path | str:
+        """A local folder as a Path, an object-store location as its URL."""
+        return storage_location(self.prediction_log_url, self.home / "predictions")
+
+    @property
+    def mlflow_artifact_location(self) -> str:
+        """MLflow's artifact root as a URI (``file:///…`` for a local folder)."""
+        location = storage_location(self.mlflow_artifact_url, self.mlflow_artifact_root)
+        return location.resolve().as_uri() if isinstance(location, Path) else location
 
     @property
     def prediction_spool_root(self) -> Path:
@@ -88,6 +102,9 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         database_url=database_url,
         mlflow_tracking_uri=tracking_uri,
         mlflow_artifact_root=home / "mlartifacts",
+        artifact_url=storage_url(env, "SHIPYARD_ARTIFACTS"),
+        prediction_log_url=storage_url(env, "SHIPYARD_PREDICTION_LOG"),
+        mlflow_artifact_url=storage_url(env, "SHIPYARD_MLFLOW_ARTIFACTS"),
         prediction_log_flush_s=flush_interval(env.get("SHIPYARD_PREDICTION_LOG_FLUSH_S") or "1",
                                               "SHIPYARD_PREDICTION_LOG_FLUSH_S"),
         prediction_log_durability=durability(env.get("SHIPYARD_PREDICTION_LOG_DURABILITY") or "buffered",
@@ -100,6 +117,42 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         **_oidc(env),
         **_audit(env),
     )
+
+
+_URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
+
+
+def is_url(location: str | Path) -> bool:
+    """Whether a location names an object store (``s3://…``, ``gs://…``) rather than a local folder."""
+    return isinstance(location, str) and bool(_URL.match(location)) and not location.startswith("file://")
+
+
+def storage_location(url: str | None, default: Path) -> Path | str:
+    if not url:
+        return default
+    if is_url(url):
+        return url.rstrip("/")
+    return Path(url.removeprefix("file://")).expanduser().resolve()
+
+
+def storage_url(env, name: str) -> str | None:
+    """A storage setting: a local folder or an fsspec URL whose scheme has a backend installed."""
+    raw = (env.get(name) or "").strip()
+    if not raw or not is_url(raw):
+        return raw or None
+    scheme = raw.split("://", 1)[0]
+    import fsspec
+
+    try:
+        fsspec.get_filesystem_class(scheme)
+    except (ImportError, ValueError) as exc:
+        raise SpecError(f"{name}={raw} names storage shipyard cannot open: {exc}", headline="invalid setting",
+                        hint="install its backend (pip install 'shipyard[s3]' for s3://), or give a local folder"
+                        ) from None
+    if scheme in ("s3", "s3a", "gs", "gcs", "az", "abfs") and not raw.split("://", 1)[1].strip("/"):
+        raise SpecError(f"{name}={raw} names no bucket", headline="invalid setting",
+                        hint="write it as s3://bucket/prefix")
+    return raw
 
 
 def _audit(env) -> dict:

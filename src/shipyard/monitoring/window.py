@@ -28,31 +28,39 @@ class LoggedWindow:
         return self.frame[columns].rename(columns=lambda c: c[len(FEATURE_PREFIX):])
 
 
-def _hour(folder: Path) -> datetime | None:
+def _hour(file: Path | str) -> datetime | None:
+    folder = str(file).replace("\\", "/").rsplit("/", 2)[-2]
     try:
-        return datetime.strptime(folder.name.partition("=")[2], "%Y-%m-%dT%H").replace(tzinfo=timezone.utc)
+        return datetime.strptime(folder.partition("=")[2], "%Y-%m-%dT%H").replace(tzinfo=timezone.utc)
     except ValueError:
         return None
 
 
-def read_window(root: Path, model: str, *, start: datetime, end: datetime, version: str | None = None,
+def read_window(root: Path | str, model: str, *, start: datetime, end: datetime, version: str | None = None,
                 arms: tuple[str, ...] | None = None) -> LoggedWindow:
+    """``root`` is a local folder or an object-store URL (its files are fetched whole, then queried)."""
     import duckdb
+    import pyarrow as pa
     import pyarrow.parquet as pq
 
-    folder = Path(root) / f"model={quote(model, safe='')}"
-    files, skipped = [], []
-    for hour_folder in sorted(folder.glob("hour=*")):
-        hour = _hour(hour_folder)
+    from shipyard.store import object_files
+
+    root = object_files.location(root)
+    remote = isinstance(root, str)
+    files, skipped, tables = [], [], []
+    for path in object_files.glob(root, f"model={quote(model, safe='')}/hour=*/*.parquet"):
+        hour = _hour(path)
         if hour is None or hour + timedelta(hours=1) <= start or hour >= end:
             continue
-        for path in sorted(hour_folder.glob("*.parquet")):
-            try:
+        try:
+            if remote:
+                tables.append(pq.read_table(pa.BufferReader(object_files.read_bytes(path))))
+            else:
                 pq.read_metadata(path)
-            except Exception as exc:
-                skipped.append({"file": str(path), "reason": f"{type(exc).__name__}: {exc}"})
-                continue
-            files.append(str(path))
+        except Exception as exc:
+            skipped.append({"file": str(path), "reason": f"{type(exc).__name__}: {exc}"})
+            continue
+        files.append(str(path))
     if not files:
         return LoggedWindow(frame=pd.DataFrame(), files=0, skipped=skipped)
     filters, parameters = ["timestamp >= ?", "timestamp < ?"], [start, end]
@@ -64,6 +72,10 @@ def read_window(root: Path, model: str, *, start: datetime, end: datetime, versi
         parameters += list(arms)
     with duckdb.connect() as con:
         con.execute("SET TimeZone = 'UTC'")
-        frame = con.execute(f"SELECT * FROM read_parquet(?, union_by_name = true) WHERE {' AND '.join(filters)}",
-                            [files, *parameters]).df()
+        if remote:
+            logged = pa.concat_tables(tables, promote_options="permissive")  # noqa: F841 (DuckDB reads it by name)
+            frame = con.execute(f"SELECT * FROM logged WHERE {' AND '.join(filters)}", parameters).df()
+        else:
+            frame = con.execute(f"SELECT * FROM read_parquet(?, union_by_name = true) WHERE {' AND '.join(filters)}",
+                                [files, *parameters]).df()
     return LoggedWindow(frame=frame, files=len(files), skipped=skipped)

@@ -8,7 +8,7 @@ import tempfile
 from pathlib import Path
 from typing import Protocol
 
-from shipyard.errors import BackendError
+from shipyard.errors import BackendError, TamperedError
 
 
 def sha256_bytes(data: bytes) -> str:
@@ -65,19 +65,68 @@ class LocalArtifactStore:
                 f"artifact {digest[:12]} is missing from {self.root}",
                 hint="the artifact folder was cleaned or moved; re-run with --no-cache to rebuild it",
             ) from None
-        if sha256_bytes(data) != digest:
-            raise BackendError(
-                f"artifact {digest[:12]} at {path} does not match its digest: the file was modified",
-                hint="delete the file and re-run with --no-cache to rebuild it",
-            )
-        return data
+        return checked(data, digest, path)
 
     def exists(self, digest: str) -> bool:
         return self.path_for(digest).exists()
 
 
-ARTIFACT_STORES = {"local": "shipyard.pipeline.artifacts:LocalArtifactStore"}
+class ObjectArtifactStore:
+    """The same layout as :class:`LocalArtifactStore` in object storage (any fsspec URL, e.g. ``s3://b/p``).
+
+    Credentials and endpoint come from the backend's own chain (for S3: the AWS environment variables,
+    ``~/.aws/config``, instance roles; ``AWS_ENDPOINT_URL_S3`` for an S3-compatible server).
+    """
+
+    def __init__(self, url: str):
+        from shipyard.store.object_folder import ObjectFolder
+
+        self.url = url.rstrip("/")
+        self.folder = ObjectFolder(self.url)
+
+    def name_for(self, digest: str) -> str:
+        return f"sha256/{digest[:2]}/{digest}"
+
+    def put(self, data: bytes) -> str:
+        digest = sha256_bytes(data)
+        if not self.exists(digest):
+            self.folder.write(self.name_for(digest), data)
+        return digest
+
+    def get(self, digest: str) -> bytes:
+        try:
+            data = self.folder.read(self.name_for(digest))
+        except FileNotFoundError:
+            raise BackendError(
+                f"artifact {digest[:12]} is missing from {self.url}",
+                hint="the objects were deleted or the URL changed; re-run with --no-cache to rebuild them",
+            ) from None
+        return checked(data, digest, f"{self.url}/{self.name_for(digest)}")
+
+    def exists(self, digest: str) -> bool:
+        try:
+            return self.folder.fs.exists(self.folder.location(self.name_for(digest)))
+        except OSError as exc:
+            raise BackendError(f"could not reach the artifact store {self.url}: {exc}",
+                               hint="check the URL, the credentials and that the storage is reachable") from exc
 
 
-def open_artifact_store(settings) -> LocalArtifactStore:
-    return LocalArtifactStore(settings.artifact_root)
+def checked(data: bytes, digest: str, where: object) -> bytes:
+    """``data`` if it hashes to ``digest``; a modified artifact is refused, never used."""
+    if sha256_bytes(data) != digest:
+        raise TamperedError(
+            f"artifact {digest[:12]} at {where} does not match its digest: it was modified",
+            hint="delete it and re-run with --no-cache to rebuild it",
+        )
+    return data
+
+
+ARTIFACT_STORES = {"local": "shipyard.pipeline.artifacts:LocalArtifactStore",
+                   "object": "shipyard.pipeline.artifacts:ObjectArtifactStore"}
+
+
+def open_artifact_store(settings) -> ArtifactStore:
+    root = settings.artifact_root
+    if isinstance(root, Path):
+        return LocalArtifactStore(root)
+    return ObjectArtifactStore(root)

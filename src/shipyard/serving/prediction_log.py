@@ -25,6 +25,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from shipyard.store import object_files
+
 if TYPE_CHECKING:
     import pandas as pd
 
@@ -107,15 +109,21 @@ def records_table(records: list[PredictionRecord], feature_names: tuple[str, ...
     return pa.table(arrays | features)
 
 
-def group_path(root: Path, key: tuple, name: str) -> Path:
-    """The file ``name`` in the partition of a file group (see ``file_group``)."""
+def group_path(root: Path | str, key: tuple, name: str) -> Path | str:
+    """The file ``name`` in the partition of a file group (see ``file_group``); a URL under a URL root."""
     model, hour, _, _ = key
-    return Path(root) / f"model={model}" / f"hour={hour}" / name
+    return object_files.join(root, f"model={model}", f"hour={hour}", name)
 
 
-def write_atomically(table: pa.Table, path: Path, *, sync: bool = False) -> None:
+def write_atomically(table: pa.Table, path: Path | str, *, sync: bool = False) -> None:
     """Write through a temporary name and rename, so a reader never sees a partial file;
-    ``sync`` also flushes the file and its folder to the disk before returning."""
+    ``sync`` also flushes the file and its folder to the disk before returning.
+    An object-store URL gets the whole file in one request (objects appear whole by themselves)."""
+    if not isinstance(path, Path):
+        sink = pa.BufferOutputStream()
+        pq.write_table(table, sink)
+        object_files.write_bytes(path, sink.getvalue().to_pybytes())
+        return
     tmp = path.with_name(path.name + ".tmp")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -190,9 +198,9 @@ class WriterThread:
 class PredictionLogWriter(WriterThread):
     """Non-blocking prediction log: ``offer`` enqueues, one background thread writes Parquet."""
 
-    def __init__(self, root: Path, *, max_queue: int = 10_000, flush_rows: int = 5_000, flush_interval_s: float = 1.0,
-                 observers: list[Callable[[list[PredictionRecord]], None]] | None = None):
-        self.root = Path(root)
+    def __init__(self, root: Path | str, *, max_queue: int = 10_000, flush_rows: int = 5_000,
+                 flush_interval_s: float = 1.0, observers: list[Callable[[list[PredictionRecord]], None]] | None = None):
+        self.root = object_files.location(root)
         self.observers = list(observers or [])
         self.max_queue = max_queue
         self.flush_rows = flush_rows
@@ -328,14 +336,35 @@ class PredictionLogWriter(WriterThread):
         return defaultdict(list, {k: v for k, v in failed.items() if v})
 
 
-def read_predictions(root: Path, model: str | None = None) -> pd.DataFrame:
+def read_parquet_files(files: list[Path | str], *, partitioned_under: str | None = None) -> pa.Table:
+    """Object-store files read into one table (columns united by name); with ``partitioned_under``,
+    the ``model`` and ``hour`` of each file's path are added as columns, as DuckDB's hive partitioning does."""
+    tables = []
+    for file in files:
+        table = pq.read_table(pa.BufferReader(object_files.read_bytes(file)))
+        if partitioned_under is not None:
+            parts = dict(p.split("=", 1) for p in str(file)[len(partitioned_under):].split("/") if "=" in p)
+            table = table.append_column("model", pa.array([parts.get("model")] * table.num_rows, pa.string()))
+            table = table.append_column("hour", pa.array([parts.get("hour")] * table.num_rows, pa.string()))
+        tables.append(table)
+    return pa.concat_tables(tables, promote_options="permissive")
+
+
+def read_predictions(root: Path | str, model: str | None = None) -> pd.DataFrame:
     """Every logged row (of one model, if given), ordered by timestamp, request_id, row."""
     import duckdb
     import pandas as pd
 
+    root = object_files.location(root)
     folder = "model=*" if model is None else f"model={quote(model, safe='')}"
-    if not any(Path(root).glob(f"{folder}/hour=*/*.parquet")):
+    files = object_files.glob(root, f"{folder}/hour=*/*.parquet")
+    if not files:
         return pd.DataFrame(columns=[*BASE_SCHEMA, "model", "hour"])
+    if isinstance(root, str):
+        logged = read_parquet_files(files, partitioned_under=root)  # noqa: F841 (read by DuckDB by name)
+        with duckdb.connect() as con:
+            con.execute("SET TimeZone = 'UTC'")
+            return con.execute("SELECT * FROM logged ORDER BY timestamp, request_id, row").df()
     with duckdb.connect() as con:
         con.execute("SET TimeZone = 'UTC'")
         return con.execute(

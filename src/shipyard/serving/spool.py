@@ -34,6 +34,7 @@ import numpy as np
 
 from shipyard.serving.prediction_log import (PredictionRecord, WriterThread, file_group, group_path, records_table,
                                              write_atomically)
+from shipyard.store import object_files
 
 log = logging.getLogger(__name__)
 _SEGMENT = re.compile(r"^(?P<owner>.+)\.(?P<seq>\d{8})\.jsonl$")
@@ -91,7 +92,7 @@ def read_segment(path: Path) -> tuple[list[PredictionRecord], int]:
     return records, bad
 
 
-def convert_segment(path: Path, log_root: Path, *, sync: bool = False,
+def convert_segment(path: Path, log_root: Path | str, *, sync: bool = False,
                     observers: list[Callable[[list[PredictionRecord]], None]] = ()) -> SegmentResult:
     """Write a segment's records to the prediction log (skipping files an earlier conversion wrote);
     delete the segment once every group is written."""
@@ -112,7 +113,7 @@ def convert_segment(path: Path, log_root: Path, *, sync: bool = False,
     for key, members in groups.items():
         digest = hashlib.sha256(json.dumps([key[2], list(key[3])]).encode()).hexdigest()[:16]
         target = group_path(log_root, key, f"part-{path.stem}-{digest}.parquet")
-        if target.exists():
+        if object_files.exists(target):
             continue
         try:
             write_atomically(records_table(members, key[3]), target, sync=sync)
@@ -151,7 +152,7 @@ class Replayed:
     left: int = 0
 
 
-def replay_spool(spool_root: Path, log_root: Path, *, sync: bool = False) -> Replayed:
+def replay_spool(spool_root: Path, log_root: Path | str, *, sync: bool = False) -> Replayed:
     """Convert the segments of every gateway that is gone (its lock is free) into the prediction log."""
     replayed = Replayed()
     spool_root = Path(spool_root)
@@ -200,9 +201,9 @@ class SpooledPredictionLog(WriterThread):
     refuses_unlogged = True
     _what = "prediction spool"
 
-    def __init__(self, root: Path, spool_root: Path, *, sync: bool = False, flush_interval_s: float = 1.0,
+    def __init__(self, root: Path | str, spool_root: Path, *, sync: bool = False, flush_interval_s: float = 1.0,
                  observers: list[Callable[[list[PredictionRecord]], None]] | None = None):
-        self.root = Path(root)
+        self.root = object_files.location(root)
         self.spool_root = Path(spool_root)
         self.sync = sync
         self.flush_interval_s = flush_interval_s

@@ -49,7 +49,7 @@ def fallback_settings(settings: Settings) -> Settings:
     """The settings with MLflow pointed at the local fallback store under the home."""
     folder = settings.home / FALLBACK_FOLDER
     return dataclasses.replace(settings, mlflow_tracking_uri=f"sqlite:///{folder / 'mlflow.db'}",
-                               mlflow_artifact_root=folder / "artifacts")
+                               mlflow_artifact_root=folder / "artifacts", mlflow_artifact_url=None)
 
 
 @contextlib.contextmanager

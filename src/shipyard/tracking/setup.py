@@ -7,7 +7,7 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
-from shipyard.config import Settings
+from shipyard.config import Settings, storage_location
 from shipyard.errors import BackendError, RefusedError
 from shipyard.tracking.backend import is_database_uri, mlflow_errors, quiet_mlflow, redact_uri, uri_scheme
 
@@ -116,7 +116,7 @@ def _create_sqlite_store(database: Path, settings: Settings) -> None:
     scratch = database.with_name(f"{database.name}.creating-{os.getpid()}")
     scratch_uri = f"sqlite:///{scratch}"
     try:
-        for store in (TrackingStore(scratch_uri, settings.mlflow_artifact_root.as_uri()), RegistryStore(scratch_uri)):
+        for store in (TrackingStore(scratch_uri, settings.mlflow_artifact_location), RegistryStore(scratch_uri)):
             store.engine.dispose()
         os.replace(scratch, database)
     finally:
@@ -124,9 +124,11 @@ def _create_sqlite_store(database: Path, settings: Settings) -> None:
 
 
 def experiment_artifact_location(name: str, settings: Settings) -> str | None:
-    """Where a new experiment keeps its artifacts: under the home for a database store, else the server's choice."""
+    """Where a new experiment keeps its artifacts: under the MLflow artifact root for a database store (the
+    home, or ``SHIPYARD_MLFLOW_ARTIFACTS`` such as ``s3://bucket/mlflow``), else the server's choice."""
     if is_database_uri(settings.mlflow_tracking_uri):
-        return (settings.mlflow_artifact_root / name).resolve().as_uri()
+        root = storage_location(settings.mlflow_artifact_url, settings.mlflow_artifact_root)
+        return (root / name).resolve().as_uri() if isinstance(root, Path) else f"{root}/{name}"
     return None
 
 

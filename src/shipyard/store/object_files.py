@@ -1,0 +1,76 @@
+"""Files at a local path or an object-store URL, for the few places that write and list them by name.
+
+A location is a :class:`~pathlib.Path` (a local file, used as is: fast and atomic by rename) or a
+string URL such as ``s3://bucket/prefix/file.parquet`` (an object store replaces an object atomically
+by itself). Credentials come from the backend's own chain (for S3 the AWS environment and config).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from shipyard.config import is_url
+from shipyard.errors import BackendError
+
+
+def filesystem(url: str):
+    """The fsspec filesystem of a URL and the URL's path within it."""
+    from fsspec.core import url_to_fs
+
+    try:
+        return url_to_fs(url)
+    except (ImportError, ValueError) as exc:
+        raise BackendError(f"cannot open the storage at {url}: {exc}",
+                           hint="install the fsspec backend for its scheme (pip install 'shipyard[s3]' for s3://)"
+                           ) from None
+
+
+def location(root: Path | str) -> Path | str:
+    """A local folder as a Path, an object-store URL as is."""
+    return root if isinstance(root, str) and is_url(root) else Path(root)
+
+
+def join(root: Path | str, *parts: str) -> Path | str:
+    if isinstance(root, str) and is_url(root):
+        return "/".join([root.rstrip("/"), *parts])
+    return Path(root).joinpath(*parts)
+
+
+def write_bytes(location: str, data: bytes) -> None:
+    fs, path = filesystem(location)
+    try:
+        fs.pipe_file(path, data)
+    except OSError as exc:
+        raise BackendError(f"could not write {location}: {exc}",
+                           hint="check that the storage is reachable and writable") from exc
+
+
+def exists(location: Path | str) -> bool:
+    if isinstance(location, Path):
+        return location.exists()
+    fs, path = filesystem(location)
+    fs.invalidate_cache(path.rsplit("/", 1)[0])
+    return fs.exists(path)
+
+
+def glob(root: Path | str, pattern: str) -> list[Path | str]:
+    """The files under ``root`` matching ``pattern`` (``model=x/hour=*/*.parquet``), sorted."""
+    if isinstance(root, Path) or not is_url(root):
+        return sorted(Path(root).glob(pattern))
+    fs, path = filesystem(root)
+    fs.invalidate_cache()
+    found = fs.glob(f"{path.rstrip('/')}/{pattern}")
+    return sorted(fs.unstrip_protocol(p) for p in found)
+
+
+def read_bytes(location: Path | str) -> bytes:
+    if isinstance(location, Path):
+        return location.read_bytes()
+    fs, path = filesystem(location)
+    try:
+        return fs.cat_file(path)
+    except FileNotFoundError:
+        raise
+    except OSError as exc:
+        raise BackendError(f"could not read {location}: {exc}",
+                           hint="check that the storage is reachable and readable") from exc
