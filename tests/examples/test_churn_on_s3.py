@@ -14,7 +14,8 @@ ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.slow
 
 
-def test_churn_demo_keeps_everything_in_s3(tmp_path, s3_server):  # noqa: F811
+@pytest.mark.timeout(900)
+def test_churn_demo_keeps_everything_in_s3(tmp_path, s3_server, monkeypatch):  # noqa: F811
     from shipyard.config import load_settings
     from shipyard.monitoring.runs import history
     from shipyard.serving.deployments import get_deployment
@@ -43,7 +44,7 @@ def test_churn_demo_keeps_everything_in_s3(tmp_path, s3_server):  # noqa: F811
     assert not any((home / name).exists() for name in ("artifacts", "predictions", "mlartifacts"))
 
     for name, value in storage.items():
-        os.environ[name] = value
+        monkeypatch.setenv(name, value)
     settings = load_settings()
     reset_engines()
     try:
@@ -52,8 +53,6 @@ def test_churn_demo_keeps_everything_in_s3(tmp_path, s3_server):  # noqa: F811
         assert get_deployment("churn", settings=settings).stable_version == "2"
     finally:
         reset_engines()
-        for name in storage:
-            os.environ.pop(name, None)
 
     client = s3_server.client()
     for key in artifacts:  # overwrite every artifact: whatever lineage reads first is refused

@@ -5,6 +5,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from s3_server import s3_env, s3_server  # noqa: F401 (fixtures)
 from sqlalchemy import delete, text
 
 from shipyard.cli import main as shipyard
@@ -287,3 +288,28 @@ def test_concurrent_writers_anchor_one_verifiable_log(database_url, signing_key,
     report = verify_log()
     assert report.ok, report
     assert report.head_seq == 24 and report.checkpoints >= 6 and report.unanchored_events < 2
+
+
+def test_checkpoints_in_s3_anchor_the_log_and_a_modified_one_is_detected(database_url, signing_key, s3_server,
+                                                                         s3_env, monkeypatch):
+    bucket = s3_env
+    monkeypatch.setenv("SHIPYARD_AUDIT_CHECKPOINTS", f"s3://{bucket}/audit/checkpoints")
+    _fill(12)
+    settings = load_settings()
+    assert _checkpoint_seqs(settings) == [1, 6, 11]
+    keys = s3_server.keys(bucket, "audit/checkpoints/")
+    assert len([k for k in keys if k.endswith(".json")]) == 3 and len([k for k in keys if k.endswith(".sig")]) == 3
+    report = verify_log()
+    assert report.ok and report.anchored and report.checkpoints == 3
+
+    folder = ObjectFolder(settings.audit_checkpoints)
+    name = _stored(folder, 6)
+    body = s3_server.client().get_object(Bucket=bucket, Key=f"audit/checkpoints/{name}")["Body"].read()
+    s3_server.client().put_object(Bucket=bucket, Key=f"audit/checkpoints/{name}",
+                                  Body=body.replace(b'"count":6', b'"count":7'))
+    _tampered(verify_log(), 6, "does not verify with key")
+    s3_server.client().put_object(Bucket=bucket, Key=f"audit/checkpoints/{name}", Body=body)
+    assert verify_log().ok
+
+    _sql("DELETE FROM audit_events WHERE seq > 8")
+    _tampered(verify_log(), 9, "events 9 to 11 were deleted from its end")
