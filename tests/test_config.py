@@ -68,3 +68,31 @@ def test_the_mandatory_shadow_stage_is_off_by_default_and_a_duration_when_set(tm
     assert load_settings({"SHIPYARD_HOME": str(tmp_path)}).min_shadow_s == 0
     for text, seconds in (("24h", 86400), ("90m", 5400), ("3600", 3600), ("off", 0), ("0", 0), ("none", 0)):
         assert load_settings({"SHIPYARD_HOME": str(tmp_path), "SHIPYARD_MIN_SHADOW": text}).min_shadow_s == seconds
+
+
+def test_storage_defaults_to_folders_under_the_home(tmp_path):
+    settings = load_settings({"SHIPYARD_HOME": str(tmp_path)})
+    assert settings.artifact_root == tmp_path / "artifacts"
+    assert settings.prediction_log_root == tmp_path / "predictions"
+    assert settings.mlflow_artifact_location == (tmp_path / "mlartifacts").as_uri()
+    assert settings.audit_checkpoints == str(tmp_path / "artifacts" / "audit" / "checkpoints")
+
+
+def test_storage_can_be_object_storage_or_another_folder(tmp_path):
+    settings = load_settings({"SHIPYARD_HOME": str(tmp_path), "SHIPYARD_ARTIFACTS": "s3://team-bucket/artifacts/",
+                              "SHIPYARD_PREDICTION_LOG": "s3://team-bucket/predictions",
+                              "SHIPYARD_MLFLOW_ARTIFACTS": str(tmp_path / "elsewhere")})
+    assert settings.artifact_root == "s3://team-bucket/artifacts"
+    assert settings.audit_checkpoints == "s3://team-bucket/artifacts/audit/checkpoints"
+    assert settings.prediction_log_root == "s3://team-bucket/predictions"
+    assert settings.mlflow_artifact_location == (tmp_path / "elsewhere").as_uri()
+
+
+@pytest.mark.parametrize("value, needle", [
+    ("nosuchscheme://bucket/x", "names storage shipyard cannot open"),
+    ("s3://", "names no bucket"),
+])
+def test_storage_shipyard_cannot_open_is_refused_when_settings_load(tmp_path, value, needle):
+    with pytest.raises(SpecError, match=needle) as caught:
+        load_settings({"SHIPYARD_HOME": str(tmp_path), "SHIPYARD_ARTIFACTS": value})
+    assert caught.value.headline == "invalid setting" and caught.value.hint

@@ -104,11 +104,10 @@ class ObjectArtifactStore:
         return checked(data, digest, f"{self.url}/{self.name_for(digest)}")
 
     def exists(self, digest: str) -> bool:
-        try:
+        from shipyard.store.object_files import storage_errors
+
+        with storage_errors(f"reach the artifact store {self.url}"):
             return self.folder.fs.exists(self.folder.location(self.name_for(digest)))
-        except OSError as exc:
-            raise BackendError(f"could not reach the artifact store {self.url}: {exc}",
-                               hint="check the URL, the credentials and that the storage is reachable") from exc
 
 
 def checked(data: bytes, digest: str, where: object) -> bytes:

@@ -7,10 +7,25 @@ by itself). Credentials come from the backend's own chain (for S3 the AWS enviro
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from pathlib import Path
 
 from shipyard.config import is_url
-from shipyard.errors import BackendError
+from shipyard.errors import BackendError, ShipyardError
+
+
+@contextlib.contextmanager
+def storage_errors(action: str, hint: str = "check the URL, the credentials and that the storage is reachable"
+                   ) -> Iterator[None]:
+    """Any failure of the storage client (an unreachable endpoint, refused credentials: the S3 clients raise
+    their own exception kinds, not OSError) becomes a BackendError; a missing file stays FileNotFoundError."""
+    try:
+        yield
+    except (FileNotFoundError, ShipyardError):
+        raise
+    except Exception as exc:
+        raise BackendError(f"could not {action}: {type(exc).__name__}: {exc}", hint=hint) from exc
 
 
 def filesystem(url: str):
@@ -38,19 +53,17 @@ def join(root: Path | str, *parts: str) -> Path | str:
 
 def write_bytes(location: str, data: bytes) -> None:
     fs, path = filesystem(location)
-    try:
+    with storage_errors(f"write {location}"):
         fs.pipe_file(path, data)
-    except OSError as exc:
-        raise BackendError(f"could not write {location}: {exc}",
-                           hint="check that the storage is reachable and writable") from exc
 
 
 def exists(location: Path | str) -> bool:
     if isinstance(location, Path):
         return location.exists()
     fs, path = filesystem(location)
-    fs.invalidate_cache(path.rsplit("/", 1)[0])
-    return fs.exists(path)
+    with storage_errors(f"look for {location}"):
+        fs.invalidate_cache(path.rsplit("/", 1)[0])
+        return fs.exists(path)
 
 
 def glob(root: Path | str, pattern: str) -> list[Path | str]:
@@ -58,8 +71,9 @@ def glob(root: Path | str, pattern: str) -> list[Path | str]:
     if isinstance(root, Path) or not is_url(root):
         return sorted(Path(root).glob(pattern))
     fs, path = filesystem(root)
-    fs.invalidate_cache()
-    found = fs.glob(f"{path.rstrip('/')}/{pattern}")
+    with storage_errors(f"list {root}"):
+        fs.invalidate_cache()
+        found = fs.glob(f"{path.rstrip('/')}/{pattern}")
     return sorted(fs.unstrip_protocol(p) for p in found)
 
 
@@ -67,10 +81,5 @@ def read_bytes(location: Path | str) -> bytes:
     if isinstance(location, Path):
         return location.read_bytes()
     fs, path = filesystem(location)
-    try:
+    with storage_errors(f"read {location}"):
         return fs.cat_file(path)
-    except FileNotFoundError:
-        raise
-    except OSError as exc:
-        raise BackendError(f"could not read {location}: {exc}",
-                           hint="check that the storage is reachable and readable") from exc

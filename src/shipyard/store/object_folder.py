@@ -11,6 +11,7 @@ import tempfile
 from pathlib import Path
 
 from shipyard.errors import BackendError
+from shipyard.store.object_files import storage_errors
 
 
 class ObjectFolder:
@@ -44,30 +45,25 @@ class ObjectFolder:
                     Path(tmp).unlink(missing_ok=True)
                     raise
             else:
-                self.fs.pipe_file(target, data)
+                with storage_errors(f"write {name} to {self.url}"):
+                    self.fs.pipe_file(target, data)
         except OSError as exc:
             raise BackendError(f"could not write {name} to {self.url}: {exc}",
                                hint="check that the storage is reachable and writable") from exc
         return self.protocol_location(target)
 
     def read(self, name: str) -> bytes:
-        try:
+        with storage_errors(f"read {name} from {self.url}"):
             return self.fs.cat_file(self.location(name))
-        except FileNotFoundError:
-            raise
-        except OSError as exc:
-            raise BackendError(f"could not read {name} from {self.url}: {exc}",
-                               hint="check that the storage is reachable and readable") from exc
 
     def names(self) -> list[str]:
         """The objects directly in the folder, sorted; an absent folder is empty."""
         try:
-            entries = self.fs.ls(self.root, detail=False)
+            with storage_errors(f"list {self.url}"):
+                entries = self.fs.ls(self.root, detail=False, refresh=True) if not self.is_local \
+                    else self.fs.ls(self.root, detail=False)
         except FileNotFoundError:
             return []
-        except OSError as exc:
-            raise BackendError(f"could not list {self.url}: {exc}",
-                               hint="check that the storage is reachable and readable") from exc
         names = (entry.rstrip("/").rsplit("/", 1)[-1] for entry in entries)
         return sorted(name for name in names if not name.startswith("."))
 
