@@ -12,6 +12,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from s3_server import s3_env, s3_server  # noqa: F401 (fixtures)
+
 from shipyard.serving.prediction_log import PredictionLogWriter, PredictionRecord, read_predictions
 
 pytestmark = pytest.mark.timeout(60)
@@ -186,3 +188,37 @@ def test_write_error_keeps_thread_and_records_for_retry(tmp_path):
     assert read_predictions(tmp_path).request_id.tolist() == ["a", "b"]
     writer.close()
     assert writer.discarded == 0
+
+
+def test_the_log_in_object_storage_reads_back_as_the_local_one(tmp_path, s3_server, s3_env):  # noqa: F811
+    from shipyard.monitoring.window import read_window
+
+    url = f"s3://{s3_env}/predictions"
+    records = [record("a", labels=["yes", "no"], proba=[[0.2, 0.8], [0.9, 0.1]],
+                      features={"age": [30, 41], "plan": ["basic", "pro"]}),
+               record("b", ts=T1, labels=["no"], proba=[[0.7, 0.3]], features={"age": [52], "plan": [None]}),
+               record("c", model="fraud", version="3", ts=T0 + 1, labels=np.array([1, 0]),
+                      features={"amount": [1.5, None]})]
+    for root in (tmp_path, url):
+        writer = PredictionLogWriter(root, flush_interval_s=3600)
+        writer.start()
+        assert all(writer.offer(r) for r in records)
+        writer.close()
+        assert writer.written_rows == 5 and writer.write_errors == 0
+    keys = s3_server.keys(s3_env)
+    assert sorted(k.rsplit("/", 1)[0] for k in keys) == [f"predictions/model=churn/hour={HOUR0}",
+                                                         f"predictions/model=churn/hour={HOUR1}",
+                                                         f"predictions/model=fraud/hour={HOUR0}"]
+    pd.testing.assert_frame_equal(read_predictions(url), read_predictions(tmp_path))
+    pd.testing.assert_frame_equal(read_predictions(url, model="fraud"), read_predictions(tmp_path, model="fraud"))
+    assert read_predictions(f"s3://{s3_env}/nothing-here").empty
+
+    start, end = datetime.fromtimestamp(T0 - 60, timezone.utc), datetime.fromtimestamp(T0 + 60, timezone.utc)
+    remote, local = (read_window(root, "churn", start=start, end=end) for root in (url, tmp_path))
+    assert remote.files == local.files == 1 and remote.frame.request_id.tolist() == ["a", "a"]
+    pd.testing.assert_frame_equal(remote.frame, local.frame)
+
+    torn = f"predictions/model=churn/hour={HOUR0}/part-torn.parquet"
+    s3_server.client().put_object(Bucket=s3_env, Key=torn, Body=b"PAR1 not a parquet file")
+    damaged = read_window(url, "churn", start=start, end=end)
+    assert damaged.files == 1 and [s["file"] for s in damaged.skipped] == [f"s3://{s3_env}/{torn}"]

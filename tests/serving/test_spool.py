@@ -10,6 +10,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from s3_server import s3_env, s3_server  # noqa: F401 (fixtures)
+
 from shipyard.serving.prediction_log import PredictionLogWriter, read_predictions
 from shipyard.serving.spool import SpooledPredictionLog, convert_segment, encode, replay_spool
 
@@ -142,3 +144,26 @@ def test_a_segment_that_is_not_a_regular_file_is_skipped_not_read(tmp_path):
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.strip() == "([], 0)"
     assert "is not a regular file" in done.stderr
+
+
+def test_a_spool_converts_into_object_storage_once(tmp_path, s3_server, s3_env):  # noqa: F811
+    url = f"s3://{s3_env}/log"
+    spooled = SpooledPredictionLog(url, tmp_path / "spool", flush_interval_s=3600)
+    spooled.start()
+    assert all(spooled.offer(r) for r in _records())
+    spooled.close()
+    buffered = PredictionLogWriter(tmp_path / "buffered", flush_interval_s=3600)
+    buffered.start()
+    assert all(buffered.offer(r) for r in _records())
+    buffered.close()
+    pd.testing.assert_frame_equal(_frame(url), _frame(tmp_path / "buffered"))
+    written = s3_server.keys(s3_env)
+    assert len(written) == 3 and not list((tmp_path / "spool").glob("*.jsonl"))
+
+    segment = tmp_path / "again" / "seg.jsonl"
+    segment.parent.mkdir()
+    segment.write_bytes(b"".join(encode(r) for r in _records()))
+    first = convert_segment(segment, url)
+    segment.write_bytes(b"".join(encode(r) for r in _records()))
+    second = convert_segment(segment, url)
+    assert first.written_rows == 5 and second.written_rows == 0  # the objects exist: nothing written twice

@@ -54,7 +54,7 @@ def read_window(root: Path | str, model: str, *, start: datetime, end: datetime,
             continue
         try:
             if remote:
-                tables.append(pq.read_table(pa.BufferReader(object_files.read_bytes(path))))
+                tables.append((path, pq.read_table(pa.BufferReader(object_files.read_bytes(path)))))
             else:
                 pq.read_metadata(path)
         except Exception as exc:
@@ -73,7 +73,7 @@ def read_window(root: Path | str, model: str, *, start: datetime, end: datetime,
     with duckdb.connect() as con:
         con.execute("SET TimeZone = 'UTC'")
         if remote:
-            logged = pa.concat_tables(tables, promote_options="permissive")  # noqa: F841 (DuckDB reads it by name)
+            logged = object_files.hive_table(tables, root)  # noqa: F841 (DuckDB reads it by name)
             frame = con.execute(f"SELECT * FROM logged WHERE {' AND '.join(filters)}", parameters).df()
         else:
             frame = con.execute(f"SELECT * FROM read_parquet(?, union_by_name = true) WHERE {' AND '.join(filters)}",

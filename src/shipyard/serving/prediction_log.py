@@ -336,20 +336,6 @@ class PredictionLogWriter(WriterThread):
         return defaultdict(list, {k: v for k, v in failed.items() if v})
 
 
-def read_parquet_files(files: list[Path | str], *, partitioned_under: str | None = None) -> pa.Table:
-    """Object-store files read into one table (columns united by name); with ``partitioned_under``,
-    the ``model`` and ``hour`` of each file's path are added as columns, as DuckDB's hive partitioning does."""
-    tables = []
-    for file in files:
-        table = pq.read_table(pa.BufferReader(object_files.read_bytes(file)))
-        if partitioned_under is not None:
-            parts = dict(p.split("=", 1) for p in str(file)[len(partitioned_under):].split("/") if "=" in p)
-            table = table.append_column("model", pa.array([parts.get("model")] * table.num_rows, pa.string()))
-            table = table.append_column("hour", pa.array([parts.get("hour")] * table.num_rows, pa.string()))
-        tables.append(table)
-    return pa.concat_tables(tables, promote_options="permissive")
-
-
 def read_predictions(root: Path | str, model: str | None = None) -> pd.DataFrame:
     """Every logged row (of one model, if given), ordered by timestamp, request_id, row."""
     import duckdb
@@ -361,7 +347,8 @@ def read_predictions(root: Path | str, model: str | None = None) -> pd.DataFrame
     if not files:
         return pd.DataFrame(columns=[*BASE_SCHEMA, "model", "hour"])
     if isinstance(root, str):
-        logged = read_parquet_files(files, partitioned_under=root)  # noqa: F841 (read by DuckDB by name)
+        pieces = [(f, pq.read_table(pa.BufferReader(object_files.read_bytes(f)))) for f in files]
+        logged = object_files.hive_table(pieces, root)  # noqa: F841 (read by DuckDB by name)
         with duckdb.connect() as con:
             con.execute("SET TimeZone = 'UTC'")
             return con.execute("SELECT * FROM logged ORDER BY timestamp, request_id, row").df()

@@ -83,3 +83,20 @@ def read_bytes(location: Path | str) -> bytes:
     fs, path = filesystem(location)
     with storage_errors(f"read {location}"):
         return fs.cat_file(path)
+
+
+def hive_table(pieces: list[tuple[Path | str, object]], root: Path | str):
+    """Arrow tables of files under ``root`` as one table, columns united by name, the ``key=value`` folders of
+    each file's path as trailing string columns (sorted by key): what DuckDB's hive partitioning makes of them."""
+    import pyarrow as pa
+
+    tables = [table for _, table in pieces]
+    partitions = []
+    for file, _ in pieces:
+        folders = str(file)[len(str(root)):].strip("/").split("/")[:-1]
+        partitions.append(dict(folder.split("=", 1) for folder in folders if "=" in folder))
+    table = pa.concat_tables(tables, promote_options="permissive")
+    for key in sorted({key for found in partitions for key in found}):
+        values = [found.get(key) for found, t in zip(partitions, tables) for _ in range(t.num_rows)]
+        table = table.append_column(key, pa.array(values, pa.string()))
+    return table
