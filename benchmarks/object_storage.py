@@ -121,7 +121,7 @@ def main() -> None:
     for name, runs in times.items():
         write = statistics.median(w for w, _ in runs)
         read = statistics.median(r for _, r in runs)
-        lines.append(f"| {name} | {size_mb / write:.0f} | {size_mb / read:.0f} | {write:.2f} | {read:.2f} |")
+        lines.append(f"| {name} | {size_mb / write:.1f} | {size_mb / read:.1f} | {write:.2f} | {read:.2f} |")
     text = "\n".join(lines)
     print(text)
     if args.out:
