@@ -199,7 +199,8 @@ class PredictionLogWriter(WriterThread):
     """Non-blocking prediction log: ``offer`` enqueues, one background thread writes Parquet."""
 
     def __init__(self, root: Path | str, *, max_queue: int = 10_000, flush_rows: int = 5_000,
-                 flush_interval_s: float = 1.0, observers: list[Callable[[list[PredictionRecord]], None]] | None = None):
+                 flush_interval_s: float = 1.0,
+                 observers: list[Callable[[list[PredictionRecord]], None]] | None = None):
         self.root = object_files.location(root)
         self.observers = list(observers or [])
         self.max_queue = max_queue
