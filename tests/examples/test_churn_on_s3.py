@@ -14,7 +14,7 @@ ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.slow
 
 
-@pytest.mark.timeout(900)
+@pytest.mark.timeout(1800)
 def test_churn_demo_keeps_everything_in_s3(tmp_path, s3_server, monkeypatch):  # noqa: F811
     from shipyard.config import load_settings
     from shipyard.monitoring.runs import history
@@ -31,7 +31,7 @@ def test_churn_demo_keeps_everything_in_s3(tmp_path, s3_server, monkeypatch):  #
     env = {k: v for k, v in os.environ.items() if k not in ("SHIPYARD_DATABASE_URL", "MLFLOW_TRACKING_URI")}
     env.update(storage)
     done = subprocess.run([sys.executable, str(example / "demo.py")], env=env, capture_output=True, text=True,
-                          timeout=900, cwd=tmp_path)
+                          timeout=1700, cwd=tmp_path)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     assert "drift of churn version 1: critical" in done.stdout
     assert f"predictions logged under s3://{bucket}/predictions" in done.stdout
