@@ -17,5 +17,5 @@ def test_the_benchmark_measures_every_side(tmp_path):
                           capture_output=True, text=True, timeout=240)
     assert done.returncode == 0, done.stderr[-3000:]
     rows = [line for line in out.read_text().splitlines() if line.startswith("| ") and "MB/s" not in line]
-    assert [row.split(" | ")[0] for row in rows] == ["| local folder", "| S3, s3fs (fsspec)", "| S3, obstore"]
+    assert [row.split(" | ")[0] for row in rows] == ["| local folder", "| S3, s3fs (shipyard)", "| S3, obstore"]
     assert all(float(cell) > 0 for row in rows for cell in row.strip("| ").split(" | ")[1:3])

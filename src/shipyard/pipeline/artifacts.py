@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 import os
 import tempfile
 from pathlib import Path
@@ -111,70 +110,6 @@ class ObjectArtifactStore:
             return self.folder.fs.exists(self.folder.location(self.name_for(digest)))
 
 
-class S3ArtifactStore:
-    """The artifact store on S3 through obstore (Rust's object_store), the faster client in
-    ``benchmarks/object_storage.py``; credentials, region and endpoint resolved by boto3's standard chain
-    (environment, ``~/.aws/config`` profiles, ``AWS_ENDPOINT_URL_S3``, instance and pod roles)."""
-
-    def __init__(self, url: str):
-        import boto3
-        from obstore.auth.boto3 import Boto3CredentialProvider
-        from obstore.store import S3Store
-
-        self.url = url.rstrip("/")
-        bucket, _, prefix = self.url.split("://", 1)[1].partition("/")
-        session = boto3.Session()
-        client = session.client("s3")
-        endpoint = client.meta.endpoint_url
-        self.store = S3Store(bucket, prefix=prefix or None, credential_provider=Boto3CredentialProvider(session),
-                             region=client.meta.region_name or "us-east-1", endpoint=endpoint,
-                             allow_http=endpoint.startswith("http://"),
-                             virtual_hosted_style_request=False)
-
-    def name_for(self, digest: str) -> str:
-        return f"sha256/{digest[:2]}/{digest}"
-
-    def put(self, data: bytes) -> str:
-        import obstore
-
-        from shipyard.store.object_files import storage_errors
-
-        digest = sha256_bytes(data)
-        if not self.exists(digest):
-            with storage_errors(f"write artifact {digest[:12]} to {self.url}"):
-                obstore.put(self.store, self.name_for(digest), data)
-        return digest
-
-    def get(self, digest: str) -> bytes:
-        import obstore
-        from obstore.exceptions import NotFoundError
-
-        from shipyard.store.object_files import storage_errors
-
-        with storage_errors(f"read artifact {digest[:12]} from {self.url}"):
-            try:
-                data = obstore.get(self.store, self.name_for(digest)).bytes().to_bytes()
-            except (NotFoundError, FileNotFoundError):
-                raise BackendError(
-                    f"artifact {digest[:12]} is missing from {self.url}",
-                    hint="the objects were deleted or the URL changed; re-run with --no-cache to rebuild them",
-                ) from None
-        return checked(data, digest, f"{self.url}/{self.name_for(digest)}")
-
-    def exists(self, digest: str) -> bool:
-        import obstore
-        from obstore.exceptions import NotFoundError
-
-        from shipyard.store.object_files import storage_errors
-
-        with storage_errors(f"reach the artifact store {self.url}"):
-            try:
-                obstore.head(self.store, self.name_for(digest))
-            except (NotFoundError, FileNotFoundError):
-                return False
-        return True
-
-
 def checked(data: bytes, digest: str, where: object) -> bytes:
     """``data`` if it hashes to ``digest``; a modified artifact is refused, never used."""
     if sha256_bytes(data) != digest:
@@ -186,15 +121,12 @@ def checked(data: bytes, digest: str, where: object) -> bytes:
 
 
 ARTIFACT_STORES = {"local": "shipyard.pipeline.artifacts:LocalArtifactStore",
-                   "s3": "shipyard.pipeline.artifacts:S3ArtifactStore",
                    "object": "shipyard.pipeline.artifacts:ObjectArtifactStore"}
 
 
 def open_artifact_store(settings) -> ArtifactStore:
-    """A folder's store, S3 through obstore when it is installed, any other URL through fsspec."""
+    """A folder's store, or the object store (fsspec: s3fs for ``s3://``) of a URL."""
     root = settings.artifact_root
     if isinstance(root, Path):
         return LocalArtifactStore(root)
-    if root.startswith("s3://") and importlib.util.find_spec("obstore") is not None:
-        return S3ArtifactStore(root)
     return ObjectArtifactStore(root)
