@@ -24,6 +24,16 @@ class Health(BaseModel):
 
 # ---------------------------------------------------------------- identity
 
+class OidcOut(BaseModel):
+    issuer: str = Field(description="The issuer whose JWTs the server accepts as bearer tokens.")
+    audience: str = Field(description="The audience those JWTs must name.")
+
+
+class SignInOptionsOut(BaseModel):
+    tokens: bool = Field(description="Whether the server needs a bearer token at all (false: --no-auth).")
+    oidc: OidcOut | None = Field(description="The OIDC issuer the server trusts; null when none is configured.")
+
+
 class IdentityOut(BaseModel):
     name: str = Field(description="alice, svc:ci-bot for a service account, or the server's local identity.")
     kind: Literal["user", "service", "local"]
