@@ -39,16 +39,22 @@ export function useListParams(defaults: { sort: string; filters: string[] }): Li
 
 /** A column heading that sorts the list by `field` (again: the other way). */
 export function SortHeader({ field, label, list }: { field: string; label: string; list: ListParams }) {
-  const active = list.sort.replace(/^-/, "") === field;
-  const descending = list.sort.startsWith("-");
-  const next = active && !descending ? `-${field}` : field;
+  return <th aria-sort={sortState(field, list)}><SortButton field={field} label={label} list={list} /></th>;
+}
+
+export function SortButton({ field, label, list }: { field: string; label: string; list: ListParams }) {
+  const state = sortState(field, list);
+  const next = state === "ascending" ? `-${field}` : field;
   return (
-    <th aria-sort={active ? (descending ? "descending" : "ascending") : "none"}>
-      <button type="button" onClick={() => list.update({ sort: next })}>
-        {label}{active ? (descending ? " ▼" : " ▲") : ""}
-      </button>
-    </th>
+    <button type="button" onClick={() => list.update({ sort: next })}>
+      {label}{state === "descending" ? " ▼" : state === "ascending" ? " ▲" : ""}
+    </button>
   );
+}
+
+function sortState(field: string, list: ListParams): "ascending" | "descending" | "none" {
+  if (list.sort.replace(/^-/, "") !== field) return "none";
+  return list.sort.startsWith("-") ? "descending" : "ascending";
 }
 
 export function Pager({ page, list }: { page: Page<unknown>; list: ListParams }) {

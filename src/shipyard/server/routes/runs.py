@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict
+from datetime import datetime, timezone
 from typing import Literal
 
 from fastapi import APIRouter, Depends, Query
@@ -39,16 +40,22 @@ def run_out(record, *, steps: bool = False, position: int | None = None) -> dict
             responses=problem_responses(400, 401, 403, 422, 503))
 def list_runs(pipeline: str | None = None, status: RunStatus | None = Query(None, description="The stored status."),
               model: str | None = Query(None, description="Runs that registered a version of this model."),
+              team: str | None = Query(None, description="Runs of the models this team owns, or admitted under "
+                                                         "its quota."),
+              since: datetime | None = Query(None, description="Runs created at or after this time (UTC unless "
+                                                               "an offset is given)."),
               sort: str = sort_query("-created_at", RUN_SORT_KEYS),
               page: Window = Depends(window), who: Caller = Depends(caller),
               settings: Settings = Depends(app_settings)) -> dict:
     from shipyard.store import runs as store
 
     order = parse_sort(sort, RUN_SORT_KEYS)
+    if since is not None and since.tzinfo is None:
+        since = since.replace(tzinfo=timezone.utc)
     with who.acting():
-        records, total = store.page_runs(pipeline=pipeline, status=status, model=model, sort=order.key,
-                                         descending=order.descending, offset=page.offset, limit=page.limit,
-                                         settings=settings)
+        records, total = store.page_runs(pipeline=pipeline, status=status, model=model, team=team, since=since,
+                                         sort=order.key, descending=order.descending, offset=page.offset,
+                                         limit=page.limit, settings=settings)
         places = positions([r.id for r in records if r.shown_status == "queued"], settings=settings)
     return page.page([run_out(r, position=places.get(r.id)) for r in records], total)
 
