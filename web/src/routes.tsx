@@ -11,6 +11,9 @@ export interface PageRoute {
 }
 
 export const pageRoutes: PageRoute[] = [
+  { path: "/", page: lazy(() => import("./pages/Overview")), nav: "Overview" },
+  { path: "/runs", page: lazy(() => import("./pages/Runs")), nav: "Runs" },
+  { path: "/runs/:runId", page: lazy(() => import("./pages/RunDetail")) },
   { path: "/catalog", page: lazy(() => import("./pages/Catalog")), nav: "Catalog" },
   { path: "/audit", page: lazy(() => import("./pages/Audit")), nav: "Audit log" },
 ];

@@ -59,6 +59,29 @@ class StepOut(BaseModel):
     error: str | None
     outputs: dict[str, Any]
     details: dict[str, Any] | None
+    upstream: list[str] | None = Field(default=None, description="The steps this one reads from, as the run's "
+                                       "spec compiles today; null when it no longer compiles or the step is not in "
+                                       "its DAG.")
+
+
+class TrialOut(BaseModel):
+    number: int
+    params: dict[str, Any]
+    value: float | None = Field(description="The objective; null for a failed or pruned trial.")
+    state: str = Field(description="complete, pruned or fail.")
+    duration_s: float | None
+    intermediate: dict[str, float] = Field(description="Step -> intermediate value reported for pruning.")
+
+
+class SweepOut(BaseModel):
+    run_id: str
+    step: str
+    metric: str
+    direction: Literal["maximize", "minimize"]
+    best_trial: int
+    best_value: float
+    best_params: dict[str, Any]
+    trials: list[TrialOut]
 
 
 class RunOut(BaseModel):

@@ -36,6 +36,28 @@ export interface Step {
   error: string | null;
   outputs: Record<string, unknown>;
   details: Record<string, unknown> | null;
+  /** The steps this one reads from; null when the run's spec no longer compiles. */
+  upstream: string[] | null;
+}
+
+export interface Trial {
+  number: number;
+  params: Record<string, unknown>;
+  value: number | null;
+  state: string;
+  duration_s: number | null;
+  intermediate: Record<string, number>;
+}
+
+export interface Sweep {
+  run_id: string;
+  step: string;
+  metric: string;
+  direction: "maximize" | "minimize";
+  best_trial: number;
+  best_value: number;
+  best_params: Record<string, unknown>;
+  trials: Trial[];
 }
 
 export interface Run {

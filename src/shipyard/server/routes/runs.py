@@ -13,7 +13,7 @@ from shipyard.governance.admission import positions
 from shipyard.server.auth import Caller, caller
 from shipyard.server.pagination import Page, Window, parse_sort, sort_query, window
 from shipyard.server.problems import problem_responses
-from shipyard.server.schemas import RunAccepted, RunDetail, RunFromRun, RunFromSpec, RunOut
+from shipyard.server.schemas import RunAccepted, RunDetail, RunFromRun, RunFromSpec, RunOut, SweepOut
 from shipyard.server.settings import app_settings
 from shipyard.store.runs import RUN_SORT_KEYS
 
@@ -23,6 +23,7 @@ RunStatus = Literal["pending", "queued", "running", "succeeded", "failed", "canc
 
 
 def run_out(record, *, steps: bool = False, position: int | None = None) -> dict:
+    from shipyard.pipeline.compile import upstream_steps
     from shipyard.pipeline.state import resume_command
 
     data = asdict(record)
@@ -31,7 +32,11 @@ def run_out(record, *, steps: bool = False, position: int | None = None) -> dict
     data["resume_command"] = resume_command(
         record.id, spec_error=(record.result or {}).get("error_kind") == "SpecError",
         spec_path=record.spec_path) if record.resumable else None
-    if not steps:
+    if steps:
+        upstream = upstream_steps(record.spec_text) or {}
+        for step in data["steps"]:
+            step["upstream"] = upstream.get(step["name"])
+    else:
         data.pop("steps")
     return data
 
@@ -70,6 +75,15 @@ def show_run(run_id: str, who: Caller = Depends(caller), settings: Settings = De
         position = positions([record.id], settings=settings).get(record.id) if record.shown_status == "queued" \
             else None
         return run_out(record, steps=True, position=position)
+
+
+@router.get("/{run_id}/sweep", response_model=SweepOut, summary="The run's sweep: every trial and the best one",
+            responses=problem_responses(401, 403, 404, 503))
+def show_sweep(run_id: str, who: Caller = Depends(caller), settings: Settings = Depends(app_settings)) -> dict:
+    from shipyard.pipeline.sweep_results import sweep_trials
+
+    with who.acting():
+        return sweep_trials(run_id, settings=settings)
 
 
 @router.post("", response_model=RunAccepted, status_code=202,
