@@ -1,6 +1,6 @@
 import "@testing-library/jest-dom/vitest";
 import { cleanup, configure } from "@testing-library/react";
-import { afterEach, vi } from "vitest";
+import { afterEach, beforeEach, expect, vi } from "vitest";
 
 // jsdom lays nothing out; the graph and chart libraries only need these to exist.
 class NoResizeObserver {
@@ -10,11 +10,19 @@ class NoResizeObserver {
 }
 globalThis.ResizeObserver ??= NoResizeObserver as unknown as typeof ResizeObserver;
 
+// A page that logs an error fails its test: the dashboard must show no console errors.
+let consoleErrors: ReturnType<typeof vi.spyOn>;
+beforeEach(() => {
+  consoleErrors = vi.spyOn(console, "error");
+});
+
 afterEach(() => {
+  const logged = consoleErrors.mock.calls.map((args) => args.map(String).join(" "));
   cleanup();
   window.sessionStorage.clear();
   vi.unstubAllGlobals();
   vi.restoreAllMocks();
+  expect(logged, "console.error was called").toEqual([]);
 });
 
 // Pages load lazily; their first import is transformed on demand, which takes seconds on a busy machine.
