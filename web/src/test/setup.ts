@@ -1,6 +1,6 @@
 import "@testing-library/jest-dom/vitest";
 import { cleanup, configure } from "@testing-library/react";
-import { afterEach, beforeEach, expect, vi } from "vitest";
+import { afterEach, beforeEach, expect, vi, type MockInstance } from "vitest";
 
 // jsdom lays nothing out; the graph and chart libraries only need these to exist.
 class NoResizeObserver {
@@ -11,13 +11,13 @@ class NoResizeObserver {
 globalThis.ResizeObserver ??= NoResizeObserver as unknown as typeof ResizeObserver;
 
 // A page that logs an error fails its test: the dashboard must show no console errors.
-let consoleErrors: ReturnType<typeof vi.spyOn>;
+let consoleErrors: MockInstance<typeof console.error>;
 beforeEach(() => {
   consoleErrors = vi.spyOn(console, "error");
 });
 
 afterEach(() => {
-  const logged = consoleErrors.mock.calls.map((args) => args.map(String).join(" "));
+  const logged = consoleErrors.mock.calls.map((args) => args.map((part: unknown) => String(part)).join(" "));
   cleanup();
   window.sessionStorage.clear();
   vi.unstubAllGlobals();
