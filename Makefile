@@ -39,7 +39,7 @@ web-check: $(WEB_DEPS)
 
 # the wheel, dashboard included (checked: a wheel without it would serve only the "not built" page)
 wheel: $(STAMP) $(WEB_BUILD)
-	rm -rf dist && $(BIN)/pip wheel --quiet --no-deps --no-build-isolation -w dist .
+	rm -rf dist && $(BIN)/pip wheel --quiet --no-deps -w dist .
 	$(BIN)/python -c "import glob, sys, zipfile; names = zipfile.ZipFile(glob.glob('dist/shipyard-*.whl')[0]).namelist(); \
 	  sys.exit(0 if 'shipyard/server/static/index.html' in names and any(n.startswith('shipyard/server/static/assets/') for n in names) \
 	  else 'the wheel lacks the dashboard (shipyard/server/static)')"
