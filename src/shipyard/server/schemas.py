@@ -410,6 +410,30 @@ class TeamOut(BaseModel):
     members: dict[str, Role] = Field(description="Identity -> its role in the team.")
 
 
+class QuotaLimitsOut(BaseModel):
+    runs: int | None = Field(description="Runs at once; null: not limited.")
+    cpu: float | None
+    memory: int | None = Field(description="Bytes.")
+    gpus: int | None
+    sweep_trials: int | None
+
+
+class QuotaUsedOut(BaseModel):
+    runs: int
+    cpu: float
+    memory: int = Field(description="Bytes.")
+    gpus: int
+    sweep_trials: int
+
+
+class QuotaOut(BaseModel):
+    team: str
+    source: str | None = Field(description="The quota file; null when no file declares quotas.")
+    limits: QuotaLimitsOut
+    used: QuotaUsedOut = Field(description="What the team's running runs hold now.")
+    queued: int = Field(description="The team's runs waiting for quota.")
+
+
 class TeamIn(Body):
     name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,120}$")
     separation_of_duties: bool = True

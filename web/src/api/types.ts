@@ -158,3 +158,11 @@ export interface Team {
   separation_of_duties: boolean;
   members: Record<string, string>;
 }
+
+export interface TeamQuota {
+  team: string;
+  source: string | null;
+  limits: { runs: number | null; cpu: number | null; memory: number | null; gpus: number | null; sweep_trials: number | null };
+  used: { runs: number; cpu: number; memory: number; gpus: number; sweep_trials: number };
+  queued: number;
+}
