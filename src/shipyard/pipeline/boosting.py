@@ -6,8 +6,11 @@ step stops with :class:`~shipyard.errors.PreemptedError`. A run of the step that
 checkpoint continues from it (XGBoost's ``xgb_model``, LightGBM's ``init_model``) for the rounds
 left. Without row or column subsampling the resumed model is the uninterrupted one, tree for tree:
 the saved booster keeps its exact leaf values and the gradients of the next round depend only on
-them. With subsampling (``subsample``, ``colsample_*``, bagging) each library reseeds its sampler
-when training continues, so the resumed model is a different draw of the same procedure.
+them. An XGBoost model is then the same bytes; a LightGBM model file also records the parameters
+of the last leg of training (``num_iterations``: the rounds left), so its trees and predictions
+are equal, not its bytes. With subsampling (``subsample``, ``colsample_*``, bagging) each library
+reseeds its sampler when training continues, so the resumed model is another draw of the same
+procedure: equivalent in its metrics, not equal.
 """
 
 from __future__ import annotations
@@ -80,11 +83,11 @@ def _fit_lightgbm(estimator, features, target, checkpoints: Checkpoints, every: 
     def save_rounds(env) -> None:
         saver.after_round(env.iteration + 1, lambda: env.model.model_to_string().encode())
 
-    estimator.set_params(n_estimators=total - done)
+    estimator.n_estimators = total - done  # not set_params, which LightGBM also copies into its booster params
     try:
         estimator.fit(features, target, init_model=booster, callbacks=[save_rounds])
     finally:
-        estimator.set_params(n_estimators=total)
+        estimator.n_estimators = total
     return _details(estimator.booster_.current_iteration(), done, every)
 
 
