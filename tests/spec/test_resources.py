@@ -13,14 +13,14 @@ jsonschema = pytest.importorskip("jsonschema")
 BASE = textwrap.dedent("""\
     name: etl
     steps:
-      - name: train
-        function: 'etl:train'
+      - name: fit
+        function: 'etl:fit'
         resources: {resources}
 """)
 
 
 def resources_of(text: str):
-    return parse_spec(BASE.format(resources=text)).steps[0].resources
+    return parse_spec(BASE.format(resources=text)).spec.steps[0].resources
 
 
 def schema_problems(text: str) -> list[str]:
@@ -74,8 +74,8 @@ def test_compiled_steps_carry_every_resource_key():
     from shipyard.pipeline.compile import compile_spec
 
     spec = parse_spec(BASE.format(resources="{gpu: '500m', gpu_type: T4, spot: true, priority: 0, "
-                                            "expected_duration: 20m, gpu_memory: 8GiB}"))
-    node = compile_spec(spec, spec_text="", spec_filename="p.yaml", source_digest=None).node("train")
+                                            "expected_duration: 20m, gpu_memory: 8GiB}")).spec
+    node = compile_spec(spec, spec_text="", spec_filename="p.yaml", source_digest=None).node("fit")
     resources = node.resources
     assert (resources.gpu, resources.gpu_types, resources.spot, resources.priority) == (0.5, ("T4",), True, "batch-low")
     assert (resources.expected_duration, resources.gpu_memory) == (1200, 8 * 2**30)
