@@ -65,6 +65,10 @@ def test_a_stopped_fit_resumes_from_its_checkpoint_into_the_unbroken_model(libra
     assert _rounds(resumed) == 40
     assert resumed.get_params()["n_estimators"] == 40
     assert np.array_equal(resumed.predict_proba(features), unbroken.predict_proba(features))
+    if library == "xgboost":
+        assert resumed.get_booster().save_raw("ubj") == unbroken.get_booster().save_raw("ubj")
+    else:  # the same trees; the model file's parameters record the last leg's num_iterations
+        assert resumed.booster_.dump_model()["tree_info"] == unbroken.booster_.dump_model()["tree_info"]
 
 
 @pytest.mark.parametrize("library", ["xgboost", "lightgbm"])
