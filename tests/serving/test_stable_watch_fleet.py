@@ -24,7 +24,7 @@ from shipyard.serving.server import free_port
 from shipyard.serving.traffic import deploy
 from shipyard.spec.deployment import DeploymentSpec
 
-pytestmark = [pytest.mark.postgres, pytest.mark.timeout(600)]
+pytestmark = [pytest.mark.postgres, pytest.mark.timeout(1200)]
 
 MIN_REQUESTS = 100
 PLAN = {"canary": {"steps": [100], "min_dwell_s": 0, "min_requests": MIN_REQUESTS},
@@ -51,22 +51,26 @@ def mlflow_home(tmp_path_factory, new_postgres_database):
 def _start(settings, port):
     env = {**os.environ, "SHIPYARD_HOME": str(settings.home), "SHIPYARD_DATABASE_URL": settings.database_url,
            "SHIPYARD_SLO_WATCH_INTERVAL_S": "0.5", "SHIPYARD_SLO_WATCH_LEASE_S": "5"}
-    return subprocess.Popen([sys.executable, "-m", "shipyard", "serve", "synth", "--port", str(port),
-                             "--no-log-predictions", "--poll-interval", "0.2"],
-                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    output = settings.home / f"gateway-{port}.log"
+    with output.open("w") as sink:
+        process = subprocess.Popen([sys.executable, "-m", "shipyard", "serve", "synth", "--port", str(port),
+                                    "--no-log-predictions", "--poll-interval", "0.2"],
+                                   env=env, stdout=sink, stderr=subprocess.STDOUT)
+    process.output = output
+    return process
 
 
-def _ready(url, process, timeout=90):
+def _ready(url, process, timeout=300):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        assert process.poll() is None, f"the gateway at {url} exited with {process.returncode}"
+        assert process.poll() is None, process.output.read_text()
         try:
             if httpx.get(f"{url}/v2/health/ready", timeout=1).status_code == 200:
                 return
         except httpx.TransportError:
             pass
         time.sleep(0.1)
-    raise AssertionError(f"{url} did not become ready")
+    raise AssertionError(f"{url} did not become ready: {process.output.read_text()}")
 
 
 def _send(url, color, count):
