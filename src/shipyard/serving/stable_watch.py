@@ -105,7 +105,8 @@ class StableVersionWatch:
             log.exception("could not give up the stable watch in the store")
 
     def tick(self) -> None:
-        for model in sorted(self.gateway.routes):
+        followed = self.gateway.follower.models if self.gateway.follower is not None else None
+        for model in sorted(m for m in self.gateway.routes if followed is None or m in followed):
             self.status[model] = self._watch(model, self.status.get(model) or WatchStatus())
 
     def _watch(self, model: str, before: WatchStatus) -> WatchStatus:
