@@ -106,8 +106,10 @@ class StableVersionWatch:
 
     def tick(self) -> None:
         followed = self.gateway.follower.models if self.gateway.follower is not None else None
+        status = dict(self.status)
         for model in sorted(m for m in self.gateway.routes if followed is None or m in followed):
-            self.status[model] = self._watch(model, self.status.get(model) or WatchStatus())
+            status[model] = self._watch(model, status.get(model) or WatchStatus())
+            self.status = dict(status)  # replaced whole: /metrics reads it from another thread
 
     def _watch(self, model: str, before: WatchStatus) -> WatchStatus:
         state = find_deployment(model, settings=self.settings)
