@@ -14,6 +14,7 @@ from pathlib import Path
 from shipyard.errors import SpecError
 
 DURABILITIES = ("buffered", "spool", "fsync")
+PAGE_FORMATS = ("alertmanager", "json", "slack")
 GATEWAY_SCOPES = ("inference", "metrics")
 """What a gateway can require a token for: its inference endpoints, its ``/metrics``."""
 
@@ -53,6 +54,14 @@ class Settings:
     quotas_file: Path | None = None
     """The TOML file declaring team quotas (``SHIPYARD_QUOTAS``); None when no quotas are declared."""
     min_shadow_s: float = 0.0
+    slo_watch_interval_s: float = 5.0
+    """How often each gateway publishes its stable versions' windows, and the watch's holder judges the fleet's."""
+    slo_watch_lease_s: float = 15.0
+    """How long a gateway that stops renewing keeps a model's stable watch from the others."""
+    page_url: str | None = None
+    """Where a breaching stable version with nothing to roll back to is paged (``SHIPYARD_PAGE_URL``)."""
+    page_format: str = "alertmanager"
+    """The page's body: Alertmanager alerts (POST to ``/api/v2/alerts``), a JSON event or a Slack message."""
     """The platform's mandatory shadow stage: how long a version must mirror traffic before it takes live
     traffic (0: none, the embedded default; production sets e.g. 24h)."""
 
@@ -103,9 +112,25 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
                                              "SHIPYARD_GATEWAY_REQUIRE_TOKEN"),
         quotas_file=_quotas_file(env, home),
         min_shadow_s=min_shadow(env.get("SHIPYARD_MIN_SHADOW") or "0", "SHIPYARD_MIN_SHADOW"),
+        slo_watch_interval_s=_positive_float(env, "SHIPYARD_SLO_WATCH_INTERVAL_S", 5.0),
+        slo_watch_lease_s=_positive_float(env, "SHIPYARD_SLO_WATCH_LEASE_S", 15.0),
+        **_pager(env),
         **_oidc(env),
         **_audit(env),
     )
+
+
+def _pager(env) -> dict:
+    url = env.get("SHIPYARD_PAGE_URL") or None
+    if url is not None and not url.startswith(("http://", "https://")):
+        raise SpecError(f"SHIPYARD_PAGE_URL={url} is not an http(s) URL", headline="invalid setting",
+                        hint="e.g. http://alertmanager:9093/api/v2/alerts, or unset it")
+    page_format = env.get("SHIPYARD_PAGE_FORMAT") or "alertmanager"
+    if page_format not in PAGE_FORMATS:
+        raise SpecError(f"SHIPYARD_PAGE_FORMAT={page_format} is not a page format; use one of "
+                        f"{', '.join(PAGE_FORMATS)}", headline="invalid setting",
+                        hint="alertmanager posts alerts to Alertmanager's /api/v2/alerts")
+    return {"page_url": url, "page_format": page_format}
 
 
 def _audit(env) -> dict:
