@@ -111,11 +111,13 @@ def step_costs(prices: PriceList, *, since: datetime, until: datetime,
     return records, unpriced
 
 
-def serving_costs(prices: PriceList, requests: dict[str, dict[str, int]], *,
+def serving_costs(prices: PriceList, requests: dict[str, dict[str, int]], *, teams: dict[str, str] | None = None,
                   settings: Settings | None = None) -> list[CostRecord]:
-    """One record per model and day from the requests its gateways answered (``serving.usage.served_requests``)."""
+    """One record per model and day from the requests its gateways answered (``serving.usage.served_requests``).
+
+    A model's team is its recorded owner, else the team its runs named (``teams``)."""
     with session_scope(settings) as session:
-        owners = {row.model: row.team for row in session.scalars(select(ModelOwner))}
+        owners = {**(teams or {}), **{row.model: row.team for row in session.scalars(select(ModelOwner))}}
     return [CostRecord(kind="serving", team=owners.get(model), model=model, run_id=None, step=None, day=day,
                        usage=f"{count} requests", requests=count, cost=count / 1000 * prices.requests)
             for model, days in sorted(requests.items()) for day, count in sorted(days.items())]
@@ -174,7 +176,8 @@ def cost_report(prices: PriceList, *, since: datetime, until: datetime, requests
                 settings: Settings | None = None) -> CostReport:
     """Steps of the runs in the window and the ``requests`` served in it, priced, filtered and added up."""
     steps, unpriced = step_costs(prices, since=since, until=until, settings=settings)
-    records = steps + serving_costs(prices, requests, settings=settings)
+    teams = {record.model: record.team for record in steps if record.team}
+    records = steps + serving_costs(prices, requests, teams=teams, settings=settings)
     return report(records, prices, since=since, until=until, by=by, team=team, model=model, unpriced_steps=unpriced)
 
 
