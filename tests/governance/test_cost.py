@@ -6,6 +6,7 @@ from datetime import datetime, timedelta, timezone
 import numpy as np
 import pytest
 
+from cost_records import record_run
 from shipyard.config import load_settings
 from shipyard.errors import UsageError
 from shipyard.governance.cost import (NO_TEAM, cost_report, parse_span, report, require_prices, serving_costs,
@@ -14,26 +15,9 @@ from shipyard.governance.directory import record_owner
 from shipyard.governance.prices import GIB, parse_prices
 from shipyard.serving.prediction_log import PredictionLogWriter, PredictionRecord
 from shipyard.serving.usage import served_requests
-from shipyard.store import runs as store
 from shipyard.store.db import session_scope
 
 PRICES = parse_prices("cpu = 0.1\nmemory = 0.01\nrequests = 0.5\n[gpu]\ndefault = 3.0", source="test")
-
-
-def record_run(run_id, *, model, team=None, steps, resources=True, pipeline=None):
-    """A run as the runner records it: its team, model and each step's resources in its options."""
-    options = {"no_cache": False, "from_step": None}
-    if resources:
-        options.update(team=team, model=model,
-                       resources={name: {"cpu": cpu, "memory": memory, "gpu": gpu}
-                                  for name, (cpu, memory, gpu, *_) in steps.items()})
-    store.create_run(run_id=run_id, pipeline=pipeline or model, spec_path=None, spec_text="", spec_digest="f" * 64,
-                     options=options)
-    for position, (name, (_, _, _, seconds, *rest)) in enumerate(steps.items()):
-        extra = rest[0] if rest else {}
-        store.save_step(run_id, name, kind=extra.get("kind", "train"), position=position,
-                        state=extra.get("state", "succeeded"), cache_hit=extra.get("cache_hit", False),
-                        duration_s=seconds, details=extra.get("details"))
 
 
 def window():
