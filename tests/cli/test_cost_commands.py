@@ -104,3 +104,10 @@ def test_cost_and_its_digest_say_the_same_in_process_and_through_a_server(twins)
     for body in (local, remote):
         body.pop("since"), body.pop("until")
     assert local == remote
+
+
+def test_the_cli_offers_the_groupings_the_governance_plane_knows():
+    from shipyard.cli.cost import GROUPINGS as offered
+    from shipyard.governance.cost import GROUPINGS
+
+    assert offered == GROUPINGS

@@ -4,12 +4,18 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict
+from typing import TYPE_CHECKING
 
 import typer
 
 from shipyard.cli import app
 from shipyard.client.remote import remote_api
-from shipyard.governance.cost import GROUPINGS, CostReport
+
+if TYPE_CHECKING:
+    from shipyard.governance.cost import CostReport
+
+GROUPINGS = ("team", "model", "run")
+"""``governance.cost.GROUPINGS``, named here so that the CLI imports no store until a command runs."""
 
 cost_app = typer.Typer(help="What runs and serving cost, by team, model or run (priced with SHIPYARD_PRICES).",
                        invoke_without_command=True)
