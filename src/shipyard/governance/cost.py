@@ -25,7 +25,7 @@ from shipyard.store.models import ModelOwner, PipelineRun, StepRun
 
 GROUPINGS = ("team", "model", "run")
 NO_TEAM = "(no team)"
-_SPAN = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([mhdw])\s*$")
+_SPAN = re.compile(r"^([1-9][0-9]{0,4})([mhdw])$")
 _SPAN_SECONDS = {"m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 
 
@@ -72,10 +72,11 @@ class CostReport:
 
 def parse_span(text: str) -> timedelta:
     """``30m``, ``12h``, ``7d`` or ``2w`` as a time span."""
-    match = _SPAN.match(text or "")
-    if not match or float(match.group(1)) <= 0:
-        raise UsageError(f"--since {text!r} is not a time span", hint="give a number and a unit, e.g. 30m, 12h, 7d, 2w")
-    return timedelta(seconds=float(match.group(1)) * _SPAN_SECONDS[match.group(2)])
+    match = _SPAN.match((text or "").strip())
+    if not match:
+        raise UsageError(f"--since {text!r} is not a time span",
+                         hint="give a whole number (1 to 99999) and a unit, e.g. 30m, 12h, 7d, 2w")
+    return timedelta(seconds=int(match.group(1)) * _SPAN_SECONDS[match.group(2)])
 
 
 def step_costs(prices: PriceList, *, since: datetime, until: datetime,

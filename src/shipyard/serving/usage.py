@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from pathlib import Path
+from urllib.parse import unquote
 
 
 def served_requests(root: Path, *, since: datetime, until: datetime) -> dict[str, dict[str, int]]:
@@ -25,11 +26,5 @@ def served_requests(root: Path, *, since: datetime, until: datetime) -> dict[str
             " WHERE timestamp >= ? AND timestamp < ? GROUP BY model, day",
             [str(Path(root) / "model=*" / "hour=*" / "*.parquet"), since, until]).fetchall()
     for model, day, count in rows:
-        counts.setdefault(_model_name(model), {})[day] = int(count)
+        counts.setdefault(unquote(model), {})[day] = int(count)
     return counts
-
-
-def _model_name(folder_value: str) -> str:
-    from urllib.parse import unquote
-
-    return unquote(folder_value)

@@ -19,7 +19,8 @@ router = APIRouter(prefix="/cost", tags=["cost"])
 
 @router.get("", response_model=CostPage, summary="Cost of the runs and serving in a window, added up",
             responses=problem_responses(400, 401, 403, 422, 503))
-def cost(since: str = Query("7d", description="How far back: 30m, 12h, 7d, 2w."),
+def cost(since: str = Query("7d", pattern=r"^[1-9][0-9]{0,4}[mhdw]$",
+                            description="How far back: minutes, hours, days or weeks, e.g. 30m, 12h, 7d, 2w."),
          by: Literal["team", "model", "run"] = "team", team: str | None = None, model: str | None = None,
          page: Window = Depends(window), who: Caller = Depends(caller),
          settings: Settings = Depends(app_settings)) -> dict:
