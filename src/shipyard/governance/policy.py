@@ -41,8 +41,9 @@ OPERATIONS = MappingProxyType({
 """Operation -> the least team role that allows it."""
 
 READ_OPERATIONS = frozenset({"models.read", "runs.read", "audit.read", "teams.read", "cost.read"})
-"""Reads span teams: the catalog, runs, audit log, team directory and cost are open to every member of any team, so that anyone on
-the platform can find who owns a model and what it takes. A role in some team is what they need."""
+"""Reads span teams: the catalog, runs, audit log, team directory and cost are open to every member of any
+team, so that anyone on the platform can find who owns a model and what it takes. A role in some team is what
+they need."""
 
 PLATFORM_OPERATIONS = frozenset({"teams.create", "identities.manage", "audit.manage"})
 """Operations on the platform itself: only a platform admin (or the local identity) may do them."""
