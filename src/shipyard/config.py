@@ -53,6 +53,8 @@ class Settings:
     """How long audit events must be kept before they may be pruned: years or days, e.g. '7y', '400d'."""
     quotas_file: Path | None = None
     """The TOML file declaring team quotas (``SHIPYARD_QUOTAS``); None when no quotas are declared."""
+    prices_file: Path | None = None
+    """The TOML price list cost is computed with (``SHIPYARD_PRICES``); None when no prices are declared."""
     min_shadow_s: float = 0.0
     slo_watch_interval_s: float = 5.0
     """How often each gateway publishes its stable versions' windows, and the watch's holder judges the fleet's."""
@@ -111,6 +113,7 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         gateway_require_token=gateway_scopes(env.get("SHIPYARD_GATEWAY_REQUIRE_TOKEN") or "",
                                              "SHIPYARD_GATEWAY_REQUIRE_TOKEN"),
         quotas_file=_quotas_file(env, home),
+        prices_file=_named_file(env, "SHIPYARD_PRICES", home / "prices.toml", "a TOML price list"),
         min_shadow_s=min_shadow(env.get("SHIPYARD_MIN_SHADOW") or "0", "SHIPYARD_MIN_SHADOW"),
         slo_watch_interval_s=_positive_float(env, "SHIPYARD_SLO_WATCH_INTERVAL_S", 5.0),
         slo_watch_lease_s=_positive_float(env, "SHIPYARD_SLO_WATCH_LEASE_S", 15.0),
@@ -189,6 +192,18 @@ def _quotas_file(env, home: Path) -> Path | None:
                             hint="point it at a TOML file of team quotas, or unset it to declare none")
         return path
     default = home / "quotas.toml"
+    return default if default.is_file() else None
+
+
+def _named_file(env, name: str, default: Path, what: str) -> Path | None:
+    """The file the variable ``name`` names (it must exist), else ``default`` when present."""
+    named = env.get(name)
+    if named:
+        path = Path(named).expanduser().resolve()
+        if not path.is_file():
+            raise SpecError(f"{name}={named} names no file", headline="invalid setting",
+                            hint=f"point it at {what}, or unset it")
+        return path
     return default if default.is_file() else None
 
 
