@@ -2,10 +2,15 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# The dashboard: web/ built by Vite into the package, so that the wheel serves it without Node
+WEB_BUILD := src/shipyard/server/static/index.html
+WEB_DEPS := web/node_modules/.package-lock.json
+WEB_SOURCES := $(shell find web/src -type f 2>/dev/null) web/index.html web/package.json web/package-lock.json \
+	web/vite.config.ts web/tsconfig.json
 
-.PHONY: demo test bench install clean
+.PHONY: demo test bench install clean web web-check wheel
 
-install: $(STAMP)
+install: $(STAMP) $(WEB_BUILD)
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -13,11 +18,31 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e ".[dev]"
 	touch $(STAMP)
 
-demo: $(STAMP)
+demo: $(STAMP) $(WEB_BUILD)
 	$(BIN)/python examples/churn/demo.py
 
-test: $(STAMP)
+test: $(STAMP) web-check $(WEB_BUILD)
 	$(BIN)/python -m pytest -q
+
+web: $(WEB_BUILD)
+
+$(WEB_DEPS): web/package.json web/package-lock.json
+	cd web && npm ci --no-audit --no-fund
+	touch $@
+
+$(WEB_BUILD): $(WEB_DEPS) $(WEB_SOURCES)
+	cd web && npm run build
+
+# type check, lint and component tests of the dashboard
+web-check: $(WEB_DEPS)
+	cd web && npm run check
+
+# the wheel, dashboard included (checked: a wheel without it would serve only the "not built" page)
+wheel: $(STAMP) $(WEB_BUILD)
+	rm -rf dist && $(BIN)/pip wheel --quiet --no-deps -w dist .
+	$(BIN)/python -c "import glob, sys, zipfile; names = zipfile.ZipFile(glob.glob('dist/shipyard-*.whl')[0]).namelist(); \
+	  sys.exit(0 if 'shipyard/server/static/index.html' in names and any(n.startswith('shipyard/server/static/assets/') for n in names) \
+	  else 'the wheel lacks the dashboard (shipyard/server/static)')"
 
 # make bench QUICK=1: tiny sizes, to prove the harness (peers' virtualenvs included) in minutes
 bench: $(STAMP)
@@ -25,4 +50,4 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/run_all.py $(if $(QUICK),--quick)
 
 clean:
-	rm -rf .shipyard examples/*/data .bench-results
+	rm -rf .shipyard examples/*/data .bench-results dist src/shipyard/server/static

@@ -41,3 +41,10 @@ def test_a_user_step_takes_its_own_settings_then_step_options_then_the_pipeline_
 def test_step_options_cannot_rewire_a_user_step():
     with pytest.raises(SpecError, match="'extract' is your own step"):
         compiled(STEPS_ONLY + "step_options:\n  extract: {inputs: {rows: load.result}}\n")
+
+
+def test_upstream_steps_of_a_spec_and_of_one_that_no_longer_compiles():
+    from shipyard.pipeline.compile import upstream_steps
+
+    assert upstream_steps(STEPS_ONLY) == {"extract": [], "load": ["extract"]}
+    assert upstream_steps("name: nightly\nsteps: 3\n") is None

@@ -20,6 +20,16 @@ def test_runs_list_is_a_page_sorted_and_filtered(client, platform):
         "items": [], "total": 0, "offset": 0, "limit": 50, "next_offset": None}
 
 
+def test_runs_by_team_and_since(client, platform):
+    ids = {r.run_id for r in platform["runs"]}
+    growth = client.get("/api/v1/runs", params={"team": "growth", "limit": 500}).json()
+    assert ids <= {r["id"] for r in growth["items"]}
+    assert client.get("/api/v1/runs", params={"team": "nobody"}).json()["total"] == 0
+    assert client.get("/api/v1/runs", params={"team": "growth", "since": "2999-01-01T00:00:00"}).json()["total"] == 0
+    assert client.get("/api/v1/runs", params={"since": "2000-01-01T00:00:00+02:00"}).json()["total"] >= 3
+    assert_problem(client.get("/api/v1/runs", params={"since": "last week"}), 422, title="invalid request")
+
+
 def test_bad_sort_key_and_status_are_client_errors(client):
     body = assert_problem(client.get("/api/v1/runs", params={"sort": "-colour"}), 400, title="invalid sort key")
     assert "created_at, started_at, finished_at, pipeline, status" in body["detail"]
@@ -32,7 +42,16 @@ def test_show_run_has_its_steps(client, platform):
     assert body["id"] == run_id and body["status"] == "succeeded" and body["model_version"] == "1"
     assert [s["name"] for s in body["steps"]][:2] == ["ingest", "validate"]
     assert body["resume_command"] is None and "name: churny" in body["spec_text"]
+    upstream = {s["name"]: s["upstream"] for s in body["steps"]}
+    assert upstream["ingest"] == [] and upstream["validate"] == ["ingest"] and "split" in upstream["features"]
     assert_problem(client.get("/api/v1/runs/doesnotexist"), 404, title="not found", detail="no run 'doesnotexist'")
+
+
+def test_a_run_without_a_sweep_says_so(client, platform):
+    run_id = platform["runs"][0].run_id
+    body = assert_problem(client.get(f"/api/v1/runs/{run_id}/sweep"), 404, title="no sweep in this run")
+    assert "sweep:" in body["detail"]
+    assert_problem(client.get("/api/v1/runs/doesnotexist/sweep"), 404, detail="no run 'doesnotexist'")
 
 
 def test_start_needs_exactly_one_source_and_a_valid_spec(client):

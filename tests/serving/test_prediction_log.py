@@ -212,6 +212,12 @@ def test_the_log_in_object_storage_reads_back_as_the_local_one(tmp_path, s3_serv
     pd.testing.assert_frame_equal(read_predictions(url), read_predictions(tmp_path))
     pd.testing.assert_frame_equal(read_predictions(url, model="fraud"), read_predictions(tmp_path, model="fraud"))
     assert read_predictions(f"s3://{s3_env}/nothing-here").empty
+    from shipyard.serving.usage import served_requests
+
+    day = (datetime.fromtimestamp(T0 - 86400, timezone.utc), datetime.fromtimestamp(T1 + 86400, timezone.utc))
+    served = served_requests(url, since=day[0], until=day[1])
+    assert served == served_requests(tmp_path, since=day[0], until=day[1]) == {"churn": {"2024-05-01": 2},
+                                                                               "fraud": {"2024-05-01": 1}}
 
     start, end = datetime.fromtimestamp(T0 - 60, timezone.utc), datetime.fromtimestamp(T0 + 60, timezone.utc)
     remote, local = (read_window(root, "churn", start=start, end=end) for root in (url, tmp_path))

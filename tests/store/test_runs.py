@@ -11,7 +11,7 @@ from sqlalchemy.exc import StatementError
 from shipyard.errors import NotFoundError, RefusedError
 from shipyard.store import runs
 from shipyard.store.db import session_scope
-from shipyard.store.models import Artifact, CacheEntry, PipelineRun, StepRun
+from shipyard.store.models import Artifact, CacheEntry, ModelOwner, PipelineRun, RunAdmission, StepRun
 
 T0 = datetime(2026, 1, 2, 3, 4, 5, 678901, tzinfo=timezone.utc)
 
@@ -201,6 +201,24 @@ def test_page_runs_filters_sorts_pages_and_counts(database_url):
     assert runs.page_runs(pipeline="nothing") == ([], 0)
     with pytest.raises(ValueError, match="sort must be one of"):
         runs.page_runs(sort="owner")
+
+
+def test_page_runs_by_team_and_since(database_url):
+    for run_id, pipeline in (("t1aaaaaaaaaa", "churn"), ("t2aaaaaaaaaa", "fraud"), ("t3aaaaaaaaaa", "adhoc"),
+                             ("t4aaaaaaaaaa", "renamed")):
+        _new(run_id, pipeline)
+    runs.update_run("t4aaaaaaaaaa", model_name="churn", model_version="2")
+    with session_scope() as s:
+        s.add_all([ModelOwner(model="churn", team="growth", recorded_at=datetime.now(timezone.utc)),
+                   ModelOwner(model="fraud", team="risk", recorded_at=datetime.now(timezone.utc)),
+                   RunAdmission(run_id="t3aaaaaaaaaa", team="growth", ticket=1, state="admitted", cpu=1, memory=0,
+                                gpus=0, sweep_trials=1, enqueued_at=datetime.now(timezone.utc))])
+    page, total = runs.page_runs(team="growth", sort="created_at", descending=False)
+    assert [r.id for r in page] == ["t1aaaaaaaaaa", "t3aaaaaaaaaa", "t4aaaaaaaaaa"] and total == 3
+    assert runs.page_runs(team="risk")[1] == 1 and runs.page_runs(team="nobody") == ([], 0)
+    created = runs.get_run("t1aaaaaaaaaa").created_at
+    assert runs.page_runs(since=created - timedelta(minutes=1))[1] == 4
+    assert runs.page_runs(team="growth", since=created + timedelta(days=1)) == ([], 0)
 
 
 def test_latest_run_for_model(database_url):

@@ -13,7 +13,8 @@ def server_command(host: str = typer.Option("127.0.0.1", "--host", help="Address
                    no_auth: bool = typer.Option(False, "--no-auth",
                                                 help="Serve without bearer tokens, acting as the local identity "
                                                      "(loopback only).")) -> None:
-    """Serve the REST API /api/v1 (OpenAPI at /docs and /openapi.json) over the same stores as every command."""
+    """Serve the REST API /api/v1 (OpenAPI at /docs and /openapi.json) and the dashboard at / over the same stores as
+    every command."""
     import uvicorn
 
     from shipyard.config import load_settings
@@ -29,6 +30,7 @@ def server_command(host: str = typer.Option("127.0.0.1", "--host", help="Address
     settings = load_settings()
     api = create_app(settings, require_auth=not no_auth)
     shown = f"[{host}]" if ":" in host else host
-    print(f"shipyard API on http://{shown}:{port}/api/v1 (OpenAPI: http://{shown}:{port}/docs); "
+    print(f"shipyard API on http://{shown}:{port}/api/v1 (OpenAPI: http://{shown}:{port}/docs, dashboard: "
+          f"http://{shown}:{port}/); "
           f"metadata store {masked(settings.database_url)}" + ("; no authentication" if no_auth else ""))
     uvicorn.run(api, host=host, port=port, log_level="warning")

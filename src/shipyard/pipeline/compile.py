@@ -10,15 +10,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from shipyard.errors import SpecError
+from shipyard.errors import ShipyardError, SpecError
 from shipyard.pipeline.dag import Dag, StepNode, StepResources
+from shipyard.spec.loader import parse_spec
 from shipyard.spec.models import PipelineSpec, Resources, UserStep
 
 _STEPS = "shipyard.pipeline.steps"
 
 
 def _resources(resources: Resources) -> StepResources:
-    return StepResources(cpu=resources.cpu, memory=resources.memory, gpu=resources.gpu)
+    return StepResources(cpu=resources.cpu, memory=resources.memory, gpu=resources.gpu,
+                         gpu_memory=resources.gpu_memory, gpu_types=resources.gpu_type,
+                         expected_duration=resources.expected_duration, spot=resources.spot,
+                         priority=resources.priority)
 
 
 def user_modules(spec: PipelineSpec) -> tuple[str, ...]:
@@ -131,3 +135,13 @@ def _user_step(step: UserStep, spec: PipelineSpec) -> StepNode:
         resources=_resources(chosen("resources", spec.resources)), retries=chosen("retries", spec.retries),
         timeout=chosen("timeout", spec.timeout), user_code=True,
     )
+
+
+def upstream_steps(spec_text: str) -> dict[str, list[str]] | None:
+    """Each step's upstream steps in the DAG ``spec_text`` compiles to; None when it does not compile (any more)."""
+    try:
+        loaded = parse_spec(spec_text)
+        dag = compile_spec(loaded.spec, spec_text=spec_text, spec_filename="pipeline.yaml", source_digest=None)
+    except ShipyardError:
+        return None
+    return {node.name: sorted(node.upstream()) for node in dag.nodes}

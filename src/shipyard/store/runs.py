@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
@@ -20,7 +20,8 @@ from shipyard.config import Settings
 from shipyard.errors import NotFoundError, RefusedError
 from shipyard.store.db import masked, session_scope
 from shipyard.store.leases import Holder
-from shipyard.store.models import RUN_STATUSES, STEP_STATES, Artifact, CacheEntry, PipelineRun, StepRun, utcnow
+from shipyard.store.models import (RUN_STATUSES, STEP_STATES, Artifact, CacheEntry, ModelOwner, PipelineRun,
+                                   RunAdmission, StepRun, utcnow)
 
 MIN_PREFIX = 4
 _RUN_FIELDS = frozenset({"status", "started_at", "finished_at", "error", "result", "mlflow_run_id", "model_name",
@@ -198,11 +199,14 @@ RUN_SORT_KEYS = {"created_at": PipelineRun.created_at, "started_at": PipelineRun
 
 
 def page_runs(*, pipeline: str | None = None, status: str | None = None, model: str | None = None,
+              team: str | None = None, since: datetime | None = None,
               sort: str = "created_at", descending: bool = True, offset: int = 0, limit: int = 50,
               settings: Settings | None = None) -> tuple[list[RunRecord], int]:
     """One page of runs (without their steps) and how many match in all; ``sort`` is one of :data:`RUN_SORT_KEYS`.
 
     ``status`` is the stored status (``running`` includes runs whose owner is gone, shown as ``interrupted``).
+    ``team`` keeps the runs of the models the team owns (by pipeline or registered model name) and the runs
+    admitted under its quota; ``since`` the runs created at or after that time.
     """
     if sort not in RUN_SORT_KEYS:
         raise ValueError(f"sort must be one of {', '.join(RUN_SORT_KEYS)}, got {sort!r}")
@@ -213,6 +217,13 @@ def page_runs(*, pipeline: str | None = None, status: str | None = None, model: 
         conditions.append(PipelineRun.status == status)
     if model is not None:
         conditions.append(PipelineRun.model_name == model)
+    if team is not None:
+        owned = select(ModelOwner.model).where(ModelOwner.team == team)
+        admitted = select(RunAdmission.run_id).where(RunAdmission.team == team)
+        conditions.append(or_(PipelineRun.pipeline.in_(owned), PipelineRun.model_name.in_(owned),
+                              PipelineRun.id.in_(admitted)))
+    if since is not None:
+        conditions.append(PipelineRun.created_at >= since)
     column = RUN_SORT_KEYS[sort]
     order = (column.desc(), PipelineRun.id.desc()) if descending else (column.asc(), PipelineRun.id.asc())
     with session_scope(settings) as s:

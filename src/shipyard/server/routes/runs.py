@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict
+from datetime import datetime, timezone
 from typing import Literal
 
 from fastapi import APIRouter, Depends, Query
@@ -12,7 +13,7 @@ from shipyard.governance.admission import positions
 from shipyard.server.auth import Caller, caller
 from shipyard.server.pagination import Page, Window, parse_sort, sort_query, window
 from shipyard.server.problems import problem_responses
-from shipyard.server.schemas import RunAccepted, RunDetail, RunFromRun, RunFromSpec, RunOut
+from shipyard.server.schemas import RunAccepted, RunDetail, RunFromRun, RunFromSpec, RunOut, SweepOut
 from shipyard.server.settings import app_settings
 from shipyard.store.runs import RUN_SORT_KEYS
 
@@ -22,6 +23,7 @@ RunStatus = Literal["pending", "queued", "running", "succeeded", "failed", "canc
 
 
 def run_out(record, *, steps: bool = False, position: int | None = None) -> dict:
+    from shipyard.pipeline.compile import upstream_steps
     from shipyard.pipeline.state import resume_command
 
     data = asdict(record)
@@ -30,7 +32,11 @@ def run_out(record, *, steps: bool = False, position: int | None = None) -> dict
     data["resume_command"] = resume_command(
         record.id, spec_error=(record.result or {}).get("error_kind") == "SpecError",
         spec_path=record.spec_path) if record.resumable else None
-    if not steps:
+    if steps:
+        upstream = upstream_steps(record.spec_text) or {}
+        for step in data["steps"]:
+            step["upstream"] = upstream.get(step["name"])
+    else:
         data.pop("steps")
     return data
 
@@ -39,16 +45,22 @@ def run_out(record, *, steps: bool = False, position: int | None = None) -> dict
             responses=problem_responses(400, 401, 403, 422, 503))
 def list_runs(pipeline: str | None = None, status: RunStatus | None = Query(None, description="The stored status."),
               model: str | None = Query(None, description="Runs that registered a version of this model."),
+              team: str | None = Query(None, description="Runs of the models this team owns, or admitted under "
+                                                         "its quota."),
+              since: datetime | None = Query(None, description="Runs created at or after this time (UTC unless "
+                                                               "an offset is given)."),
               sort: str = sort_query("-created_at", RUN_SORT_KEYS),
               page: Window = Depends(window), who: Caller = Depends(caller),
               settings: Settings = Depends(app_settings)) -> dict:
     from shipyard.store import runs as store
 
     order = parse_sort(sort, RUN_SORT_KEYS)
+    if since is not None and since.tzinfo is None:
+        since = since.replace(tzinfo=timezone.utc)
     with who.acting():
-        records, total = store.page_runs(pipeline=pipeline, status=status, model=model, sort=order.key,
-                                         descending=order.descending, offset=page.offset, limit=page.limit,
-                                         settings=settings)
+        records, total = store.page_runs(pipeline=pipeline, status=status, model=model, team=team, since=since,
+                                         sort=order.key, descending=order.descending, offset=page.offset,
+                                         limit=page.limit, settings=settings)
         places = positions([r.id for r in records if r.shown_status == "queued"], settings=settings)
     return page.page([run_out(r, position=places.get(r.id)) for r in records], total)
 
@@ -63,6 +75,15 @@ def show_run(run_id: str, who: Caller = Depends(caller), settings: Settings = De
         position = positions([record.id], settings=settings).get(record.id) if record.shown_status == "queued" \
             else None
         return run_out(record, steps=True, position=position)
+
+
+@router.get("/{run_id}/sweep", response_model=SweepOut, summary="The run's sweep: every trial and the best one",
+            responses=problem_responses(401, 403, 404, 503))
+def show_sweep(run_id: str, who: Caller = Depends(caller), settings: Settings = Depends(app_settings)) -> dict:
+    from shipyard.pipeline.sweep_results import sweep_trials
+
+    with who.acting():
+        return sweep_trials(run_id, settings=settings)
 
 
 @router.post("", response_model=RunAccepted, status_code=202,

@@ -1,0 +1,21 @@
+import { lazy, type ComponentType, type LazyExoticComponent } from "react";
+
+/**
+ * Every page of the dashboard: its URL pattern, its component (each in its own file under pages/, loaded when
+ * first opened) and, for the pages listed in the navigation, its label there. Add a page by adding a line.
+ */
+export interface PageRoute {
+  path: string;
+  page: LazyExoticComponent<ComponentType>;
+  nav?: string;
+}
+
+export const pageRoutes: PageRoute[] = [
+  { path: "/", page: lazy(() => import("./pages/Overview")), nav: "Overview" },
+  { path: "/runs", page: lazy(() => import("./pages/Runs")), nav: "Runs" },
+  { path: "/runs/:runId", page: lazy(() => import("./pages/RunDetail")) },
+  { path: "/catalog", page: lazy(() => import("./pages/Catalog")), nav: "Catalog" },
+  { path: "/audit", page: lazy(() => import("./pages/Audit")), nav: "Audit log" },
+];
+
+export const navItems = pageRoutes.filter((route): route is PageRoute & { nav: string } => route.nav !== undefined);
