@@ -392,9 +392,10 @@ class Runner:
 
         controller = self.sweeps.get(node.name)
         if controller is None:
-            suffix = f":{self.run_id}" if self.options.no_cache or node.name in self.forced else ""
+            fresh = self.options.no_cache or node.name in self.forced
             controller = SweepController(node=node, train_ref=refs["train"], settings=self.settings,
-                                         study_name=f"shipyard:{self.plan.pipeline}:{state.cache_key[:16]}{suffix}",
+                                         study_name=sweep_study_name(self.plan.pipeline, state.cache_key,
+                                                                     self.run_id if fresh else None),
                                          storage_url=self.settings.database_url,
                                          max_parallel=self._trials_at_once(node))
             self.sweeps[node.name] = controller
@@ -480,7 +481,7 @@ class Runner:
 
     def _fail(self, state: StepState, error: ShipyardError, duration: float | None = None) -> None:
         if self.failure is None:
-            self.failure = _attribute(error, state.name)
+            self.failure = attribute_error(error, state.name)
         self._set(state, "failed", error=one_line(error), duration_s=duration, note=one_line(error))
 
     def _cancel_running(self) -> None:
@@ -494,18 +495,9 @@ class Runner:
         for state in self.states.values():
             if state.state == "pending" and status != "succeeded":
                 self._set(state, "skipped" if status == "failed" else "cancelled")
-        registration = self._json_output("register", "registration")
-        metrics = self._json_output("evaluate", "metrics")
-        result = {"metrics": (metrics or {}).get("overall"), "evaluation": metrics, "registration": registration,
-                  "error_kind": type(error).__name__ if error else None}
-        if registration and registration.get("tracking"):
-            result["tracking"] = registration["tracking"]
-        fields: dict[str, Any] = {"status": status, "finished_at": _now(), "result": result,
-                                  "error": error.render() if error else None}
-        if registration and registration.get("model_version") is not None:
-            fields.update(mlflow_run_id=registration.get("mlflow_run_id"),
-                          model_name=registration.get("model_name"),
-                          model_version=str(registration.get("model_version")))
+        outputs = {name: state.outputs for name, state in self.states.items() if state.done}
+        fields = {"status": status, **run_result_fields(outputs, error, settings=self.settings)}
+        registration, metrics = fields["result"]["registration"], fields["result"]["evaluation"]
         if self.admission_asked and self.owned:
             from shipyard.governance import admission
 
@@ -520,13 +512,35 @@ class Runner:
                            exit_code=error.exit_code if error else 0,
                            registration=registration, metrics=metrics, spec_path=self.plan.spec_path)
 
-    def _json_output(self, step: str, output: str) -> dict[str, Any] | None:
-        state = self.states.get(step)
-        if state is None or not state.done or output not in state.outputs:
-            return None
-        from shipyard.pipeline.serialization import load_value
 
-        return load_value(self.store, state.outputs[output])
+def run_result_fields(outputs: dict[str, dict[str, dict[str, str]]], error: ShipyardError | None, *,
+                      settings: Settings) -> dict[str, Any]:
+    """The run record's end fields from the outputs of its done steps (``{step: {output: ref}}``)."""
+    from shipyard.pipeline.serialization import load_value
+
+    artifacts = open_artifact_store(settings)
+
+    def json_output(step: str, output: str) -> dict[str, Any] | None:
+        ref = outputs.get(step, {}).get(output)
+        return load_value(artifacts, ref) if ref is not None else None
+
+    registration = json_output("register", "registration")
+    metrics = json_output("evaluate", "metrics")
+    result = {"metrics": (metrics or {}).get("overall"), "evaluation": metrics, "registration": registration,
+              "error_kind": type(error).__name__ if error else None}
+    if registration and registration.get("tracking"):
+        result["tracking"] = registration["tracking"]
+    fields: dict[str, Any] = {"finished_at": _now(), "result": result, "error": error.render() if error else None}
+    if registration and registration.get("model_version") is not None:
+        fields.update(mlflow_run_id=registration.get("mlflow_run_id"), model_name=registration.get("model_name"),
+                      model_version=str(registration.get("model_version")))
+    return fields
+
+
+def sweep_study_name(pipeline: str, key: str, fresh_for: str | None) -> str:
+    """The Optuna study of a sweep step: shared by every run with its cache key, unless ``fresh_for`` names a run
+    that must not reuse trials (``--no-cache``, ``--from``)."""
+    return f"shipyard:{pipeline}:{key[:16]}" + (f":{fresh_for}" if fresh_for else "")
 
 
 def step_note(kind: str, details: dict[str, Any]) -> str:
@@ -548,7 +562,7 @@ def step_note(kind: str, details: dict[str, Any]) -> str:
 
 
 
-def _attribute(error: ShipyardError, step: str) -> ShipyardError:
+def attribute_error(error: ShipyardError, step: str) -> ShipyardError:
     """Name the step in the error, keeping its kind (and so its exit code)."""
     if not isinstance(error, ShipyardError):
         return StepFailedError(f"step '{step}': {error}")
