@@ -24,7 +24,7 @@ from shipyard.governance.quotas import Quota
 from shipyard.pipeline.artifacts import open_artifact_store
 from shipyard.pipeline.cache import cache_key
 from shipyard.pipeline.dag import Dag, StepNode
-from shipyard.pipeline.executor import Budget, LocalExecutor, TaskOutcome
+from shipyard.pipeline.executor import Budget, Executor, LocalExecutor, TaskOutcome, executor_class
 from shipyard.pipeline.progress import NullReporter, Reporter
 from shipyard.pipeline.serialization import save_value
 from shipyard.pipeline.state import PipelineRun, StepState
@@ -45,6 +45,8 @@ class RunOptions:
     max_workers: int | None = None
     backoff_s: float = 0.5
     preload: tuple[str, ...] = ()
+    executor: str = "local"
+    """Where the steps run: a name in ``executor.EXECUTORS``; sweeps and the preflight always run here."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -63,6 +65,8 @@ class RunPlan:
     preflight: tuple[str, dict[str, Any]] | None = None
     team: str | None = None
     """The team the spec names: its quota, if one is declared, admits the run."""
+    kubernetes: Any = None
+    """The spec's ``kubernetes:`` section, for the Kubernetes executor."""
 
 
 def new_run_id() -> str:
@@ -86,6 +90,7 @@ class Runner:
         self.resuming = run_id is not None
         self.store = open_artifact_store(self.settings)
         self.executor: LocalExecutor | None = None
+        self.step_executor: Executor | None = None
         self.states = {node.name: StepState(name=node.name, kind=node.kind, position=i)
                        for i, node in enumerate(plan.dag.nodes)}
         self.forced: set[str] = set()
@@ -134,6 +139,8 @@ class Runner:
             self._cancel_running()
         finally:
             signal.signal(signal.SIGTERM, previous)
+            if self.step_executor is not None and self.step_executor is not self.executor:
+                self.step_executor.shutdown(kill=status != "succeeded")
             if self.executor is not None:
                 self.executor.shutdown(kill=status != "succeeded")
         try:
@@ -279,11 +286,19 @@ class Runner:
                 if stuck and not self.failure:
                     raise InternalError(f"steps {stuck} could not be scheduled although nothing is running")
                 break
-            for outcome in self._executor().poll(0.1):
+            for outcome in self._poll():
                 self._on_outcome(outcome)
             self._heartbeat()
 
+    def _poll(self) -> list[TaskOutcome]:
+        if self.step_executor is None or self.step_executor is self._executor():
+            return self._executor().poll(0.1)
+        local = self._executor().poll(0.0) if self._executor().busy else []
+        return local + self.step_executor.poll(0.1)
+
     def _check_resources(self) -> None:
+        if executor_class(self.options.executor).supports_gpu:
+            return
         gpus = Budget.of_machine().gpu
         for node in self.plan.dag.nodes:
             if node.resources.gpu > gpus and not self.states[node.name].done:
@@ -320,7 +335,7 @@ class Runner:
                         return
                 if node.kind == "sweep":
                     progressed |= self._drive_sweep(node, state, refs)
-                elif self._executor().fits(node.resources):
+                elif self._steps().fits(node.resources):
                     self._submit(node, state, refs)
                     progressed = True
             for name in list(self.sweeps):
@@ -358,6 +373,16 @@ class Runner:
                 self.executor.start()
         return self.executor
 
+    def _steps(self) -> Executor:
+        """The executor of the steps: the local pool, or the one ``--executor`` names."""
+        if self.step_executor is None:
+            if self.options.executor == "local":
+                self.step_executor = self._executor()
+            else:
+                self.step_executor = executor_class(self.options.executor).for_run(
+                    run_id=self.run_id, plan=self.plan, settings=self.settings, say=self.notice)
+        return self.step_executor
+
     def _run_preflight(self) -> None:
         ref, kwargs = self.plan.preflight
         executor = self._executor()
@@ -379,8 +404,8 @@ class Runner:
                   "base_dir": str(self.plan.base_dir), "extra_modules": self.plan.extra_modules,
                   "identity": self.identity}
         task_id = f"{node.name}@{state.attempts + 1}"
-        self._executor().submit(task_id, f"{perform_step.__module__}:perform_step", kwargs,
-                                resources=node.resources, timeout=node.timeout)
+        self._steps().submit(task_id, f"{perform_step.__module__}:perform_step", kwargs,
+                             resources=node.resources, timeout=node.timeout)
         self.tasks[task_id] = node.name
         self._set(state, "running", attempts=state.attempts + 1, started_at=time.monotonic(), retry_at=None,
                   error=None)
