@@ -114,6 +114,8 @@ class Runner:
         if self.options.from_step:
             self.plan.dag.node(self.options.from_step)
             self.forced = self.plan.dag.downstream_of(self.options.from_step)
+        if self.options.executor != "local":
+            self._steps()  # no cluster, no image: refused before the run is recorded
         self._take_ownership()
         previous = signal.signal(signal.SIGTERM, _raise_interrupt)
         status, error, unexpected = "running", None, None
