@@ -115,7 +115,7 @@ class KubernetesExecutor:
         record = self._step_record(tracked.node.name)
         if phase.state == "succeeded" and record is not None and record.state in ("succeeded", "cached"):
             value = {"cache_key": record.cache_key, "outputs": dict(record.outputs),
-                     "details": dict(record.details or {})}
+                     "details": dict(record.details or {}), "cacheable": False}  # the pod's step run cached it
             return TaskOutcome(task_id=task_id, status="ok", value=value, duration_s=record.duration_s or duration)
         error = failure(phase, exit_code(pod), record.error if record is not None else None, job=tracked.job)
         return TaskOutcome(task_id=task_id, status="error", error=error, duration_s=duration)

@@ -28,7 +28,7 @@ from shipyard.pipeline.executor import Budget, Executor, LocalExecutor, TaskOutc
 from shipyard.pipeline.progress import NullReporter, Reporter
 from shipyard.pipeline.serialization import save_value
 from shipyard.pipeline.state import PipelineRun, StepState
-from shipyard.pipeline.stepwork import cached_entry, one_line, retry_delay, save_state
+from shipyard.pipeline.stepwork import cached_entry, one_line, remember, retry_delay, save_state
 from shipyard.store import leases
 from shipyard.store import runs as store
 from shipyard.store.db import session_scope
@@ -485,6 +485,7 @@ class Runner:
             return
         if outcome.status == "ok":
             value = outcome.value
+            remember(value, node=node, run_id=self.run_id, settings=self.settings)
             self._set(state, "succeeded", outputs=value["outputs"], details=value["details"],
                       duration_s=outcome.duration_s, note=step_note(node.kind, value["details"]))
             return

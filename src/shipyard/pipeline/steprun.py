@@ -17,8 +17,9 @@ The contract, which the Airflow export and the Kubernetes executor build on:
 A step run this way gets the same cache key, cache entry and step record as under
 ``shipyard run``: both look it up with :func:`stepwork.cached_entry`, run it with
 :func:`stepwork.perform_step` on a worker process of a :class:`LocalExecutor` (so its timeout
-and a crash are handled alike), retry it with :func:`stepwork.retry_delay` and record it with
-:func:`stepwork.save_state`. A sweep step is driven from this process, its trials on workers.
+and a crash are handled alike), cache it with :func:`stepwork.remember`, retry it with
+:func:`stepwork.retry_delay` and record it with :func:`stepwork.save_state`. A sweep step is
+driven from this process, its trials on this machine's workers.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ from shipyard.governance.identity import current_identity
 from shipyard.pipeline.dag import Dag, StepNode
 from shipyard.pipeline.executor import LocalExecutor
 from shipyard.pipeline.state import StepState
-from shipyard.pipeline.stepwork import cached_entry, one_line, retry_delay, save_state
+from shipyard.pipeline.stepwork import cached_entry, one_line, remember, retry_delay, save_state
 from shipyard.store import runs as store
 
 DRIVEN_BY_STEPS = "steps"
@@ -144,6 +145,7 @@ def run_step(run_id: str, step: str, *, settings: Settings | None = None, backof
             _record(record.id, state, settings, "running", attempts=state.attempts + 1, error=None)
             outcome = _one_attempt(executor, record.id, plan, node, refs, settings, state.attempts)
             if outcome.status == "ok":
+                remember(outcome.value, node=node, run_id=record.id, settings=settings)
                 _record(record.id, state, settings, "succeeded", outputs=outcome.value["outputs"],
                         details=outcome.value["details"], duration_s=outcome.duration_s)
                 say(f"step {node.name} of run {record.id}: succeeded in {outcome.duration_s:.2f}s "

@@ -32,10 +32,10 @@ def cached_entry(key: str, *, artifacts, settings: Settings | None = None) -> st
 
 def perform_step(*, node: StepNode, input_refs: dict[str, dict[str, str]], run_id: str, settings: Settings,
                  base_dir: str, extra_modules: tuple[str, ...], identity: Identity | None = None) -> dict[str, Any]:
-    """Run the step (in a worker) and store, record and cache its outputs.
+    """Run the step (in a worker) and store and record its outputs.
 
-    The caller looked the step up in the cache first (:func:`cached_entry`). Returns
-    ``{"cache_key", "outputs": {name: {"digest", "format"}}, "details"}``.
+    The caller looked the step up in the cache first (:func:`cached_entry`) and caches the result with
+    :func:`remember`. Returns ``{"cache_key", "outputs": {name: {"digest", "format"}}, "details", "cacheable"}``.
     """
     from shipyard.pipeline.task import execute_step
 
@@ -47,10 +47,16 @@ def perform_step(*, node: StepNode, input_refs: dict[str, dict[str, str]], run_i
         store.record_artifact(stored["digest"], stored["format"], stored["size_bytes"], stored["meta"],
                               settings=settings)
         outputs[output] = {"digest": stored["digest"], "format": stored["format"]}
-    details = result["details"] or {}
-    if node.cacheable and result["cacheable"]:
-        store.cache_put(key, step_kind=node.kind, outputs=outputs, run_id=run_id, details=details, settings=settings)
-    return {"cache_key": key, "outputs": outputs, "details": details}
+    return {"cache_key": key, "outputs": outputs, "details": result["details"] or {},
+            "cacheable": node.cacheable and result["cacheable"]}
+
+
+def remember(value: dict[str, Any], *, node: StepNode, run_id: str, settings: Settings | None = None) -> None:
+    """Cache a step's outputs once the driver has taken its outcome (so a twin step dispatched meanwhile still
+    runs, as under every executor)."""
+    if value["cacheable"]:
+        store.cache_put(value["cache_key"], step_kind=node.kind, outputs=value["outputs"], run_id=run_id,
+                        details=value["details"], settings=settings)
 
 
 def retry_delay(error: BaseException | None, *, attempts: int, retries: int, backoff_s: float) -> float | None:
