@@ -190,3 +190,40 @@ def test_a_step_before_its_inputs_is_refused(project, shipyard_home, cli):
     record = store.get_run(run_id)
     assert [s.state for s in record.steps] == ["pending", "pending"]
     assert record.shown_status == "running"  # steps run one by one have no owner process to lose
+
+
+MODEL_PIPELINE = """\
+name: tiny
+data: {source: {type: csv, path: data/churn.csv}, target: churned}
+split: {method: stratified, holdout: 0.25, seed: 1}
+features:
+  - columns: [tenure_months, monthly_charges]
+    transforms: [{kind: impute}, {kind: scale}]
+model: {flavor: sklearn, estimator: LogisticRegression, params: {max_iter: 500}}
+sweep:
+  n_trials: 2
+  metric: roc_auc
+  space: {C: {type: float, low: 0.01, high: 10, log: true}}
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(900)
+def test_a_model_pipeline_step_by_step_then_from_the_cache_locally(tmp_path, shipyard_home, cli):
+    sys.path.insert(0, str(ROOT / "examples" / "churn"))
+    from generate import generate_churn
+
+    (tmp_path / "data").mkdir()
+    generate_churn(n_rows=600, seed=3).to_csv(tmp_path / "data" / "churn.csv", index=False)
+    (tmp_path / "pipeline.yaml").write_text(MODEL_PIPELINE)
+    names = ("ingest", "validate", "split", "features", "sweep", "train", "evaluate", "register")
+    run_id = step_by_step(cli, tmp_path / "pipeline.yaml", steps=names)
+    record = store.get_run(run_id)
+    assert record.status == "succeeded" and record.model_name == "tiny" and record.model_version == "1"
+    assert record.result["metrics"]["roc_auc"] > 0.5
+    assert record.steps[names.index("sweep")].details["trials"] == 2
+
+    local = run(tmp_path / "pipeline.yaml")
+    assert local.status == "succeeded" and local.cache_hits == len(names)
+    assert [s["cache_key"] for s in records(local.run_id)] == [s["cache_key"] for s in records(run_id)]
+    assert local.registration["model_version"] == 1
