@@ -226,4 +226,4 @@ def test_a_model_pipeline_step_by_step_then_from_the_cache_locally(tmp_path, shi
     local = run(tmp_path / "pipeline.yaml")
     assert local.status == "succeeded" and local.cache_hits == len(names)
     assert [s["cache_key"] for s in records(local.run_id)] == [s["cache_key"] for s in records(run_id)]
-    assert local.registration["model_version"] == 1
+    assert str(local.registration["model_version"]) == "1"

@@ -136,8 +136,8 @@ def step_job(target: JobTarget, node: StepNode, *, attempt: int | None = None):
     pod = client.V1PodSpec(
         restart_policy="Never", containers=[container], node_selector=selector, tolerations=tolerations or None,
         priority_class_name=PRIORITY_CLASS, service_account_name=target.config.service_account,
-        volumes=[client.V1Volume(name="shipyard-home", persistent_volume_claim=client.V1PersistentVolumeClaimVolumeSource(
-            claim_name=target.config.home_claim))])
+        volumes=[client.V1Volume(name="shipyard-home", persistent_volume_claim=(
+            client.V1PersistentVolumeClaimVolumeSource(claim_name=target.config.home_claim)))])
     step_labels = labels(target, node.name)
     spec = client.V1JobSpec(
         backoff_limit=0, ttl_seconds_after_finished=FINISHED_JOB_TTL_S,

@@ -27,7 +27,7 @@ from shipyard.pipeline.dag import Dag, StepNode
 from shipyard.pipeline.executor import Budget, Executor, LocalExecutor, TaskOutcome, executor_class
 from shipyard.pipeline.progress import NullReporter, Reporter
 from shipyard.pipeline.serialization import save_value
-from shipyard.pipeline.state import PipelineRun, StepState
+from shipyard.pipeline.state import PipelineRun, StepState, run_result_fields
 from shipyard.pipeline.stepwork import cached_entry, one_line, remember, retry_delay, save_state
 from shipyard.store import leases
 from shipyard.store import runs as store
@@ -539,30 +539,6 @@ class Runner:
                            error_kind=type(error).__name__ if error else None,
                            exit_code=error.exit_code if error else 0,
                            registration=registration, metrics=metrics, spec_path=self.plan.spec_path)
-
-
-def run_result_fields(outputs: dict[str, dict[str, dict[str, str]]], error: ShipyardError | None, *,
-                      settings: Settings) -> dict[str, Any]:
-    """The run record's end fields from the outputs of its done steps (``{step: {output: ref}}``)."""
-    from shipyard.pipeline.serialization import load_value
-
-    artifacts = open_artifact_store(settings)
-
-    def json_output(step: str, output: str) -> dict[str, Any] | None:
-        ref = outputs.get(step, {}).get(output)
-        return load_value(artifacts, ref) if ref is not None else None
-
-    registration = json_output("register", "registration")
-    metrics = json_output("evaluate", "metrics")
-    result = {"metrics": (metrics or {}).get("overall"), "evaluation": metrics, "registration": registration,
-              "error_kind": type(error).__name__ if error else None}
-    if registration and registration.get("tracking"):
-        result["tracking"] = registration["tracking"]
-    fields: dict[str, Any] = {"finished_at": _now(), "result": result, "error": error.render() if error else None}
-    if registration and registration.get("model_version") is not None:
-        fields.update(mlflow_run_id=registration.get("mlflow_run_id"), model_name=registration.get("model_name"),
-                      model_version=str(registration.get("model_version")))
-    return fields
 
 
 def sweep_study_name(pipeline: str, key: str, fresh_for: str | None) -> str:

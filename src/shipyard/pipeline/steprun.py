@@ -165,7 +165,7 @@ def run_step(run_id: str, step: str, *, settings: Settings | None = None, backof
 
 def finish_run(run_id: str, *, settings: Settings | None = None) -> store.RunRecord:
     """Record the end of a run whose steps ran one by one: succeeded when every step is done, else failed."""
-    from shipyard.pipeline.runner import run_result_fields
+    from shipyard.pipeline.state import run_result_fields
 
     settings = settings or load_settings()
     record = store.get_run(run_id, settings=settings)
