@@ -27,6 +27,10 @@ class Settings:
     prediction_log_durability: str = "buffered"
     run_lease_s: float = 30.0
     """How long a pipeline run stays owned by a process that stops renewing its lease."""
+    preemption_grace_s: float = 30.0
+    """After SIGTERM, how long running steps have to save a checkpoint and stop before they are killed."""
+    checkpoint_every: int = 10
+    """The built-in train step checkpoints a boosted model every this many rounds."""
     oidc_issuer: str | None = None
     oidc_audience: str | None = None
     oidc_jwks_url: str | None = None
@@ -93,6 +97,8 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         prediction_log_durability=durability(env.get("SHIPYARD_PREDICTION_LOG_DURABILITY") or "buffered",
                                              "SHIPYARD_PREDICTION_LOG_DURABILITY"),
         run_lease_s=_positive_float(env, "SHIPYARD_RUN_LEASE_S", 30.0),
+        preemption_grace_s=_positive_float(env, "SHIPYARD_PREEMPTION_GRACE_S", 30.0),
+        checkpoint_every=_checkpoint_every(env),
         gateway_require_token=gateway_scopes(env.get("SHIPYARD_GATEWAY_REQUIRE_TOKEN") or "",
                                              "SHIPYARD_GATEWAY_REQUIRE_TOKEN"),
         quotas_file=_quotas_file(env, home),
@@ -125,6 +131,14 @@ def _audit(env) -> dict:
             "audit_checkpoint_interval_s": _positive_float(env, "SHIPYARD_AUDIT_CHECKPOINT_INTERVAL_S", 3600.0),
             "audit_checkpoint_url": env.get("SHIPYARD_AUDIT_CHECKPOINTS") or None,
             "audit_retention": retention}
+
+
+def _checkpoint_every(env) -> int:
+    raw = env.get("SHIPYARD_CHECKPOINT_EVERY") or "10"
+    if not raw.isdigit() or int(raw) < 1:
+        raise SpecError(f"SHIPYARD_CHECKPOINT_EVERY={raw} is not a positive whole number of boosting rounds",
+                        headline="invalid setting", hint="e.g. 10: a checkpoint every 10 rounds")
+    return int(raw)
 
 
 _RETENTION = re.compile(r"^\s*(\d+)\s*([yd])\s*$")

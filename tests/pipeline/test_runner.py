@@ -204,13 +204,18 @@ def test_run_record_lists_steps_in_order(steps_module):
     assert all(s.outputs for s in record.steps)
 
 
-def test_gpu_request_on_a_machine_without_gpus_is_refused(steps_module):
+@pytest.mark.parametrize("gpu, asked", [(1, "1 GPU (resources.gpu)"), (0.25, "0.25 GPUs (250 milli-GPU share)")])
+def test_a_step_needing_a_gpu_is_refused_before_anything_runs(steps_module, gpu, asked):
+    from shipyard.errors import RefusedError
     from shipyard.pipeline.dag import StepResources
 
-    result = run([node("a", "const", resources=StepResources(gpu=1))], steps_module)
-    assert result.status == "failed"
-    assert result.exit_code == 6
-    assert "requests 1 GPU(s), but the local executor has 0" in result.error
+    nodes = [node("a", "const"), node("b", "double", inputs={"x": "a.result"}, resources=StepResources(gpu=gpu))]
+    with pytest.raises(RefusedError) as raised:
+        run(nodes, steps_module)
+    assert raised.value.exit_code == 6
+    assert f"step 'b' asks for {asked}" in raised.value.message
+    assert "run the pipeline on an executor with GPUs, or drop resources.gpu" in raised.value.hint
+    assert store.list_runs() == []
 
 
 def _hold(run_id, owner, expires_in_s):
