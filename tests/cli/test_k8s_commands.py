@@ -16,7 +16,7 @@ steps:
   - {name: total, function: 'etl_steps:total', inputs: {rows: extract.result}, params: {factor: 10},
      resources: {cpu: 0.5, gpu: 1}}
 """
-KUBERNETES = "kubernetes: {image: 'registry.example.com/nightly:1', namespace: batch, spot: [extract]}\n"
+KUBERNETES = "kubernetes: {image: 'registry.example.com/nightly:1', namespace: batch}\n"
 
 
 @pytest.fixture
@@ -32,7 +32,7 @@ def test_render_writes_valid_manifests_for_a_run_step_run_continues(project, cap
     assert shipyard(["k8s", "render", str(project / "pipeline.yaml"), "--out", str(out)]) == 0
     captured = capsys.readouterr()
     files = sorted(out.iterdir())
-    assert [f.name for f in files] == ["00-priorityclass.yaml", "01-extract.yaml", "02-total.yaml"]
+    assert [f.name for f in files] == ["00-priorityclass-batch.yaml", "01-extract.yaml", "02-total.yaml"]
     assert captured.out.split() == [str(f) for f in files]
     manifests = [YAML(typ="safe").load(f.read_text()) for f in files]
     for manifest in manifests:

@@ -6,7 +6,7 @@ import re
 import kubernetes_validate
 import pytest
 
-from shipyard.errors import SpecError, UsageError
+from shipyard.errors import UsageError
 from shipyard.pipeline.compile import compile_spec
 from shipyard.pipeline.k8s_jobs import (IMAGE_ENV, JobTarget, as_dict, job_name, priority_class, render_run,
                                         step_job)
@@ -29,14 +29,15 @@ resources: {cpu: 2, memory: 4GiB}
 timeout: 20m
 retries: 1
 step_options:
-  train: {resources: {cpu: 8, memory: 32GiB, gpu: 2}, retries: 3}
+  train: {resources: {cpu: 8, memory: 32GiB, gpu: 2, gpu_type: [A100, H100], spot: true}, retries: 3}
+  sweep: {resources: {cpu: 2, gpu: 0.25, spot: true}}
+  evaluate: {resources: {cpu: 1, priority: batch-high}}
 steps:
   - {name: a_very_long_user_step_name_that_goes_on_and_on_and_on, function: 'my_steps:report',
      inputs: {metrics: evaluate.metrics}}
 kubernetes:
   image: registry.example.com/ml/churn:2.1
   namespace: ml-batch
-  spot: [sweep, train]
   service_account: pipelines
 """
 
@@ -48,7 +49,7 @@ def plan(text=SPEC):
 
 def target(text=SPEC, **kw):
     spec, dag = plan(text)
-    return JobTarget.of(run_id="0123456789ab", pipeline=spec.name, config=spec.kubernetes, dag=dag, **kw), dag
+    return JobTarget.of(run_id="0123456789ab", pipeline=spec.name, config=spec.kubernetes, **kw), dag
 
 
 def validate(manifest):
@@ -60,7 +61,8 @@ def test_every_rendered_manifest_validates():
     job_target, dag = target()
     rendered = render_run(job_target, dag)
     assert [name for name, _ in rendered] == [
-        "00-priorityclass.yaml", "01-ingest.yaml", "02-validate.yaml", "03-split.yaml", "04-features.yaml",
+        "00-priorityclass-batch-high.yaml", "00-priorityclass-batch.yaml", "00-priorityclass-batch-low.yaml",
+        "01-ingest.yaml", "02-validate.yaml", "03-split.yaml", "04-features.yaml",
         "05-sweep.yaml", "06-train.yaml", "07-evaluate.yaml", "08-register.yaml",
         "09-a_very_long_user_step_name_that_goes_on_and_on_and_on.yaml"]
     for _, manifest in rendered:
@@ -83,27 +85,40 @@ def test_resources_become_requests_and_limits_with_gpus():
     container = train["spec"]["template"]["spec"]["containers"][0]
     assert container["resources"] == {"requests": {"cpu": "8000m", "memory": str(32 * 2**30), "nvidia.com/gpu": "2"},
                                       "limits": {"memory": str(32 * 2**30), "nvidia.com/gpu": "2"}}
-    tolerations = train["spec"]["template"]["spec"]["tolerations"]
-    assert {"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"} in tolerations
+    pod = train["spec"]["template"]["spec"]
+    assert {"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"} in pod["tolerations"]
+    terms = pod["affinity"]["nodeAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"]["nodeSelectorTerms"]
+    assert terms == [{"matchExpressions": [{"key": "nvidia.com/gpu.product", "operator": "In",
+                                            "values": ["A100", "H100"]}]}]
+    assert train["spec"]["template"]["metadata"]["annotations"] == {"shipyard.io/gpu-types": "A100|H100"}
+    sweep = as_dict(step_job(job_target, dag.node("sweep")))["spec"]["template"]
+    assert sweep["metadata"]["annotations"] == {"shipyard.io/gpu-milli": "250"}  # a share of one GPU
+    assert "nvidia.com/gpu" not in sweep["spec"]["containers"][0]["resources"]["requests"]
     split = as_dict(step_job(job_target, dag.node("split")))["spec"]["template"]["spec"]
     assert split["containers"][0]["resources"] == {"requests": {"cpu": "2000m", "memory": str(4 * 2**30)},
                                                    "limits": {"memory": str(4 * 2**30)}}
     assert "tolerations" not in split
 
 
-def test_spot_and_on_demand_pools_and_the_low_priority():
+def test_spot_and_on_demand_nodes_and_priorities():
     job_target, dag = target()
+    spot_toleration = {"key": "shipyard.io/spot", "operator": "Exists", "effect": "NoSchedule"}
+    off_spot = {"key": "shipyard.io/spot", "operator": "NotIn", "values": ["true"]}
     for name in dag.names:
         pod = as_dict(step_job(job_target, dag.node(name)))["spec"]["template"]["spec"]
-        assert pod["priorityClassName"] == "batch-low" and pod["restartPolicy"] == "Never"
-        assert pod["serviceAccountName"] == "pipelines"
+        assert pod["restartPolicy"] == "Never" and pod["serviceAccountName"] == "pipelines"
         spot = name in ("sweep", "train")
-        assert pod["nodeSelector"] == {"shipyard.io/pool": "spot" if spot else "on-demand"}
-        spot_toleration = {"key": "shipyard.io/spot", "operator": "Exists", "effect": "NoSchedule"}
         assert (spot_toleration in pod.get("tolerations", [])) == spot
-    priority = as_dict(priority_class())
-    assert priority["value"] < 1_000_000 and priority["preemptionPolicy"] == "Never"
-    assert priority["globalDefault"] is False
+        expressions = [e for term in pod.get("affinity", {}).get("nodeAffinity", {}).get(
+            "requiredDuringSchedulingIgnoredDuringExecution", {}).get("nodeSelectorTerms", [])
+            for e in term["matchExpressions"]]
+        assert (off_spot in expressions) == (not spot)
+        expected = {"sweep": "batch-low", "train": "batch-low", "evaluate": "batch-high"}.get(name, "batch")
+        assert pod["priorityClassName"] == expected
+    for name in ("batch-low", "batch", "batch-high"):
+        priority = as_dict(priority_class(name))
+        assert priority["value"] < as_dict(priority_class("serving"))["value"]
+        assert priority["preemptionPolicy"] == "Never" and priority["globalDefault"] is False
 
 
 def test_the_container_runs_the_step_and_reaches_the_stores():
@@ -142,8 +157,3 @@ def test_the_image_comes_from_the_spec_the_environment_or_the_caller(monkeypatch
     assert target(text)[0].image == "registry.example.com/ml/base:1"
     assert target(text, image="other:3")[0].image == "other:3"
     assert target()[0].image == "registry.example.com/ml/churn:2.1"
-
-
-def test_spot_must_name_steps_of_the_pipeline():
-    with pytest.raises(SpecError, match=r"kubernetes.spot names \['trian'\]"):
-        target(SPEC.replace("spot: [sweep, train]", "spot: [trian]"))

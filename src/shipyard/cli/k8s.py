@@ -23,7 +23,7 @@ def render_command(
     image: str = typer.Option(None, "--image", help="Container image; default kubernetes.image in the spec, then "
                                                    "SHIPYARD_K8S_IMAGE."),
 ) -> None:
-    """Write the `batch-low` PriorityClass and one Job per step (`shipyard step run RUN_ID STEP`, with the step's
+    """Write the PriorityClasses the steps use and one Job per step (`shipyard step run RUN_ID STEP`, with the step's
     retries), numbered in the order the steps run; apply each Job after the one before it completed."""
     from shipyard.pipeline.k8s_render import render_pipeline
 

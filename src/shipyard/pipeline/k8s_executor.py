@@ -7,9 +7,9 @@ the step's outputs in the metadata store, where the outcome reads them back. Swe
 preflight stay on the runner's machine (``runs_functions`` is False).
 
 It needs a cluster: the kubeconfig (or the in-cluster service account) the ``kubernetes``
-client finds, the ``batch-low`` PriorityClass, and in the namespace the Secret and the
+client finds, the PriorityClasses the steps name, and in the namespace the Secret and the
 PersistentVolumeClaim the spec's ``kubernetes:`` section names (``shipyard k8s render``
-writes the PriorityClass and the Jobs).
+writes the PriorityClasses and the Jobs).
 """
 
 from __future__ import annotations
@@ -66,7 +66,7 @@ class KubernetesExecutor:
             raise BackendError(f"no Kubernetes cluster to run the steps on: {exc}",
                                hint="point KUBECONFIG at the cluster, or run the steps locally: leave out "
                                     "--executor kubernetes") from None
-        target = JobTarget.of(run_id=run_id, pipeline=plan.pipeline, config=plan.kubernetes, dag=plan.dag)
+        target = JobTarget.of(run_id=run_id, pipeline=plan.pipeline, config=plan.kubernetes)
         return cls(target=target, batch_api=client.BatchV1Api(), core_api=client.CoreV1Api(), settings=settings,
                    say=say)
 

@@ -2,9 +2,12 @@
 
 Each Job's one container runs ``shipyard step run RUN_ID STEP``, so a step on Kubernetes
 does exactly what it does locally (see :mod:`shipyard.pipeline.steprun`). The step's
-resources become requests and limits (``nvidia.com/gpu`` for GPUs); steps the spec lists
-under ``kubernetes.spot`` go to spot nodes, the others to on-demand nodes; every step runs
-at the ``batch-low`` priority, which never preempts anything (serving keeps its nodes).
+resources become requests and limits (``nvidia.com/gpu`` for whole GPUs, the
+``shipyard.io/gpu-milli`` annotation for a share of one, ``gpu_type`` as node affinity on
+``nvidia.com/gpu.product``), in the scheduling plane's terms (``scheduling.kube``). A step with
+``resources.spot`` tolerates the spot taint; the others keep off spot nodes. Its
+``resources.priority`` names the PriorityClass, training steps at ``batch-low`` unless they say
+otherwise; batch classes never preempt, so serving keeps its nodes.
 
 Needs the ``kubernetes`` extra: ``pip install 'shipyard[kubernetes]'``.
 """
@@ -17,16 +20,19 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from shipyard.errors import SpecError, UsageError
+from shipyard.errors import UsageError
 from shipyard.pipeline.dag import Dag, StepNode
 from shipyard.spec.models import KubernetesSpec
+from shipyard.spec.scheduling_terms import BATCH, BATCH_LOW, GPU_MILLI, PRIORITY_CLASSES, SERVING
+
+GPU_RESOURCE = "nvidia.com/gpu"
+GPU_PRODUCT_LABEL = "nvidia.com/gpu.product"
+SPOT = "shipyard.io/spot"
+GPU_MILLI_ANNOTATION = "shipyard.io/gpu-milli"
+GPU_TYPES_ANNOTATION = "shipyard.io/gpu-types"
 
 IMAGE_ENV = "SHIPYARD_K8S_IMAGE"
-PRIORITY_CLASS = "batch-low"
-PRIORITY_VALUE = 1000
-POOL_LABEL = "shipyard.io/pool"
-SPOT_TAINT = "shipyard.io/spot"
-GPU_RESOURCE = "nvidia.com/gpu"
+TRAINING_KINDS = ("sweep", "train")
 HOME_MOUNT = "/shipyard"
 FINISHED_JOB_TTL_S = 24 * 3600
 _NAME_LIMIT = 63
@@ -42,20 +48,15 @@ class JobTarget:
     config: KubernetesSpec
 
     @classmethod
-    def of(cls, *, run_id: str, pipeline: str, config: KubernetesSpec | None, dag: Dag,
+    def of(cls, *, run_id: str, pipeline: str, config: KubernetesSpec | None,
            image: str | None = None) -> JobTarget:
-        config = config or KubernetesSpec()
-        return cls(run_id=run_id, pipeline=pipeline, image=checked_image(config, dag, image), config=config)
+        return cls(run_id=run_id, pipeline=pipeline, image=checked_image(config, image),
+                   config=config or KubernetesSpec())
 
 
-def checked_image(config: KubernetesSpec | None, dag: Dag, image: str | None = None) -> str:
-    """The image from ``image``, the spec or ``SHIPYARD_K8S_IMAGE``, once the section names only real steps."""
-    config = config or KubernetesSpec()
-    unknown = sorted(set(config.spot) - set(dag.names))
-    if unknown:
-        raise SpecError(f"kubernetes.spot names {unknown}, which are not steps of this pipeline",
-                        hint=f"steps are: {', '.join(dag.names)}")
-    chosen = image or config.image or os.environ.get(IMAGE_ENV)
+def checked_image(config: KubernetesSpec | None, image: str | None = None) -> str:
+    """The image from ``image``, the spec's ``kubernetes.image`` or ``SHIPYARD_K8S_IMAGE``."""
+    chosen = image or (config.image if config else None) or os.environ.get(IMAGE_ENV)
     if not chosen:
         raise UsageError("no container image for the steps' Jobs",
                          hint=f"set kubernetes.image in the spec, or {IMAGE_ENV}, to an image with shipyard and "
@@ -92,31 +93,61 @@ def labels(target: JobTarget, step: str | None = None) -> dict[str, str]:
     return found
 
 
+def whole_gpus(node: StepNode) -> int:
+    """GPUs the step asks for as ``nvidia.com/gpu``; a share of one GPU asks through an annotation instead."""
+    return int(node.resources.gpu) if node.resources.gpu >= 1 else 0
+
+
 def resource_requirements(node: StepNode):
-    """Requests and limits: CPU and memory as requested (limits = requests for memory), GPUs whole."""
+    """Requests and limits: CPU and memory as requested (limits = requests for memory), whole GPUs."""
     client = kubernetes_client()
     requests = {"cpu": f"{max(1, round(node.resources.cpu * 1000))}m"}
     limits: dict[str, str] = {}
     if node.resources.memory:
         requests["memory"] = str(node.resources.memory)
         limits["memory"] = str(node.resources.memory)
-    if node.resources.gpu:
-        requests[GPU_RESOURCE] = str(node.resources.gpu)
-        limits[GPU_RESOURCE] = str(node.resources.gpu)
+    if whole_gpus(node):
+        requests[GPU_RESOURCE] = str(whole_gpus(node))
+        limits[GPU_RESOURCE] = str(whole_gpus(node))
     return client.V1ResourceRequirements(requests=requests, limits=limits or None)
 
 
-def placement(node: StepNode, config: KubernetesSpec) -> tuple[dict[str, str], list]:
-    """Node selector and tolerations: the spot or on-demand pool, and GPU nodes' taint for GPU steps."""
+def annotations(node: StepNode) -> dict[str, str] | None:
+    """A share of one GPU, and the GPU models allowed, as the scheduler extender reads them."""
+    found = {}
+    if 0 < node.resources.gpu < 1:
+        found[GPU_MILLI_ANNOTATION] = str(round(node.resources.gpu * GPU_MILLI))
+    if node.resources.gpu_types:
+        found[GPU_TYPES_ANNOTATION] = "|".join(node.resources.gpu_types)
+    return found or None
+
+
+def priority_of(node: StepNode) -> str:
+    """The step's priority class; a training step left at the default runs at ``batch-low``."""
+    if node.kind in TRAINING_KINDS and node.resources.priority == BATCH:
+        return BATCH_LOW
+    return node.resources.priority
+
+
+def placement(node: StepNode):
+    """Affinity and tolerations: spot steps tolerate the spot taint, the others keep off spot nodes; GPU steps
+    tolerate the GPU taint and go to the GPU models they allow."""
     client = kubernetes_client()
-    spot = node.name in config.spot
-    selector = {POOL_LABEL: "spot" if spot else "on-demand"}
+    terms = []
     tolerations = []
-    if spot:
-        tolerations.append(client.V1Toleration(key=SPOT_TAINT, operator="Exists", effect="NoSchedule"))
+    if node.resources.spot:
+        tolerations.append(client.V1Toleration(key=SPOT, operator="Exists", effect="NoSchedule"))
+    else:
+        terms.append(client.V1NodeSelectorRequirement(key=SPOT, operator="NotIn", values=["true"]))
     if node.resources.gpu:
         tolerations.append(client.V1Toleration(key=GPU_RESOURCE, operator="Exists", effect="NoSchedule"))
-    return selector, tolerations
+    if node.resources.gpu_types:
+        terms.append(client.V1NodeSelectorRequirement(key=GPU_PRODUCT_LABEL, operator="In",
+                                                      values=list(node.resources.gpu_types)))
+    affinity = client.V1Affinity(node_affinity=client.V1NodeAffinity(
+        required_during_scheduling_ignored_during_execution=client.V1NodeSelector(
+            node_selector_terms=[client.V1NodeSelectorTerm(match_expressions=terms)]))) if terms else None
+    return affinity, tolerations
 
 
 def step_job(target: JobTarget, node: StepNode, *, attempt: int | None = None):
@@ -126,7 +157,7 @@ def step_job(target: JobTarget, node: StepNode, *, attempt: int | None = None):
     command = ["shipyard", "step", "run", target.run_id, node.name]
     if attempt is not None:
         command.append("--once")
-    selector, tolerations = placement(node, target.config)
+    affinity, tolerations = placement(node)
     container = client.V1Container(
         name="step", image=target.image, command=command, resources=resource_requirements(node),
         env=[client.V1EnvVar(name="SHIPYARD_HOME", value=HOME_MOUNT),
@@ -134,15 +165,16 @@ def step_job(target: JobTarget, node: StepNode, *, attempt: int | None = None):
         env_from=[client.V1EnvFromSource(secret_ref=client.V1SecretEnvSource(name=target.config.env_secret))],
         volume_mounts=[client.V1VolumeMount(name="shipyard-home", mount_path=HOME_MOUNT)])
     pod = client.V1PodSpec(
-        restart_policy="Never", containers=[container], node_selector=selector, tolerations=tolerations or None,
-        priority_class_name=PRIORITY_CLASS, service_account_name=target.config.service_account,
+        restart_policy="Never", containers=[container], affinity=affinity, tolerations=tolerations or None,
+        priority_class_name=priority_of(node), service_account_name=target.config.service_account,
         volumes=[client.V1Volume(name="shipyard-home", persistent_volume_claim=(
             client.V1PersistentVolumeClaimVolumeSource(claim_name=target.config.home_claim)))])
     step_labels = labels(target, node.name)
     spec = client.V1JobSpec(
         backoff_limit=0, ttl_seconds_after_finished=FINISHED_JOB_TTL_S,
         active_deadline_seconds=_deadline(node, attempt),
-        template=client.V1PodTemplateSpec(metadata=client.V1ObjectMeta(labels=step_labels), spec=pod))
+        template=client.V1PodTemplateSpec(metadata=client.V1ObjectMeta(labels=step_labels,
+                                                                       annotations=annotations(node)), spec=pod))
     metadata = client.V1ObjectMeta(name=job_name(target.run_id, node.name, attempt),
                                    namespace=target.config.namespace, labels=step_labels)
     return client.V1Job(api_version="batch/v1", kind="Job", metadata=metadata, spec=spec)
@@ -156,13 +188,15 @@ def _deadline(node: StepNode, attempt: int | None) -> int | None:
     return max(1, int(node.timeout * attempts + 0.999))
 
 
-def priority_class():
-    """``batch-low``: below serving, and never preempting a running pod to make room."""
+def priority_class(name: str):
+    """A priority class of the scheduling plane; the batch ones never preempt a running pod to make room."""
     client = kubernetes_client()
     return client.V1PriorityClass(
-        api_version="scheduling.k8s.io/v1", kind="PriorityClass", metadata=client.V1ObjectMeta(name=PRIORITY_CLASS),
-        value=PRIORITY_VALUE, preemption_policy="Never", global_default=False,
-        description="shipyard pipeline steps: scheduled after serving, never preempting it")
+        api_version="scheduling.k8s.io/v1", kind="PriorityClass", metadata=client.V1ObjectMeta(name=name),
+        value=PRIORITY_CLASSES[name], global_default=False,
+        preemption_policy="PreemptLowerPriority" if name == SERVING else "Never",
+        description=f"shipyard {name} pods" + ("" if name == SERVING else ": scheduled after serving, never "
+                                                                          "preempting it"))
 
 
 def as_dict(model: Any) -> dict[str, Any]:
@@ -173,8 +207,9 @@ def as_dict(model: Any) -> dict[str, Any]:
 
 
 def render_run(target: JobTarget, dag: Dag) -> list[tuple[str, dict[str, Any]]]:
-    """(file name, manifest) for the PriorityClass and each step's Job, in the order the steps run."""
-    rendered = [("00-priorityclass.yaml", as_dict(priority_class()))]
+    """(file name, manifest) for the PriorityClasses the steps use and each step's Job, in the order they run."""
+    classes = sorted({priority_of(node) for node in dag.nodes}, key=lambda name: -PRIORITY_CLASSES[name])
+    rendered = [(f"00-priorityclass-{name}.yaml", as_dict(priority_class(name))) for name in classes]
     for number, name in enumerate(dag.topological_order(), start=1):
         rendered.append((f"{number:02d}-{name}.yaml", as_dict(step_job(target, dag.node(name)))))
     return rendered

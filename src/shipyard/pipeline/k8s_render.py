@@ -27,13 +27,10 @@ def render_pipeline(spec: str | Path, out: Path, *, run_id: str | None = None,
             raise UsageError(f"run {record.id} is of pipeline '{record.pipeline}', not '{loaded.spec.name}'",
                              hint="leave out --run-id to record a new run of this pipeline")
     if record is None:
-        from shipyard.pipeline.compile import compile_spec
-
-        dag = compile_spec(loaded.spec, spec_text=loaded.text, spec_filename=loaded.path.name, source_digest=None)
-        checked_image(loaded.spec.kubernetes, dag, image)  # before the run is recorded
+        checked_image(loaded.spec.kubernetes, image)  # before the run is recorded
         record = store.get_run(create_run(spec))
     plan = recorded_plan(record)
-    target = JobTarget.of(run_id=record.id, pipeline=plan.pipeline, config=loaded.spec.kubernetes, dag=plan.dag,
+    target = JobTarget.of(run_id=record.id, pipeline=plan.pipeline, config=loaded.spec.kubernetes,
                           image=image)
     out.mkdir(parents=True, exist_ok=True)
     written = []

@@ -453,9 +453,6 @@ class KubernetesSpec(_Spec):
     image: str | None = Field(default=None, min_length=1,
                               description="Container image with shipyard and your code; default: SHIPYARD_K8S_IMAGE.")
     namespace: str = Field(default="default", pattern=_DNS_LABEL)
-    spot: list[str] = Field(default_factory=list,
-                            description="Steps that may run on spot nodes (retried when a node is reclaimed); "
-                                        "the others run on on-demand nodes.")
     env_secret: str = Field(default="shipyard-stores", pattern=_DNS_LABEL,
                             description="Secret whose keys become the step's environment: SHIPYARD_DATABASE_URL, "
                                         "MLFLOW_TRACKING_URI and the like.")
