@@ -11,7 +11,7 @@ from shipyard.pipeline.k8s_jobs import JobTarget, checked_image, render_run
 
 def render_pipeline(spec: str | Path, out: Path, *, run_id: str | None = None,
                     image: str | None = None) -> tuple[str, list[Path]]:
-    """Write the PriorityClass and each step's Job for ``run_id`` (default: a new run); return the run and files."""
+    """Write the PriorityClasses and each step's Job for ``run_id`` (default: a new run); return the run and files."""
     from shipyard.pipeline.steprun import create_run, recorded_plan
     from shipyard.spec.loader import load_spec
     from shipyard.store import runs as store
