@@ -213,6 +213,7 @@ def test_a_sweep_runs_at_most_its_teams_sweep_trials_at_once(tmp_path, shipyard_
     result = Runner(RunPlan(dag=dag, pipeline="t", base_dir=tmp_path, team="fraud")).run()
     assert result.status == "succeeded", result.error
     assert result.step("sweep").details["trials"] == 3, "a capped sweep still runs all its trials"
+    assert result.step("sweep").details["trial_seconds"] > 0, "what its trials ran is recorded for its cost"
 
     from shipyard.config import load_settings
 

@@ -348,3 +348,17 @@ def test_an_unexpected_failure_of_the_runner_still_records_how_the_run_ended(ste
     assert record.status == "failed"
     assert "the runner itself failed (BrokenPipeError" in record.error
     assert record.owner is None
+
+
+def test_a_run_records_its_team_model_and_each_steps_resources_for_cost(steps_module):
+    from shipyard.pipeline.dag import StepResources
+
+    nodes = (node("a", "const", resources=StepResources(cpu=2.0, memory=1024)),
+             node("b", "double", {"x": "a.result"}, resources=StepResources(cpu=0.5)))
+    plan = RunPlan(dag=Dag(nodes), pipeline="t", base_dir=steps_module, team="fraud", model="scoring")
+    result = Runner(plan, options=RunOptions(backoff_s=0.05)).run()
+    assert result.status == "succeeded", result.error
+    options = store.get_run(result.run_id).options
+    assert (options["team"], options["model"]) == ("fraud", "scoring")
+    assert options["resources"] == {"a": {"cpu": 2.0, "memory": 1024, "gpu": 0},
+                                    "b": {"cpu": 0.5, "memory": 0, "gpu": 0}}

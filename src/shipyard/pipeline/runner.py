@@ -67,6 +67,8 @@ class RunPlan:
     preflight: tuple[str, dict[str, Any]] | None = None
     team: str | None = None
     """The team the spec names: its quota, if one is declared, admits the run."""
+    model: str | None = None
+    """The model the run trains (its registered name): what its cost is attributed to."""
     kubernetes: Any = None
     """The spec's ``kubernetes:`` section, for the Kubernetes executor."""
 
@@ -97,6 +99,8 @@ class Runner:
                        for i, node in enumerate(plan.dag.nodes)}
         self.forced: set[str] = set()
         self.sweeps: dict[str, Any] = {}
+        self.trial_seconds: dict[str, float] = {}
+        """Seconds the trials of each sweep ran, summed: what the sweep used of its resources."""
         self.tasks: dict[str, str] = {}
         self.failure: ShipyardError | None = None
         self.preflight_done = plan.preflight is None
@@ -169,11 +173,15 @@ class Runner:
         else:
             store.create_run(run_id=self.run_id, pipeline=self.plan.pipeline, spec_path=self.plan.spec_path,
                              spec_text=self.plan.spec_text, spec_digest=self.plan.spec_digest,
-                             options={"no_cache": self.options.no_cache, "from_step": self.options.from_step},
+                             options={"no_cache": self.options.no_cache, "from_step": self.options.from_step,
+                                      **self._attribution()},
                              owner=self.owner, lease_s=self.settings.run_lease_s,
                              started_by=self.identity.name)
         self.owned = True
         self.renew_at = time.monotonic() + self.settings.run_lease_s / 4
+
+    def _attribution(self) -> dict[str, Any]:
+        return attribution(self.plan)
 
     def _open_record(self) -> None:
         """Record every step and mark the run running at once: a reader that sees it running sees its steps."""
@@ -465,7 +473,8 @@ class Runner:
             stored = save_value(self.store, result)
             store.record_artifact(stored.digest, stored.format, stored.size_bytes, stored.meta)
             details = {"best_value": result["best_value"], "best_params": result["best_params"],
-                       "trials": result["n_trials"], "metric": result["metric"]}
+                       "trials": result["n_trials"], "metric": result["metric"],
+                       "trial_seconds": self.trial_seconds.get(node.name, 0.0)}
             self._succeed(node, state, {"result": stored.ref()}, details)
             return True
         return submitted
@@ -497,6 +506,7 @@ class Runner:
             controller = self.sweeps[name]
             error = None if outcome.status == "ok" else one_line(outcome.error)
             controller.on_outcome(outcome.task_id, outcome.status == "ok", outcome.value, error)
+            self.trial_seconds[name] = self.trial_seconds.get(name, 0.0) + (outcome.duration_s or 0.0)
             state.note = self._sweep_note(name)
             self.reporter.update(state)
             return
@@ -591,6 +601,13 @@ class Runner:
                            error_kind=type(error).__name__ if error else None,
                            exit_code=error.exit_code if error else 0,
                            registration=registration, metrics=metrics, spec_path=self.plan.spec_path)
+
+
+def attribution(plan: RunPlan) -> dict[str, Any]:
+    """What cost attribution reads back from a run's options: the team and model, and each step's resources."""
+    resources = {node.name: {"cpu": node.resources.cpu, "memory": node.resources.memory,
+                             "gpu": node.resources.gpu} for node in plan.dag.nodes}
+    return {"team": plan.team, "model": plan.model, "resources": resources}
 
 
 def sweep_study_name(pipeline: str, key: str, fresh_for: str | None) -> str:

@@ -66,7 +66,7 @@ class RecordedPlan:
 def create_run(spec: str | Path, *, no_cache: bool = False, settings: Settings | None = None) -> str:
     """Record a new run of ``spec`` with every step pending and return its id."""
     from shipyard.pipeline.api import authorize_run, plan_spec
-    from shipyard.pipeline.runner import new_run_id
+    from shipyard.pipeline.runner import attribution, new_run_id
     from shipyard.spec.loader import load_spec
     from shipyard.store.db import session_scope
 
@@ -76,7 +76,7 @@ def create_run(spec: str | Path, *, no_cache: bool = False, settings: Settings |
     plan = plan_spec(loaded)
     ingest = next((node for node in plan.dag.nodes if node.name == "ingest" and node.kind == "ingest"), None)
     run_id = new_run_id()
-    options = {"no_cache": no_cache, "from_step": None, "driven_by": DRIVEN_BY_STEPS,
+    options = {"no_cache": no_cache, "from_step": None, **attribution(plan), "driven_by": DRIVEN_BY_STEPS,
                "source_digest": ingest.params.get("source_digest") if ingest else None}
     with session_scope(settings) as session:
         store.create_run(run_id=run_id, pipeline=plan.pipeline, spec_path=plan.spec_path, spec_text=plan.spec_text,
@@ -236,6 +236,7 @@ def _run_sweep(record: store.RunRecord, plan: RecordedPlan, node: StepNode, stat
                                  storage_url=settings.database_url)
     started = time.monotonic()
     _record(record.id, state, settings, "running", attempts=state.attempts + 1, error=None)
+    trial_seconds = 0.0
     with LocalExecutor() as executor:
         while not controller.done():
             while controller.wants_more() and controller.has_room() and executor.fits(node.resources):
@@ -245,6 +246,7 @@ def _run_sweep(record: store.RunRecord, plan: RecordedPlan, node: StepNode, stat
             for outcome in executor.poll(0.2):
                 error = None if outcome.status == "ok" else one_line(outcome.error)
                 controller.on_outcome(outcome.task_id, outcome.status == "ok", outcome.value, error)
+                trial_seconds += outcome.duration_s or 0.0
     duration = time.monotonic() - started
     try:
         result = controller.result()
@@ -254,7 +256,7 @@ def _run_sweep(record: store.RunRecord, plan: RecordedPlan, node: StepNode, stat
     stored = save_value(open_artifact_store(settings), result)
     store.record_artifact(stored.digest, stored.format, stored.size_bytes, stored.meta, settings=settings)
     details = {"best_value": result["best_value"], "best_params": result["best_params"],
-               "trials": result["n_trials"], "metric": result["metric"]}
+               "trials": result["n_trials"], "metric": result["metric"], "trial_seconds": trial_seconds}
     outputs = {"result": stored.ref()}
     if node.cacheable:
         store.cache_put(state.cache_key, step_kind=node.kind, outputs=outputs, run_id=record.id, details=details,
