@@ -132,6 +132,7 @@ EVERY_SECTION = textwrap.dedent("""\
     step_options:
       train: {resources: {cpu: 2, memory: 2GiB}, timeout: 30m, retries: 3}
       profile: {timeout: 2m}
+    kubernetes: {image: 'registry.example.com/churn:1', namespace: ml, service_account: pipelines}
 """)
 
 
@@ -189,6 +190,7 @@ def test_every_section_loads(tmp_path):
     assert spec.registry.tags == {"owner": "growth", "tier": "1"}
     assert spec.resources.memory == 512 * 1024**2
     assert spec.model_name == "churn_days" and spec.task() == "regression"
+    assert spec.kubernetes.namespace == "ml" and spec.kubernetes.env_secret == "shipyard-stores"
 
 
 def test_loaded_spec_and_spec_are_frozen():

@@ -24,6 +24,9 @@ def run_command(
                                    "run started with; completed steps it does not change are kept."),
     no_cache: bool = typer.Option(False, "--no-cache", help="Run every step, ignoring cached results."),
     from_step: str = typer.Option(None, "--from", metavar="STEP", help="Re-run this step and everything after it."),
+    executor: str = typer.Option("local", "--executor", metavar="NAME",
+                                 help="Where the steps run: local (worker processes here) or kubernetes (one Job "
+                                      "per step; needs shipyard[kubernetes] and a cluster)."),
     json_output: bool = typer.Option(False, "--json", help="Print the result as JSON on stdout."),
     no_deploy: bool = typer.Option(False, "--no-deploy", help="Gate the new version but do not start the rollout "
                                                               "its deployment: section describes (e.g. in CI)."),
@@ -49,11 +52,17 @@ def run_command(
                          hint="shipyard run pipeline.yaml  |  shipyard run --resume RUN_ID --spec pipeline.yaml")
     if run_id is not None and resume is not None:
         raise UsageError("--run-id names a new run; a resumed run keeps its id")
-    options = RunOptions(no_cache=no_cache, from_step=from_step)
+    from shipyard.pipeline.executor import executor_class
+
+    executor_class(executor)  # an unknown name is a usage error before anything runs
+    options = RunOptions(no_cache=no_cache, from_step=from_step, executor=executor)
     reporter = default_reporter(json_output)
     from shipyard.client.remote import remote_api
 
     api = remote_api()
+    if api is not None and executor != "local":
+        raise UsageError("--executor chooses where an in-process run puts its steps; through a server, the server "
+                         "runs them", hint="unset SHIPYARD_URL to run with --executor here")
     if api is not None:
         with api:
             result = _run_through(api, pipeline, resume=resume, spec=spec, run_id=run_id, no_cache=no_cache,

@@ -39,7 +39,7 @@ def plan_spec(loaded: LoadedSpec) -> RunPlan:
                    spec_path=str(loaded.path) if loaded.path else None, spec_digest=loaded.digest,
                    extra_modules=user_modules(spec), preload=WARM_MODULES if spec.trains_model else (),
                    preflight=("shipyard.pipeline.preflight:check", {"loaded": loaded}), team=spec.team,
-                   model=spec.model_name if spec.trains_model else None)
+                   model=spec.model_name if spec.trains_model else None, kubernetes=spec.kubernetes)
 
 
 def run(spec: str | Path | LoadedSpec, *, options: RunOptions | None = None, settings: Settings | None = None,

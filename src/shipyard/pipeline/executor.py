@@ -1,4 +1,7 @@
-"""The local executor: a pool of worker processes with a cpu/memory budget.
+"""Executors, and the local one: a pool of worker processes with a cpu/memory budget.
+
+Every executor has the shape of :class:`Executor`; :data:`EXECUTORS` names them, each
+imported only when a run asks for it (the Kubernetes one needs an optional extra).
 
 Workers are forked when a task needs one (or all at once with ``start``) and then
 reused, so a linear pipeline of small steps pays for one fork, not one per core.
@@ -17,7 +20,7 @@ import signal
 import time
 from dataclasses import dataclass, field
 from multiprocessing.connection import wait
-from typing import Any
+from typing import Any, Protocol
 
 from shipyard.errors import ShipyardError, StepFailedError
 from shipyard.pipeline.dag import StepResources
@@ -68,6 +71,7 @@ class LocalExecutor:
     max_workers: int | None = None
     preload: tuple[str, ...] = ()
     supports_gpu: bool = False
+    runs_functions: bool = True
 
     def __post_init__(self) -> None:
         self._ctx = multiprocessing.get_context("fork")
@@ -255,4 +259,35 @@ def _describe_exit(code: int | None) -> str:
     return f"exit code {code}"
 
 
-EXECUTORS = {"local": "shipyard.pipeline.executor:LocalExecutor"}
+class Executor(Protocol):
+    """Runs the runner's tasks somewhere and reports how they ended.
+
+    ``supports_gpu``: it can give a step GPUs. ``runs_functions``: it runs any ``module:function`` task
+    (the preflight, sweep trials); an executor without it runs pipeline steps only, by run id and name, and
+    the runner keeps the rest on a local pool.
+    """
+
+    supports_gpu: bool
+    runs_functions: bool
+
+    def fits(self, resources: StepResources) -> bool: ...
+
+    def submit(self, task_id: str, ref: str, kwargs: dict[str, Any], *, resources: StepResources,
+               timeout: float | None) -> None: ...
+
+    def poll(self, timeout: float) -> list[TaskOutcome]: ...
+
+    def shutdown(self, *, kill: bool = False) -> None: ...
+
+
+EXECUTORS = {"local": "shipyard.pipeline.executor:LocalExecutor",
+             "kubernetes": "shipyard.pipeline.k8s_executor:KubernetesExecutor"}
+
+
+def executor_class(name: str) -> type:
+    from shipyard.errors import UsageError
+    from shipyard.pipeline.worker import resolve_callable
+
+    if name not in EXECUTORS:
+        raise UsageError(f"there is no executor '{name}'", hint=f"executors: {', '.join(EXECUTORS)}")
+    return resolve_callable(EXECUTORS[name])

@@ -17,22 +17,22 @@ from pathlib import Path
 from typing import Any
 
 from shipyard.config import Settings, load_settings
-from shipyard.errors import (CancelledError, DataError, InternalError, PreemptedError, RefusedError, ShipyardError,
-                             SpecError, StepFailedError)
+from shipyard.errors import (CancelledError, InternalError, PreemptedError, RefusedError, ShipyardError,
+                             StepFailedError)
 from shipyard.governance.identity import current_identity
 from shipyard.governance.quotas import Quota
 from shipyard.pipeline.artifacts import open_artifact_store
 from shipyard.pipeline.cache import cache_key
 from shipyard.pipeline.dag import Dag, StepNode
-from shipyard.pipeline.executor import Budget, LocalExecutor, TaskOutcome
+from shipyard.pipeline.executor import Budget, Executor, LocalExecutor, TaskOutcome, executor_class
 from shipyard.pipeline.progress import NullReporter, Reporter
 from shipyard.pipeline.serialization import save_value
-from shipyard.pipeline.state import PipelineRun, StepState
+from shipyard.pipeline.state import PipelineRun, StepState, run_result_fields
+from shipyard.pipeline.stepwork import cached_entry, one_line, remember, retry_delay, save_state
 from shipyard.store import leases
 from shipyard.store import runs as store
 from shipyard.store.db import session_scope
 
-_NOT_RETRIED = (SpecError, DataError)
 ADMISSION_POLL_S = 0.5
 """How often a queued run asks again whether its team's quota has room."""
 _PREFLIGHT = "preflight"
@@ -47,6 +47,8 @@ class RunOptions:
     max_workers: int | None = None
     backoff_s: float = 0.5
     preload: tuple[str, ...] = ()
+    executor: str = "local"
+    """Where the steps run: a name in ``executor.EXECUTORS``; sweeps and the preflight always run here."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -67,6 +69,8 @@ class RunPlan:
     """The team the spec names: its quota, if one is declared, admits the run."""
     model: str | None = None
     """The model the run trains (its registered name): what its cost is attributed to."""
+    kubernetes: Any = None
+    """The spec's ``kubernetes:`` section, for the Kubernetes executor."""
 
 
 def new_run_id() -> str:
@@ -90,6 +94,7 @@ class Runner:
         self.resuming = run_id is not None
         self.store = open_artifact_store(self.settings)
         self.executor: LocalExecutor | None = None
+        self.step_executor: Executor | None = None
         self.states = {node.name: StepState(name=node.name, kind=node.kind, position=i)
                        for i, node in enumerate(plan.dag.nodes)}
         self.forced: set[str] = set()
@@ -118,6 +123,8 @@ class Runner:
             self.plan.dag.node(self.options.from_step)
             self.forced = self.plan.dag.downstream_of(self.options.from_step)
         self._check_resources()
+        if self.options.executor != "local":
+            self._steps()  # no cluster, no image: refused before the run is recorded
         self._take_ownership()
         previous = signal.signal(signal.SIGTERM, _raise_terminated)
         status, error, unexpected = "running", None, None
@@ -145,6 +152,8 @@ class Runner:
             self._cancel_running()
         finally:
             signal.signal(signal.SIGTERM, previous)
+            if self.step_executor is not None and self.step_executor is not self.executor:
+                self.step_executor.shutdown(kill=status != "succeeded")
             if self.executor is not None:
                 self.executor.shutdown(kill=status != "succeeded")
         try:
@@ -172,10 +181,7 @@ class Runner:
         self.renew_at = time.monotonic() + self.settings.run_lease_s / 4
 
     def _attribution(self) -> dict[str, Any]:
-        """What cost attribution reads back: the team and model, and each step's resources."""
-        resources = {node.name: {"cpu": node.resources.cpu, "memory": node.resources.memory,
-                                 "gpu": node.resources.gpu} for node in self.plan.dag.nodes}
-        return {"team": self.plan.team, "model": self.plan.model, "resources": resources}
+        return attribution(self.plan)
 
     def _open_record(self) -> None:
         """Record every step and mark the run running at once: a reader that sees it running sees its steps."""
@@ -276,10 +282,7 @@ class Runner:
     def _save(self, state: StepState, *, session=None) -> None:
         if not self.owned:
             return
-        store.save_step(self.run_id, state.name, session=session, kind=state.kind, position=state.position,
-                        cache_key=state.cache_key, state=state.state, cache_hit=state.cache_hit,
-                        attempts=state.attempts, duration_s=state.duration_s, error=state.error,
-                        outputs=state.outputs, details=state.details)
+        save_state(self.run_id, state, session=session)
 
     def _set(self, state: StepState, new_state: str, **fields: Any) -> None:
         state.state = new_state
@@ -299,15 +302,22 @@ class Runner:
                 if stuck and not self.failure:
                     raise InternalError(f"steps {stuck} could not be scheduled although nothing is running")
                 break
-            for outcome in self._executor().poll(0.1):
+            for outcome in self._poll():
                 self._on_outcome(outcome)
             self._heartbeat()
+
+    def _poll(self) -> list[TaskOutcome]:
+        if self.step_executor is None or self.step_executor is self._executor():
+            return self._executor().poll(0.1)
+        local = self._executor().poll(0.0) if self._executor().busy else []
+        return local + self.step_executor.poll(0.1)
 
     def _check_resources(self) -> None:
         """Refuse, before the run is recorded or anything runs, steps that need GPUs this executor lacks."""
         needing = [node for node in self.plan.dag.nodes if node.resources.gpu]
-        if not needing:
-            return
+        steps_on = executor_class(self.options.executor)
+        if not needing or (steps_on is not LocalExecutor and steps_on.supports_gpu):
+            return  # an executor with GPUs (a cluster) places GPU steps itself
         from shipyard.scheduling.model import task_for_step
 
         gpus = Budget.of_machine().gpu if LocalExecutor.supports_gpu else 0
@@ -352,7 +362,7 @@ class Runner:
                         return
                 if node.kind == "sweep":
                     progressed |= self._drive_sweep(node, state, refs)
-                elif self._executor().fits(node.resources):
+                elif self._steps().fits(node.resources):
                     self._submit(node, state, refs)
                     progressed = True
             for name in list(self.sweeps):
@@ -369,14 +379,17 @@ class Runner:
         return refs
 
     def _try_cache(self, node: StepNode, state: StepState) -> bool:
-        if self.options.no_cache or not node.cacheable or node.name in self.forced:
+        if not self._may_use_cache(node):
             return False
-        entry = store.cache_get(state.cache_key)
-        if entry is None or not all(self.store.exists(ref["digest"]) for ref in entry.outputs.values()):
+        entry = cached_entry(state.cache_key, artifacts=self.store)
+        if entry is None:
             return False
         self._set(state, "cached", cache_hit=True, outputs=dict(entry.outputs), duration_s=0.0,
                   details=dict(entry.details or {}), note=step_note(node.kind, entry.details or {}))
         return True
+
+    def _may_use_cache(self, node: StepNode) -> bool:
+        return not self.options.no_cache and node.cacheable and node.name not in self.forced
 
     def _executor(self) -> LocalExecutor:
         if self.executor is None:
@@ -386,6 +399,16 @@ class Runner:
             if preload:  # workers that import libraries first are warmed all at once, in parallel
                 self.executor.start()
         return self.executor
+
+    def _steps(self) -> Executor:
+        """The executor of the steps: the local pool, or the one ``--executor`` names."""
+        if self.step_executor is None:
+            if self.options.executor == "local":
+                self.step_executor = self._executor()
+            else:
+                self.step_executor = executor_class(self.options.executor).for_run(
+                    run_id=self.run_id, plan=self.plan, settings=self.settings, say=self.notice)
+        return self.step_executor
 
     def _run_preflight(self) -> None:
         ref, kwargs = self.plan.preflight
@@ -402,14 +425,14 @@ class Runner:
             self.failure = outcome.error
 
     def _submit(self, node: StepNode, state: StepState, refs: dict[str, dict[str, str]]) -> None:
-        from shipyard.pipeline.task import execute_step
+        from shipyard.pipeline.stepwork import perform_step
 
         kwargs = {"node": node, "input_refs": refs, "run_id": self.run_id, "settings": self.settings,
                   "base_dir": str(self.plan.base_dir), "extra_modules": self.plan.extra_modules,
                   "identity": self.identity}
         task_id = f"{node.name}@{state.attempts + 1}"
-        self._executor().submit(task_id, f"{execute_step.__module__}:execute_step", kwargs,
-                                resources=node.resources, timeout=node.timeout)
+        self._steps().submit(task_id, f"{perform_step.__module__}:perform_step", kwargs,
+                             resources=node.resources, timeout=node.timeout)
         self.tasks[task_id] = node.name
         self._set(state, "running", attempts=state.attempts + 1, started_at=time.monotonic(), retry_at=None,
                   error=None)
@@ -421,9 +444,10 @@ class Runner:
 
         controller = self.sweeps.get(node.name)
         if controller is None:
-            suffix = f":{self.run_id}" if self.options.no_cache or node.name in self.forced else ""
+            fresh = self.options.no_cache or node.name in self.forced
             controller = SweepController(node=node, train_ref=refs["train"], settings=self.settings,
-                                         study_name=f"shipyard:{self.plan.pipeline}:{state.cache_key[:16]}{suffix}",
+                                         study_name=sweep_study_name(self.plan.pipeline, state.cache_key,
+                                                                     self.run_id if fresh else None),
                                          storage_url=self.settings.database_url,
                                          max_parallel=self._trials_at_once(node))
             self.sweeps[node.name] = controller
@@ -480,36 +504,33 @@ class Runner:
         node, state = self.plan.dag.node(name), self.states[name]
         if node.kind == "sweep":
             controller = self.sweeps[name]
-            error = None if outcome.status == "ok" else _one_line(outcome.error)
+            error = None if outcome.status == "ok" else one_line(outcome.error)
             controller.on_outcome(outcome.task_id, outcome.status == "ok", outcome.value, error)
             self.trial_seconds[name] = self.trial_seconds.get(name, 0.0) + (outcome.duration_s or 0.0)
             state.note = self._sweep_note(name)
             self.reporter.update(state)
             return
         if outcome.status == "ok":
-            outputs = {}
-            for output, stored in outcome.value["outputs"].items():
-                store.record_artifact(stored["digest"], stored["format"], stored["size_bytes"], stored["meta"])
-                outputs[output] = {"digest": stored["digest"], "format": stored["format"]}
-            self._succeed(node, state, outputs, outcome.value.get("details") or {}, outcome.duration_s,
-                          cacheable=outcome.value.get("cacheable", True))
+            value = outcome.value
+            remember(value, node=node, run_id=self.run_id, settings=self.settings)
+            self._set(state, "succeeded", outputs=value["outputs"], details=value["details"],
+                      duration_s=outcome.duration_s, note=step_note(node.kind, value["details"]))
             return
         error = outcome.error
         if isinstance(error, PreemptedError) and self._on_preempted(state, error):
             return
-        retryable = not isinstance(error, _NOT_RETRIED)
-        if retryable and state.attempts <= node.retries:
-            delay = min(self.options.backoff_s * 2 ** (state.attempts - 1), 30.0)
-            self._set(state, "pending", retry_at=time.monotonic() + delay, error=_one_line(error),
-                      note=f"attempt {state.attempts} failed: {_one_line(error)}; retrying in {delay:.1f}s")
+        delay = retry_delay(error, attempts=state.attempts, retries=node.retries, backoff_s=self.options.backoff_s)
+        if delay is not None:
+            self._set(state, "pending", retry_at=time.monotonic() + delay, error=one_line(error),
+                      note=f"attempt {state.attempts} failed: {one_line(error)}; retrying in {delay:.1f}s")
             return
         self._fail(state, error, duration=outcome.duration_s)
 
     def _succeed(self, node: StepNode, state: StepState, outputs: dict[str, dict[str, str]],
-                 details: dict[str, Any], duration: float | None = None, cacheable: bool = True) -> None:
-        if duration is None and state.started_at is not None:
-            duration = time.monotonic() - state.started_at
-        if node.cacheable and cacheable and state.cache_key:
+                 details: dict[str, Any]) -> None:
+        """A step the runner drove itself (a sweep) succeeded: cache and record it."""
+        duration = time.monotonic() - state.started_at if state.started_at is not None else None
+        if node.cacheable and state.cache_key:
             store.cache_put(state.cache_key, step_kind=node.kind, outputs=outputs, run_id=self.run_id,
                             details=details)
         self._set(state, "succeeded", outputs=outputs, details=details, duration_s=duration,
@@ -517,13 +538,13 @@ class Runner:
 
     def _fail(self, state: StepState, error: ShipyardError, duration: float | None = None) -> None:
         if self.failure is None:
-            self.failure = _attribute(error, state.name)
-        self._set(state, "failed", error=_one_line(error), duration_s=duration, note=_one_line(error))
+            self.failure = attribute_error(error, state.name)
+        self._set(state, "failed", error=one_line(error), duration_s=duration, note=one_line(error))
 
     def _on_preempted(self, state: StepState, error: PreemptedError) -> bool:
         """A step stopped after saving its checkpoint: it runs again, not counted as an attempt (False: fail it)."""
         if self.stopping:
-            self._set(state, "cancelled", error=_one_line(error), note="preempted: resumes from its checkpoint")
+            self._set(state, "cancelled", error=one_line(error), note="preempted: resumes from its checkpoint")
             return True
         self.preemptions[state.name] = self.preemptions.get(state.name, 0) + 1
         if self.preemptions[state.name] > MAX_PREEMPTIONS:
@@ -564,18 +585,9 @@ class Runner:
         for state in self.states.values():
             if state.state == "pending" and status != "succeeded":
                 self._set(state, "skipped" if status == "failed" else "cancelled")
-        registration = self._json_output("register", "registration")
-        metrics = self._json_output("evaluate", "metrics")
-        result = {"metrics": (metrics or {}).get("overall"), "evaluation": metrics, "registration": registration,
-                  "error_kind": type(error).__name__ if error else None}
-        if registration and registration.get("tracking"):
-            result["tracking"] = registration["tracking"]
-        fields: dict[str, Any] = {"status": status, "finished_at": _now(), "result": result,
-                                  "error": error.render() if error else None}
-        if registration and registration.get("model_version") is not None:
-            fields.update(mlflow_run_id=registration.get("mlflow_run_id"),
-                          model_name=registration.get("model_name"),
-                          model_version=str(registration.get("model_version")))
+        outputs = {name: state.outputs for name, state in self.states.items() if state.done}
+        fields = {"status": status, **run_result_fields(outputs, error, settings=self.settings)}
+        registration, metrics = fields["result"]["registration"], fields["result"]["evaluation"]
         if self.admission_asked and self.owned:
             from shipyard.governance import admission
 
@@ -590,13 +602,18 @@ class Runner:
                            exit_code=error.exit_code if error else 0,
                            registration=registration, metrics=metrics, spec_path=self.plan.spec_path)
 
-    def _json_output(self, step: str, output: str) -> dict[str, Any] | None:
-        state = self.states.get(step)
-        if state is None or not state.done or output not in state.outputs:
-            return None
-        from shipyard.pipeline.serialization import load_value
 
-        return load_value(self.store, state.outputs[output])
+def attribution(plan: RunPlan) -> dict[str, Any]:
+    """What cost attribution reads back from a run's options: the team and model, and each step's resources."""
+    resources = {node.name: {"cpu": node.resources.cpu, "memory": node.resources.memory,
+                             "gpu": node.resources.gpu} for node in plan.dag.nodes}
+    return {"team": plan.team, "model": plan.model, "resources": resources}
+
+
+def sweep_study_name(pipeline: str, key: str, fresh_for: str | None) -> str:
+    """The Optuna study of a sweep step: shared by every run with its cache key, unless ``fresh_for`` names a run
+    that must not reuse trials (``--no-cache``, ``--from``)."""
+    return f"shipyard:{pipeline}:{key[:16]}" + (f":{fresh_for}" if fresh_for else "")
 
 
 def step_note(kind: str, details: dict[str, Any]) -> str:
@@ -616,14 +633,9 @@ def step_note(kind: str, details: dict[str, Any]) -> str:
     return ""
 
 
-def _one_line(error: BaseException | None) -> str:
-    if error is None:
-        return "unknown error"
-    text = error.message if isinstance(error, ShipyardError) else str(error)
-    return text.strip().splitlines()[0] if text.strip() else type(error).__name__
 
 
-def _attribute(error: ShipyardError, step: str) -> ShipyardError:
+def attribute_error(error: ShipyardError, step: str) -> ShipyardError:
     """Name the step in the error, keeping its kind (and so its exit code)."""
     if not isinstance(error, ShipyardError):
         return StepFailedError(f"step '{step}': {error}")

@@ -1,8 +1,9 @@
-"""The runner's view of one step while a run is under way, and the run's result."""
+"""The runner's view of one step while a run is under way, and the run's result (and its record's end fields)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from typing import Any
 
 
@@ -92,3 +93,29 @@ def resume_command(run_id: str, *, spec_error: bool = False, spec_path: str | No
     if spec_error:
         return f"shipyard run --resume {run_id} --spec {spec_path or 'FIXED_PIPELINE_YAML'}"
     return f"shipyard run --resume {run_id}"
+
+
+def run_result_fields(outputs: dict[str, dict[str, dict[str, str]]], error: Any, *,
+                      settings: Any) -> dict[str, Any]:
+    """The run record's end fields from the outputs of its done steps (``{step: {output: ref}}``)."""
+    from shipyard.pipeline.artifacts import open_artifact_store
+    from shipyard.pipeline.serialization import load_value
+
+    artifacts = open_artifact_store(settings)
+
+    def json_output(step: str, output: str) -> dict[str, Any] | None:
+        ref = outputs.get(step, {}).get(output)
+        return load_value(artifacts, ref) if ref is not None else None
+
+    registration = json_output("register", "registration")
+    metrics = json_output("evaluate", "metrics")
+    result = {"metrics": (metrics or {}).get("overall"), "evaluation": metrics, "registration": registration,
+              "error_kind": type(error).__name__ if error else None}
+    if registration and registration.get("tracking"):
+        result["tracking"] = registration["tracking"]
+    fields: dict[str, Any] = {"finished_at": datetime.now(timezone.utc), "result": result,
+                              "error": error.render() if error else None}
+    if registration and registration.get("model_version") is not None:
+        fields.update(mlflow_run_id=registration.get("mlflow_run_id"), model_name=registration.get("model_name"),
+                      model_version=str(registration.get("model_version")))
+    return fields

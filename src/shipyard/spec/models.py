@@ -444,6 +444,24 @@ class Resources(_Spec):
         return self
 
 
+_DNS_LABEL = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
+
+
+class KubernetesSpec(_Spec):
+    """Where the steps run under ``shipyard run --executor kubernetes`` and in ``shipyard k8s render``."""
+
+    image: str | None = Field(default=None, min_length=1,
+                              description="Container image with shipyard and your code; default: SHIPYARD_K8S_IMAGE.")
+    namespace: str = Field(default="default", pattern=_DNS_LABEL)
+    env_secret: str = Field(default="shipyard-stores", pattern=_DNS_LABEL,
+                            description="Secret whose keys become the step's environment: SHIPYARD_DATABASE_URL, "
+                                        "MLFLOW_TRACKING_URI and the like.")
+    home_claim: str = Field(default="shipyard-home", pattern=_DNS_LABEL,
+                            description="PersistentVolumeClaim mounted as SHIPYARD_HOME (the artifact store), "
+                                        "shared by every step.")
+    service_account: str | None = Field(default=None, pattern=_DNS_LABEL)
+
+
 class StepOptions(_Spec):
     resources: Resources | None = None
     retries: int | None = Field(default=None, ge=0, le=20)
@@ -536,6 +554,8 @@ class PipelineSpec(_Spec):
     steps: list[UserStep] = Field(default_factory=list, description="User steps ('module:function').")
     step_options: dict[Annotated[str, AfterValidator(_known_step)], StepOptions] = Field(
         default_factory=dict, description="Per-step resources, retries, timeout, inputs; keyed by step name.")
+    kubernetes: KubernetesSpec | None = Field(default=None, description="Image, namespace and node pools of the "
+                                                                         "steps when they run as Kubernetes Jobs.")
 
     @field_validator("split")
     @classmethod

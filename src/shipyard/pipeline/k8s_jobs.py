@@ -1,0 +1,215 @@
+"""A pipeline step as a Kubernetes Job, built from the official client's typed models.
+
+Each Job's one container runs ``shipyard step run RUN_ID STEP``, so a step on Kubernetes
+does exactly what it does locally (see :mod:`shipyard.pipeline.steprun`). The step's
+resources become requests and limits (``nvidia.com/gpu`` for whole GPUs, the
+``shipyard.io/gpu-milli`` annotation for a share of one, ``gpu_type`` as node affinity on
+``nvidia.com/gpu.product``), in the scheduling plane's terms (``scheduling.kube``). A step with
+``resources.spot`` tolerates the spot taint; the others keep off spot nodes. Its
+``resources.priority`` names the PriorityClass, training steps at ``batch-low`` unless they say
+otherwise; batch classes never preempt, so serving keeps its nodes.
+
+Needs the ``kubernetes`` extra: ``pip install 'shipyard[kubernetes]'``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from shipyard.errors import UsageError
+from shipyard.pipeline.dag import Dag, StepNode
+from shipyard.spec.models import KubernetesSpec
+from shipyard.spec.scheduling_terms import BATCH, BATCH_LOW, GPU_MILLI, PRIORITY_CLASSES, SERVING
+
+GPU_RESOURCE = "nvidia.com/gpu"
+GPU_PRODUCT_LABEL = "nvidia.com/gpu.product"
+SPOT = "shipyard.io/spot"
+GPU_MILLI_ANNOTATION = "shipyard.io/gpu-milli"
+GPU_TYPES_ANNOTATION = "shipyard.io/gpu-types"
+
+IMAGE_ENV = "SHIPYARD_K8S_IMAGE"
+TRAINING_KINDS = ("sweep", "train")
+HOME_MOUNT = "/shipyard"
+FINISHED_JOB_TTL_S = 24 * 3600
+_NAME_LIMIT = 63
+
+
+@dataclass(frozen=True, kw_only=True)
+class JobTarget:
+    """Where and as what the Jobs of one run are created."""
+
+    run_id: str
+    pipeline: str
+    image: str
+    config: KubernetesSpec
+
+    @classmethod
+    def of(cls, *, run_id: str, pipeline: str, config: KubernetesSpec | None,
+           image: str | None = None) -> JobTarget:
+        return cls(run_id=run_id, pipeline=pipeline, image=checked_image(config, image),
+                   config=config or KubernetesSpec())
+
+
+def checked_image(config: KubernetesSpec | None, image: str | None = None) -> str:
+    """The image from ``image``, the spec's ``kubernetes.image`` or ``SHIPYARD_K8S_IMAGE``."""
+    chosen = image or (config.image if config else None) or os.environ.get(IMAGE_ENV)
+    if not chosen:
+        raise UsageError("no container image for the steps' Jobs",
+                         hint=f"set kubernetes.image in the spec, or {IMAGE_ENV}, to an image with shipyard and "
+                              "your code installed")
+    return chosen
+
+
+def kubernetes_client():
+    try:
+        from kubernetes import client
+    except ImportError:
+        raise UsageError("the Kubernetes executor needs the official kubernetes client",
+                         hint="pip install 'shipyard[kubernetes]'") from None
+    return client
+
+
+def job_name(run_id: str, step: str, attempt: int | None) -> str:
+    """A DNS-1123 name, unique per run, step and attempt, at most 63 characters."""
+    slug = re.sub(r"[^a-z0-9-]+", "-", step.lower()).strip("-") or "step"
+    suffix = f"-{attempt}" if attempt is not None else ""
+    name = f"shipyard-{run_id}-{slug}{suffix}"
+    if len(name) > _NAME_LIMIT or slug != step:  # distinct steps may share a slug: keep them apart
+        digest = hashlib.sha256(step.encode()).hexdigest()[:6]
+        room = _NAME_LIMIT - len(f"shipyard-{run_id}--{digest}{suffix}")
+        name = f"shipyard-{run_id}-{slug[:room].strip('-')}-{digest}{suffix}"
+    return name
+
+
+def labels(target: JobTarget, step: str | None = None) -> dict[str, str]:
+    found = {"app.kubernetes.io/name": "shipyard", "app.kubernetes.io/component": "pipeline-step",
+             "shipyard.io/run": target.run_id, "shipyard.io/pipeline": target.pipeline[:_NAME_LIMIT]}
+    if step is not None:
+        found["shipyard.io/step"] = step[:_NAME_LIMIT]
+    return found
+
+
+def whole_gpus(node: StepNode) -> int:
+    """GPUs the step asks for as ``nvidia.com/gpu``; a share of one GPU asks through an annotation instead."""
+    return int(node.resources.gpu) if node.resources.gpu >= 1 else 0
+
+
+def resource_requirements(node: StepNode):
+    """Requests and limits: CPU and memory as requested (limits = requests for memory), whole GPUs."""
+    client = kubernetes_client()
+    requests = {"cpu": f"{max(1, round(node.resources.cpu * 1000))}m"}
+    limits: dict[str, str] = {}
+    if node.resources.memory:
+        requests["memory"] = str(node.resources.memory)
+        limits["memory"] = str(node.resources.memory)
+    if whole_gpus(node):
+        requests[GPU_RESOURCE] = str(whole_gpus(node))
+        limits[GPU_RESOURCE] = str(whole_gpus(node))
+    return client.V1ResourceRequirements(requests=requests, limits=limits or None)
+
+
+def annotations(node: StepNode) -> dict[str, str] | None:
+    """A share of one GPU, and the GPU models allowed, as the scheduler extender reads them."""
+    found = {}
+    if 0 < node.resources.gpu < 1:
+        found[GPU_MILLI_ANNOTATION] = str(round(node.resources.gpu * GPU_MILLI))
+    if node.resources.gpu_types:
+        found[GPU_TYPES_ANNOTATION] = "|".join(node.resources.gpu_types)
+    return found or None
+
+
+def priority_of(node: StepNode) -> str:
+    """The step's priority class; a training step left at the default runs at ``batch-low``."""
+    if node.kind in TRAINING_KINDS and node.resources.priority == BATCH:
+        return BATCH_LOW
+    return node.resources.priority
+
+
+def placement(node: StepNode):
+    """Affinity and tolerations: spot steps tolerate the spot taint, the others keep off spot nodes; GPU steps
+    tolerate the GPU taint and go to the GPU models they allow."""
+    client = kubernetes_client()
+    terms = []
+    tolerations = []
+    if node.resources.spot:
+        tolerations.append(client.V1Toleration(key=SPOT, operator="Exists", effect="NoSchedule"))
+    else:
+        terms.append(client.V1NodeSelectorRequirement(key=SPOT, operator="NotIn", values=["true"]))
+    if node.resources.gpu:
+        tolerations.append(client.V1Toleration(key=GPU_RESOURCE, operator="Exists", effect="NoSchedule"))
+    if node.resources.gpu_types:
+        terms.append(client.V1NodeSelectorRequirement(key=GPU_PRODUCT_LABEL, operator="In",
+                                                      values=list(node.resources.gpu_types)))
+    affinity = client.V1Affinity(node_affinity=client.V1NodeAffinity(
+        required_during_scheduling_ignored_during_execution=client.V1NodeSelector(
+            node_selector_terms=[client.V1NodeSelectorTerm(match_expressions=terms)]))) if terms else None
+    return affinity, tolerations
+
+
+def step_job(target: JobTarget, node: StepNode, *, attempt: int | None = None):
+    """The Job that runs ``node``: with ``attempt``, one attempt the caller retries (``--once``); without,
+    the step's own retries inside the pod."""
+    client = kubernetes_client()
+    command = ["shipyard", "step", "run", target.run_id, node.name]
+    if attempt is not None:
+        command.append("--once")
+    affinity, tolerations = placement(node)
+    container = client.V1Container(
+        name="step", image=target.image, command=command, resources=resource_requirements(node),
+        env=[client.V1EnvVar(name="SHIPYARD_HOME", value=HOME_MOUNT),
+             client.V1EnvVar(name="PYTHONUNBUFFERED", value="1")],
+        env_from=[client.V1EnvFromSource(secret_ref=client.V1SecretEnvSource(name=target.config.env_secret))],
+        volume_mounts=[client.V1VolumeMount(name="shipyard-home", mount_path=HOME_MOUNT)])
+    pod = client.V1PodSpec(
+        restart_policy="Never", containers=[container], affinity=affinity, tolerations=tolerations or None,
+        priority_class_name=priority_of(node), service_account_name=target.config.service_account,
+        volumes=[client.V1Volume(name="shipyard-home", persistent_volume_claim=(
+            client.V1PersistentVolumeClaimVolumeSource(claim_name=target.config.home_claim)))])
+    step_labels = labels(target, node.name)
+    spec = client.V1JobSpec(
+        backoff_limit=0, ttl_seconds_after_finished=FINISHED_JOB_TTL_S,
+        active_deadline_seconds=_deadline(node, attempt),
+        template=client.V1PodTemplateSpec(metadata=client.V1ObjectMeta(labels=step_labels,
+                                                                       annotations=annotations(node)), spec=pod))
+    metadata = client.V1ObjectMeta(name=job_name(target.run_id, node.name, attempt),
+                                   namespace=target.config.namespace, labels=step_labels)
+    return client.V1Job(api_version="batch/v1", kind="Job", metadata=metadata, spec=spec)
+
+
+def _deadline(node: StepNode, attempt: int | None) -> int | None:
+    """The step's timeout for one attempt; for all its attempts in one pod, that many timeouts."""
+    if node.timeout is None:
+        return None
+    attempts = 1 if attempt is not None else node.retries + 1
+    return max(1, int(node.timeout * attempts + 0.999))
+
+
+def priority_class(name: str):
+    """A priority class of the scheduling plane; the batch ones never preempt a running pod to make room."""
+    client = kubernetes_client()
+    return client.V1PriorityClass(
+        api_version="scheduling.k8s.io/v1", kind="PriorityClass", metadata=client.V1ObjectMeta(name=name),
+        value=PRIORITY_CLASSES[name], global_default=False,
+        preemption_policy="PreemptLowerPriority" if name == SERVING else "Never",
+        description=f"shipyard {name} pods" + ("" if name == SERVING else ": scheduled after serving, never "
+                                                                          "preempting it"))
+
+
+def as_dict(model: Any) -> dict[str, Any]:
+    """A typed model as the plain mapping ``kubectl apply`` reads."""
+    from kubernetes.client import ApiClient
+
+    return ApiClient().sanitize_for_serialization(model)
+
+
+def render_run(target: JobTarget, dag: Dag) -> list[tuple[str, dict[str, Any]]]:
+    """(file name, manifest) for the PriorityClasses the steps use and each step's Job, in the order they run."""
+    classes = sorted({priority_of(node) for node in dag.nodes}, key=lambda name: -PRIORITY_CLASSES[name])
+    rendered = [(f"00-priorityclass-{name}.yaml", as_dict(priority_class(name))) for name in classes]
+    for number, name in enumerate(dag.topological_order(), start=1):
+        rendered.append((f"{number:02d}-{name}.yaml", as_dict(step_job(target, dag.node(name)))))
+    return rendered
