@@ -59,7 +59,7 @@ def debug_enabled() -> bool:
 def _register_commands() -> None:
     from shipyard.cli import (  # noqa: F401  (commands register on import)
         admin, airflow, audit, deploy, drift, lineage, login, models, monitor, run, runs, scheduler, serve, server,
-        spec, teams, tokens, tracking)
+        spec, step, teams, tokens, tracking)
 
 
 def report_error(error: BaseException) -> int:

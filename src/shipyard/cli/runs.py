@@ -1,8 +1,10 @@
-"""``shipyard runs list | show | queue``."""
+"""``shipyard runs list | show | queue | create | finish``."""
 
 from __future__ import annotations
 
 import json
+import sys
+from pathlib import Path
 
 import typer
 
@@ -83,6 +85,32 @@ def show_command(run_id: str = typer.Argument(..., help="Run id or a unique pref
                       "`shipyard runs queue` shows why", highlight=False)
     if record.resumable:
         console.print(f"resume with: {_resume_command(record)}", highlight=False)
+
+
+@runs_app.command("create")
+def create_command(pipeline: Path = typer.Argument(..., help="The pipeline YAML."),
+                   no_cache: bool = typer.Option(False, "--no-cache", help="Its steps ignore cached results.")) -> None:
+    """Record a run with every step pending and print its id, for `shipyard step run RUN_ID STEP` anywhere."""
+    from shipyard.pipeline.steprun import create_run
+
+    print(create_run(pipeline, no_cache=no_cache))
+
+
+@runs_app.command("finish")
+def finish_command(run_id: str = typer.Argument(..., help="Run id or a unique prefix of it."),
+                   json_output: bool = typer.Option(False, "--json")) -> None:
+    """Record the end of a run created with `runs create`: succeeded when every step is done, else failed (exit 7)."""
+    from shipyard.pipeline.steprun import finish_run
+
+    record = finish_run(run_id)
+    if json_output:
+        print(json.dumps(_run_dict(record, steps=True), indent=2, default=str))
+    else:
+        print(f"run {record.id} {record.status}")
+        if record.error:
+            print(f"error: {record.error}", file=sys.stderr)
+    if record.status != "succeeded":
+        raise typer.Exit(7)
 
 
 @runs_app.command("queue")

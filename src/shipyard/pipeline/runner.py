@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from shipyard.config import Settings, load_settings
-from shipyard.errors import (CancelledError, DataError, InternalError, RefusedError, ShipyardError, SpecError,
+from shipyard.errors import (CancelledError, InternalError, RefusedError, ShipyardError,
                              StepFailedError)
 from shipyard.governance.identity import current_identity
 from shipyard.governance.quotas import Quota
@@ -28,11 +28,11 @@ from shipyard.pipeline.executor import Budget, LocalExecutor, TaskOutcome
 from shipyard.pipeline.progress import NullReporter, Reporter
 from shipyard.pipeline.serialization import save_value
 from shipyard.pipeline.state import PipelineRun, StepState
+from shipyard.pipeline.stepwork import cached_entry, one_line, retry_delay, save_state
 from shipyard.store import leases
 from shipyard.store import runs as store
 from shipyard.store.db import session_scope
 
-_NOT_RETRIED = (SpecError, DataError)
 ADMISSION_POLL_S = 0.5
 """How often a queued run asks again whether its team's quota has room."""
 _PREFLIGHT = "preflight"
@@ -258,10 +258,7 @@ class Runner:
     def _save(self, state: StepState, *, session=None) -> None:
         if not self.owned:
             return
-        store.save_step(self.run_id, state.name, session=session, kind=state.kind, position=state.position,
-                        cache_key=state.cache_key, state=state.state, cache_hit=state.cache_hit,
-                        attempts=state.attempts, duration_s=state.duration_s, error=state.error,
-                        outputs=state.outputs, details=state.details)
+        save_state(self.run_id, state, session=session)
 
     def _set(self, state: StepState, new_state: str, **fields: Any) -> None:
         state.state = new_state
@@ -340,14 +337,17 @@ class Runner:
         return refs
 
     def _try_cache(self, node: StepNode, state: StepState) -> bool:
-        if self.options.no_cache or not node.cacheable or node.name in self.forced:
+        if not self._may_use_cache(node):
             return False
-        entry = store.cache_get(state.cache_key)
-        if entry is None or not all(self.store.exists(ref["digest"]) for ref in entry.outputs.values()):
+        entry = cached_entry(state.cache_key, artifacts=self.store)
+        if entry is None:
             return False
         self._set(state, "cached", cache_hit=True, outputs=dict(entry.outputs), duration_s=0.0,
                   details=dict(entry.details or {}), note=step_note(node.kind, entry.details or {}))
         return True
+
+    def _may_use_cache(self, node: StepNode) -> bool:
+        return not self.options.no_cache and node.cacheable and node.name not in self.forced
 
     def _executor(self) -> LocalExecutor:
         if self.executor is None:
@@ -373,13 +373,13 @@ class Runner:
             self.failure = outcome.error
 
     def _submit(self, node: StepNode, state: StepState, refs: dict[str, dict[str, str]]) -> None:
-        from shipyard.pipeline.task import execute_step
+        from shipyard.pipeline.stepwork import perform_step
 
         kwargs = {"node": node, "input_refs": refs, "run_id": self.run_id, "settings": self.settings,
                   "base_dir": str(self.plan.base_dir), "extra_modules": self.plan.extra_modules,
                   "identity": self.identity}
         task_id = f"{node.name}@{state.attempts + 1}"
-        self._executor().submit(task_id, f"{execute_step.__module__}:execute_step", kwargs,
+        self._executor().submit(task_id, f"{perform_step.__module__}:perform_step", kwargs,
                                 resources=node.resources, timeout=node.timeout)
         self.tasks[task_id] = node.name
         self._set(state, "running", attempts=state.attempts + 1, started_at=time.monotonic(), retry_at=None,
@@ -392,9 +392,10 @@ class Runner:
 
         controller = self.sweeps.get(node.name)
         if controller is None:
-            suffix = f":{self.run_id}" if self.options.no_cache or node.name in self.forced else ""
+            fresh = self.options.no_cache or node.name in self.forced
             controller = SweepController(node=node, train_ref=refs["train"], settings=self.settings,
-                                         study_name=f"shipyard:{self.plan.pipeline}:{state.cache_key[:16]}{suffix}",
+                                         study_name=sweep_study_name(self.plan.pipeline, state.cache_key,
+                                                                     self.run_id if fresh else None),
                                          storage_url=self.settings.database_url,
                                          max_parallel=self._trials_at_once(node))
             self.sweeps[node.name] = controller
@@ -450,33 +451,29 @@ class Runner:
         node, state = self.plan.dag.node(name), self.states[name]
         if node.kind == "sweep":
             controller = self.sweeps[name]
-            error = None if outcome.status == "ok" else _one_line(outcome.error)
+            error = None if outcome.status == "ok" else one_line(outcome.error)
             controller.on_outcome(outcome.task_id, outcome.status == "ok", outcome.value, error)
             state.note = self._sweep_note(name)
             self.reporter.update(state)
             return
         if outcome.status == "ok":
-            outputs = {}
-            for output, stored in outcome.value["outputs"].items():
-                store.record_artifact(stored["digest"], stored["format"], stored["size_bytes"], stored["meta"])
-                outputs[output] = {"digest": stored["digest"], "format": stored["format"]}
-            self._succeed(node, state, outputs, outcome.value.get("details") or {}, outcome.duration_s,
-                          cacheable=outcome.value.get("cacheable", True))
+            value = outcome.value
+            self._set(state, "succeeded", outputs=value["outputs"], details=value["details"],
+                      duration_s=outcome.duration_s, note=step_note(node.kind, value["details"]))
             return
         error = outcome.error
-        retryable = not isinstance(error, _NOT_RETRIED)
-        if retryable and state.attempts <= node.retries:
-            delay = min(self.options.backoff_s * 2 ** (state.attempts - 1), 30.0)
-            self._set(state, "pending", retry_at=time.monotonic() + delay, error=_one_line(error),
-                      note=f"attempt {state.attempts} failed: {_one_line(error)}; retrying in {delay:.1f}s")
+        delay = retry_delay(error, attempts=state.attempts, retries=node.retries, backoff_s=self.options.backoff_s)
+        if delay is not None:
+            self._set(state, "pending", retry_at=time.monotonic() + delay, error=one_line(error),
+                      note=f"attempt {state.attempts} failed: {one_line(error)}; retrying in {delay:.1f}s")
             return
         self._fail(state, error, duration=outcome.duration_s)
 
     def _succeed(self, node: StepNode, state: StepState, outputs: dict[str, dict[str, str]],
-                 details: dict[str, Any], duration: float | None = None, cacheable: bool = True) -> None:
-        if duration is None and state.started_at is not None:
-            duration = time.monotonic() - state.started_at
-        if node.cacheable and cacheable and state.cache_key:
+                 details: dict[str, Any]) -> None:
+        """A step the runner drove itself (a sweep) succeeded: cache and record it."""
+        duration = time.monotonic() - state.started_at if state.started_at is not None else None
+        if node.cacheable and state.cache_key:
             store.cache_put(state.cache_key, step_kind=node.kind, outputs=outputs, run_id=self.run_id,
                             details=details)
         self._set(state, "succeeded", outputs=outputs, details=details, duration_s=duration,
@@ -484,8 +481,8 @@ class Runner:
 
     def _fail(self, state: StepState, error: ShipyardError, duration: float | None = None) -> None:
         if self.failure is None:
-            self.failure = _attribute(error, state.name)
-        self._set(state, "failed", error=_one_line(error), duration_s=duration, note=_one_line(error))
+            self.failure = attribute_error(error, state.name)
+        self._set(state, "failed", error=one_line(error), duration_s=duration, note=one_line(error))
 
     def _cancel_running(self) -> None:
         for name in set(self.tasks.values()):
@@ -498,18 +495,9 @@ class Runner:
         for state in self.states.values():
             if state.state == "pending" and status != "succeeded":
                 self._set(state, "skipped" if status == "failed" else "cancelled")
-        registration = self._json_output("register", "registration")
-        metrics = self._json_output("evaluate", "metrics")
-        result = {"metrics": (metrics or {}).get("overall"), "evaluation": metrics, "registration": registration,
-                  "error_kind": type(error).__name__ if error else None}
-        if registration and registration.get("tracking"):
-            result["tracking"] = registration["tracking"]
-        fields: dict[str, Any] = {"status": status, "finished_at": _now(), "result": result,
-                                  "error": error.render() if error else None}
-        if registration and registration.get("model_version") is not None:
-            fields.update(mlflow_run_id=registration.get("mlflow_run_id"),
-                          model_name=registration.get("model_name"),
-                          model_version=str(registration.get("model_version")))
+        outputs = {name: state.outputs for name, state in self.states.items() if state.done}
+        fields = {"status": status, **run_result_fields(outputs, error, settings=self.settings)}
+        registration, metrics = fields["result"]["registration"], fields["result"]["evaluation"]
         if self.admission_asked and self.owned:
             from shipyard.governance import admission
 
@@ -524,13 +512,35 @@ class Runner:
                            exit_code=error.exit_code if error else 0,
                            registration=registration, metrics=metrics, spec_path=self.plan.spec_path)
 
-    def _json_output(self, step: str, output: str) -> dict[str, Any] | None:
-        state = self.states.get(step)
-        if state is None or not state.done or output not in state.outputs:
-            return None
-        from shipyard.pipeline.serialization import load_value
 
-        return load_value(self.store, state.outputs[output])
+def run_result_fields(outputs: dict[str, dict[str, dict[str, str]]], error: ShipyardError | None, *,
+                      settings: Settings) -> dict[str, Any]:
+    """The run record's end fields from the outputs of its done steps (``{step: {output: ref}}``)."""
+    from shipyard.pipeline.serialization import load_value
+
+    artifacts = open_artifact_store(settings)
+
+    def json_output(step: str, output: str) -> dict[str, Any] | None:
+        ref = outputs.get(step, {}).get(output)
+        return load_value(artifacts, ref) if ref is not None else None
+
+    registration = json_output("register", "registration")
+    metrics = json_output("evaluate", "metrics")
+    result = {"metrics": (metrics or {}).get("overall"), "evaluation": metrics, "registration": registration,
+              "error_kind": type(error).__name__ if error else None}
+    if registration and registration.get("tracking"):
+        result["tracking"] = registration["tracking"]
+    fields: dict[str, Any] = {"finished_at": _now(), "result": result, "error": error.render() if error else None}
+    if registration and registration.get("model_version") is not None:
+        fields.update(mlflow_run_id=registration.get("mlflow_run_id"), model_name=registration.get("model_name"),
+                      model_version=str(registration.get("model_version")))
+    return fields
+
+
+def sweep_study_name(pipeline: str, key: str, fresh_for: str | None) -> str:
+    """The Optuna study of a sweep step: shared by every run with its cache key, unless ``fresh_for`` names a run
+    that must not reuse trials (``--no-cache``, ``--from``)."""
+    return f"shipyard:{pipeline}:{key[:16]}" + (f":{fresh_for}" if fresh_for else "")
 
 
 def step_note(kind: str, details: dict[str, Any]) -> str:
@@ -550,14 +560,9 @@ def step_note(kind: str, details: dict[str, Any]) -> str:
     return ""
 
 
-def _one_line(error: BaseException | None) -> str:
-    if error is None:
-        return "unknown error"
-    text = error.message if isinstance(error, ShipyardError) else str(error)
-    return text.strip().splitlines()[0] if text.strip() else type(error).__name__
 
 
-def _attribute(error: ShipyardError, step: str) -> ShipyardError:
+def attribute_error(error: ShipyardError, step: str) -> ShipyardError:
     """Name the step in the error, keeping its kind (and so its exit code)."""
     if not isinstance(error, ShipyardError):
         return StepFailedError(f"step '{step}': {error}")

@@ -77,7 +77,8 @@ class RunRecord:
     @property
     def shown_status(self) -> str:
         """The status, except that a run whose owner is gone is ``interrupted`` rather than ``running``/``queued``."""
-        if self.status in ("pending", "queued", "running") and not self.holder.alive():
+        driven_by_steps = (self.options or {}).get("driven_by") == "steps"  # no owner process by design
+        if self.status in ("pending", "queued", "running") and not self.holder.alive() and not driven_by_steps:
             return "interrupted"
         return self.status
 
