@@ -1,4 +1,4 @@
-"""``shipyard airflow export | begin | finish``: pipelines as Airflow 3 DAGs."""
+"""``shipyard airflow export | begin``: pipelines as Airflow 3 DAGs."""
 
 from __future__ import annotations
 
@@ -95,16 +95,3 @@ def begin_command(spec: Path = typer.Argument(..., help="The pipeline YAML."),
         XCOM_FILE.write_text(json.dumps(run_id))
     print(f"shipyard run for Airflow DAG run {dag_id}/{dag_run_id}:", file=sys.stderr)
     print(run_id)
-
-
-@airflow_app.command("finish")
-def finish_command(run_id: str = typer.Argument(..., help="The shipyard run the DAG run stands for.")) -> None:
-    """Close the run from its steps' records; fails when the pipeline failed."""
-    from shipyard.errors import StepFailedError
-    from shipyard.pipeline.airflow_run import finish
-
-    closed = finish(run_id)
-    if closed.status != "succeeded":
-        raise StepFailedError(f"run {closed.run_id} {closed.status}: {closed.error or 'a step did not succeed'}",
-                              hint=f"`shipyard runs show {closed.run_id}` shows each step")
-    print(f"run {closed.run_id} succeeded")

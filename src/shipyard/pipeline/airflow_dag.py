@@ -3,8 +3,8 @@
 The file imports only Airflow and the standard library. Its first task opens the
 shipyard run that the Airflow DAG run stands for (the run id is derived from the
 DAG run, so each side can find the other), every step task runs one step in a
-fresh ``shipyard`` process, and the last task closes the run whatever happened,
-failing the DAG run when the pipeline failed.
+fresh ``shipyard`` process (one attempt each: Airflow retries it), and the last task
+closes the run whatever happened, failing the DAG run when the pipeline failed.
 
 Two flavours: ``process`` (the step runs on the Airflow worker, through the
 standard provider's BashOperator) and ``kubernetes`` (one pod per step, through
@@ -164,11 +164,11 @@ with DAG(
     for task in CONFIG["tasks"]:
         extra = {"queue": task["queue"]} if task.get("queue") else {}
         steps[task["step"]] = _task(
-            task["step"], ["step", "run", RUN_ID, task["step"]], pod=task.get("pod"),
+            task["step"], ["step", "run", RUN_ID, task["step"], "--once"], pod=task.get("pod"),
             retries=task["retries"], retry_delay=datetime.timedelta(seconds=CONFIG["retry_delay_s"]),
             retry_exponential_backoff=True, execution_timeout=_timeout(task), pool_slots=task["pool_slots"],
             **extra)
-    finish = _task("finish", ["airflow", "finish", RUN_ID], pod=CONFIG["begin_pod"], trigger_rule="all_done",
+    finish = _task("finish", ["runs", "finish", RUN_ID], pod=CONFIG["begin_pod"], trigger_rule="all_done",
                    retries=2, retry_delay=datetime.timedelta(seconds=CONFIG["retry_delay_s"]))
     for task in CONFIG["tasks"]:
         for upstream in task["upstream"]:
