@@ -1,0 +1,166 @@
+"""The churn example's exported DAG on a real Apache Airflow 3 (`airflow dags test`), against PostgreSQL.
+
+Airflow lives in its own virtualenv (`make airflow-venv`); without it these tests are skipped, unless
+SHIPYARD_REQUIRE_AIRFLOW=1 makes them mandatory.
+"""
+
+import json
+import os
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from shipyard.cli import main as shipyard
+from shipyard.pipeline import api
+from shipyard.pipeline.progress import NullReporter
+from shipyard.store import runs as store
+from shipyard.store.db import reset_engines
+
+ROOT = Path(__file__).resolve().parents[2]
+AIRFLOW_VENV = Path(os.environ.get("SHIPYARD_AIRFLOW_VENV") or ROOT / ".airflow-venv")
+pytestmark = [pytest.mark.airflow, pytest.mark.slow]
+
+
+@pytest.fixture(scope="module")
+def airflow(tmp_path_factory):
+    """A function running the `airflow` CLI against a fresh Airflow home (its own SQLite database)."""
+    executable = AIRFLOW_VENV / "bin" / "airflow"
+    if not executable.is_file():
+        reason = f"Apache Airflow is not installed at {AIRFLOW_VENV} (`make airflow-venv` installs it)"
+        if os.environ.get("SHIPYARD_REQUIRE_AIRFLOW") == "1":
+            pytest.fail(f"{reason}; SHIPYARD_REQUIRE_AIRFLOW=1 makes the Airflow tests mandatory")
+        pytest.skip(f"{reason}; set SHIPYARD_REQUIRE_AIRFLOW=1 to make this a failure")
+    home = tmp_path_factory.mktemp("airflow-home")
+    dags = home / "dags"
+    dags.mkdir()
+    env = {key: value for key, value in os.environ.items() if not key.startswith(("AIRFLOW", "PYTHON"))}
+    env.update(AIRFLOW_HOME=str(home), AIRFLOW__CORE__DAGS_FOLDER=str(dags), AIRFLOW__CORE__LOAD_EXAMPLES="False",
+               AIRFLOW__CORE__DAGBAG_IMPORT_TIMEOUT="120")
+
+    def run(*args: str, extra: dict | None = None, timeout: float = 600) -> subprocess.CompletedProcess:
+        return subprocess.run([str(executable), *args], env={**env, **(extra or {})}, capture_output=True,
+                              text=True, timeout=timeout)
+
+    migrated = run("db", "migrate")
+    assert migrated.returncode == 0, migrated.stderr[-3000:]
+    run.home, run.dags = home, dags
+    return run
+
+
+@pytest.fixture
+def churn(tmp_path):
+    """The churn example on a small data set, with a short sweep and no rollout (no gateway runs here)."""
+    folder = tmp_path / "churn"
+    folder.mkdir()
+    text = (ROOT / "examples/churn/pipeline.yaml").read_text()
+    text = text.replace("n_trials: 6", "n_trials: 2").replace("cv_folds: 3", "cv_folds: 2")
+    text = text[:text.index("# A version that passes its gates")]
+    (folder / "pipeline.yaml").write_text(text)
+    subprocess.run([sys.executable, str(ROOT / "examples/churn/generate.py"), "--rows", "2000",
+                    "--out", str(folder / "data" / "churn.csv")], check=True, capture_output=True)
+    return folder / "pipeline.yaml"
+
+
+@pytest.fixture
+def postgres_store(new_postgres_database, tmp_path, monkeypatch):
+    url = new_postgres_database("shipyard_airflow")
+    home = tmp_path / "shipyard-home"
+    monkeypatch.setenv("SHIPYARD_HOME", str(home))
+    monkeypatch.setenv("SHIPYARD_DATABASE_URL", url)
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    reset_engines()
+    yield {"SHIPYARD_HOME": str(home), "SHIPYARD_DATABASE_URL": url}
+    reset_engines()
+
+
+def _steps(record) -> dict:
+    return {step.name: step for step in record.steps}
+
+
+@pytest.mark.postgres
+def test_the_churn_dag_runs_on_airflow_like_a_local_run(airflow, churn, postgres_store, capsys):
+    executable = Path(sys.executable).parent / "shipyard"
+    assert shipyard(["airflow", "export", str(churn), "--out", str(airflow.dags), "--shipyard", str(executable),
+                     "--env", f"PYTHONPATH={ROOT / 'src'}"]) == 0
+    capsys.readouterr()
+
+    done = airflow("dags", "test", "shipyard_churn", extra=postgres_store)
+    assert done.returncode == 0, (done.stdout + done.stderr)[-5000:]
+
+    (listed,) = store.list_runs(pipeline="churn")
+    on_airflow = store.get_run(listed.id)
+    link = on_airflow.options["airflow"]
+    assert on_airflow.status == "succeeded" and link["dag_id"] == "shipyard_churn"
+    assert all(s.state == "succeeded" and s.attempts == 1 and not s.cache_hit for s in on_airflow.steps)
+    assert on_airflow.model_name == "churn" and on_airflow.model_version == "1"
+    with sqlite3.connect(airflow.home / "airflow.db") as airflow_db:  # the Airflow side names the shipyard run
+        (xcom,) = airflow_db.execute("SELECT value FROM xcom WHERE task_id = 'begin'").fetchone()
+        (dag_run_id,) = airflow_db.execute("SELECT run_id FROM dag_run WHERE dag_id = 'shipyard_churn'").fetchone()
+    assert json.loads(xcom) == on_airflow.id and dag_run_id == link["dag_run_id"]
+
+    local = api.run(churn, reporter=NullReporter())
+    assert local.status == "succeeded"
+    assert all(step.state == "cached" for step in local.steps), [(s.name, s.state) for s in local.steps]
+    assert local.registration["model_version"] == 1 or str(local.registration["model_version"]) == "1"
+    local_record = store.get_run(local.run_id)
+    airflow_steps, local_steps = _steps(on_airflow), _steps(local_record)
+    assert list(airflow_steps) == list(local_steps)
+    assert {n: s.outputs for n, s in airflow_steps.items()} == {n: s.outputs for n, s in local_steps.items()}
+    assert on_airflow.result["metrics"] == local_record.result["metrics"]
+
+    assert shipyard(["runs", "show", on_airflow.id]) == 0
+    shown = capsys.readouterr().out
+    assert f"Airflow DAG run: shipyard_churn / {link['dag_run_id']}" in shown
+    assert "model: churn version 1" in shown and "roc_auc=" in shown
+    assert shipyard(["lineage", "churn", "1", "--json"]) == 0
+    lineage = json.loads(capsys.readouterr().out)
+    assert lineage["pipeline_run"]["id"] == on_airflow.id
+    assert lineage["ingested"]["digest"] == airflow_steps["ingest"].outputs["frame"]["digest"]
+
+
+def test_the_kubernetes_flavour_builds_each_steps_pod_in_airflow(airflow, churn, tmp_path, capsys):
+    dags = tmp_path / "k8s-dags"
+    assert shipyard(["airflow", "export", str(churn), "--out", str(dags), "--flavour", "kubernetes",
+                     "--image", "registry.example/shipyard:1.0", "--pool", "spot", "--spec-path",
+                     "/app/churn/pipeline.yaml"]) == 0
+    capsys.readouterr()
+    probe = tmp_path / "probe.py"
+    probe.write_text(
+        "import json, sys\n"
+        "from airflow.models.dagbag import DagBag\n"
+        f"bag = DagBag({str(dags)!r})\n"
+        "assert not bag.import_errors, bag.import_errors\n"
+        "dag = bag.get_dag('shipyard_churn')\n"
+        "out = {}\n"
+        "for task in dag.tasks:\n"
+        "    pod = task.build_pod_request_obj(dry_run=True)\n"
+        "    c = pod.spec.containers[0]\n"
+        "    out[task.task_id] = {'type': type(task).__name__, 'image': c.image, 'cmd': c.command + c.args,\n"
+        "        'requests': c.resources.requests, 'limits': c.resources.limits,\n"
+        "        'node_selector': pod.spec.node_selector, 'priority': pod.spec.priority_class_name,\n"
+        "        'tolerations': [t.key for t in pod.spec.tolerations or []],\n"
+        "        'retries': task.retries, 'timeout': task.execution_timeout.total_seconds()\n"
+        "                                            if task.execution_timeout else None,\n"
+        "        'upstream': sorted(task.upstream_task_ids)}\n"
+        "print(json.dumps(out))\n")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTHON")}
+    env.update(AIRFLOW_HOME=str(airflow.home), AIRFLOW__CORE__LOAD_EXAMPLES="False")
+    done = subprocess.run([str(AIRFLOW_VENV / "bin" / "python"), str(probe)], env=env, capture_output=True,
+                          text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    pods = json.loads(done.stdout.strip().splitlines()[-1])
+    assert list(pods) == ["begin", "ingest", "validate", "split", "features", "sweep", "train", "evaluate",
+                          "register", "gate", "finish"]
+    train = pods["train"]
+    assert train["type"] == "KubernetesPodOperator" and train["image"] == "registry.example/shipyard:1.0"
+    assert train["cmd"][:3] == ["shipyard", "step", "run"] and train["cmd"][-2:] == ["train", "--once"]
+    assert train["requests"] == {"cpu": "1", "memory": "1Gi"} and train["limits"] == {"memory": "1Gi"}
+    assert train["node_selector"] == {"shipyard.dev/pool": "spot"} and train["priority"] == "batch-low"
+    assert train["tolerations"] == ["shipyard.dev/pool"]
+    assert train["retries"] == 1 and train["timeout"] == 600
+    assert train["upstream"] == ["features", "split", "sweep"]
+    assert pods["begin"]["cmd"][1:4] == ["airflow", "begin", "/app/churn/pipeline.yaml"]
+    assert pods["finish"]["cmd"][1:3] == ["runs", "finish"]
