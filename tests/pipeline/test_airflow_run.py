@@ -20,34 +20,7 @@ from shipyard.store import runs as store
 from shipyard.store.db import reset_engines
 
 ROOT = Path(__file__).resolve().parents[2]
-AIRFLOW_VENV = Path(os.environ.get("SHIPYARD_AIRFLOW_VENV") or ROOT / ".airflow-venv")
 pytestmark = [pytest.mark.airflow, pytest.mark.slow]
-
-
-@pytest.fixture(scope="module")
-def airflow(tmp_path_factory):
-    """A function running the `airflow` CLI against a fresh Airflow home (its own SQLite database)."""
-    executable = AIRFLOW_VENV / "bin" / "airflow"
-    if not executable.is_file():
-        reason = f"Apache Airflow is not installed at {AIRFLOW_VENV} (`make airflow-venv` installs it)"
-        if os.environ.get("SHIPYARD_REQUIRE_AIRFLOW") == "1":
-            pytest.fail(f"{reason}; SHIPYARD_REQUIRE_AIRFLOW=1 makes the Airflow tests mandatory")
-        pytest.skip(f"{reason}; set SHIPYARD_REQUIRE_AIRFLOW=1 to make this a failure")
-    home = tmp_path_factory.mktemp("airflow-home")
-    dags = home / "dags"
-    dags.mkdir()
-    env = {key: value for key, value in os.environ.items() if not key.startswith(("AIRFLOW", "PYTHON"))}
-    env.update(AIRFLOW_HOME=str(home), AIRFLOW__CORE__DAGS_FOLDER=str(dags), AIRFLOW__CORE__LOAD_EXAMPLES="False",
-               AIRFLOW__CORE__DAGBAG_IMPORT_TIMEOUT="120")
-
-    def run(*args: str, extra: dict | None = None, timeout: float = 600) -> subprocess.CompletedProcess:
-        return subprocess.run([str(executable), *args], env={**env, **(extra or {})}, capture_output=True,
-                              text=True, timeout=timeout)
-
-    migrated = run("db", "migrate")
-    assert migrated.returncode == 0, migrated.stderr[-3000:]
-    run.home, run.dags = home, dags
-    return run
 
 
 @pytest.fixture
@@ -148,7 +121,7 @@ def test_the_kubernetes_flavour_builds_each_steps_pod_in_airflow(airflow, churn,
         "print(json.dumps(out))\n")
     env = {k: v for k, v in os.environ.items() if not k.startswith("PYTHON")}
     env.update(AIRFLOW_HOME=str(airflow.home), AIRFLOW__CORE__LOAD_EXAMPLES="False")
-    done = subprocess.run([str(AIRFLOW_VENV / "bin" / "python"), str(probe)], env=env, capture_output=True,
+    done = subprocess.run([str(airflow.python), str(probe)], env=env, capture_output=True,
                           text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-3000:]
     pods = json.loads(done.stdout.strip().splitlines()[-1])
