@@ -87,9 +87,9 @@ def test_kubernetes_pods_carry_requests_limits_pool_and_priority(etl):
     assert report["image"] == "registry/shipyard:1"
     assert report["resources"] == {"requests": {"cpu": "4", "memory": "16Gi", "nvidia.com/gpu": "2"},
                                    "limits": {"memory": "16Gi", "nvidia.com/gpu": "2"}}
-    assert report["node_selector"] == {"shipyard.dev/pool": "spot", "zone": "a"}
-    assert {t["key"] for t in report["tolerations"]} == {"shipyard.dev/pool", "nvidia.com/gpu"}
-    assert report["priority_class"] == "batch-low"
+    assert report["node_selector"] == {"shipyard.io/spot": "true", "zone": "a"}
+    assert {t["key"] for t in report["tolerations"]} == {"shipyard.io/spot", "nvidia.com/gpu"}
+    assert report["priority_class"] == "batch-low" and report["labels"]["shipyard.io/team"] == "data"
     extract = next(t for t in config["tasks"] if t["step"] == "extract")["pod"]
     assert extract["resources"]["requests"] == {"cpu": "1500m", "memory": "1Gi"}
     assert config["begin_pod"]["resources"]["requests"] == {"cpu": "250m", "memory": "256Mi"}
@@ -97,7 +97,7 @@ def test_kubernetes_pods_carry_requests_limits_pool_and_priority(etl):
 
 def test_on_demand_pods_tolerate_no_spot_taint():
     settings = pod_settings(StepResources(cpu=0.5, memory=0, gpu=0), PodOptions(image="i"))
-    assert settings["tolerations"] == [] and settings["node_selector"] == {"shipyard.dev/pool": "on-demand"}
+    assert settings["tolerations"] == [] and settings["node_selector"] == {}
     assert container_resources(StepResources(cpu=0.5, memory=0)) == {"requests": {"cpu": "500m"}, "limits": {}}
 
 

@@ -131,8 +131,8 @@ def test_the_kubernetes_flavour_builds_each_steps_pod_in_airflow(airflow, churn,
     assert train["type"] == "KubernetesPodOperator" and train["image"] == "registry.example/shipyard:1.0"
     assert train["cmd"][:3] == ["shipyard", "step", "run"] and train["cmd"][-2:] == ["train", "--once"]
     assert train["requests"] == {"cpu": "1", "memory": "1Gi"} and train["limits"] == {"memory": "1Gi"}
-    assert train["node_selector"] == {"shipyard.dev/pool": "spot"} and train["priority"] == "batch-low"
-    assert train["tolerations"] == ["shipyard.dev/pool"]
+    assert train["node_selector"] == {"shipyard.io/spot": "true"} and train["priority"] == "batch-low"
+    assert train["tolerations"] == ["shipyard.io/spot"]
     assert train["retries"] == 1 and train["timeout"] == 600
     assert train["upstream"] == ["features", "split", "sweep"]
     assert pods["begin"]["cmd"][1:4] == ["airflow", "begin", "/app/churn/pipeline.yaml"]

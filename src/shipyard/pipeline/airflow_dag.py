@@ -18,7 +18,7 @@ import hashlib
 import json
 import math
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
 
@@ -82,14 +82,15 @@ def render_dag(loaded: LoadedSpec, dag: Dag, options: ExportOptions) -> str:
     spec = loaded.spec
     dag_id = options.dag_id or default_dag_id(spec.name)
     spec_path = options.spec_path or str(loaded.path)
-    tasks = [step_task(dag.node(name), flavour=options.flavour, pod=options.pod)
+    pod = replace(options.pod, team=options.pod.team or spec.team)
+    tasks = [step_task(dag.node(name), flavour=options.flavour, pod=pod)
              for name in dag.topological_order()]
     config = {
         "dag_id": dag_id, "pipeline": spec.name, "spec_path": spec_path, "flavour": options.flavour,
         "schedule": spec.schedule, "catchup": spec.catchup, "start_date": options.start_date.isoformat(),
         "shipyard": options.shipyard, "env": dict(sorted(options.env.items())), "retry_delay_s": RETRY_DELAY_S,
         "team": spec.team, "tasks": tasks,
-        "begin_pod": pod_settings(None, options.pod) if options.flavour == "kubernetes" else None,
+        "begin_pod": pod_settings(None, pod) if options.flavour == "kubernetes" else None,
     }
     header = (f'"""Airflow DAG for the shipyard pipeline {spec.name!r}.\n\n'
               f"Written by `shipyard airflow export` from {Path(spec_path).name} (sha256 {loaded.digest[:16]});\n"

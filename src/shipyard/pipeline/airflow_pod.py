@@ -2,9 +2,10 @@
 
 A step's resources become the container's requests and limits (GPUs as
 ``nvidia.com/gpu``, which Kubernetes only accepts as a limit equal to the request);
-the node pool (spot or on-demand) becomes a node selector and, for spot nodes, the
-toleration of their taint; the priority class lets the cluster preempt these batch
-pods before serving ones.
+the node pool becomes a node selector: spot pods select the nodes labelled spot and
+tolerate their taint; on-demand pods, without the toleration, are kept off them. The keys are the ones the scheduling plane's
+kube-scheduler extender reads (``shipyard.io/spot``, ``shipyard.io/team``, the
+``batch-low`` priority class, which it may preempt for higher priorities).
 """
 
 from __future__ import annotations
@@ -13,11 +14,9 @@ import math
 from dataclasses import dataclass, field
 
 from shipyard.pipeline.dag import StepResources
+from shipyard.scheduling.kube import GPU_RESOURCE, SPOT, TEAM_LABEL
 
 POOLS = ("spot", "on-demand")
-POOL_LABEL = "shipyard.dev/pool"
-"""The node label naming a node's pool, and (for spot nodes) the key of the taint that keeps other pods off."""
-GPU_RESOURCE = "nvidia.com/gpu"
 DEFAULT_PRIORITY_CLASS = "batch-low"
 
 
@@ -25,6 +24,7 @@ DEFAULT_PRIORITY_CLASS = "batch-low"
 class PodOptions:
     image: str | None = None
     namespace: str = "default"
+    team: str | None = None
     pool: str = "on-demand"
     priority_class: str = DEFAULT_PRIORITY_CLASS
     node_selector: dict[str, str] = field(default_factory=dict)
@@ -57,7 +57,7 @@ def container_resources(resources: StepResources | None) -> dict[str, dict[str, 
 def tolerations(pool: str, gpu: int) -> list[dict[str, str]]:
     tolerated = []
     if pool == "spot":
-        tolerated.append({"key": POOL_LABEL, "operator": "Equal", "value": "spot", "effect": "NoSchedule"})
+        tolerated.append({"key": SPOT, "operator": "Exists", "effect": "NoSchedule"})
     if gpu:
         tolerated.append({"key": GPU_RESOURCE, "operator": "Exists", "effect": "NoSchedule"})
     return tolerated
@@ -73,6 +73,7 @@ def pod_settings(resources: StepResources | None, options: PodOptions) -> dict:
     gpu = resources.gpu if resources is not None else 0
     return {"image": options.image, "namespace": options.namespace,
             "resources": container_resources(resources),
-            "node_selector": {POOL_LABEL: options.pool, **options.node_selector},
+            "node_selector": {**({SPOT: "true"} if options.pool == "spot" else {}), **options.node_selector},
             "tolerations": tolerations(options.pool, gpu), "priority_class": options.priority_class,
-            "labels": {"app.kubernetes.io/managed-by": "shipyard", "shipyard.dev/pool": options.pool}}
+            "labels": {"app.kubernetes.io/managed-by": "shipyard",
+                       **({TEAM_LABEL: options.team} if options.team else {})}}
