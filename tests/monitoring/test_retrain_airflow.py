@@ -20,7 +20,7 @@ from .test_alerts import critical_run  # noqa: F401  (fixture)
 
 AUTO = MonitoringSpec(retrain="auto", cooldown="1h")
 PIPELINE = "name: churn\nsteps: [{name: refit, function: 'churn_steps:refit'}]\n"
-pytestmark = [pytest.mark.airflow, pytest.mark.slow]
+pytestmark = [pytest.mark.airflow, pytest.mark.slow, pytest.mark.timeout(900)]
 
 
 def _free_port() -> int:

@@ -20,7 +20,7 @@ from shipyard.store import runs as store
 from shipyard.store.db import reset_engines
 
 ROOT = Path(__file__).resolve().parents[2]
-pytestmark = [pytest.mark.airflow, pytest.mark.slow]
+pytestmark = [pytest.mark.airflow, pytest.mark.slow, pytest.mark.timeout(900)]
 
 
 @pytest.fixture
