@@ -137,3 +137,24 @@ def test_the_kubernetes_flavour_builds_each_steps_pod_in_airflow(airflow, churn,
     assert train["upstream"] == ["features", "split", "sweep"]
     assert pods["begin"]["cmd"][1:4] == ["airflow", "begin", "/app/churn/pipeline.yaml"]
     assert pods["finish"]["cmd"][1:3] == ["runs", "finish"]
+
+
+def test_begin_opens_one_run_per_dag_run_and_refuses_a_foreign_one(database_url, tmp_path, capsys):
+    from shipyard.errors import RefusedError
+    from shipyard.pipeline.airflow_dag import shipyard_run_id
+    from shipyard.pipeline.airflow_run import begin
+
+    spec = tmp_path / "pipeline.yaml"
+    spec.write_text("name: etl\nsteps: [{name: extract, function: 'etl_steps:extract'}]\n")
+    first = begin(spec, dag_id="shipyard_etl", dag_run_id="manual__1")
+    assert begin(spec, dag_id="shipyard_etl", dag_run_id="manual__1") == first  # a retried begin task
+    assert begin(spec, dag_id="shipyard_etl", dag_run_id="manual__2") != first
+    record = store.get_run(first)
+    assert record.status == "running" and [s.state for s in record.steps] == ["pending"]
+    assert record.options["airflow"] == {"dag_id": "shipyard_etl", "dag_run_id": "manual__1"}
+    assert shipyard(["airflow", "begin", str(spec), "--dag-id", "shipyard_etl", "--dag-run-id", "manual__1"]) == 0
+    assert capsys.readouterr().out.strip().splitlines()[-1] == first  # the last line is the task's XCom
+    store.create_run(run_id=shipyard_run_id("shipyard_etl", "manual__3"), pipeline="etl", spec_path=None,
+                     spec_text="", spec_digest="", options={})
+    with pytest.raises(RefusedError, match="does not stand for Airflow DAG run"):
+        begin(spec, dag_id="shipyard_etl", dag_run_id="manual__3")
