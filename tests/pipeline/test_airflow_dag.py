@@ -30,7 +30,9 @@ steps:
   - {name: extract, function: 'etl_steps:extract'}
   - {name: clean, function: 'etl_steps:clean', inputs: {raw: extract.result}, retries: 0}
   - {name: report, function: 'etl_steps:report', inputs: {rows: clean.result, raw: extract.result},
-     resources: {cpu: 4, memory: 16GiB, gpu: 2}}
+     resources: {cpu: 4, memory: 16GiB, gpu: 2, gpu_type: [A100], spot: true, priority: batch-low}}
+  - {name: score, function: 'etl_steps:score', inputs: {rows: clean.result},
+     resources: {cpu: 1, gpu: 0.25, expected_duration: 2h}}
 """
 
 
@@ -54,12 +56,12 @@ def export(spec: Path, **options) -> tuple[str, dict]:
 def test_one_task_per_step_with_the_dags_dependencies_retries_and_timeouts(etl):
     _, config = export(etl, shipyard="/opt/shipyard/bin/shipyard", env={"SHIPYARD_HOME": "/srv/shipyard"})
     tasks = {t["step"]: t for t in config["tasks"]}
-    assert list(tasks) == ["extract", "clean", "report"]
+    assert list(tasks) == ["extract", "clean", "report", "score"]
     assert tasks["extract"]["upstream"] == ["begin"]
     assert tasks["report"]["upstream"] == ["clean", "extract"]
-    assert [tasks[n]["retries"] for n in tasks] == [2, 0, 2]
+    assert [tasks[n]["retries"] for n in tasks] == [2, 0, 2, 2]
     assert tasks["clean"]["timeout_s"] == 900
-    assert [tasks[n]["pool_slots"] for n in tasks] == [2, 2, 4]
+    assert [tasks[n]["pool_slots"] for n in tasks] == [2, 2, 4, 1]
     assert tasks["report"]["queue"] == "gpu" and "queue" not in tasks["extract"]
     assert config["schedule"] == "0 3 * * 1" and config["catchup"] is True
     assert config["dag_id"] == "shipyard_etl" and config["team"] == "data"
@@ -80,24 +82,44 @@ def test_the_dag_file_imports_only_airflow_and_the_standard_library(etl):
         assert modules - {"__future__"} <= {"airflow"} | set(sys.stdlib_module_names), modules
 
 
-def test_kubernetes_pods_carry_requests_limits_pool_and_priority(etl):
+def pods_of(config: dict) -> dict:
+    return {t["step"]: t["pod"] for t in config["tasks"]}
+
+
+def test_kubernetes_pods_carry_each_steps_resources_pool_and_priority(etl):
     _, config = export(etl, flavour="kubernetes",
-                       pod=PodOptions(image="registry/shipyard:1", pool="spot", node_selector={"zone": "a"}))
-    report = next(t for t in config["tasks"] if t["step"] == "report")["pod"]
+                       pod=PodOptions(image="registry/shipyard:1", node_selector={"zone": "a"}))
+    pods = pods_of(config)
+    report = pods["report"]
     assert report["image"] == "registry/shipyard:1"
     assert report["resources"] == {"requests": {"cpu": "4", "memory": "16Gi", "nvidia.com/gpu": "2"},
                                    "limits": {"memory": "16Gi", "nvidia.com/gpu": "2"}}
+    assert report["annotations"] == {"shipyard.io/gpu-types": "A100"}
     assert report["node_selector"] == {"shipyard.io/spot": "true", "zone": "a"}
     assert {t["key"] for t in report["tolerations"]} == {"shipyard.io/spot", "nvidia.com/gpu"}
     assert report["priority_class"] == "batch-low" and report["labels"]["shipyard.io/team"] == "data"
-    extract = next(t for t in config["tasks"] if t["step"] == "extract")["pod"]
+    score = pods["score"]  # a quarter of a GPU: the extender's annotation, no whole-GPU request
+    assert score["annotations"] == {"shipyard.io/gpu-milli": "250", "shipyard.io/expected-duration-s": "7200"}
+    assert "nvidia.com/gpu" not in score["resources"]["requests"] and score["node_selector"] == {"zone": "a"}
+    extract = pods["extract"]
     assert extract["resources"]["requests"] == {"cpu": "1500m", "memory": "1Gi"}
+    assert extract["priority_class"] == "batch" and extract["tolerations"] == []
     assert config["begin_pod"]["resources"]["requests"] == {"cpu": "250m", "memory": "256Mi"}
+
+
+def test_the_exports_pool_and_priority_override_every_step(etl):
+    _, config = export(etl, flavour="kubernetes",
+                       pod=PodOptions(image="i", pool="on-demand", priority_class="batch-high"))
+    assert all(not pod["tolerations"] or pod["tolerations"][0]["key"] == "nvidia.com/gpu"
+               for pod in pods_of(config).values())
+    assert {pod["priority_class"] for pod in pods_of(config).values()} == {"batch-high"}
+    _, config = export(etl, flavour="kubernetes", pod=PodOptions(image="i", pool="spot"))
+    assert all(pod["node_selector"] == {"shipyard.io/spot": "true"} for pod in pods_of(config).values())
 
 
 def test_on_demand_pods_tolerate_no_spot_taint():
     settings = pod_settings(StepResources(cpu=0.5, memory=0, gpu=0), PodOptions(image="i"))
-    assert settings["tolerations"] == [] and settings["node_selector"] == {}
+    assert settings["tolerations"] == [] and settings["node_selector"] == {} and settings["annotations"] == {}
     assert container_resources(StepResources(cpu=0.5, memory=0)) == {"requests": {"cpu": "500m"}, "limits": {}}
 
 

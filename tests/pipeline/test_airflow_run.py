@@ -97,8 +97,8 @@ def test_the_churn_dag_runs_on_airflow_like_a_local_run(airflow, churn, postgres
 def test_the_kubernetes_flavour_builds_each_steps_pod_in_airflow(airflow, churn, tmp_path, capsys):
     dags = tmp_path / "k8s-dags"
     assert shipyard(["airflow", "export", str(churn), "--out", str(dags), "--flavour", "kubernetes",
-                     "--image", "registry.example/shipyard:1.0", "--pool", "spot", "--spec-path",
-                     "/app/churn/pipeline.yaml"]) == 0
+                     "--image", "registry.example/shipyard:1.0", "--pool", "spot", "--priority-class", "batch-low",
+                     "--spec-path", "/app/churn/pipeline.yaml"]) == 0
     capsys.readouterr()
     probe = tmp_path / "probe.py"
     probe.write_text(

@@ -54,9 +54,11 @@ def export_command(
         image: str = typer.Option(None, "--image", help="kubernetes: the step image (default: "
                                                         "SHIPYARD_AIRFLOW_IMAGE)."),
         namespace: str = typer.Option("default", "--namespace", help="kubernetes: the pods' namespace."),
-        pool: str = typer.Option("on-demand", "--pool", help="kubernetes: the node pool, spot or on-demand."),
-        priority_class: str = typer.Option("batch-low", "--priority-class",
-                                           help="kubernetes: the pods' priorityClassName."),
+        pool: str = typer.Option(None, "--pool", help="kubernetes: the node pool of every step, spot or "
+                                                      "on-demand (default: each step's resources.spot)."),
+        priority_class: str = typer.Option(None, "--priority-class",
+                                           help="kubernetes: every pod's priorityClassName (default: each "
+                                                "step's resources.priority)."),
         node_selector: list[str] = typer.Option([], "--node-selector",
                                                 help="kubernetes: LABEL=VALUE a node must have; repeatable."),
 ) -> None:

@@ -132,7 +132,8 @@ def _pod_task(task_id, argv, pod, **kwargs):
     from airflow.providers.cncf.kubernetes.operators.pod import KubernetesPodOperator
 
     env = [{"name": k, "value": v} for k, v in CONFIG["env"].items()]
-    template = {"apiVersion": "v1", "kind": "Pod", "metadata": {"labels": pod["labels"]},
+    template = {"apiVersion": "v1", "kind": "Pod",
+                "metadata": {"labels": pod["labels"], "annotations": pod["annotations"]},
                 "spec": {"containers": [{"name": "base", "image": pod["image"], "env": env,
                                          "resources": pod["resources"]}],
                          "restartPolicy": "Never", "nodeSelector": pod["node_selector"],
