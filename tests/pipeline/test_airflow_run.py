@@ -158,3 +158,31 @@ def test_begin_opens_one_run_per_dag_run_and_refuses_a_foreign_one(database_url,
                      spec_text="", spec_digest="", options={})
     with pytest.raises(RefusedError, match="does not stand for Airflow DAG run"):
         begin(spec, dag_id="shipyard_etl", dag_run_id="manual__3")
+
+
+@pytest.mark.postgres
+def test_a_failing_step_fails_the_run_and_the_dag_run(airflow, postgres_store, tmp_path, capsys):
+    folder = tmp_path / "etl"
+    folder.mkdir()
+    (folder / "etl_steps.py").write_text("def extract():\n    return {'rows': 3}\n\n"
+                                         "def load(raw):\n    raise ValueError('the warehouse said no')\n\n"
+                                         "def report(loaded):\n    return loaded\n")
+    spec = folder / "pipeline.yaml"
+    spec.write_text("name: etl_fails\nsteps:\n  - {name: extract, function: 'etl_steps:extract'}\n"
+                    "  - {name: load, function: 'etl_steps:load', inputs: {raw: extract.result}}\n"
+                    "  - {name: report, function: 'etl_steps:report', inputs: {loaded: load.result}}\n")
+    executable = Path(sys.executable).parent / "shipyard"
+    assert shipyard(["airflow", "export", str(spec), "--out", str(airflow.dags), "--shipyard", str(executable),
+                     "--env", f"PYTHONPATH={ROOT / 'src'}"]) == 0
+    capsys.readouterr()
+    airflow("dags", "test", "shipyard_etl_fails", extra=postgres_store)
+
+    (listed,) = store.list_runs(pipeline="etl_fails")
+    record = store.get_run(listed.id)
+    assert record.status == "failed" and "the warehouse said no" in record.error
+    assert {s.name: s.state for s in record.steps} == {"extract": "succeeded", "load": "failed", "report": "skipped"}
+    with sqlite3.connect(airflow.home / "airflow.db") as airflow_db:
+        states = dict(airflow_db.execute("SELECT task_id, state FROM task_instance WHERE dag_id = 'shipyard_etl_fails'"))
+        (dag_state,) = airflow_db.execute("SELECT state FROM dag_run WHERE dag_id = 'shipyard_etl_fails'").fetchone()
+    assert states["load"] == "failed" and states["report"] == "upstream_failed" and states["finish"] == "failed"
+    assert dag_state == "failed"
