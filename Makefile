@@ -7,8 +7,10 @@ WEB_BUILD := src/shipyard/server/static/index.html
 WEB_DEPS := web/node_modules/.package-lock.json
 WEB_SOURCES := $(shell find web/src -type f 2>/dev/null) web/index.html web/package.json web/package-lock.json \
 	web/vite.config.ts web/tsconfig.json
+AIRFLOW_VENV ?= .airflow-venv
+AIRFLOW_STAMP := $(AIRFLOW_VENV)/.installed
 
-.PHONY: demo test bench install clean web web-check wheel
+.PHONY: demo test bench install airflow-venv clean web web-check wheel
 
 install: $(STAMP) $(WEB_BUILD)
 
@@ -18,10 +20,19 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e ".[dev]"
 	touch $(STAMP)
 
+# Apache Airflow 3 in a virtualenv of its own, for the tests that run exported DAGs on a real Airflow
+airflow-venv: $(AIRFLOW_STAMP)
+
+$(AIRFLOW_STAMP): deploy/airflow/requirements.txt
+	$(PYTHON) -m venv $(AIRFLOW_VENV)
+	$(AIRFLOW_VENV)/bin/pip install --quiet --upgrade pip
+	$(AIRFLOW_VENV)/bin/pip install --quiet -r deploy/airflow/requirements.txt
+	touch $(AIRFLOW_STAMP)
+
 demo: $(STAMP) $(WEB_BUILD)
 	$(BIN)/python examples/churn/demo.py
 
-test: $(STAMP) web-check $(WEB_BUILD)
+test: $(STAMP) $(AIRFLOW_STAMP) web-check $(WEB_BUILD)
 	$(BIN)/python -m pytest -q
 
 web: $(WEB_BUILD)

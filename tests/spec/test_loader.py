@@ -120,6 +120,8 @@ EVERY_SECTION = textwrap.dedent("""\
     resources: {cpu: 1, memory: 512MiB, gpu: 0}
     retries: 2
     timeout: 1h
+    schedule: '0 3 * * 1'
+    catchup: true
     steps:
       - name: profile
         function: my_steps:profile

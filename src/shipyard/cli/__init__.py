@@ -58,8 +58,8 @@ def debug_enabled() -> bool:
 
 def _register_commands() -> None:
     from shipyard.cli import (  # noqa: F401  (commands register on import)
-        admin, audit, cost, deploy, drift, k8s, lineage, login, models, monitor, run, runs, scheduler, serve, server,
-        spec, step, teams, tokens, tracking)
+        admin, airflow, audit, cost, deploy, drift, k8s, lineage, login, models, monitor, run, runs, scheduler, serve,
+        server, spec, step, teams, tokens, tracking)
 
 
 def report_error(error: BaseException) -> int:

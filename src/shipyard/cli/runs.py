@@ -67,6 +67,9 @@ def show_command(run_id: str = typer.Argument(..., help="Run id or a unique pref
         table.add_row(step.name, step.state, f"{step.duration_s:.2f}s" if step.duration_s is not None else "",
                       "hit" if step.cache_hit else "", str(step.attempts), outputs)
     console.print(table)
+    airflow = (record.options or {}).get("airflow")
+    if airflow:
+        console.print(f"Airflow DAG run: {airflow['dag_id']} / {airflow['dag_run_id']}", highlight=False)
     result = record.result or {}
     if result.get("metrics"):
         console.print("metrics: " + ", ".join(f"{k}={v:.4f}" for k, v in result["metrics"].items() if v is not None))

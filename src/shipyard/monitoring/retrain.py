@@ -15,7 +15,10 @@ from typing import Any
 from sqlalchemy import select
 
 from shipyard.config import Settings, load_settings
+from shipyard.errors import ShipyardError
 from shipyard.governance.audit import append_event, read_events
+from shipyard.pipeline.airflow_dag import default_dag_id
+from shipyard.pipeline.airflow_trigger import AirflowApi, retrain_via
 from shipyard.spec.monitoring import MonitoringSpec
 from shipyard.store.db import session_scope
 from shipyard.store.models import PipelineRun
@@ -54,6 +57,8 @@ def maybe_retrain(run, spec: MonitoringSpec, *, settings: Settings | None = None
         append_event(actor=ACTOR, action="retrain_failed", model=run.model, version=run.version,
                      reason=outcome["reason"], details=outcome, settings=settings)
         return outcome
+    if retrain_via() == "airflow":
+        return _trigger_airflow(run, base, path, settings)
     append_event(actor=ACTOR, action="retrain_triggered", model=run.model, version=run.version,
                  reason=f"drift report {run.id} is critical", details={**base, "spec_path": path}, settings=settings)
     result = api.run(path, settings=settings, reporter=NullReporter())
@@ -66,4 +71,26 @@ def maybe_retrain(run, spec: MonitoringSpec, *, settings: Settings | None = None
         outcome["note"] = "the data is unchanged since that version was trained: every step came from the cache"
     append_event(actor=ACTOR, action="retrain_finished", model=run.model, version=new_version,
                  reason=f"retrain for drift report {run.id}: {result.status}", details=outcome, settings=settings)
+    return outcome
+
+
+def _trigger_airflow(run, base: dict[str, Any], path: str, settings: Settings) -> dict[str, Any]:
+    """Start the pipeline's exported DAG on Airflow; its run records the retrain like any other run."""
+    from shipyard.spec.loader import load_spec
+
+    dag_id = default_dag_id(load_spec(path).spec.name)
+    details = {**base, "spec_path": path, "executor": "airflow", "dag_id": dag_id}
+    try:
+        answer = AirflowApi.from_environment().trigger(
+            dag_id, conf={"drift_report": run.id, "model": run.model, "version": run.version},
+            note=f"shipyard retrain: drift report {run.id} is critical")
+    except ShipyardError as exc:
+        outcome = {**details, "outcome": "failed", "reason": exc.message}
+        append_event(actor=ACTOR, action="retrain_failed", model=run.model, version=run.version,
+                     reason=outcome["reason"], details=outcome, settings=settings)
+        return outcome
+    outcome = {**details, "outcome": "triggered", "dag_run_id": answer.get("dag_run_id")}
+    append_event(actor=ACTOR, action="retrain_triggered", model=run.model, version=run.version,
+                 reason=f"drift report {run.id} is critical: Airflow DAG {dag_id} run {answer.get('dag_run_id')}",
+                 details=outcome, settings=settings)
     return outcome

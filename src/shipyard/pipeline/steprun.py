@@ -63,8 +63,12 @@ class RecordedPlan:
     extra_modules: tuple[str, ...]
 
 
-def create_run(spec: str | Path, *, no_cache: bool = False, settings: Settings | None = None) -> str:
-    """Record a new run of ``spec`` with every step pending and return its id."""
+def create_run(spec: str | Path, *, no_cache: bool = False, settings: Settings | None = None,
+               run_id: str | None = None, links: dict[str, Any] | None = None) -> str:
+    """Record a new run of ``spec`` with every step pending and return its id.
+
+    ``run_id`` names it (default: a new id); ``links`` are kept in its options (the orchestrator's own run).
+    """
     from shipyard.pipeline.api import authorize_run, plan_spec
     from shipyard.pipeline.runner import attribution, new_run_id
     from shipyard.spec.loader import load_spec
@@ -75,9 +79,9 @@ def create_run(spec: str | Path, *, no_cache: bool = False, settings: Settings |
     authorize_run(loaded, settings)
     plan = plan_spec(loaded)
     ingest = next((node for node in plan.dag.nodes if node.name == "ingest" and node.kind == "ingest"), None)
-    run_id = new_run_id()
+    run_id = run_id or new_run_id()
     options = {"no_cache": no_cache, "from_step": None, **attribution(plan), "driven_by": DRIVEN_BY_STEPS,
-               "source_digest": ingest.params.get("source_digest") if ingest else None}
+               "source_digest": ingest.params.get("source_digest") if ingest else None, **(links or {})}
     with session_scope(settings) as session:
         store.create_run(run_id=run_id, pipeline=plan.pipeline, spec_path=plan.spec_path, spec_text=plan.spec_text,
                          spec_digest=plan.spec_digest, options=options, started_by=current_identity().name,

@@ -21,6 +21,7 @@ from shipyard.spec.durations import Duration, parse_duration  # noqa: F401  (par
 from shipyard.spec.metrics import METRICS, Direction, metric_names
 from shipyard.spec.monitoring import MonitoringSpec
 from shipyard.spec.promotion import DirectedMetric, PromotionSpec
+from shipyard.spec.schedule import Schedule
 
 _IDENTIFIER = r"^[A-Za-z][A-Za-z0-9_\-]*$"
 _FUNCTION_REF = r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$"
@@ -556,6 +557,9 @@ class PipelineSpec(_Spec):
         default_factory=dict, description="Per-step resources, retries, timeout, inputs; keyed by step name.")
     kubernetes: KubernetesSpec | None = Field(default=None, description="Image, namespace and node pools of the "
                                                                          "steps when they run as Kubernetes Jobs.")
+    schedule: Schedule | None = None
+    catchup: bool = Field(default=False, description="With a schedule: whether a scheduler also runs the "
+                                                     "intervals missed since the schedule's start.")
 
     @field_validator("split")
     @classmethod

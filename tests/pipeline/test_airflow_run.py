@@ -1,0 +1,188 @@
+"""The churn example's exported DAG on a real Apache Airflow 3 (`airflow dags test`), against PostgreSQL.
+
+Airflow lives in its own virtualenv (`make airflow-venv`); without it these tests are skipped, unless
+SHIPYARD_REQUIRE_AIRFLOW=1 makes them mandatory.
+"""
+
+import json
+import os
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from shipyard.cli import main as shipyard
+from shipyard.pipeline import api
+from shipyard.pipeline.progress import NullReporter
+from shipyard.store import runs as store
+from shipyard.store.db import reset_engines
+
+ROOT = Path(__file__).resolve().parents[2]
+pytestmark = [pytest.mark.airflow, pytest.mark.slow, pytest.mark.timeout(900)]
+
+
+@pytest.fixture
+def churn(tmp_path):
+    """The churn example on a small data set, with a short sweep and no rollout (no gateway runs here)."""
+    folder = tmp_path / "churn"
+    folder.mkdir()
+    text = (ROOT / "examples/churn/pipeline.yaml").read_text()
+    text = text.replace("n_trials: 6", "n_trials: 2").replace("cv_folds: 3", "cv_folds: 2")
+    text = text[:text.index("# A version that passes its gates")]
+    (folder / "pipeline.yaml").write_text(text)
+    subprocess.run([sys.executable, str(ROOT / "examples/churn/generate.py"), "--rows", "2000",
+                    "--out", str(folder / "data" / "churn.csv")], check=True, capture_output=True)
+    return folder / "pipeline.yaml"
+
+
+@pytest.fixture
+def postgres_store(new_postgres_database, tmp_path, monkeypatch):
+    url = new_postgres_database("shipyard_airflow")
+    home = tmp_path / "shipyard-home"
+    monkeypatch.setenv("SHIPYARD_HOME", str(home))
+    monkeypatch.setenv("SHIPYARD_DATABASE_URL", url)
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    reset_engines()
+    yield {"SHIPYARD_HOME": str(home), "SHIPYARD_DATABASE_URL": url}
+    reset_engines()
+
+
+def _steps(record) -> dict:
+    return {step.name: step for step in record.steps}
+
+
+@pytest.mark.postgres
+def test_the_churn_dag_runs_on_airflow_like_a_local_run(airflow, churn, postgres_store, capsys):
+    executable = Path(sys.executable).parent / "shipyard"
+    assert shipyard(["airflow", "export", str(churn), "--out", str(airflow.dags), "--shipyard", str(executable),
+                     "--env", f"PYTHONPATH={ROOT / 'src'}"]) == 0
+    capsys.readouterr()
+
+    done = airflow("dags", "test", "shipyard_churn", extra=postgres_store)
+    assert done.returncode == 0, (done.stdout + done.stderr)[-5000:]
+
+    (listed,) = store.list_runs(pipeline="churn")
+    on_airflow = store.get_run(listed.id)
+    link = on_airflow.options["airflow"]
+    assert on_airflow.status == "succeeded" and link["dag_id"] == "shipyard_churn"
+    assert all(s.state == "succeeded" and s.attempts == 1 and not s.cache_hit for s in on_airflow.steps)
+    assert on_airflow.model_name == "churn" and on_airflow.model_version == "1"
+    with sqlite3.connect(airflow.home / "airflow.db") as airflow_db:  # the Airflow side names the shipyard run
+        (xcom,) = airflow_db.execute("SELECT value FROM xcom WHERE task_id = 'begin'").fetchone()
+        (dag_run_id,) = airflow_db.execute("SELECT run_id FROM dag_run WHERE dag_id = 'shipyard_churn'").fetchone()
+    assert json.loads(xcom) == on_airflow.id and dag_run_id == link["dag_run_id"]
+
+    local = api.run(churn, reporter=NullReporter())
+    assert local.status == "succeeded"
+    assert all(step.state == "cached" for step in local.steps), [(s.name, s.state) for s in local.steps]
+    assert local.registration["model_version"] == 1 or str(local.registration["model_version"]) == "1"
+    local_record = store.get_run(local.run_id)
+    airflow_steps, local_steps = _steps(on_airflow), _steps(local_record)
+    assert list(airflow_steps) == list(local_steps)
+    assert {n: s.outputs for n, s in airflow_steps.items()} == {n: s.outputs for n, s in local_steps.items()}
+    assert on_airflow.result["metrics"] == local_record.result["metrics"]
+
+    assert shipyard(["runs", "show", on_airflow.id]) == 0
+    shown = capsys.readouterr().out
+    assert f"Airflow DAG run: shipyard_churn / {link['dag_run_id']}" in shown
+    assert "model: churn version 1" in shown and "roc_auc=" in shown
+    assert shipyard(["lineage", "churn", "1", "--json"]) == 0
+    lineage = json.loads(capsys.readouterr().out)
+    assert lineage["pipeline_run"]["id"] == on_airflow.id
+    assert lineage["ingested"]["digest"] == airflow_steps["ingest"].outputs["frame"]["digest"]
+
+
+def test_the_kubernetes_flavour_builds_each_steps_pod_in_airflow(airflow, churn, tmp_path, capsys):
+    dags = tmp_path / "k8s-dags"
+    assert shipyard(["airflow", "export", str(churn), "--out", str(dags), "--flavour", "kubernetes",
+                     "--image", "registry.example/shipyard:1.0", "--pool", "spot", "--priority-class", "batch-low",
+                     "--spec-path", "/app/churn/pipeline.yaml"]) == 0
+    capsys.readouterr()
+    probe = tmp_path / "probe.py"
+    probe.write_text(
+        "import json, sys\n"
+        "from airflow.models.dagbag import DagBag\n"
+        f"bag = DagBag({str(dags)!r})\n"
+        "assert not bag.import_errors, bag.import_errors\n"
+        "dag = bag.get_dag('shipyard_churn')\n"
+        "out = {}\n"
+        "for task in dag.tasks:\n"
+        "    pod = task.build_pod_request_obj(dry_run=True)\n"
+        "    c = pod.spec.containers[0]\n"
+        "    out[task.task_id] = {'type': type(task).__name__, 'image': c.image, 'cmd': c.command + c.args,\n"
+        "        'requests': c.resources.requests, 'limits': c.resources.limits,\n"
+        "        'node_selector': pod.spec.node_selector, 'priority': pod.spec.priority_class_name,\n"
+        "        'tolerations': [t.key for t in pod.spec.tolerations or []],\n"
+        "        'retries': task.retries, 'timeout': task.execution_timeout.total_seconds()\n"
+        "                                            if task.execution_timeout else None,\n"
+        "        'upstream': sorted(task.upstream_task_ids)}\n"
+        "print(json.dumps(out))\n")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTHON")}
+    env.update(AIRFLOW_HOME=str(airflow.home), AIRFLOW__CORE__LOAD_EXAMPLES="False")
+    done = subprocess.run([str(airflow.python), str(probe)], env=env, capture_output=True,
+                          text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    pods = json.loads(done.stdout.strip().splitlines()[-1])
+    assert list(pods) == ["begin", "ingest", "validate", "split", "features", "sweep", "train", "evaluate",
+                          "register", "gate", "finish"]
+    train = pods["train"]
+    assert train["type"] == "KubernetesPodOperator" and train["image"] == "registry.example/shipyard:1.0"
+    assert train["cmd"][:3] == ["shipyard", "step", "run"] and train["cmd"][-2:] == ["train", "--once"]
+    assert train["requests"] == {"cpu": "1", "memory": "1Gi"} and train["limits"] == {"memory": "1Gi"}
+    assert train["node_selector"] == {"shipyard.io/spot": "true"} and train["priority"] == "batch-low"
+    assert train["tolerations"] == ["shipyard.io/spot"]
+    assert train["retries"] == 1 and train["timeout"] == 600
+    assert train["upstream"] == ["features", "split", "sweep"]
+    assert pods["begin"]["cmd"][1:4] == ["airflow", "begin", "/app/churn/pipeline.yaml"]
+    assert pods["finish"]["cmd"][1:3] == ["runs", "finish"]
+
+
+def test_begin_opens_one_run_per_dag_run_and_refuses_a_foreign_one(database_url, tmp_path, capsys):
+    from shipyard.errors import RefusedError
+    from shipyard.pipeline.airflow_dag import shipyard_run_id
+    from shipyard.pipeline.airflow_run import begin
+
+    spec = tmp_path / "pipeline.yaml"
+    spec.write_text("name: etl\nsteps: [{name: extract, function: 'etl_steps:extract'}]\n")
+    first = begin(spec, dag_id="shipyard_etl", dag_run_id="manual__1")
+    assert begin(spec, dag_id="shipyard_etl", dag_run_id="manual__1") == first  # a retried begin task
+    assert begin(spec, dag_id="shipyard_etl", dag_run_id="manual__2") != first
+    record = store.get_run(first)
+    assert record.status == "running" and [s.state for s in record.steps] == ["pending"]
+    assert record.options["airflow"] == {"dag_id": "shipyard_etl", "dag_run_id": "manual__1"}
+    assert shipyard(["airflow", "begin", str(spec), "--dag-id", "shipyard_etl", "--dag-run-id", "manual__1"]) == 0
+    assert capsys.readouterr().out.strip().splitlines()[-1] == first  # the last line is the task's XCom
+    store.create_run(run_id=shipyard_run_id("shipyard_etl", "manual__3"), pipeline="etl", spec_path=None,
+                     spec_text="", spec_digest="", options={})
+    with pytest.raises(RefusedError, match="does not stand for Airflow DAG run"):
+        begin(spec, dag_id="shipyard_etl", dag_run_id="manual__3")
+
+
+@pytest.mark.postgres
+def test_a_failing_step_fails_the_run_and_the_dag_run(airflow, postgres_store, tmp_path, capsys):
+    folder = tmp_path / "etl"
+    folder.mkdir()
+    (folder / "etl_steps.py").write_text("def extract():\n    return {'rows': 3}\n\n"
+                                         "def load(raw):\n    raise ValueError('the warehouse said no')\n\n"
+                                         "def report(loaded):\n    return loaded\n")
+    spec = folder / "pipeline.yaml"
+    spec.write_text("name: etl_fails\nsteps:\n  - {name: extract, function: 'etl_steps:extract'}\n"
+                    "  - {name: load, function: 'etl_steps:load', inputs: {raw: extract.result}}\n"
+                    "  - {name: report, function: 'etl_steps:report', inputs: {loaded: load.result}}\n")
+    executable = Path(sys.executable).parent / "shipyard"
+    assert shipyard(["airflow", "export", str(spec), "--out", str(airflow.dags), "--shipyard", str(executable),
+                     "--env", f"PYTHONPATH={ROOT / 'src'}"]) == 0
+    capsys.readouterr()
+    airflow("dags", "test", "shipyard_etl_fails", extra=postgres_store)
+
+    (listed,) = store.list_runs(pipeline="etl_fails")
+    record = store.get_run(listed.id)
+    assert record.status == "failed" and "the warehouse said no" in record.error
+    assert {s.name: s.state for s in record.steps} == {"extract": "succeeded", "load": "failed", "report": "skipped"}
+    with sqlite3.connect(airflow.home / "airflow.db") as airflow_db:
+        states = dict(airflow_db.execute("SELECT task_id, state FROM task_instance WHERE dag_id = 'shipyard_etl_fails'"))
+        (dag_state,) = airflow_db.execute("SELECT state FROM dag_run WHERE dag_id = 'shipyard_etl_fails'").fetchone()
+    assert states["load"] == "failed" and states["report"] == "upstream_failed" and states["finish"] == "failed"
+    assert dag_state == "failed"
