@@ -96,8 +96,9 @@ def _importance(found: dict[str, Any] | None) -> list[tuple[str, str]] | str:
         return "Not computed for this version."
     if "skipped" in found:
         return f"Not computed: {found['skipped']}."
+    ranked = sorted(found["columns"].items(), key=lambda item: (-item[1], item[0]))
     return [("explainer", f"{found['method']} on {found['rows']} holdout rows")] + \
-        [(column, f"{value:.4g}") for column, value in found["columns"].items()]
+        [(column, f"{value:.4g}") for column, value in ranked]
 
 
 def _drift_sections(gate_results: list[dict[str, Any]]) -> list[tuple[str, list[tuple[str, str]] | str]]:
