@@ -10,13 +10,13 @@ from fastapi import APIRouter, Depends, FastAPI
 from shipyard.config import Settings, load_settings
 from shipyard.server import problems
 from shipyard.server.auth import caller, reads
-from shipyard.server.routes import (audit, deployments, health, lifecycle, me, models, monitoring, queue, runs,
+from shipyard.server.routes import (audit, cost, deployments, health, lifecycle, me, models, monitoring, queue, runs,
                                     teams, tokens)
 
 API_PREFIX = "/api/v1"
 READS = {runs: "runs.read", queue: "runs.read", models: "models.read", lifecycle: "models.read",
          deployments: "models.read", monitoring: "models.read", audit: "audit.read", teams: "teams.read",
-         tokens: None}
+         cost: "cost.read", tokens: None}
 """Each route module, and the read operation its GET routes need (None: its plane functions authorize reads,
 as listing one's own tokens needs no role in a team)."""
 

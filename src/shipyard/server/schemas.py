@@ -478,3 +478,30 @@ class ChainOut(BaseModel):
     unanchored_events: int = Field(description="Events after the newest checkpoint: deleting only these would "
                                                "not be detected yet.")
     summary: str
+
+
+# ---------------------------------------------------------------- cost
+
+class CostLineOut(BaseModel):
+    key: str = Field(description="The team, model or run the line adds up ('(no team)' for models no team owns; "
+                                 "'serving:MODEL' for a model's served requests when grouped by run).")
+    team: str | None = Field(description="The team of every record in the line; null when they differ or none.")
+    model: str | None = Field(description="The model of every record in the line; null when they differ.")
+    cost: float
+    compute_hours: float = Field(description="Hours the line's steps held their resources.")
+    requests: int = Field(description="Predictions served.")
+    records: int = Field(description="Step and serving-day records added up.")
+
+
+class CostPage(BaseModel):
+    items: list[CostLineOut] = Field(description="Lines, dearest first.")
+    total: int = Field(description="How many lines there are in all.")
+    offset: int
+    limit: int
+    next_offset: int | None = Field(description="The offset of the next page; null on the last page.")
+    currency: str
+    since: datetime
+    until: datetime
+    by: Literal["team", "model", "run"]
+    total_cost: float = Field(description="The cost of every line, not just this page's.")
+    unpriced_steps: int = Field(description="Steps of runs recorded without their resources: not priced.")
