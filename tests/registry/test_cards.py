@@ -101,3 +101,15 @@ def test_read_card_returns_either_file_only_while_it_matches_its_digest(tracked,
         path.write_text(original)
     with pytest.raises(NotFoundError, match="synth version 999 has no model card"):
         read_card("synth", "999")
+
+
+def test_the_card_lists_feature_importance_or_why_it_was_not_computed(tracked):
+    importance = {"method": "shap.TreeExplainer", "rows": 100, "seconds": 0.4,
+                  "columns": {"x1": 0.4123, "color": 0.13, "x2": 0.0115}}
+    text = render_markdown(facts(tracked["result"], feature_importance=importance))
+    section = text.split("## Feature importance (mean |SHAP|)")[1].split("## ")[0]
+    assert "| explainer | shap.TreeExplainer on 100 holdout rows |" in section
+    assert section.index("| x1 | 0.4123 |") < section.index("| color | 0.13 |") < section.index("| x2 | 0.0115 |")
+    skipped = render_markdown(facts(tracked["result"], feature_importance={"skipped": "the holdout is empty"}))
+    assert "## Feature importance (mean |SHAP|)\n\nNot computed: the holdout is empty." in skipped
+    assert "Not computed for this version." in render_markdown(facts(tracked["result"]))

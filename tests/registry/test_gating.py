@@ -30,7 +30,7 @@ SPEC = textwrap.dedent("""\
       flavor: lightgbm
       estimator: LGBMClassifier
       params: {PARAMS}
-    evaluation: {metrics: [roc_auc, log_loss], slices: [plan]}
+    evaluation: {metrics: [roc_auc, log_loss], slices: [plan], explain: true}
     promotion:
       gates:
         thresholds: ["roc_auc >= 0.6"]
@@ -115,6 +115,8 @@ def test_on_demand_gate_and_missing_holdout(project, capsys):
     record = card_record("gated", "1")
     text = mlflow.artifacts.load_text(f"runs:/{record.mlflow_run_id}/model_card/model_card.md")
     assert "## Promotion gates" in text and "meets the threshold ≥ 0.6" in text
+    importance = text.split("## Feature importance (mean |SHAP|)")[1].split("## ")[0]  # LightGBM: by its trees
+    assert "| explainer | shap.TreeExplainer on " in importance and " holdout rows |" in importance
     assert "p99_ms_batch1 " in text and "within the 500 ms budget" in text and "90% CI" in text  # spread on the card
 
     from shipyard.config import load_settings

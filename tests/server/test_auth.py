@@ -26,7 +26,7 @@ from shipyard.pipeline import background
 from shipyard.monitoring import runs as drift
 from shipyard.registry import gating, lifecycle
 from shipyard.server.app import create_app
-from shipyard.serving import traffic
+from shipyard.serving import shadow_stage, traffic
 
 from .conftest import assert_problem
 
@@ -50,6 +50,8 @@ def operations(model: str):
         "lifecycle.approve": (lambda: lifecycle.approve(model, 1, approver="x"), ("POST", f"{versions}/approve", {})),
         "lifecycle.approve (production)": (lambda: lifecycle.transition(model, 1, "production", actor="x"),
                                            ("POST", f"{versions}/promote", {"to": "production"})),
+        "shadow.override": (lambda: shadow_stage.override_shadow(model, 1, reason="r"),
+                            ("POST", f"{versions}/shadow-override", {"reason": "r"})),
         "gates.evaluate": (lambda: gating.gate_version(model, 1), ("POST", f"{versions}/gates", None)),
         "drift.compute": (lambda: drift.compute_drift(model), ("POST", f"/api/v1/models/{model}/drift", {})),
         "rollback": (lambda: lifecycle.rollback(model, actor="x", reason="r"),

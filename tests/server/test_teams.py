@@ -115,3 +115,30 @@ def test_no_quota_file_limits_nothing(governed):
     http, as_ = governed
     body = http.get("/api/v1/teams/fraud/quota", headers=as_["ada"]).json()
     assert body["source"] is None and set(body["limits"].values()) == {None}
+
+
+def test_a_team_admin_sets_the_teams_shadow_stage_and_members_read_it(governed, monkeypatch):
+    http, as_ = governed
+    route = "/api/v1/teams/fraud/policy"
+    unset = http.get(route, headers=as_["dev"])
+    assert unset.status_code == 200, unset.text
+    assert unset.json() == {"team": "fraud", "min_shadow_s": 0.0, "set_by": None, "platform_min_shadow_s": 0.0,
+                            "in_force_s": 0.0}
+    before = len(read_events())
+    assert_problem(http.put(route, json={"min_shadow_s": 3600}, headers=as_["dev"]), 403,
+                   detail="dev may not teams.manage for team fraud")
+    assert_problem(http.put(route, json={"min_shadow_s": -5}, headers=as_["ada"]), 400,
+                   detail="a shadow stage of -5 s is not possible")
+    assert_problem(http.put(route, json={}, headers=as_["ada"]), 422)
+    assert_problem(http.put("/api/v1/teams/ghost/policy", json={"min_shadow_s": 60}, headers=as_["root"]), 404)
+    assert_problem(http.get("/api/v1/teams/ghost/policy", headers=as_["dev"]), 404)
+    assert len(read_events()) == before
+
+    set_ = http.put(route, json={"min_shadow_s": 7200}, headers=as_["ada"])
+    assert set_.status_code == 200, set_.text
+    assert set_.json() == {"team": "fraud", "min_shadow_s": 7200.0, "set_by": "ada", "platform_min_shadow_s": 0.0,
+                           "in_force_s": 7200.0}
+    event = read_events()[-1]
+    assert (event.action, event.actor, event.details) == ("team_policy_changed", "ada",
+                                                          {"team": "fraud", "min_shadow_s": 7200.0})
+    assert http.get(route, headers=as_["dev"]).json()["in_force_s"] == 7200.0

@@ -1,4 +1,4 @@
-"""``shipyard audit log | verify | keygen | checkpoint | export | prune``."""
+"""``shipyard audit log | verify | keygen | rotate-key | checkpoint | export | prune``."""
 
 from __future__ import annotations
 
@@ -107,6 +107,20 @@ def keygen_command(out: Path = typer.Option(..., "--out", help="Where the privat
     print(f"signing key {key_id}: {private} (keep it secret), public key: {public}")
     print(f"sign checkpoints with:  export SHIPYARD_AUDIT_SIGNING_KEY={private}")
     print(f"verify elsewhere with:  export SHIPYARD_AUDIT_PUBLIC_KEY={public}")
+
+
+@audit_app.command("rotate-key")
+def rotate_key_command(out: Path = typer.Option(..., "--out", help="Where the new private key goes (mode 0600); "
+                                                                   "its public key goes beside it as OUT.pub."),
+                       reason: str = typer.Option(None, "--reason")) -> None:
+    """Replace the key that signs audit checkpoints (platform admins); checkpoints signed before still verify."""
+    from shipyard.governance.key_rotation import rotate_key
+
+    rotation, private = rotate_key(out.expanduser().resolve(), reason=reason)
+    print(f"signing key {rotation.old_key_id} retired after event {rotation.seq}; new signing key "
+          f"{rotation.new_key_id}: {private} (keep it secret), public key: {private}.pub")
+    print(f"sign checkpoints with:  export SHIPYARD_AUDIT_SIGNING_KEY={private}")
+    print("verify with either public key: the rotation record beside the checkpoints links them")
 
 
 @audit_app.command("checkpoint")

@@ -91,8 +91,7 @@ def card_command(model: str, version: str,
         from shipyard.client import models as remote
 
         with api:
-            record, text, overrides = remote.read_card(api, model, version, html_page=html is not None)
-        shadow = []
+            record, text, overrides, shadow = remote.read_card(api, model, version, html_page=html is not None)
     if html is not None:
         html.write_text(text)
         print(f"model card of {model} version {version} written to {html.resolve()}")
@@ -207,10 +206,18 @@ def override_shadow_command(model: str, version: str,
                                                            help="The shortened stage, e.g. 1h; 0 skips it.")) -> None:
     """Let a version skip or shorten the mandatory shadow stage (team admins)."""
     from shipyard.config import min_shadow as parse_min_shadow
-    from shipyard.serving.shadow_stage import override_shadow
 
     allowed = parse_min_shadow(min_shadow, "--min-shadow")
-    override_shadow(model, version, reason=reason, allowed_s=allowed)
+    api = remote_api()
+    if api is None:
+        from shipyard.serving.shadow_stage import override_shadow
+
+        override_shadow(model, version, reason=reason, allowed_s=allowed)
+    else:
+        from shipyard.client import models as remote
+
+        with api:
+            remote.override_shadow(api, model, version, reason=reason, allowed_s=allowed)
     stage = "skip its shadow stage" if not allowed else f"take live traffic after {allowed:g} s of shadow"
     print(f"{model} version {version} may {stage} (recorded in the audit log and on its model card)")
 

@@ -102,12 +102,8 @@ def _run_through(api, pipeline: Path | None, *, resume: str | None, spec: Path |
         raise UsageError("--run-id names a run the server starts itself; it is not for a client",
                          hint="leave it out: the server picks the run's id")
     if resume:
-        if spec is not None or no_cache or from_step:
-            raise UsageError("through a server, --resume continues a run with the spec and options it started "
-                             "with; --spec, --no-cache and --from are not available with it",
-                             hint="unset SHIPYARD_URL to resume in-process with them, or start a new run: "
-                                  "shipyard run PIPELINE_YAML")
-        started = remote.resume_run(api, resume)
+        started = remote.resume_run(api, resume, spec=load_spec(spec) if spec is not None else None,
+                                    no_cache=no_cache, from_step=from_step)
     else:
         started = remote.start_run(api, load_spec(pipeline), no_cache=no_cache, no_deploy=no_deploy,
                                    from_step=from_step)

@@ -99,17 +99,27 @@ def policy_command(team: str = typer.Argument(...),
                                                        "takes live traffic, e.g. 48h; 0: only the platform's.")
                    ) -> None:
     """Show or set TEAM's mandatory shadow stage (team admins set it; the platform's minimum still applies)."""
-    from shipyard.config import load_settings
     from shipyard.config import min_shadow as parse_min_shadow
-    from shipyard.governance.team_policy import set_team_policy, team_policy
 
-    if min_shadow is not None:
-        policy = set_team_policy(team, min_shadow_s=parse_min_shadow(min_shadow, "--min-shadow"))
+    seconds = parse_min_shadow(min_shadow, "--min-shadow") if min_shadow is not None else None
+    api = remote_api()
+    if api is None:
+        from shipyard.config import load_settings
+        from shipyard.governance.team_policy import set_team_policy, team_policy
+
+        if seconds is not None:
+            policy = set_team_policy(team, min_shadow_s=seconds)
+        else:
+            from shipyard.governance.directory import get_team
+
+            get_team(team)
+            policy = team_policy(team)
+        platform = load_settings().min_shadow_s
     else:
-        from shipyard.governance.directory import get_team
+        from shipyard.client import teams as remote
 
-        get_team(team)
-        policy = team_policy(team)
-    platform = load_settings().min_shadow_s
+        with api:
+            policy, platform = (remote.set_team_policy(api, team, min_shadow_s=seconds) if seconds is not None
+                                else remote.team_policy(api, team))
     print(f"{team}: min_shadow {policy.min_shadow_s:g} s (platform: {platform:g} s; in force: "
           f"{max(platform, policy.min_shadow_s):g} s)")

@@ -41,10 +41,18 @@ def version_history(api: ApiClient, model: str, version: str) -> tuple[VersionSt
 
 
 def read_card(api: ApiClient, model: str, version: str, *,
-              html_page: bool = False) -> tuple[CardRecord, str, list[Event]]:
-    """The card's record, its Markdown (or HTML page), and the audit events that overrode its gates."""
+              html_page: bool = False) -> tuple[CardRecord, str, list[Event], list[Event]]:
+    """The card's record, its Markdown (or HTML page), and the audit events that overrode its gates and its
+    shadow stage."""
     card = api.get(_version_path(model, version) + "/card", format="html" if html_page else "markdown")
-    return rebuild(CardRecord, card), card["text"], rebuild(list[Event], card["gate_overrides"])
+    return (rebuild(CardRecord, card), card["text"], rebuild(list[Event], card["gate_overrides"]),
+            rebuild(list[Event], card.get("shadow_overrides", [])))
+
+
+def override_shadow(api: ApiClient, model: str, version: str, *, reason: str, allowed_s: float) -> Event:
+    """Let the version skip (``allowed_s`` 0) or shorten its shadow stage; the audit event recording it."""
+    return rebuild(Event, api.post(_version_path(model, version) + "/shadow-override",
+                                   {"reason": reason, "allowed_s": allowed_s}))
 
 
 def promote(api: ApiClient, model: str, version: str, *, to: str, reason: str | None) -> VersionState:

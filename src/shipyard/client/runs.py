@@ -50,8 +50,13 @@ def start_run(api: ApiClient, spec: LoadedSpec, *, no_cache: bool = False, no_de
     return api.post("/runs", body)["id"]
 
 
-def resume_run(api: ApiClient, run_id: str) -> str:
-    return api.post(f"/runs/{segment(run_id)}/resume")["id"]
+def resume_run(api: ApiClient, run_id: str, *, spec: LoadedSpec | None = None, no_cache: bool = False,
+               from_step: str | None = None) -> str:
+    """Continue the run on the server, with a fixed ``spec`` (its text and folder are sent) and the options."""
+    body = {"no_cache": no_cache, "from_step": from_step}
+    if spec is not None:
+        body |= {"spec": spec.text, "base_dir": str(spec.base_dir)}
+    return api.post(f"/runs/{segment(run_id)}/resume", {k: v for k, v in body.items() if v is not None})["id"]
 
 
 def follow_run(api: ApiClient, run_id: str, reporter: Reporter) -> PipelineRun:

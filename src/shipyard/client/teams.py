@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 
 from shipyard.client.remote import rebuild, segment
 from shipyard.governance.directory import TeamInfo
+from shipyard.governance.team_policy import TeamPolicy
 
 if TYPE_CHECKING:
     from shipyard.client.http import ApiClient
@@ -26,6 +27,20 @@ def add_member(api: ApiClient, team: str, identity: str, role: str) -> TeamInfo:
 
 def remove_member(api: ApiClient, team: str, identity: str) -> TeamInfo:
     return rebuild(TeamInfo, api.request("DELETE", _member(team, identity)))
+
+
+def team_policy(api: ApiClient, team: str) -> tuple[TeamPolicy, float]:
+    """The team's policy and the server's platform minimum shadow stage."""
+    return _policy(api.get(f"/teams/{segment(team)}/policy"))
+
+
+def set_team_policy(api: ApiClient, team: str, *, min_shadow_s: float) -> tuple[TeamPolicy, float]:
+    return _policy(api.put(f"/teams/{segment(team)}/policy", {"min_shadow_s": min_shadow_s}))
+
+
+def _policy(answer: dict) -> tuple[TeamPolicy, float]:
+    return rebuild(TeamPolicy, {k: answer[k] for k in ("team", "min_shadow_s", "set_by")}), \
+        float(answer["platform_min_shadow_s"])
 
 
 def _member(team: str, identity: str) -> str:

@@ -23,6 +23,7 @@ from sqlalchemy import func, select
 
 from shipyard.config import Settings, load_settings
 from shipyard.errors import RefusedError, ShipyardError, TamperedError
+from shipyard.governance.keyring import load_keyring
 from shipyard.governance.signing import Signer, Verifier, load_signer
 from shipyard.store.db import session_scope
 from shipyard.store.models import AuditEvent
@@ -53,8 +54,8 @@ class Checkpoint:
 
 @dataclass(frozen=True)
 class StoredCheckpoints:
-    """Every checkpoint in the folder whose signature the configured public key accepts, oldest first,
-    and one line for each that it does not (unsigned, signed by another key, altered, unreadable)."""
+    """Every checkpoint in the folder whose signature a key of the ring accepts, oldest first, and one line
+    for each that it does not (unsigned, signed by an unknown or retired key, altered, unreadable)."""
 
     valid: list[Checkpoint]
     problems: list[tuple[int, str]]
@@ -74,6 +75,11 @@ def write_checkpoint(settings: Settings | None = None, *, signer: Signer | None 
                            hint="create one with `shipyard audit keygen --out PATH` and set "
                                 "SHIPYARD_AUDIT_SIGNING_KEY=PATH")
     folder = ObjectFolder(settings.audit_checkpoints)
+    retired = load_keyring(folder, Verifier(signer.private.public_key())).retired_after.get(signer.key_id)
+    if retired is not None:
+        raise RefusedError(f"signing key {signer.key_id} was retired after event {retired} by a key rotation; "
+                           "a checkpoint it signs now would not verify", headline="signing key retired",
+                           hint="set SHIPYARD_AUDIT_SIGNING_KEY to the key it was rotated to")
     with session_scope(settings) as session:
         head = session.execute(select(AuditEvent.seq, AuditEvent.hash).order_by(AuditEvent.seq.desc())
                                .limit(1)).first()
@@ -166,9 +172,11 @@ def parse(body: bytes) -> Checkpoint:
 
 
 def load_checkpoints(settings: Settings, verifier: Verifier) -> StoredCheckpoints:
-    """Read and check every checkpoint in the folder against ``verifier``."""
+    """Read and check every checkpoint in the folder against the keyring that grows from ``verifier``'s key
+    through signed key rotations; a rotation record that does not verify is a problem too."""
     folder = ObjectFolder(settings.audit_checkpoints)
-    valid, problems = [], []
+    ring = load_keyring(folder, verifier)
+    valid, problems = [], list(ring.problems)
     for seq, name in _entries(folder):
         try:
             body = folder.read(name)
@@ -179,17 +187,18 @@ def load_checkpoints(settings: Settings, verifier: Verifier) -> StoredCheckpoint
         except UnicodeDecodeError:
             problems.append((seq, f"the signature of checkpoint {name} is not text"))
             continue
-        if not verifier.verifies(body, signature.strip()):
-            problems.append((seq, f"checkpoint {name} does not verify with key {verifier.key_id}: "
-                                  "it was altered or signed with another key"))
-            continue
         try:
             checkpoint = parse(body)
         except (ValueError, KeyError, TypeError) as exc:
-            problems.append((seq, f"checkpoint {name} is signed but not readable: {exc}"))
+            problems.append((seq, f"checkpoint {name} is not readable, so it does not verify with key "
+                                  f"{verifier.key_id}: {exc}"))
+            continue
+        problem = ring.check(name, body, signature.strip(), signed_key=checkpoint.key_id, seq=checkpoint.seq)
+        if problem is not None:
+            problems.append((seq, problem))
             continue
         if checkpoint.seq != seq:
             problems.append((seq, f"checkpoint {name} was renamed: it anchors event {checkpoint.seq}"))
             continue
         valid.append(checkpoint)
-    return StoredCheckpoints(valid=valid, problems=problems)
+    return StoredCheckpoints(valid=valid, problems=sorted(problems))

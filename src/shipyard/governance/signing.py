@@ -78,6 +78,10 @@ def load_signer(settings: Settings) -> Signer | None:
     return Signer(private)
 
 
+def load_private_key(path: Path) -> Ed25519PrivateKey:
+    return _load(path, "the key file", private=True)
+
+
 def load_verifier(settings: Settings) -> Verifier | None:
     """The public key that checks checkpoints: ``SHIPYARD_AUDIT_PUBLIC_KEY``, else the signing key's own."""
     if settings.audit_public_key is not None:

@@ -100,7 +100,7 @@ def resume(run_id: str, *, spec: str | Path | None = None, options: RunOptions |
     """
     settings = settings or load_settings()
     record = resumable_run(run_id, settings=settings)
-    loaded = _fixed_spec(record, spec) if spec is not None else _stored_spec(record, notice)
+    loaded = fixed_spec(record, spec) if spec is not None else _stored_spec(record, notice)
     authorize_run(loaded, settings)
     options = options or RunOptions()
     return Runner(plan_spec(loaded), options=options, settings=settings, reporter=reporter,
@@ -121,7 +121,7 @@ def resumable_run(run_id: str, *, settings: Settings | None = None):
     return record
 
 
-def _fixed_spec(record, spec: str | Path) -> LoadedSpec:
+def fixed_spec(record, spec: str | Path) -> LoadedSpec:
     loaded = load_spec(spec)
     if loaded.spec.name != record.pipeline:
         raise RefusedError(f"{spec} describes pipeline '{loaded.spec.name}', but run {record.id} is of "

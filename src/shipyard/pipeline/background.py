@@ -27,7 +27,7 @@ from shipyard.config import Settings, load_settings
 from shipyard.errors import BackendError, NotFoundError, RefusedError, ShipyardError, SpecError, UsageError
 from shipyard.governance.identity import Identity, current_identity, decode_identity, encode_identity
 from shipyard.governance.policy import authorize
-from shipyard.pipeline.api import authorize_run, resumable_run
+from shipyard.pipeline.api import authorize_run, fixed_spec, resumable_run
 from shipyard.pipeline.compile import compile_spec
 from shipyard.pipeline.runner import new_run_id
 from shipyard.spec._yaml import read_yaml
@@ -50,6 +50,13 @@ def start_uploaded(spec_text: str, *, actor: str, no_cache: bool = False, no_dep
     relative paths resolve against that folder.
     """
     settings = settings or load_settings()
+    path = _uploaded_file(spec_text, base_dir, settings)
+    return start_file(path, actor=actor, no_cache=no_cache, no_deploy=no_deploy, from_step=from_step,
+                      settings=settings)
+
+
+def _uploaded_file(spec_text: str, base_dir: str | None, settings: Settings) -> Path:
+    """The file to run an uploaded spec from: the client's own when readable here, else a kept copy."""
     parse_spec(spec_text, source="uploaded pipeline.yaml")
     path = _same_spec_in(base_dir, spec_text) if base_dir else None
     if path is None:
@@ -58,8 +65,7 @@ def start_uploaded(spec_text: str, *, actor: str, no_cache: bool = False, no_dep
         path = folder / "pipeline.yaml"
         if not path.exists():
             path.write_text(spec_text, encoding="utf-8")
-    return start_file(path, actor=actor, no_cache=no_cache, no_deploy=no_deploy, from_step=from_step,
-                      settings=settings)
+    return path
 
 
 def _same_spec_in(base_dir: str, spec_text: str) -> Path | None:
@@ -109,12 +115,33 @@ def start_file(path: Path, *, actor: str, no_cache: bool = False, no_deploy: boo
     return run_id
 
 
-def resume(run_id: str, *, actor: str, settings: Settings | None = None) -> str:
-    """Start ``shipyard run --resume RUN_ID`` in the background; refused at once when it cannot be resumed."""
+def resume(run_id: str, *, actor: str, spec_text: str | None = None, base_dir: str | None = None,
+           no_cache: bool = False, from_step: str | None = None, settings: Settings | None = None) -> str:
+    """Start ``shipyard run --resume RUN_ID`` in the background; refused at once when it cannot be resumed.
+
+    ``spec_text`` (a fixed spec, kept as an uploaded one is), ``no_cache`` and ``from_step`` are the
+    command's ``--spec``, ``--no-cache`` and ``--from``; the spec's pipeline and the step are checked here.
+    """
     settings = settings or load_settings()
     authorize(current_identity(), "runs.start", team=_team_of(store.get_run(run_id, settings=settings)))
     record = resumable_run(run_id, settings=settings)
-    _launch(["run", "--resume", record.id], record.id, actor=actor, settings=settings, resumed=record.status)
+    args = ["run", "--resume", record.id]
+    if spec_text is not None:
+        path = _uploaded_file(spec_text, base_dir, settings)
+        loaded = fixed_spec(record, path)
+        authorize_run(loaded, settings)
+        args += ["--spec", str(path)]
+    else:
+        loaded = None
+    if from_step:
+        if loaded is None:
+            loaded = parse_spec(record.spec_text, source=f"the spec of run {record.id}")
+        compile_spec(loaded.spec, spec_text=loaded.text, spec_filename="pipeline.yaml",
+                     source_digest=None).node(from_step)
+        args += ["--from", from_step]
+    if no_cache:
+        args.append("--no-cache")
+    _launch(args, record.id, actor=actor, settings=settings, resumed=record.status)
     return record.id
 
 

@@ -44,6 +44,8 @@ class CardFacts:
     environment: dict[str, Any]
     gate_results: list[dict[str, Any]] = field(default_factory=list)
     reference_profile: str | None = None
+    feature_importance: dict[str, Any] | None = None
+    """Mean |SHAP| per input column on a holdout sample, or why it was skipped (see registry.importance)."""
     created_at: str = field(default_factory=lambda: datetime.now(timezone.utc).isoformat(timespec="seconds"))
 
 
@@ -78,6 +80,7 @@ def _sections(f: CardFacts) -> list[tuple[str, list[tuple[str, str]] | str]]:
                                                                 for k, v in values.items() if v is not None))
                                for column, groups in sorted(f.slice_metrics.items())
                                for value, values in sorted(groups.items())]),
+        ("Feature importance (mean |SHAP|)", _importance(f.feature_importance)),
         ("Promotion gates", [(f"{'pass' if r['passed'] else 'FAIL'} {r['gate']}: {r['name']}", r["reason"])
                              for r in f.gate_results] or "No gates were evaluated when this card was written."),
         *_drift_sections(f.gate_results),
@@ -86,6 +89,16 @@ def _sections(f: CardFacts) -> list[tuple[str, list[tuple[str, str]] | str]]:
         ("Environment", [("python", str(f.environment.get("python")))]
          + [(k, str(v)) for k, v in sorted((f.environment.get("packages") or {}).items()) if v]),
     ]
+
+
+def _importance(found: dict[str, Any] | None) -> list[tuple[str, str]] | str:
+    if not found:
+        return "Not computed for this version."
+    if "skipped" in found:
+        return f"Not computed: {found['skipped']}."
+    ranked = sorted(found["columns"].items(), key=lambda item: (-item[1], item[0]))
+    return [("explainer", f"{found['method']} on {found['rows']} holdout rows")] + \
+        [(column, f"{value:.4g}") for column, value in ranked]
 
 
 def _drift_sections(gate_results: list[dict[str, Any]]) -> list[tuple[str, list[tuple[str, str]] | str]]:

@@ -131,6 +131,16 @@ class RunFromRun(Body):
     no_cache: bool = False
 
 
+class ResumeIn(Body):
+    spec: str | None = Field(default=None, description="Continue with this (fixed) pipeline YAML instead of the "
+                                                       "spec the run started with; completed steps it does not "
+                                                       "change are kept. It must describe the same pipeline.")
+    base_dir: str | None = Field(default=None, description="The folder the client keeps that spec in (as for "
+                                                           "starting a run).")
+    no_cache: bool = False
+    from_step: str | None = Field(default=None, description="Re-run this step and everything after it.")
+
+
 class RunAccepted(BaseModel):
     id: str
     status: str
@@ -236,6 +246,9 @@ class CardOut(BaseModel):
     html_sha256: str
     gate_overrides: list[AuditEventOut] = Field(description="The audit events that cleared the version for "
                                                             "production without a passing gate report.")
+    shadow_overrides: list[AuditEventOut] = Field(default_factory=list,
+                                                  description="The audit events that let the version skip or "
+                                                              "shorten its mandatory shadow stage.")
 
 
 class Comparison(BaseModel):
@@ -274,8 +287,20 @@ class RequiredReasonIn(Body):
     reason: str = Field(min_length=1)
 
 
+class OverrideIn(Body):
+    reason: str = Field(description="Why production may skip the gates (required; shown on the model card). An "
+                                    "empty one is refused (409), as in-process.")
+
+
+class ShadowOverrideIn(Body):
+    reason: str = Field(description="Why live traffic may come sooner (required; shown on the model card).")
+    allowed_s: float = Field(default=0.0, description="Seconds of shadow the version must still serve; 0 skips "
+                                                      "the stage.")
+
+
 class ModelRollbackIn(Body):
-    reason: str = Field(min_length=1)
+    reason: str = Field(default="", description="Why (required: an empty or missing one is refused, 409, as "
+                                                "in-process).")
     to_version: str | None = Field(default=None, pattern=r"^[0-9]+$")
     force: bool = False
 
@@ -441,6 +466,20 @@ class TeamIn(Body):
 
 class MemberIn(Body):
     role: Role
+
+
+class TeamPolicyIn(Body):
+    min_shadow_s: float = Field(description="How long each of the team's versions mirrors traffic before it takes "
+                                            "live traffic; 0 leaves only the platform's minimum.")
+    reason: str | None = None
+
+
+class TeamPolicyOut(BaseModel):
+    team: str
+    min_shadow_s: float = Field(description="The team's own minimum shadow stage (0: none of its own).")
+    set_by: str | None = Field(description="Who set it last; null when the team never set one.")
+    platform_min_shadow_s: float = Field(description="The platform's minimum (SHIPYARD_MIN_SHADOW).")
+    in_force_s: float = Field(description="The larger of the two: what each version must shadow.")
 
 
 # ---------------------------------------------------------------- tokens

@@ -42,7 +42,8 @@ def run(context: StepContext, model, params, metrics, train, holdout, report, va
         lambda settings: log(settings, register=settings.mlflow_tracking_uri == context.settings.mlflow_tracking_uri))
     run_record = tracked.value
     profile = _reference_profile(context, spec, model, train, holdout)
-    card_facts = _card_facts(context, spec, run_record, digests, params, metrics, report, train, holdout)
+    card_facts = _card_facts(context, spec, run_record, digests, params, metrics, report, train, holdout,
+                             model)
     feature_spec = _feature_spec(context, spec, model, train)
     if tracked.pending_sync:
         registration = {**asdict(run_record), "data_digests": digests, "card_facts": card_facts,
@@ -64,10 +65,11 @@ def run(context: StepContext, model, params, metrics, train, holdout, report, va
                                "mlflow_run_id": run_record.mlflow_run_id})
 
 
-def _card_facts(context: StepContext, spec, tracked, digests, params, metrics, report, train, holdout
-                ) -> dict[str, Any]:
+def _card_facts(context: StepContext, spec, tracked, digests, params, metrics, report, train, holdout,
+                model) -> dict[str, Any]:
     """The card's facts known when the run is logged (the version and profile are filled in at registration)."""
     from shipyard.registry.cards import CardFacts
+    from shipyard.registry.importance import feature_importance
     from shipyard.tracking.environment import capture_environment
 
     facts = CardFacts(
@@ -78,6 +80,8 @@ def _card_facts(context: StepContext, spec, tracked, digests, params, metrics, r
         rows={"train": int(len(train)), "holdout": int(len(holdout))}, validation=report,
         features=[g.model_dump(mode="json") for g in spec.features], params=params,
         metrics=metrics["overall"], slice_metrics=metrics["slices"], environment=capture_environment(),
+        feature_importance=feature_importance(model, holdout, context.params["target"], task=spec.task())
+        if spec.evaluation.explain else {"skipped": "not asked for (evaluation: explain: true in the spec)"},
     )
     return asdict(facts)
 

@@ -1,4 +1,5 @@
-"""``/api/v1/models/{model}/...``: promote, approve, override gates, reject, archive and roll back versions."""
+"""``/api/v1/models/{model}/...``: promote, approve, override gates or the shadow stage, reject, archive and roll back
+versions."""
 
 from __future__ import annotations
 
@@ -9,7 +10,8 @@ from fastapi import APIRouter, Depends
 from shipyard.config import Settings
 from shipyard.server.auth import Caller, caller
 from shipyard.server.problems import problem_responses
-from shipyard.server.schemas import ModelRollbackIn, PromoteIn, ReasonIn, RequiredReasonIn, VersionOut
+from shipyard.server.schemas import (AuditEventOut, ModelRollbackIn, OverrideIn, PromoteIn, ReasonIn, RequiredReasonIn,
+                                     ShadowOverrideIn, VersionOut)
 from shipyard.server.settings import app_settings
 
 router = APIRouter(prefix="/models/{model}", tags=["lifecycle"])
@@ -40,12 +42,24 @@ def approve(model: str, version: str, body: ReasonIn, who: Caller = Depends(call
 @router.post("/versions/{version}/override", response_model=VersionOut,
              summary="Clear a version for production without a passing gate report (team admins)",
              responses=ANSWERS)
-def override(model: str, version: str, body: RequiredReasonIn, who: Caller = Depends(caller),
+def override(model: str, version: str, body: OverrideIn, who: Caller = Depends(caller),
              settings: Settings = Depends(app_settings)) -> dict:
     from shipyard.registry.lifecycle import override_gates
 
     with who.acting():
         return asdict(override_gates(model, version, reason=body.reason, settings=settings))
+
+
+@router.post("/versions/{version}/shadow-override", response_model=AuditEventOut, status_code=201,
+             summary="Let a version skip or shorten the mandatory shadow stage (team admins); the audit event "
+                     "recording it", responses=ANSWERS)
+def override_shadow(model: str, version: str, body: ShadowOverrideIn, who: Caller = Depends(caller),
+                    settings: Settings = Depends(app_settings)) -> dict:
+    from shipyard.serving.shadow_stage import override_shadow as override_stage
+
+    with who.acting():
+        return asdict(override_stage(model, version, reason=body.reason, allowed_s=body.allowed_s,
+                                     settings=settings))
 
 
 @router.post("/versions/{version}/reject", response_model=VersionOut, summary="Reject a candidate or staging version",

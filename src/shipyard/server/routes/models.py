@@ -126,17 +126,20 @@ def evaluate_gates(model: str, version: str, who: Caller = Depends(caller),
 
 
 @router.get("/{model}/versions/{version}/card", response_model=CardOut,
-            summary="The model card, checked against its recorded digests, and who overrode its gates",
+            summary="The model card, checked against its recorded digests, and who overrode its gates or shadow stage",
             responses=problem_responses(401, 403, 404, 409, 422, 503))
 def model_card(model: str, version: str, format: Literal["markdown", "html"] = "markdown",
                who: Caller = Depends(caller), settings: Settings = Depends(app_settings)) -> dict:
     from shipyard.registry.cards import read_card
     from shipyard.registry.lifecycle import gate_overrides
+    from shipyard.serving.shadow_stage import shadow_overrides
 
     with who.acting():
         record, text = read_card(model, version, html_page=format == "html", settings=settings)
         overrides = gate_overrides(model, version, settings=settings)
-    return asdict(record) | {"format": format, "text": text, "gate_overrides": [asdict(e) for e in overrides]}
+        shadow = shadow_overrides(model, version, settings=settings)
+    return asdict(record) | {"format": format, "text": text, "gate_overrides": [asdict(e) for e in overrides],
+                             "shadow_overrides": [asdict(e) for e in shadow]}
 
 
 @router.get("/{model}/versions/{version}/lineage", response_model=Lineage,

@@ -13,7 +13,7 @@ from shipyard.governance.admission import positions
 from shipyard.server.auth import Caller, caller
 from shipyard.server.pagination import Page, Window, parse_sort, sort_query, window
 from shipyard.server.problems import problem_responses
-from shipyard.server.schemas import RunAccepted, RunDetail, RunFromRun, RunFromSpec, RunOut, SweepOut
+from shipyard.server.schemas import ResumeIn, RunAccepted, RunDetail, RunFromRun, RunFromSpec, RunOut, SweepOut
 from shipyard.server.settings import app_settings
 from shipyard.store.runs import RUN_SORT_KEYS
 
@@ -115,13 +115,18 @@ def cancel_run(run_id: str, who: Caller = Depends(caller), settings: Settings = 
 
 
 @router.post("/{run_id}/resume", response_model=RunAccepted, status_code=202,
-             summary="Continue a failed, cancelled or interrupted run in the background",
-             responses=problem_responses(400, 401, 403, 404, 409, 503))
-def resume_run(run_id: str, who: Caller = Depends(caller), settings: Settings = Depends(app_settings)) -> dict:
+             summary="Continue a failed, cancelled or interrupted run in the background (with a fixed spec, "
+                     "without the cache, or from a step)",
+             responses=problem_responses(400, 401, 403, 404, 409, 422, 503))
+def resume_run(run_id: str, body: ResumeIn | None = None, who: Caller = Depends(caller),
+               settings: Settings = Depends(app_settings)) -> dict:
     from shipyard.pipeline import background
 
+    body = body or ResumeIn()
     with who.acting():
-        return _accepted(background.resume(run_id, actor=who.name, settings=settings), settings)
+        return _accepted(background.resume(run_id, actor=who.name, spec_text=body.spec, base_dir=body.base_dir,
+                                           no_cache=body.no_cache, from_step=body.from_step, settings=settings),
+                         settings)
 
 
 def _accepted(run_id: str, settings: Settings) -> dict:

@@ -1,4 +1,4 @@
-"""``/api/v1/teams``: the teams, their members and each member's role."""
+"""``/api/v1/teams``: the teams, their members and each member's role, and each team's production policy."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from shipyard.config import Settings
 from shipyard.server.auth import Caller, caller
 from shipyard.server.pagination import Page, Window, parse_sort, sort_in_memory, sort_query, window
 from shipyard.server.problems import problem_responses
-from shipyard.server.schemas import IDENTITY_NAME, MemberIn, QuotaOut, TeamIn, TeamOut
+from shipyard.server.schemas import IDENTITY_NAME, MemberIn, QuotaOut, TeamIn, TeamOut, TeamPolicyIn, TeamPolicyOut
 from shipyard.server.settings import app_settings
 
 router = APIRouter(prefix="/teams", tags=["teams"])
@@ -84,3 +84,30 @@ def remove_member(team: str, identity: MemberName, who: Caller = Depends(caller)
 
     with who.acting():
         return asdict(remove(team, identity, settings=settings))
+
+
+@router.get("/{team}/policy", response_model=TeamPolicyOut, summary="The team's mandatory shadow stage, beside the "
+            "platform's", responses=problem_responses(401, 403, 404, 503))
+def show_policy(team: str, who: Caller = Depends(caller), settings: Settings = Depends(app_settings)) -> dict:
+    from shipyard.governance.directory import get_team
+    from shipyard.governance.team_policy import team_policy
+
+    with who.acting():
+        get_team(team, settings=settings)
+        return _policy_out(team_policy(team, settings=settings), settings)
+
+
+@router.put("/{team}/policy", response_model=TeamPolicyOut, summary="Set the team's mandatory shadow stage (team "
+            "admins; the platform's minimum still applies)", responses=CHANGES)
+def set_policy(team: str, body: TeamPolicyIn, who: Caller = Depends(caller),
+               settings: Settings = Depends(app_settings)) -> dict:
+    from shipyard.governance.team_policy import set_team_policy
+
+    with who.acting():
+        return _policy_out(set_team_policy(team, min_shadow_s=body.min_shadow_s, reason=body.reason,
+                                           settings=settings), settings)
+
+
+def _policy_out(policy, settings: Settings) -> dict:
+    return asdict(policy) | {"platform_min_shadow_s": settings.min_shadow_s,
+                             "in_force_s": max(settings.min_shadow_s, policy.min_shadow_s)}
