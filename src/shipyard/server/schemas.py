@@ -43,6 +43,18 @@ class IdentityOut(BaseModel):
     authenticated: bool = Field(description="False only when the server does not require tokens.")
 
 
+class PermissionOut(BaseModel):
+    allowed: bool
+    reason: str | None = Field(description="Why the caller may not, and whom to ask; null when it may.")
+
+
+class PermissionsOut(BaseModel):
+    model: str
+    team: str | None = Field(description="The team owning the model, whose roles apply.")
+    identity: str
+    operations: dict[str, PermissionOut] = Field(description="Operation (traffic.set, rollback, ...) -> verdict.")
+
+
 # ---------------------------------------------------------------- runs
 
 class StepOut(BaseModel):
