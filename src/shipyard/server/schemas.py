@@ -257,6 +257,8 @@ class Comparison(BaseModel):
     metrics: dict[str, list[Any]]
     directions: dict[str, str]
     better: dict[str, str | None]
+    slices: dict[str, list[Any]] = Field(description="COLUMN.VALUE.METRIC -> [left, right]: the metrics per slice "
+                                                     "of the evaluation's slice columns.")
     params: dict[str, list[Any]]
     data: dict[str, list[Any]]
     inputs: dict[str, list[Any]]
