@@ -28,6 +28,13 @@ def test_the_prediction_log_settings_come_from_the_environment(tmp_path):
     ("SHIPYARD_MIN_SHADOW", "soon", "SHIPYARD_MIN_SHADOW=soon is not a duration"),
     ("SHIPYARD_MIN_SHADOW", "-3h", "SHIPYARD_MIN_SHADOW=-3h is not a duration"),
     ("SHIPYARD_MIN_SHADOW", "24x", "SHIPYARD_MIN_SHADOW=24x is not a duration"),
+    ("SHIPYARD_CHECKPOINT_EVERY", "0", "SHIPYARD_CHECKPOINT_EVERY=0 is not a positive whole number"),
+    ("SHIPYARD_CHECKPOINT_EVERY", "often", "not a positive whole number of boosting rounds"),
+    ("SHIPYARD_PREEMPTION_GRACE_S", "-5", "SHIPYARD_PREEMPTION_GRACE_S"),
+    ("SHIPYARD_SLO_WATCH_INTERVAL_S", "0", "SHIPYARD_SLO_WATCH_INTERVAL_S must be a positive number of seconds"),
+    ("SHIPYARD_SLO_WATCH_LEASE_S", "soon", "SHIPYARD_SLO_WATCH_LEASE_S must be a positive number of seconds"),
+    ("SHIPYARD_PAGE_URL", "alertmanager:9093", "SHIPYARD_PAGE_URL=alertmanager:9093 is not an http"),
+    ("SHIPYARD_PAGE_FORMAT", "sms", "SHIPYARD_PAGE_FORMAT=sms is not a page format; use one of alertmanager"),
 ])
 def test_a_bad_setting_is_a_clear_error(tmp_path, name, value, needle):
     with pytest.raises(SpecError, match=needle) as caught:
@@ -68,3 +75,22 @@ def test_the_mandatory_shadow_stage_is_off_by_default_and_a_duration_when_set(tm
     assert load_settings({"SHIPYARD_HOME": str(tmp_path)}).min_shadow_s == 0
     for text, seconds in (("24h", 86400), ("90m", 5400), ("3600", 3600), ("off", 0), ("0", 0), ("none", 0)):
         assert load_settings({"SHIPYARD_HOME": str(tmp_path), "SHIPYARD_MIN_SHADOW": text}).min_shadow_s == seconds
+
+
+def test_checkpoints_and_the_preemption_grace_default_and_come_from_the_environment(tmp_path):
+    settings = load_settings({"SHIPYARD_HOME": str(tmp_path)})
+    assert (settings.checkpoint_every, settings.preemption_grace_s) == (10, 30.0)
+    settings = load_settings({"SHIPYARD_HOME": str(tmp_path), "SHIPYARD_CHECKPOINT_EVERY": "25",
+                              "SHIPYARD_PREEMPTION_GRACE_S": "120"})
+    assert (settings.checkpoint_every, settings.preemption_grace_s) == (25, 120.0)
+
+
+def test_the_stable_watch_settings_have_defaults_and_come_from_the_environment(tmp_path):
+    defaults = load_settings({"SHIPYARD_HOME": str(tmp_path)})
+    assert (defaults.slo_watch_interval_s, defaults.slo_watch_lease_s) == (5.0, 15.0)
+    assert (defaults.page_url, defaults.page_format) == (None, "alertmanager")
+    set_ = load_settings({"SHIPYARD_HOME": str(tmp_path), "SHIPYARD_SLO_WATCH_INTERVAL_S": "0.5",
+                         "SHIPYARD_SLO_WATCH_LEASE_S": "4", "SHIPYARD_PAGE_URL": "http://am:9093/api/v2/alerts",
+                         "SHIPYARD_PAGE_FORMAT": "json"})
+    assert (set_.slo_watch_interval_s, set_.slo_watch_lease_s) == (0.5, 4.0)
+    assert (set_.page_url, set_.page_format) == ("http://am:9093/api/v2/alerts", "json")

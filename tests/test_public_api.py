@@ -7,8 +7,8 @@ import shipyard
 def test_public_api_is_pinned():
     assert shipyard.__all__ == [
         "LoadedSpec", "PipelineRun", "PipelineSpec", "RunOptions", "Settings", "ShipyardError", "__version__",
-        "compute_drift", "data_drift", "deploy", "get_deployment", "load_model_version", "load_settings", "load_spec",
-        "model_lineage", "resume", "run", "set_traffic",
+        "checkpoint", "compute_drift", "data_drift", "deploy", "get_deployment", "load_model_version", "load_settings",
+        "load_spec", "model_lineage", "resume", "run", "set_traffic",
     ]
     for name in shipyard.__all__:
         assert getattr(shipyard, name) is not None

@@ -18,6 +18,7 @@ _EXPORTS = {
     "RunOptions": "shipyard.pipeline.runner",
     "Settings": "shipyard.config",
     "ShipyardError": "shipyard.errors",
+    "checkpoint": None,
     "compute_drift": "shipyard.monitoring.runs",
     "data_drift": "shipyard.monitoring.datasets",
     "deploy": "shipyard.serving.traffic",
@@ -30,11 +31,15 @@ _EXPORTS = {
     "run": "shipyard.pipeline.api",
     "set_traffic": "shipyard.serving.traffic",
 }
+_MODULES = {"checkpoint": "shipyard.pipeline.checkpoint"}
+"""Exported names that are modules: ``from shipyard import checkpoint`` inside a step."""
 
 __all__ = sorted([*_EXPORTS, "__version__"])
 
 
 def __getattr__(name: str) -> Any:
+    if name in _MODULES:
+        return import_module(_MODULES[name])
     if name in _EXPORTS:
         return getattr(import_module(_EXPORTS[name]), name)
     raise AttributeError(f"module 'shipyard' has no attribute {name!r}")

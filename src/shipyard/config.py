@@ -14,6 +14,7 @@ from pathlib import Path
 from shipyard.errors import SpecError
 
 DURABILITIES = ("buffered", "spool", "fsync")
+PAGE_FORMATS = ("alertmanager", "json", "slack")
 GATEWAY_SCOPES = ("inference", "metrics")
 """What a gateway can require a token for: its inference endpoints, its ``/metrics``."""
 
@@ -27,6 +28,10 @@ class Settings:
     prediction_log_durability: str = "buffered"
     run_lease_s: float = 30.0
     """How long a pipeline run stays owned by a process that stops renewing its lease."""
+    preemption_grace_s: float = 30.0
+    """After SIGTERM, how long running steps have to save a checkpoint and stop before they are killed."""
+    checkpoint_every: int = 10
+    """The built-in train step checkpoints a boosted model every this many rounds."""
     oidc_issuer: str | None = None
     oidc_audience: str | None = None
     oidc_jwks_url: str | None = None
@@ -48,7 +53,17 @@ class Settings:
     """How long audit events must be kept before they may be pruned: years or days, e.g. '7y', '400d'."""
     quotas_file: Path | None = None
     """The TOML file declaring team quotas (``SHIPYARD_QUOTAS``); None when no quotas are declared."""
+    prices_file: Path | None = None
+    """The TOML price list cost is computed with (``SHIPYARD_PRICES``); None when no prices are declared."""
     min_shadow_s: float = 0.0
+    slo_watch_interval_s: float = 5.0
+    """How often each gateway publishes its stable versions' windows, and the watch's holder judges the fleet's."""
+    slo_watch_lease_s: float = 15.0
+    """How long a gateway that stops renewing keeps a model's stable watch from the others."""
+    page_url: str | None = None
+    """Where a breaching stable version with nothing to roll back to is paged (``SHIPYARD_PAGE_URL``)."""
+    page_format: str = "alertmanager"
+    """The page's body: Alertmanager alerts (POST to ``/api/v2/alerts``), a JSON event or a Slack message."""
     """The platform's mandatory shadow stage: how long a version must mirror traffic before it takes live
     traffic (0: none, the embedded default; production sets e.g. 24h)."""
 
@@ -93,13 +108,32 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         prediction_log_durability=durability(env.get("SHIPYARD_PREDICTION_LOG_DURABILITY") or "buffered",
                                              "SHIPYARD_PREDICTION_LOG_DURABILITY"),
         run_lease_s=_positive_float(env, "SHIPYARD_RUN_LEASE_S", 30.0),
+        preemption_grace_s=_positive_float(env, "SHIPYARD_PREEMPTION_GRACE_S", 30.0),
+        checkpoint_every=_checkpoint_every(env),
         gateway_require_token=gateway_scopes(env.get("SHIPYARD_GATEWAY_REQUIRE_TOKEN") or "",
                                              "SHIPYARD_GATEWAY_REQUIRE_TOKEN"),
         quotas_file=_quotas_file(env, home),
+        prices_file=_named_file(env, "SHIPYARD_PRICES", home / "prices.toml", "a TOML price list"),
         min_shadow_s=min_shadow(env.get("SHIPYARD_MIN_SHADOW") or "0", "SHIPYARD_MIN_SHADOW"),
+        slo_watch_interval_s=_positive_float(env, "SHIPYARD_SLO_WATCH_INTERVAL_S", 5.0),
+        slo_watch_lease_s=_positive_float(env, "SHIPYARD_SLO_WATCH_LEASE_S", 15.0),
+        **_pager(env),
         **_oidc(env),
         **_audit(env),
     )
+
+
+def _pager(env) -> dict:
+    url = env.get("SHIPYARD_PAGE_URL") or None
+    if url is not None and not url.startswith(("http://", "https://")):
+        raise SpecError(f"SHIPYARD_PAGE_URL={url} is not an http(s) URL", headline="invalid setting",
+                        hint="e.g. http://alertmanager:9093/api/v2/alerts, or unset it")
+    page_format = env.get("SHIPYARD_PAGE_FORMAT") or "alertmanager"
+    if page_format not in PAGE_FORMATS:
+        raise SpecError(f"SHIPYARD_PAGE_FORMAT={page_format} is not a page format; use one of "
+                        f"{', '.join(PAGE_FORMATS)}", headline="invalid setting",
+                        hint="alertmanager posts alerts to Alertmanager's /api/v2/alerts")
+    return {"page_url": url, "page_format": page_format}
 
 
 def _audit(env) -> dict:
@@ -127,6 +161,14 @@ def _audit(env) -> dict:
             "audit_retention": retention}
 
 
+def _checkpoint_every(env) -> int:
+    raw = env.get("SHIPYARD_CHECKPOINT_EVERY") or "10"
+    if not raw.isdigit() or int(raw) < 1:
+        raise SpecError(f"SHIPYARD_CHECKPOINT_EVERY={raw} is not a positive whole number of boosting rounds",
+                        headline="invalid setting", hint="e.g. 10: a checkpoint every 10 rounds")
+    return int(raw)
+
+
 _RETENTION = re.compile(r"^\s*(\d+)\s*([yd])\s*$")
 
 
@@ -150,6 +192,18 @@ def _quotas_file(env, home: Path) -> Path | None:
                             hint="point it at a TOML file of team quotas, or unset it to declare none")
         return path
     default = home / "quotas.toml"
+    return default if default.is_file() else None
+
+
+def _named_file(env, name: str, default: Path, what: str) -> Path | None:
+    """The file the variable ``name`` names (it must exist), else ``default`` when present."""
+    named = env.get(name)
+    if named:
+        path = Path(named).expanduser().resolve()
+        if not path.is_file():
+            raise SpecError(f"{name}={named} names no file", headline="invalid setting",
+                            hint=f"point it at {what}, or unset it")
+        return path
     return default if default.is_file() else None
 
 

@@ -159,6 +159,15 @@ class CancelledError(ShipyardError):
     exit_code = 130
 
 
+class PreemptedError(CancelledError):
+    """A step was told to stop (SIGTERM: spot reclaim, node drain) and stopped after saving a checkpoint.
+
+    The runner runs a preempted step again without counting an attempt; it resumes from its checkpoint.
+    """
+
+    headline = "preempted"
+
+
 class InternalError(ShipyardError):
     """A bug in shipyard itself."""
 
@@ -203,5 +212,5 @@ def exit_codes() -> list[tuple[int, str]]:
          "not enough data to judge, e.g. too little traffic in the window (monitor, drift)"),
         (UnauthenticatedError.exit_code, "not authenticated: unknown, expired or revoked token"),
         (InternalError.exit_code, "internal error: a bug in shipyard (traceback printed)"),
-        (CancelledError.exit_code, "interrupted (Ctrl-C)"),
+        (CancelledError.exit_code, "interrupted (Ctrl-C), or stopped by SIGTERM (preempted: resume it)"),
     ]

@@ -57,6 +57,7 @@ def test_run_says_where_each_new_version_went(project, capsys):
     code, out, _ = run(project, capsys, SPEC.replace("{C}", "1.0"))
     assert code == 0
     assert "not deployed: the spec has no promotion: gates, so version 1 stays a candidate" in out
+    assert "shipyard models override tiny 1 --reason TEXT), then: shipyard deploy tiny 1" in out
 
     gated = GATED.replace("{MIN_AUC}", "0.5")
     code, out, _ = run(project, capsys, gated.replace("{C}", "0.9"))

@@ -139,3 +139,18 @@ def test_processes_racing_for_the_last_slot_admit_exactly_one(database_url):
             p.communicate("\n", timeout=60)
     assert [p.returncode for p in processes] == [0] * racers, [p.stderr for p in processes]
     assert answers == ["admitted", "queued 1", "queued 2", "queued 3", "queued 4", "queued 5"]
+
+
+def test_usage_counts_what_live_admitted_runs_hold_and_the_live_queue(database_url):
+    quota = Quota(runs=2)
+    assert _ask(_run("held10000000"), quota=quota, cpu=2, gpus=1, memory=1024).admitted
+    assert _ask(_run("held20000000"), quota=quota, cpu=0.5, sweep_trials=3).admitted
+    assert not _ask(_run("wait10000000"), quota=quota).admitted
+    assert _ask(_run("other0000000"), team="risk", quota=quota, cpu=8).admitted
+    now = admission.usage("fraud")
+    assert (now.runs, now.queued) == (2, 1)
+    assert now.held == Request(cpu=2.5, memory=1024, gpus=1, sweep_trials=3)
+    _lapse("held10000000")
+    _lapse("wait10000000")
+    assert admission.usage("fraud") == admission.Usage(runs=1, held=Request(cpu=0.5, sweep_trials=3), queued=0)
+    assert admission.usage("nobody") == admission.Usage(runs=0, held=Request(), queued=0)

@@ -39,6 +39,12 @@ def test_a_run_reserves_its_widest_step_and_a_sweep_its_trials_at_once():
     assert reservation(_dag(), names, Quota(runs=1), small) == Request(cpu=4.0, memory=8192, gpus=1)
 
 
+
+def test_a_share_of_a_gpu_reserves_one_whole_gpu_of_the_quota():
+    shared = Dag([StepNode(name="embed", kind="custom", impl="m:f", resources=StepResources(gpu=0.25))])
+    assert reservation(shared, ["embed"], Quota(gpus=1), MACHINE).gpus == 1
+
+
 def test_the_executor_is_narrowed_only_where_the_quota_limits():
     request = Request(cpu=6.0, memory=4096, gpus=0)
     assert budget_within(request, Quota(runs=2), MACHINE) == MACHINE
@@ -207,6 +213,7 @@ def test_a_sweep_runs_at_most_its_teams_sweep_trials_at_once(tmp_path, shipyard_
     result = Runner(RunPlan(dag=dag, pipeline="t", base_dir=tmp_path, team="fraud")).run()
     assert result.status == "succeeded", result.error
     assert result.step("sweep").details["trials"] == 3, "a capped sweep still runs all its trials"
+    assert result.step("sweep").details["trial_seconds"] > 0, "what its trials ran is recorded for its cost"
 
     from shipyard.config import load_settings
 

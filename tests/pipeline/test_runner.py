@@ -204,13 +204,18 @@ def test_run_record_lists_steps_in_order(steps_module):
     assert all(s.outputs for s in record.steps)
 
 
-def test_gpu_request_on_a_machine_without_gpus_is_refused(steps_module):
+@pytest.mark.parametrize("gpu, asked", [(1, "1 GPU (resources.gpu)"), (0.25, "0.25 GPUs (250 milli-GPU share)")])
+def test_a_step_needing_a_gpu_is_refused_before_anything_runs(steps_module, gpu, asked):
+    from shipyard.errors import RefusedError
     from shipyard.pipeline.dag import StepResources
 
-    result = run([node("a", "const", resources=StepResources(gpu=1))], steps_module)
-    assert result.status == "failed"
-    assert result.exit_code == 6
-    assert "requests 1 GPU(s), but the local executor has 0" in result.error
+    nodes = [node("a", "const"), node("b", "double", inputs={"x": "a.result"}, resources=StepResources(gpu=gpu))]
+    with pytest.raises(RefusedError) as raised:
+        run(nodes, steps_module)
+    assert raised.value.exit_code == 6
+    assert f"step 'b' asks for {asked}" in raised.value.message
+    assert "run the pipeline on an executor with GPUs, or drop resources.gpu" in raised.value.hint
+    assert store.list_runs() == []
 
 
 def _hold(run_id, owner, expires_in_s):
@@ -343,3 +348,17 @@ def test_an_unexpected_failure_of_the_runner_still_records_how_the_run_ended(ste
     assert record.status == "failed"
     assert "the runner itself failed (BrokenPipeError" in record.error
     assert record.owner is None
+
+
+def test_a_run_records_its_team_model_and_each_steps_resources_for_cost(steps_module):
+    from shipyard.pipeline.dag import StepResources
+
+    nodes = (node("a", "const", resources=StepResources(cpu=2.0, memory=1024)),
+             node("b", "double", {"x": "a.result"}, resources=StepResources(cpu=0.5)))
+    plan = RunPlan(dag=Dag(nodes), pipeline="t", base_dir=steps_module, team="fraud", model="scoring")
+    result = Runner(plan, options=RunOptions(backoff_s=0.05)).run()
+    assert result.status == "succeeded", result.error
+    options = store.get_run(result.run_id).options
+    assert (options["team"], options["model"]) == ("fraud", "scoring")
+    assert options["resources"] == {"a": {"cpu": 2.0, "memory": 1024, "gpu": 0},
+                                    "b": {"cpu": 0.5, "memory": 0, "gpu": 0}}

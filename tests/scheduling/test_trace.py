@@ -1,7 +1,7 @@
 import pytest
 
 from shipyard.errors import DataError
-from shipyard.scheduling.trace import load_nodes, load_tasks
+from shipyard.scheduling.trace import load_arrivals, load_nodes, load_tasks
 
 TASKS = """name,cpu_milli,memory_mib,num_gpu,gpu_milli,gpu_spec,qos,pod_phase,creation_time,deletion_time,scheduled_time
 late,4000,8192,1,460,,LS,Running,500,1500,500
@@ -18,6 +18,24 @@ def test_tasks_come_in_arrival_order_with_shares_types_and_durations(tmp_path):
         "early", 2, 1000, ("V100M16", "V100M32"), 300.0)
     assert (cpu.name, cpu.gpu_demand_milli, cpu.duration_s) == ("cpu", 0, None)
     assert (late.name, late.gpu_milli, late.duration_s) == ("late", 460, 1000.0)
+
+
+def test_arrivals_carry_their_time_and_qos_class(tmp_path):
+    path = tmp_path / "pods.csv"
+    path.write_text(TASKS)
+    assert [(a.task.name, a.at_s, a.qos, a.task.duration_s) for a in load_arrivals(path)] == [
+        ("early", 100.0, "BE", 300.0), ("cpu", 300.0, "BE", None), ("late", 500.0, "LS", 1000.0)]
+
+
+def test_arrivals_need_times_and_unique_names(tmp_path):
+    untimed = tmp_path / "untimed.csv"
+    untimed.write_text("name,cpu_milli,memory_mib,num_gpu,gpu_milli\nb,1000,0,8,1000\n")
+    with pytest.raises(DataError, match="has no column 'creation_time'"):
+        load_arrivals(untimed)
+    twice = tmp_path / "twice.csv"
+    twice.write_text(TASKS + "late,4000,8192,1,460,,LS,Running,600,700,600\n")
+    with pytest.raises(DataError, match="names a task twice"):
+        load_arrivals(twice)
 
 
 def test_a_file_without_times_keeps_its_order(tmp_path):

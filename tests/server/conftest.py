@@ -35,6 +35,10 @@ SPEC = textwrap.dedent("""\
 """)
 
 
+PRICES = "cpu = 1.0\nmemory = 1.0\n"
+"""The platform's price list: a core-hour and a GiB-hour cost 1 each."""
+
+
 def write_project(folder, *, spec: str = SPEC, rows: int = 300, seed: int = 0):
     from tracked_run import synthetic_frame
 
@@ -63,6 +67,8 @@ def platform(tmp_path_factory):
         patch.delenv(name, raising=False)
     patch.setenv("SHIPYARD_ACTOR", "tester")
     reset_engines()
+    (home / "home").mkdir()
+    (home / "home" / "prices.toml").write_text(PRICES)
     settings = load_settings()
     spec_path = write_project(home / "project")
     loaded = load_spec(spec_path)

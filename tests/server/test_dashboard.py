@@ -24,19 +24,31 @@ def built(folder):
 
 
 @contextlib.contextmanager
-def serving(static_dir):
+def serving(home, static_dir):
     from shipyard.config import load_settings
     from shipyard.server.app import create_app
     from shipyard.serving.server import background_app
+    from shipyard.store.db import reset_engines
 
-    with background_app(create_app(load_settings(), static_dir=static_dir), what="the API server") as url:
-        with httpx.Client(base_url=url, timeout=30) as http:
-            yield http
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("SHIPYARD_HOME", str(home))
+        for name in ("SHIPYARD_DATABASE_URL", "MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI"):
+            patch.delenv(name, raising=False)
+        reset_engines()
+        try:
+            with background_app(create_app(load_settings(), static_dir=static_dir), what="the API server") as url:
+                with httpx.Client(base_url=url, timeout=30) as http:
+                    yield http
+        finally:
+            reset_engines()
 
 
-@pytest.fixture
-def dashboard(shipyard_home, tmp_path):
-    with serving(built(tmp_path / "static")) as http:
+@pytest.fixture(scope="module")
+def dashboard(tmp_path_factory):
+    """One server for the module's tests: they only read."""
+    folder = tmp_path_factory.mktemp("dashboard")
+    (folder / "secret.txt").write_text("do not serve")
+    with serving(folder / "home", built(folder / "static")) as http:
         yield http
 
 
@@ -65,11 +77,11 @@ def test_a_missing_asset_is_a_404_not_the_index(dashboard):
     assert_problem(dashboard.get("/assets/index-gone.js"), 404, title="not found")
 
 
-def test_paths_outside_the_build_are_never_served(dashboard, tmp_path):
-    (tmp_path / "secret.txt").write_text("do not serve")
-    for path in ("/../secret.txt", "/%2e%2e/secret.txt", "/assets/..%2f..%2fsecret.txt"):
+def test_paths_outside_the_build_are_never_served(dashboard):
+    for path in ("/../secret.txt", "/%2e%2e/secret.txt", "/assets/..%2f..%2fsecret.txt", "/assets/../../secret.txt"):
         response = dashboard.get(path)
         assert "do not serve" not in response.text, path
+        assert response.text == INDEX or response.status_code == 404, path
 
 
 def test_the_api_is_unaffected(dashboard):
@@ -82,8 +94,8 @@ def test_the_api_is_unaffected(dashboard):
     assert "/" not in dashboard.get("/openapi.json").json()["paths"]
 
 
-def test_a_missing_build_says_how_to_build_it(shipyard_home, tmp_path):
-    with serving(tmp_path / "never-built") as http:
+def test_a_missing_build_says_how_to_build_it(tmp_path):
+    with serving(tmp_path / "home", tmp_path / "never-built") as http:
         page = http.get("/runs", headers={"accept": "text/html,application/xhtml+xml"})
         assert page.status_code == 503 and page.headers["content-type"].startswith("text/html")
         assert "The dashboard is not built" in page.text and "make web" in page.text

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from shipyard.governance.audit import read_events
 
 from .conftest import assert_problem
@@ -88,3 +90,28 @@ def test_member_mistakes_are_problems_that_change_nothing(governed):
     assert len(read_events()) == before
     assert http.get("/api/v1/teams/fraud", headers=as_["ada"]).json()["members"] == {"ada": "admin",
                                                                                       "dev": "developer"}
+
+
+@pytest.fixture
+def quotas_declared(shipyard_home):
+    shipyard_home.mkdir(parents=True, exist_ok=True)
+    (shipyard_home / "quotas.toml").write_text('[default]\nruns = 4\n\n[teams.fraud]\nruns = 2\ngpus = 1\n')
+    return shipyard_home / "quotas.toml"
+
+
+def test_a_teams_quota_and_what_it_holds(quotas_declared, governed):
+    http, as_ = governed
+    answer = http.get("/api/v1/teams/fraud/quota", headers=as_["dev"])
+    assert answer.status_code == 200, answer.text
+    assert answer.json() == {"team": "fraud", "source": str(quotas_declared),
+                             "limits": {"runs": 2, "cpu": None, "memory": None, "gpus": 1, "sweep_trials": None},
+                             "used": {"runs": 0, "cpu": 0.0, "memory": 0, "gpus": 0, "sweep_trials": 0},
+                             "queued": 0}
+    assert_problem(http.get("/api/v1/teams/ghost/quota", headers=as_["dev"]), 404, detail="there is no team 'ghost'")
+    assert_problem(http.get("/api/v1/teams/fraud/quota"), 401)
+
+
+def test_no_quota_file_limits_nothing(governed):
+    http, as_ = governed
+    body = http.get("/api/v1/teams/fraud/quota", headers=as_["ada"]).json()
+    assert body["source"] is None and set(body["limits"].values()) == {None}

@@ -21,11 +21,17 @@ def test_defaults_are_a_gradual_canary():
     ({"strategy": "canary"}, "Extra inputs are not permitted"),
     ({"shadow": {"duration_s": "a day"}}, "'a day' is not a duration"),
     ({"shadow": {"duration_s": 0}}, "a duration must be positive"),
+    ({"slo": {"window": "soon"}}, "'soon' is not a duration"),
 ])
 def test_a_bad_plan_says_what_is_wrong(section, needle):
     with pytest.raises(ValidationError) as caught:
         DeploymentSpec.model_validate(section)
     assert needle in str(caught.value)
+
+
+def test_the_stable_watch_window_defaults_to_five_minutes_and_takes_a_duration():
+    assert DeploymentSpec().slo.window == 300
+    assert DeploymentSpec.model_validate({"slo": {"window": "2m"}}).slo.window == 120
 
 
 def test_a_shadow_phase_takes_a_duration():

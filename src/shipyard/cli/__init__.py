@@ -58,7 +58,7 @@ def debug_enabled() -> bool:
 
 def _register_commands() -> None:
     from shipyard.cli import (  # noqa: F401  (commands register on import)
-        admin, audit, deploy, drift, lineage, login, models, monitor, run, runs, scheduler, serve, server, spec,
+        admin, audit, cost, deploy, drift, lineage, login, models, monitor, run, runs, scheduler, serve, server, spec,
         teams, tokens, tracking)
 
 

@@ -43,9 +43,9 @@ def print_deployment(result: PipelineRun, *, no_deploy: bool) -> None:
     model, version = result.registration["model_name"], result.registration["model_version"]
     step = _gate_step(result)
     if step is None:
-        print(f"not deployed: the spec has no promotion: gates, so version {version} stays a candidate; "
-              f"promote it (shipyard models promote {model} {version} --to staging), then: "
-              f"shipyard deploy {model} {version}")
+        print(f"not deployed: the spec has no promotion: gates, so version {version} stays a candidate and "
+              f"cannot reach production; add gates to the spec, or have a team admin clear it "
+              f"(shipyard models override {model} {version} --reason TEXT), then: shipyard deploy {model} {version}")
         return
     if step.cache_hit or step.details.get("passed") is not True:  # unchanged re-run, rejected, or gated before
         return

@@ -100,6 +100,29 @@ def queue(*, team: str | None = None, settings: Settings | None = None) -> list[
         return entries
 
 
+@dataclass(frozen=True, kw_only=True)
+class Usage:
+    """What a team's running runs hold now, and how many of its runs wait."""
+
+    runs: int
+    held: Request
+    queued: int
+
+
+def usage(team: str, *, settings: Settings | None = None) -> Usage:
+    """The team's admitted runs whose process is alive, what they hold in all, and its live queued runs."""
+    with session_scope(settings) as s:
+        rows = s.execute(select(RunAdmission, PipelineRun).join(PipelineRun, PipelineRun.id == RunAdmission.run_id)
+                         .where(RunAdmission.team == team)).all()
+        now = utcnow()
+        live = [entry for entry, run in rows if holder_of(run).alive(now)]
+        admitted = [_request(e) for e in live if e.state == "admitted"]
+        return Usage(runs=len(admitted), queued=sum(1 for e in live if e.state == "queued"),
+                     held=Request(cpu=sum(r.cpu for r in admitted), memory=sum(r.memory for r in admitted),
+                                  gpus=sum(r.gpus for r in admitted),
+                                  sweep_trials=sum(r.sweep_trials for r in admitted)))
+
+
 def positions(run_ids: Iterable[str], *, settings: Settings | None = None) -> dict[str, int]:
     """The queue position of each of ``run_ids`` that is waiting."""
     wanted = set(run_ids)

@@ -20,6 +20,7 @@ OPERATIONS = MappingProxyType({
     "runs.read": "viewer",
     "audit.read": "viewer",
     "teams.read": "viewer",
+    "cost.read": "viewer",
     "runs.start": "developer",
     "runs.cancel": "developer",
     "lifecycle.promote": "developer",
@@ -39,15 +40,16 @@ OPERATIONS = MappingProxyType({
 })
 """Operation -> the least team role that allows it."""
 
-READ_OPERATIONS = frozenset({"models.read", "runs.read", "audit.read", "teams.read"})
-"""Reads span teams: the catalog, runs, audit log and team directory are open to every member of any team, so that anyone on
-the platform can find who owns a model and what it takes. A role in some team is what they need."""
+READ_OPERATIONS = frozenset({"models.read", "runs.read", "audit.read", "teams.read", "cost.read"})
+"""Reads span teams: the catalog, runs, audit log, team directory and cost are open to every member of any
+team, so that anyone on the platform can find who owns a model and what it takes. A role in some team is what
+they need."""
 
 PLATFORM_OPERATIONS = frozenset({"teams.create", "identities.manage", "audit.manage"})
 """Operations on the platform itself: only a platform admin (or the local identity) may do them."""
 
 DESCRIPTIONS = MappingProxyType({
-    "viewer": "read models, versions, runs, deployments, the audit log and the teams",
+    "viewer": "read models, versions, runs, deployments, the audit log, the teams and cost",
     "developer": "run pipelines; promote to staging, reject, archive; evaluate gates; compute drift reports; "
                  "deploy canaries, A/B and shadow arms; "
                  "set their traffic; roll back",

@@ -1,4 +1,5 @@
-"""Webhook alerts when a model's drift severity changes: retried, de-duplicated, every one stored."""
+"""Webhook alerts: a model's drift severity changing (retried, de-duplicated, every one stored), and the page
+sent when a stable version breaches its service levels with no earlier version to roll back to."""
 
 from __future__ import annotations
 
@@ -19,6 +20,8 @@ from shipyard.store.models import DriftAlert
 
 DRIFT_ALERTNAME = "ShipyardDriftSeverity"
 DRIFT_ALERT_VALIDITY = timedelta(hours=24)
+SLO_ALERTNAME = "ShipyardStableVersionBreach"
+SLO_ALERT_VALIDITY = timedelta(hours=1)
 UNOWNED = "unowned"
 """The ``team`` label of a model no team owns (Alertmanager's routes send it to the platform's receivers)."""
 
@@ -84,7 +87,25 @@ def alertmanager_alerts(run, previous: str, *, team: str) -> list[dict[str, Any]
     return alerts
 
 
-def _deliver(url: str, body: dict[str, Any] | list, *, attempts: int, backoff_s: float,
+def slo_page(model: str, version: str, reasons: list[str], *, team: str, page_format: str,
+             why_not_rolled_back: str) -> dict[str, Any] | list:
+    """The page for a stable version breaching its service levels that could not be rolled back."""
+    summary = f"{model} v{version} breaches its service levels and was not rolled back"
+    description = f"{'; '.join(reasons)} across the fleet; not rolled back: {why_not_rolled_back}"
+    command = f"shipyard traffic show {model}"
+    if page_format == "slack":
+        return {"text": f":rotating_light: *{model}* v{version}: {description}. `{command}`"}
+    if page_format == "alertmanager":
+        now = datetime.now(timezone.utc)
+        return [{"labels": {"alertname": SLO_ALERTNAME, "severity": "critical", "team": team, "model": model,
+                            "version": str(version)},
+                 "annotations": {"summary": summary, "description": description, "command": command},
+                 "startsAt": now.isoformat(), "endsAt": (now + SLO_ALERT_VALIDITY).isoformat()}]
+    return {"event": "shipyard.slo.breached", "model": model, "version": str(version), "team": team,
+            "reasons": reasons, "not_rolled_back": why_not_rolled_back}
+
+
+def deliver(url: str, body: dict[str, Any] | list, *, attempts: int, backoff_s: float,
              timeout_s: float) -> tuple[bool, int, str | None]:
     import httpx
 
@@ -121,7 +142,7 @@ def notify(run, previous_severity: str | None, spec: MonitoringSpec, *, settings
             if done is not None:
                 continue
         body = payload(run, previous, hook, settings=settings)
-        delivered, tries, error = _deliver(hook.url, body, attempts=attempts, backoff_s=backoff_s,
+        delivered, tries, error = deliver(hook.url, body, attempts=attempts, backoff_s=backoff_s,
                                            timeout_s=timeout_s)
         row = DriftAlert(id=uuid.uuid4().hex[:16], model=run.model, report_id=run.id, target=hook.url,
                          severity=run.severity, previous_severity=previous,

@@ -38,7 +38,8 @@ def plan_spec(loaded: LoadedSpec) -> RunPlan:
     return RunPlan(dag=dag, pipeline=spec.name, base_dir=loaded.base_dir, spec_text=loaded.text,
                    spec_path=str(loaded.path) if loaded.path else None, spec_digest=loaded.digest,
                    extra_modules=user_modules(spec), preload=WARM_MODULES if spec.trains_model else (),
-                   preflight=("shipyard.pipeline.preflight:check", {"loaded": loaded}), team=spec.team)
+                   preflight=("shipyard.pipeline.preflight:check", {"loaded": loaded}), team=spec.team,
+                   model=spec.model_name if spec.trains_model else None)
 
 
 def run(spec: str | Path | LoadedSpec, *, options: RunOptions | None = None, settings: Settings | None = None,

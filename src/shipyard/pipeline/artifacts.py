@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import tempfile
 from pathlib import Path
 from typing import Protocol
 
 from shipyard.errors import BackendError
+
+_KEY = re.compile(r"^[A-Za-z0-9_\-.]+(/[A-Za-z0-9_\-.]+)*$")
 
 
 def sha256_bytes(data: bytes) -> str:
@@ -29,6 +32,12 @@ class ArtifactStore(Protocol):
     def get(self, digest: str) -> bytes: ...
 
     def exists(self, digest: str) -> bool: ...
+
+    def put_keyed(self, key: str, data: bytes) -> None: ...
+
+    def get_keyed(self, key: str) -> bytes | None: ...
+
+    def delete_keyed(self, key: str) -> None: ...
 
 
 class LocalArtifactStore:
@@ -74,6 +83,44 @@ class LocalArtifactStore:
 
     def exists(self, digest: str) -> bool:
         return self.path_for(digest).exists()
+
+    def keyed_path(self, key: str) -> Path:
+        """Where a mutable blob (a checkpoint) named ``key`` lives, beside the content-addressed ones."""
+        if not _KEY.match(key) or ".." in key.split("/"):
+            raise ValueError(f"{key!r} is not a blob key (letters, digits, '_', '-', '.', '/' between parts)")
+        return self.root / "keyed" / key
+
+    def put_keyed(self, key: str, data: bytes) -> None:
+        """Replace the blob under ``key`` at once: a reader sees the old bytes or the new, never a mix."""
+        target = self.keyed_path(key)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-")
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(data)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(tmp, target)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+
+    def get_keyed(self, key: str) -> bytes | None:
+        try:
+            return self.keyed_path(key).read_bytes()
+        except FileNotFoundError:
+            return None
+
+    def delete_keyed(self, key: str) -> None:
+        path = self.keyed_path(key)
+        path.unlink(missing_ok=True)
+        for folder in path.parents:
+            if folder == self.root / "keyed" or not folder.is_relative_to(self.root):
+                break
+            try:
+                folder.rmdir()
+            except OSError:
+                break
 
 
 ARTIFACT_STORES = {"local": "shipyard.pipeline.artifacts:LocalArtifactStore"}

@@ -10,9 +10,17 @@ from shipyard.errors import SpecError
 
 @dataclass(frozen=True, kw_only=True)
 class StepResources:
+    """What a step asks of the machine, as the spec's ``resources`` say (see ``scheduling.model.task_for_step``)."""
+
     cpu: float = 1.0
     memory: int = 0
-    gpu: int = 0
+    gpu: float = 0
+    """Whole GPUs, or below 1 a share of one GPU."""
+    gpu_memory: int = 0
+    gpu_types: tuple[str, ...] = ()
+    expected_duration: float | None = None
+    spot: bool = False
+    priority: str = "batch"
 
 
 @dataclass(frozen=True, kw_only=True)

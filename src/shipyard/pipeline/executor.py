@@ -208,6 +208,12 @@ class LocalExecutor:
                 self._release(worker)
                 self._replace(worker)
 
+    def stop_running(self) -> None:
+        """Ask every running task to checkpoint and stop (SIGTERM to its worker); ``poll`` reports how each ended."""
+        for worker in self._workers:
+            if worker.task_id is not None and worker.process.is_alive():
+                os.kill(worker.process.pid, signal.SIGTERM)
+
     def running(self) -> list[str]:
         return [w.task_id for w in self._workers if w.task_id is not None]
 

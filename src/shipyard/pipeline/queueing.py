@@ -10,6 +10,7 @@ more than its team granted. A run with a sweep reserves as many trials as it may
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 
 from shipyard.governance.admission import Request
@@ -27,7 +28,7 @@ def reservation(dag: Dag, pending: Iterable[str], quota: Quota, machine: Budget)
             trials = max(trials, width)
         cpu = max(cpu, node.resources.cpu * width)
         memory = max(memory, node.resources.memory * width)
-        gpus = max(gpus, node.resources.gpu * width)
+        gpus = max(gpus, math.ceil(node.resources.gpu * width))  # a quota counts whole GPUs; a share takes one
     if machine.memory:
         memory = min(memory, machine.memory)
     return Request(cpu=min(cpu, machine.cpu), memory=memory, gpus=gpus,

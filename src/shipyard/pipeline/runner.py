@@ -17,8 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from shipyard.config import Settings, load_settings
-from shipyard.errors import (CancelledError, DataError, InternalError, RefusedError, ShipyardError, SpecError,
-                             StepFailedError)
+from shipyard.errors import (CancelledError, DataError, InternalError, PreemptedError, RefusedError, ShipyardError,
+                             SpecError, StepFailedError)
 from shipyard.governance.identity import current_identity
 from shipyard.governance.quotas import Quota
 from shipyard.pipeline.artifacts import open_artifact_store
@@ -36,6 +36,8 @@ _NOT_RETRIED = (SpecError, DataError)
 ADMISSION_POLL_S = 0.5
 """How often a queued run asks again whether its team's quota has room."""
 _PREFLIGHT = "preflight"
+MAX_PREEMPTIONS = 20
+"""A step preempted this many times in one run fails: something keeps stopping it."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -63,6 +65,8 @@ class RunPlan:
     preflight: tuple[str, dict[str, Any]] | None = None
     team: str | None = None
     """The team the spec names: its quota, if one is declared, admits the run."""
+    model: str | None = None
+    """The model the run trains (its registered name): what its cost is attributed to."""
 
 
 def new_run_id() -> str:
@@ -90,6 +94,8 @@ class Runner:
                        for i, node in enumerate(plan.dag.nodes)}
         self.forced: set[str] = set()
         self.sweeps: dict[str, Any] = {}
+        self.trial_seconds: dict[str, float] = {}
+        """Seconds the trials of each sweep ran, summed: what the sweep used of its resources."""
         self.tasks: dict[str, str] = {}
         self.failure: ShipyardError | None = None
         self.preflight_done = plan.preflight is None
@@ -101,6 +107,8 @@ class Runner:
         self.budget: Budget | None = None
         self.quota: Quota | None = None
         self.admission_asked = False
+        self.preemptions: dict[str, int] = {}
+        self.stopping = False
 
     # ------------------------------------------------------------------ public
 
@@ -109,8 +117,9 @@ class Runner:
         if self.options.from_step:
             self.plan.dag.node(self.options.from_step)
             self.forced = self.plan.dag.downstream_of(self.options.from_step)
+        self._check_resources()
         self._take_ownership()
-        previous = signal.signal(signal.SIGTERM, _raise_interrupt)
+        previous = signal.signal(signal.SIGTERM, _raise_terminated)
         status, error, unexpected = "running", None, None
         try:
             self._open_record()
@@ -121,6 +130,8 @@ class Runner:
             self._loop()
             status = "failed" if self.failure else "succeeded"
             error = self.failure
+        except _Terminated:
+            status, error = "cancelled", self._stop_for_preemption()
         except KeyboardInterrupt:
             status, error = "cancelled", CancelledError("the run was interrupted")
             self._cancel_running()
@@ -153,11 +164,18 @@ class Runner:
         else:
             store.create_run(run_id=self.run_id, pipeline=self.plan.pipeline, spec_path=self.plan.spec_path,
                              spec_text=self.plan.spec_text, spec_digest=self.plan.spec_digest,
-                             options={"no_cache": self.options.no_cache, "from_step": self.options.from_step},
+                             options={"no_cache": self.options.no_cache, "from_step": self.options.from_step,
+                                      **self._attribution()},
                              owner=self.owner, lease_s=self.settings.run_lease_s,
                              started_by=self.identity.name)
         self.owned = True
         self.renew_at = time.monotonic() + self.settings.run_lease_s / 4
+
+    def _attribution(self) -> dict[str, Any]:
+        """What cost attribution reads back: the team and model, and each step's resources."""
+        resources = {node.name: {"cpu": node.resources.cpu, "memory": node.resources.memory,
+                                 "gpu": node.resources.gpu} for node in self.plan.dag.nodes}
+        return {"team": self.plan.team, "model": self.plan.model, "resources": resources}
 
     def _open_record(self) -> None:
         """Record every step and mark the run running at once: a reader that sees it running sees its steps."""
@@ -273,7 +291,6 @@ class Runner:
     # ------------------------------------------------------------------ loop
 
     def _loop(self) -> None:
-        self._check_resources()
         order = self.plan.dag.topological_order()
         while True:
             self._dispatch(order)
@@ -287,12 +304,24 @@ class Runner:
             self._heartbeat()
 
     def _check_resources(self) -> None:
-        gpus = Budget.of_machine().gpu
-        for node in self.plan.dag.nodes:
-            if node.resources.gpu > gpus and not self.states[node.name].done:
-                raise RefusedError(
-                    f"step '{node.name}' requests {node.resources.gpu} GPU(s), but the local executor has {gpus}",
-                    hint="lower resources.gpu for this step, or run the pipeline on an executor with GPUs")
+        """Refuse, before the run is recorded or anything runs, steps that need GPUs this executor lacks."""
+        needing = [node for node in self.plan.dag.nodes if node.resources.gpu]
+        if not needing:
+            return
+        from shipyard.scheduling.model import task_for_step
+
+        gpus = Budget.of_machine().gpu if LocalExecutor.supports_gpu else 0
+        for node in needing:
+            task = task_for_step(node.name, node.resources)
+            if LocalExecutor.supports_gpu and task.gpu_demand_milli <= gpus * 1000:
+                continue
+            asked = f"{node.resources.gpu:g} GPU" + ("" if node.resources.gpu == 1 else "s") \
+                + (f" ({task.gpu_milli} milli-GPU share)" if task.per_gpu_milli < 1000 else "")
+            raise RefusedError(
+                f"step '{node.name}' asks for {asked} (resources.gpu), but the local executor runs steps on "
+                "this machine's CPUs only; nothing ran", headline="step needs a GPU",
+                hint=f"run the pipeline on an executor with GPUs, or drop resources.gpu (and gpu_memory, gpu_type) "
+                     f"from step '{node.name}' to run it on CPU")
 
     def _in_flight(self) -> bool:
         return bool(self.tasks) or any(s.state == "pending" and s.retry_at for s in self.states.values()
@@ -420,7 +449,8 @@ class Runner:
             stored = save_value(self.store, result)
             store.record_artifact(stored.digest, stored.format, stored.size_bytes, stored.meta)
             details = {"best_value": result["best_value"], "best_params": result["best_params"],
-                       "trials": result["n_trials"], "metric": result["metric"]}
+                       "trials": result["n_trials"], "metric": result["metric"],
+                       "trial_seconds": self.trial_seconds.get(node.name, 0.0)}
             self._succeed(node, state, {"result": stored.ref()}, details)
             return True
         return submitted
@@ -452,6 +482,7 @@ class Runner:
             controller = self.sweeps[name]
             error = None if outcome.status == "ok" else _one_line(outcome.error)
             controller.on_outcome(outcome.task_id, outcome.status == "ok", outcome.value, error)
+            self.trial_seconds[name] = self.trial_seconds.get(name, 0.0) + (outcome.duration_s or 0.0)
             state.note = self._sweep_note(name)
             self.reporter.update(state)
             return
@@ -464,6 +495,8 @@ class Runner:
                           cacheable=outcome.value.get("cacheable", True))
             return
         error = outcome.error
+        if isinstance(error, PreemptedError) and self._on_preempted(state, error):
+            return
         retryable = not isinstance(error, _NOT_RETRIED)
         if retryable and state.attempts <= node.retries:
             delay = min(self.options.backoff_s * 2 ** (state.attempts - 1), 30.0)
@@ -486,6 +519,39 @@ class Runner:
         if self.failure is None:
             self.failure = _attribute(error, state.name)
         self._set(state, "failed", error=_one_line(error), duration_s=duration, note=_one_line(error))
+
+    def _on_preempted(self, state: StepState, error: PreemptedError) -> bool:
+        """A step stopped after saving its checkpoint: it runs again, not counted as an attempt (False: fail it)."""
+        if self.stopping:
+            self._set(state, "cancelled", error=_one_line(error), note="preempted: resumes from its checkpoint")
+            return True
+        self.preemptions[state.name] = self.preemptions.get(state.name, 0) + 1
+        if self.preemptions[state.name] > MAX_PREEMPTIONS:
+            return False
+        self._set(state, "pending", attempts=state.attempts - 1, error=None,
+                  note=f"preempted ({self.preemptions[state.name]}x): resumes from its checkpoint")
+        return True
+
+    def _stop_for_preemption(self) -> PreemptedError:
+        """SIGTERM: running steps get the grace period to checkpoint and stop; then the run ends, resumable."""
+        self.stopping = True
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        grace = self.settings.preemption_grace_s
+        if self.executor is not None and self.tasks:
+            self.executor.stop_running()
+            deadline = time.monotonic() + grace
+            try:
+                while self.tasks and time.monotonic() < deadline:
+                    for outcome in self.executor.poll(0.1):
+                        self._on_outcome(outcome)
+            except KeyboardInterrupt:
+                pass
+        stopped = sorted(set(self.tasks.values()))
+        self._cancel_running()
+        killed = f"; {', '.join(stopped)} did not stop within {grace:g}s and were killed" if stopped else ""
+        return PreemptedError(f"the run was stopped by SIGTERM{killed}",
+                              hint=f"`shipyard run --resume {self.run_id}` resumes it; checkpointed steps continue "
+                                   "from their last checkpoint")
 
     def _cancel_running(self) -> None:
         for name in set(self.tasks.values()):
@@ -578,8 +644,12 @@ def _now():
     return datetime.now(timezone.utc)
 
 
-def _raise_interrupt(signum, frame):
-    raise KeyboardInterrupt
+class _Terminated(KeyboardInterrupt):
+    """SIGTERM reached the runner: stop like a preempted machine, giving steps time to checkpoint."""
+
+
+def _raise_terminated(signum, frame):
+    raise _Terminated
 
 
 def add_to_path(folder: Path) -> None:

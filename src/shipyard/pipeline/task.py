@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -11,7 +12,10 @@ from typing import Any
 from shipyard.config import Settings
 from shipyard.errors import ShipyardError, UserCodeError
 from shipyard.governance.identity import Identity, acting_as
+from shipyard.pipeline import checkpoint
 from shipyard.pipeline.artifacts import open_artifact_store
+from shipyard.pipeline.cache import cache_key
+from shipyard.pipeline.checkpoint import Checkpoints
 from shipyard.pipeline.dag import StepNode, StepResources
 from shipyard.pipeline.serialization import load_value, save_value
 from shipyard.pipeline.worker import resolve_callable
@@ -27,6 +31,8 @@ class StepContext:
     base_dir: Path
     resources: StepResources
     extra_modules: tuple[str, ...] = ()
+    checkpoints: Checkpoints | None = None
+    """This step's checkpoint in this run (see ``pipeline.checkpoint``)."""
 
     def input_digest(self, arg: str) -> str:
         return self.input_refs[arg]["digest"]
@@ -56,15 +62,19 @@ def _execute(node: StepNode, input_refs: dict[str, dict[str, str]], run_id: str,
     store = open_artifact_store(settings)
     inputs = {arg: ref if arg in node.ref_inputs else load_value(store, ref, extra_modules=extra_modules)
               for arg, ref in input_refs.items()}
-    if node.user_code:
-        result = _run_user_step(node, inputs)
-    else:
-        context = StepContext(run_id=run_id, step=node.name, params=node.params, input_refs=input_refs,
-                              settings=settings, base_dir=Path(base_dir), resources=node.resources,
-                              extra_modules=extra_modules)
-        result = resolve_callable(node.impl)(context, **inputs)
+    checkpoints = Checkpoints(store=store, run_id=run_id, step=node.name, extra_modules=extra_modules,
+                              fingerprint=functools.cache(lambda: cache_key(node, input_refs)))
+    with checkpoint.activate(checkpoints):
+        if node.user_code:
+            result = _run_user_step(node, inputs)
+        else:
+            context = StepContext(run_id=run_id, step=node.name, params=node.params, input_refs=input_refs,
+                                  settings=settings, base_dir=Path(base_dir), resources=node.resources,
+                                  extra_modules=extra_modules, checkpoints=checkpoints)
+            result = resolve_callable(node.impl)(context, **inputs)
     stored = {name: asdict(_save_output(store, node, name, result.outputs[name], extra_modules))
               for name in node.outputs}
+    checkpoints.clear()
     return {"outputs": stored, "details": result.details, "cacheable": result.cacheable}
 
 

@@ -52,7 +52,10 @@ def die_with_parent(parent_pid: int, runner_ends: tuple = ()) -> None:
 
 
 def worker_main(conn, preload: tuple[str, ...], *, parent_pid: int | None = None, runner_ends: tuple = ()) -> None:
+    from shipyard.pipeline import checkpoint
+
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    checkpoint.stop_on_sigterm()
     if parent_pid is not None:
         die_with_parent(parent_pid, runner_ends)
     _after_fork()
@@ -69,6 +72,7 @@ def worker_main(conn, preload: tuple[str, ...], *, parent_pid: int | None = None
         if message is None:
             return
         task_id, ref, kwargs = message
+        checkpoint.reset()
         try:
             result: Any = resolve_callable(ref)(**kwargs)
             outcome = (task_id, "ok", result)

@@ -121,6 +121,28 @@ def pod_to_task(pod: Any) -> Task:
         raise UsageError(f"pod {name}: {exc.message}", hint=exc.hint) from None
 
 
+def pod_for_task(task: Task, *, name: str, namespace: str = "default") -> dict[str, Any]:
+    """The scheduling-relevant parts of a pod that runs ``task``: what :func:`pod_to_task` reads back as it."""
+    requests: dict[str, str] = {"cpu": f"{task.cpu_milli}m", "memory": f"{task.memory_mib}Mi"}
+    annotations: dict[str, str] = {}
+    if task.num_gpu and task.per_gpu_milli < GPU_MILLI:
+        annotations[GPU_MILLI_ANNOTATION] = str(task.gpu_milli)
+    elif task.num_gpu:
+        requests[GPU_RESOURCE] = str(task.num_gpu)
+    if task.gpu_types:
+        annotations[GPU_TYPES_ANNOTATION] = "|".join(task.gpu_types)
+    if task.duration_s is not None:
+        annotations[DURATION_ANNOTATION] = f"{task.duration_s:g}"
+    tolerations = [{"key": key, "operator": "Exists", "effect": "NoSchedule"}
+                   for key in sorted({*task.tolerations, *((SPOT,) if task.spot else ())}) if key != "*"]
+    if "*" in task.tolerations:
+        tolerations.append({"operator": "Exists"})
+    return {"metadata": {"name": name, "namespace": namespace, "annotations": annotations,
+                         "labels": {TEAM_LABEL: task.team} if task.team else {}},
+            "spec": {"priorityClassName": task.priority_class, "tolerations": tolerations,
+                     "containers": [{"name": "step", "resources": {"requests": requests}}]}}
+
+
 def node_name(node: Any) -> str:
     name = _mapping(_mapping(node, "a node").get("metadata"), "node metadata").get("name")
     if not name:

@@ -7,18 +7,15 @@ of one GPU (``num_gpu == 1`` and ``gpu_milli < 1000``) or for ``num_gpu`` whole 
 from __future__ import annotations
 
 import dataclasses
+import math
+from typing import TYPE_CHECKING
 
 from shipyard.errors import UsageError
+from shipyard.spec.scheduling_terms import (BATCH, BATCH_HIGH, BATCH_LOW, GPU_MILLI, MAX_GPUS_PER_NODE,  # noqa: F401
+                                            PRIORITY_CLASSES, SERVING)
 
-GPU_MILLI = 1000
-MAX_GPUS_PER_NODE = 8
-
-SERVING = "serving"
-BATCH_HIGH = "batch-high"
-BATCH = "batch"
-BATCH_LOW = "batch-low"
-PRIORITY_CLASSES = {SERVING: 1000, BATCH_HIGH: 500, BATCH: 100, BATCH_LOW: 0}
-"""Priority classes and their priorities: higher runs first and may preempt lower (see ``preemption``)."""
+if TYPE_CHECKING:
+    from shipyard.pipeline.dag import StepResources
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -107,3 +104,16 @@ class Node:
         if not 0 <= self.num_gpu <= MAX_GPUS_PER_NODE:
             raise UsageError(f"node {self.name!r} has {self.num_gpu} GPUs",
                              hint=f"a node has 0 to {MAX_GPUS_PER_NODE} GPUs")
+
+
+def task_for_step(name: str, resources: StepResources, *, team: str = "") -> Task:
+    """The task a pipeline step with these ``resources`` is, for every placer: executors, the extender, the simulator.
+
+    A GPU amount below 1 is a share of one GPU (``0.25`` is 250 milli-GPUs); 1 and above are whole GPUs.
+    """
+    gpu = resources.gpu
+    num_gpu = 0 if gpu == 0 else 1 if gpu < 1 else int(gpu)
+    gpu_milli = round(gpu * GPU_MILLI) if 0 < gpu < 1 else GPU_MILLI if num_gpu else 0
+    return Task(name=name, cpu_milli=round(resources.cpu * 1000), memory_mib=math.ceil(resources.memory / 2 ** 20),
+                num_gpu=num_gpu, gpu_milli=gpu_milli, gpu_types=tuple(resources.gpu_types), team=team,
+                priority_class=resources.priority, spot=resources.spot, duration_s=resources.expected_duration)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+from dataclasses import dataclass
 from pathlib import Path
 
 from shipyard.errors import DataError, ShipyardError
@@ -73,3 +74,26 @@ def load_tasks(path: str | Path) -> list[Task]:
         order = sorted(range(len(tasks)), key=lambda i: (arrivals[i], i))
         tasks = [tasks[i] for i in order]
     return tasks
+
+
+@dataclass(frozen=True)
+class Arrival:
+    """A task of a timed trace: when it arrives and its QoS class (``LS`` latency-sensitive, ``BE`` best effort, …)."""
+
+    task: Task
+    at_s: float
+    qos: str
+
+
+def load_arrivals(path: str | Path) -> list[Arrival]:
+    """The tasks of a trace with ``creation_time`` and ``deletion_time``, in arrival order, each with a duration."""
+    path = Path(path)
+    rows = _rows(path, (*TASK_COLUMNS, "creation_time", "deletion_time"))
+    by_name = {task.name: task for task in load_tasks(path)}
+    if len(by_name) != len(rows):
+        raise DataError(f"{path} names a task twice", hint="task names identify tasks: make them unique")
+    arrivals = [Arrival(task=by_name[row["name"]], at_s=float(_int(row, "creation_time", path, line)),
+                        qos=row.get("qos") or "")
+                for line, row in enumerate(rows, start=2)]
+    arrivals.sort(key=lambda a: a.at_s)
+    return arrivals

@@ -424,6 +424,30 @@ class TeamOut(BaseModel):
     members: dict[str, Role] = Field(description="Identity -> its role in the team.")
 
 
+class QuotaLimitsOut(BaseModel):
+    runs: int | None = Field(description="Runs at once; null: not limited.")
+    cpu: float | None
+    memory: int | None = Field(description="Bytes.")
+    gpus: int | None
+    sweep_trials: int | None
+
+
+class QuotaUsedOut(BaseModel):
+    runs: int
+    cpu: float
+    memory: int = Field(description="Bytes.")
+    gpus: int
+    sweep_trials: int
+
+
+class QuotaOut(BaseModel):
+    team: str
+    source: str | None = Field(description="The quota file; null when no file declares quotas.")
+    limits: QuotaLimitsOut
+    used: QuotaUsedOut = Field(description="What the team's running runs hold now.")
+    queued: int = Field(description="The team's runs waiting for quota.")
+
+
 class TeamIn(Body):
     name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,120}$")
     separation_of_duties: bool = True
@@ -486,3 +510,30 @@ class ChainOut(BaseModel):
     unanchored_events: int = Field(description="Events after the newest checkpoint: deleting only these would "
                                                "not be detected yet.")
     summary: str
+
+
+# ---------------------------------------------------------------- cost
+
+class CostLineOut(BaseModel):
+    key: str = Field(description="The team, model or run the line adds up ('(no team)' for models no team owns; "
+                                 "'serving:MODEL' for a model's served requests when grouped by run).")
+    team: str | None = Field(description="The team of every record in the line; null when they differ or none.")
+    model: str | None = Field(description="The model of every record in the line; null when they differ.")
+    cost: float
+    compute_hours: float = Field(description="Hours the line's steps held their resources.")
+    requests: int = Field(description="Predictions served.")
+    records: int = Field(description="Step and serving-day records added up.")
+
+
+class CostPage(BaseModel):
+    items: list[CostLineOut] = Field(description="Lines, dearest first.")
+    total: int = Field(description="How many lines there are in all.")
+    offset: int
+    limit: int
+    next_offset: int | None = Field(description="The offset of the next page; null on the last page.")
+    currency: str
+    since: datetime
+    until: datetime
+    by: Literal["team", "model", "run"]
+    total_cost: float = Field(description="The cost of every line, not just this page's.")
+    unpriced_steps: int = Field(description="Steps of runs recorded without their resources: not priced.")

@@ -12,6 +12,7 @@ from collections import Counter
 
 import numpy as np
 
+from shipyard.serving.fleet_window import FleetWindow, latency_counts
 from shipyard.serving.rollout import Window
 
 CAPACITY = 1 << 16
@@ -53,15 +54,25 @@ class ArmStats:
         ring.add(time.time(), latency_s, ok, code)
 
     def window(self, model: str, version: str, arm: str, since: float) -> Window:
+        ok, latencies, labels = self._since(model, version, arm, since)
+        return Window(requests=int(ok.size), errors=int((~ok).sum()),
+                      p99_ms=float(np.percentile(latencies, 99) * 1000) if latencies.size else None, labels=labels)
+
+    def fleet_window(self, model: str, version: str, arm: str, since: float) -> FleetWindow:
+        """The same outcomes as :meth:`window`, in a form other gateways' windows can be added to."""
+        ok, latencies, labels = self._since(model, version, arm, since)
+        return FleetWindow(requests=int(ok.size), errors=int((~ok).sum()), latencies=latency_counts(latencies),
+                           labels=labels)
+
+    def _since(self, model: str, version: str, arm: str, since: float) -> tuple[np.ndarray, np.ndarray, dict]:
+        """Success flags, successful latencies (s) and label counts of the outcomes recorded since ``since``."""
         ring = self._rings.get((model, version, arm))
         if ring is None or ring.count == 0:
-            return Window(requests=0, errors=0, p99_ms=None, labels={})
+            return np.zeros(0, dtype=bool), np.zeros(0), {}
         filled = min(ring.count, len(ring.time))
         chosen = ring.time[:filled] >= since
         ok = ring.ok[:filled][chosen]
         latencies = ring.latency[:filled][chosen][ok]
         names = {code: name for name, code in self._labels.items()}
         labels = Counter(names[c] for c in ring.label[:filled][chosen].tolist() if c >= 0)
-        return Window(requests=int(chosen.sum()), errors=int((~ok).sum()),
-                      p99_ms=float(np.percentile(latencies, 99) * 1000) if latencies.size else None,
-                      labels=dict(labels))
+        return ok, latencies, dict(labels)

@@ -34,6 +34,7 @@ class Gateway:
         self.max_batch_rows, self.max_batch_wait_us = max_batch_rows, max_batch_wait_us
         self.follower = None
         self.controller = None
+        self.watch = None
         self.guard: TokenGuard | None = None
         self.compile_models = True
         self.replayed = None  # what the start-up replay of the prediction spool wrote (spool.Replayed)
@@ -49,13 +50,17 @@ class Gateway:
 
     def follow(self, *, settings: Settings, models: list[str] | None = None, poll_interval_s: float = 0.25,
                tick_s: float = 0.25) -> None:
-        """Route what the store's deployments say (loading them now), and keep following them."""
+        """Route what the store's deployments say (loading them now), and keep following them: rollouts are
+        judged by the controller, and stable versions by the fleet-wide watch."""
         from shipyard.serving.controller import RolloutController
         from shipyard.serving.follower import DeploymentFollower
+        from shipyard.serving.stable_watch import StableVersionWatch
 
         self.follower = DeploymentFollower(self, settings=settings, models=models, poll_interval_s=poll_interval_s)
         self.follower.sync_once()
         self.controller = RolloutController(self, self.follower, settings=settings, tick_s=tick_s)
+        self.watch = StableVersionWatch(self, settings=settings)
+        self.metrics.watch_stable_versions(self.watch)
 
     def require_token(self, scopes: Collection[str], *, settings: Settings, refresh_interval_s: float = 0.25) -> None:
         """Refuse inference and/or ``/metrics`` (``scopes``) to requests without a token granting them."""
@@ -64,12 +69,12 @@ class Gateway:
     def start(self) -> None:
         if self.prediction_log is not None:
             self.prediction_log.start()
-        for worker in (self.guard, self.follower, self.controller):
+        for worker in (self.guard, self.follower, self.controller, self.watch):
             if worker is not None:
                 worker.start()
 
     def stop(self) -> None:
-        for worker in (self.controller, self.follower, self.guard):
+        for worker in (self.watch, self.controller, self.follower, self.guard):
             if worker is not None:
                 worker.stop()
         if self.prediction_log is not None:

@@ -32,6 +32,12 @@ class GatewayMetrics:
                                      registry=self.registry)
         self.rollbacks = Counter("shipyard_rollout_rollbacks_total", "Automatic rollbacks decided by this gateway.",
                                  ("model",), registry=self.registry)
+        self.slo_rollbacks = Counter("shipyard_slo_watch_rollbacks_total", "Stable versions this gateway rolled "
+                                     "back for breaching their service levels across the fleet.", ("model",),
+                                     registry=self.registry)
+        self.slo_pages = Counter("shipyard_slo_watch_pages_total", "Pages this gateway sent for a breaching stable "
+                                 "version it could not roll back, by outcome (delivered, failed).",
+                                 ("model", "outcome"), registry=self.registry)
         self.load_failures = Counter("shipyard_version_load_failures_total", "Versions that failed to load or "
                                      "warm up and were kept out of traffic.", ("model", "version"),
                                      registry=self.registry)
@@ -40,6 +46,9 @@ class GatewayMetrics:
 
     def watch_live_drift(self, live) -> None:
         self.registry.register(_LiveDriftCollector(live))
+
+    def watch_stable_versions(self, watch) -> None:
+        self.registry.register(_StableWatchCollector(watch))
 
     def watch_prediction_log(self, writer) -> None:
         self.registry.register(_PredictionLogCollector(writer))
@@ -76,6 +85,48 @@ class _PredictionLogCollector:
                                   value=self.writer.written_rows)
         yield GaugeMetricFamily("shipyard_prediction_log_queue_depth", "Prediction records waiting to be written.",
                                 value=self.writer.depth)
+
+
+class _StableWatchCollector:
+    """The stable-version watch's state per model; the fleet's figures come from the gateway holding the watch."""
+
+    def __init__(self, watch):
+        self.watch = watch
+
+    def describe(self):
+        return []
+
+    def collect(self):
+        from prometheus_client.core import GaugeMetricFamily
+
+        from shipyard.serving.stable_watch import STATES
+
+        state = GaugeMetricFamily("shipyard_slo_watch_state", "The stable version's watch, one state set to 1: "
+                                  "unwatched (no rollout plan, or a rollout runs), elsewhere (another gateway "
+                                  "judges it), not_enough_data, ok or breached.", labels=("model", "state"))
+        leader = GaugeMetricFamily("shipyard_slo_watch_leader", "1 when this gateway holds the model's stable watch "
+                                   "and judges the fleet's traffic.", labels=("model",))
+        requests = GaugeMetricFamily("shipyard_slo_watch_fleet_requests", "Requests to the stable version across "
+                                     "the fleet in the watch window (on the watching gateway).",
+                                     labels=("model", "version"))
+        error_rate = GaugeMetricFamily("shipyard_slo_watch_fleet_error_rate", "The stable version's error rate "
+                                       "across the fleet in the watch window.", labels=("model", "version"))
+        p99 = GaugeMetricFamily("shipyard_slo_watch_fleet_p99_ms", "The stable version's p99 latency across the "
+                                "fleet in the watch window.", labels=("model", "version"))
+        gateways = GaugeMetricFamily("shipyard_slo_watch_fleet_gateways", "Gateways whose fresh window the watch "
+                                     "added up.", labels=("model", "version"))
+        for model, status in sorted(self.watch.status.items()):
+            for name in STATES:
+                state.add_metric((model, name), 1.0 if status.state == name else 0.0)
+            leader.add_metric((model,), 1.0 if status.leader else 0.0)
+            if status.leader and status.fleet:
+                labels = (model, status.version)
+                requests.add_metric(labels, status.fleet["requests"])
+                error_rate.add_metric(labels, status.fleet["error_rate"])
+                if status.fleet["p99_ms"] is not None:
+                    p99.add_metric(labels, status.fleet["p99_ms"])
+                gateways.add_metric(labels, status.gateways)
+        yield from (state, leader, requests, error_rate, p99, gateways)
 
 
 class _LiveDriftCollector:

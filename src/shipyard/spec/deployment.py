@@ -46,7 +46,11 @@ class ServiceLevels(_Spec):
     max_prediction_shift: float | None = Field(
         default=None, gt=0, le=1,
         description="Largest total-variation distance between the canary's and stable's predicted labels.")
-    min_requests: int = Field(default=20, ge=1, description="Canary requests needed before an SLO is judged.")
+    min_requests: int = Field(default=20, ge=1, description="Canary requests needed before an SLO is judged "
+                                                            "(for a stable version: requests across all gateways "
+                                                            "in the last `window`).")
+    window: Duration = Field(default=300, description="Once rolled out, the stable version is judged on this much "
+                                                      "recent traffic across all gateways: seconds or '5m'.")
 
 
 class DeploymentSpec(_Spec):

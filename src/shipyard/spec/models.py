@@ -15,6 +15,7 @@ from pydantic import (AfterValidator, BaseModel, BeforeValidator, ConfigDict, Fi
                       WithJsonSchema, field_validator, model_validator)
 from pydantic_core import PydanticCustomError
 
+from shipyard.spec.scheduling_terms import GPU_MILLI, MAX_GPUS_PER_NODE, PRIORITY_CLASSES
 from shipyard.spec.deployment import DeploymentSpec
 from shipyard.spec.durations import Duration, parse_duration  # noqa: F401  (part of this module's API)
 from shipyard.spec.metrics import METRICS, Direction, metric_names
@@ -25,6 +26,7 @@ _IDENTIFIER = r"^[A-Za-z][A-Za-z0-9_\-]*$"
 _FUNCTION_REF = r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$"
 _SIZE_PATTERN = r"^\s*(\d+(?:\.\d+)?)\s*([KMGTkmgt][iI]?[bB]?|[bB])?\s*$"
 _SIZE = re.compile(_SIZE_PATTERN)
+_MILLI_GPU = re.compile(r"^\s*(\d+)\s*m\s*$")
 _SIZE_UNITS = {"": 1, "b": 1, "k": 1e3, "kb": 1e3, "ki": 1024, "kib": 1024, "m": 1e6, "mb": 1e6,
                "mi": 1024**2, "mib": 1024**2, "g": 1e9, "gb": 1e9, "gi": 1024**3,
                "gib": 1024**3, "t": 1e12, "tb": 1e12, "ti": 1024**4, "tib": 1024**4}
@@ -55,6 +57,59 @@ def _did_you_mean(given: str, options: tuple[str, ...] | list[str]) -> str:
 MemorySize = Annotated[int, BeforeValidator(parse_size), WithJsonSchema({
     "anyOf": [{"type": "integer", "minimum": 0},
               {"type": "string", "pattern": _SIZE_PATTERN, "examples": ["512MiB", "2GiB"]}]})]
+
+
+def parse_gpu(value: Any) -> float:
+    """GPUs from a number or a milli-GPU string: whole GPUs 1 to 8, or a share of one GPU in milli-GPU steps."""
+    if isinstance(value, bool):
+        raise ValueError("gpu is a number of GPUs, not true/false; e.g. 1, 0.5 or '500m'")
+    if isinstance(value, str):
+        match = _MILLI_GPU.match(value)
+        if not match:
+            raise ValueError(f"'{value}' is not a GPU amount; use a number (1, 2, 0.5) or milli-GPUs like '250m'")
+        value = int(match.group(1)) / GPU_MILLI
+    if not isinstance(value, (int, float)):
+        raise ValueError(f"{value!r} is not a GPU amount; use a number (1, 2, 0.5) or milli-GPUs like '250m'")
+    milli = value * GPU_MILLI
+    if value < 0 or value > MAX_GPUS_PER_NODE:
+        raise ValueError(f"gpu {value:g} is outside 0 to {MAX_GPUS_PER_NODE} (the GPUs one node has)")
+    if abs(milli - round(milli)) > 1e-6:
+        raise ValueError(f"gpu {value:g} is finer than a milli-GPU; round it to 3 decimals")
+    if value > 1 and value != int(value):
+        raise ValueError(f"gpu {value:g} is more than one GPU but not a whole number; only a single GPU can be "
+                         f"shared: ask for {int(value)} or {int(value) + 1}, or a share below 1")
+    return round(milli) / GPU_MILLI
+
+
+def parse_priority(value: Any) -> str:
+    """A priority class name from its name or its number."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        by_number = {number: name for name, number in PRIORITY_CLASSES.items()}
+        if value in by_number:
+            return by_number[value]
+        raise ValueError(f"priority {value} is not a priority class's number; use one of "
+                         + ", ".join(f"{number} ({name})" for name, number in PRIORITY_CLASSES.items()))
+    if isinstance(value, str) and value in PRIORITY_CLASSES:
+        return value
+    raise ValueError(f"priority {value!r} is not a priority class{_did_you_mean(str(value), list(PRIORITY_CLASSES))}"
+                     f"; use one of {', '.join(PRIORITY_CLASSES)} (or their numbers "
+                     f"{', '.join(str(n) for n in PRIORITY_CLASSES.values())})")
+
+
+def _gpu_types(value: Any) -> tuple[str, ...]:
+    names = [value] if isinstance(value, str) else value
+    if not isinstance(names, (list, tuple)) or not all(isinstance(n, str) and n.strip() for n in names):
+        raise ValueError("gpu_type is a GPU model name or a list of them, e.g. A100 or [A100, H100]")
+    return tuple(n.strip() for n in names)
+
+
+GpuAmount = Annotated[float, BeforeValidator(parse_gpu), WithJsonSchema({
+    "anyOf": [{"type": "number", "minimum": 0, "maximum": MAX_GPUS_PER_NODE},
+              {"type": "string", "pattern": _MILLI_GPU.pattern, "examples": ["250m", "500m"]}]})]
+GpuTypes = Annotated[tuple[str, ...], BeforeValidator(_gpu_types), WithJsonSchema({
+    "anyOf": [{"type": "string", "minLength": 1}, {"type": "array", "items": {"type": "string", "minLength": 1}}]})]
+Priority = Annotated[str, BeforeValidator(parse_priority), WithJsonSchema({
+    "anyOf": [{"enum": list(PRIORITY_CLASSES)}, {"enum": list(PRIORITY_CLASSES.values())}]})]
 
 
 class _Spec(BaseModel):
@@ -370,7 +425,23 @@ BUILTIN_STEPS = ("ingest", "validate", "split", "features", "sweep", "train", "e
 class Resources(_Spec):
     cpu: float = Field(default=1, gt=0)
     memory: MemorySize = Field(default=0, description="Bytes, or a string like '2GiB'; 0 means no reservation.")
-    gpu: int = Field(default=0, ge=0)
+    gpu: GpuAmount = Field(default=0, description="Whole GPUs (1 to 8), or a share of one GPU: 0.25 or '250m'.")
+    gpu_memory: MemorySize = Field(default=0, description="GPU memory the step needs, e.g. '16GiB'; 0: any.")
+    gpu_type: GpuTypes = Field(default=(), description="GPU model(s) the step may run on, e.g. A100; empty: any.")
+    expected_duration: Duration | None = Field(
+        default=None, description="How long the step is expected to run, e.g. '2h': placement packs by it.")
+    spot: bool = Field(default=False, description="The step may run on preemptible (spot) capacity.")
+    priority: Priority = Field(default="batch", description="A priority class ("
+                               + ", ".join(f"{name}={value}" for name, value in PRIORITY_CLASSES.items())
+                               + "), by name or by its number.")
+
+    @model_validator(mode="after")
+    def _gpu_details_need_a_gpu(self) -> Resources:
+        given = [key for key in ("gpu_memory", "gpu_type") if getattr(self, key)]
+        if given and not self.gpu:
+            raise ValueError(f"{' and '.join(given)} set without gpu; add gpu: 1 (or a share such as 0.5), "
+                             f"or drop {' and '.join(given)}")
+        return self
 
 
 class StepOptions(_Spec):

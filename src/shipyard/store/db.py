@@ -20,7 +20,7 @@ from shipyard.errors import BackendError
 if TYPE_CHECKING:
     from alembic.config import Config
 
-HEAD_REVISION = "0012"
+HEAD_REVISION = "0013"
 VERSION_TABLE = "shipyard_alembic_version"
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 SQLITE_BUSY_TIMEOUT_S = 30

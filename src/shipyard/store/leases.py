@@ -127,3 +127,24 @@ def still_running(run_id: str, holder: Holder, now: datetime | None = None) -> R
         headline="run is still running",
         hint=f"wait for it to finish, or stop that process; if it died on another machine, its lease expires "
              f"in {left:.0f}s and `shipyard run --resume {run_id}` then takes the run over")
+
+
+def claim(session, table: Any, key: Any, owner: str, *, lease_s: float) -> bool:
+    """Take or renew the lease on ``table``'s row ``key`` (a row with ``owner``, ``heartbeat_at`` and
+    ``lease_expires_at``) for ``owner``; False while another owner is alive or took it first.
+
+    The same compare-and-swap as :func:`acquire`: the row changes hands only from the holder that was read,
+    so two processes racing for a lapsed lease cannot both win.
+    """
+    row = session.get(table, key)
+    if row is None:
+        return False
+    holder = holder_of(row)
+    now = utcnow()
+    if holder.owner != owner and holder.alive(now):
+        return False
+    same_holder = table.owner.is_(None) if holder.owner is None else table.owner == holder.owner
+    primary = table.__mapper__.primary_key[0]
+    return session.execute(update(table).where(primary == key, same_holder)
+                           .values(owner=owner, heartbeat_at=now, lease_expires_at=now + timedelta(seconds=lease_s))
+                           .execution_options(synchronize_session=False)).rowcount > 0

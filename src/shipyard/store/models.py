@@ -249,6 +249,42 @@ class VersionLoadFailure(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=1)
 
 
+class GatewayWindow(Base):
+    """What one gateway measured for a model's stable version over the last ``window_s``, as of ``published_at``.
+
+    Each gateway rewrites its own row every watch interval; the gateway holding the model's
+    stable watch adds up the fresh rows. A row its gateway stopped refreshing is stale and ignored.
+    """
+
+    __tablename__ = "gateway_windows"
+
+    model: Mapped[str] = mapped_column(String(200), primary_key=True)
+    gateway: Mapped[str] = mapped_column(String(200), primary_key=True)
+    version: Mapped[str] = mapped_column(String(32))
+    window_s: Mapped[float] = mapped_column(Float)
+    stats: Mapped[dict[str, Any]] = mapped_column(JSON)
+    published_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class StableWatch(Base):
+    """Which gateway judges a model's stable version for the fleet (a lease), and what the watch remembers.
+
+    ``baseline`` is the fleet's label counts from the first judgeable window of ``version``, which
+    later windows are compared with for prediction shift; ``paged_at`` is set while a breach that
+    could not be rolled back has been paged, so it is paged once, not at every tick.
+    """
+
+    __tablename__ = "stable_watches"
+
+    model: Mapped[str] = mapped_column(String(200), primary_key=True)
+    owner: Mapped[str | None] = mapped_column(String(200))
+    heartbeat_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    lease_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    version: Mapped[str | None] = mapped_column(String(32))
+    baseline: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    paged_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
 class ReferenceProfile(Base):
     """The profile of a version's training data and predictions (an artifact) and its monitoring settings."""
 

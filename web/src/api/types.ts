@@ -305,3 +305,11 @@ export interface DriftReport extends DriftSummary {
     [key: string]: unknown;
   };
 }
+
+export interface TeamQuota {
+  team: string;
+  source: string | null;
+  limits: { runs: number | null; cpu: number | null; memory: number | null; gpus: number | null; sweep_trials: number | null };
+  used: { runs: number; cpu: number; memory: number; gpus: number; sweep_trials: number };
+  queued: number;
+}

@@ -1,7 +1,7 @@
 import { useState } from "react";
 import { Link } from "react-router";
 import { useApi } from "../api/hooks";
-import type { CatalogEntry, Deployment, Identity, Page, QueueEntry, Run } from "../api/types";
+import type { CatalogEntry, Deployment, Identity, Page, QueueEntry, Run, TeamQuota } from "../api/types";
 import { ErrorPanel } from "../components/ErrorPanel";
 import { Loading } from "../components/Loading";
 import { StateBadge, TeamFilter, formatTime, useListParams } from "../components/lists";
@@ -11,7 +11,7 @@ export const ACTIVE_PHASES = ["awaiting_approval", "shadow", "canary"];
 const WEEK_MS = 7 * 24 * 3600 * 1000;
 const RUN_OUTCOMES = ["succeeded", "failed", "queued"] as const;
 
-/** One team at a glance: its models in production, rollouts in flight, drift, last week's runs, its queue. */
+/** One team at a glance: its models in production, rollouts in flight, drift, last week's runs, quota and queue. */
 export default function Overview() {
   const list = useListParams({ sort: "name", filters: ["team"] });
   const me = useApi<Identity>("/me");
@@ -22,6 +22,7 @@ export default function Overview() {
       <div className="filters"><TeamFilter list={list} /></div>
       <div className="cards">
         <RunCounts team={team} />
+        {team && <QuotaCard team={team} />}
         <QueueCard team={team} />
       </div>
       <ModelsTable team={team} />
@@ -52,6 +53,41 @@ function RunCount({ team, status, since }: { team: string; status: string; since
         : runs.data ? <strong>{runs.data.total}</strong> : "…"}
     </li>
   );
+}
+
+const QUOTA_ROWS = [["runs", "runs"], ["cpu", "CPUs"], ["memory", "memory"], ["gpus", "GPUs"], ["sweep_trials", "sweep trials"]] as const;
+
+function QuotaCard({ team }: { team: string }) {
+  const quota = useApi<TeamQuota>(`/teams/${encodeURIComponent(team)}/quota`);
+  return (
+    <section className="panel" aria-label="quota use">
+      <h2>Quota use</h2>
+      {quota.error ? <ErrorPanel error={quota.error} />
+        : !quota.data ? <Loading what="the quota" />
+          : (
+            <ul>
+              {QUOTA_ROWS.map(([key, label]) => {
+                const used = quota.data.used[key];
+                const limit = quota.data.limits[key];
+                const show = key === "memory" ? formatBytes : (value: number) => String(value);
+                return <li key={key}>{label}: <strong>{show(used)}</strong> of {limit === null ? "unlimited" : show(limit)}</li>;
+              })}
+              {quota.data.source === null && <li className="hint">No quota file: nothing limits the team.</li>}
+            </ul>
+          )}
+    </section>
+  );
+}
+
+function formatBytes(bytes: number): string {
+  const units = ["B", "KiB", "MiB", "GiB", "TiB"];
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit += 1;
+  }
+  return `${Number.isInteger(value) ? value : value.toFixed(1)} ${units[unit]}`;
 }
 
 function QueueCard({ team }: { team: string }) {

@@ -50,4 +50,24 @@ describe("the run page", () => {
     expect(await screen.findByText(/0 of 1 steps done/)).toBeInTheDocument();
     expect(await screen.findByText("succeeded", { selector: "h1 .state" }, { timeout: 10_000 })).toBeInTheDocument();
   });
+
+  it("shows a finished sweep's trials, best marked", async () => {
+    const swept = { ...FAILED, status: "succeeded", error: null, resume_command: null, steps: [step("sweep", 0, "succeeded", [])] };
+    answerFetch({
+      "/me": { body: ME },
+      "/runs/abc123def456": { body: swept },
+      "/runs/abc123def456/sweep": { body: {
+        run_id: "abc123def456", step: "sweep", metric: "roc_auc", direction: "maximize", best_trial: 1, best_value: 0.91,
+        best_params: { C: 0.5 }, trials: [
+          { number: 0, params: { C: 5 }, value: 0.8, state: "complete", duration_s: 0.2, intermediate: {} },
+          { number: 1, params: { C: 0.5 }, value: 0.91, state: "complete", duration_s: 0.3, intermediate: {} },
+          { number: 2, params: { C: 0.01 }, value: null, state: "pruned", duration_s: 0.1, intermediate: {} },
+        ] } },
+    });
+    renderAt("/runs/abc123def456");
+    const sweep = await screen.findByRole("region", { name: "sweep trials" });
+    expect(within(sweep).getByRole("heading")).toHaveTextContent("best trial #1 = 0.9100");
+    expect(within(sweep).getByRole("row", { name: /#1 ★/ })).toHaveTextContent("0.9100");
+    expect(within(sweep).getByRole("row", { name: /#2/ })).toHaveTextContent("pruned");
+  });
 });

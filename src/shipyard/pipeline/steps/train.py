@@ -8,6 +8,7 @@ from shipyard.spec.models import ModelSpec
 
 
 def run(context: StepContext, train, transformer, sweep: dict[str, Any] | None = None) -> StepResult:
+    from shipyard.pipeline.boosting import fit_with_checkpoints
     from shipyard.pipeline.estimators import make_estimator, model_pipeline
 
     model_spec = ModelSpec.model_validate(context.params["model"])
@@ -16,7 +17,8 @@ def run(context: StepContext, train, transformer, sweep: dict[str, Any] | None =
     estimator = make_estimator(model_spec, overrides=best, n_jobs=max(1, int(context.resources.cpu)))
     features = transformer.transform(train[list(transformer.feature_names_in_)])
     try:
-        estimator.fit(features, train[target])
+        resumed = fit_with_checkpoints(estimator, features, train[target], checkpoints=context.checkpoints,
+                                       every=context.settings.checkpoint_every)
     except ShipyardError:
         raise
     except Exception as exc:
@@ -25,4 +27,4 @@ def run(context: StepContext, train, transformer, sweep: dict[str, Any] | None =
     params = {key: value for key, value in estimator.get_params(deep=False).items()
               if value is None or isinstance(value, (str, int, float, bool))}
     return StepResult(outputs={"model": model_pipeline(transformer, estimator), "params": params},
-                      details={"estimator": type(estimator).__name__, "tuned": sorted(best)})
+                      details={"estimator": type(estimator).__name__, "tuned": sorted(best), **resumed})

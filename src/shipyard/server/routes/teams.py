@@ -11,7 +11,7 @@ from shipyard.config import Settings
 from shipyard.server.auth import Caller, caller
 from shipyard.server.pagination import Page, Window, parse_sort, sort_in_memory, sort_query, window
 from shipyard.server.problems import problem_responses
-from shipyard.server.schemas import IDENTITY_NAME, MemberIn, TeamIn, TeamOut
+from shipyard.server.schemas import IDENTITY_NAME, MemberIn, QuotaOut, TeamIn, TeamOut
 from shipyard.server.settings import app_settings
 
 router = APIRouter(prefix="/teams", tags=["teams"])
@@ -48,6 +48,22 @@ def show_team(team: str, who: Caller = Depends(caller), settings: Settings = Dep
 
     with who.acting():
         return asdict(get_team(team, settings=settings))
+
+
+@router.get("/{team}/quota", response_model=QuotaOut, summary="The team's quota and what its running runs hold",
+            responses=problem_responses(400, 401, 403, 404, 503))
+def team_quota(team: str, who: Caller = Depends(caller), settings: Settings = Depends(app_settings)) -> dict:
+    from shipyard.governance.admission import usage
+    from shipyard.governance.directory import get_team
+    from shipyard.governance.quotas import Quota, load_quotas
+
+    with who.acting():
+        get_team(team, settings=settings)
+        table = load_quotas(settings)
+        quota = table.teams.get(team, table.default) if table is not None else Quota()
+        now = usage(team, settings=settings)
+    return {"team": team, "source": table.source if table is not None else None, "limits": asdict(quota),
+            "used": {"runs": now.runs, **asdict(now.held)}, "queued": now.queued}
 
 
 @router.put("/{team}/members/{identity}", response_model=TeamOut,

@@ -1,0 +1,201 @@
+"""The watch on stable versions after their rollout: fleet-wide service levels, one gateway judging.
+
+A rollout's controller judges the rolling version; once the rollout is over, this watch keeps
+judging the stable version against the same plan's service levels (error rate, p99 latency,
+prediction shift). Every gateway publishes what it measured for the stable version over the
+plan's ``slo.window`` to the store; the gateway holding the model's watch lease adds the fresh
+windows up and judges the sum, so a breach no single gateway sees enough requests to judge is
+still caught, and only one gateway acts. On a breach it rolls production back to the previous
+version (a compare-and-swap on the deployment's revision, audited as ``slo_rolled_back``); when
+there is none, or the rollback is refused, it pages (audited as ``slo_paged``), once per breach.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from shipyard.config import Settings
+from shipyard.errors import ShipyardError
+from shipyard.governance.audit import append_event
+from shipyard.governance.directory import model_team
+from shipyard.monitoring.alerts import UNOWNED, deliver, slo_page
+from shipyard.registry.lifecycle import apply_rollback
+from shipyard.serving.deployments import Arm, Change, DeploymentState, change, find_deployment
+from shipyard.serving.fleet_store import (WatchMemory, claim_watch, forget_gateway, fresh_windows, publish,
+                                          release_watch, remember)
+from shipyard.serving.fleet_window import merged
+from shipyard.serving.follower import replica_name
+from shipyard.serving.periodic import Periodic
+from shipyard.serving.rollout import Window, breaches
+from shipyard.spec.deployment import DeploymentSpec
+from shipyard.store.leases import new_owner
+from shipyard.store.models import utcnow
+
+if TYPE_CHECKING:
+    from shipyard.serving.gateway import Gateway
+
+log = logging.getLogger(__name__)
+WATCHER = "slo-watch"
+PAGE_RETRY_S = 60.0
+STATES = ("unwatched", "elsewhere", "not_enough_data", "ok", "breached")
+"""``elsewhere``: another gateway holds the watch and judges the fleet."""
+
+
+@dataclass
+class WatchStatus:
+    """What this gateway knows of one model's watch, for ``/metrics``."""
+
+    state: str = "unwatched"
+    leader: bool = False
+    version: str | None = None
+    fleet: dict[str, Any] = field(default_factory=dict)
+    gateways: int = 0
+
+
+def watched_plan(state: DeploymentState | None) -> DeploymentSpec | None:
+    """The service levels a stable version is held to: its deployment's last rollout plan, once no rollout runs."""
+    if state is None or state.stable_version is None or state.rollout_active or not state.rollout:
+        return None
+    plan = state.rollout.get("plan")
+    return DeploymentSpec.model_validate(plan) if plan else None
+
+
+def roll_back_stable(model: str, state: DeploymentState, reasons: list[str], measured: dict[str, Any], *,
+                     settings: Settings) -> DeploymentState:
+    """Return production to its previous version, unless the deployment changed since ``state`` was read."""
+    reason = "stable version breached its service levels: " + "; ".join(reasons)
+    restored: list[str] = []
+
+    def restore(session, before: DeploymentState):
+        touched = apply_rollback(session, model, actor=WATCHER, reason=reason, by_deployment=True, settings=settings)
+        restored.append(touched[-1].version)
+        return touched
+
+    return change(model, lambda before: Change(
+        arms=[Arm("stable", restored[0]), *(a for a in before.arms if a.role != "stable" and a.version != restored[0])],
+        routing_key=before.routing_key, rollout=before.rollout, action="slo_rolled_back", version=restored[0],
+        reason=reason, details={"from_version": before.stable_version, "measured": measured}),
+        actor=WATCHER, expected_revision=state.revision, lifecycle=restore, settings=settings)
+
+
+class StableVersionWatch:
+    def __init__(self, gateway: Gateway, *, settings: Settings, interval_s: float | None = None,
+                 lease_s: float | None = None):
+        self.gateway = gateway
+        self.settings = settings
+        self.interval_s = interval_s or settings.slo_watch_interval_s
+        self.lease_s = lease_s or settings.slo_watch_lease_s
+        self.owner = new_owner()
+        self.status: dict[str, WatchStatus] = {}
+        self._page_failed_at: dict[tuple[str, str], float] = {}
+        self._loop = Periodic("stable-watch", self.interval_s, self.tick, "stable watch tick failed; trying again")
+        self.start = self._loop.start
+
+    def stop(self) -> None:
+        self._loop.stop()
+        try:
+            for model, status in self.status.items():
+                if status.leader:
+                    release_watch(model, self.owner, settings=self.settings)
+            forget_gateway(self.owner, settings=self.settings)
+        except Exception:  # the store being down must not stop the gateway from stopping
+            log.exception("could not give up the stable watch in the store")
+
+    def tick(self) -> None:
+        followed = self.gateway.follower.models if self.gateway.follower is not None else None
+        status = dict(self.status)
+        for model in sorted(m for m in self.gateway.routes if followed is None or m in followed):
+            status[model] = self._watch(model, status.get(model) or WatchStatus())
+            self.status = dict(status)  # replaced whole: /metrics reads it from another thread
+
+    def _watch(self, model: str, before: WatchStatus) -> WatchStatus:
+        state = find_deployment(model, settings=self.settings)
+        plan = watched_plan(state)
+        if plan is None:
+            if before.leader:
+                release_watch(model, self.owner, settings=self.settings)
+            return WatchStatus()
+        version = state.stable_version
+        window = self.gateway.stats.fleet_window(model, version, "stable", time.time() - plan.slo.window)
+        publish(model, self.owner, version, plan.slo.window, window, settings=self.settings)
+        memory = claim_watch(model, self.owner, lease_s=self.lease_s, settings=self.settings)
+        if memory is None:
+            return WatchStatus(state="elsewhere", version=version)
+        if not before.leader:
+            log.info("this gateway now watches the stable version of %s for the fleet", model)
+        return self._judge(model, state, plan, memory)
+
+    def _judge(self, model: str, state: DeploymentState, plan: DeploymentSpec, memory: WatchMemory) -> WatchStatus:
+        version = state.stable_version
+        if memory.version != version:
+            remember(model, self.owner, version=version, baseline=None, paged_at=None, settings=self.settings)
+            memory = WatchMemory(version=version, baseline=None, paged_at=None)
+        windows = fresh_windows(model, version, fresh_s=3 * self.interval_s + 1, settings=self.settings)
+        fleet = merged(list(windows.values()))
+        judged = fleet.as_window()
+        slo = plan.slo
+        baseline = None
+        if memory.baseline is not None:
+            baseline = Window(requests=memory.baseline["requests"], errors=0, p99_ms=None,
+                              labels=memory.baseline["labels"])
+        elif slo.max_prediction_shift is not None and judged.requests >= slo.min_requests:
+            remember(model, self.owner, baseline={"requests": judged.requests, "labels": judged.labels},
+                     settings=self.settings)
+        found = breaches(plan, judged, baseline)
+        measured = {"replica": replica_name(), "window_s": slo.window, "fleet": judged.to_dict(),
+                    "gateways": {name: w.as_window().to_dict() for name, w in sorted(windows.items())}}
+        status = WatchStatus(state="breached" if found else "ok" if judged.requests >= slo.min_requests
+                             else "not_enough_data", leader=True, version=version, fleet=judged.to_dict(),
+                             gateways=len(windows))
+        if not found:
+            if memory.paged_at is not None:  # the breach is over: the next one pages again
+                remember(model, self.owner, paged_at=None, settings=self.settings)
+            return status
+        self._act(model, state, found, measured, memory)
+        return status
+
+    def _act(self, model: str, state: DeploymentState, found: list[str], measured: dict[str, Any],
+             memory: WatchMemory) -> None:
+        version = state.stable_version
+        try:
+            after = roll_back_stable(model, state, found, measured, settings=self.settings)
+        except ShipyardError as exc:
+            current = find_deployment(model, settings=self.settings)
+            if current is None or current.revision != state.revision:
+                return  # an operator or a rollout changed it first; the next tick judges what serves now
+            if memory.paged_at is None:
+                self._page(model, version, found, measured, why=exc.message)
+            return
+        self.gateway.metrics.slo_rollbacks.labels(model).inc()
+        log.warning("rolled %s back from version %s to %s: %s", model, version, after.stable_version,
+                    "; ".join(found))
+        if self.gateway.follower is not None:
+            self.gateway.follower.apply(after)
+
+    def _page(self, model: str, version: str, found: list[str], measured: dict[str, Any], *, why: str) -> None:
+        failed_at = self._page_failed_at.get((model, version))
+        if failed_at is not None and time.monotonic() - failed_at < PAGE_RETRY_S:
+            return
+        url = self.settings.page_url
+        if url is None:
+            delivered, attempts, error = False, 0, "no pager is configured (set SHIPYARD_PAGE_URL)"
+        else:
+            body = slo_page(model, version, found, team=model_team(model, settings=self.settings) or UNOWNED,
+                            page_format=self.settings.page_format, why_not_rolled_back=why)
+            delivered, attempts, error = deliver(url, body, attempts=3, backoff_s=0.5, timeout_s=5.0)
+        append_event(actor=WATCHER, action="slo_paged", model=model, version=version,
+                     reason="stable version breached its service levels: " + "; ".join(found),
+                     details={"not_rolled_back": why, "target": url, "delivered": delivered, "attempts": attempts,
+                              "error": error, "measured": measured}, settings=self.settings)
+        self.gateway.metrics.slo_pages.labels(model, "delivered" if delivered else "failed").inc()
+        if delivered:
+            self._page_failed_at.pop((model, version), None)
+            remember(model, self.owner, paged_at=utcnow(), settings=self.settings)
+            log.error("paged for %s version %s (%s): not rolled back: %s", model, version, "; ".join(found), why)
+        else:
+            self._page_failed_at[(model, version)] = time.monotonic()
+            log.error("%s version %s breaches its service levels (%s), was not rolled back (%s), and the page "
+                      "failed: %s", model, version, "; ".join(found), why, error)

@@ -1,0 +1,43 @@
+import importlib.util
+from pathlib import Path
+
+import numpy as np
+
+from shipyard.scheduling.spot import SpotSettings
+
+
+def _load_benchmark():
+    path = Path(__file__).resolve().parents[2] / "benchmarks" / "spot.py"
+    spec = importlib.util.spec_from_file_location("spot_benchmark", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+spot = _load_benchmark()
+
+
+def write_trace(folder, seed=0):
+    """The default task list, timed: half serving (LS), half batch training (BE), for 40 nodes."""
+    rng = np.random.default_rng(seed)
+    nodes = ["sn,cpu_milli,memory_mib,gpu,model"] + [f"node-{i},64000,262144,8,V100M16" for i in range(40)]
+    (folder / "openb_node_list_gpu_node.csv").write_text("\n".join(nodes) + "\n")
+    rows = ["name,cpu_milli,memory_mib,num_gpu,gpu_milli,gpu_spec,qos,pod_phase,creation_time,deletion_time,"
+            "scheduled_time"]
+    for i in range(400):
+        start, length = i * 300, int(rng.integers(600, 4 * 3600))
+        rows.append(f"pod-{i},4000,8192,{int(rng.choice([1, 2]))},1000,,{'LS' if i % 2 else 'BE'},Running,"
+                    f"{start},{start + length},{start}")
+    (folder / "openb_pod_list_default.csv").write_text("\n".join(rows) + "\n")
+
+
+def test_the_benchmark_prints_spot_settings_side_by_side_with_all_on_demand(tmp_path):
+    write_trace(tmp_path)
+    settings = {"spot 50%, 1/h, ckpt 10 min": SpotSettings(share=0.5, preemption_rate=1.0, checkpoint_interval_s=600)}
+    results = spot.run(tmp_path, spot.HERE / "spot_prices.toml", "best-fit", quick=True, settings=settings)
+    assert list(results) == ["all on-demand", *settings]
+    base, with_spot = results.values()
+    assert with_spot.tolerant_cost < base.tolerant_cost and with_spot.preemptions > 0
+    table = spot.table(results)
+    assert table.count("\n") == 1 + len(results)
+    assert "| all on-demand | " in table and "| spot 50%, 1/h, ckpt 10 min | " in table

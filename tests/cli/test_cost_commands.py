@@ -1,0 +1,113 @@
+"""``shipyard cost`` and ``shipyard cost digest``: in-process, through a server, and to a real webhook receiver."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from cost_records import seed_three_teams
+from shipyard.cli import main as shipyard
+from twin_stores import twins  # noqa: F401  (fixture)
+from webhook_receiver_path import Receiver
+
+PRICES = "currency = \"EUR\"\ncpu = 0.1\nrequests = 0.5\n[gpu]\ndefault = 3.0\n"
+
+
+@pytest.fixture
+def priced(shipyard_home):
+    shipyard_home.mkdir(parents=True)
+    (shipyard_home / "prices.toml").write_text(PRICES)
+    seed_three_teams()
+    return shipyard_home
+
+
+def test_cost_adds_up_by_team_model_and_run(priced, capsys):
+    assert shipyard(["cost"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith("cost ") and lines[0].endswith("by team: 3.5010 EUR")
+    assert [line.split()[:2] for line in lines[1:]] == [["risk", "3.1000"], ["growth", "0.4000"],
+                                                        ["(no", "team)"]]
+    assert shipyard(["cost", "--by", "run", "--team", "growth"]) == 0
+    out = capsys.readouterr().out
+    assert [line.split()[0] for line in out.splitlines()[1:]] == ["b1b2c3d4e5f6", "a1b2c3d4e5f6"]
+    assert "team growth" in out and "0.4000 EUR" in out.splitlines()[0]
+    assert shipyard(["cost", "--by", "model", "--model", "fraud", "--json"]) == 0
+    body = json.loads(capsys.readouterr().out)
+    assert body["by"] == "model" and body["total"] == pytest.approx(3.1)
+    assert body["lines"] == [{"key": "fraud", "team": "risk", "model": "fraud", "cost": pytest.approx(3.1),
+                              "compute_hours": pytest.approx(1.0), "requests": 0, "records": 1}]
+    assert shipyard(["cost", "--team", "nobody"]) == 0
+    assert "nothing ran or was served in the window" in capsys.readouterr().out
+
+
+def test_cost_mistakes_exit_2_with_what_to_do(shipyard_home, capsys):
+    assert shipyard(["cost"]) == 2
+    assert "no price list is declared" in capsys.readouterr().err
+    shipyard_home.mkdir(parents=True)
+    (shipyard_home / "prices.toml").write_text("cpu = 'a lot'")
+    assert shipyard(["cost"]) == 2
+    assert "invalid price list" in capsys.readouterr().err
+    (shipyard_home / "prices.toml").write_text(PRICES)
+    assert shipyard(["cost", "--since", "a week"]) == 2
+    assert "e.g. 30m, 12h, 7d, 2w" in capsys.readouterr().err
+    assert shipyard(["cost", "--by", "day"]) == 2
+    assert "group by one of team, model, run" in capsys.readouterr().err
+
+
+def test_the_digest_posts_team_totals_and_top_models_as_slack_text_and_as_json(priced, capsys):
+    with Receiver() as receiver:
+        assert shipyard(["cost", "digest", "--webhook", receiver.url]) == 0
+        assert shipyard(["cost", "digest", "--webhook", receiver.url, "--format", "json"]) == 0
+    assert "posted to 1 webhook" in capsys.readouterr().out
+    text, data = receiver.received
+    assert set(text) == {"text"}
+    lines = text["text"].splitlines()
+    assert lines[0].endswith(": 3.50 EUR in all")
+    assert lines[1:] == ["• *risk*: 3.10 EUR (top: fraud 3.10)", "• *growth*: 0.40 EUR (top: churn 0.40)",
+                         "• *(no team)*: 0.00 EUR (top: orphan 0.00)"]
+    assert data["event"] == "shipyard.cost.digest" and data["currency"] == "EUR"
+    assert [(t["team"], t["cost"], [m["model"] for m in t["top_models"]]) for t in data["teams"]] == [
+        ("risk", 3.1, ["fraud"]), ("growth", 0.4, ["churn"]), ("(no team)", 0.001, ["orphan"])]
+
+
+def test_a_digest_a_webhook_refuses_fails_with_exit_5_and_bad_targets_post_nothing(priced, capsys):
+    with Receiver(fail_first=100, status=500) as receiver:
+        assert shipyard(["cost", "digest", "--webhook", receiver.url]) == 5
+        assert receiver.attempts == 3 and not receiver.received
+    assert "webhook failed" in capsys.readouterr().err
+    with Receiver() as receiver:
+        assert shipyard(["cost", "digest", "--webhook", "ftp://example"]) == 2
+        assert shipyard(["cost", "digest", "--webhook", receiver.url, "--format", "xml"]) == 2
+        assert receiver.attempts == 0
+    err = capsys.readouterr().err
+    assert "is not an http(s) URL" in err and "no digest format 'xml'" in err
+
+
+def test_cost_and_its_digest_say_the_same_in_process_and_through_a_server(twins):
+    def seed():
+        from shipyard.config import load_settings
+
+        home = load_settings().home
+        home.mkdir(parents=True, exist_ok=True)
+        (home / "prices.toml").write_text(PRICES)
+        seed_three_teams()
+
+    both = twins(seed)
+    both.same(["cost"])
+    both.same(["cost", "--by", "run"])
+    both.same(["cost", "--by", "model", "--team", "growth"])
+    both.same(["cost", "--since", "1h", "--by", "day"], code=2)
+    with Receiver() as receiver:
+        both.same(["cost", "digest", "--webhook", receiver.url, "--format", "json"])
+    local, remote = receiver.received
+    for body in (local, remote):
+        body.pop("since"), body.pop("until")
+    assert local == remote
+
+
+def test_the_cli_offers_the_groupings_the_governance_plane_knows():
+    from shipyard.cli.cost import GROUPINGS as offered
+    from shipyard.governance.cost import GROUPINGS
+
+    assert offered == GROUPINGS
