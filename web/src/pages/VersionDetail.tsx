@@ -1,7 +1,7 @@
 import { Link, useParams } from "react-router";
 import { ApiError } from "../api/client";
 import { useApi } from "../api/hooks";
-import type { Card, DeploymentDetail, GateReport, Lineage, VersionDetail as Detail } from "../api/types";
+import type { Card, DeploymentDetail, GateReport, Lineage, Page, VersionDetail as Detail } from "../api/types";
 import { ErrorPanel } from "../components/ErrorPanel";
 import { FlowGraph, shortDigest, type GraphNode } from "../components/Graph";
 import { Loading } from "../components/Loading";
@@ -81,7 +81,9 @@ function ModelCard({ path }: { path: string }) {
 
 function LineageGraph({ path, model }: { path: string; model: string }) {
   const lineage = useApi<Lineage>(path);
-  const deployment = useApi<DeploymentDetail>(`/deployments/${encodeURIComponent(model)}`);
+  // The list, not /deployments/{model}: a model that is not deployed is no error here.
+  const deployments = useApi<Page<DeploymentDetail>>("/deployments", { limit: 500 });
+  const deployment = deployments.data?.items.find((d) => d.model === model);
   if (lineage.error) return <ErrorPanel error={lineage.error} />;
   if (!lineage.data) return <Loading what="the lineage" />;
   const data = lineage.data;
@@ -96,7 +98,7 @@ function LineageGraph({ path, model }: { path: string; model: string }) {
   ];
   const edges: [string, string][] = [["source", "ingested"], ["ingested", "validation"], ["validation", "split"],
     ["split", "run"], ["run", "version"]];
-  for (const arm of deployment.data?.arms ?? []) {
+  for (const arm of deployment?.arms ?? []) {
     if (arm.version !== data.model.version) continue;
     nodes.push({ id: `arm-${arm.role}`, label: <><strong>{arm.role} arm</strong><div className="hint">{arm.share === null ? "mirrored" : `${Math.round(arm.share * 100)}% of traffic`}</div></> });
     edges.push(["version", `arm-${arm.role}`]);
