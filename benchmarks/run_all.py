@@ -27,12 +27,14 @@ FULL = {
     "serving.py": ["--duration", "10", "--rounds", "3"],
     "drift.py": ["--rows", "100000,1000000", "--rounds", "3"],
     "api.py": ["--models", "100", "--versions", "50", "--duration", "10", "--rounds", "3"],
+    "dashboard.py": ["--runs", "10000", "--rounds", "5"],
 }
 QUICK = {
     "pipelines.py": ["--rounds", "2"],
     "serving.py": ["--duration", "2", "--rounds", "2", "--churn-rows", "3000"],
     "drift.py": ["--rows", "10000", "--rounds", "2"],
     "api.py": ["--models", "4", "--versions", "3", "--duration", "1", "--rounds", "2"],
+    "dashboard.py": ["--runs", "30", "--rounds", "2"],
 }
 SHIPYARD_ONLY = {"churn_pipeline.py": (["--repeat", "3"], ["--rows", "2000", "--repeat", "1"])}
 

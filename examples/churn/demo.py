@@ -169,6 +169,13 @@ def main() -> int:
     if latest.model_name:
         print()
         print(f"Keep the model serving (Ctrl-C stops it): shipyard serve {latest.model_name} --port 8080")
+    print()
+    print("The dashboard: start the API server with `shipyard server --port 8000 --no-auth`, then open")
+    dashboard = "http://127.0.0.1:8000/"
+    if latest.model_name:
+        print(f"  {dashboard}models/{latest.model_name}  (and {dashboard}deployments/{latest.model_name}, "
+              f"{dashboard}models/{latest.model_name}/drift)")
+    print(f"Dashboard: {dashboard}")
     return 0
 
 

@@ -122,7 +122,9 @@ def test_demo_closes_the_loop(tmp_path):
     assert "The platform API (shipyard server; here on http://127.0.0.1:" in out
     assert "GET /api/v1/models/churn: team growth, 2 versions, production v2, stable arm v2, drift critical" in out
     assert "GET /api/v1/models/churn/versions: v1 archived, v2 production" in out
-    assert "Keep the model serving (Ctrl-C stops it): shipyard serve churn --port 8080" in out.strip().splitlines()[-1]
+    assert "Keep the model serving (Ctrl-C stops it): shipyard serve churn --port 8080" in out
+    assert "shipyard server --port 8000 --no-auth" in out and "http://127.0.0.1:8000/deployments/churn" in out
+    assert out.strip().splitlines()[-1] == "Dashboard: http://127.0.0.1:8000/"
 
     settings = load_settings({"SHIPYARD_HOME": str(home)})
     reset_engines()

@@ -205,3 +205,14 @@ def test_the_readme_roles_table_is_the_policy_table():
                   for row in re.findall(f"^{cells}$", readme, flags=re.M)]
     assert documented == operation_table()
     assert dict(documented)["deploy.production"] == (False, False, True, True, True)
+
+
+def test_refusal_names_the_reason_and_whom_to_ask_or_nothing_when_allowed():
+    from shipyard.governance.identity import Identity
+    from shipyard.governance.policy import refusal
+
+    viewer = Identity(name="vera", kind="user", roles={"growth": "viewer"}, authenticated=True)
+    assert refusal(viewer, "models.read", team="growth") is None
+    assert refusal(viewer, "rollback", team="growth") == (
+        "vera may not rollback for team growth: it is viewer in team growth, and rollback needs developer or above; "
+        "ask an admin of team growth for the developer role")

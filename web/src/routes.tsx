@@ -15,6 +15,14 @@ export const pageRoutes: PageRoute[] = [
   { path: "/runs", page: lazy(() => import("./pages/Runs")), nav: "Runs" },
   { path: "/runs/:runId", page: lazy(() => import("./pages/RunDetail")) },
   { path: "/catalog", page: lazy(() => import("./pages/Catalog")), nav: "Catalog" },
+  { path: "/models/:model", page: lazy(() => import("./pages/ModelDetail")) },
+  { path: "/models/:model/versions/:version", page: lazy(() => import("./pages/VersionDetail")) },
+  { path: "/models/:model/compare", page: lazy(() => import("./pages/Compare")) },
+  { path: "/models/:model/drift", page: lazy(() => import("./pages/DriftReports")) },
+  { path: "/drift/:reportId", page: lazy(() => import("./pages/DriftReport")) },
+  { path: "/deployments", page: lazy(() => import("./pages/Deployments")), nav: "Deployments" },
+  { path: "/deployments/:model", page: lazy(() => import("./pages/Deployment")) },
+  { path: "/monitoring", page: lazy(() => import("./pages/Monitoring")), nav: "Monitoring" },
   { path: "/audit", page: lazy(() => import("./pages/Audit")), nav: "Audit log" },
 ];
 

@@ -84,6 +84,12 @@ def authorize(identity: Identity, operation: str, *, team: str | None) -> None:
         raise ForbiddenError(message, hint=hint)
 
 
+def refusal(identity: Identity, operation: str, *, team: str | None) -> str | None:
+    """Why ``identity`` may not do ``operation`` on ``team`` (the refusal and what to do), or None when it may."""
+    reason = _refusal(identity, operation, team)
+    return None if reason is None else f"{reason[0]}; {reason[1]}"
+
+
 def role_allows(role: str | None, operation: str) -> bool:
     needed = OPERATIONS[operation]
     return role is not None and RANK[role] >= RANK[needed]

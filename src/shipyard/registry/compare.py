@@ -1,4 +1,5 @@
-"""Side-by-side comparison of two registered versions: state, metrics, parameters, data, inputs."""
+"""Side-by-side comparison of two registered versions: state, metrics (overall and per slice), parameters,
+data, inputs."""
 
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ def compare_versions(model: str, left: str | int, right: str | int, *,
         sides[version] = {
             "state": get_state(model, version, settings=settings).state,
             "metrics": {k: v for k, v in run.data.metrics.items() if not k.startswith("slice.")},
+            "slices": {k.removeprefix("slice."): v for k, v in run.data.metrics.items() if k.startswith("slice.")},
             "params": dict(run.data.params),
             "data": {k: v for k, v in model_version.tags.items() if k.startswith("shipyard.data.")},
             "inputs": version_signature(model, version, settings=settings) or {},
@@ -42,6 +44,7 @@ def compare_versions(model: str, left: str | int, right: str | int, *,
         "directions": {name: known.direction for name in metrics if (known := metric(name))},
         "better": {name: better_side(name, *values, versions=(str(left), str(right)))
                    for name, values in metrics.items()},
+        "slices": paired("slices"),
         "params": {k: v for k, v in paired("params").items() if v[0] != v[1]},
         "data": paired("data"),
         "inputs": {k: v for k, v in paired("inputs").items() if v[0] != v[1]},

@@ -11,15 +11,15 @@ from fastapi import APIRouter, Depends, FastAPI
 from shipyard.config import Settings, load_settings
 from shipyard.server import dashboard, problems
 from shipyard.server.auth import caller, reads
-from shipyard.server.routes import (audit, cost, deployments, health, lifecycle, me, models, monitoring, queue, runs,
-                                    signin, teams, tokens)
+from shipyard.server.routes import (audit, cost, deployments, health, lifecycle, me, models, monitoring, permissions,
+                                    queue, runs, signin, teams, tokens)
 
 API_PREFIX = "/api/v1"
 PUBLIC_PATHS = (f"{API_PREFIX}/health", f"{API_PREFIX}/auth")
 """The routes that answer without a token."""
 READS = {runs: "runs.read", queue: "runs.read", models: "models.read", lifecycle: "models.read",
-         deployments: "models.read", monitoring: "models.read", audit: "audit.read", teams: "teams.read",
-         cost: "cost.read", tokens: None}
+         deployments: "models.read", monitoring: "models.read", permissions: "models.read", audit: "audit.read",
+         teams: "teams.read", cost: "cost.read", tokens: None}
 """Each route module, and the read operation its GET routes need (None: its plane functions authorize reads,
 as listing one's own tokens needs no role in a team)."""
 

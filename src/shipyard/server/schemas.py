@@ -43,6 +43,18 @@ class IdentityOut(BaseModel):
     authenticated: bool = Field(description="False only when the server does not require tokens.")
 
 
+class PermissionOut(BaseModel):
+    allowed: bool
+    reason: str | None = Field(description="Why the caller may not, and whom to ask; null when it may.")
+
+
+class PermissionsOut(BaseModel):
+    model: str
+    team: str | None = Field(description="The team owning the model, whose roles apply.")
+    identity: str
+    operations: dict[str, PermissionOut] = Field(description="Operation (traffic.set, rollback, ...) -> verdict.")
+
+
 # ---------------------------------------------------------------- runs
 
 class StepOut(BaseModel):
@@ -258,6 +270,8 @@ class Comparison(BaseModel):
     metrics: dict[str, list[Any]]
     directions: dict[str, str]
     better: dict[str, str | None]
+    slices: dict[str, list[Any]] = Field(description="COLUMN.VALUE.METRIC -> [left, right]: the metrics per slice "
+                                                     "of the evaluation's slice columns.")
     params: dict[str, list[Any]]
     data: dict[str, list[Any]]
     inputs: dict[str, list[Any]]

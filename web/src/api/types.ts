@@ -159,6 +159,153 @@ export interface Team {
   members: Record<string, string>;
 }
 
+export interface Version {
+  model: string;
+  version: string;
+  state: string;
+  approved_by: string | null;
+  updated_at: string;
+  [key: string]: unknown;
+}
+
+export interface VersionDetail extends Version {
+  history: AuditEvent[];
+}
+
+export interface GateResult {
+  gate: string;
+  name: string;
+  passed: boolean;
+  measured: unknown;
+  threshold: unknown;
+  reason: string;
+  details: Record<string, unknown>;
+}
+
+export interface GateReport {
+  model: string;
+  version: string;
+  passed: boolean;
+  outcome: string;
+  results: GateResult[];
+}
+
+export interface Card {
+  model: string;
+  version: string;
+  format: "markdown" | "html";
+  text: string;
+  mlflow_run_id: string;
+  markdown_sha256: string;
+  html_sha256: string;
+  gate_overrides: AuditEvent[];
+}
+
+export interface Comparison {
+  model: string;
+  versions: string[];
+  state: (string | null)[];
+  metrics: Record<string, unknown[]>;
+  directions: Record<string, string>;
+  better: Record<string, string | null>;
+  slices: Record<string, unknown[]>;
+  params: Record<string, unknown[]>;
+  data: Record<string, unknown[]>;
+  inputs: Record<string, unknown[]>;
+}
+
+export interface Lineage {
+  data_source: Record<string, unknown>;
+  ingested: { digest?: string | null };
+  validation: Record<string, unknown>;
+  split: { train_digest?: string | null; holdout_digest?: string | null };
+  pipeline_run: { id: string; status: string; spec_path: string | null; mlflow_run_id: string | null };
+  model: { name: string; version: string; sha256: string | null; uri: string };
+}
+
+export interface Permissions {
+  model: string;
+  team: string | null;
+  identity: string;
+  operations: Record<string, { allowed: boolean; reason: string | null }>;
+}
+
+export interface Arm {
+  role: string;
+  version: string;
+  weight: number;
+  share: number | null;
+}
+
+export interface Rollout {
+  version: string;
+  phase: string;
+  step?: number;
+  phase_started_at?: number;
+  history?: { phase: string; step: number; at: number; reason?: string }[];
+  plan?: {
+    shadow?: { min_dwell_s?: number } | null;
+    canary?: { steps?: number[]; min_dwell_s?: number; min_requests?: number };
+    slo?: { max_error_rate?: number; max_p99_latency_ms?: number | null; max_prediction_shift?: number | null; min_requests?: number };
+  };
+  reason?: string;
+  [key: string]: unknown;
+}
+
+export interface DeploymentDetail {
+  model: string;
+  revision: number;
+  arms: Arm[];
+  routing_key: string | null;
+  rollout: Rollout | null;
+  updated_at: string | null;
+  updated_by: string | null;
+  load_failures: { version: string; error: string }[];
+}
+
+export interface DriftSummary {
+  id: string;
+  model: string;
+  version: string;
+  severity: string;
+  rows: number;
+  window_start: string;
+  window_end: string;
+  created_at: string;
+  drifted: string[];
+}
+
+export interface FeatureDrift {
+  kind: "numeric" | "categorical";
+  severity: string;
+  method: string;
+  rows: number;
+  null_rate: number;
+  reference_null_rate: number;
+  psi?: number | null;
+  wasserstein?: number;
+  jensen_shannon?: number | null;
+  p_value?: number;
+  cuts?: number[];
+  reference_bins?: number[];
+  current_bins?: number[];
+  categories?: string[];
+  reference_counts?: number[];
+  current_counts?: number[];
+  note?: string;
+}
+
+export interface DriftReport extends DriftSummary {
+  report: {
+    severity: string;
+    drifted_share: number;
+    features: Record<string, FeatureDrift>;
+    prediction: FeatureDrift | null;
+    missing_columns: string[];
+    [key: string]: unknown;
+  };
+}
+
 export interface TeamQuota {
   team: string;
   source: string | null;
