@@ -7,6 +7,7 @@ keep their outputs and only the rest runs again.
 
 from __future__ import annotations
 
+import contextlib
 import signal
 import sys
 import time
@@ -109,6 +110,7 @@ class Runner:
         self.admission_asked = False
         self.preemptions: dict[str, int] = {}
         self.stopping = False
+        self.cache_batch: tuple[contextlib.ExitStack, Any] | None = None
 
     # ------------------------------------------------------------------ public
 
@@ -281,11 +283,11 @@ class Runner:
                         attempts=state.attempts, duration_s=state.duration_s, error=state.error,
                         outputs=state.outputs, details=state.details)
 
-    def _set(self, state: StepState, new_state: str, **fields: Any) -> None:
+    def _set(self, state: StepState, new_state: str, *, session=None, **fields: Any) -> None:
         state.state = new_state
         for key, value in fields.items():
             setattr(state, key, value)
-        self._save(state)
+        self._save(state, session=session)
         self.reporter.update(state)
 
     # ------------------------------------------------------------------ loop
@@ -328,6 +330,31 @@ class Runner:
                                        if not self.failure)
 
     def _dispatch(self, order: list[str]) -> None:
+        try:
+            self._dispatch_pass(order)
+        except BaseException:
+            self._end_cache_batch(commit=False)
+            raise
+        self._end_cache_batch(commit=True)
+
+    def _cache_session(self):
+        """The one transaction in which a dispatch pass looks up and records its cache hits."""
+        if self.cache_batch is None:
+            stack = contextlib.ExitStack()
+            self.cache_batch = (stack, stack.enter_context(session_scope(self.settings)))
+        return self.cache_batch[1]
+
+    def _end_cache_batch(self, *, commit: bool) -> None:
+        """Commit the cache hits found so far (before anything else runs or is recorded), or roll them back."""
+        batch, self.cache_batch = self.cache_batch, None
+        if batch is None:
+            return
+        stack, session = batch
+        if not commit:
+            session.rollback()
+        stack.close()
+
+    def _dispatch_pass(self, order: list[str]) -> None:
         progressed = True
         while progressed:
             progressed = False
@@ -346,6 +373,7 @@ class Runner:
                     continue
                 if state.retry_at and time.monotonic() < state.retry_at:
                     continue
+                self._end_cache_batch(commit=True)
                 if not self.preflight_done:
                     self._run_preflight()
                     if self.failure:
@@ -355,6 +383,8 @@ class Runner:
                 elif self._executor().fits(node.resources):
                     self._submit(node, state, refs)
                     progressed = True
+            if self.sweeps:
+                self._end_cache_batch(commit=True)
             for name in list(self.sweeps):
                 progressed |= self._drive_sweep(self.plan.dag.node(name), self.states[name], None)
 
@@ -371,10 +401,11 @@ class Runner:
     def _try_cache(self, node: StepNode, state: StepState) -> bool:
         if self.options.no_cache or not node.cacheable or node.name in self.forced:
             return False
-        entry = store.cache_get(state.cache_key)
+        session = self._cache_session()
+        entry = store.cache_get(state.cache_key, session=session)
         if entry is None or not all(self.store.exists(ref["digest"]) for ref in entry.outputs.values()):
             return False
-        self._set(state, "cached", cache_hit=True, outputs=dict(entry.outputs), duration_s=0.0,
+        self._set(state, "cached", session=session, cache_hit=True, outputs=dict(entry.outputs), duration_s=0.0,
                   details=dict(entry.details or {}), note=step_note(node.kind, entry.details or {}))
         return True
 
