@@ -103,6 +103,19 @@ def test_dag_shapes_compute_and_then_hit_the_cache(shape, steps_module):
     assert [s.outputs for s in second.steps] == [s.outputs for s in first.steps]
 
 
+def test_cache_hits_found_in_one_pass_are_all_recorded_before_a_step_runs(steps_module):
+    chain = [node("a", "const"), node("b", "double", {"x": "a.result"}), node("c", "double", {"x": "b.result"})]
+    run(chain, steps_module)
+    chain[2] = node("c", "add", {"a": "a.result", "b": "b.result"})
+    result = run(chain, steps_module)
+    assert [s.cache_hit for s in result.steps] == [True, True, False]
+    recorded = store.get_run(result.run_id)
+    assert {s.name: (s.state, s.cache_hit) for s in recorded.steps} == {
+        "a": ("cached", True), "b": ("cached", True), "c": ("succeeded", False)}
+    assert {s.name: s.outputs["result"]["digest"] for s in recorded.steps} == \
+        {s.name: s.outputs["result"] for s in result.steps}
+
+
 def test_changed_parameter_reruns_only_what_depends_on_it(steps_module):
     nodes = [node("a", "const", params={"value": 1}), node("b", "const", params={"value": 10}),
              node("s", "add", {"a": "a.result", "b": "b.result"})]

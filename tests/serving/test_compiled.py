@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from sklearn.compose import ColumnTransformer
-from sklearn.ensemble import RandomForestClassifier
+from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor, RandomForestClassifier
 from sklearn.impute import SimpleImputer
 from sklearn.linear_model import LinearRegression, LogisticRegression
 from sklearn.pipeline import Pipeline, make_pipeline
@@ -185,7 +185,8 @@ def _lightgbm():
     (_example_features, _lightgbm),
     (_example_features, _xgboost),
     (_imputed_features, lambda: RandomForestClassifier(n_estimators=30, max_depth=8, random_state=0)),
-], ids=["lightgbm", "xgboost", "random-forest"])
+    (_example_features, lambda: HistGradientBoostingClassifier(max_iter=60, random_state=0)),
+], ids=["lightgbm", "xgboost", "random-forest", "hist-gradient-boosting"])
 def test_mixed_type_pipelines_are_compiled_and_answer_like_scikit_learn(features, estimator):
     loaded, profile = _churn_version(features(), estimator())
     loaded.compiled, reason = try_compile(loaded, profile)
@@ -211,6 +212,23 @@ def test_lightgbm_regressors_compile_in_double_precision():
     columns = _request_columns(loaded.signature)
     assert np.allclose(loaded.predict_prepared(loaded.prepare(columns))["predict"],  # a float32 rounding per leaf
                        loaded.predict(loaded.frame(columns))["predict"], rtol=1e-6, atol=1e-6)
+
+
+def test_histogram_gradient_boosting_regressors_compile_in_double_precision():
+    loaded, profile = _churn_version(_example_features(), HistGradientBoostingRegressor(max_iter=60),
+                                     target="churned")
+    loaded.compiled, reason = try_compile(loaded, profile)
+    assert loaded.compiled is not None and loaded.compiled.dtype == "float64", reason
+    columns = _request_columns(loaded.signature)
+    assert np.allclose(loaded.predict_prepared(loaded.prepare(columns))["predict"],
+                       loaded.predict(loaded.frame(columns))["predict"], rtol=1e-6, atol=1e-6)
+
+
+def test_histogram_gradient_boosting_with_categorical_splits_stays_on_scikit_learn():
+    loaded, profile = _churn_version(_imputed_features(), HistGradientBoostingClassifier(
+        max_iter=20, categorical_features=[0], random_state=0))
+    compiled, reason = try_compile(loaded, profile)
+    assert compiled is None and "categorical" in reason
 
 
 @pytest.mark.parametrize("compiled", [True, False])

@@ -9,7 +9,6 @@ from pathlib import Path
 
 from shipyard.config import Settings, load_settings
 from shipyard.errors import RefusedError, SpecError
-from shipyard.governance.directory import model_team
 from shipyard.governance.identity import current_identity
 from shipyard.governance.policy import authorize
 from shipyard.pipeline.compile import compile_spec, user_modules
@@ -82,6 +81,8 @@ def authorize_run(loaded: LoadedSpec, settings: Settings) -> None:
         authorize(identity, operation, team=spec.team)
     if not spec.trains_model:
         return
+    from shipyard.governance.directory import model_team  # the audit chain's imports, only for model pipelines
+
     owner = model_team(spec.model_name, settings=settings)
     if owner is not None and owner != spec.team:
         raise RefusedError(f"model '{spec.model_name}' is owned by team {owner}, but the spec says "

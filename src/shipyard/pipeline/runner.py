@@ -7,6 +7,7 @@ keep their outputs and only the rest runs again.
 
 from __future__ import annotations
 
+import contextlib
 import signal
 import sys
 import time
@@ -114,6 +115,7 @@ class Runner:
         self.admission_asked = False
         self.preemptions: dict[str, int] = {}
         self.stopping = False
+        self.cache_batch: tuple[contextlib.ExitStack, Any] | None = None
 
     # ------------------------------------------------------------------ public
 
@@ -284,11 +286,11 @@ class Runner:
             return
         save_state(self.run_id, state, session=session)
 
-    def _set(self, state: StepState, new_state: str, **fields: Any) -> None:
+    def _set(self, state: StepState, new_state: str, *, session=None, **fields: Any) -> None:
         state.state = new_state
         for key, value in fields.items():
             setattr(state, key, value)
-        self._save(state)
+        self._save(state, session=session)
         self.reporter.update(state)
 
     # ------------------------------------------------------------------ loop
@@ -338,6 +340,31 @@ class Runner:
                                        if not self.failure)
 
     def _dispatch(self, order: list[str]) -> None:
+        try:
+            self._dispatch_pass(order)
+        except BaseException:
+            self._end_cache_batch(commit=False)
+            raise
+        self._end_cache_batch(commit=True)
+
+    def _cache_session(self):
+        """The one transaction in which a dispatch pass looks up and records its cache hits."""
+        if self.cache_batch is None:
+            stack = contextlib.ExitStack()
+            self.cache_batch = (stack, stack.enter_context(session_scope(self.settings)))
+        return self.cache_batch[1]
+
+    def _end_cache_batch(self, *, commit: bool) -> None:
+        """Commit the cache hits found so far (before anything else runs or is recorded), or roll them back."""
+        batch, self.cache_batch = self.cache_batch, None
+        if batch is None:
+            return
+        stack, session = batch
+        if not commit:
+            session.rollback()
+        stack.close()
+
+    def _dispatch_pass(self, order: list[str]) -> None:
         progressed = True
         while progressed:
             progressed = False
@@ -356,6 +383,7 @@ class Runner:
                     continue
                 if state.retry_at and time.monotonic() < state.retry_at:
                     continue
+                self._end_cache_batch(commit=True)
                 if not self.preflight_done:
                     self._run_preflight()
                     if self.failure:
@@ -365,6 +393,8 @@ class Runner:
                 elif self._steps().fits(node.resources):
                     self._submit(node, state, refs)
                     progressed = True
+            if self.sweeps:
+                self._end_cache_batch(commit=True)
             for name in list(self.sweeps):
                 progressed |= self._drive_sweep(self.plan.dag.node(name), self.states[name], None)
 
@@ -381,10 +411,11 @@ class Runner:
     def _try_cache(self, node: StepNode, state: StepState) -> bool:
         if not self._may_use_cache(node):
             return False
-        entry = cached_entry(state.cache_key, artifacts=self.store)
+        session = self._cache_session()
+        entry = cached_entry(state.cache_key, artifacts=self.store, session=session)
         if entry is None:
             return False
-        self._set(state, "cached", cache_hit=True, outputs=dict(entry.outputs), duration_s=0.0,
+        self._set(state, "cached", session=session, cache_hit=True, outputs=dict(entry.outputs), duration_s=0.0,
                   details=dict(entry.details or {}), note=step_note(node.kind, entry.details or {}))
         return True
 

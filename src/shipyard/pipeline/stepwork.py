@@ -22,9 +22,9 @@ NOT_RETRIED = (SpecError, DataError)
 MAX_BACKOFF_S = 30.0
 
 
-def cached_entry(key: str, *, artifacts, settings: Settings | None = None) -> store.CacheRecord | None:
+def cached_entry(key: str, *, artifacts, settings: Settings | None = None, session=None) -> store.CacheRecord | None:
     """The cache entry for ``key`` when every output it names is still in the artifact store."""
-    entry = store.cache_get(key, settings=settings)
+    entry = store.cache_get(key, settings=settings, session=session)
     if entry is None or not all(artifacts.exists(ref["digest"]) for ref in entry.outputs.values()):
         return None
     return entry

@@ -10,6 +10,8 @@
   a missing string is fed as :data:`MISSING_STRING`, the imputer's marker for it;
 - scikit-learn's decision trees and their ensembles in a double-precision graph with their input rounded to
   float32 first, as scikit-learn rounds it before comparing with their (float32-derived) thresholds;
+- scikit-learn's histogram gradient boosting (no categorical splits) through skl2onnx's converter, comparing the
+  double-precision features as scikit-learn does and casting the ensemble's float32 answer back to double;
 - a ``OneHotEncoder`` with ``handle_unknown="infrequent_if_exist"`` (or ``"warn"``) that found no infrequent
   category, which then encodes an unknown category as all zeros, like ``"ignore"``.
 
@@ -80,6 +82,7 @@ def register() -> None:
             update_registered_converter(transformer, f"Shipyard{transformer.__name__}", _same_shape, converter)
         _register_boosters(update_registered_converter)
         _register_sklearn_trees()
+        _register_histogram_boosting()
         _registered = True
 
 
@@ -144,6 +147,66 @@ def _rounding_first(original):
     return convert
 
 
+_HISTOGRAM_BOOSTING = ("HistGradientBoostingClassifier", "HistGradientBoostingRegressor")
+
+
+def _register_histogram_boosting() -> None:
+    """skl2onnx's own converters, fed integer flags: it marks a leaf's missing-value direction with a Python
+    ``False``, which ONNX's attribute builder refuses in an integer list."""
+    from skl2onnx.common._registration import get_converter, register_converter
+
+    for name in _HISTOGRAM_BOOSTING:
+        alias = f"Sklearn{name}"
+        original = get_converter(alias)
+        register_converter(alias, _with_integer_flags(original), options=original.get_allowed_options(),
+                           overwrite=True)
+
+
+def _with_integer_flags(original):
+    def convert(scope, operator, container):
+        from skl2onnx.common.data_types import DoubleTensorType
+
+        if getattr(operator.raw_operator, "is_categorical_", None) is not None \
+                and np.any(operator.raw_operator.is_categorical_):
+            raise UnsupportedStep("histogram gradient boosting with categorical splits")
+        if not isinstance(operator.inputs[0].type, DoubleTensorType):
+            original(scope, operator, _TreeAttributes(container, double=False))
+            return
+
+        def in_double(scope, operator, container):  # thresholds kept in double: ai.onnx.ml 3's tensor attributes
+            original._fct(scope, operator, container, op_version=3)
+
+        # ONNX Runtime's tree ensembles compare doubles but answer in float32
+        _in_float32(scope, operator, _TreeAttributes(container, double=True), in_double, narrow_inputs=False)
+
+    return convert
+
+
+class _TreeAttributes:
+    """A container whose nodes get integer lists where a converter passed booleans and, with ``double``, their
+    double-precision thresholds and weights as tensors (ONNX's float attributes are float32)."""
+
+    _AS_TENSOR = ("nodes_values", "base_values", "target_weights", "class_weights", "nodes_hitrates")
+
+    def __init__(self, container, *, double: bool):
+        self._container, self._double = container, double
+
+    def add_node(self, op_type, inputs, outputs, op_domain="", op_version=None, name=None, **attrs):
+        from onnx import numpy_helper
+
+        for key, value in list(attrs.items()):
+            if isinstance(value, list) and any(isinstance(v, (bool, np.bool_)) for v in value):
+                attrs[key] = [int(v) for v in value]
+            elif self._double and key in self._AS_TENSOR and getattr(value, "dtype", None) == np.float64:
+                del attrs[key]
+                attrs[f"{key}_as_tensor"] = numpy_helper.from_array(value, name=f"{key}_as_tensor")
+        return self._container.add_node(op_type, inputs, outputs, op_domain=op_domain, op_version=op_version,
+                                        name=name, **attrs)
+
+    def __getattr__(self, name: str):
+        return getattr(self._container, name)
+
+
 def _fitted_trees(model) -> list:
     """The ``tree_`` of a fitted decision tree or of every tree in a forest or gradient-boosting ensemble."""
     if hasattr(model, "tree_"):
@@ -186,9 +249,9 @@ class _Retyped:
         return getattr(self._operator, name)
 
 
-def _in_float32(scope, operator, container, convert) -> None:
+def _in_float32(scope, operator, container, convert, *, narrow_inputs: bool = True) -> None:
     """Run a float32-only ``convert`` inside a double-precision graph: the features are cast to float32 (what
-    XGBoost does to its input too) and its numeric outputs back to double."""
+    XGBoost does to its input too; not with ``narrow_inputs=False``) and its numeric outputs back to double."""
     from onnx import TensorProto
     from skl2onnx.common.data_types import DoubleTensorType, FloatTensorType
 
@@ -196,9 +259,11 @@ def _in_float32(scope, operator, container, convert) -> None:
     if not isinstance(source.type, DoubleTensorType):
         convert(scope, operator, container)
         return
-    narrow = scope.declare_local_variable("float_features", FloatTensorType(source.type.shape))
-    container.add_node("Cast", [source.full_name], [narrow.full_name], to=TensorProto.FLOAT,
-                       name=scope.get_unique_operator_name("Cast"))
+    narrow = source
+    if narrow_inputs:
+        narrow = scope.declare_local_variable("float_features", FloatTensorType(source.type.shape))
+        container.add_node("Cast", [source.full_name], [narrow.full_name], to=TensorProto.FLOAT,
+                           name=scope.get_unique_operator_name("Cast"))
     outputs = []
     for output in operator.outputs:
         if isinstance(output.type, DoubleTensorType):
