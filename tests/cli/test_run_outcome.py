@@ -81,17 +81,21 @@ def test_run_says_where_each_new_version_went(project, capsys):
 
 
 def test_a_run_acting_for_a_developer_leaves_its_first_version_waiting_for_an_approver(project, capsys, monkeypatch):
+    from shipyard.config import load_settings
     from shipyard.governance.audit import read_events
     from shipyard.governance.identity import Identity, encode_identity
+    from shipyard.governance.run_grants import issue_grant
     from shipyard.pipeline.background import IDENTITY_ENV
+    from shipyard.pipeline.runner import new_run_id
 
     spec = "team: growth\n" + GATED.replace("{C}", "1.0").replace("{MIN_AUC}", "0.5")
-    monkeypatch.setenv(IDENTITY_ENV, "alice")
-    code, _, err = run(project, capsys, spec)
-    assert code == 2 and f"{IDENTITY_ENV} does not hold an identity" in err
     developer = Identity(name="dev", kind="user", roles={"growth": "developer"}, authenticated=True)
     monkeypatch.setenv(IDENTITY_ENV, encode_identity(developer))
-    code, out, _ = run(project, capsys, spec)
+    code, _, err = run(project, capsys, spec, "--run-id", new_run_id())
+    assert code == 13 and "run identity refused" in err and "not a grant the server signed" in err
+    run_id = new_run_id()
+    monkeypatch.setenv(IDENTITY_ENV, issue_grant(developer, run_id, load_settings()))
+    code, out, _ = run(project, capsys, spec, "--run-id", run_id)
     assert code == 0
     assert "rollout waits for an approver of team growth: dev may not deploy.production" in out
     assert lifecycle.get_state("tiny", "1").state == "staging"

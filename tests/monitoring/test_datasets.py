@@ -169,3 +169,19 @@ def test_columns_not_on_both_sides_are_refused(frames):
     with pytest.raises(DataError, match="column 'nope' is not in the reference data") as raised:
         data_drift(reference, current, columns=["income", "nope"])
     assert "income" in raised.value.hint
+
+
+def test_a_categorical_of_integers_is_categories_in_files_and_in_memory(tmp_path):
+    rng = np.random.default_rng(7)
+
+    def frame(n, weights):
+        return pd.DataFrame({"tier": pd.Categorical(rng.choice([1, 2, 3], n, p=weights)),
+                             "spend": rng.normal(50, 5, n)})
+
+    reference, current = frame(4_000, [0.6, 0.3, 0.1]), frame(3_000, [0.2, 0.3, 0.5])
+    in_memory = dataset_drift(build_profile(reference), current, None, SPEC)
+    from_files = data_drift(_parquet(reference, tmp_path / "ref.parquet", 1_000),
+                            _parquet(current, tmp_path / "cur.parquet", 1_000))
+    assert in_memory["features"]["tier"]["kind"] == from_files["features"]["tier"]["kind"] == "categorical"
+    assert from_files["features"] == in_memory["features"]
+    assert data_drift(reference, current)["features"] == in_memory["features"]

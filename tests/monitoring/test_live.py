@@ -73,3 +73,26 @@ def test_the_writer_feeds_it_and_metrics_export_it(settings, tmp_path):
     text = generate_latest(metrics.registry).decode()
     assert 'shipyard_feature_psi{feature="monthly",model="churn",version="1"}' in text
     assert 'shipyard_feature_drift_rows{model="churn",version="1"} 2000.0' in text
+
+
+@pytest.mark.parametrize("reference_other", [0, 40])
+def test_live_and_batch_psi_bin_unseen_categories_by_one_rule(shipyard_home, reference_other):
+    """With and without an "other" bucket in the reference, the gateway's PSI is the drift report's PSI."""
+    import pandas as pd
+
+    from shipyard.monitoring.drift import categorical_drift
+
+    settings = load_settings()
+    spec = MonitoringSpec(min_rows=10)
+    plan = {"kind": "categorical", "n": 400 + reference_other, "null_rate": 0.0, "categories": ["basic", "pro", "max"],
+            "counts": [250, 100, 50], "other": reference_other}
+    save_profile("churn", "1", {"features": {"plan": plan}}, spec, settings=settings)
+    current = pd.Series(["basic"] * 120 + ["pro"] * 40 + ["max"] * 10 + ["enterprise"] * 30 + [None] * 5,
+                        dtype=object)
+    live = LiveDrift(settings)
+    live.observe([PredictionRecord(request_id="r", timestamp=time.time(), model="churn", version="1", arm="stable",
+                                   protocol="v2", latency_ms=1.0, features={"plan": current.tolist()},
+                                   outputs={"predict": np.zeros(len(current), dtype=int)})])
+    [(_, _, _, live_psi, _)] = live.snapshot()
+    batch = categorical_drift(plan, current, spec)
+    assert live_psi == pytest.approx(batch["psi"], rel=1e-9)

@@ -227,3 +227,28 @@ def test_a_candidate_with_worse_rmse_is_rejected_by_the_champion_gate(tmp_path, 
     table = capsys.readouterr().out
     assert "metrics: rmse ↓" in table and "↓ lower is better" in table
     assert "✓" in next(line for line in table.splitlines() if "metrics: rmse ↓" in line)
+
+
+def test_a_gate_on_a_changed_card_records_a_failed_card_gate(project, capsys):
+    from mlflow.tracking import MlflowClient
+
+    from shipyard.config import load_settings
+    from shipyard.registry.cards import card_record
+    from shipyard.tracking.setup import configure_mlflow
+
+    run_with(project, GOOD, capsys)
+    configure_mlflow(load_settings())
+    record = card_record("gated", "1")
+    folder = Path(MlflowClient().get_run(record.mlflow_run_id).info.artifact_uri.replace("file://", ""))
+    card = folder / "model_card" / "model_card.md"
+    card.write_text(card.read_text().replace("gated", "trusted"))
+    capsys.readouterr()
+    assert shipyard(["gate", "gated", "1"]) == GateFailedError.exit_code
+    captured = capsys.readouterr()
+    assert "[FAIL] card" in captured.out and "card tampered: " in captured.out
+    assert "gated version 1: rejected" in captured.out
+    state = lifecycle.get_state("gated", 1)
+    assert state.state == "rejected" and "card tampered" in state.reason
+    failed = [e for e in read_events(model="gated") if e.action == "gate_failed"][-1]
+    assert [r["gate"] for r in failed.details["results"]] == ["card"]
+    assert failed.details["results"][0]["details"]["tampered"] is True

@@ -69,7 +69,7 @@ def run_command(
                                   from_step=from_step, no_deploy=no_deploy, reporter=reporter)
     else:
         try:
-            with _acting_for_whoever_started_it():
+            with _acting_for_whoever_started_it(run_id or resume):
                 if resume:
                     result = resume_run(resume, spec=spec, options=options, reporter=reporter, notice=_notice)
                 else:
@@ -110,12 +110,12 @@ def _run_through(api, pipeline: Path | None, *, resume: str | None, spec: Path |
     return remote.follow_run(api, started, reporter)
 
 
-def _acting_for_whoever_started_it():
+def _acting_for_whoever_started_it(run_id: str | None):
     """As the identity the server handed down when it started this run; else as the local identity."""
     from shipyard.governance.identity import acting_as
     from shipyard.pipeline.background import handed_down_identity
 
-    identity = handed_down_identity()
+    identity = handed_down_identity(run_id)
     return acting_as(identity) if identity is not None else contextlib.nullcontext()
 
 

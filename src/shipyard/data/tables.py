@@ -140,9 +140,19 @@ def _file_kind(text: str, base_dir: Path) -> str:
 
 
 def _without_pandas_index(schema: pa.Schema) -> pa.Schema:
-    index = {c for c in (schema.pandas_metadata or {}).get("index_columns", []) if isinstance(c, str)}
+    """The schema of the columns pandas wrote, without its index; a column that was a pandas categorical
+    is dictionary-typed again (Parquet keeps only its values' type), so that it is read as categories."""
+    pandas = schema.pandas_metadata or {}
+    index = {c for c in pandas.get("index_columns", []) if isinstance(c, str)}
     for name in index & set(schema.names):
         schema = schema.remove(schema.get_field_index(name))
+    for column in pandas.get("columns", []):
+        name = column.get("field_name")
+        if column.get("pandas_type") == "categorical" and name in schema.names:
+            position = schema.get_field_index(name)
+            field = schema.field(position)
+            if not pa.types.is_dictionary(field.type):
+                schema = schema.set(position, field.with_type(pa.dictionary(pa.int32(), field.type)))
     return schema.remove_metadata()
 
 

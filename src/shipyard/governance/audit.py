@@ -10,7 +10,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from sqlalchemy import event as orm_event
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from shipyard.config import Settings
@@ -24,6 +24,8 @@ GENESIS = "0" * 64
 PRUNED = "audit_pruned"
 """The action of the event that records which oldest events were deleted after export (``through_seq``)."""
 _APPEND_ATTEMPTS = 20
+_HEAD_LOCK_KEY = 0x5348_4155
+"""PostgreSQL advisory lock held by the transaction that appends, so that appends take turns on the head."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -120,8 +122,23 @@ def _checkpoint_after_commit(session, seq: int, settings: Settings | None) -> No
     orm_event.listen(session, "after_soft_rollback", rolled_back, once=True)
 
 
+def _lock_head(session) -> None:
+    """Make this transaction the only one that may append until it ends, before it reads the head.
+
+    A row lock on the newest event is not enough: a writer waiting on it still reads the old newest event
+    once the lock is released and takes the same sequence number. PostgreSQL takes a transaction-scoped
+    advisory lock; SQLite takes its database write lock with an update that touches no row.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _HEAD_LOCK_KEY})
+    else:
+        session.execute(update(AuditEvent).where(AuditEvent.seq < 0).values(seq=AuditEvent.seq),
+                        execution_options={"synchronize_session": False})
+
+
 def _append(session, actor, action, model, version, from_state, to_state, reason, details,
             authenticated) -> Event:
+    _lock_head(session)
     last = session.scalars(select(AuditEvent).order_by(AuditEvent.seq.desc()).limit(1).with_for_update()).first()
     event = Event(seq=(last.seq + 1) if last else 1, time=datetime.now(timezone.utc), actor=actor, action=action,
                   model=model, version=None if version is None else str(version), from_state=from_state,

@@ -77,9 +77,14 @@ def _open(data: str | Path | Any, base_dir: Path | None, databases: dict[str, st
 
 
 def _kind(kind: pa.DataType) -> str | None:
-    """How a column of this Arrow type is judged; None: not at all (times, bytes, nested values)."""
+    """How a column of this Arrow type is judged; None: not at all (times, bytes, nested values).
+
+    A dictionary-encoded column (a pandas categorical, also when written to Parquet) holds categories,
+    whatever its values' type, as :func:`shipyard.monitoring.profile.is_numeric` judges it in memory.
+    """
     if pa.types.is_dictionary(kind):
-        kind = kind.value_type
+        value_type = kind.value_type
+        return CATEGORICAL if _kind(value_type) is not None else None
     if pa.types.is_integer(kind) or pa.types.is_floating(kind) or pa.types.is_decimal(kind):
         return NUMERIC
     if pa.types.is_string(kind) or pa.types.is_large_string(kind) or pa.types.is_boolean(kind) or \

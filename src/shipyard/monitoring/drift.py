@@ -104,6 +104,34 @@ def categorical_drift(reference: dict[str, Any], values: pd.Series | np.ndarray,
     return judge_categorical(reference, frequencies.index.tolist(), frequencies.to_numpy(), nulls, spec)
 
 
+def reference_slots(reference: dict[str, Any]) -> np.ndarray:
+    """A categorical reference's counts per slot: each listed category, its "other" bucket, then a slot for
+    values it never saw (empty in the reference)."""
+    return np.asarray([*reference["counts"], reference.get("other", 0), 0], dtype="float64")
+
+
+def current_slots(reference: dict[str, Any], categories: list[str], counts: np.ndarray) -> np.ndarray:
+    """Counts per category (as text) put into the reference's slots (see :func:`reference_slots`).
+
+    A value outside the reference's listed categories counts as its "other" bucket when the reference had
+    one (it was then among the rarer categories), else as never seen. Batch and live drift both bin so.
+    """
+    counts = np.asarray(counts, dtype="float64")
+    listed = list(reference["categories"])
+    slot = {category: i for i, category in enumerate(listed)}
+    position = np.fromiter((slot.get(c, -1) for c in categories), dtype="int64", count=len(categories))
+    seen = position >= 0
+    known = np.bincount(position[seen], weights=counts[seen], minlength=len(listed))
+    unseen = float(counts[~seen].sum())
+    other_share = reference.get("other", 0) > 0
+    return np.concatenate([known, [unseen if other_share else 0.0, 0.0 if other_share else unseen]])
+
+
+def categorical_psi(reference_counts: np.ndarray, current_counts: np.ndarray) -> float:
+    """PSI over the slots the reference knows: never-seen values are judged by their share, not here."""
+    return psi(reference_counts[:-1], current_counts[:-1])
+
+
 def judge_categorical(reference: dict[str, Any], categories: list[str], counts: np.ndarray, nulls: int,
                       spec: MonitoringSpec) -> dict[str, Any]:
     """A categorical column's drift from its counts per category (as text) and its nulls."""
@@ -112,20 +140,13 @@ def judge_categorical(reference: dict[str, Any], categories: list[str], counts: 
     result: dict[str, Any] = {"kind": "categorical", "rows": size, "null_rate": float(nulls / size) if size else 0.0,
                               "reference_null_rate": reference["null_rate"]}
     listed = list(reference["categories"])
-    # slots: each listed category, the reference's "other" bucket, then values it never saw
-    ref_counts = np.asarray([*reference["counts"], reference.get("other", 0), 0], dtype="float64")
+    ref_counts = reference_slots(reference)
     if not counts.sum() or not ref_counts.sum():
         return {**result, "severity": worst(_null_severity(result, spec)), "method": "none",
                 "note": "no values to compare"}
-    slot = {category: i for i, category in enumerate(listed)}
-    position = np.fromiter((slot.get(c, -1) for c in categories), dtype="int64", count=len(categories))
-    seen = position >= 0
-    known = np.bincount(position[seen], weights=counts[seen], minlength=len(listed))
-    unseen = float(counts[~seen].sum())
+    cur_counts = current_slots(reference, categories, counts)
+    unseen = float(counts.sum() - cur_counts[:len(listed)].sum())
     present_rows = float(counts.sum())
-    # values outside the reference's listed categories count as its "other" bucket when it had one
-    other_share = reference.get("other", 0) > 0
-    cur_counts = np.concatenate([known, [unseen if other_share else 0.0, 0.0 if other_share else unseen]])
     unseen_share = unseen / present_rows
     result.update(unseen_share=unseen_share, categories=listed[:30], reference_counts=ref_counts[:30].tolist(),
                   current_counts=cur_counts[:30].tolist())
@@ -138,7 +159,7 @@ def judge_categorical(reference: dict[str, Any], categories: list[str], counts: 
         return {**result, "psi": None, "jensen_shannon": None, "method": "unseen share",
                 "severity": worst(unseen_severity, _null_severity(result, spec))}
     distance = _jensen_shannon(ref_seen, cur_seen)
-    stability = psi(ref_seen, cur_seen)
+    stability = categorical_psi(ref_counts, cur_counts)
     result.update(psi=stability, jensen_shannon=distance)
     if seen_rows < spec.small_sample:
         from scipy import stats

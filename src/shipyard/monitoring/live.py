@@ -17,7 +17,8 @@ import numpy as np
 import pandas as pd
 
 from shipyard.config import Settings
-from shipyard.monitoring.drift import psi
+from shipyard.monitoring.drift import categorical_psi, current_slots, psi, reference_slots
+from shipyard.monitoring.profile import category_counts
 
 log = logging.getLogger(__name__)
 
@@ -29,8 +30,8 @@ class _Feature:
             self.cuts = np.asarray(reference["cuts"], dtype="float64")
             self.reference = np.asarray(reference["counts"], dtype="float64")
         else:
-            self.index = pd.Index(reference["categories"])
-            self.reference = np.asarray([*reference["counts"], reference.get("other", 0) + 0.0], dtype="float64")
+            self.categorical_reference = reference
+            self.reference = reference_slots(reference)
         self.counts = np.zeros((buckets, self.reference.size))
 
     def add(self, bucket: int, values: list) -> None:
@@ -39,10 +40,14 @@ class _Feature:
             array = array[np.isfinite(array)]
             bins = np.searchsorted(self.cuts, array, side="right")
         else:
-            present = [v for v in values if v is not None]
-            bins = self.index.get_indexer(pd.Index(present).astype(str))
-            bins[bins < 0] = self.reference.size - 1  # unseen values count against the reference's "other"
+            frequencies, _ = category_counts(pd.Series(values, dtype=object))
+            self.counts[bucket] += current_slots(self.categorical_reference, frequencies.index.tolist(),
+                                                 frequencies.to_numpy())
+            return
         self.counts[bucket] += np.bincount(bins, minlength=self.reference.size)
+
+    def stability(self, current: np.ndarray) -> float:
+        return psi(self.reference, current) if self.numeric else categorical_psi(self.reference, current)
 
 
 class LiveDrift:
@@ -106,5 +111,5 @@ class LiveDrift:
                     current = feature.counts.sum(axis=0)
                     rows = int(current.sum())
                     if rows >= self._min_rows.get(key, 1):
-                        out.append((*key, name, psi(feature.reference, current), rows))
+                        out.append((*key, name, feature.stability(current), rows))
         return out

@@ -23,6 +23,7 @@ MAX_CATEGORIES = 100
 
 
 def is_numeric(values: pd.Series) -> bool:
+    """Numbers are judged as numbers; booleans and categoricals (of numbers too) as categories."""
     import pandas as pd
 
     return pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values)

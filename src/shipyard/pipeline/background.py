@@ -24,9 +24,10 @@ from pathlib import Path
 
 from shipyard import errors
 from shipyard.config import Settings, load_settings
-from shipyard.errors import BackendError, NotFoundError, RefusedError, ShipyardError, SpecError, UsageError
-from shipyard.governance.identity import Identity, current_identity, decode_identity, encode_identity
+from shipyard.errors import BackendError, NotFoundError, RefusedError, ShipyardError, SpecError
+from shipyard.governance.identity import Identity, current_identity
 from shipyard.governance.policy import authorize
+from shipyard.governance.run_grants import issue_grant, redeem_grant
 from shipyard.pipeline.api import authorize_run, fixed_spec, resumable_run
 from shipyard.pipeline.compile import compile_spec
 from shipyard.pipeline.runner import new_run_id
@@ -177,16 +178,16 @@ def _team_of(record) -> str | None:
     return team if isinstance(team, str) else None
 
 
-def handed_down_identity() -> Identity | None:
-    """The identity this process acts as when :func:`_launch` started it; None when a user did."""
-    text = os.environ.get(IDENTITY_ENV)
-    if not text:
+def handed_down_identity(run_id: str | None, settings: Settings | None = None) -> Identity | None:
+    """The identity this process acts as when :func:`_launch` started it for ``run_id``; None when a user did.
+
+    The grant must carry the server's signature and name this run: an identity typed into the environment
+    by hand is refused.
+    """
+    grant = os.environ.get(IDENTITY_ENV)
+    if not grant:
         return None
-    try:
-        return decode_identity(text)
-    except ValueError as exc:
-        raise UsageError(f"{IDENTITY_ENV} does not hold an identity ({exc})",
-                         hint=f"unset {IDENTITY_ENV}: the server sets it for the runs it starts") from None
+    return redeem_grant(grant, run_id, settings or load_settings())
 
 
 def write_failure(path: Path, error: ShipyardError) -> None:
@@ -207,7 +208,7 @@ def _read_failure(path: Path) -> ShipyardError | None:
     return kind(str(data.get("message")), headline=data.get("headline"), hint=data.get("hint"))
 
 
-def _environment(settings: Settings, actor: str) -> dict[str, str]:
+def _environment(settings: Settings, actor: str, run_id: str) -> dict[str, str]:
     """The server's environment for the run's process, which runs in-process against these stores, never as
     a client of a server."""
     env = {name: value for name, value in os.environ.items() if name not in ("SHIPYARD_URL", "SHIPYARD_TOKEN")}
@@ -220,7 +221,7 @@ def _environment(settings: Settings, actor: str) -> dict[str, str]:
     if identity.is_local:
         env.pop(IDENTITY_ENV, None)
     else:
-        env[IDENTITY_ENV] = encode_identity(identity)
+        env[IDENTITY_ENV] = issue_grant(identity, run_id, settings)
     return env
 
 
@@ -238,7 +239,7 @@ def _launch(args: list[str], run_id: str, *, actor: str, settings: Settings, res
     with open(log_path, "ab") as log:
         process = subprocess.Popen([sys.executable, "-m", "shipyard", *args, "--failure-file", str(failure_path)],
                                    stdin=subprocess.DEVNULL,
-                                   stdout=log, stderr=subprocess.STDOUT, env=_environment(settings, actor),
+                                   stdout=log, stderr=subprocess.STDOUT, env=_environment(settings, actor, run_id),
                                    start_new_session=True)
     threading.Thread(target=process.wait, name=f"reap-run-{run_id}", daemon=True).start()
     deadline = time.monotonic() + RECORDED_WITHIN_S

@@ -111,6 +111,9 @@ def evaluate_gates(model: str, version: str | int, *, settings: Settings | None 
     if spec.promotion is None:
         raise RefusedError(f"the spec of {model} version {version} declares no promotion gates",
                            hint="add a 'promotion:' section with gates to the pipeline YAML")
+    tampered = _tampered_card(model, version, settings)
+    if tampered is not None:
+        return GateReport(model=model, version=version, passed=False, results=(tampered,), outcome="rejected")
     gates, task = spec.promotion.gates, spec.task()
     extra = tuple(sorted({ref.partition(":")[0] for ref in [f.function for f in spec.features if f.function]}))
     candidate = load_model_version(model, version, settings=settings, extra_modules=extra)
@@ -166,6 +169,21 @@ def evaluate_gates(model: str, version: str | int, *, settings: Settings | None 
     passed = all(r.passed for r in results)
     return GateReport(model=model, version=version, passed=passed, results=tuple(results),
                       outcome="staging" if passed else "rejected")
+
+
+def _tampered_card(model: str, version: str, settings: Settings) -> g.GateResult | None:
+    """A failed card gate when the version's card was changed after it was written; nothing else is measured,
+    since loading the version refuses a changed card."""
+    from shipyard.registry.cards import card_record, verify_card
+
+    if card_record(model, version, settings=settings) is None:
+        return None
+    problems = verify_card(model, version, settings=settings)
+    if not problems:
+        return None
+    return g.GateResult(gate="card", name="model card", passed=False,
+                        reason="card tampered: " + "; ".join(problems),
+                        details={"tampered": True, "problems": problems})
 
 
 def gate_version(model: str, version: str | int, *, settings: Settings | None = None,

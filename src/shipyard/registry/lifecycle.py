@@ -149,14 +149,21 @@ def _missing(session, model: str, version: str) -> NotFoundError:
                          hint="`shipyard models list` shows the registered models")
 
 
+def lock_head(session, model: str) -> ModelHead | None:
+    """Lock the model's head row; every change to a model's versions takes it first, then the version rows,
+    so that concurrent transitions and rollbacks queue on the head instead of deadlocking."""
+    return session.get(ModelHead, model, with_for_update=True)
+
+
 def apply_transition(session, model: str, version: str | int, to_state: str, *, actor: str,
                      reason: str | None = None, action: str | None = None, details: dict[str, Any] | None = None,
                      by_deployment: bool = False) -> list[VersionState]:
     """:func:`transition` inside the caller's transaction; returns the records to mirror once it commits."""
     version = str(version)
     touched: list[VersionState] = []
+    head = lock_head(session, model)
     row = session.get(ModelVersionState, (model, version), with_for_update=True)
-    if row is None:
+    if row is None or head is None:
         raise _missing(session, model, version)
     authorize_for_model(OPERATION_BY_STATE[to_state], model, session=session)
     if to_state not in ALLOWED[row.state]:
@@ -177,7 +184,6 @@ def apply_transition(session, model: str, version: str | int, to_state: str, *, 
     if to_state == "production" and row.approval == "manual" and not row.approved_by:
         raise RefusedError(f"{model} version {version} needs a manual approval before production",
                            hint=f"shipyard models approve {model} {version} --approver NAME")
-    head = session.get(ModelHead, model, with_for_update=True)
     seen = head.row_version
     from_state = row.state
     if to_state == "production":
@@ -342,7 +348,7 @@ def apply_rollback(session, model: str, *, actor: str, reason: str, to_version: 
     if not reason or not reason.strip():
         raise RefusedError("a rollback must give a reason", hint="pass --reason TEXT")
     touched: list[VersionState] = []
-    head = session.get(ModelHead, model, with_for_update=True)
+    head = lock_head(session, model)
     if head is None:
         raise _missing(session, model, "0")
     authorize_for_model("rollback", model, session=session)

@@ -15,11 +15,15 @@ import json
 import time
 from collections.abc import Collection
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from shipyard.config import Settings, gateway_scopes
 from shipyard.governance.token_grants import Grant, grants_revision, read_grants
 from shipyard.serving.errors import RequestError
 from shipyard.serving.periodic import Periodic
+
+if TYPE_CHECKING:
+    from shipyard.serving.metrics import GatewayMetrics
 
 FULL_RELOAD_S = 60.0
 """The grants are read whole at least this often, whatever the revision says."""
@@ -46,7 +50,8 @@ class Refusal:
 
 
 class TokenGuard:
-    def __init__(self, required: Collection[str], *, settings: Settings, refresh_interval_s: float = 0.25):
+    def __init__(self, required: Collection[str], *, settings: Settings, refresh_interval_s: float = 0.25,
+                 metrics: GatewayMetrics | None = None):
         self.required = frozenset(gateway_scopes(",".join(required), "the required token scopes"))
         self.settings = settings
         self.refresh_interval_s = refresh_interval_s
@@ -55,7 +60,7 @@ class TokenGuard:
         self._read_at = 0.0
         self.refresh()  # a gateway that cannot read the tokens does not start: it would refuse everyone
         self._loop = Periodic("token-guard", refresh_interval_s, self.refresh,
-                              "could not read API tokens; keeping the last known ones (expiry is still checked)")
+                              "could not read API tokens; keeping the last known ones (expiry is still checked)", metrics)
         self.start, self.stop = self._loop.start, self._loop.stop
 
     def refresh(self) -> bool:

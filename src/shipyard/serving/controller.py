@@ -31,7 +31,8 @@ class RolloutController:
         self.follower = follower
         self.settings = settings
         self.tick_s = tick_s
-        self._loop = Periodic("rollout-controller", tick_s, self.tick, "rollout controller tick failed; trying again")
+        self._loop = Periodic("rollout-controller", tick_s, self.tick, "rollout controller tick failed; trying again",
+                              gateway.metrics)
         self.start, self.stop = self._loop.start, self._loop.stop
 
     def tick(self) -> None:

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from shipyard.config import Settings, load_settings
 from shipyard.errors import NotFoundError, RefusedError
 from shipyard.governance.audit import append_event
-from shipyard.registry.lifecycle import VersionState, apply_transition, mirror_changes, reconcile
+from shipyard.registry.lifecycle import VersionState, apply_transition, lock_head, mirror_changes, reconcile
 from shipyard.store.db import session_scope
 from shipyard.store.models import Deployment, ModelHead, ModelVersionState, VersionReference
 
@@ -99,6 +99,7 @@ def promote_to_stable(model: str, version: str, *, actor: str, reason: str | Non
     """A stable arm serves the production version: a staging version is promoted (approval enforced)."""
 
     def promote(session: Session, before: DeploymentState) -> list[VersionState]:
+        lock_head(session, model)
         row = session.get(ModelVersionState, (model, version), with_for_update=True)
         if row is not None and row.state == "production":
             return []

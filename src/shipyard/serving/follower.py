@@ -50,7 +50,7 @@ class DeploymentFollower:
         self.failed: dict[tuple[str, str], tuple[float, str]] = {}
         self._lock = threading.Lock()
         self._loop = Periodic("deployment-follower", poll_interval_s, self.sync_once,
-                              "could not read deployments; serving the last known routes")
+                              "could not read deployments; serving the last known routes", gateway.metrics)
         self.start = self._loop.start
 
     def stop(self) -> None:

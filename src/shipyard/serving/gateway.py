@@ -64,7 +64,8 @@ class Gateway:
 
     def require_token(self, scopes: Collection[str], *, settings: Settings, refresh_interval_s: float = 0.25) -> None:
         """Refuse inference and/or ``/metrics`` (``scopes``) to requests without a token granting them."""
-        self.guard = TokenGuard(scopes, settings=settings, refresh_interval_s=refresh_interval_s) if scopes else None
+        self.guard = TokenGuard(scopes, settings=settings, refresh_interval_s=refresh_interval_s,
+                                metrics=self.metrics) if scopes else None
 
     def start(self) -> None:
         if self.prediction_log is not None:

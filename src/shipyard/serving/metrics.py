@@ -41,6 +41,11 @@ class GatewayMetrics:
         self.load_failures = Counter("shipyard_version_load_failures_total", "Versions that failed to load or "
                                      "warm up and were kept out of traffic.", ("model", "version"),
                                      registry=self.registry)
+        self.loop_failures = Counter("shipyard_background_loop_failures_total", "Failed attempts of the gateway's "
+                                     "background loops (following deployments, rollouts, watches, tokens).",
+                                     ("loop",), registry=self.registry)
+        self.loop_failing = Gauge("shipyard_background_loop_failing", "1 while a background loop's attempts fail "
+                                  "(the metadata store unreachable, say), else 0.", ("loop",), registry=self.registry)
         self.shadow_skipped = Counter("shipyard_shadow_skipped_total", "Mirrored requests skipped because the "
                                       "shadow version was backed up.", ("model", "version"), registry=self.registry)
 

@@ -91,7 +91,8 @@ class StableVersionWatch:
         self.owner = new_owner()
         self.status: dict[str, WatchStatus] = {}
         self._page_failed_at: dict[tuple[str, str], float] = {}
-        self._loop = Periodic("stable-watch", self.interval_s, self.tick, "stable watch tick failed; trying again")
+        self._loop = Periodic("stable-watch", self.interval_s, self.tick, "stable watch tick failed; trying again",
+                              gateway.metrics)
         self.start = self._loop.start
 
     def stop(self) -> None:
