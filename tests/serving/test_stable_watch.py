@@ -9,6 +9,7 @@ import time
 
 import httpx
 import pytest
+from sqlalchemy import delete
 
 from shipyard.governance.audit import read_events
 from shipyard.serving.app import create_app
@@ -17,6 +18,8 @@ from shipyard.serving.gateway import Gateway
 from shipyard.serving.stable_watch import watched_plan
 from shipyard.serving.traffic import deploy
 from shipyard.spec.deployment import DeploymentSpec
+from shipyard.store.db import session_scope
+from shipyard.store.models import GatewayWindow, StableWatch
 
 from monitoring.webhook import Receiver
 
@@ -54,6 +57,9 @@ def served(fleet):
         return server
 
     started = []
+    with session_scope(fleet) as session:  # each test's watch starts afresh: no lease, baseline or page remembered
+        session.execute(delete(StableWatch).where(StableWatch.model == "synth"))
+        session.execute(delete(GatewayWindow).where(GatewayWindow.model == "synth"))
     deploy("synth", "1", actor="test", settings=fleet)
     yield start
     for server in started:
