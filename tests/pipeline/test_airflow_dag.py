@@ -30,7 +30,7 @@ steps:
   - {name: extract, function: 'etl_steps:extract'}
   - {name: clean, function: 'etl_steps:clean', inputs: {raw: extract.result}, retries: 0}
   - {name: report, function: 'etl_steps:report', inputs: {rows: clean.result, raw: extract.result},
-     resources: {cpu: 4, memory: 16GiB, gpu: 2, gpu_type: [A100], spot: true, priority: batch-low}}
+     resources: {cpu: 4, memory: 16GiB, gpu: 2, gpu_type: [A100], spot: required, priority: batch-low}}
   - {name: score, function: 'etl_steps:score', inputs: {rows: clean.result},
      resources: {cpu: 1, gpu: 0.25, expected_duration: 2h}}
 """
@@ -115,6 +115,11 @@ def test_the_exports_pool_and_priority_override_every_step(etl):
     assert {pod["priority_class"] for pod in pods_of(config).values()} == {"batch-high"}
     _, config = export(etl, flavour="kubernetes", pod=PodOptions(image="i", pool="spot"))
     assert all(pod["node_selector"] == {"shipyard.io/spot": "true"} for pod in pods_of(config).values())
+
+
+def test_a_step_allowed_on_spot_tolerates_it_without_selecting_it():
+    settings = pod_settings(StepResources(cpu=1, spot=True), PodOptions(image="i"))
+    assert [t["key"] for t in settings["tolerations"]] == ["shipyard.io/spot"] and settings["node_selector"] == {}
 
 
 def test_on_demand_pods_tolerate_no_spot_taint():

@@ -30,7 +30,7 @@ timeout: 20m
 retries: 1
 step_options:
   train: {resources: {cpu: 8, memory: 32GiB, gpu: 2, gpu_type: [A100, H100], spot: true}, retries: 3}
-  sweep: {resources: {cpu: 2, gpu: 0.25, spot: true}}
+  sweep: {resources: {cpu: 2, gpu: 0.25, spot: required}}
   evaluate: {resources: {cpu: 1, priority: batch-high}}
 steps:
   - {name: a_very_long_user_step_name_that_goes_on_and_on_and_on, function: 'my_steps:report',
@@ -104,6 +104,7 @@ def test_spot_and_on_demand_nodes_and_priorities():
     job_target, dag = target()
     spot_toleration = {"key": "shipyard.io/spot", "operator": "Exists", "effect": "NoSchedule"}
     off_spot = {"key": "shipyard.io/spot", "operator": "NotIn", "values": ["true"]}
+    on_spot = {"key": "shipyard.io/spot", "operator": "In", "values": ["true"]}
     for name in dag.names:
         pod = as_dict(step_job(job_target, dag.node(name)))["spec"]["template"]["spec"]
         assert pod["restartPolicy"] == "Never" and pod["serviceAccountName"] == "pipelines"
@@ -113,6 +114,7 @@ def test_spot_and_on_demand_nodes_and_priorities():
             "requiredDuringSchedulingIgnoredDuringExecution", {}).get("nodeSelectorTerms", [])
             for e in term["matchExpressions"]]
         assert (off_spot in expressions) == (not spot)
+        assert (on_spot in expressions) == (name == "sweep"), "spot: required keeps the step on spot nodes"
         expected = {"sweep": "batch-low", "train": "batch-low", "evaluate": "batch-high"}.get(name, "batch")
         assert pod["priorityClassName"] == expected
     for name in ("batch-low", "batch", "batch-high"):

@@ -19,6 +19,13 @@ def names(cluster, mask):
     return [cluster.nodes[i].name for i in np.flatnonzero(mask)]
 
 
+def test_a_spot_only_task_goes_to_spot_nodes_only():
+    c = inventory()
+    assert names(c, feasible(Task(name="s", cpu_milli=500, spot=True, spot_only=True), c)) == ["spot"]
+    assert why_not(Task(name="s", cpu_milli=0, spot=True, spot_only=True), c, 0) == \
+        "on-demand node: the task runs on spot only"
+
+
 def test_capacity_gpu_type_spot_and_taints_each_exclude_nodes():
     c = inventory()
     assert names(c, feasible(Task(name="a", cpu_milli=2000, num_gpu=4), c)) == ["v100"]

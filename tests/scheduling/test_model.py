@@ -62,10 +62,11 @@ def test_a_steps_pod_reads_back_as_the_same_task_in_the_extender():
     from shipyard.scheduling.model import task_for_step
 
     for resources in (StepResources(), StepResources(gpu=0.5, spot=True, gpu_types=("T4",), expected_duration=90.0),
-                      StepResources(cpu=8, memory=64 * 2**30, gpu=8, priority="batch-high")):
+                      StepResources(cpu=8, memory=64 * 2**30, gpu=8, priority="batch-high"),
+                      StepResources(cpu=2, spot=True, spot_only=True)):
         task = task_for_step("train", resources, team="fraud")
         read_back = pod_to_task(pod_for_task(task, name="train", namespace="ml"))
         assert read_back.name == "ml/train"
         for field in ("cpu_milli", "memory_mib", "num_gpu", "gpu_milli", "gpu_types", "team", "priority_class",
-                      "spot", "duration_s"):
+                      "spot", "spot_only", "duration_s"):
             assert getattr(read_back, field) == getattr(task, field), field

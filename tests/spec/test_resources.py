@@ -32,7 +32,7 @@ def test_every_key_is_read_and_normalised():
     resources = resources_of("{cpu: 4, memory: 16GiB, gpu: 2, gpu_memory: 40GiB, gpu_type: [A100, H100], "
                              "expected_duration: 3h, spot: true, priority: batch-low}")
     assert (resources.gpu, resources.gpu_memory, resources.gpu_type) == (2, 40 * 2**30, ("A100", "H100"))
-    assert (resources.expected_duration, resources.spot, resources.priority) == (3 * 3600, True, "batch-low")
+    assert (resources.expected_duration, resources.spot, resources.priority) == (3 * 3600, "allowed", "batch-low")
     assert schema_problems("{gpu: 2, gpu_type: A100, expected_duration: 3h, spot: true, priority: 500}") == []
 
 
@@ -68,6 +68,22 @@ def test_bad_resources_are_spec_errors_that_say_what_is_allowed(text, says):
                                   "{spot: maybe}"])
 def test_the_schema_rejects_what_the_loader_rejects(text):
     assert schema_problems(text)
+
+
+@pytest.mark.parametrize("text, use, spot, spot_only", [
+    ("{}", "never", False, False), ("{spot: false}", "never", False, False), ("{spot: true}", "allowed", True, False),
+    ("{spot: allowed}", "allowed", True, False), ("{spot: required}", "required", True, True),
+    ("{spot: never}", "never", False, False)])
+def test_spot_is_allowed_required_or_never(text, use, spot, spot_only):
+    from shipyard.pipeline.compile import compile_spec
+    from shipyard.scheduling.model import task_for_step
+
+    assert resources_of(text).spot == use and schema_problems(text) == []
+    node = compile_spec(parse_spec(BASE.format(resources=text)).spec, spec_text="", spec_filename="p.yaml",
+                        source_digest=None).node("fit")
+    assert (node.resources.spot, node.resources.spot_only) == (spot, spot_only)
+    task = task_for_step("fit", node.resources)
+    assert (task.spot, task.spot_only) == (spot, spot_only)
 
 
 def test_compiled_steps_carry_every_resource_key():

@@ -4,8 +4,9 @@ A step's resources become the container's requests and limits (whole GPUs as
 ``nvidia.com/gpu``, which Kubernetes only accepts as a limit equal to the request; a
 share of one GPU, its models and the expected duration as the annotations the
 scheduling plane's kube-scheduler extender reads). ``resources.spot`` picks the node
-pool: spot pods select the nodes labelled ``shipyard.io/spot`` and tolerate their taint;
-on-demand pods, without the toleration, are kept off them. ``resources.priority`` is the
+pool: ``required`` pods select the nodes labelled ``shipyard.io/spot`` and tolerate their
+taint, ``allowed`` pods tolerate it and may land on either pool, ``never`` pods, without the
+toleration, are kept off spot nodes. ``resources.priority`` is the
 pod's ``priorityClassName`` (``batch-low`` may be preempted for anything above it).
 The export's options override the pool and the priority for every step.
 """
@@ -86,10 +87,14 @@ def pod_settings(resources: StepResources | None, options: PodOptions) -> dict:
                         hint=f"pools: {', '.join(POOLS)}")
     bookkeeping = resources is None
     resources = BOOKKEEPING if resources is None else resources
-    spot = options.pool == "spot" if options.pool is not None else resources.spot and not bookkeeping
+    if options.pool is not None:
+        tolerate_spot = select_spot = options.pool == "spot"
+    else:
+        tolerate_spot = (resources.spot or resources.spot_only) and not bookkeeping
+        select_spot = resources.spot_only and not bookkeeping
     labels = {"app.kubernetes.io/managed-by": "shipyard", **({TEAM_LABEL: options.team} if options.team else {})}
     return {"image": options.image, "namespace": options.namespace,
             "resources": container_resources(resources), "annotations": annotations(resources),
-            "node_selector": {**({SPOT: "true"} if spot else {}), **options.node_selector},
-            "tolerations": tolerations(spot, resources.gpu),
+            "node_selector": {**({SPOT: "true"} if select_spot else {}), **options.node_selector},
+            "tolerations": tolerations(tolerate_spot, resources.gpu),
             "priority_class": options.priority_class or resources.priority, "labels": labels}

@@ -21,8 +21,8 @@ _STEPS = "shipyard.pipeline.steps"
 def _resources(resources: Resources) -> StepResources:
     return StepResources(cpu=resources.cpu, memory=resources.memory, gpu=resources.gpu,
                          gpu_memory=resources.gpu_memory, gpu_types=resources.gpu_type,
-                         expected_duration=resources.expected_duration, spot=resources.spot,
-                         priority=resources.priority)
+                         expected_duration=resources.expected_duration, spot=resources.spot != "never",
+                         spot_only=resources.spot == "required", priority=resources.priority)
 
 
 def user_modules(spec: PipelineSpec) -> tuple[str, ...]:

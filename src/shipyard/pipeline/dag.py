@@ -20,6 +20,9 @@ class StepResources:
     gpu_types: tuple[str, ...] = ()
     expected_duration: float | None = None
     spot: bool = False
+    """The step may run on spot capacity."""
+    spot_only: bool = False
+    """The step runs on spot capacity only."""
     priority: str = "batch"
 
 

@@ -135,8 +135,10 @@ def placement(node: StepNode):
     client = kubernetes_client()
     terms = []
     tolerations = []
-    if node.resources.spot:
+    if node.resources.spot or node.resources.spot_only:
         tolerations.append(client.V1Toleration(key=SPOT, operator="Exists", effect="NoSchedule"))
+        if node.resources.spot_only:
+            terms.append(client.V1NodeSelectorRequirement(key=SPOT, operator="In", values=["true"]))
     else:
         terms.append(client.V1NodeSelectorRequirement(key=SPOT, operator="NotIn", values=["true"]))
     if node.resources.gpu:

@@ -14,7 +14,9 @@ def feasible(task: Task, cluster: Cluster) -> np.ndarray:
     mask &= gpu_fits(task, cluster.gpu_free)
     if task.num_gpu and task.gpu_types:
         mask &= allowed_types(task, cluster)
-    if not task.spot:
+    if task.spot_only:
+        mask &= cluster.spot
+    elif not task.spot:
         mask &= ~cluster.spot
     if cluster.tainted.any():
         mask &= tolerated(task, cluster)
@@ -44,6 +46,8 @@ def why_not(task: Task, cluster: Cluster, node: int) -> str | None:
     spec = cluster.nodes[node]
     if not task.spot and spec.spot:
         return "spot node: the task does not tolerate spot"
+    if task.spot_only and not spec.spot:
+        return "on-demand node: the task runs on spot only"
     untolerated = sorted(set(spec.taints) - set(task.tolerations))
     if not task.tolerates(spec.taints):
         return f"untolerated taint {untolerated[0]}"

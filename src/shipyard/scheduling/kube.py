@@ -115,10 +115,25 @@ def pod_to_task(pod: Any) -> Task:
         return Task(name=name, cpu_milli=int(requests.get("cpu", 0) * 1000),
                     memory_mib=int(requests.get("memory", 0) / 2 ** 20), num_gpu=num_gpu, gpu_milli=gpu_milli,
                     gpu_types=types, team=str(labels.get(TEAM_LABEL, "")), priority_class=priority_class,
-                    spot=SPOT in tolerations, tolerations=tolerations,
+                    spot=SPOT in tolerations, tolerations=tolerations, spot_only=_spot_only(spec),
                     duration_s=float(quantity(duration, f"pod {name} {DURATION_ANNOTATION}")) if duration else None)
     except ShipyardError as exc:
         raise UsageError(f"pod {name}: {exc.message}", hint=exc.hint) from None
+
+
+def _spot_only(spec: dict[str, Any]) -> bool:
+    """The pod selects spot nodes, by ``nodeSelector`` or a required node-affinity term."""
+    def field(value: Any, key: str) -> Any:
+        return value.get(key) if isinstance(value, dict) else None
+
+    if str(field(spec, "nodeSelector") and field(spec["nodeSelector"], SPOT) or "").lower() == "true":
+        return True
+    required = field(field(field(spec, "affinity"), "nodeAffinity"), "requiredDuringSchedulingIgnoredDuringExecution")
+    terms = field(required, "nodeSelectorTerms")
+    return any(field(expression, "key") == SPOT and field(expression, "operator") == "In"
+               and field(expression, "values") == ["true"]
+               for term in (terms if isinstance(terms, list) else [])
+               for expression in (field(term, "matchExpressions") or []) if isinstance(expression, dict))
 
 
 def pod_for_task(task: Task, *, name: str, namespace: str = "default") -> dict[str, Any]:
@@ -140,6 +155,7 @@ def pod_for_task(task: Task, *, name: str, namespace: str = "default") -> dict[s
     return {"metadata": {"name": name, "namespace": namespace, "annotations": annotations,
                          "labels": {TEAM_LABEL: task.team} if task.team else {}},
             "spec": {"priorityClassName": task.priority_class, "tolerations": tolerations,
+                     **({"nodeSelector": {SPOT: "true"}} if task.spot_only else {}),
                      "containers": [{"name": "step", "resources": {"requests": requests}}]}}
 
 

@@ -32,6 +32,8 @@ class Task:
     priority_class: str = BATCH
     spot: bool = False
     """The task tolerates spot nodes, and may itself be preempted like ``batch-low``."""
+    spot_only: bool = False
+    """The task runs on spot nodes only (it tolerates them too)."""
     tolerations: tuple[str, ...] = ()
     """Taint keys the task tolerates; ``*`` tolerates every taint."""
     duration_s: float | None = None
@@ -116,4 +118,5 @@ def task_for_step(name: str, resources: StepResources, *, team: str = "") -> Tas
     gpu_milli = round(gpu * GPU_MILLI) if 0 < gpu < 1 else GPU_MILLI if num_gpu else 0
     return Task(name=name, cpu_milli=round(resources.cpu * 1000), memory_mib=math.ceil(resources.memory / 2 ** 20),
                 num_gpu=num_gpu, gpu_milli=gpu_milli, gpu_types=tuple(resources.gpu_types), team=team,
-                priority_class=resources.priority, spot=resources.spot, duration_s=resources.expected_duration)
+                priority_class=resources.priority, spot=resources.spot or resources.spot_only,
+                spot_only=resources.spot_only, duration_s=resources.expected_duration)

@@ -109,6 +109,16 @@ GpuAmount = Annotated[float, BeforeValidator(parse_gpu), WithJsonSchema({
               {"type": "string", "pattern": _MILLI_GPU.pattern, "examples": ["250m", "500m"]}]})]
 GpuTypes = Annotated[tuple[str, ...], BeforeValidator(_gpu_types), WithJsonSchema({
     "anyOf": [{"type": "string", "minLength": 1}, {"type": "array", "items": {"type": "string", "minLength": 1}}]})]
+SPOT_USES = ("allowed", "required", "never")
+
+
+def _spot_use(value: Any) -> Any:
+    """``true``/``false`` are the short forms of ``allowed``/``never``."""
+    return {True: "allowed", False: "never"}.get(value, value) if isinstance(value, bool) else value
+
+
+SpotUse = Annotated[Literal["allowed", "required", "never"], BeforeValidator(_spot_use), WithJsonSchema({
+    "anyOf": [{"enum": list(SPOT_USES)}, {"type": "boolean"}]})]
 Priority = Annotated[str, BeforeValidator(parse_priority), WithJsonSchema({
     "anyOf": [{"enum": list(PRIORITY_CLASSES)}, {"enum": list(PRIORITY_CLASSES.values())}]})]
 
@@ -433,7 +443,8 @@ class Resources(_Spec):
     gpu_type: GpuTypes = Field(default=(), description="GPU model(s) the step may run on, e.g. A100; empty: any.")
     expected_duration: Duration | None = Field(
         default=None, description="How long the step is expected to run, e.g. '2h': placement packs by it.")
-    spot: bool = Field(default=False, description="The step may run on preemptible (spot) capacity.")
+    spot: SpotUse = Field(default="never", description="Preemptible (spot) capacity: allowed (spot or on-demand), "
+                                                       "required (spot only) or never; true/false mean allowed/never.")
     priority: Priority = Field(default="batch", description="A priority class ("
                                + ", ".join(f"{name}={value}" for name, value in PRIORITY_CLASSES.items())
                                + "), by name or by its number.")
