@@ -36,6 +36,28 @@ def test_the_object_store_keeps_the_local_layout_and_checks_digests(s3_server, s
         store.get(missing)
 
 
+@pytest.mark.parametrize("where", ["local", "s3"])
+def test_keyed_blobs_are_replaced_read_and_deleted_in_both_stores(where, tmp_path, request):
+    if where == "local":
+        store = LocalArtifactStore(tmp_path)
+    else:
+        server, bucket = request.getfixturevalue("s3_server"), request.getfixturevalue("s3_env")
+        store = ObjectArtifactStore(f"s3://{bucket}/artifacts")
+    key = "checkpoints/run1/train"
+    assert store.get_keyed(key) is None
+    store.put_keyed(key, b"round 10")
+    store.put_keyed(key, b"round 20")
+    assert store.get_keyed(key) == b"round 20"
+    if where == "s3":
+        assert server.keys(bucket) == ["artifacts/keyed/checkpoints/run1/train"]
+        assert store.keyed_path(key) == f"s3://{bucket}/artifacts/keyed/checkpoints/run1/train"
+    store.delete_keyed(key)
+    store.delete_keyed(key)  # deleting what is gone is no error
+    assert store.get_keyed(key) is None
+    with pytest.raises(ValueError, match="is not a blob key"):
+        store.put_keyed("../escape", b"x")
+
+
 def test_the_settings_choose_the_store(tmp_path, s3_env):  # noqa: F811
     local = open_artifact_store(load_settings({"SHIPYARD_HOME": str(tmp_path)}))
     assert isinstance(local, LocalArtifactStore) and local.root == tmp_path / "artifacts"

@@ -156,6 +156,35 @@ class ObjectArtifactStore:
         with storage_errors(f"reach the artifact store {self.url}"):
             return self.folder.fs.exists(self.folder.location(self.name_for(digest)))
 
+    def keyed_path(self, key: str) -> str:
+        """The URL of the mutable blob (a checkpoint) named ``key``, beside the content-addressed ones."""
+        return f"{self.url}/{self._keyed_name(key)}"
+
+    def put_keyed(self, key: str, data: bytes) -> None:
+        """Replace the blob under ``key``: one object write, which readers see whole or not at all."""
+        self.folder.write(self._keyed_name(key), data)
+
+    def get_keyed(self, key: str) -> bytes | None:
+        try:
+            return self.folder.read(self._keyed_name(key))
+        except FileNotFoundError:
+            return None
+
+    def delete_keyed(self, key: str) -> None:
+        from shipyard.store.object_files import storage_errors
+
+        with storage_errors(f"delete {key} from the artifact store {self.url}"):
+            try:
+                self.folder.fs.rm_file(self.folder.location(self._keyed_name(key)))
+            except FileNotFoundError:
+                pass
+
+    @staticmethod
+    def _keyed_name(key: str) -> str:
+        if not _KEY.match(key) or ".." in key.split("/"):
+            raise ValueError(f"{key!r} is not a blob key (letters, digits, '_', '-', '.', '/' between parts)")
+        return f"keyed/{key}"
+
 
 def checked(data: bytes, digest: str, where: object) -> bytes:
     """``data`` if it hashes to ``digest``; a modified artifact is refused, never used."""
