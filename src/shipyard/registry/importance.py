@@ -102,6 +102,14 @@ class _Explained:
         return np.asarray(self.features.transform(frame), dtype=float)
 
     def values(self, frame) -> np.ndarray:
+        # one thread: an OpenMP pool inherited across fork() (a step worker of a process that already
+        # predicted with LightGBM) deadlocks on its first parallel region
+        from threadpoolctl import threadpool_limits
+
+        with threadpool_limits(limits=1):
+            return self._values(frame)
+
+    def _values(self, frame) -> np.ndarray:
         inputs = self._inputs(frame)
         if self.method == "shap.TreeExplainer":
             raw = self.explainer.shap_values(inputs, check_additivity=False)
