@@ -28,6 +28,17 @@ def _after_fork() -> None:
     store_db = sys.modules.get("shipyard.store.db")
     if store_db is not None and hasattr(store_db, "forget_engines_after_fork"):
         store_db.forget_engines_after_fork()
+    _limit_inherited_openmp()
+
+
+def _limit_inherited_openmp() -> None:
+    """A parent that already ran LightGBM or XGBoost (a pipeline run in-process by a long-lived caller) may hold
+    an OpenMP thread pool, on which a forked child deadlocks at its first parallel region: such a child runs
+    OpenMP code on one thread. A worker of ``shipyard run`` imports those libraries itself and keeps every core."""
+    if "lightgbm" in sys.modules or "xgboost" in sys.modules:
+        from threadpoolctl import threadpool_limits
+
+        threadpool_limits(limits=1, user_api="openmp")
 
 
 _PR_SET_PDEATHSIG = 1
