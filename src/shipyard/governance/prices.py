@@ -17,12 +17,14 @@ Every key is optional and defaults to 0 (nothing is charged for it); no file dec
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass, field
 from typing import Any
 
 from shipyard.config import Settings
 from shipyard.errors import SpecError
+from shipyard.governance.toml_files import parse_document, read_text
+
+_HEADLINE = "invalid price list"
 
 GIB = 1024 ** 3
 RATES = {"cpu": "per core-hour", "memory": "per GiB-hour", "requests": "per 1,000 predictions served"}
@@ -55,19 +57,11 @@ def load_prices(settings: Settings) -> PriceList | None:
     if settings.prices_file is None:
         return None
     path = settings.prices_file
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise _invalid(f"cannot read {path}: {exc}", "give a readable UTF-8 TOML file") from None
-    return parse_prices(text, source=str(path))
+    return parse_prices(read_text(path, headline=_HEADLINE), source=str(path))
 
 
 def parse_prices(text: str, *, source: str) -> PriceList:
-    try:
-        document = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise _invalid(f"{source}: not valid TOML: {exc}", f"see https://toml.io for the syntax; {_example()}") \
-            from None
+    document = parse_document(text, source=source, headline=_HEADLINE, example=_example())
     unknown = sorted(set(document) - set(KEYS))
     if unknown:
         raise _invalid(f"{source}: unknown key '{unknown[0]}'; allowed: {', '.join(KEYS)}", _example())
@@ -100,7 +94,7 @@ def _rate(value: Any, where: str, unit: str) -> float:
 
 
 def _invalid(message: str, hint: str) -> SpecError:
-    return SpecError(message, headline="invalid price list", hint=hint)
+    return SpecError(message, headline=_HEADLINE, hint=hint)
 
 
 def _example() -> str:

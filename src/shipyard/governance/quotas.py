@@ -17,13 +17,14 @@ A key left out (in the team's table and in ``[default]``) does not limit. No fil
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from shipyard.config import Settings
 from shipyard.errors import SpecError
+from shipyard.governance.toml_files import parse_document, read_text
+
+_HEADLINE = "invalid quota file"
 
 LIMITS = {"runs": "a whole number of runs, at least 1", "cpu": "a number of cores, above 0",
           "memory": 'bytes, or a size like "32GiB"', "gpus": "a whole number of GPUs, at least 0",
@@ -65,19 +66,11 @@ def load_quotas(settings: Settings) -> QuotaTable | None:
     if settings.quotas_file is None:
         return None
     path = settings.quotas_file
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise _invalid(f"cannot read {path}: {exc}", "give a readable UTF-8 TOML file") from None
-    return parse_quotas(text, source=str(path))
+    return parse_quotas(read_text(path, headline=_HEADLINE), source=str(path))
 
 
 def parse_quotas(text: str, *, source: str) -> QuotaTable:
-    try:
-        document = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise _invalid(f"{source}: not valid TOML: {exc}", f"see https://toml.io for the syntax; {_example()}") \
-            from None
+    document = parse_document(text, source=source, headline=_HEADLINE, example=_example())
     unknown = sorted(set(document) - set(SECTIONS))
     if unknown:
         raise _invalid(f"{source}: unknown key '{unknown[0]}'; the file holds [default] and [teams.NAME] tables",
@@ -123,7 +116,7 @@ def _limit(key: str, value: Any, where: str) -> int | float:
 
 
 def _invalid(message: str, hint: str) -> SpecError:
-    return SpecError(message, headline="invalid quota file", hint=hint)
+    return SpecError(message, headline=_HEADLINE, hint=hint)
 
 
 def _example() -> str:
