@@ -120,7 +120,10 @@ def airflow(tmp_path_factory):
     home = tmp_path_factory.mktemp("airflow-home")
     dags = home / "dags"
     dags.mkdir()
-    env = {key: value for key, value in os.environ.items() if not key.startswith(("AIRFLOW", "PYTHON"))}
+    # shipyard's and MLflow's variables come from each call's `extra`: the session's environment at first use
+    # holds whatever the test that happened to start Airflow had set (another test's MLflow store, say)
+    env = {key: value for key, value in os.environ.items()
+           if not key.startswith(("AIRFLOW", "PYTHON", "SHIPYARD_", "MLFLOW_"))}
     env.update(AIRFLOW_HOME=str(home), AIRFLOW__CORE__DAGS_FOLDER=str(dags), AIRFLOW__CORE__LOAD_EXAMPLES="False",
                AIRFLOW__CORE__DAGBAG_IMPORT_TIMEOUT="120")
 

@@ -30,13 +30,17 @@ class TeamPolicy:
     set_by: str | None = None
 
 
+MAX_SHADOW_S = 366 * 24 * 3600.0
+
+
 def set_team_policy(team: str, *, min_shadow_s: float, reason: str | None = None,
                     settings: Settings | None = None) -> TeamPolicy:
     """Set the team's mandatory shadow stage (team admins); the platform's minimum still applies."""
     actor = current_identity()
     authorize(actor, "teams.manage", team=team)
-    if not min_shadow_s >= 0:
-        raise UsageError(f"a shadow stage of {min_shadow_s:g} s is not possible; give 0 or more seconds")
+    if not 0 <= min_shadow_s <= MAX_SHADOW_S:
+        raise UsageError(f"a shadow stage of {min_shadow_s:g} s is not possible; give 0 to {MAX_SHADOW_S:g} seconds "
+                         "(a year at most)")
     get_team(team, settings=settings)
     with session_scope(settings) as session:
         append_event(actor=actor.name, action=POLICY_CHANGED,

@@ -7,6 +7,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
+from shipyard.governance.team_policy import MAX_SHADOW_S
 from shipyard.spec.deployment import ROUTING_KEY, DeploymentSpec
 
 Severity = Literal["ok", "warning", "critical"]
@@ -483,8 +484,10 @@ class MemberIn(Body):
 
 
 class TeamPolicyIn(Body):
-    min_shadow_s: float = Field(description="How long each of the team's versions mirrors traffic before it takes "
-                                            "live traffic; 0 leaves only the platform's minimum.")
+    min_shadow_s: float = Field(ge=0, le=MAX_SHADOW_S, allow_inf_nan=False,
+                                description="How long each of the team's versions mirrors traffic before it takes "
+                                            "live traffic, in seconds (a year at most); 0 leaves only the platform's "
+                                            "minimum.")
     reason: str | None = None
 
 
