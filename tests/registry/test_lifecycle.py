@@ -68,7 +68,11 @@ def test_refused_transitions_change_nothing(registry):
     with pytest.raises(RefusedError, match="is candidate and cannot become production") as straight:
         lifecycle.transition("churn", 1, "production", actor="alice")
     assert "shipyard gate churn 1" in straight.value.hint
-    lifecycle.transition("churn", 1, "rejected", actor="gate", reason="roc_auc 0.61 < 0.70")
+    for blank in ("", "  "):
+        with pytest.raises(RefusedError, match="a rejection must give a reason"):
+            lifecycle.reject("churn", 1, actor="alice", reason=blank)
+    assert lifecycle.get_state("churn", 1).state == "candidate"
+    lifecycle.reject("churn", 1, actor="gate", reason=" roc_auc 0.61 < 0.70 ")
     with pytest.raises(RefusedError, match="is rejected and cannot become staging"):
         lifecycle.transition("churn", 1, "staging", actor="alice")
     with pytest.raises(NotFoundError, match="has no version 9"):

@@ -12,6 +12,7 @@ def test_lifecycle_of_version_3(client):
     staged = client.post("/api/v1/models/churny/versions/3/promote", json={"to": "staging"})
     assert staged.status_code in (200, 409), staged.text
     assert_problem(client.post("/api/v1/models/churny/versions/3/reject", json={}), 422)
+    assert_problem(client.post("/api/v1/models/churny/versions/3/reject", json={"reason": "   "}), 422)
     rejected = client.post("/api/v1/models/churny/versions/3/reject", json={"reason": "bias on one slice"})
     assert rejected.json()["state"] == "rejected" and rejected.json()["reason"] == "bias on one slice"
     assert_problem(client.post("/api/v1/models/churny/versions/3/promote", json={"to": "production"}), 409)

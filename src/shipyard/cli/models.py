@@ -228,9 +228,9 @@ def reject_command(model: str, version: str, reason: str = typer.Option(..., "--
     """Reject a candidate or staging version."""
     api = remote_api()
     if api is None:
-        from shipyard.registry.lifecycle import transition
+        from shipyard.registry.lifecycle import reject
 
-        transition(model, version, "rejected", actor=resolve_actor(actor), reason=reason)
+        reject(model, version, actor=resolve_actor(actor), reason=reason)
     else:
         from shipyard.client import models as remote
         from shipyard.client.remote import same_actor

@@ -112,6 +112,14 @@ def list_states(model: str | None = None, *, settings: Settings | None = None) -
         return sorted((_record(r) for r in session.scalars(query)), key=lambda s: (s.model, int(s.version)))
 
 
+def reject(model: str, version: str | int, *, actor: str, reason: str | None,
+           settings: Settings | None = None) -> VersionState:
+    """Reject a candidate or staging version; the reason is mandatory, the same through the API and in-process."""
+    if not reason or not reason.strip():
+        raise RefusedError("a rejection must give a reason", hint="pass --reason TEXT")
+    return transition(model, version, "rejected", actor=actor, reason=reason.strip(), settings=settings)
+
+
 def production_version(model: str, *, settings: Settings | None = None) -> str | None:
     with session_scope(settings) as session:
         head = session.get(ModelHead, model)

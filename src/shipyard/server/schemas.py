@@ -299,7 +299,7 @@ class ReasonIn(Body):
 
 
 class RequiredReasonIn(Body):
-    reason: str = Field(min_length=1)
+    reason: str = Field(min_length=1, pattern=r"\S", description="Why; blank reasons are refused.")
 
 
 class OverrideIn(Body):

@@ -66,10 +66,10 @@ def override_shadow(model: str, version: str, body: ShadowOverrideIn, who: Calle
              responses=ANSWERS)
 def reject(model: str, version: str, body: RequiredReasonIn, who: Caller = Depends(caller),
            settings: Settings = Depends(app_settings)) -> dict:
-    from shipyard.registry.lifecycle import transition
+    from shipyard.registry.lifecycle import reject as reject_version
 
     with who.acting():
-        return asdict(transition(model, version, "rejected", actor=who.name, reason=body.reason, settings=settings))
+        return asdict(reject_version(model, version, actor=who.name, reason=body.reason, settings=settings))
 
 
 @router.post("/versions/{version}/archive", response_model=VersionOut, summary="Archive a version",
