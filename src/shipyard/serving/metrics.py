@@ -36,7 +36,8 @@ class GatewayMetrics:
                                      "back for breaching their service levels across the fleet.", ("model",),
                                      registry=self.registry)
         self.slo_pages = Counter("shipyard_slo_watch_pages_total", "Pages this gateway sent for a breaching stable "
-                                 "version it could not roll back, by outcome (delivered, failed).",
+                                 "version it could not roll back, by outcome (delivered, failed), and "
+                                 "notices that such a breach is over (resolved, resolve_failed).",
                                  ("model", "outcome"), registry=self.registry)
         self.load_failures = Counter("shipyard_version_load_failures_total", "Versions that failed to load or "
                                      "warm up and were kept out of traffic.", ("model", "version"),
