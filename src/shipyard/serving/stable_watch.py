@@ -99,6 +99,7 @@ class StableVersionWatch:
         self._page_failed_at: dict[tuple[str, str], float] = {}
         self._resolve_failed_at: dict[str, float] = {}
         self._references: dict[tuple[str, str], dict[str, Any] | None] = {}
+        self._no_inputs_told: set[tuple[str, str]] = set()
         self._loop = Periodic("stable-watch", self.interval_s, self.tick, "stable watch tick failed; trying again",
                               gateway.metrics)
         self.start = self._loop.start
@@ -185,6 +186,10 @@ class StableVersionWatch:
                 log.warning("live PSI of %s version %s cannot be judged: %s", model, version, exc.message)
                 self._references[key] = None
         references = self._references[key] or {}
+        if references and not inputs and key not in self._no_inputs_told:
+            self._no_inputs_told.add(key)
+            log.warning("live PSI of %s version %s cannot be judged: no gateway publishes its input counts (they "
+                        "come from the prediction log: serve without --no-log-predictions)", model, version)
         found = {}
         for name, counts in sorted(inputs.items()):
             reference = references.get(name)
