@@ -39,7 +39,7 @@ def test_the_rules_unit_tests_pass(promtool):
 def test_a_broken_rule_is_refused(promtool, tmp_path):
     """The check is strict, so the acceptance above means something."""
     broken = tmp_path / "alerts.yml"
-    broken.write_text((RULES / "alerts.yml").read_text().replace("sum by (model) (increase(", "sum by (model (increase(",
-                                                                  1))
+    rules = (RULES / "alerts.yml").read_text()
+    broken.write_text(rules.replace("sum by (model) (increase(", "sum by (model (increase(", 1))
     checked = subprocess.run([promtool, "check", "rules", str(broken)], capture_output=True, text=True)
     assert checked.returncode != 0 and "parse error" in checked.stdout + checked.stderr

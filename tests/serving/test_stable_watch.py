@@ -58,8 +58,8 @@ def served(fleet, tmp_path):
         gateway = Gateway()
         if live_inputs:
             gateway.live_drift = LiveDrift(fleet)
-            gateway.prediction_log = PredictionLogWriter(tmp_path / f"predictions-{len(started)}", flush_interval_s=0.05,
-                                                         observers=[gateway.live_drift.observe])
+            gateway.prediction_log = PredictionLogWriter(tmp_path / f"predictions-{len(started)}",
+                                                         flush_interval_s=0.05, observers=[gateway.live_drift.observe])
         gateway.follow(settings=dataclasses.replace(fleet, slo_watch_interval_s=0.2, **settings), poll_interval_s=0.1,
                        tick_s=0.1)
         server = LiveServer(create_app(gateway)).__enter__()
