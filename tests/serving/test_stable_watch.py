@@ -183,6 +183,8 @@ def test_live_inputs_far_from_the_reference_breach_across_gateways_with_each_fea
     assert set(psi) == {"x1", "x2", "color"} and all(f["rows"] > 15 for f in psi.values())
     assert len(paged.details["measured"]["gateways"]) == 2
     assert psi["x1"]["psi"] > 1.0 and "input drift: PSI of x1" in paged.reason
+    leader = next(s for s in (first, second) if s.gateway.watch.status["synth"].leader)
+    assert 'shipyard_slo_watch_fleet_psi{feature="x1",model="synth",version="1"}' in leader.client.get("/metrics").text
 
 
 def test_prediction_shift_is_judged_against_the_first_day_of_traffic(served, fleet):

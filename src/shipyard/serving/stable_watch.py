@@ -59,6 +59,8 @@ class WatchStatus:
     version: str | None = None
     fleet: dict[str, Any] = field(default_factory=dict)
     gateways: int = 0
+    psi: dict[str, float] = field(default_factory=dict)
+    """Feature -> the fleet's live PSI, for a plan with ``slo.max_psi``."""
 
 
 def watched_plan(state: DeploymentState | None) -> DeploymentSpec | None:
@@ -167,7 +169,8 @@ class StableVersionWatch:
                       for name, figures in stability.items() if figures["psi"] > slo.max_psi]
         status = WatchStatus(state="breached" if found else "ok" if judged.requests >= slo.min_requests
                              else "not_enough_data", leader=True, version=version, fleet=judged.to_dict(),
-                             gateways=len(windows))
+                             gateways=len(windows),
+                             psi={name: figures["psi"] for name, figures in measured.get("psi", {}).items()})
         if not found:
             if memory.paged_at is not None and status.state == "ok":  # the paged breach is over
                 self._resolve(model, version, memory, measured)
