@@ -66,6 +66,8 @@ class Settings:
     """How often each gateway publishes its stable versions' windows, and the watch's holder judges the fleet's."""
     slo_watch_lease_s: float = 15.0
     """How long a gateway that stops renewing keeps a model's stable watch from the others."""
+    stable_baseline_s: float = 86400.0
+    """How much of a stable version's first traffic makes the baseline its prediction shift is judged against."""
     page_url: str | None = None
     """Where a breaching stable version with nothing to roll back to is paged (``SHIPYARD_PAGE_URL``)."""
     page_format: str = "alertmanager"
@@ -134,6 +136,7 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         min_shadow_s=min_shadow(env.get("SHIPYARD_MIN_SHADOW") or "0", "SHIPYARD_MIN_SHADOW"),
         slo_watch_interval_s=_positive_float(env, "SHIPYARD_SLO_WATCH_INTERVAL_S", 5.0),
         slo_watch_lease_s=_positive_float(env, "SHIPYARD_SLO_WATCH_LEASE_S", 15.0),
+        stable_baseline_s=_positive_float(env, "SHIPYARD_STABLE_BASELINE_S", 86400.0),
         **_pager(env),
         **_oidc(env),
         **_audit(env),

@@ -45,11 +45,10 @@ def _config() -> dict:
     return yaml.safe_load(CONFIG.read_text())
 
 
-def test_amtool_accepts_the_config_and_promtool_the_rules():
+def test_amtool_accepts_the_config():
+    """(promtool checks the rules in test_prometheus_rules.py)"""
     checked = subprocess.run([_tool("amtool"), "check-config", str(CONFIG)], capture_output=True, text=True)
     assert checked.returncode == 0 and "SUCCESS" in checked.stdout, checked.stdout + checked.stderr
-    rules = subprocess.run([_tool("promtool"), "check", "rules", str(RULES)], capture_output=True, text=True)
-    assert rules.returncode == 0, rules.stdout + rules.stderr
 
 
 def test_amtool_refuses_a_misspelled_field():

@@ -93,3 +93,25 @@ def test_a_model_no_team_owns_is_sent_as_unowned(critical_run):
         notify(calm, "critical", _spec({"url": alertmanager.url, "format": "alertmanager"}))
         [resolved] = alertmanager.received[0]
     assert resolved["labels"]["team"] == "unowned" and resolved["labels"]["severity"] == "critical"
+
+
+def test_the_end_of_a_paged_breach_reads_as_resolved_in_every_page_format():
+    from datetime import datetime, timedelta, timezone
+
+    from shipyard.monitoring.alerts import SLO_ALERTNAME, slo_page, slo_resolved
+
+    paged_at = datetime.now(timezone.utc) - timedelta(minutes=5)
+    measured = {"window_s": 300, "fleet": {"requests": 240, "error_rate": 0.004, "p99_ms": 12.0}}
+    [firing] = slo_page("churn", "3", ["error rate 9% > 1%"], team="growth", page_format="alertmanager",
+                        why_not_rolled_back="no earlier version")
+    [resolved] = slo_resolved("churn", "3", team="growth", page_format="alertmanager", paged_at=paged_at,
+                              measured=measured)
+    assert resolved["labels"] == firing["labels"] and resolved["labels"]["alertname"] == SLO_ALERTNAME
+    assert datetime.fromisoformat(resolved["startsAt"]) == paged_at
+    assert paged_at < datetime.fromisoformat(resolved["endsAt"]) <= datetime.now(timezone.utc)
+    assert "240 requests, error rate 0.40% in the last 300 s" in resolved["annotations"]["description"]
+    event = slo_resolved("churn", "3", team="growth", page_format="json", paged_at=paged_at, measured=measured)
+    assert event["event"] == "shipyard.slo.resolved" and event["fleet"]["requests"] == 240
+    assert event["paged_at"] == paged_at.isoformat()
+    slack = slo_resolved("churn", "3", team="growth", page_format="slack", paged_at=paged_at, measured=measured)
+    assert slack["text"].startswith(":white_check_mark: *churn* v3 is back within its service levels")

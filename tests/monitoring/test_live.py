@@ -96,3 +96,32 @@ def test_live_and_batch_psi_bin_unseen_categories_by_one_rule(shipyard_home, ref
     [(_, _, _, live_psi, _)] = live.snapshot()
     batch = categorical_drift(plan, current, spec)
     assert live_psi == pytest.approx(batch["psi"], rel=1e-9)
+
+
+def test_counts_since_a_time_add_up_across_gateways_to_the_psi_of_all_the_traffic(settings):
+    from shipyard.monitoring.live import feature_psi
+    from shipyard.monitoring.references import load_profile
+
+    traffic = _records(_traffic(3_000, 5, shift=0.8))
+    gateways = [LiveDrift(settings), LiveDrift(settings)]
+    for i, record in enumerate(traffic):
+        gateways[i % 2].observe([record])
+    whole = LiveDrift(settings)
+    whole.observe(traffic)
+    parts = [g.binned_since("churn", "1", time.time() - 60) for g in gateways]
+    summed = {name: np.add(parts[0][name], parts[1][name]) for name in parts[0]}
+    assert all(sum(counts) < 3_000 for part in parts for counts in part.values())
+    assert {name: sum(counts) for name, counts in summed.items()} == {"tenure": 3_000, "monthly": 3_000, "plan": 3_000}
+    features = load_profile("churn", "1", settings=settings)[0]["features"]
+    expected = {feature: value for _, _, feature, value, _ in whole.snapshot()}
+    assert {name: feature_psi(features[name], counts) for name, counts in summed.items()} == pytest.approx(expected)
+    assert expected["monthly"] > 0.25
+    assert gateways[0].binned_since("churn", "7", 0) == {}  # no profile: nothing to publish
+
+
+def test_counts_since_leave_out_older_buckets(settings):
+    live = LiveDrift(settings, window_s=0.6, buckets=3)
+    live.observe(_records(_traffic(600, 6)))
+    assert sum(live.binned_since("churn", "1", time.time() - 0.6)["monthly"]) == 600
+    time.sleep(0.45)  # at least two buckets later
+    assert sum(live.binned_since("churn", "1", time.time())["monthly"]) == 0

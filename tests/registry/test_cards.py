@@ -113,3 +113,22 @@ def test_the_card_lists_feature_importance_or_why_it_was_not_computed(tracked):
     skipped = render_markdown(facts(tracked["result"], feature_importance={"skipped": "the holdout is empty"}))
     assert "## Feature importance (mean |SHAP|)\n\nNot computed: the holdout is empty." in skipped
     assert "Not computed for this version." in render_markdown(facts(tracked["result"]))
+
+
+def test_the_card_links_the_shap_values_and_ranks_the_top_features_of_each_slice(tracked):
+    digest = "c" * 64
+    importance = {"method": "shap.TreeExplainer", "rows": 100, "seconds": 0.4,
+                  "columns": {"x1": 0.4, "color": 0.13, "x2": 0.01, "x3": 0.001},
+                  "values": {"sha256": digest, "format": "parquet", "rows": 100,
+                             "location": f"/artifacts/sha256/cc/{digest}", "columns": ["shap[x1]"]},
+                  "slices": {"color": {"red": {"rows": 30, "columns": {"x2": 0.2, "x1": 0.3, "x3": 0.01,
+                                                                       "color": 0.0}},
+                                       "blue": {"rows": 70, "columns": {"x1": 0.5}}}}}
+    text = render_markdown(facts(tracked["result"], feature_importance=importance))
+    section = text.split("## Feature importance (mean |SHAP|)")[1].split("## ")[0]
+    assert f"| SHAP values | /artifacts/sha256/cc/{digest} (Parquet, 100 rows, sha256 {digest}) |" in section
+    per_slice = text.split("## Top features per slice (mean |SHAP|)")[1].split("## ")[0]
+    assert "| color=blue (70 rows) | x1 0.5 |" in per_slice
+    assert "| color=red (30 rows) | x1 0.3, x2 0.2, x3 0.01 |" in per_slice  # the top three only
+    assert "Top features per slice" in render_html(facts(tracked["result"], feature_importance=importance))
+    assert "Top features per slice" not in render_markdown(facts(tracked["result"]))

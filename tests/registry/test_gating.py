@@ -95,6 +95,24 @@ def test_a_worse_challenger_is_rejected_by_the_champion_gate(project, capsys):
     assert "is production; only candidate or staging versions are gated" in capsys.readouterr().err
 
 
+def _the_linked_shap_values_are_stored(importance_section: str) -> None:
+    import io
+    import re
+
+    import pandas as pd
+
+    from shipyard.config import load_settings
+    from shipyard.pipeline.artifacts import open_artifact_store, sha256_bytes
+
+    digest = re.search(r"\| SHAP values \| \S+ \(Parquet, (\d+) rows, sha256 ([0-9a-f]{64})\) \|",
+                       importance_section)
+    assert digest, importance_section
+    data = open_artifact_store(load_settings()).get(digest.group(2))
+    assert sha256_bytes(data) == digest.group(2)
+    values = pd.read_parquet(io.BytesIO(data))
+    assert len(values) == int(digest.group(1)) and "slice[plan]" in values.columns and "shap[age]" in values.columns
+
+
 def test_on_demand_gate_and_missing_holdout(project, capsys):
     run_with(project, GOOD, capsys)
     capsys.readouterr()
@@ -117,6 +135,9 @@ def test_on_demand_gate_and_missing_holdout(project, capsys):
     assert "## Promotion gates" in text and "meets the threshold ≥ 0.6" in text
     importance = text.split("## Feature importance (mean |SHAP|)")[1].split("## ")[0]  # LightGBM: by its trees
     assert "| explainer | shap.TreeExplainer on " in importance and " holdout rows |" in importance
+    per_slice = text.split("## Top features per slice (mean |SHAP|)")[1].split("## ")[0]
+    assert per_slice.count("| plan=") >= 2
+    _the_linked_shap_values_are_stored(importance)
     assert "p99_ms_batch1 " in text and "within the 500 ms budget" in text and "90% CI" in text  # spread on the card
 
     from shipyard.config import load_settings

@@ -80,3 +80,51 @@ def test_it_is_skipped_with_the_reason_when_over_budget_or_without_shap(monkeypa
     monkeypatch.setitem(sys.modules, "shap", None)
     assert feature_importance(model, frame, "y", task="classification") == {
         "skipped": "the shap package is not installed (pip install 'shipyard[explain]')"}
+
+
+def test_each_slice_value_gets_its_own_ranking_and_the_values_are_summed_per_input_column():
+    from shipyard.registry.importance import explain
+
+    frame = _frame()
+    # within the red rows the color cannot tell rows apart: x1 alone drives the prediction there
+    model = _pipeline(RandomForestClassifier(n_estimators=30, random_state=0), frame)
+    found, values = explain(model, frame, "y", task="classification", slices=["color"])
+    assert set(found["slices"]) == {"color"} and set(found["slices"]["color"]) == {"red", "green", "blue"}
+    assert sum(s["rows"] for s in found["slices"]["color"].values()) == found["rows"] == len(values) == 500
+    red = found["slices"]["color"]["red"]
+    assert list(red["columns"])[0] == "x1" and set(red["columns"]) == {"x1", "x2", "color", "noise"}
+    assert list(values.columns) == ["row", "slice[color]", *(f"shap[{c}][{k}]" for c in ("x1", "x2", "noise", "color")
+                                                             for k in (0, 1))]
+    assert (values["slice[color]"].to_numpy() == frame.loc[values["row"].astype(int), "color"].to_numpy()).all()
+    # the levels of the one-hot column are summed into the column, sign kept: the two classes mirror each other
+    np.testing.assert_allclose(values["shap[color][1]"], -values["shap[color][0]"], atol=1e-9)
+    assert found["columns"]["x1"] == pytest.approx(
+        (values["shap[x1][0]"].abs().mean() + values["shap[x1][1]"].abs().mean()) / 2)
+
+
+def test_a_slice_column_missing_from_the_holdout_is_said_not_guessed():
+    from shipyard.registry.importance import explain
+
+    frame = _frame()
+    model = _pipeline(LogisticRegression(max_iter=300), frame)
+    found, values = explain(model, frame, "y", task="classification", slices=["region"])
+    assert found == {"skipped": "slice column(s) region are not in the holdout"} and values is None
+
+
+def test_the_values_are_stored_once_by_their_digest(shipyard_home):
+    import io
+
+    import pandas as pd
+
+    from shipyard.config import load_settings
+    from shipyard.pipeline.artifacts import open_artifact_store, sha256_bytes
+    from shipyard.registry.importance import explain, store_values
+
+    settings = load_settings()
+    frame = _frame(n=100)
+    _, values = explain(_pipeline(LogisticRegression(max_iter=300), frame), frame, "y", task="classification")
+    stored = store_values(values, settings=settings)
+    data = open_artifact_store(settings).get(stored["sha256"])
+    assert sha256_bytes(data) == stored["sha256"] and store_values(values, settings=settings) == stored
+    assert stored["rows"] == 100 and stored["location"].endswith(f"sha256/{stored['sha256'][:2]}/{stored['sha256']}")
+    pd.testing.assert_frame_equal(pd.read_parquet(io.BytesIO(data)), values)

@@ -29,7 +29,8 @@ def test_alert_rules_and_dashboard_reference_exported_metrics(live_gateway, tmp_
     gateway.metrics.watch_live_drift(LiveDrift(live_gateway.settings))
     # the stable-version watch of a gateway that follows deployments, holding one model's watch
     gateway.metrics.watch_stable_versions(SimpleNamespace(status={"synth": SimpleNamespace(
-        state="ok", leader=True, version="1", gateways=2, fleet={"requests": 120, "error_rate": 0.0, "p99_ms": 4.0})}))
+        state="ok", leader=True, version="1", gateways=2, fleet={"requests": 120, "error_rate": 0.0, "p99_ms": 4.0},
+        psi={"x1": 0.02})}))
     with LiveServer(create_app(gateway)) as server:
         httpx.post(f"{server.url}/models/synth/invocations",
                    json={"inputs": {"x1": [1.0], "x2": [0.0], "color": ["red"]}})

@@ -42,3 +42,11 @@ def test_a_gateways_fleet_window_holds_what_its_arm_stats_window_holds():
         (10, 2, {"yes": 5, "no": 5})
     assert own.p99_ms <= fleet.p99_ms() <= own.p99_ms * 1.1
     assert stats.fleet_window("m", "3", "stable", 0) == FleetWindow()
+
+
+def test_input_counts_sum_per_feature_and_slot_and_survive_the_store_round_trip():
+    a = FleetWindow(requests=3, inputs={"x1": [1, 2, 0], "color": [3, 0]})
+    b = FleetWindow(requests=4, inputs={"x1": [0, 1, 3]})
+    fleet = FleetWindow.from_json(merged([a, b]).to_json())
+    assert fleet.inputs == {"x1": [1, 3, 3], "color": [3, 0]}
+    assert FleetWindow.from_json({"requests": 1}).inputs == {}

@@ -1,5 +1,6 @@
-"""Webhook alerts: a model's drift severity changing (retried, de-duplicated, every one stored), and the page
-sent when a stable version breaches its service levels with no earlier version to roll back to."""
+"""Webhook alerts: a model's drift severity changing (retried, de-duplicated, every one stored), the page
+sent when a stable version breaches its service levels with no earlier version to roll back to, and the
+notification that the paged breach is over."""
 
 from __future__ import annotations
 
@@ -103,6 +104,28 @@ def slo_page(model: str, version: str, reasons: list[str], *, team: str, page_fo
                  "startsAt": now.isoformat(), "endsAt": (now + SLO_ALERT_VALIDITY).isoformat()}]
     return {"event": "shipyard.slo.breached", "model": model, "version": str(version), "team": team,
             "reasons": reasons, "not_rolled_back": why_not_rolled_back}
+
+
+def slo_resolved(model: str, version: str, *, team: str, page_format: str, paged_at: datetime,
+                 measured: dict[str, Any]) -> dict[str, Any] | list:
+    """The notification that a paged breach is over: the same alert resolved (``endsAt`` now) for Alertmanager,
+    a resolved event or message otherwise."""
+    summary = f"{model} v{version} is back within its service levels"
+    fleet = measured.get("fleet") or {}
+    description = (f"across the fleet: {fleet.get('requests', 0)} requests, error rate "
+                   f"{fleet.get('error_rate', 0.0):.2%} in the last {measured.get('window_s', 0):g} s")
+    command = f"shipyard traffic show {model}"
+    if page_format == "slack":
+        return {"text": f":white_check_mark: *{model}* v{version} is back within its service levels "
+                        f"({description}). `{command}`"}
+    if page_format == "alertmanager":
+        now = datetime.now(timezone.utc)
+        return [{"labels": {"alertname": SLO_ALERTNAME, "severity": "critical", "team": team, "model": model,
+                            "version": str(version)},
+                 "annotations": {"summary": summary, "description": description, "command": command},
+                 "startsAt": paged_at.astimezone(timezone.utc).isoformat(), "endsAt": now.isoformat()}]
+    return {"event": "shipyard.slo.resolved", "model": model, "version": str(version), "team": team,
+            "paged_at": paged_at.astimezone(timezone.utc).isoformat(), "fleet": fleet}
 
 
 def deliver(url: str, body: dict[str, Any] | list, *, attempts: int, backoff_s: float,

@@ -2,7 +2,9 @@
 
 Fed by the prediction-log writer thread (never the request path) with whole batches of
 records; read at scrape time as one PSI per feature, so a Prometheus rule can alert on
-drift within minutes, without waiting for a batch drift run.
+drift within minutes, without waiting for a batch drift run. The same counts, summed over any
+recent span (:meth:`LiveDrift.binned_since`), are what a gateway publishes for the stable-version
+watch to add up across the fleet and judge with :func:`feature_psi`.
 """
 
 from __future__ import annotations
@@ -23,15 +25,30 @@ from shipyard.monitoring.profile import category_counts
 log = logging.getLogger(__name__)
 
 
+def reference_counts(reference: dict[str, Any]) -> np.ndarray:
+    """A reference column's counts in the slots live traffic is binned into (numeric bins or category slots)."""
+    if reference["kind"] == "numeric":
+        return np.asarray(reference["counts"], dtype="float64")
+    return reference_slots(reference)
+
+
+def feature_psi(reference: dict[str, Any], current: np.ndarray) -> float:
+    """PSI of live counts binned like :class:`LiveDrift` against the reference column (the categorical rule of
+    batch drift: values never seen in training are judged by their share, not here)."""
+    expected = reference_counts(reference)
+    current = np.asarray(current, dtype="float64")
+    return psi(expected, current) if reference["kind"] == "numeric" else categorical_psi(expected, current)
+
+
 class _Feature:
     def __init__(self, reference: dict[str, Any], buckets: int):
         self.numeric = reference["kind"] == "numeric"
+        self.reference_column = reference
         if self.numeric:
             self.cuts = np.asarray(reference["cuts"], dtype="float64")
-            self.reference = np.asarray(reference["counts"], dtype="float64")
         else:
             self.categorical_reference = reference
-            self.reference = reference_slots(reference)
+        self.reference = reference_counts(reference)
         self.counts = np.zeros((buckets, self.reference.size))
 
     def add(self, bucket: int, values: list) -> None:
@@ -47,11 +64,13 @@ class _Feature:
         self.counts[bucket] += np.bincount(bins, minlength=self.reference.size)
 
     def stability(self, current: np.ndarray) -> float:
-        return psi(self.reference, current) if self.numeric else categorical_psi(self.reference, current)
+        return feature_psi(self.reference_column, current)
 
 
 class LiveDrift:
-    def __init__(self, settings: Settings, *, window_s: float = 3600, buckets: int = 12):
+    """Binned counts of the last ``window_s`` of traffic per version, in ``buckets`` slices of time."""
+
+    def __init__(self, settings: Settings, *, window_s: float = 3600, buckets: int = 120):
         self.settings = settings
         self.bucket_s = window_s / buckets
         self.buckets = buckets
@@ -97,6 +116,20 @@ class LiveDrift:
             for feature in features.values():
                 feature.counts[stale % self.buckets] = 0
         self._bucket_of[key] = max(tick, last)
+
+    def binned_since(self, model: str, version: str, since: float) -> dict[str, list[int]]:
+        """Feature -> counts per slot of the traffic observed since ``since`` (a Unix time), from the buckets
+        that overlap it: at most one bucket (``window_s / buckets``) more, and never more than ``window_s``.
+        Empty for a version without a reference profile."""
+        tick = int(time.time() // self.bucket_s)
+        first = max(int(since // self.bucket_s), tick - self.buckets + 1)
+        features = self._features(model, version)
+        if not features:
+            return {}
+        with self._lock:
+            self._advance((model, version), features, tick)
+            chosen = [t % self.buckets for t in range(first, tick + 1)]
+            return {name: [int(c) for c in feature.counts[chosen].sum(axis=0)] for name, feature in features.items()}
 
     def snapshot(self) -> list[tuple[str, str, str, float, int]]:
         """(model, version, feature, PSI, rows) for every version with enough recent rows to judge."""

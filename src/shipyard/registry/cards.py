@@ -19,6 +19,7 @@ from shipyard.store.models import ModelCard
 
 MARKDOWN_PATH = "model_card/model_card.md"
 HTML_PATH = "model_card/model_card.html"
+TOP_PER_SLICE = 3
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -81,6 +82,7 @@ def _sections(f: CardFacts) -> list[tuple[str, list[tuple[str, str]] | str]]:
                                for column, groups in sorted(f.slice_metrics.items())
                                for value, values in sorted(groups.items())]),
         ("Feature importance (mean |SHAP|)", _importance(f.feature_importance)),
+        *_importance_per_slice(f.feature_importance),
         ("Promotion gates", [(f"{'pass' if r['passed'] else 'FAIL'} {r['gate']}: {r['name']}", r["reason"])
                              for r in f.gate_results] or "No gates were evaluated when this card was written."),
         *_drift_sections(f.gate_results),
@@ -97,8 +99,22 @@ def _importance(found: dict[str, Any] | None) -> list[tuple[str, str]] | str:
     if "skipped" in found:
         return f"Not computed: {found['skipped']}."
     ranked = sorted(found["columns"].items(), key=lambda item: (-item[1], item[0]))
+    stored = found.get("values")
     return [("explainer", f"{found['method']} on {found['rows']} holdout rows")] + \
-        [(column, f"{value:.4g}") for column, value in ranked]
+        ([("SHAP values", f"{stored['location']} (Parquet, {stored['rows']} rows, sha256 {stored['sha256']})")]
+         if stored else []) + [(column, f"{value:.4g}") for column, value in ranked]
+
+
+def _importance_per_slice(found: dict[str, Any] | None) -> list[tuple[str, list[tuple[str, str]]]]:
+    """The top features of each slice value, when the importance was computed per slice."""
+    slices = (found or {}).get("slices") or {}
+    if not slices:
+        return []
+    return [("Top features per slice (mean |SHAP|)",
+             [(f"{column}={value} ({figures['rows']} rows)",
+               ", ".join(f"{name} {importance:.4g}" for name, importance in
+                         sorted(figures["columns"].items(), key=lambda item: (-item[1], item[0]))[:TOP_PER_SLICE]))
+              for column, values in sorted(slices.items()) for value, figures in sorted(values.items())])]
 
 
 def _drift_sections(gate_results: list[dict[str, Any]]) -> list[tuple[str, list[tuple[str, str]] | str]]:

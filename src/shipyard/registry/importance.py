@@ -1,4 +1,5 @@
-"""Global feature importance for the model card: mean |SHAP| over a sample of the holdout, per input column.
+"""Feature importance for the model card: mean |SHAP| over a sample of the holdout, per input column, overall
+and per value of each slice column the spec declares.
 
 Tree models (scikit-learn's forests and boosting, LightGBM, XGBoost) get SHAP's exact TreeExplainer,
 linear ones its LinearExplainer, any other model its model-agnostic KernelExplainer, each over a
@@ -8,14 +9,22 @@ feature's importance is added to the input column it came from (a one-hot column
 their column). The cost is bounded: at most :data:`MAX_ROWS` rows, and when a timed trial on a few
 rows says the whole sample would take longer than the budget, nothing is computed and the card says
 why, as it does when the ``shap`` package is not installed.
+
+The SHAP values themselves are kept too (:func:`explain`): one row per explained holdout row, one
+column per input column (``shap[COLUMN]``, or ``shap[COLUMN][OUTPUT]`` for a model with several
+outputs) holding the sum of the SHAP values of the features that came from it, beside the row's
+holdout index and its slice columns; the register step stores them as a Parquet artifact.
 """
 
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 MAX_ROWS = 500
 TRIAL_ROWS = 5
@@ -27,22 +36,38 @@ BUDGET_S = 60.0
 INSTALL_HINT = "pip install 'shipyard[explain]'"
 
 
-def feature_importance(model, holdout, target: str, *, task: str, max_rows: int = MAX_ROWS,
-                       budget_s: float = BUDGET_S, seed: int = 0) -> dict[str, Any]:
-    """``{"method", "rows", "seconds", "columns": {input column: mean |SHAP|, largest first}}``, or
-    ``{"skipped": reason}`` when it was not computed."""
+MISSING = "<missing>"
+"""A slice value for rows where the slice column is empty (as in the metrics per slice)."""
+
+
+def feature_importance(model, holdout, target: str, *, task: str, slices: list[str] | tuple[str, ...] = (),
+                       max_rows: int = MAX_ROWS, budget_s: float = BUDGET_S, seed: int = 0) -> dict[str, Any]:
+    """``{"method", "rows", "seconds", "columns": {input column: mean |SHAP|, largest first}, "slices":
+    {slice column: {value: {"rows", "columns"}}}}``, or ``{"skipped": reason}`` when it was not computed."""
+    return explain(model, holdout, target, task=task, slices=slices, max_rows=max_rows, budget_s=budget_s,
+                   seed=seed)[0]
+
+
+def explain(model, holdout, target: str, *, task: str, slices: list[str] | tuple[str, ...] = (),
+            max_rows: int = MAX_ROWS, budget_s: float = BUDGET_S,
+            seed: int = 0) -> tuple[dict[str, Any], pd.DataFrame | None]:
+    """The importance :func:`feature_importance` returns and the SHAP values per row and input column (None when
+    skipped)."""
     started = time.perf_counter()
     try:
         import shap  # noqa: F401
     except ImportError:
-        return {"skipped": f"the shap package is not installed ({INSTALL_HINT})"}
+        return {"skipped": f"the shap package is not installed ({INSTALL_HINT})"}, None
     from shipyard.registry.registration import feature_columns
 
+    missing = [column for column in slices if column not in holdout.columns]
+    if missing:
+        return {"skipped": f"slice column(s) {', '.join(missing)} are not in the holdout"}, None
     columns = feature_columns(model, holdout, target)
     frame = holdout[columns]
     sample = frame.sample(n=min(max_rows, len(frame)), random_state=seed) if len(frame) > max_rows else frame
     if sample.empty:
-        return {"skipped": "the holdout is empty"}
+        return {"skipped": "the holdout is empty"}, None
     try:
         explained = _Explained(model, frame, task, seed)
         warm = time.perf_counter()
@@ -50,18 +75,63 @@ def feature_importance(model, holdout, target: str, *, task: str, max_rows: int 
         estimate = warm - started + (time.perf_counter() - warm) / min(TRIAL_ROWS, len(sample)) * len(sample)
         if estimate > budget_s:
             return {"skipped": f"explaining {len(sample)} rows would take about {estimate:.0f} s, over the "
-                               f"budget of {budget_s:g} s"}
+                               f"budget of {budget_s:g} s"}, None
         values = explained.values(sample)
     except Exception as exc:  # shap refuses some models and data; the card records why, registration goes on
-        return {"skipped": f"SHAP could not explain this model: {type(exc).__name__}: {exc}"}
+        return {"skipped": f"SHAP could not explain this model: {type(exc).__name__}: {exc}"}, None
+    slice_values = {column: holdout.loc[sample.index, column].astype("string").fillna(MISSING).to_numpy()
+                    for column in slices}
+    per_slice = {column: {str(value): {"rows": int((found == value).sum()),
+                                       "columns": _column_importance(values[found == value], explained)}
+                          for value in sorted(set(found))}
+                 for column, found in slice_values.items()}
+    summary = {"method": explained.method, "rows": int(len(sample)),
+               "seconds": round(time.perf_counter() - started, 3), "columns": _column_importance(values, explained),
+               "slices": per_slice}
+    return summary, _values_frame(values, explained, sample.index, slice_values)
+
+
+def store_values(values: pd.DataFrame, *, settings) -> dict[str, Any]:
+    """Keep the SHAP values as a Parquet artifact; what the card links to: its digest, where it lies, its shape."""
+    import io
+
+    from shipyard.pipeline.artifacts import open_artifact_store
+
+    buffer = io.BytesIO()
+    values.to_parquet(buffer, index=False)
+    digest = open_artifact_store(settings).put(buffer.getvalue())
+    return {"sha256": digest, "format": "parquet", "rows": int(len(values)),
+            "location": f"{str(settings.artifact_root).rstrip('/')}/sha256/{digest[:2]}/{digest}",
+            "columns": [c for c in values.columns if c.startswith("shap[")]}
+
+
+def _column_importance(values: np.ndarray, explained: _Explained) -> dict[str, float]:
+    """Input column -> the mean |SHAP| of the features that came from it, summed; largest first."""
     per_feature = _mean_abs(values, len(explained.names))
     totals: dict[str, float] = {}
     for name, value in zip(explained.names, per_feature):
         source = explained.source.get(name, name)
         totals[source] = totals.get(source, 0.0) + float(value)
-    ordered = dict(sorted(totals.items(), key=lambda item: (-item[1], item[0])))
-    return {"method": explained.method, "rows": int(len(sample)),
-            "seconds": round(time.perf_counter() - started, 3), "columns": ordered}
+    return dict(sorted(totals.items(), key=lambda item: (-item[1], item[0])))
+
+
+def _values_frame(values: np.ndarray, explained: _Explained, index, slice_values: dict[str, np.ndarray]):
+    """The SHAP values summed per input column, a row per explained row (see the module's docstring)."""
+    import pandas as pd
+
+    feature_axis = next(axis for axis in range(1, values.ndim) if values.shape[axis] == len(explained.names))
+    values = np.moveaxis(values, feature_axis, 1).reshape(values.shape[0], len(explained.names), -1)
+    outputs = values.shape[2]
+    sources = [explained.source.get(name, name) for name in explained.names]
+    data: dict[str, Any] = {"row": np.asarray(index).astype(str)}
+    data.update({f"slice[{column}]": found.astype(object) for column, found in slice_values.items()})
+    for column in dict.fromkeys(sources):
+        chosen = [i for i, source in enumerate(sources) if source == column]
+        summed = values[:, chosen, :].sum(axis=1)
+        for output in range(outputs):
+            name = f"shap[{column}]" if outputs == 1 else f"shap[{column}][{explained.output_name(output)}]"
+            data[name] = summed[:, output].astype("float64")
+    return pd.DataFrame(data)
 
 
 class _Explained:
@@ -95,6 +165,10 @@ class _Explained:
                 hasattr(self.estimator, "predict_proba") else self.estimator.predict
             self.explainer = shap.KernelExplainer(predict, background[:KERNEL_BACKGROUND_ROWS], seed=seed)
             self.method = "shap.KernelExplainer"
+
+    def output_name(self, output: int) -> str:
+        classes = getattr(self.estimator, "classes_", None)
+        return str(classes[output]) if classes is not None and output < len(classes) else str(output)
 
     def _inputs(self, frame) -> np.ndarray:
         if self.features is None:

@@ -3,12 +3,15 @@
 A p99 cannot be averaged across gateways, so each gateway publishes its successful requests'
 latencies as counts over fixed, geometrically spaced buckets (each 10% wider than the one
 before); the fleet's p99 is read off the summed histogram, never more than one bucket (10%) high.
+Inputs are published the same way, as counts per feature over the reference profile's bins
+(``inputs``), so the fleet's live PSI is computed from the summed counts, never from raw rows.
 """
 
 from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
+from itertools import zip_longest
 from typing import Any
 
 import numpy as np
@@ -34,6 +37,8 @@ class FleetWindow:
     errors: int = 0
     latencies: dict[int, int] = field(default_factory=dict)
     labels: dict[str, int] = field(default_factory=dict)
+    inputs: dict[str, list[int]] = field(default_factory=dict)
+    """Feature -> live counts per slot of the version's reference bins (see ``monitoring.live``)."""
 
     def p99_ms(self) -> float | None:
         total = sum(self.latencies.values())
@@ -51,20 +56,25 @@ class FleetWindow:
 
     def to_json(self) -> dict[str, Any]:
         return {"requests": self.requests, "errors": self.errors,
-                "latencies": {str(k): v for k, v in self.latencies.items()}, "labels": dict(self.labels)}
+                "latencies": {str(k): v for k, v in self.latencies.items()}, "labels": dict(self.labels),
+                "inputs": {name: list(counts) for name, counts in self.inputs.items()}}
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> FleetWindow:
         return cls(requests=int(data.get("requests", 0)), errors=int(data.get("errors", 0)),
                    latencies={int(k): int(v) for k, v in (data.get("latencies") or {}).items()},
-                   labels={str(k): int(v) for k, v in (data.get("labels") or {}).items()})
+                   labels={str(k): int(v) for k, v in (data.get("labels") or {}).items()},
+                   inputs={str(k): [int(c) for c in v] for k, v in (data.get("inputs") or {}).items()})
 
 
 def merged(windows: list[FleetWindow]) -> FleetWindow:
     latencies: Counter[int] = Counter()
     labels: Counter[str] = Counter()
+    inputs: dict[str, list[int]] = {}
     for window in windows:
         latencies.update(window.latencies)
         labels.update(window.labels)
+        for name, counts in window.inputs.items():
+            inputs[name] = [a + b for a, b in zip_longest(inputs.get(name, ()), counts, fillvalue=0)]
     return FleetWindow(requests=sum(w.requests for w in windows), errors=sum(w.errors for w in windows),
-                       latencies=dict(latencies), labels=dict(labels))
+                       latencies=dict(latencies), labels=dict(labels), inputs=inputs)

@@ -31,6 +31,7 @@ class Gateway:
         self.stats = ArmStats()
         self.metrics = GatewayMetrics()
         self.prediction_log = prediction_log
+        self.live_drift = None  # monitoring.live.LiveDrift, fed by the prediction log's writer when there is one
         self.max_batch_rows, self.max_batch_wait_us = max_batch_rows, max_batch_wait_us
         self.follower = None
         self.controller = None

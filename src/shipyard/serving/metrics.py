@@ -36,7 +36,8 @@ class GatewayMetrics:
                                      "back for breaching their service levels across the fleet.", ("model",),
                                      registry=self.registry)
         self.slo_pages = Counter("shipyard_slo_watch_pages_total", "Pages this gateway sent for a breaching stable "
-                                 "version it could not roll back, by outcome (delivered, failed).",
+                                 "version it could not roll back, by outcome (delivered, failed), and "
+                                 "notices that such a breach is over (resolved, resolve_failed).",
                                  ("model", "outcome"), registry=self.registry)
         self.load_failures = Counter("shipyard_version_load_failures_total", "Versions that failed to load or "
                                      "warm up and were kept out of traffic.", ("model", "version"),
@@ -120,6 +121,9 @@ class _StableWatchCollector:
                                 "fleet in the watch window.", labels=("model", "version"))
         gateways = GaugeMetricFamily("shipyard_slo_watch_fleet_gateways", "Gateways whose fresh window the watch "
                                      "added up.", labels=("model", "version"))
+        psi = GaugeMetricFamily("shipyard_slo_watch_fleet_psi", "PSI of each input feature of the stable version "
+                                "across the fleet in the watch window against its reference profile (for a plan "
+                                "with slo.max_psi).", labels=("model", "version", "feature"))
         for model, status in sorted(self.watch.status.items()):
             for name in STATES:
                 state.add_metric((model, name), 1.0 if status.state == name else 0.0)
@@ -131,7 +135,9 @@ class _StableWatchCollector:
                 if status.fleet["p99_ms"] is not None:
                     p99.add_metric(labels, status.fleet["p99_ms"])
                 gateways.add_metric(labels, status.gateways)
-        yield from (state, leader, requests, error_rate, p99, gateways)
+                for feature, value in sorted(status.psi.items()):
+                    psi.add_metric((*labels, feature), value)
+        yield from (state, leader, requests, error_rate, p99, gateways, psi)
 
 
 class _LiveDriftCollector:

@@ -69,6 +69,7 @@ def build_gateway(targets: list[str] | None = None, *, settings: Settings | None
                           settings=settings, refresh_interval_s=poll_interval_s)
     gateway.replayed = replayed
     if live is not None:
+        gateway.live_drift = live
         gateway.metrics.watch_live_drift(live)
     if not targets or followed:
         gateway.follow(settings=settings, models=followed or None, poll_interval_s=poll_interval_s, tick_s=tick_s)

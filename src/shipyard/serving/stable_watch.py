@@ -2,16 +2,19 @@
 
 A rollout's controller judges the rolling version; once the rollout is over, this watch keeps
 judging the stable version against the same plan's service levels (error rate, p99 latency,
-prediction shift). Every gateway publishes what it measured for the stable version over the
+prediction shift against the version's own first day of traffic, live input PSI against its
+reference profile). Every gateway publishes what it measured for the stable version over the
 plan's ``slo.window`` to the store; the gateway holding the model's watch lease adds the fresh
 windows up and judges the sum, so a breach no single gateway sees enough requests to judge is
 still caught, and only one gateway acts. On a breach it rolls production back to the previous
 version (a compare-and-swap on the deployment's revision, audited as ``slo_rolled_back``); when
-there is none, or the rollback is refused, it pages (audited as ``slo_paged``), once per breach.
+there is none, or the rollback is refused, it pages (audited as ``slo_paged``), once per breach,
+and says so when the breach is over (audited as ``slo_resolved``).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 from dataclasses import dataclass, field
@@ -21,7 +24,9 @@ from shipyard.config import Settings
 from shipyard.errors import ShipyardError
 from shipyard.governance.audit import append_event
 from shipyard.governance.directory import model_team
-from shipyard.monitoring.alerts import UNOWNED, deliver, slo_page
+from shipyard.monitoring.alerts import UNOWNED, deliver, slo_page, slo_resolved
+from shipyard.monitoring.live import feature_psi, reference_counts
+from shipyard.monitoring.references import load_profile
 from shipyard.registry.lifecycle import apply_rollback
 from shipyard.serving.deployments import Arm, Change, DeploymentState, change, find_deployment
 from shipyard.serving.fleet_store import (WatchMemory, claim_watch, forget_gateway, fresh_windows, publish,
@@ -29,7 +34,8 @@ from shipyard.serving.fleet_store import (WatchMemory, claim_watch, forget_gatew
 from shipyard.serving.fleet_window import merged
 from shipyard.serving.follower import replica_name
 from shipyard.serving.periodic import Periodic
-from shipyard.serving.rollout import Window, breaches
+from shipyard.serving.rollout import breaches
+from shipyard.serving.stable_baseline import extended, judged_against
 from shipyard.spec.deployment import DeploymentSpec
 from shipyard.store.leases import new_owner
 from shipyard.store.models import utcnow
@@ -53,6 +59,8 @@ class WatchStatus:
     version: str | None = None
     fleet: dict[str, Any] = field(default_factory=dict)
     gateways: int = 0
+    psi: dict[str, float] = field(default_factory=dict)
+    """Feature -> the fleet's live PSI, for a plan with ``slo.max_psi``."""
 
 
 def watched_plan(state: DeploymentState | None) -> DeploymentSpec | None:
@@ -91,6 +99,9 @@ class StableVersionWatch:
         self.owner = new_owner()
         self.status: dict[str, WatchStatus] = {}
         self._page_failed_at: dict[tuple[str, str], float] = {}
+        self._resolve_failed_at: dict[str, float] = {}
+        self._references: dict[tuple[str, str], dict[str, Any] | None] = {}
+        self._no_inputs_told: set[tuple[str, str]] = set()
         self._loop = Periodic("stable-watch", self.interval_s, self.tick, "stable watch tick failed; trying again",
                               gateway.metrics)
         self.start = self._loop.start
@@ -120,7 +131,11 @@ class StableVersionWatch:
                 release_watch(model, self.owner, settings=self.settings)
             return WatchStatus()
         version = state.stable_version
-        window = self.gateway.stats.fleet_window(model, version, "stable", time.time() - plan.slo.window)
+        since = time.time() - plan.slo.window
+        window = self.gateway.stats.fleet_window(model, version, "stable", since)
+        live = self.gateway.live_drift
+        if plan.slo.max_psi is not None and live is not None:
+            window = dataclasses.replace(window, inputs=live.binned_since(model, version, since))
         publish(model, self.owner, version, plan.slo.window, window, settings=self.settings)
         memory = claim_watch(model, self.owner, lease_s=self.lease_s, settings=self.settings)
         if memory is None:
@@ -138,25 +153,79 @@ class StableVersionWatch:
         fleet = merged(list(windows.values()))
         judged = fleet.as_window()
         slo = plan.slo
-        baseline = None
-        if memory.baseline is not None:
-            baseline = Window(requests=memory.baseline["requests"], errors=0, p99_ms=None,
-                              labels=memory.baseline["labels"])
-        elif slo.max_prediction_shift is not None and judged.requests >= slo.min_requests:
-            remember(model, self.owner, baseline={"requests": judged.requests, "labels": judged.labels},
-                     settings=self.settings)
-        found = breaches(plan, judged, baseline)
+        baseline = memory.baseline
+        if slo.max_prediction_shift is not None:
+            baseline = extended(memory.baseline, judged, now=time.time(), window_s=slo.window,
+                                day_s=self.settings.stable_baseline_s, min_requests=slo.min_requests)
+            if baseline is not memory.baseline:
+                remember(model, self.owner, baseline=baseline, settings=self.settings)
+        found = breaches(plan, judged, judged_against(baseline))
         measured = {"replica": replica_name(), "window_s": slo.window, "fleet": judged.to_dict(),
                     "gateways": {name: w.as_window().to_dict() for name, w in sorted(windows.items())}}
+        if slo.max_psi is not None:
+            stability = self._input_stability(model, version, fleet.inputs, slo.min_requests)
+            measured["psi"] = stability
+            found += [f"input drift: PSI of {name} {figures['psi']:.3f} > {slo.max_psi:g}"
+                      for name, figures in stability.items() if figures["psi"] > slo.max_psi]
         status = WatchStatus(state="breached" if found else "ok" if judged.requests >= slo.min_requests
                              else "not_enough_data", leader=True, version=version, fleet=judged.to_dict(),
-                             gateways=len(windows))
+                             gateways=len(windows),
+                             psi={name: figures["psi"] for name, figures in measured.get("psi", {}).items()})
         if not found:
-            if memory.paged_at is not None:  # the breach is over: the next one pages again
-                remember(model, self.owner, paged_at=None, settings=self.settings)
+            if memory.paged_at is not None and status.state == "ok":  # the paged breach is over
+                self._resolve(model, version, memory, measured)
             return status
         self._act(model, state, found, measured, memory)
         return status
+
+    def _input_stability(self, model: str, version: str, inputs: dict[str, list[int]],
+                         min_rows: int) -> dict[str, dict[str, Any]]:
+        """Feature -> its PSI and rows, for the features with at least ``min_rows`` live values in the window."""
+        key = (model, version)
+        if key not in self._references:
+            try:
+                self._references[key] = load_profile(model, version, settings=self.settings)[0]["features"]
+            except ShipyardError as exc:
+                log.warning("live PSI of %s version %s cannot be judged: %s", model, version, exc.message)
+                self._references[key] = None
+        references = self._references[key] or {}
+        if references and not inputs and key not in self._no_inputs_told:
+            self._no_inputs_told.add(key)
+            log.warning("live PSI of %s version %s cannot be judged: no gateway publishes its input counts (they "
+                        "come from the prediction log: serve without --no-log-predictions)", model, version)
+        found = {}
+        for name, counts in sorted(inputs.items()):
+            reference = references.get(name)
+            if reference is None or sum(counts) < min_rows or len(counts) != len(reference_counts(reference)):
+                continue
+            found[name] = {"psi": round(feature_psi(reference, counts), 6), "rows": int(sum(counts))}
+        return found
+
+    def _resolve(self, model: str, version: str, memory: WatchMemory, measured: dict[str, Any]) -> None:
+        """Tell the pager the breach it was told of is over (retried a minute later while it cannot be told)."""
+        failed_at = self._resolve_failed_at.get(model)
+        if failed_at is not None and time.monotonic() - failed_at < PAGE_RETRY_S:
+            return
+        url = self.settings.page_url
+        if url is None:
+            delivered, attempts, error = False, 0, "no pager is configured (set SHIPYARD_PAGE_URL)"
+        else:
+            body = slo_resolved(model, version, team=model_team(model, settings=self.settings) or UNOWNED,
+                                page_format=self.settings.page_format, paged_at=memory.paged_at, measured=measured)
+            delivered, attempts, error = deliver(url, body, attempts=3, backoff_s=0.5, timeout_s=5.0)
+        append_event(actor=WATCHER, action="slo_resolved", model=model, version=version,
+                     reason="stable version is back within its service levels",
+                     details={"paged_at": memory.paged_at.isoformat(), "target": url, "delivered": delivered,
+                              "attempts": attempts, "error": error, "measured": measured}, settings=self.settings)
+        self.gateway.metrics.slo_pages.labels(model, "resolved" if delivered else "resolve_failed").inc()
+        if delivered or url is None:
+            self._resolve_failed_at.pop(model, None)
+            remember(model, self.owner, paged_at=None, settings=self.settings)
+            log.warning("%s version %s is back within its service levels; the pager was told", model, version)
+        else:
+            self._resolve_failed_at[model] = time.monotonic()
+            log.error("%s version %s is back within its service levels, but telling the pager failed: %s",
+                      model, version, error)
 
     def _act(self, model: str, state: DeploymentState, found: list[str], measured: dict[str, Any],
              memory: WatchMemory) -> None:

@@ -45,7 +45,13 @@ class ServiceLevels(_Spec):
     max_p99_latency_ms: float | None = Field(default=None, gt=0, description="Canary p99 latency ceiling.")
     max_prediction_shift: float | None = Field(
         default=None, gt=0, le=1,
-        description="Largest total-variation distance between the canary's and stable's predicted labels.")
+        description="Largest total-variation distance between the canary's and stable's predicted labels (for a "
+                    "stable version: between its window and its own first day of traffic).")
+    max_psi: float | None = Field(
+        default=None, gt=0,
+        description="Largest PSI of any input feature between the stable version's live inputs across all "
+                    "gateways in the last `window` and its reference profile (needs gateways that log "
+                    "predictions); a breach rolls back or pages like any other.")
     min_requests: int = Field(default=20, ge=1, description="Canary requests needed before an SLO is judged "
                                                             "(for a stable version: requests across all gateways "
                                                             "in the last `window`).")

@@ -414,8 +414,9 @@ class EvaluationSpec(_Spec):
     metrics: list[str] | None = Field(default=None, description="Defaults by task type.")
     slices: list[str] = Field(default_factory=list, description="Columns to compute per-value metrics on.")
     threshold: float = Field(default=0.5, gt=0, lt=1, description="Decision threshold for binary labels.")
-    explain: bool = Field(default=False, description="Put global feature importance (mean |SHAP| on a holdout "
-                                                     "sample) on the model card; needs shipyard[explain].")
+    explain: bool = Field(default=False, description="Put feature importance (mean |SHAP| on a holdout sample), "
+                                                     "overall and per slice, on the model card and keep the SHAP "
+                                                     "values as an artifact of the version; needs shipyard[explain].")
 
     @field_validator("metrics")
     @classmethod

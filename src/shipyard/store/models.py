@@ -269,8 +269,8 @@ class GatewayWindow(Base):
 class StableWatch(Base):
     """Which gateway judges a model's stable version for the fleet (a lease), and what the watch remembers.
 
-    ``baseline`` is the fleet's label counts from the first judgeable window of ``version``, which
-    later windows are compared with for prediction shift; ``paged_at`` is set while a breach that
+    ``baseline`` is the fleet's label counts over the first day of ``version``'s traffic (see
+    ``serving.stable_baseline``), which later windows are compared with for prediction shift; ``paged_at`` is set while a breach that
     could not be rolled back has been paged, so it is paged once, not at every tick.
     """
 

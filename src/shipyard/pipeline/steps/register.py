@@ -69,7 +69,6 @@ def _card_facts(context: StepContext, spec, tracked, digests, params, metrics, r
                 model) -> dict[str, Any]:
     """The card's facts known when the run is logged (the version and profile are filled in at registration)."""
     from shipyard.registry.cards import CardFacts
-    from shipyard.registry.importance import feature_importance
     from shipyard.tracking.environment import capture_environment
 
     facts = CardFacts(
@@ -80,10 +79,21 @@ def _card_facts(context: StepContext, spec, tracked, digests, params, metrics, r
         rows={"train": int(len(train)), "holdout": int(len(holdout))}, validation=report,
         features=[g.model_dump(mode="json") for g in spec.features], params=params,
         metrics=metrics["overall"], slice_metrics=metrics["slices"], environment=capture_environment(),
-        feature_importance=feature_importance(model, holdout, context.params["target"], task=spec.task())
+        feature_importance=_importance(context, spec, model, holdout)
         if spec.evaluation.explain else {"skipped": "not asked for (evaluation: explain: true in the spec)"},
     )
     return asdict(facts)
+
+
+def _importance(context: StepContext, spec, model, holdout) -> dict[str, Any]:
+    """Mean |SHAP| overall and per slice for the card; the SHAP values stored as their own artifact."""
+    from shipyard.registry.importance import explain, store_values
+
+    found, values = explain(model, holdout, context.params["target"], task=spec.task(),
+                            slices=spec.evaluation.slices)
+    if values is not None:
+        found["values"] = store_values(values, settings=context.settings)
+    return found
 
 
 def _reference_profile(context: StepContext, spec, model, train, holdout) -> dict[str, Any]:
