@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
 
@@ -36,9 +37,27 @@ def test_cost_adds_up_by_team_model_and_run(priced, capsys):
     body = json.loads(capsys.readouterr().out)
     assert body["by"] == "model" and body["total"] == pytest.approx(3.1)
     assert body["lines"] == [{"key": "fraud", "team": "risk", "model": "fraud", "cost": pytest.approx(3.1),
-                              "compute_hours": pytest.approx(1.0), "requests": 0, "records": 1}]
+                              "compute_hours": pytest.approx(1.0), "requests": 0, "records": 1,
+                              "serving_hours": 0.0, "per_1000_predictions": None}]
     assert shipyard(["cost", "--team", "nobody"]) == 0
     assert "nothing ran or was served in the window" in capsys.readouterr().out
+
+
+def test_cost_charges_the_gateways_serving_time_and_says_what_1000_predictions_cost(priced, capsys):
+    from cost_records import serve_two_weeks
+    from shipyard.config import load_settings
+    from shipyard.serving.serving_time import ServingClock
+
+    serve_two_weeks()
+    clock = [time.time() - 2 * 86400]
+    serving = ServingClock(lambda: ["aml"], load_settings().prediction_log_root, {"cpu": 2.0}, clock=lambda: clock[0])
+    clock[0] += 1800
+    serving.record()
+    assert shipyard(["cost", "--by", "model", "--model", "aml"]) == 0
+    line = capsys.readouterr().out.splitlines()[1]
+    # 4,000 requests at 0.5 per 1,000 and half an hour of a 2-core gateway at 0.1 per core-hour
+    assert line.split()[:2] == ["aml", "2.1000"]
+    assert "0.500 gateway-h, 4,000 requests, 0.5250 per 1k predictions" in line
 
 
 def test_cost_mistakes_exit_2_with_what_to_do(shipyard_home, capsys):

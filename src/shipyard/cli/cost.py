@@ -33,13 +33,15 @@ def fetch(*, since: str, by: str, team: str | None, model: str | None) -> CostRe
     from shipyard.config import load_settings
     from shipyard.governance.cost import cost_report, parse_span, require_prices, window_until_now
     from shipyard.governance.prices import load_prices
+    from shipyard.serving.serving_time import served_time
     from shipyard.serving.usage import served_requests
 
     settings = load_settings()
     start, until = window_until_now(parse_span(since))
     prices = require_prices(load_prices(settings))
     return cost_report(prices, since=start, until=until, by=by, team=team, model=model, settings=settings,
-                       requests=served_requests(settings.prediction_log_root, since=start, until=until))
+                       requests=served_requests(settings.prediction_log_root, since=start, until=until),
+                       serving_time=served_time(settings.prediction_log_root, since=start, until=until))
 
 
 def _check_by(by: str) -> str:
@@ -74,7 +76,9 @@ def render(report: CostReport) -> str:
     width = max((len(line.key) for line in report.lines), default=0)
     for line in report.lines:
         usage = [f"{line.compute_hours:,.3f} compute-h"] if line.compute_hours else []
+        usage += [f"{line.serving_hours:,.3f} gateway-h"] if line.serving_hours else []
         usage += [f"{line.requests:,} requests"] if line.requests else []
+        usage += [f"{line.per_1000_predictions:,.4f} per 1k predictions"] if line.per_1000_predictions else []
         owner = f"  team {line.team}" if report.by != "team" and line.team else ""
         lines.append(f"  {line.key:<{width}}  {line.cost:>12,.4f}  {', '.join(usage) or '-'}{owner}")
     if report.unpriced_steps:
