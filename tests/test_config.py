@@ -129,6 +129,8 @@ def test_a_gateways_resource_request_comes_from_the_environment_and_a_bad_one_is
     assert load_settings(home).gateway_resources == {}
     given = load_settings({**home, "SHIPYARD_GATEWAY_RESOURCES": "cpu=2, memory=4Gi, gpu=1, gpu_type=T4"})
     assert given.gateway_resources == {"cpu": 2.0, "memory": 4 * 2 ** 30, "gpu": 1.0, "gpu_type": "T4"}
+    as_helm_writes_it = load_settings({**home, "SHIPYARD_GATEWAY_RESOURCES": "cpu=250m,memory=512Mi,gpu=0"})
+    assert as_helm_writes_it.gateway_resources == {"cpu": 0.25, "memory": 512 * 2 ** 20, "gpu": 0.0}
     for bad, needle in (("cpu=-1", "cpu = -1 is negative"), ("disk=3", "'disk=3' is not one of"),
                         ("cpu", "'cpu' is not one of"), ("memory=lots", "'lots' is not a memory size"),
                         ("cpu=1,cpu=2", "given once")):

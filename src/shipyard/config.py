@@ -242,7 +242,7 @@ def retention_years_days(text: str, source: str) -> tuple[int, int]:
 
 
 def gateway_resources(text: str, source: str) -> dict[str, Any]:
-    """``cpu=2,memory=4GiB,gpu=1,gpu_type=T4`` (any of them; a Kubernetes ``4Gi`` is read as ``4GiB``) as a dict."""
+    """``cpu=2,memory=4GiB,gpu=1,gpu_type=T4`` (any of them; Kubernetes' ``250m`` and ``4Gi`` are read too) as a dict."""
     from shipyard.spec.models import parse_size
 
     allowed = ("cpu", "memory", "gpu", "gpu_type")
@@ -258,6 +258,8 @@ def gateway_resources(text: str, source: str) -> dict[str, Any]:
                 found[key] = parse_size(value + "B" if value.endswith("i") else value)
             elif key == "gpu_type":
                 found[key] = value
+            elif key == "cpu" and value.endswith("m"):  # Kubernetes millicores
+                found[key] = float(value[:-1]) / 1000
             else:
                 found[key] = float(value)
                 if not found[key] >= 0:
