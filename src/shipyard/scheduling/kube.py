@@ -61,6 +61,11 @@ def quantity(value: Any, what: str) -> Decimal:
     return number * _SUFFIXES[match.group(2) or ""]
 
 
+def gpu_memory_quantity(size_bytes: int) -> str:
+    """GPU memory per GPU as the ``shipyard.io/gpu-memory`` annotation writes it: whole MiB, rounded up."""
+    return f"{math.ceil(size_bytes / 2 ** 20)}Mi"
+
+
 def _mapping(value: Any, what: str) -> Mapping[str, Any]:
     if value is None:
         return {}
@@ -157,7 +162,7 @@ def pod_for_task(task: Task, *, name: str, namespace: str = "default") -> dict[s
     if task.gpu_types:
         annotations[GPU_TYPES_ANNOTATION] = "|".join(task.gpu_types)
     if task.gpu_memory_mib:
-        annotations[GPU_MEMORY_ANNOTATION] = f"{task.gpu_memory_mib}Mi"
+        annotations[GPU_MEMORY_ANNOTATION] = gpu_memory_quantity(task.gpu_memory_mib * 2 ** 20)
     if task.duration_s is not None:
         annotations[DURATION_ANNOTATION] = f"{task.duration_s:g}"
     tolerations = [{"key": key, "operator": "Exists", "effect": "NoSchedule"}
