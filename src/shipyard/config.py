@@ -242,7 +242,7 @@ def retention_years_days(text: str, source: str) -> tuple[int, int]:
 
 
 def gateway_resources(text: str, source: str) -> dict[str, Any]:
-    """``cpu=2,memory=4GiB,gpu=1,gpu_type=T4`` (any of them; Kubernetes' ``250m`` and ``4Gi`` are read too) as a dict."""
+    """``cpu=2,memory=4GiB,gpu=1,gpu_type=T4`` (any of them; Kubernetes' ``250m`` and ``4Gi`` read too) as a dict."""
     from shipyard.spec.models import parse_size
 
     allowed = ("cpu", "memory", "gpu", "gpu_type")

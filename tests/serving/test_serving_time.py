@@ -57,7 +57,8 @@ def test_served_time_reads_every_gateways_hours_in_the_window_by_model_and_day(t
         serving.record()
     since = datetime(2026, 3, 3, 9, 45, tzinfo=timezone.utc)
     found = served_time(tmp_path, since=since, until=since + timedelta(hours=1))
-    assert found == {"churn": {"2026-03-03": [(1200.0, RESOURCES), (1200.0, {"cpu": 1.0, "gpu": 1.0, "gpu_type": "T4"})]}}
+    assert found == {"churn": {"2026-03-03": [(1200.0, RESOURCES),
+                                              (1200.0, {"cpu": 1.0, "gpu": 1.0, "gpu_type": "T4"})]}}
     assert served_time(tmp_path, since=since + timedelta(hours=1), until=since + timedelta(hours=2)) == {}
     assert served_time(tmp_path / "nothing", since=since, until=since) == {}
 

@@ -79,7 +79,8 @@ def parse_digest_targets(table: Any, *, source: str) -> DigestTargets:
     for team, entry in teams_table.items():
         where = f"{source}:digest.teams.{team}"
         if not isinstance(entry, dict):
-            raise _invalid(f"{where} must be a table with a webhook, e.g. [digest.teams.{team}] webhook = \"https://…\"")
+            raise _invalid(f"{where} must be a table with a webhook, "
+                           f"e.g. [digest.teams.{team}] webhook = \"https://…\"")
         _known(entry, _TEAM_KEYS, where)
         if "webhook" not in entry:
             raise _invalid(f"{where} has no webhook; give the URL the team's part is posted to")

@@ -32,7 +32,8 @@ def place(task: Task, cluster: Cluster, policy: Policy, *, quotas: Quotas | None
         return Queued(reason)
     nodes = np.flatnonzero(feasible(task, cluster))
     if not len(nodes):
-        if task.num_gpu and (reason := none_big_enough(task.gpu_memory_mib, cluster.gpu_memory_mib[cluster.gpu_count > 0])):
+        gpu_nodes = cluster.gpu_count > 0
+        if task.num_gpu and (reason := none_big_enough(task.gpu_memory_mib, cluster.gpu_memory_mib[gpu_nodes])):
             return Queued(reason)
         return Queued("no node has room for the task")
     trial = policy.trial(task, cluster, nodes)

@@ -100,7 +100,8 @@ def _write(target: Path | str, data: bytes) -> None:
     os.replace(temporary, target)
 
 
-def served_time(root: Path | str, *, since: datetime, until: datetime) -> dict[str, dict[str, list[tuple[float, dict]]]]:
+def served_time(root: Path | str, *, since: datetime,
+                until: datetime) -> dict[str, dict[str, list[tuple[float, dict]]]]:
     """Per model, per day (``YYYY-MM-DD``, UTC): (seconds, resources) of each gateway-hour in the window.
 
     An hour counts whole when it began in ``[since, until)`` or holds ``since``: the window's edges are
