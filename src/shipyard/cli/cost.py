@@ -89,7 +89,7 @@ def render(report: CostReport) -> str:
 @cost_app.command("digest")
 def digest_command(webhook: list[str] = typer.Option(None, "--webhook",
                                                      help="URL to post the whole digest to (repeatable); without "
-                                                          "it, the price list's [digest] targets: the platform's "
+                                                          "it, the price list's \\[digest] targets: the platform's "
                                                           "webhook the whole, each team's its own part."),
                    format: str | None = typer.Option(None, "--format",
                                                      help="text: {\"text\": markdown} as chat webhooks take it; "
