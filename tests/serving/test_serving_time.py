@@ -75,3 +75,14 @@ def test_a_built_gateway_records_its_serving_time_with_its_resource_request_when
     written = json.loads(files[0].read_text())
     assert written["resources"] == RESOURCES and set(written["seconds"]) == {"synth"}
     assert written["seconds"]["synth"] > 0
+
+
+def test_a_gateway_stops_even_when_its_last_serving_time_cannot_be_written(tmp_path, caplog):
+    blocked = tmp_path / "not-a-folder"
+    blocked.write_text("a file where the log's folder should be")
+    clock = Clock()
+    serving = ServingClock(lambda: ["churn"], blocked, RESOURCES, gateway_id="g1", clock=clock)
+    clock.now += 60
+    serving.stop()
+    assert "could not be written" in caplog.text
+    assert serving.seconds == {"2026-03-02T09": {"churn": 60}}, "kept, to be written by a later flush"

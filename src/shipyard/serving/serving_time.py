@@ -11,6 +11,7 @@ file holds one gateway's whole hour. :func:`served_time` reads them back for cos
 from __future__ import annotations
 
 import json
+import logging
 import os
 import threading
 import time
@@ -22,6 +23,7 @@ from typing import Any
 
 from shipyard.serving.periodic import Periodic
 
+log = logging.getLogger(__name__)
 FOLDER = "_serving_time"
 HOUR_FORMAT = "%Y-%m-%dT%H"
 
@@ -84,8 +86,12 @@ class ServingClock:
         self._loop.start()
 
     def stop(self) -> None:
+        """Stop the loop and write the last stretch; a write that fails is logged, the gateway still stops."""
         self._loop.stop()
-        self.record()
+        try:
+            self.record()
+        except Exception:
+            log.exception("serving-time: the last stretch of serving time could not be written")
 
 
 def _write(target: Path | str, data: bytes) -> None:
