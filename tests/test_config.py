@@ -122,3 +122,18 @@ def test_the_stable_watch_settings_have_defaults_and_come_from_the_environment(t
                          "SHIPYARD_PAGE_FORMAT": "json"})
     assert (set_.slo_watch_interval_s, set_.slo_watch_lease_s) == (0.5, 4.0)
     assert (set_.page_url, set_.page_format) == ("http://am:9093/api/v2/alerts", "json")
+
+
+def test_a_gateways_resource_request_comes_from_the_environment_and_a_bad_one_is_refused(tmp_path):
+    home = {"SHIPYARD_HOME": str(tmp_path)}
+    assert load_settings(home).gateway_resources == {}
+    given = load_settings({**home, "SHIPYARD_GATEWAY_RESOURCES": "cpu=2, memory=4Gi, gpu=1, gpu_type=T4"})
+    assert given.gateway_resources == {"cpu": 2.0, "memory": 4 * 2 ** 30, "gpu": 1.0, "gpu_type": "T4"}
+    as_helm_writes_it = load_settings({**home, "SHIPYARD_GATEWAY_RESOURCES": "cpu=250m,memory=512Mi,gpu=0"})
+    assert as_helm_writes_it.gateway_resources == {"cpu": 0.25, "memory": 512 * 2 ** 20, "gpu": 0.0}
+    for bad, needle in (("cpu=-1", "cpu = -1 is negative"), ("disk=3", "'disk=3' is not one of"),
+                        ("cpu", "'cpu' is not one of"), ("memory=lots", "'lots' is not a memory size"),
+                        ("cpu=1,cpu=2", "given once")):
+        with pytest.raises(SpecError, match="SHIPYARD_GATEWAY_RESOURCES") as caught:
+            load_settings({**home, "SHIPYARD_GATEWAY_RESOURCES": bad})
+        assert needle in caught.value.message and "cpu=2,memory=4GiB" in caught.value.hint

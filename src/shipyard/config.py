@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from shipyard.errors import SpecError
 
@@ -61,6 +62,9 @@ class Settings:
     """The TOML file declaring team quotas (``SHIPYARD_QUOTAS``); None when no quotas are declared."""
     prices_file: Path | None = None
     """The TOML price list cost is computed with (``SHIPYARD_PRICES``); None when no prices are declared."""
+    gateway_resources: dict[str, Any] = field(default_factory=dict)
+    """What one gateway replica requests (``SHIPYARD_GATEWAY_RESOURCES``: ``cpu``, ``memory`` bytes, ``gpu``,
+    ``gpu_type``): its serving time is charged at these resources' prices; empty charges none."""
     min_shadow_s: float = 0.0
     slo_watch_interval_s: float = 5.0
     """How often each gateway publishes its stable versions' windows, and the watch's holder judges the fleet's."""
@@ -133,6 +137,8 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
                                              "SHIPYARD_GATEWAY_REQUIRE_TOKEN"),
         quotas_file=_quotas_file(env, home),
         prices_file=_named_file(env, "SHIPYARD_PRICES", home / "prices.toml", "a TOML price list"),
+        gateway_resources=gateway_resources(env.get("SHIPYARD_GATEWAY_RESOURCES") or "",
+                                            "SHIPYARD_GATEWAY_RESOURCES"),
         min_shadow_s=min_shadow(env.get("SHIPYARD_MIN_SHADOW") or "0", "SHIPYARD_MIN_SHADOW"),
         slo_watch_interval_s=_positive_float(env, "SHIPYARD_SLO_WATCH_INTERVAL_S", 5.0),
         slo_watch_lease_s=_positive_float(env, "SHIPYARD_SLO_WATCH_LEASE_S", 15.0),
@@ -236,6 +242,36 @@ def retention_years_days(text: str, source: str) -> tuple[int, int]:
                         headline="invalid setting", hint="audit events younger than the retention are never pruned")
     amount = int(match.group(1))
     return (amount, 0) if match.group(2) == "y" else (0, amount)
+
+
+def gateway_resources(text: str, source: str) -> dict[str, Any]:
+    """``cpu=2,memory=4GiB,gpu=1,gpu_type=T4`` (any of them; Kubernetes' ``250m`` and ``4Gi`` read too) as a dict."""
+    from shipyard.spec.models import parse_size
+
+    allowed = ("cpu", "memory", "gpu", "gpu_type")
+    found: dict[str, Any] = {}
+    for item in (part.strip() for part in text.split(",")):
+        if not item:
+            continue
+        key, _, value = (piece.strip() for piece in item.partition("="))
+        try:
+            if key not in allowed or key in found or not value:
+                raise ValueError(f"'{item}' is not one of {', '.join(allowed)} given once as key=value")
+            if key == "memory":
+                found[key] = parse_size(value + "B" if value.endswith("i") else value)
+            elif key == "gpu_type":
+                found[key] = value
+            elif key == "cpu" and value.endswith("m"):  # Kubernetes millicores
+                found[key] = float(value[:-1]) / 1000
+            else:
+                found[key] = float(value)
+                if not found[key] >= 0:
+                    raise ValueError(f"{key} = {value} is negative")
+        except ValueError as exc:
+            raise SpecError(f"{source}={text!r}: {exc}", headline="invalid setting",
+                            hint="give what one gateway replica requests, e.g. cpu=2,memory=4GiB,gpu=1,gpu_type=T4"
+                            ) from None
+    return found
 
 
 def _quotas_file(env, home: Path) -> Path | None:

@@ -104,3 +104,17 @@ def test_the_monitor_watches_the_named_models():
 def test_a_monitor_without_models_is_refused_at_render():
     with pytest.raises(helm.HelmError, match="monitor.models"):
         render({"monitor": {"enabled": True}})
+
+
+def test_each_gateway_replica_is_told_its_resource_request_so_its_serving_time_is_charged_at_it():
+    from shipyard.config import gateway_resources
+
+    def told(values):
+        [container] = find(render(values), "Deployment", "shipyard-gateway")["spec"]["template"]["spec"]["containers"]
+        return {e["name"]: e.get("value") for e in container["env"]}.get("SHIPYARD_GATEWAY_RESOURCES")
+
+    assert told(None) == "cpu=250m,memory=512Mi,gpu=0"
+    assert gateway_resources(told(None), "helm") == {"cpu": 0.25, "memory": 512 * 2 ** 20, "gpu": 0.0}
+    gpu = told({"gateway": {"resources": {"requests": {"cpu": "2", "memory": "8Gi", "nvidia.com/gpu": 1}}}})
+    assert gateway_resources(gpu, "helm") == {"cpu": 2.0, "memory": 8 * 2 ** 30, "gpu": 1.0}
+    assert told({"gateway": {"resources": {"requests": None}}}) is None

@@ -115,3 +115,26 @@ def test_spans_and_a_missing_price_list_are_clear_usage_errors():
     with pytest.raises(UsageError, match="no price list is declared") as caught:
         require_prices(None)
     assert "SHIPYARD_PRICES" in caught.value.hint
+
+
+def test_serving_costs_the_gateways_time_at_their_resource_request_and_per_1000_predictions(shipyard_home):
+    prices = parse_prices("cpu = 0.1\nmemory = 0.01\nrequests = 0.5\n[gpu]\ndefault = 3.0\nT4 = 0.4", source="test")
+    record_run("r1", model="churn", team="growth", steps={"train": (1.0, 0, 0, 3600.0)})
+    day = datetime.now(timezone.utc).strftime("%Y-%m-%d")
+    gateway_time = {"churn": {day: [(1800.0, {"cpu": 2.0, "memory": 4 * GIB}),
+                                    (3600.0, {"cpu": 1.0, "gpu": 1.0, "gpu_type": "T4"})]},
+                    "idle": {day: [(3600.0, {"cpu": 1.0})]}}
+    records = serving_costs(prices, {"churn": {day: 4000}}, serving_time=gateway_time)
+    by_model = {r.model: r for r in records}
+    assert by_model["churn"].serving_hours == pytest.approx(1.5) and by_model["churn"].requests == 4000
+    assert by_model["churn"].cost == pytest.approx(4000 / 1000 * 0.5 + (2 * 0.1 + 4 * 0.01) * 0.5 + (0.1 + 0.4) * 1)
+    assert by_model["idle"].cost == pytest.approx(0.1) and by_model["idle"].requests == 0
+    assert "1.5000 gateway-h" in by_model["churn"].usage
+    since, until = window()
+    lines = {line.key: line for line in cost_report(prices, since=since, until=until, by="model",
+                                                    requests={"churn": {day: 4000}}, serving_time=gateway_time).lines}
+    churn = lines["churn"]
+    assert churn.cost == pytest.approx(0.1 + 2.62) and churn.compute_hours == pytest.approx(1.0)
+    assert churn.serving_hours == pytest.approx(1.5) and churn.team == "growth"
+    assert churn.per_1000_predictions == pytest.approx(2.62 / 4000 * 1000), "serving cost only, time included"
+    assert lines["idle"].per_1000_predictions is None

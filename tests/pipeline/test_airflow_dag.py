@@ -169,3 +169,12 @@ def test_the_churn_example_exports_with_its_sweep_as_one_task(tmp_path):
                                                     "evaluate", "register", "gate"]
     train = next(t for t in config["tasks"] if t["step"] == "train")
     assert train["upstream"] == ["features", "split", "sweep"] and train["timeout_s"] == 600
+
+
+def test_a_kubernetes_pods_gpu_memory_is_the_scheduler_extenders_annotation():
+    from shipyard.pipeline.airflow_pod import annotations
+
+    assert annotations(StepResources(gpu=1, gpu_memory=24 * 2 ** 30, gpu_types=("A10",))) == {
+        "shipyard.io/gpu-types": "A10", "shipyard.io/gpu-memory": "24576Mi"}
+    assert annotations(StepResources(gpu=0.5, gpu_memory=2 ** 30 + 1)) == {
+        "shipyard.io/gpu-milli": "500", "shipyard.io/gpu-memory": "1025Mi"}

@@ -159,3 +159,15 @@ def test_the_image_comes_from_the_spec_the_environment_or_the_caller(monkeypatch
     assert target(text)[0].image == "registry.example.com/ml/base:1"
     assert target(text, image="other:3")[0].image == "other:3"
     assert target()[0].image == "registry.example.com/ml/churn:2.1"
+
+
+def test_a_steps_gpu_memory_is_the_annotation_the_scheduler_extender_filters_on():
+    from shipyard.scheduling.kube import pod_to_task
+
+    text = SPEC.replace("gpu: 2, gpu_type: [A100, H100]", "gpu: 2, gpu_memory: 40GiB, gpu_type: [A100, H100]")
+    job_target, dag = target(text)
+    train = as_dict(step_job(job_target, dag.node("train")))
+    assert train["spec"]["template"]["metadata"]["annotations"] == {"shipyard.io/gpu-types": "A100|H100",
+                                                                    "shipyard.io/gpu-memory": "40960Mi"}
+    validate(train)
+    assert pod_to_task(train["spec"]["template"]).gpu_memory_mib == 40 * 1024

@@ -61,6 +61,30 @@ def test_reclaims_cost_the_work_since_the_last_checkpoint_and_delay_completion()
     assert rarely.lost_gpu_hours > stormy.lost_gpu_hours, "checkpointing less often loses more"
 
 
+def test_each_reclaim_loses_less_than_one_checkpoint_interval_of_work():
+    arrivals = trace(seed=1)
+    for interval in (600, 1800, 7200):
+        outcome = simulate(arrivals, cluster(), PRICES, best_fit,
+                           spot=SpotSettings(share=0.5, preemption_rate=1.0, checkpoint_interval_s=interval))
+        assert len(outcome.lost_work_s) == outcome.preemptions > 0
+        assert 0 <= outcome.lost_work_s.min() and outcome.lost_work_s.max() < interval
+        assert len(outcome.resume_after_reclaim_s) == outcome.preemptions, "every reclaimed task ran again"
+
+
+def test_a_reclaimed_task_resumes_when_its_capacity_returns_or_at_once_where_on_demand_has_room():
+    nodes = cluster(2)
+    batch = Arrival(task=Task(name="b", cpu_milli=1000, num_gpu=8, duration_s=20 * 3600.0), at_s=0.0, qos="BE")
+    serving = Arrival(task=Task(name="s", cpu_milli=1000, num_gpu=8, duration_s=100 * 3600.0), at_s=0.0, qos="LS")
+    settings = SpotSettings(share=0.5, preemption_rate=0.5, checkpoint_interval_s=1800, replacement_s=600, seed=1)
+    crowded = simulate([serving, batch], nodes, PRICES, best_fit, spot=settings)
+    assert crowded.preemptions > 0 and len(crowded.resume_after_return_s) == crowded.preemptions
+    assert np.all(crowded.resume_after_return_s == 0), "the replacement took it back the moment it joined"
+    assert np.all(crowded.resume_after_reclaim_s == 600), "nowhere else to go: it waited for the replacement"
+    roomy = simulate([batch], nodes, PRICES, best_fit, spot=settings)
+    assert roomy.preemptions > 0 and np.all(roomy.resume_after_reclaim_s == 0), "on-demand took it at once"
+    assert np.all(roomy.lost_work_s < 1800)
+
+
 def test_the_replay_is_deterministic_for_a_seed():
     arrivals = trace(seed=2)
     settings = SpotSettings(share=0.4, preemption_rate=0.5, seed=3)
@@ -95,6 +119,7 @@ def test_tolerant_tasks_fall_back_to_on_demand_when_spot_is_full():
     (dict(share=0), "the spot share is 0"), (dict(share=1.0), "the spot share is 1.0"),
     (dict(preemption_rate=-1), "the preemption rate is -1"),
     (dict(checkpoint_interval_s=0), "the checkpoint interval is 0 s"),
+    (dict(replacement_s=-1), "the replacement delay is -1 s"),
 ])
 def test_bad_spot_settings_are_refused(settings, message):
     with pytest.raises(UsageError, match=message):

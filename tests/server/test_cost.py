@@ -28,7 +28,8 @@ def test_a_team_member_reads_cost_a_page_at_a_time(priced):
     assert body["total"] == 3 and body["next_offset"] == 2 and body["by"] == "run" and body["currency"] == "USD"
     assert body["total_cost"] == pytest.approx(1.55 + 0.2 + 0.001) and body["unpriced_steps"] == 0
     assert body["items"][0] == {"key": "r2", "team": "fraud", "model": "scoring", "cost": pytest.approx(1.55),
-                                "compute_hours": pytest.approx(0.5), "requests": 0, "records": 1}
+                                "compute_hours": pytest.approx(0.5), "requests": 0, "records": 1,
+                                "serving_hours": 0.0, "per_1000_predictions": None}
     rest = http.get("/api/v1/cost", params={"by": "run", "offset": 2}, headers=as_["dev"]).json()
     assert [item["key"] for item in rest["items"]] == ["r3"] and rest["next_offset"] is None
     by_model = http.get("/api/v1/cost", params={"by": "model", "model": "ranking"}, headers=as_["dev"]).json()

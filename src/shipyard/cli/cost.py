@@ -33,13 +33,15 @@ def fetch(*, since: str, by: str, team: str | None, model: str | None) -> CostRe
     from shipyard.config import load_settings
     from shipyard.governance.cost import cost_report, parse_span, require_prices, window_until_now
     from shipyard.governance.prices import load_prices
+    from shipyard.serving.serving_time import served_time
     from shipyard.serving.usage import served_requests
 
     settings = load_settings()
     start, until = window_until_now(parse_span(since))
     prices = require_prices(load_prices(settings))
     return cost_report(prices, since=start, until=until, by=by, team=team, model=model, settings=settings,
-                       requests=served_requests(settings.prediction_log_root, since=start, until=until))
+                       requests=served_requests(settings.prediction_log_root, since=start, until=until),
+                       serving_time=served_time(settings.prediction_log_root, since=start, until=until))
 
 
 def _check_by(by: str) -> str:
@@ -74,7 +76,9 @@ def render(report: CostReport) -> str:
     width = max((len(line.key) for line in report.lines), default=0)
     for line in report.lines:
         usage = [f"{line.compute_hours:,.3f} compute-h"] if line.compute_hours else []
+        usage += [f"{line.serving_hours:,.3f} gateway-h"] if line.serving_hours else []
         usage += [f"{line.requests:,} requests"] if line.requests else []
+        usage += [f"{line.per_1000_predictions:,.4f} per 1k predictions"] if line.per_1000_predictions else []
         owner = f"  team {line.team}" if report.by != "team" and line.team else ""
         lines.append(f"  {line.key:<{width}}  {line.cost:>12,.4f}  {', '.join(usage) or '-'}{owner}")
     if report.unpriced_steps:
@@ -83,16 +87,55 @@ def render(report: CostReport) -> str:
 
 
 @cost_app.command("digest")
-def digest_command(webhook: list[str] = typer.Option(..., "--webhook", help="URL to post to (repeatable)."),
-                   format: str = typer.Option("text", "--format",
-                                              help="text: {\"text\": …} as Slack-compatible webhooks take it; "
-                                                   "json: the figures."),
-                   since: str = typer.Option("7d", "--since", help="The digest's window (a week by default).")) -> None:
-    """Post per-team totals and each team's dearest models over the last week to webhooks."""
-    from shipyard.governance.cost_digest import check_targets, digest, post
+def digest_command(webhook: list[str] = typer.Option(None, "--webhook",
+                                                     help="URL to post the whole digest to (repeatable); without "
+                                                          "it, the price list's \\[digest] targets: the platform's "
+                                                          "webhook the whole, each team's its own part."),
+                   format: str | None = typer.Option(None, "--format",
+                                                     help="text: {\"text\": markdown} as chat webhooks take it; "
+                                                          "html: {subject, html, text} for mail; json: the figures "
+                                                          "and both renderings. Default: text, or each target's."),
+                   since: str = typer.Option("7d", "--since",
+                                             help="The digest's window (a week by default), compared with the "
+                                                  "same span before it.")) -> None:
+    """Post spend per team and model, its change from the window before and the top movers to webhooks."""
+    from dataclasses import replace
 
-    check_targets(list(webhook), format)
-    body = digest(fetch(since=since, by="model", team=None, model=None))
-    deliveries = post(list(webhook), body, format=format)
+    from shipyard.config import load_settings
+    from shipyard.governance.cost import parse_span
+    from shipyard.governance.cost_digest import check_targets, deliver, digest, earlier
+    from shipyard.governance.digest_targets import DigestTarget, load_digest_targets
+
+    chosen = format or "text"
+    if webhook:
+        check_targets(list(webhook), chosen)
+        targets = [DigestTarget(url=url, format=chosen) for url in webhook]
+    else:
+        targets = load_digest_targets(load_settings()).all
+        check_targets([target.url for target in targets], chosen)
+        if format is not None:
+            targets = [replace(target, format=format) for target in targets]
+    parse_span(since)
+    current = fetch(since=since, by="model", team=None, model=None)
+    previous = earlier(fetch(since=_doubled(since), by="model", team=None, model=None), current)
+    body = digest(current, previous)
+    deliveries = deliver(targets, body)
     print(f"digest of {body['total']:,.4f} {body['currency']} over {len(body['teams'])} teams posted to "
-          f"{len(deliveries)} webhook{'s' if len(deliveries) != 1 else ''}")
+          f"{len(deliveries)} webhook{'s' if len(deliveries) != 1 else ''} "
+          f"({', '.join(d.target.name for d in deliveries)})")
+    covered = {target.team for target in targets}
+    if None not in covered:
+        left = sorted(row["team"] for row in body["teams"] if row["team"] not in covered)
+        if left:
+            print(f"no webhook declared for: {', '.join(left)}")
+
+
+def _doubled(since: str) -> str:
+    """The span twice as long, in the same unit: the current window and the one before it."""
+    from shipyard.errors import UsageError
+
+    amount, unit = int(since.strip()[:-1]), since.strip()[-1]
+    if amount * 2 > 99999:
+        raise UsageError(f"--since {since!r} is too long to compare with the span before it",
+                         hint="give a span of at most 49999 units, e.g. 7d")
+    return f"{amount * 2}{unit}"

@@ -4,8 +4,10 @@ A pipeline step costs its recorded resources (cores, memory, GPUs, as the run re
 when it started) for its measured duration — for a sweep, the summed seconds of its trials —
 at the price list's rates. A step served from the cache, and a step of a run recorded before
 runs kept their resources, costs nothing and is counted as not priced. A deployment costs the
-requests its gateways answered (each version answering a mirrored request counts), per 1,000.
-Runs belong to the window they were created in; requests to the day they were answered.
+requests its gateways answered (each version answering a mirrored request counts), per 1,000,
+and its gateways' serving time: each gateway's resource request for the time it served the model
+(``serving.serving_time``). Runs belong to the window they were created in; requests to the day
+they were answered, serving time to the hour it was served in.
 """
 
 from __future__ import annotations
@@ -42,6 +44,9 @@ class CostRecord:
     usage: str
     """What was charged, in words: resources × hours, or requests."""
     hours: float = 0.0
+    """Compute hours of a step."""
+    serving_hours: float = 0.0
+    """Gateway hours spent serving the model (a gateway serving several models shares its time)."""
     requests: int = 0
     cost: float
 
@@ -56,6 +61,9 @@ class CostLine:
     compute_hours: float
     requests: int
     records: int
+    serving_hours: float = 0.0
+    per_1000_predictions: float | None = None
+    """What serving cost (requests and gateway time) per 1,000 predictions; None when none were served."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -112,16 +120,34 @@ def step_costs(prices: PriceList, *, since: datetime, until: datetime,
     return records, unpriced
 
 
-def serving_costs(prices: PriceList, requests: dict[str, dict[str, int]], *, teams: dict[str, str] | None = None,
-                  settings: Settings | None = None) -> list[CostRecord]:
-    """One record per model and day from the requests its gateways answered (``serving.usage.served_requests``).
+def serving_costs(prices: PriceList, requests: dict[str, dict[str, int]], *,
+                  serving_time: dict[str, dict[str, list[tuple[float, dict[str, Any]]]]] | None = None,
+                  teams: dict[str, str] | None = None, settings: Settings | None = None) -> list[CostRecord]:
+    """One record per model and day from the requests its gateways answered (``serving.usage.served_requests``)
+    and the time they served it (``serving.serving_time.served_time``: seconds and each gateway's resources).
 
     A model's team is its recorded owner, else the team its runs named (``teams``)."""
     with session_scope(settings) as session:
         owners = {**(teams or {}), **{row.model: row.team for row in session.scalars(select(ModelOwner))}}
-    return [CostRecord(kind="serving", team=owners.get(model), model=model, run_id=None, step=None, day=day,
-                       usage=f"{count} requests", requests=count, cost=count / 1000 * prices.requests)
-            for model, days in sorted(requests.items()) for day, count in sorted(days.items())]
+    serving_time = serving_time or {}
+    records = []
+    for model in sorted(set(requests) | set(serving_time)):
+        counts, times = requests.get(model, {}), serving_time.get(model, {})
+        for day in sorted(set(counts) | set(times)):
+            count = counts.get(day, 0)
+            served = times.get(day, [])
+            seconds = sum(s for s, _ in served)
+            time_cost = sum(_hourly(prices, resources) * s / 3600 for s, resources in served)
+            usage = f"{count} requests" + (f", {seconds / 3600:.4f} gateway-h" if served else "")
+            records.append(CostRecord(kind="serving", team=owners.get(model), model=model, run_id=None, step=None,
+                                      day=day, usage=usage, serving_hours=seconds / 3600, requests=count,
+                                      cost=count / 1000 * prices.requests + time_cost))
+    return records
+
+
+def _hourly(prices: PriceList, resources: dict[str, Any]) -> float:
+    return prices.hourly(cpu=float(resources.get("cpu", 0)), memory_bytes=float(resources.get("memory", 0)),
+                         gpus=float(resources.get("gpu", 0)), gpu_type=str(resources.get("gpu_type", "")))
 
 
 def report(records: list[CostRecord], prices: PriceList, *, since: datetime, until: datetime, by: str = "team",
@@ -137,11 +163,18 @@ def report(records: list[CostRecord], prices: PriceList, *, since: datetime, unt
         groups.setdefault(key, []).append(record)
     lines = [CostLine(key=key, team=_only({r.team for r in group}), model=_only({r.model for r in group}),
                       cost=sum(r.cost for r in group), compute_hours=sum(r.hours for r in group),
-                      requests=sum(r.requests for r in group), records=len(group))
+                      requests=sum(r.requests for r in group), records=len(group),
+                      serving_hours=sum(r.serving_hours for r in group), per_1000_predictions=_per_1000(group))
              for key, group in groups.items()]
     lines.sort(key=lambda line: (-line.cost, line.key))
     return CostReport(currency=prices.currency, since=since, until=until, by=by,
                       total=sum(line.cost for line in lines), lines=lines, unpriced_steps=unpriced_steps)
+
+
+def _per_1000(records: list[CostRecord]) -> float | None:
+    served = [r for r in records if r.kind == "serving"]
+    predictions = sum(r.requests for r in served)
+    return sum(r.cost for r in served) / predictions * 1000 if predictions else None
 
 
 def window_until_now(span: timedelta) -> tuple[datetime, datetime]:
@@ -173,12 +206,14 @@ def _only(values: set[str | None]) -> str | None:
 
 
 def cost_report(prices: PriceList, *, since: datetime, until: datetime, requests: dict[str, dict[str, int]],
+                serving_time: dict[str, dict[str, list[tuple[float, dict[str, Any]]]]] | None = None,
                 by: str = "team", team: str | None = None, model: str | None = None,
                 settings: Settings | None = None) -> CostReport:
-    """Steps of the runs in the window and the ``requests`` served in it, priced, filtered and added up."""
+    """Steps of the runs in the window, the ``requests`` served and the gateways' ``serving_time`` in it, priced,
+    filtered and added up."""
     steps, unpriced = step_costs(prices, since=since, until=until, settings=settings)
     teams = {record.model: record.team for record in steps if record.team}
-    records = steps + serving_costs(prices, requests, teams=teams, settings=settings)
+    records = steps + serving_costs(prices, requests, serving_time=serving_time, teams=teams, settings=settings)
     return report(records, prices, since=since, until=until, by=by, team=team, model=model, unpriced_steps=unpriced)
 
 

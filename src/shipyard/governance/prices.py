@@ -12,6 +12,9 @@
     default = 2.48          # a GPU of a type not listed (and the GPUs pipeline steps request)
     T4 = 0.35
 
+    [digest]                # where the weekly cost digest goes (see governance.digest_targets)
+    webhook = "https://hooks.example.com/platform"
+
 Every key is optional and defaults to 0 (nothing is charged for it); no file declares no prices.
 """
 
@@ -28,7 +31,8 @@ _HEADLINE = "invalid price list"
 
 GIB = 1024 ** 3
 RATES = {"cpu": "per core-hour", "memory": "per GiB-hour", "requests": "per 1,000 predictions served"}
-KEYS = ("currency", "spot_discount", "gpu", *RATES)
+KEYS = ("currency", "spot_discount", "gpu", "digest", *RATES)
+"""``digest`` names where the cost digest goes; ``governance.digest_targets`` reads it."""
 
 
 @dataclass(frozen=True, kw_only=True)

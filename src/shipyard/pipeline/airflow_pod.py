@@ -18,8 +18,8 @@ from dataclasses import dataclass, field
 
 from shipyard.errors import SpecError
 from shipyard.pipeline.dag import StepResources
-from shipyard.scheduling.kube import (DURATION_ANNOTATION, GPU_MILLI_ANNOTATION, GPU_RESOURCE, GPU_TYPES_ANNOTATION,
-                                      SPOT, TEAM_LABEL)
+from shipyard.scheduling.kube import (DURATION_ANNOTATION, GPU_MEMORY_ANNOTATION, GPU_MILLI_ANNOTATION, GPU_RESOURCE,
+                                      GPU_TYPES_ANNOTATION, SPOT, TEAM_LABEL, gpu_memory_quantity)
 
 POOLS = ("spot", "on-demand")
 BOOKKEEPING = StepResources(cpu=0.25, memory=256 * 2**20)
@@ -66,6 +66,8 @@ def annotations(resources: StepResources) -> dict[str, str]:
         found[GPU_MILLI_ANNOTATION] = str(round(resources.gpu * 1000))
     if resources.gpu_types:
         found[GPU_TYPES_ANNOTATION] = "|".join(resources.gpu_types)
+    if resources.gpu and resources.gpu_memory:
+        found[GPU_MEMORY_ANNOTATION] = gpu_memory_quantity(resources.gpu_memory)
     if resources.expected_duration:
         found[DURATION_ANNOTATION] = str(int(resources.expected_duration))
     return found

@@ -22,6 +22,7 @@ from typing import Any
 
 from shipyard.errors import UsageError
 from shipyard.pipeline.dag import Dag, StepNode
+from shipyard.scheduling.kube import GPU_MEMORY_ANNOTATION, gpu_memory_quantity
 from shipyard.spec.models import KubernetesSpec
 from shipyard.spec.scheduling_terms import BATCH, BATCH_LOW, GPU_MILLI, PRIORITY_CLASSES, SERVING
 
@@ -113,12 +114,15 @@ def resource_requirements(node: StepNode):
 
 
 def annotations(node: StepNode) -> dict[str, str] | None:
-    """A share of one GPU, and the GPU models allowed, as the scheduler extender reads them."""
+    """A share of one GPU, the GPU models allowed and the memory each GPU needs, as the scheduler extender
+    reads them."""
     found = {}
     if 0 < node.resources.gpu < 1:
         found[GPU_MILLI_ANNOTATION] = str(round(node.resources.gpu * GPU_MILLI))
     if node.resources.gpu_types:
         found[GPU_TYPES_ANNOTATION] = "|".join(node.resources.gpu_types)
+    if node.resources.gpu and node.resources.gpu_memory:
+        found[GPU_MEMORY_ANNOTATION] = gpu_memory_quantity(node.resources.gpu_memory)
     return found or None
 
 

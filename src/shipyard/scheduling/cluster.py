@@ -8,6 +8,7 @@ from collections.abc import Iterable
 import numpy as np
 
 from shipyard.errors import RefusedError, UsageError
+from shipyard.scheduling.gpu_memory import memory_per_gpu_mib
 from shipyard.scheduling.model import GPU_MILLI, MAX_GPUS_PER_NODE, Node, Task
 
 
@@ -41,6 +42,9 @@ class Cluster:
         self.gpu_free = np.where(self.gpu_exists, GPU_MILLI, 0).astype(np.int64)
         self.gpu_types: list[str] = sorted({node.gpu_type for node in self.nodes})
         self.gpu_type = np.array([self.gpu_types.index(node.gpu_type) for node in self.nodes], dtype=np.int64)
+        self.gpu_memory_mib = np.array([memory_per_gpu_mib(node.gpu_type, node.gpu_memory_mib) for node in self.nodes],
+                                       dtype=np.int64)
+        """Memory per GPU of each node, ``gpu_memory.UNKNOWN`` where neither the node nor its type says."""
         self.spot = np.array([node.spot for node in self.nodes], dtype=bool)
         self.tainted = np.array([bool(node.taints) for node in self.nodes], dtype=bool)
         self.end_time_sum = np.zeros(n)

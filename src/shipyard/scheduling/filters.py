@@ -1,10 +1,11 @@
-"""Which nodes can take a task: capacity, GPU type, taints and spot — every node at once."""
+"""Which nodes can take a task: capacity, GPU type and memory, taints and spot — every node at once."""
 
 from __future__ import annotations
 
 import numpy as np
 
 from shipyard.scheduling.cluster import Cluster
+from shipyard.scheduling.gpu_memory import enough_memory, shortfall
 from shipyard.scheduling.model import GPU_MILLI, Task
 
 
@@ -14,6 +15,8 @@ def feasible(task: Task, cluster: Cluster) -> np.ndarray:
     mask &= gpu_fits(task, cluster.gpu_free)
     if task.num_gpu and task.gpu_types:
         mask &= allowed_types(task, cluster)
+    if task.num_gpu and task.gpu_memory_mib:
+        mask &= enough_memory(task.gpu_memory_mib, cluster.gpu_memory_mib)
     if task.spot_only:
         mask &= cluster.spot
     elif not task.spot:
@@ -53,6 +56,8 @@ def why_not(task: Task, cluster: Cluster, node: int) -> str | None:
         return f"untolerated taint {untolerated[0]}"
     if task.num_gpu and task.gpu_types and spec.gpu_type not in task.gpu_types:
         return f"GPU type {spec.gpu_type or 'none'} is not one of {', '.join(task.gpu_types)}"
+    if task.num_gpu and (short := shortfall(task.gpu_memory_mib, int(cluster.gpu_memory_mib[node]), spec.gpu_type)):
+        return short
     if cluster.cpu_free[node] < task.cpu_milli:
         return f"insufficient CPU: {cluster.cpu_free[node]}m free, {task.cpu_milli}m asked"
     if cluster.memory_free[node] < task.memory_mib:

@@ -2,12 +2,15 @@
 
 A pod asks for whole GPUs with the ``nvidia.com/gpu`` resource, or for a share of one GPU
 with the annotation ``shipyard.io/gpu-milli`` (1–1000). ``shipyard.io/gpu-types`` (``T4|A10``)
-restricts the GPU models, ``spec.priorityClassName`` names a priority class (serving,
+restricts the GPU models, ``shipyard.io/gpu-memory`` (``16Gi``) the memory each GPU must have,
+``spec.priorityClassName`` names a priority class (serving,
 batch-high, batch, batch-low), ``shipyard.io/team`` (label) the team, and
 ``shipyard.io/expected-duration-s`` (annotation) the expected run time. Tolerating the
 ``shipyard.io/spot`` taint lets a pod run on spot nodes and marks it preemptible.
 
-A node's GPU model is its ``nvidia.com/gpu.product`` label; a node labelled or tainted
+A node's GPU model is its ``nvidia.com/gpu.product`` label and its memory per GPU the
+``nvidia.com/gpu.memory`` label (MiB, as GPU feature discovery writes it; else the model's
+figure in ``scheduling.gpu_memory``); a node labelled or tainted
 ``shipyard.io/spot`` is spot capacity. What is in use on a node comes from the annotations
 ``shipyard.io/gpu-free-milli`` (per GPU, ``1000,470,0``), ``shipyard.io/cpu-free-milli`` and
 ``shipyard.io/memory-free-mib``, which a GPU-sharing device plugin keeps current; without them
@@ -16,6 +19,7 @@ the node's allocatable is taken as free.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
@@ -29,6 +33,8 @@ GPU_PRODUCT_LABEL = "nvidia.com/gpu.product"
 SPOT = "shipyard.io/spot"
 GPU_MILLI_ANNOTATION = "shipyard.io/gpu-milli"
 GPU_TYPES_ANNOTATION = "shipyard.io/gpu-types"
+GPU_MEMORY_ANNOTATION = "shipyard.io/gpu-memory"
+GPU_MEMORY_LABEL = "nvidia.com/gpu.memory"
 TEAM_LABEL = "shipyard.io/team"
 DURATION_ANNOTATION = "shipyard.io/expected-duration-s"
 GPU_FREE_ANNOTATION = "shipyard.io/gpu-free-milli"
@@ -53,6 +59,11 @@ def quantity(value: Any, what: str) -> Decimal:
         raise UsageError(f"{what} is {value!r}, not a Kubernetes quantity",
                          hint="write it like 500m, 2, 16Gi") from None
     return number * _SUFFIXES[match.group(2) or ""]
+
+
+def gpu_memory_quantity(size_bytes: int) -> str:
+    """GPU memory per GPU as the ``shipyard.io/gpu-memory`` annotation writes it: whole MiB, rounded up."""
+    return f"{math.ceil(size_bytes / 2 ** 20)}Mi"
 
 
 def _mapping(value: Any, what: str) -> Mapping[str, Any]:
@@ -111,10 +122,14 @@ def pod_to_task(pod: Any) -> Task:
         priority_class = BATCH
     tolerations = _tolerated_keys(spec)
     duration = annotations.get(DURATION_ANNOTATION)
+    gpu_memory = annotations.get(GPU_MEMORY_ANNOTATION)
     try:
+        gpu_memory_mib = math.ceil(quantity(gpu_memory, f"pod {name} {GPU_MEMORY_ANNOTATION}") / 2 ** 20) \
+            if gpu_memory else 0
         return Task(name=name, cpu_milli=int(requests.get("cpu", 0) * 1000),
                     memory_mib=int(requests.get("memory", 0) / 2 ** 20), num_gpu=num_gpu, gpu_milli=gpu_milli,
-                    gpu_types=types, team=str(labels.get(TEAM_LABEL, "")), priority_class=priority_class,
+                    gpu_types=types, gpu_memory_mib=gpu_memory_mib if num_gpu else 0,
+                    team=str(labels.get(TEAM_LABEL, "")), priority_class=priority_class,
                     spot=SPOT in tolerations, tolerations=tolerations, spot_only=_spot_only(spec),
                     duration_s=float(quantity(duration, f"pod {name} {DURATION_ANNOTATION}")) if duration else None)
     except ShipyardError as exc:
@@ -146,6 +161,8 @@ def pod_for_task(task: Task, *, name: str, namespace: str = "default") -> dict[s
         requests[GPU_RESOURCE] = str(task.num_gpu)
     if task.gpu_types:
         annotations[GPU_TYPES_ANNOTATION] = "|".join(task.gpu_types)
+    if task.gpu_memory_mib:
+        annotations[GPU_MEMORY_ANNOTATION] = gpu_memory_quantity(task.gpu_memory_mib * 2 ** 20)
     if task.duration_s is not None:
         annotations[DURATION_ANNOTATION] = f"{task.duration_s:g}"
     tolerations = [{"key": key, "operator": "Exists", "effect": "NoSchedule"}
@@ -182,6 +199,7 @@ def node_from_object(node: Any) -> tuple[Node, dict[str, Any]]:
                     memory_mib=int(quantity(allocatable.get("memory", 0), f"node {name} memory") / 2 ** 20),
                     num_gpu=int(quantity(allocatable.get(GPU_RESOURCE, 0), f"node {name} {GPU_RESOURCE}")),
                     gpu_type=str(labels.get(GPU_PRODUCT_LABEL, "")), spot=spot,
+                    gpu_memory_mib=int(quantity(labels.get(GPU_MEMORY_LABEL, 0), f"node {name} {GPU_MEMORY_LABEL}")),
                     taints=tuple(k for k in taint_keys if k != SPOT))
     except ShipyardError as exc:
         raise UsageError(f"node {name}: {exc.message}", hint=exc.hint) from None

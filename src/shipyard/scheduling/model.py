@@ -28,6 +28,8 @@ class Task:
     """Milli-GPUs taken on each GPU: below 1000 shares one GPU (``num_gpu == 1``); 0 means whole GPUs."""
     gpu_types: tuple[str, ...] = ()
     """GPU models the task may run on; empty means any."""
+    gpu_memory_mib: int = 0
+    """Memory each of its GPUs must have (MiB); 0 means any."""
     team: str = ""
     priority_class: str = BATCH
     spot: bool = False
@@ -42,9 +44,9 @@ class Task:
     def __post_init__(self):
         if self.num_gpu and self.gpu_milli == 0:
             object.__setattr__(self, "gpu_milli", GPU_MILLI)
-        if self.cpu_milli < 0 or self.memory_mib < 0:
+        if self.cpu_milli < 0 or self.memory_mib < 0 or self.gpu_memory_mib < 0:
             raise UsageError(f"task {self.name!r} asks for negative CPU or memory",
-                             hint="cpu_milli and memory_mib are non-negative integers")
+                             hint="cpu_milli, memory_mib and gpu_memory_mib are non-negative integers")
         if not 0 <= self.num_gpu <= MAX_GPUS_PER_NODE:
             raise UsageError(f"task {self.name!r} asks for {self.num_gpu} GPUs",
                              hint=f"num_gpu is 0 to {MAX_GPUS_PER_NODE}")
@@ -94,15 +96,17 @@ class Node:
     memory_mib: int
     num_gpu: int = 0
     gpu_type: str = ""
+    gpu_memory_mib: int = 0
+    """Memory per GPU (MiB); 0: the figure of its GPU type (``scheduling.gpu_memory``)."""
     spot: bool = False
     """Spot capacity: only tasks that tolerate spot are placed there."""
     taints: tuple[str, ...] = ()
     """Taint keys (effect NoSchedule); a task must tolerate each to be placed here."""
 
     def __post_init__(self):
-        if self.cpu_milli < 0 or self.memory_mib < 0:
+        if self.cpu_milli < 0 or self.memory_mib < 0 or self.gpu_memory_mib < 0:
             raise UsageError(f"node {self.name!r} has negative CPU or memory",
-                             hint="cpu_milli and memory_mib are non-negative integers")
+                             hint="cpu_milli, memory_mib and gpu_memory_mib are non-negative integers")
         if not 0 <= self.num_gpu <= MAX_GPUS_PER_NODE:
             raise UsageError(f"node {self.name!r} has {self.num_gpu} GPUs",
                              hint=f"a node has 0 to {MAX_GPUS_PER_NODE} GPUs")
@@ -117,6 +121,7 @@ def task_for_step(name: str, resources: StepResources, *, team: str = "") -> Tas
     num_gpu = 0 if gpu == 0 else 1 if gpu < 1 else int(gpu)
     gpu_milli = round(gpu * GPU_MILLI) if 0 < gpu < 1 else GPU_MILLI if num_gpu else 0
     return Task(name=name, cpu_milli=round(resources.cpu * 1000), memory_mib=math.ceil(resources.memory / 2 ** 20),
-                num_gpu=num_gpu, gpu_milli=gpu_milli, gpu_types=tuple(resources.gpu_types), team=team,
+                num_gpu=num_gpu, gpu_milli=gpu_milli, gpu_types=tuple(resources.gpu_types),
+                gpu_memory_mib=math.ceil(resources.gpu_memory / 2 ** 20) if num_gpu else 0, team=team,
                 priority_class=resources.priority, spot=resources.spot or resources.spot_only,
                 spot_only=resources.spot_only, duration_s=resources.expected_duration)

@@ -8,6 +8,7 @@ import numpy as np
 
 from shipyard.scheduling.cluster import Allocation, Cluster
 from shipyard.scheduling.filters import feasible
+from shipyard.scheduling.gpu_memory import none_big_enough
 from shipyard.scheduling.model import Task
 from shipyard.scheduling.policies import Policy
 from shipyard.scheduling.quotas import Quotas
@@ -31,6 +32,9 @@ def place(task: Task, cluster: Cluster, policy: Policy, *, quotas: Quotas | None
         return Queued(reason)
     nodes = np.flatnonzero(feasible(task, cluster))
     if not len(nodes):
+        gpu_nodes = cluster.gpu_count > 0
+        if task.num_gpu and (reason := none_big_enough(task.gpu_memory_mib, cluster.gpu_memory_mib[gpu_nodes])):
+            return Queued(reason)
         return Queued("no node has room for the task")
     trial = policy.trial(task, cluster, nodes)
     best = int(np.argmax(policy.scores(task, cluster, trial)))

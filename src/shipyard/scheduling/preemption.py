@@ -47,6 +47,8 @@ def _evict_until_fits(task: Task, cluster: Cluster, node: int, candidates: list[
         return None
     if task.num_gpu and task.gpu_types and spec.gpu_type not in task.gpu_types:
         return None
+    if task.num_gpu and task.gpu_memory_mib and task.gpu_memory_mib > cluster.gpu_memory_mib[node]:
+        return None
     cpu, memory = int(cluster.cpu_free[node]), int(cluster.memory_free[node])
     gpu = cluster.gpu_free[node].copy()
     victims: list[Allocation] = []

@@ -2,7 +2,8 @@
 
 Tasks arrive at their trace time and run for their trace duration. With spot, a seeded share of
 the nodes is spot capacity, priced at the price list's spot discount and reclaimed by a Poisson
-process (``preemption_rate`` per spot node-hour; a reclaimed node is replaced at once). Tasks of a
+process (``preemption_rate`` per spot node-hour; a reclaimed node's replacement joins
+``replacement_s`` later, at once by default). Tasks of a
 spot-tolerant QoS class (by default ``BE``: batch training that checkpoints) go to spot nodes
 first and to on-demand nodes when no spot node has room; every other task (``LS`` serving among
 them) only ever runs on-demand. A preempted task loses the work done since its last checkpoint
@@ -11,6 +12,10 @@ fits nowhere waits; waiting tasks are retried, oldest first, whenever resources 
 
 Cost is usage: each running stretch of a task pays its resources (GPUs at the node's GPU type,
 cores, memory) for its length, spot stretches at the discount, lost work included.
+
+Each reclaim of a task is followed to its resumption: the work it lost (bounded by the checkpoint
+interval), and the time from its capacity returning (the replacement node joining) to the task
+running again — 0 when it resumed elsewhere before that.
 """
 
 from __future__ import annotations
@@ -32,7 +37,7 @@ from shipyard.scheduling.policies import Policy
 from shipyard.scheduling.trace import Arrival
 
 MIB = 1024 ** 2
-_ARRIVE, _FINISH, _RECLAIM = 0, 1, 2
+_ARRIVE, _FINISH, _RECLAIM, _RETURN = 0, 1, 2, 3
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -44,6 +49,8 @@ class SpotSettings:
     checkpoint_interval_s: float = 1800.0
     """How often a spot-tolerant task saves its progress while it runs."""
     tolerant_qos: tuple[str, ...] = ("BE",)
+    replacement_s: float = 0.0
+    """How long after a reclaim the node's replacement joins (0: at once)."""
     seed: int = 0
 
     def __post_init__(self):
@@ -55,6 +62,9 @@ class SpotSettings:
         if not self.checkpoint_interval_s > 0:
             raise UsageError(f"the checkpoint interval is {self.checkpoint_interval_s} s",
                              hint="give a positive number of seconds")
+        if not self.replacement_s >= 0:
+            raise UsageError(f"the replacement delay is {self.replacement_s} s",
+                             hint="give the seconds a reclaimed node takes to be replaced, 0 or more")
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -72,6 +82,12 @@ class SpotOutcome:
     tolerant_gpu_hours_on_spot: float
     tolerant_gpu_hours: float
     unfinished: int
+    lost_work_s: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros(0))
+    """Per reclaim of a task: the seconds of its work since its last checkpoint, redone later."""
+    resume_after_return_s: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros(0))
+    """Per reclaim of a task that resumed: from its capacity returning to it running again (0 when earlier)."""
+    resume_after_reclaim_s: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros(0))
+    """Per reclaim of a task that resumed: from the reclaim to it running again."""
 
     @property
     def spot_gpu_share(self) -> float:
@@ -87,6 +103,8 @@ class _Job:
     token: int = 0
     pool: int = -1
     finished_at: float | None = None
+    reclaimed: tuple[float, float] | None = None
+    """(when it was last reclaimed, when that capacity returns) until it runs again."""
 
 
 def simulate(arrivals: Sequence[Arrival], nodes: Sequence[Node], prices: PriceList,
@@ -120,6 +138,8 @@ def simulate(arrivals: Sequence[Arrival], nodes: Sequence[Node], prices: PriceLi
     totals = dict(cost=0.0, tolerant_cost=0.0, lost=0.0, spot_gpu_h=0.0, gpu_h=0.0)
     preemptions = 0
     counts = dict(to_arrive=len(jobs), running=0)
+    lost_work: list[float] = []
+    resumed: list[tuple[float, float]] = []
 
     def charge(job: _Job, seconds: float) -> None:
         cluster = pools[job.pool]
@@ -145,6 +165,10 @@ def simulate(arrivals: Sequence[Arrival], nodes: Sequence[Node], prices: PriceLi
             decision = place(candidate, cluster, policies[pool])
             if isinstance(decision, Placement):
                 commit(candidate, cluster, decision)
+                if job.reclaimed is not None:
+                    reclaimed_at, returns_at = job.reclaimed
+                    resumed.append((max(0.0, now - returns_at), now - reclaimed_at))
+                    job.reclaimed = None
                 job.pool, job.started_at, job.token = pool, now, job.token + 1
                 on_node[pool].setdefault(decision.node_index, set()).add(job)
                 counts["running"] += 1
@@ -181,18 +205,27 @@ def simulate(arrivals: Sequence[Arrival], nodes: Sequence[Node], prices: PriceLi
             stop(job, now)
             job.finished_at = now
             retry_waiting(now)
+        elif kind == _RETURN:
+            _available(pools[0], payload, True)
+            retry_waiting(now)
         else:
             node = payload
-            push(now + _next_reclaim(rng, spot), _RECLAIM, node)
+            returns_at = now + spot.replacement_s
+            push(returns_at + _next_reclaim(rng, spot), _RECLAIM, node)
             victims = sorted(on_node[0].get(node, ()), key=lambda j: j.arrival.at_s)
             for job in victims:
                 ran = now - job.started_at
                 saved = ran // spot.checkpoint_interval_s * spot.checkpoint_interval_s
                 totals["lost"] += job.arrival.task.gpu_demand_milli / GPU_MILLI * (ran - saved) / 3600
+                lost_work.append(ran - saved)
                 stop(job, now)
                 job.remaining_s -= saved
                 job.token += 1
+                job.reclaimed = (now, returns_at)
                 preemptions += 1
+            if spot.replacement_s > 0:
+                _available(pools[0], node, False)
+                push(returns_at, _RETURN, node)
             waiting.extendleft(reversed(victims))
             if victims:
                 retry_waiting(now)
@@ -205,7 +238,9 @@ def simulate(arrivals: Sequence[Arrival], nodes: Sequence[Node], prices: PriceLi
                        tolerant_delay_s=delays, tolerant_tasks=sum(job.tolerant for job in jobs),
                        preemptions=preemptions, lost_gpu_hours=totals["lost"],
                        tolerant_gpu_hours_on_spot=totals["spot_gpu_h"], tolerant_gpu_hours=totals["gpu_h"],
-                       unfinished=len(jobs) - len(finished))
+                       unfinished=len(jobs) - len(finished), lost_work_s=np.array(lost_work),
+                       resume_after_return_s=np.array([r for r, _ in resumed]),
+                       resume_after_reclaim_s=np.array([d for _, d in resumed]))
 
 
 def _pools(nodes: Sequence[Node], spot: SpotSettings | None) -> list[Cluster]:
@@ -220,6 +255,15 @@ def _pools(nodes: Sequence[Node], spot: SpotSettings | None) -> list[Cluster]:
     chosen = set(rng.choice(len(nodes), size=count, replace=False).tolist())
     return [Cluster(dataclasses.replace(node, spot=True) for i, node in enumerate(nodes) if i in chosen),
             Cluster(dataclasses.replace(node, spot=False) for i, node in enumerate(nodes) if i not in chosen)]
+
+
+def _available(cluster: Cluster, node: int, available: bool) -> None:
+    """A reclaimed node leaves until its replacement joins: nothing fits on it meanwhile (it is empty then)."""
+    if available:
+        cluster.observe(node, cpu_milli=int(cluster.cpu_capacity[node]), memory_mib=int(cluster.memory_capacity[node]),
+                        gpu_milli=[GPU_MILLI] * int(cluster.gpu_count[node]))
+    else:
+        cluster.observe(node, cpu_milli=-1, memory_mib=-1, gpu_milli=[0] * int(cluster.gpu_count[node]))
 
 
 def _next_reclaim(rng: np.random.Generator, spot: SpotSettings) -> float:

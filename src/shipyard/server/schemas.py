@@ -565,6 +565,10 @@ class CostLineOut(BaseModel):
     compute_hours: float = Field(description="Hours the line's steps held their resources.")
     requests: int = Field(description="Predictions served.")
     records: int = Field(description="Step and serving-day records added up.")
+    serving_hours: float = Field(0.0, description="Gateway hours spent serving the line's models (a gateway "
+                                                  "serving several models shares its time equally).")
+    per_1000_predictions: float | None = Field(None, description="Serving cost (requests and gateway time) per "
+                                                                 "1,000 predictions; null when none were served.")
 
 
 class CostPage(BaseModel):

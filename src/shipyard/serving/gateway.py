@@ -39,6 +39,7 @@ class Gateway:
         self.guard: TokenGuard | None = None
         self.compile_models = True
         self.replayed = None  # what the start-up replay of the prediction spool wrote (spool.Replayed)
+        self.serving_clock = None  # serving_time.ServingClock: the time this gateway served each model
 
     @classmethod
     def pinned(cls, versions: list[LoadedVersion], **options) -> Gateway:
@@ -71,12 +72,12 @@ class Gateway:
     def start(self) -> None:
         if self.prediction_log is not None:
             self.prediction_log.start()
-        for worker in (self.guard, self.follower, self.controller, self.watch):
+        for worker in (self.guard, self.follower, self.controller, self.watch, self.serving_clock):
             if worker is not None:
                 worker.start()
 
     def stop(self) -> None:
-        for worker in (self.watch, self.controller, self.follower, self.guard):
+        for worker in (self.serving_clock, self.watch, self.controller, self.follower, self.guard):
             if worker is not None:
                 worker.stop()
         if self.prediction_log is not None:

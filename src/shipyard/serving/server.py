@@ -16,6 +16,7 @@ from shipyard.errors import RefusedError, UsageError
 from shipyard.serving.follower import RETRY_FAILED_LOAD_S
 from shipyard.serving.gateway import Gateway
 from shipyard.serving.loaded import load_for_serving
+from shipyard.serving.serving_time import ServingClock
 
 
 def build_gateway(targets: list[str] | None = None, *, settings: Settings | None = None,
@@ -27,7 +28,9 @@ def build_gateway(targets: list[str] | None = None, *, settings: Settings | None
     deployment, followed (or, if it was never deployed, its production version, fixed).
     ``NAME:VERSION``: that version, fixed. The prediction log follows ``settings``
     (``prediction_log_flush_s``, ``prediction_log_durability``); predictions that a gateway which
-    is gone left in the spool are written to the log first (``gateway.replayed``).
+    is gone left in the spool are written to the log first (``gateway.replayed``), and the time the
+    gateway serves each model is recorded beside the log (``serving_time``, charged at
+    ``settings.gateway_resources``).
     ``require_token`` (default: ``settings.gateway_require_token``) names the scopes, ``inference``
     and/or ``metrics``, that requests must hold a token for; the tokens are re-read every poll.
 
@@ -68,6 +71,9 @@ def build_gateway(targets: list[str] | None = None, *, settings: Settings | None
     gateway.require_token(settings.gateway_require_token if require_token is None else require_token,
                           settings=settings, refresh_interval_s=poll_interval_s)
     gateway.replayed = replayed
+    if log_predictions:
+        gateway.serving_clock = ServingClock(lambda: gateway.routes.keys(), settings.prediction_log_root,
+                                             settings.gateway_resources)
     if live is not None:
         gateway.live_drift = live
         gateway.metrics.watch_live_drift(live)

@@ -26,13 +26,15 @@ def cost(since: str = Query("7d", pattern=r"^[1-9][0-9]{0,4}[mhdw]$",
          settings: Settings = Depends(app_settings)) -> dict:
     from shipyard.governance.cost import cost_report, parse_span, require_prices, window_until_now
     from shipyard.governance.prices import load_prices
+    from shipyard.serving.serving_time import served_time
     from shipyard.serving.usage import served_requests
 
     start, until = window_until_now(parse_span(since))
     with who.acting():
         prices = require_prices(load_prices(settings))
         found = cost_report(prices, since=start, until=until, by=by, team=team, model=model, settings=settings,
-                            requests=served_requests(settings.prediction_log_root, since=start, until=until))
+                            requests=served_requests(settings.prediction_log_root, since=start, until=until),
+                            serving_time=served_time(settings.prediction_log_root, since=start, until=until))
     body = page.slice([asdict(line) for line in found.lines])
     body.update(currency=found.currency, since=found.since, until=found.until, by=found.by, total_cost=found.total,
                 unpriced_steps=found.unpriced_steps)
