@@ -30,11 +30,12 @@ from pathlib import Path
 from typing import Any
 
 from shipyard.config import Settings, load_settings
-from shipyard.errors import NotFoundError, RefusedError, ShipyardError, StepFailedError
+from shipyard.errors import NotFoundError, PreemptedError, RefusedError, ShipyardError, StepFailedError
 from shipyard.governance.identity import current_identity
 from shipyard.pipeline.dag import Dag, StepNode
 from shipyard.pipeline.executor import LocalExecutor
 from shipyard.pipeline.state import StepState
+from shipyard.pipeline.step_signals import SigtermWatch, preempted, wait_for_outcomes, watching_sigterm
 from shipyard.pipeline.stepwork import cached_entry, one_line, remember, retry_delay, save_state
 from shipyard.store import runs as store
 
@@ -143,11 +144,24 @@ def run_step(run_id: str, step: str, *, settings: Settings | None = None, backof
             say(f"step {node.name} of run {record.id}: cached")
             return _result(record.id, state)
     if node.kind == "sweep":
-        return _run_sweep(record, plan, node, state, refs, settings=settings, no_cache=no_cache, say=say)
-    with LocalExecutor(max_workers=1) as executor:
+        with watching_sigterm() as watch:
+            return _run_sweep(record, plan, node, state, refs, settings=settings, no_cache=no_cache, say=say,
+                              watch=watch)
+    with watching_sigterm() as watch, LocalExecutor(max_workers=1) as executor:
         while True:
+            if watch.received:
+                _record(record.id, state, settings, "cancelled", error="preempted before it started")
+                raise preempted(node.name, stopped_in_time=True, grace_s=0, error=None)
             _record(record.id, state, settings, "running", attempts=state.attempts + 1, error=None)
-            outcome = _one_attempt(executor, record.id, plan, node, refs, settings, state.attempts)
+            outcome, stopped = _one_attempt(executor, record.id, plan, node, refs, settings, state.attempts, watch)
+            if stopped and outcome.status != "ok":
+                error = preempted(node.name, stopped_in_time=outcome.status != "cancelled",
+                                  grace_s=settings.preemption_grace_s, error=outcome.error)
+                _record(record.id, state, settings, "cancelled", attempts=state.attempts - 1,
+                        error=one_line(error), duration_s=outcome.duration_s)
+                say(f"step {node.name} of run {record.id}: preempted; `shipyard step run {record.id} {node.name}` "
+                    "resumes it")
+                raise error
             if outcome.status == "ok":
                 remember(outcome.value, node=node, run_id=record.id, settings=settings)
                 _record(record.id, state, settings, "succeeded", outputs=outcome.value["outputs"],
@@ -164,7 +178,7 @@ def run_step(run_id: str, step: str, *, settings: Settings | None = None, backof
             _record(record.id, state, settings, "pending", error=one_line(outcome.error))
             say(f"step {node.name} of run {record.id}: attempt {state.attempts} failed: {one_line(outcome.error)}; "
                 f"retrying in {delay:.1f}s")
-            time.sleep(delay)
+            _sleep_unless_stopped(delay, watch)
 
 
 def finish_run(run_id: str, *, settings: Settings | None = None) -> store.RunRecord:
@@ -213,21 +227,36 @@ def _input_refs(record: store.RunRecord, node: StepNode) -> dict[str, dict[str, 
 
 
 def _one_attempt(executor: LocalExecutor, run_id: str, plan: RecordedPlan, node: StepNode,
-                 refs: dict[str, dict[str, str]], settings: Settings, attempt: int):
+                 refs: dict[str, dict[str, str]], settings: Settings, attempt: int, watch: SigtermWatch):
+    """The attempt's outcome (``cancelled`` when it was killed after the grace period), and whether SIGTERM
+    stopped it."""
+    from shipyard.pipeline.executor import TaskOutcome
     from shipyard.pipeline.stepwork import perform_step
 
     kwargs = {"node": node, "input_refs": refs, "run_id": run_id, "settings": settings,
               "base_dir": str(plan.base_dir), "extra_modules": plan.extra_modules, "identity": current_identity()}
-    executor.submit(f"{node.name}@{attempt}", f"{perform_step.__module__}:perform_step", kwargs,
+    task_id = f"{node.name}@{attempt}"
+    started = time.monotonic()
+    executor.submit(task_id, f"{perform_step.__module__}:perform_step", kwargs,
                     resources=node.resources, timeout=node.timeout)
-    while True:
-        outcomes = executor.poll(0.2)
-        if outcomes:
-            return outcomes[0]
+    outcomes = []
+    stopped = wait_for_outcomes(executor, watch, grace_s=settings.preemption_grace_s, on_outcome=outcomes.append,
+                                until_idle=False)
+    if outcomes:
+        return outcomes[0], stopped
+    return TaskOutcome(task_id=task_id, status="cancelled", duration_s=time.monotonic() - started), stopped
+
+
+def _sleep_unless_stopped(delay: float, watch: SigtermWatch) -> None:
+    """The backoff before a retry; SIGTERM cuts it short (the next attempt is then not started)."""
+    deadline = time.monotonic() + delay
+    while not watch.received and time.monotonic() < deadline:
+        time.sleep(min(0.1, max(0.0, deadline - time.monotonic())))
 
 
 def _run_sweep(record: store.RunRecord, plan: RecordedPlan, node: StepNode, state: StepState,
-               refs: dict[str, dict[str, str]], *, settings: Settings, no_cache: bool, say) -> StepRunResult:
+               refs: dict[str, dict[str, str]], *, settings: Settings, no_cache: bool, say,
+               watch: SigtermWatch) -> StepRunResult:
     """The sweep's trials on this machine's workers, driven from here as the runner drives them."""
     from shipyard.pipeline.artifacts import open_artifact_store
     from shipyard.pipeline.runner import sweep_study_name
@@ -241,16 +270,30 @@ def _run_sweep(record: store.RunRecord, plan: RecordedPlan, node: StepNode, stat
     started = time.monotonic()
     _record(record.id, state, settings, "running", attempts=state.attempts + 1, error=None)
     trial_seconds = 0.0
+
+    def on_outcome(outcome) -> None:
+        nonlocal trial_seconds
+        error = None if outcome.status == "ok" else one_line(outcome.error)
+        controller.on_outcome(outcome.task_id, outcome.status == "ok", outcome.value, error)
+        trial_seconds += outcome.duration_s or 0.0
+
     with LocalExecutor() as executor:
         while not controller.done():
+            if watch.received:
+                wait_for_outcomes(executor, watch, grace_s=settings.preemption_grace_s, on_outcome=on_outcome,
+                                  until_idle=True)
+                error = PreemptedError(f"step '{node.name}' was told to stop (SIGTERM) after "
+                                       f"{controller.finished_count()} of {controller.sweep.n_trials} trials",
+                                       hint="run it again: finished trials count, cut-short ones run again")
+                _record(record.id, state, settings, "cancelled", attempts=state.attempts - 1, error=one_line(error),
+                        duration_s=time.monotonic() - started)
+                raise error
             while controller.wants_more() and controller.has_room() and executor.fits(node.resources):
                 task_id, kwargs = controller.next_task()
                 executor.submit(task_id, "shipyard.pipeline.steps.sweep:run_trial", kwargs,
                                 resources=node.resources, timeout=node.timeout)
             for outcome in executor.poll(0.2):
-                error = None if outcome.status == "ok" else one_line(outcome.error)
-                controller.on_outcome(outcome.task_id, outcome.status == "ok", outcome.value, error)
-                trial_seconds += outcome.duration_s or 0.0
+                on_outcome(outcome)
     duration = time.monotonic() - started
     try:
         result = controller.result()
