@@ -23,7 +23,8 @@ from datetime import date
 from pathlib import Path
 
 from shipyard.errors import SpecError
-from shipyard.pipeline.airflow_pod import PodOptions, pod_settings
+from shipyard.pipeline.airflow_pod import PodOptions, check_pool, pod_settings
+from shipyard.pipeline.k8s_jobs import checked_image
 from shipyard.pipeline.dag import Dag, StepNode
 from shipyard.spec.loader import LoadedSpec
 
@@ -59,8 +60,8 @@ def default_dag_id(pipeline: str) -> str:
     return "shipyard_" + re.sub(r"[^A-Za-z0-9_]", "_", pipeline)
 
 
-def step_task(node: StepNode, *, flavour: str, pod: PodOptions) -> dict:
-    """What the DAG file needs to know about one step, as JSON data."""
+def step_task(node: StepNode, *, flavour: str, pod_of) -> dict:
+    """What the DAG file needs to know about one step, as JSON data; ``pod_of(node)`` builds its pod's."""
     task: dict = {"step": node.name, "upstream": sorted(node.upstream()) or [BEGIN_TASK],
                   "retries": node.retries, "timeout_s": node.timeout,
                   "pool_slots": max(1, math.ceil(node.resources.cpu))}
@@ -68,7 +69,7 @@ def step_task(node: StepNode, *, flavour: str, pod: PodOptions) -> dict:
         if node.resources.gpu:
             task["queue"] = GPU_QUEUE
     else:
-        task["pod"] = pod_settings(node.resources, pod)
+        task["pod"] = pod_of(node)
     return task
 
 
@@ -76,21 +77,27 @@ def render_dag(loaded: LoadedSpec, dag: Dag, options: ExportOptions) -> str:
     if options.flavour not in FLAVOURS:
         raise SpecError(f"'{options.flavour}' is not a task flavour", headline="invalid option",
                         hint=f"flavours: {', '.join(FLAVOURS)}")
-    if options.flavour == "kubernetes" and not options.pod.image:
-        raise SpecError("the kubernetes flavour needs the image the step pods run", headline="invalid option",
-                        hint="pass --image, or set SHIPYARD_AIRFLOW_IMAGE")
     spec = loaded.spec
     dag_id = options.dag_id or default_dag_id(spec.name)
     spec_path = options.spec_path or str(loaded.path)
-    pod = replace(options.pod, team=options.pod.team or spec.team)
-    tasks = [step_task(dag.node(name), flavour=options.flavour, pod=pod)
+    pod_of = None
+    if options.flavour == "kubernetes":
+        check_pool(options.pod)
+        image = checked_image(spec.kubernetes, options.pod.image)
+        pod = replace(options.pod, team=options.pod.team or spec.team)
+
+        def pod_of(node: StepNode | None) -> dict:
+            return pod_settings(node, pod, image=image, config=spec.kubernetes, pipeline=spec.name,
+                                env=dict(sorted(options.env.items())))
+
+    tasks = [step_task(dag.node(name), flavour=options.flavour, pod_of=pod_of)
              for name in dag.topological_order()]
     config = {
         "dag_id": dag_id, "pipeline": spec.name, "spec_path": spec_path, "flavour": options.flavour,
         "schedule": spec.schedule, "catchup": spec.catchup, "start_date": options.start_date.isoformat(),
         "shipyard": options.shipyard, "env": dict(sorted(options.env.items())), "retry_delay_s": RETRY_DELAY_S,
         "team": spec.team, "tasks": tasks,
-        "begin_pod": pod_settings(None, pod) if options.flavour == "kubernetes" else None,
+        "begin_pod": pod_of(None) if pod_of else None,
     }
     header = (f'"""Airflow DAG for the shipyard pipeline {spec.name!r}.\n\n'
               f"Written by `shipyard airflow export` from {Path(spec_path).name} (sha256 {loaded.digest[:16]});\n"
@@ -131,16 +138,10 @@ def _process_task(task_id, argv, **kwargs):
 def _pod_task(task_id, argv, pod, **kwargs):
     from airflow.providers.cncf.kubernetes.operators.pod import KubernetesPodOperator
 
-    env = [{"name": k, "value": v} for k, v in CONFIG["env"].items()]
-    template = {"apiVersion": "v1", "kind": "Pod",
-                "metadata": {"labels": pod["labels"], "annotations": pod["annotations"]},
-                "spec": {"containers": [{"name": "base", "image": pod["image"], "env": env,
-                                         "resources": pod["resources"]}],
-                         "restartPolicy": "Never", "nodeSelector": pod["node_selector"],
-                         "tolerations": pod["tolerations"], "priorityClassName": pod["priority_class"]}}
     return KubernetesPodOperator(task_id=task_id, name=f"shipyard-{task_id}", namespace=pod["namespace"],
-                                 image=pod["image"], cmds=[SHIPYARD], arguments=argv, pod_template_dict=template,
-                                 do_xcom_push=kwargs.pop("do_xcom_push", False), get_logs=True, **kwargs)
+                                 image=pod["image"], cmds=[SHIPYARD], arguments=argv,
+                                 pod_template_dict=pod["template"], do_xcom_push=kwargs.pop("do_xcom_push", False),
+                                 get_logs=True, **kwargs)
 
 
 def _task(task_id, argv, pod=None, **kwargs):
