@@ -115,6 +115,11 @@ def test_the_kubernetes_flavour_builds_each_steps_pod_in_airflow_as_the_jobs_bui
         "dag = bag.get_dag('shipyard_churn')\n"
         "out = {}\n"
         "for task in dag.tasks:\n"
+        "    if type(task).__name__ == 'MappedOperator':\n"
+        "        out[task.task_id] = {'type': task.task_type, 'mapped': task.expand_input.value['arguments'],\n"
+        "                             'pod': task.partial_kwargs['pod_template_dict'],\n"
+        "                             'upstream': sorted(task.upstream_task_ids)}\n"
+        "        continue\n"
         "    pod = ApiClient().sanitize_for_serialization(task.build_pod_request_obj(dry_run=True))\n"
         "    out[task.task_id] = {'type': type(task).__name__, 'pod': pod, 'retries': task.retries,\n"
         "        'timeout': task.execution_timeout.total_seconds() if task.execution_timeout else None,\n"
@@ -126,8 +131,12 @@ def test_the_kubernetes_flavour_builds_each_steps_pod_in_airflow_as_the_jobs_bui
                           text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-3000:]
     tasks = json.loads(done.stdout.strip().splitlines()[-1])
-    assert list(tasks) == ["begin", "ingest", "validate", "split", "features", "sweep", "train", "evaluate",
-                           "register", "gate", "finish"]
+    assert list(tasks) == ["begin", "ingest", "validate", "split", "features", "sweep_plan", "sweep_trial",
+                           "sweep", "train", "evaluate", "register", "gate", "finish"]
+    trials = tasks["sweep_trial"]  # one pod per trial, mapped over the trial indices
+    assert trials["type"] == "KubernetesPodOperator" and trials["upstream"] == ["sweep_plan"]
+    assert [argv[-2:] for argv in trials["mapped"]] == [["--trial", "0"], ["--trial", "1"]]
+    assert tasks["sweep_plan"]["upstream"] == ["split"] and tasks["sweep"]["upstream"] == ["sweep_trial"]
 
     loaded = load_spec(churn)
     dag = api.plan_spec(loaded).dag
@@ -137,6 +146,8 @@ def test_the_kubernetes_flavour_builds_each_steps_pod_in_airflow_as_the_jobs_bui
         job = as_dict(step_job(target, dag.node(name)))["spec"]["template"]
         assert tasks[name]["type"] == "KubernetesPodOperator"
         assert _placement(pod) == _placement(job), name
+        if name == "sweep":
+            assert _placement(trials["pod"]) == _placement(job)
         assert pod["metadata"]["namespace"] == "ml-batch"
         command = pod["spec"]["containers"][0]["command"] + pod["spec"]["containers"][0]["args"]
         assert command[:3] == ["shipyard", "step", "run"] and command[-2:] == [name, "--once"]

@@ -1,5 +1,10 @@
 """A pipeline as an Airflow 3 DAG file: one task per step, each running ``shipyard step run``.
 
+A sweep step is three tasks: ``<sweep>_plan`` draws the trials' parameters, ``<sweep>_trial``
+is mapped over the trial indices (``.expand()``: one task instance per trial, run in parallel
+on the workers or as pods) and the step's own task gathers them and records the best
+(see :mod:`shipyard.pipeline.steprun`).
+
 The file imports only Airflow and the standard library. Its first task opens the
 shipyard run that the Airflow DAG run stands for (the run id is derived from the
 DAG run, so each side can find the other), every step task runs one step in a
@@ -65,6 +70,8 @@ def step_task(node: StepNode, *, flavour: str, pod_of) -> dict:
     task: dict = {"step": node.name, "upstream": sorted(node.upstream()) or [BEGIN_TASK],
                   "retries": node.retries, "timeout_s": node.timeout,
                   "pool_slots": max(1, math.ceil(node.resources.cpu))}
+    if node.kind == "sweep":
+        task["trials"] = int(node.params["sweep"]["n_trials"])
     if flavour == "process":
         if node.resources.gpu:
             task["queue"] = GPU_QUEUE
@@ -128,11 +135,14 @@ def _timeout(task):
     return datetime.timedelta(seconds=task["timeout_s"]) if task["timeout_s"] else None
 
 
+def _command(argv):
+    return " ".join([shlex.quote(SHIPYARD)] + [a if a == RUN_ID else shlex.quote(a) for a in argv])
+
+
 def _process_task(task_id, argv, **kwargs):
     from airflow.providers.standard.operators.bash import BashOperator
 
-    command = " ".join([shlex.quote(SHIPYARD)] + [a if a == RUN_ID else shlex.quote(a) for a in argv])
-    return BashOperator(task_id=task_id, bash_command=command, env=CONFIG["env"], append_env=True, **kwargs)
+    return BashOperator(task_id=task_id, bash_command=_command(argv), env=CONFIG["env"], append_env=True, **kwargs)
 
 
 def _pod_task(task_id, argv, pod, **kwargs):
@@ -150,6 +160,20 @@ def _task(task_id, argv, pod=None, **kwargs):
     return _process_task(task_id, argv, **kwargs)
 
 
+def _mapped_task(task_id, argvs, pod=None, **kwargs):
+    """One task instance per command line (dynamic task mapping), run in parallel."""
+    if CONFIG["flavour"] == "kubernetes":
+        from airflow.providers.cncf.kubernetes.operators.pod import KubernetesPodOperator
+
+        return KubernetesPodOperator.partial(
+            task_id=task_id, name=f"shipyard-{task_id}", namespace=pod["namespace"], image=pod["image"],
+            cmds=[SHIPYARD], pod_template_dict=pod["template"], get_logs=True, **kwargs).expand(arguments=argvs)
+    from airflow.providers.standard.operators.bash import BashOperator
+
+    return BashOperator.partial(task_id=task_id, env=CONFIG["env"], append_env=True, **kwargs).expand(
+        bash_command=[_command(argv) for argv in argvs])
+
+
 with DAG(
     dag_id=CONFIG["dag_id"],
     description=f"shipyard pipeline {CONFIG['pipeline']}",
@@ -163,18 +187,28 @@ with DAG(
                             "--dag-run-id", "{{ run_id }}"] + (["--xcom"] if CONFIG["flavour"] == "kubernetes" else []),
                   pod=CONFIG["begin_pod"], do_xcom_push=True, retries=2,
                   retry_delay=datetime.timedelta(seconds=CONFIG["retry_delay_s"]))
-    steps = {}
+    steps, entries = {}, {}
     for task in CONFIG["tasks"]:
         extra = {"queue": task["queue"]} if task.get("queue") else {}
-        steps[task["step"]] = _task(
-            task["step"], ["step", "run", RUN_ID, task["step"], "--once"], pod=task.get("pod"),
-            retries=task["retries"], retry_delay=datetime.timedelta(seconds=CONFIG["retry_delay_s"]),
-            retry_exponential_backoff=True, execution_timeout=_timeout(task), pool_slots=task["pool_slots"],
-            **extra)
+        argv = ["step", "run", RUN_ID, task["step"], "--once"]
+        common = dict(retries=task["retries"], retry_delay=datetime.timedelta(seconds=CONFIG["retry_delay_s"]),
+                      retry_exponential_backoff=True, execution_timeout=_timeout(task), pool_slots=task["pool_slots"],
+                      **extra)
+        if task.get("trials"):  # a sweep: plan its trials, run them as mapped tasks, gather them
+            plan = _task(f"{task['step']}_plan", argv + ["--plan-trials"], pod=CONFIG["begin_pod"], retries=2,
+                         retry_delay=datetime.timedelta(seconds=CONFIG["retry_delay_s"]))
+            trials = _mapped_task(f"{task['step']}_trial",
+                                  [argv + ["--trial", str(index)] for index in range(task["trials"])],
+                                  pod=task.get("pod"), **common)
+            steps[task["step"]] = _task(task["step"], argv, pod=task.get("pod"), trigger_rule="all_done", **common)
+            plan >> trials >> steps[task["step"]]
+            entries[task["step"]] = plan
+        else:
+            steps[task["step"]] = entries[task["step"]] = _task(task["step"], argv, pod=task.get("pod"), **common)
     finish = _task("finish", ["runs", "finish", RUN_ID], pod=CONFIG["begin_pod"], trigger_rule="all_done",
                    retries=2, retry_delay=datetime.timedelta(seconds=CONFIG["retry_delay_s"]))
     for task in CONFIG["tasks"]:
         for upstream in task["upstream"]:
-            (begin if upstream == "begin" else steps[upstream]) >> steps[task["step"]]
+            (begin if upstream == "begin" else steps[upstream]) >> entries[task["step"]]
         steps[task["step"]] >> finish
 '''
