@@ -197,7 +197,7 @@ def test_cli_writes_the_dag_file_and_refuses_bad_options(etl, tmp_path, capsys, 
     assert sorted(p.name for p in out.iterdir()) == ["shipyard_etl.py"]
 
 
-def test_the_churn_example_exports_with_its_sweep_as_one_task(tmp_path):
+def test_the_churn_example_exports_with_its_sweeps_trials_to_map(tmp_path):
     example = tmp_path / "churn"
     example.mkdir()
     (example / "pipeline.yaml").write_text((ROOT / "examples/churn/pipeline.yaml").read_text())
@@ -208,3 +208,5 @@ def test_the_churn_example_exports_with_its_sweep_as_one_task(tmp_path):
                                                     "evaluate", "register", "gate"]
     train = next(t for t in config["tasks"] if t["step"] == "train")
     assert train["upstream"] == ["features", "split", "sweep"] and train["timeout_s"] == 600
+    tasks = {t["step"]: t for t in config["tasks"]}
+    assert tasks["sweep"]["trials"] == 6 and all("trials" not in t for n, t in tasks.items() if n != "sweep")
