@@ -24,20 +24,6 @@ pytestmark = [pytest.mark.airflow, pytest.mark.slow, pytest.mark.timeout(900)]
 
 
 @pytest.fixture
-def churn(tmp_path):
-    """The churn example on a small data set, with a short sweep and no rollout (no gateway runs here)."""
-    folder = tmp_path / "churn"
-    folder.mkdir()
-    text = (ROOT / "examples/churn/pipeline.yaml").read_text()
-    text = text.replace("n_trials: 6", "n_trials: 2").replace("cv_folds: 3", "cv_folds: 2")
-    text = text[:text.index("# A version that passes its gates")]
-    (folder / "pipeline.yaml").write_text(text)
-    subprocess.run([sys.executable, str(ROOT / "examples/churn/generate.py"), "--rows", "2000",
-                    "--out", str(folder / "data" / "churn.csv")], check=True, capture_output=True)
-    return folder / "pipeline.yaml"
-
-
-@pytest.fixture
 def postgres_store(new_postgres_database, tmp_path, monkeypatch):
     url = new_postgres_database("shipyard_airflow")
     home = tmp_path / "shipyard-home"
