@@ -45,13 +45,17 @@ def scheduler(airflow):
                                stderr=subprocess.STDOUT, start_new_session=True)
     try:
         yield airflow, env
-    finally:
+    finally:  # the whole group: standalone's components outlive it when it ends first
         os.killpg(process.pid, signal.SIGTERM)
         try:
-            process.wait(timeout=60)
+            process.wait(timeout=30)
         except subprocess.TimeoutExpired:
+            pass
+        try:
             os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
+        except ProcessLookupError:
+            pass
+        process.wait()
         log.close()
 
 
