@@ -117,3 +117,23 @@ def test_trial_options_are_for_sweep_steps_only(swept, cli):
     code, _, err = cli("step", "run", run_id, "sweep", "--plan-trials")
     assert code == 6 and "upstream step not done" in err
     assert _steps(run_id)["sweep"].state == "pending"
+
+
+def test_failed_trial_tasks_fail_and_the_gathering_run_counts_them_without_running_more(swept, cli):
+    swept.write_text(SPEC.replace("low: 0.001, high: 10, log: true", "low: -2.0, high: -1.0"))  # C must be > 0
+    code, out, err = cli("runs", "create", str(swept))
+    assert code == 0, err
+    run_id = out.strip()
+    names = list(_steps(run_id))
+    for name in names[:names.index("sweep")]:
+        assert cli("step", "run", run_id, name, "--once")[0] == 0
+    assert cli("step", "run", run_id, "sweep", "--plan-trials")[0] == 0
+    for index in range(N_TRIALS):
+        code, _, err = cli("step", "run", run_id, "sweep", "--trial", str(index), "--once")
+        assert code == 7 and f"trial {index} of step 'sweep' failed" in err
+    assert cli("step", "run", run_id, "sweep", "--trial", "0")[0] == 0, "a failed trial is not run again"
+
+    code, _, err = cli("step", "run", run_id, "sweep", "--once")
+    assert code == 7 and "no successful trial" in err
+    assert len(_study_trials(run_id)) == N_TRIALS and all(t.state.name == "FAIL" for t in _study_trials(run_id))
+    assert _steps(run_id)["sweep"].state == "failed"

@@ -42,7 +42,7 @@ from shipyard.errors import (NotFoundError, PreemptedError, RefusedError, Shipya
                              UsageError)
 from shipyard.governance.identity import current_identity
 from shipyard.pipeline.dag import Dag, StepNode
-from shipyard.pipeline.executor import LocalExecutor
+from shipyard.pipeline.executor import LocalExecutor, TaskOutcome
 from shipyard.pipeline.state import StepState
 from shipyard.pipeline.step_signals import SigtermWatch, preempted, wait_for_outcomes, watching_sigterm
 from shipyard.pipeline.stepwork import cached_entry, one_line, remember, retry_delay, save_state
@@ -253,7 +253,6 @@ def _one_attempt(executor: LocalExecutor, run_id: str, plan: RecordedPlan, node:
                  refs: dict[str, dict[str, str]], settings: Settings, attempt: int, watch: SigtermWatch):
     """The attempt's outcome (``cancelled`` when it was killed after the grace period), and whether SIGTERM
     stopped it."""
-    from shipyard.pipeline.executor import TaskOutcome
     from shipyard.pipeline.stepwork import perform_step
 
     kwargs = {"node": node, "input_refs": refs, "run_id": run_id, "settings": settings,
