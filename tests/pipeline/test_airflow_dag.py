@@ -10,11 +10,11 @@ from pathlib import Path
 import pytest
 
 from shipyard.cli import main as shipyard
-from shipyard.errors import SpecError
+from shipyard.errors import SpecError, UsageError
 from shipyard.pipeline.airflow_dag import ExportOptions, render_dag, shipyard_run_id
-from shipyard.pipeline.airflow_pod import PodOptions, container_resources, pod_settings
+from shipyard.pipeline.airflow_pod import PodOptions
 from shipyard.pipeline.api import plan_spec
-from shipyard.pipeline.dag import StepResources
+from shipyard.pipeline.dag import StepNode, StepResources
 from shipyard.spec.loader import load_spec
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -83,56 +83,95 @@ def test_the_dag_file_imports_only_airflow_and_the_standard_library(etl):
 
 
 def pods_of(config: dict) -> dict:
-    return {t["step"]: t["pod"] for t in config["tasks"]}
+    return {t["step"]: t["pod"]["template"] for t in config["tasks"]}
 
 
-def test_kubernetes_pods_carry_each_steps_resources_pool_and_priority(etl):
-    _, config = export(etl, flavour="kubernetes",
-                       pod=PodOptions(image="registry/shipyard:1", node_selector={"zone": "a"}))
-    pods = pods_of(config)
-    report = pods["report"]
-    assert report["image"] == "registry/shipyard:1"
-    assert report["resources"] == {"requests": {"cpu": "4", "memory": "16Gi", "nvidia.com/gpu": "2"},
-                                   "limits": {"memory": "16Gi", "nvidia.com/gpu": "2"}}
-    assert report["annotations"] == {"shipyard.io/gpu-types": "A100"}
-    assert report["node_selector"] == {"shipyard.io/spot": "true", "zone": "a"}
+def job_pods(spec: Path, run_id: str = "0123456789ab", image: str | None = None) -> dict:
+    """Each step's pod template as the Kubernetes executor's Jobs carry it."""
+    from shipyard.pipeline.k8s_jobs import JobTarget, as_dict, step_job
+
+    loaded = load_spec(spec)
+    dag = plan_spec(loaded).dag
+    target = JobTarget.of(run_id=run_id, pipeline=loaded.spec.name, config=loaded.spec.kubernetes, image=image)
+    return {name: as_dict(step_job(target, dag.node(name)))["spec"]["template"] for name in dag.names}
+
+
+def placement_of(template: dict) -> dict:
+    """What decides where and as what a pod runs, whoever builds it."""
+    spec, container = template["spec"], template["spec"]["containers"][0]
+    return {"resources": container["resources"], "image": container["image"], "env": container["env"],
+            "env_from": container["envFrom"], "mounts": container["volumeMounts"], "volumes": spec["volumes"],
+            "affinity": spec.get("affinity"), "tolerations": spec.get("tolerations"),
+            "priority": spec["priorityClassName"], "service_account": spec.get("serviceAccountName"),
+            "annotations": template["metadata"].get("annotations")}
+
+
+def test_kubernetes_pods_are_built_as_the_kubernetes_executor_builds_its_jobs(etl):
+    etl.write_text(ETL + "kubernetes: {image: registry/shipyard:1, namespace: ml-batch, service_account: runner}\n")
+    _, config = export(etl, flavour="kubernetes")
+    pods, jobs = pods_of(config), job_pods(etl)
+    assert list(pods) == list(jobs)
+    for name in pods:
+        assert placement_of(pods[name]) == placement_of(jobs[name]), name
+        assert pods[name]["spec"]["containers"][0]["name"] == "base"  # KubernetesPodOperator's container
+    report = placement_of(pods["report"])
+    assert report["resources"]["limits"] == {"memory": str(16 * 2**30), "nvidia.com/gpu": "2"}
     assert {t["key"] for t in report["tolerations"]} == {"shipyard.io/spot", "nvidia.com/gpu"}
-    assert report["priority_class"] == "batch-low" and report["labels"]["shipyard.io/team"] == "data"
-    score = pods["score"]  # a quarter of a GPU: the extender's annotation, no whole-GPU request
-    assert score["annotations"] == {"shipyard.io/gpu-milli": "250", "shipyard.io/expected-duration-s": "7200"}
-    assert "nvidia.com/gpu" not in score["resources"]["requests"] and score["node_selector"] == {"zone": "a"}
-    extract = pods["extract"]
-    assert extract["resources"]["requests"] == {"cpu": "1500m", "memory": "1Gi"}
-    assert extract["priority_class"] == "batch" and extract["tolerations"] == []
-    assert config["begin_pod"]["resources"]["requests"] == {"cpu": "250m", "memory": "256Mi"}
+    assert report["priority"] == "batch-low" and report["service_account"] == "runner"
+    assert report["annotations"] == {"shipyard.io/gpu-types": "A100"}
+    assert pods["score"]["metadata"]["annotations"] == {"shipyard.io/gpu-milli": "250",
+                                                        "shipyard.io/expected-duration-s": "7200"}
+    assert pods["report"]["metadata"]["labels"]["shipyard.io/team"] == "data"
+    assert {t["pod"]["namespace"] for t in config["tasks"]} == {"ml-batch"}
+    begin = config["begin_pod"]["template"]["spec"]["containers"][0]
+    assert begin["resources"]["requests"] == {"cpu": "250m", "memory": str(256 * 2**20)}
+
+
+def test_the_export_adds_its_environment_and_node_labels_to_every_pod(etl):
+    _, config = export(etl, flavour="kubernetes", env={"MLFLOW_TRACKING_URI": "http://mlflow:5000"},
+                       pod=PodOptions(image="registry/shipyard:1", node_selector={"zone": "a"}))
+    for template in [*pods_of(config).values(), config["begin_pod"]["template"]]:
+        env = {e["name"]: e["value"] for e in template["spec"]["containers"][0]["env"]}
+        assert env["MLFLOW_TRACKING_URI"] == "http://mlflow:5000" and env["SHIPYARD_HOME"] == "/shipyard"
+        assert template["spec"]["nodeSelector"] == {"zone": "a"}
 
 
 def test_the_exports_pool_and_priority_override_every_step(etl):
+    off_spot = {"key": "shipyard.io/spot", "operator": "NotIn", "values": ["true"]}
+    on_spot = {"key": "shipyard.io/spot", "operator": "In", "values": ["true"]}
+
+    def expressions(template):
+        terms = template["spec"]["affinity"]["nodeAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"]
+        return [e for term in terms["nodeSelectorTerms"] for e in term["matchExpressions"]]
+
     _, config = export(etl, flavour="kubernetes",
                        pod=PodOptions(image="i", pool="on-demand", priority_class="batch-high"))
-    assert all(not pod["tolerations"] or pod["tolerations"][0]["key"] == "nvidia.com/gpu"
-               for pod in pods_of(config).values())
-    assert {pod["priority_class"] for pod in pods_of(config).values()} == {"batch-high"}
+    for template in pods_of(config).values():
+        assert off_spot in expressions(template)
+        assert all(t["key"] == "nvidia.com/gpu" for t in template["spec"].get("tolerations", []))
+    assert {t["spec"]["priorityClassName"] for t in pods_of(config).values()} == {"batch-high"}
     _, config = export(etl, flavour="kubernetes", pod=PodOptions(image="i", pool="spot"))
-    assert all(pod["node_selector"] == {"shipyard.io/spot": "true"} for pod in pods_of(config).values())
+    assert all(on_spot in expressions(template) for template in pods_of(config).values())
 
 
-def test_a_step_allowed_on_spot_tolerates_it_without_selecting_it():
-    settings = pod_settings(StepResources(cpu=1, spot=True), PodOptions(image="i"))
-    assert [t["key"] for t in settings["tolerations"]] == ["shipyard.io/spot"] and settings["node_selector"] == {}
-
-
-def test_on_demand_pods_tolerate_no_spot_taint():
-    settings = pod_settings(StepResources(cpu=0.5, memory=0, gpu=0), PodOptions(image="i"))
-    assert settings["tolerations"] == [] and settings["node_selector"] == {} and settings["annotations"] == {}
-    assert container_resources(StepResources(cpu=0.5, memory=0)) == {"requests": {"cpu": "500m"}, "limits": {}}
+def test_the_image_comes_from_the_option_the_spec_or_the_environment_as_for_jobs(etl, monkeypatch):
+    monkeypatch.delenv("SHIPYARD_K8S_IMAGE", raising=False)
+    with pytest.raises(UsageError, match="no container image"):
+        export(etl, flavour="kubernetes")
+    monkeypatch.setenv("SHIPYARD_K8S_IMAGE", "registry/from-env:2")
+    _, config = export(etl, flavour="kubernetes")
+    assert {t["pod"]["image"] for t in config["tasks"]} == {"registry/from-env:2"}
+    etl.write_text(ETL + "kubernetes: {image: registry/from-spec:3}\n")
+    _, config = export(etl, flavour="kubernetes")
+    assert {t["pod"]["image"] for t in config["tasks"]} == {"registry/from-spec:3"}
+    _, config = export(etl, flavour="kubernetes", pod=PodOptions(image="registry/option:4"))
+    assert {t["pod"]["image"] for t in config["tasks"]} == {"registry/option:4"}
+    assert {t["pod"]["template"]["spec"]["containers"][0]["image"] for t in config["tasks"]} == {"registry/option:4"}
 
 
 def test_bad_options_are_spec_errors(etl):
     with pytest.raises(SpecError, match="not a task flavour"):
         export(etl, flavour="docker")
-    with pytest.raises(SpecError, match="needs the image"):
-        export(etl, flavour="kubernetes")
     with pytest.raises(SpecError, match="not a node pool"):
         export(etl, flavour="kubernetes", pod=PodOptions(image="i", pool="cheap"))
 
@@ -144,7 +183,8 @@ def test_the_run_id_is_the_same_for_the_same_dag_run_only():
     assert re.fullmatch(r"[0-9a-f]{12}", first)
 
 
-def test_cli_writes_the_dag_file_and_refuses_bad_options(etl, tmp_path, capsys):
+def test_cli_writes_the_dag_file_and_refuses_bad_options(etl, tmp_path, capsys, monkeypatch):
+    monkeypatch.delenv("SHIPYARD_K8S_IMAGE", raising=False)
     out = tmp_path / "dags"
     assert shipyard(["airflow", "export", str(etl), "--out", str(out), "--env", "A=1"]) == 0
     written = out / "shipyard_etl.py"
@@ -158,7 +198,7 @@ def test_cli_writes_the_dag_file_and_refuses_bad_options(etl, tmp_path, capsys):
     assert sorted(p.name for p in out.iterdir()) == ["shipyard_etl.py"]
 
 
-def test_the_churn_example_exports_with_its_sweep_as_one_task(tmp_path):
+def test_the_churn_example_exports_with_its_sweeps_trials_to_map(tmp_path):
     example = tmp_path / "churn"
     example.mkdir()
     (example / "pipeline.yaml").write_text((ROOT / "examples/churn/pipeline.yaml").read_text())
@@ -169,12 +209,17 @@ def test_the_churn_example_exports_with_its_sweep_as_one_task(tmp_path):
                                                     "evaluate", "register", "gate"]
     train = next(t for t in config["tasks"] if t["step"] == "train")
     assert train["upstream"] == ["features", "split", "sweep"] and train["timeout_s"] == 600
+    tasks = {t["step"]: t for t in config["tasks"]}
+    assert tasks["sweep"]["trials"] == 6 and all("trials" not in t for n, t in tasks.items() if n != "sweep")
 
 
 def test_a_kubernetes_pods_gpu_memory_is_the_scheduler_extenders_annotation():
-    from shipyard.pipeline.airflow_pod import annotations
+    from shipyard.pipeline.k8s_jobs import annotations
 
-    assert annotations(StepResources(gpu=1, gpu_memory=24 * 2 ** 30, gpu_types=("A10",))) == {
+    def node(**resources):
+        return StepNode(name="train", kind="train", impl="", resources=StepResources(**resources))
+
+    assert annotations(node(gpu=1, gpu_memory=24 * 2 ** 30, gpu_types=("A10",))) == {
         "shipyard.io/gpu-types": "A10", "shipyard.io/gpu-memory": "24576Mi"}
-    assert annotations(StepResources(gpu=0.5, gpu_memory=2 ** 30 + 1)) == {
+    assert annotations(node(gpu=0.5, gpu_memory=2 ** 30 + 1)) == {
         "shipyard.io/gpu-milli": "500", "shipyard.io/gpu-memory": "1025Mi"}

@@ -24,20 +24,6 @@ pytestmark = [pytest.mark.airflow, pytest.mark.slow, pytest.mark.timeout(900)]
 
 
 @pytest.fixture
-def churn(tmp_path):
-    """The churn example on a small data set, with a short sweep and no rollout (no gateway runs here)."""
-    folder = tmp_path / "churn"
-    folder.mkdir()
-    text = (ROOT / "examples/churn/pipeline.yaml").read_text()
-    text = text.replace("n_trials: 6", "n_trials: 2").replace("cv_folds: 3", "cv_folds: 2")
-    text = text[:text.index("# A version that passes its gates")]
-    (folder / "pipeline.yaml").write_text(text)
-    subprocess.run([sys.executable, str(ROOT / "examples/churn/generate.py"), "--rows", "2000",
-                    "--out", str(folder / "data" / "churn.csv")], check=True, capture_output=True)
-    return folder / "pipeline.yaml"
-
-
-@pytest.fixture
 def postgres_store(new_postgres_database, tmp_path, monkeypatch):
     url = new_postgres_database("shipyard_airflow")
     home = tmp_path / "shipyard-home"
@@ -94,29 +80,35 @@ def test_the_churn_dag_runs_on_airflow_like_a_local_run(airflow, churn, postgres
     assert lineage["ingested"]["digest"] == airflow_steps["ingest"].outputs["frame"]["digest"]
 
 
-def test_the_kubernetes_flavour_builds_each_steps_pod_in_airflow(airflow, churn, tmp_path, capsys):
+def test_the_kubernetes_flavour_builds_each_steps_pod_in_airflow_as_the_jobs_build_it(airflow, churn, tmp_path,
+                                                                                       capsys, monkeypatch):
+    from shipyard.pipeline.k8s_jobs import JobTarget, as_dict, step_job
+    from shipyard.spec.loader import load_spec
+
+    monkeypatch.setenv("SHIPYARD_K8S_IMAGE", "registry.example/shipyard:1.0")
+    churn.write_text(churn.read_text() + "\nkubernetes: {namespace: ml-batch, service_account: pipelines}\n")
     dags = tmp_path / "k8s-dags"
     assert shipyard(["airflow", "export", str(churn), "--out", str(dags), "--flavour", "kubernetes",
-                     "--image", "registry.example/shipyard:1.0", "--pool", "spot", "--priority-class", "batch-low",
                      "--spec-path", "/app/churn/pipeline.yaml"]) == 0
     capsys.readouterr()
     probe = tmp_path / "probe.py"
     probe.write_text(
-        "import json, sys\n"
+        "import json\n"
+        "from kubernetes.client import ApiClient\n"
         "from airflow.models.dagbag import DagBag\n"
         f"bag = DagBag({str(dags)!r})\n"
         "assert not bag.import_errors, bag.import_errors\n"
         "dag = bag.get_dag('shipyard_churn')\n"
         "out = {}\n"
         "for task in dag.tasks:\n"
-        "    pod = task.build_pod_request_obj(dry_run=True)\n"
-        "    c = pod.spec.containers[0]\n"
-        "    out[task.task_id] = {'type': type(task).__name__, 'image': c.image, 'cmd': c.command + c.args,\n"
-        "        'requests': c.resources.requests, 'limits': c.resources.limits,\n"
-        "        'node_selector': pod.spec.node_selector, 'priority': pod.spec.priority_class_name,\n"
-        "        'tolerations': [t.key for t in pod.spec.tolerations or []],\n"
-        "        'retries': task.retries, 'timeout': task.execution_timeout.total_seconds()\n"
-        "                                            if task.execution_timeout else None,\n"
+        "    if type(task).__name__ == 'MappedOperator':\n"
+        "        out[task.task_id] = {'type': task.task_type, 'mapped': task.expand_input.value['arguments'],\n"
+        "                             'pod': task.partial_kwargs['pod_template_dict'],\n"
+        "                             'upstream': sorted(task.upstream_task_ids)}\n"
+        "        continue\n"
+        "    pod = ApiClient().sanitize_for_serialization(task.build_pod_request_obj(dry_run=True))\n"
+        "    out[task.task_id] = {'type': type(task).__name__, 'pod': pod, 'retries': task.retries,\n"
+        "        'timeout': task.execution_timeout.total_seconds() if task.execution_timeout else None,\n"
         "        'upstream': sorted(task.upstream_task_ids)}\n"
         "print(json.dumps(out))\n")
     env = {k: v for k, v in os.environ.items() if not k.startswith("PYTHON")}
@@ -124,19 +116,49 @@ def test_the_kubernetes_flavour_builds_each_steps_pod_in_airflow(airflow, churn,
     done = subprocess.run([str(airflow.python), str(probe)], env=env, capture_output=True,
                           text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-3000:]
-    pods = json.loads(done.stdout.strip().splitlines()[-1])
-    assert list(pods) == ["begin", "ingest", "validate", "split", "features", "sweep", "train", "evaluate",
-                          "register", "gate", "finish"]
-    train = pods["train"]
-    assert train["type"] == "KubernetesPodOperator" and train["image"] == "registry.example/shipyard:1.0"
-    assert train["cmd"][:3] == ["shipyard", "step", "run"] and train["cmd"][-2:] == ["train", "--once"]
-    assert train["requests"] == {"cpu": "1", "memory": "1Gi"} and train["limits"] == {"memory": "1Gi"}
-    assert train["node_selector"] == {"shipyard.io/spot": "true"} and train["priority"] == "batch-low"
-    assert train["tolerations"] == ["shipyard.io/spot"]
-    assert train["retries"] == 1 and train["timeout"] == 600
-    assert train["upstream"] == ["features", "split", "sweep"]
-    assert pods["begin"]["cmd"][1:4] == ["airflow", "begin", "/app/churn/pipeline.yaml"]
-    assert pods["finish"]["cmd"][1:3] == ["runs", "finish"]
+    tasks = json.loads(done.stdout.strip().splitlines()[-1])
+    assert list(tasks) == ["begin", "ingest", "validate", "split", "features", "sweep_plan", "sweep_trial",
+                           "sweep", "train", "evaluate", "register", "gate", "finish"]
+    trials = tasks["sweep_trial"]  # one pod per trial, mapped over the trial indices
+    assert trials["type"] == "KubernetesPodOperator" and trials["upstream"] == ["sweep_plan"]
+    assert [argv[-2:] for argv in trials["mapped"]] == [["--trial", "0"], ["--trial", "1"]]
+    assert tasks["sweep_plan"]["upstream"] == ["split"] and tasks["sweep"]["upstream"] == ["sweep_trial"]
+
+    loaded = load_spec(churn)
+    dag = api.plan_spec(loaded).dag
+    target = JobTarget.of(run_id="0123456789ab", pipeline="churn", config=loaded.spec.kubernetes)
+    for name in dag.names:
+        pod = tasks[name]["pod"]
+        job = as_dict(step_job(target, dag.node(name)))["spec"]["template"]
+        assert tasks[name]["type"] == "KubernetesPodOperator"
+        assert _placement(pod) == _placement(job), name
+        if name == "sweep":
+            assert _placement(trials["pod"]) == _placement(job)
+        assert pod["metadata"]["namespace"] == "ml-batch"
+        command = pod["spec"]["containers"][0]["command"] + pod["spec"]["containers"][0]["args"]
+        assert command[:3] == ["shipyard", "step", "run"] and command[-2:] == [name, "--once"]
+    train = _placement(tasks["train"]["pod"])
+    assert train["image"] == "registry.example/shipyard:1.0" and train["priority"] == "batch-low"
+    assert train["resources"]["requests"] == {"cpu": "1000m", "memory": str(2**30)}
+    assert train["service_account"] == "pipelines"
+    assert tasks["train"]["retries"] == 1 and tasks["train"]["timeout"] == 600
+    assert tasks["train"]["upstream"] == ["features", "split", "sweep"]
+    begin = tasks["begin"]["pod"]["spec"]["containers"][0]
+    assert begin["args"][:3] == ["airflow", "begin", "/app/churn/pipeline.yaml"]
+    assert tasks["finish"]["pod"]["spec"]["containers"][0]["args"][:2] == ["runs", "finish"]
+
+
+def _placement(template: dict) -> dict:
+    """What decides where and as what a step's pod runs, whoever built it."""
+    spec, container = template["spec"], template["spec"]["containers"][0]
+    return {"resources": container["resources"], "image": container["image"],
+            "env": sorted((e["name"], e.get("value")) for e in container.get("env", [])),
+            "env_from": container.get("envFrom"), "mounts": container.get("volumeMounts"),
+            "volumes": spec.get("volumes"), "affinity": spec.get("affinity"),
+            "tolerations": spec.get("tolerations") or [],
+            "priority": spec.get("priorityClassName"), "service_account": spec.get("serviceAccountName"),
+            "gpu_annotations": {k: v for k, v in (template["metadata"].get("annotations") or {}).items()
+                                if k.startswith("shipyard.io/")}}
 
 
 def test_begin_opens_one_run_per_dag_run_and_refuses_a_foreign_one(database_url, tmp_path, capsys):

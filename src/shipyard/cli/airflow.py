@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import sys
 from pathlib import Path
 
@@ -51,9 +50,11 @@ def export_command(
                                       help="Where the YAML is on the workers or in the image (default: its "
                                            "path here)."),
         dag_id: str = typer.Option(None, "--dag-id", help="Default: shipyard_<pipeline name>."),
-        image: str = typer.Option(None, "--image", help="kubernetes: the step image (default: "
-                                                        "SHIPYARD_AIRFLOW_IMAGE)."),
-        namespace: str = typer.Option("default", "--namespace", help="kubernetes: the pods' namespace."),
+        image: str = typer.Option(None, "--image", help="kubernetes: the step image (default: the spec's "
+                                                        "kubernetes.image, then SHIPYARD_K8S_IMAGE)."),
+        namespace: str = typer.Option(None, "--namespace",
+                                      help="kubernetes: the pods' namespace (default: the spec's "
+                                           "kubernetes.namespace)."),
         pool: str = typer.Option(None, "--pool", help="kubernetes: the node pool of every step, spot or "
                                                       "on-demand (default: each step's resources.spot)."),
         priority_class: str = typer.Option(None, "--priority-class",
@@ -69,7 +70,7 @@ def export_command(
     from shipyard.spec.loader import load_spec
 
     loaded = load_spec(spec)
-    pod = PodOptions(image=image or os.environ.get("SHIPYARD_AIRFLOW_IMAGE") or None, namespace=namespace,
+    pod = PodOptions(image=image, namespace=namespace,
                      pool=pool, priority_class=priority_class,
                      node_selector=_pairs(node_selector, "--node-selector"))
     default = "shipyard" if flavour == "kubernetes" else _default_shipyard()

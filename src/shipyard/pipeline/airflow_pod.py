@@ -1,102 +1,71 @@
-"""How a step's pod is shaped when the Airflow DAG runs one Kubernetes pod per step.
+"""A step's pod when the Airflow DAG runs one Kubernetes pod per step (KubernetesPodOperator).
 
-A step's resources become the container's requests and limits (whole GPUs as
-``nvidia.com/gpu``, which Kubernetes only accepts as a limit equal to the request; a
-share of one GPU, its models and the expected duration as the annotations the
-scheduling plane's kube-scheduler extender reads). ``resources.spot`` picks the node
-pool: ``required`` pods select the nodes labelled ``shipyard.io/spot`` and tolerate their
-taint, ``allowed`` pods tolerate it and may land on either pool, ``never`` pods, without the
-toleration, are kept off spot nodes. ``resources.priority`` is the
-pod's ``priorityClassName`` (``batch-low`` may be preempted for anything above it).
-The export's options override the pool and the priority for every step.
+The pod is the one the Kubernetes executor's Jobs run (:func:`k8s_jobs.step_pod`): the same
+requests and limits, GPU request or share, tolerations, node affinity, priority class,
+environment (the spec's ``kubernetes.env_secret``, ``SHIPYARD_HOME`` on ``kubernetes.home_claim``),
+service account and image (``--image``, the spec's ``kubernetes.image`` or ``SHIPYARD_K8S_IMAGE``).
+It is written into the DAG file as the operator's ``pod_template_dict``, with the container
+named ``base`` as the operator expects. The export's options override the node pool and the
+priority class for every step, and add node labels to require.
 """
 
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from shipyard.errors import SpecError
-from shipyard.pipeline.dag import StepResources
-from shipyard.scheduling.kube import (DURATION_ANNOTATION, GPU_MEMORY_ANNOTATION, GPU_MILLI_ANNOTATION, GPU_RESOURCE,
-                                      GPU_TYPES_ANNOTATION, SPOT, TEAM_LABEL, gpu_memory_quantity)
+from shipyard.pipeline.dag import StepNode, StepResources
+from shipyard.scheduling.kube import TEAM_LABEL
+from shipyard.spec.models import KubernetesSpec
 
 POOLS = ("spot", "on-demand")
-BOOKKEEPING = StepResources(cpu=0.25, memory=256 * 2**20)
+BOOKKEEPING = StepNode(name="bookkeeping", kind="bookkeeping", impl="",
+                       resources=StepResources(cpu=0.25, memory=256 * 2**20))
 """What the tasks that open and close the run ask for."""
+CONTAINER = "base"
+"""The container name KubernetesPodOperator merges its image, command and arguments into."""
 
 
 @dataclass(frozen=True, kw_only=True)
 class PodOptions:
     image: str | None = None
-    namespace: str = "default"
+    """Default: the spec's ``kubernetes.image``, then ``SHIPYARD_K8S_IMAGE``."""
+    namespace: str | None = None
+    """Default: the spec's ``kubernetes.namespace``."""
     team: str | None = None
     pool: str | None = None
     """spot or on-demand for every step; None: each step's ``resources.spot``."""
     priority_class: str | None = None
-    """For every step; None: each step's ``resources.priority``."""
+    """For every step; None: each step's priority class, as the Kubernetes executor gives it."""
     node_selector: dict[str, str] = field(default_factory=dict)
     """More node labels to require, on top of the pool's."""
 
 
-def quantity_cpu(cpu: float) -> str:
-    millis = max(1, math.ceil(cpu * 1000))
-    return str(millis // 1000) if millis % 1000 == 0 else f"{millis}m"
-
-
-def quantity_memory(size: int) -> str:
-    mebibytes = math.ceil(size / 2**20)
-    return f"{mebibytes // 1024}Gi" if mebibytes % 1024 == 0 else f"{mebibytes}Mi"
-
-
-def container_resources(resources: StepResources) -> dict[str, dict[str, str]]:
-    """Requests and limits for the step container; memory is limited to what it asks for."""
-    requests = {"cpu": quantity_cpu(resources.cpu)}
-    limits: dict[str, str] = {}
-    if resources.memory:
-        requests["memory"] = limits["memory"] = quantity_memory(resources.memory)
-    if resources.gpu >= 1:
-        requests[GPU_RESOURCE] = limits[GPU_RESOURCE] = str(int(resources.gpu))
-    return {"requests": requests, "limits": limits}
-
-
-def annotations(resources: StepResources) -> dict[str, str]:
-    found = {}
-    if 0 < resources.gpu < 1:
-        found[GPU_MILLI_ANNOTATION] = str(round(resources.gpu * 1000))
-    if resources.gpu_types:
-        found[GPU_TYPES_ANNOTATION] = "|".join(resources.gpu_types)
-    if resources.gpu and resources.gpu_memory:
-        found[GPU_MEMORY_ANNOTATION] = gpu_memory_quantity(resources.gpu_memory)
-    if resources.expected_duration:
-        found[DURATION_ANNOTATION] = str(int(resources.expected_duration))
-    return found
-
-
-def tolerations(spot: bool, gpu: float) -> list[dict[str, str]]:
-    tolerated = []
-    if spot:
-        tolerated.append({"key": SPOT, "operator": "Exists", "effect": "NoSchedule"})
-    if gpu:
-        tolerated.append({"key": GPU_RESOURCE, "operator": "Exists", "effect": "NoSchedule"})
-    return tolerated
-
-
-def pod_settings(resources: StepResources | None, options: PodOptions) -> dict:
-    """The pod fields of one task (None: a bookkeeping task), as JSON data for the DAG file."""
+def check_pool(options: PodOptions) -> None:
     if options.pool is not None and options.pool not in POOLS:
         raise SpecError(f"'{options.pool}' is not a node pool", headline="invalid option",
                         hint=f"pools: {', '.join(POOLS)}")
-    bookkeeping = resources is None
-    resources = BOOKKEEPING if resources is None else resources
+
+
+def pod_settings(node: StepNode | None, options: PodOptions, *, image: str, config: KubernetesSpec | None,
+                 pipeline: str, env: dict[str, str]) -> dict:
+    """The pod of one task (None: a bookkeeping task) as JSON data for the DAG file: its namespace, image and the
+    pod template."""
+    from shipyard.pipeline.k8s_jobs import as_dict, kubernetes_client, step_pod
+
+    check_pool(options)
+    config = config or KubernetesSpec()
+    bookkeeping = node is None
+    node = BOOKKEEPING if node is None else node
     if options.pool is not None:
-        tolerate_spot = select_spot = options.pool == "spot"
-    else:
-        tolerate_spot = (resources.spot or resources.spot_only) and not bookkeeping
-        select_spot = resources.spot_only and not bookkeeping
-    labels = {"app.kubernetes.io/managed-by": "shipyard", **({TEAM_LABEL: options.team} if options.team else {})}
-    return {"image": options.image, "namespace": options.namespace,
-            "resources": container_resources(resources), "annotations": annotations(resources),
-            "node_selector": {**({SPOT: "true"} if select_spot else {}), **options.node_selector},
-            "tolerations": tolerations(tolerate_spot, resources.gpu),
-            "priority_class": options.priority_class or resources.priority, "labels": labels}
+        on_spot = options.pool == "spot"
+        node = replace(node, resources=replace(node.resources, spot=on_spot, spot_only=on_spot))
+    labels = {"app.kubernetes.io/name": "shipyard", "app.kubernetes.io/component": "pipeline-step",
+              "app.kubernetes.io/managed-by": "shipyard", "shipyard.io/pipeline": pipeline[:63],
+              **({} if bookkeeping else {"shipyard.io/step": node.name[:63]}),
+              **({TEAM_LABEL: options.team} if options.team else {})}
+    template = step_pod(node, image=image, config=config, labels=labels, container=CONTAINER, env=env,
+                        priority_class=options.priority_class, node_selector=dict(options.node_selector))
+    client = kubernetes_client()
+    pod = client.V1Pod(api_version="v1", kind="Pod", metadata=template.metadata, spec=template.spec)
+    return {"namespace": options.namespace or config.namespace, "image": image, "template": as_dict(pod)}

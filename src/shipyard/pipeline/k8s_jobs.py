@@ -22,15 +22,11 @@ from typing import Any
 
 from shipyard.errors import UsageError
 from shipyard.pipeline.dag import Dag, StepNode
-from shipyard.scheduling.kube import GPU_MEMORY_ANNOTATION, gpu_memory_quantity
+from shipyard.scheduling.kube import (DURATION_ANNOTATION, GPU_MEMORY_ANNOTATION, GPU_MILLI_ANNOTATION,
+                                      GPU_PRODUCT_LABEL, GPU_RESOURCE, GPU_TYPES_ANNOTATION, SPOT,
+                                      gpu_memory_quantity)
 from shipyard.spec.models import KubernetesSpec
 from shipyard.spec.scheduling_terms import BATCH, BATCH_LOW, GPU_MILLI, PRIORITY_CLASSES, SERVING
-
-GPU_RESOURCE = "nvidia.com/gpu"
-GPU_PRODUCT_LABEL = "nvidia.com/gpu.product"
-SPOT = "shipyard.io/spot"
-GPU_MILLI_ANNOTATION = "shipyard.io/gpu-milli"
-GPU_TYPES_ANNOTATION = "shipyard.io/gpu-types"
 
 IMAGE_ENV = "SHIPYARD_K8S_IMAGE"
 TRAINING_KINDS = ("sweep", "train")
@@ -114,8 +110,8 @@ def resource_requirements(node: StepNode):
 
 
 def annotations(node: StepNode) -> dict[str, str] | None:
-    """A share of one GPU, the GPU models allowed and the memory each GPU needs, as the scheduler extender
-    reads them."""
+    """A share of one GPU, the GPU models allowed, the memory each GPU needs and the expected duration, as the
+    scheduler extender reads them."""
     found = {}
     if 0 < node.resources.gpu < 1:
         found[GPU_MILLI_ANNOTATION] = str(round(node.resources.gpu * GPU_MILLI))
@@ -123,6 +119,8 @@ def annotations(node: StepNode) -> dict[str, str] | None:
         found[GPU_TYPES_ANNOTATION] = "|".join(node.resources.gpu_types)
     if node.resources.gpu and node.resources.gpu_memory:
         found[GPU_MEMORY_ANNOTATION] = gpu_memory_quantity(node.resources.gpu_memory)
+    if node.resources.expected_duration:
+        found[DURATION_ANNOTATION] = str(int(node.resources.expected_duration))
     return found or None
 
 
@@ -156,6 +154,30 @@ def placement(node: StepNode):
     return affinity, tolerations
 
 
+def step_pod(node: StepNode, *, image: str, config: KubernetesSpec, labels: dict[str, str],
+             command: list[str] | None = None, container: str = "step", env: dict[str, str] | None = None,
+             priority_class: str | None = None, node_selector: dict[str, str] | None = None):
+    """The pod that runs ``node``, wherever it is created from: a Job here, Airflow's KubernetesPodOperator
+    (:mod:`airflow_pod`). ``env`` adds to (and overrides) the step's environment; ``priority_class`` overrides
+    the step's; ``node_selector`` adds node labels to require."""
+    client = kubernetes_client()
+    affinity, tolerations = placement(node)
+    variables = {"SHIPYARD_HOME": HOME_MOUNT, "PYTHONUNBUFFERED": "1", **(env or {})}
+    step_container = client.V1Container(
+        name=container, image=image, command=command, resources=resource_requirements(node),
+        env=[client.V1EnvVar(name=name, value=value) for name, value in variables.items()],
+        env_from=[client.V1EnvFromSource(secret_ref=client.V1SecretEnvSource(name=config.env_secret))],
+        volume_mounts=[client.V1VolumeMount(name="shipyard-home", mount_path=HOME_MOUNT)])
+    pod = client.V1PodSpec(
+        restart_policy="Never", containers=[step_container], affinity=affinity, tolerations=tolerations or None,
+        priority_class_name=priority_class or priority_of(node), service_account_name=config.service_account,
+        node_selector=node_selector or None,
+        volumes=[client.V1Volume(name="shipyard-home", persistent_volume_claim=(
+            client.V1PersistentVolumeClaimVolumeSource(claim_name=config.home_claim)))])
+    return client.V1PodTemplateSpec(metadata=client.V1ObjectMeta(labels=labels, annotations=annotations(node)),
+                                    spec=pod)
+
+
 def step_job(target: JobTarget, node: StepNode, *, attempt: int | None = None):
     """The Job that runs ``node``: with ``attempt``, one attempt the caller retries (``--once``); without,
     the step's own retries inside the pod."""
@@ -163,24 +185,10 @@ def step_job(target: JobTarget, node: StepNode, *, attempt: int | None = None):
     command = ["shipyard", "step", "run", target.run_id, node.name]
     if attempt is not None:
         command.append("--once")
-    affinity, tolerations = placement(node)
-    container = client.V1Container(
-        name="step", image=target.image, command=command, resources=resource_requirements(node),
-        env=[client.V1EnvVar(name="SHIPYARD_HOME", value=HOME_MOUNT),
-             client.V1EnvVar(name="PYTHONUNBUFFERED", value="1")],
-        env_from=[client.V1EnvFromSource(secret_ref=client.V1SecretEnvSource(name=target.config.env_secret))],
-        volume_mounts=[client.V1VolumeMount(name="shipyard-home", mount_path=HOME_MOUNT)])
-    pod = client.V1PodSpec(
-        restart_policy="Never", containers=[container], affinity=affinity, tolerations=tolerations or None,
-        priority_class_name=priority_of(node), service_account_name=target.config.service_account,
-        volumes=[client.V1Volume(name="shipyard-home", persistent_volume_claim=(
-            client.V1PersistentVolumeClaimVolumeSource(claim_name=target.config.home_claim)))])
     step_labels = labels(target, node.name)
-    spec = client.V1JobSpec(
-        backoff_limit=0, ttl_seconds_after_finished=FINISHED_JOB_TTL_S,
-        active_deadline_seconds=_deadline(node, attempt),
-        template=client.V1PodTemplateSpec(metadata=client.V1ObjectMeta(labels=step_labels,
-                                                                       annotations=annotations(node)), spec=pod))
+    template = step_pod(node, image=target.image, config=target.config, labels=step_labels, command=command)
+    spec = client.V1JobSpec(backoff_limit=0, ttl_seconds_after_finished=FINISHED_JOB_TTL_S,
+                            active_deadline_seconds=_deadline(node, attempt), template=template)
     metadata = client.V1ObjectMeta(name=job_name(target.run_id, node.name, attempt),
                                    namespace=target.config.namespace, labels=step_labels)
     return client.V1Job(api_version="batch/v1", kind="Job", metadata=metadata, spec=spec)

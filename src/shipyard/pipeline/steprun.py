@@ -14,6 +14,14 @@ The contract, which the Airflow export and the Kubernetes executor build on:
     shipyard runs finish RUN_ID                       records the run's end: succeeded when every step
                                                       is done (exit 0), else failed (exit 7)
 
+A sweep's trials can run as tasks of their own (Airflow's mapped tasks): ``step run RUN SWEEP
+--plan-trials`` draws their parameters (as a local sweep draws them) and prints their indices,
+``step run RUN SWEEP --trial N`` runs trial N (exit 0 at once when it already ended), and a plain
+``step run RUN SWEEP`` then gathers them: it finds them finished in the sweep's study (the one a
+local run of the same step with the same inputs shares), runs any that crashed again, and
+records the best. SIGTERM to ``step run`` is forwarded to the step's worker (see
+:mod:`step_signals`): the step saves its checkpoint, is recorded as preempted and exits 130.
+
 A step run this way gets the same cache key, cache entry and step record as under
 ``shipyard run``: both look it up with :func:`stepwork.cached_entry`, run it with
 :func:`stepwork.perform_step` on a worker process of a :class:`LocalExecutor` (so its timeout
@@ -25,16 +33,18 @@ driven from this process, its trials on this machine's workers.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from shipyard.config import Settings, load_settings
-from shipyard.errors import NotFoundError, RefusedError, ShipyardError, StepFailedError
+from shipyard.errors import (NotFoundError, PreemptedError, RefusedError, ShipyardError, StepFailedError,
+                             UsageError)
 from shipyard.governance.identity import current_identity
 from shipyard.pipeline.dag import Dag, StepNode
-from shipyard.pipeline.executor import LocalExecutor
+from shipyard.pipeline.executor import LocalExecutor, TaskOutcome
 from shipyard.pipeline.state import StepState
+from shipyard.pipeline.step_signals import SigtermWatch, preempted, wait_for_outcomes, watching_sigterm
 from shipyard.pipeline.stepwork import cached_entry, one_line, remember, retry_delay, save_state
 from shipyard.store import runs as store
 
@@ -47,10 +57,12 @@ DEFAULT_BACKOFF_S = 0.5
 class StepRunResult:
     run_id: str
     step: str
-    state: str  # succeeded | cached
+    state: str  # succeeded | cached | planned (--plan-trials) | trial-done (--trial, ended earlier or now)
     attempts: int
     duration_s: float
     cache_key: str
+    trials: tuple[int, ...] = ()
+    """--plan-trials: the indices of the trials planned."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -117,13 +129,19 @@ def recorded_plan(record: store.RunRecord) -> RecordedPlan:
 
 
 def run_step(run_id: str, step: str, *, settings: Settings | None = None, backoff_s: float = DEFAULT_BACKOFF_S,
-             once: bool = False, say=None) -> StepRunResult:
-    """Run ``step`` of run ``run_id`` here, with its retries (one attempt only with ``once``)."""
+             once: bool = False, say=None, trial: int | None = None, plan_trials: bool = False) -> StepRunResult:
+    """Run ``step`` of run ``run_id`` here, with its retries (one attempt only with ``once``); of a sweep step,
+    with ``plan_trials`` only plan its trials, with ``trial`` only run that planned trial."""
     settings = settings or load_settings()
     say = say or (lambda text: None)
     record = store.get_run(run_id, settings=settings)
     plan = recorded_plan(record)
     node = _node(plan.dag, step, record.id)
+    if (trial is not None or plan_trials) and node.kind != "sweep":
+        raise UsageError(f"step '{node.name}' of run {record.id} is a {node.kind} step; --trial and --plan-trials "
+                         "are for a sweep step", hint=f"`shipyard runs show {record.id}` lists its steps")
+    if trial is not None and trial < 0:
+        raise UsageError(f"--trial {trial}: a trial index is 0 or more")
     refs = _input_refs(record, node)
     position = plan.dag.names.index(node.name)
     previous = next((s for s in record.steps if s.name == node.name), None)
@@ -142,12 +160,31 @@ def run_step(run_id: str, step: str, *, settings: Settings | None = None, backof
             save_state(record.id, state, settings=settings)
             say(f"step {node.name} of run {record.id}: cached")
             return _result(record.id, state)
+    if plan_trials:
+        return _plan_trials(record, plan, node, state, refs, settings=settings, no_cache=no_cache, say=say)
+    if trial is not None:
+        with watching_sigterm() as watch:
+            return _run_planned_trial(record, plan, node, state, refs, trial, settings=settings,
+                                      no_cache=no_cache, say=say, watch=watch)
     if node.kind == "sweep":
-        return _run_sweep(record, plan, node, state, refs, settings=settings, no_cache=no_cache, say=say)
-    with LocalExecutor(max_workers=1) as executor:
+        with watching_sigterm() as watch:
+            return _run_sweep(record, plan, node, state, refs, settings=settings, no_cache=no_cache, say=say,
+                              watch=watch)
+    with watching_sigterm() as watch, LocalExecutor(max_workers=1) as executor:
         while True:
+            if watch.received:
+                _record(record.id, state, settings, "cancelled", error="preempted before it started")
+                raise preempted(node.name, stopped_in_time=True, grace_s=0, error=None)
             _record(record.id, state, settings, "running", attempts=state.attempts + 1, error=None)
-            outcome = _one_attempt(executor, record.id, plan, node, refs, settings, state.attempts)
+            outcome, stopped = _one_attempt(executor, record.id, plan, node, refs, settings, state.attempts, watch)
+            if stopped and outcome.status != "ok":
+                error = preempted(node.name, stopped_in_time=outcome.status != "cancelled",
+                                  grace_s=settings.preemption_grace_s, error=outcome.error)
+                _record(record.id, state, settings, "cancelled", attempts=state.attempts - 1,
+                        error=one_line(error), duration_s=outcome.duration_s)
+                say(f"step {node.name} of run {record.id}: preempted; `shipyard step run {record.id} {node.name}` "
+                    "resumes it")
+                raise error
             if outcome.status == "ok":
                 remember(outcome.value, node=node, run_id=record.id, settings=settings)
                 _record(record.id, state, settings, "succeeded", outputs=outcome.value["outputs"],
@@ -164,7 +201,7 @@ def run_step(run_id: str, step: str, *, settings: Settings | None = None, backof
             _record(record.id, state, settings, "pending", error=one_line(outcome.error))
             say(f"step {node.name} of run {record.id}: attempt {state.attempts} failed: {one_line(outcome.error)}; "
                 f"retrying in {delay:.1f}s")
-            time.sleep(delay)
+            _sleep_unless_stopped(delay, watch)
 
 
 def finish_run(run_id: str, *, settings: Settings | None = None) -> store.RunRecord:
@@ -213,44 +250,125 @@ def _input_refs(record: store.RunRecord, node: StepNode) -> dict[str, dict[str, 
 
 
 def _one_attempt(executor: LocalExecutor, run_id: str, plan: RecordedPlan, node: StepNode,
-                 refs: dict[str, dict[str, str]], settings: Settings, attempt: int):
+                 refs: dict[str, dict[str, str]], settings: Settings, attempt: int, watch: SigtermWatch):
+    """The attempt's outcome (``cancelled`` when it was killed after the grace period), and whether SIGTERM
+    stopped it."""
     from shipyard.pipeline.stepwork import perform_step
 
     kwargs = {"node": node, "input_refs": refs, "run_id": run_id, "settings": settings,
               "base_dir": str(plan.base_dir), "extra_modules": plan.extra_modules, "identity": current_identity()}
-    executor.submit(f"{node.name}@{attempt}", f"{perform_step.__module__}:perform_step", kwargs,
+    task_id = f"{node.name}@{attempt}"
+    started = time.monotonic()
+    executor.submit(task_id, f"{perform_step.__module__}:perform_step", kwargs,
                     resources=node.resources, timeout=node.timeout)
-    while True:
-        outcomes = executor.poll(0.2)
-        if outcomes:
-            return outcomes[0]
+    outcomes = []
+    stopped = wait_for_outcomes(executor, watch, grace_s=settings.preemption_grace_s, on_outcome=outcomes.append,
+                                until_idle=False)
+    if outcomes:
+        return outcomes[0], stopped
+    return TaskOutcome(task_id=task_id, status="cancelled", duration_s=time.monotonic() - started), stopped
+
+
+def _sleep_unless_stopped(delay: float, watch: SigtermWatch) -> None:
+    """The backoff before a retry; SIGTERM cuts it short (the next attempt is then not started)."""
+    deadline = time.monotonic() + delay
+    while not watch.received and time.monotonic() < deadline:
+        time.sleep(min(0.1, max(0.0, deadline - time.monotonic())))
+
+
+def _sweep_controller(record: store.RunRecord, plan: RecordedPlan, node: StepNode, state: StepState,
+                      refs: dict[str, dict[str, str]], *, settings: Settings, no_cache: bool, requeue: bool = True):
+    from shipyard.pipeline.runner import sweep_study_name
+    from shipyard.pipeline.sweep import SweepController
+
+    return SweepController(node=node, train_ref=refs["train"], settings=settings,
+                           study_name=sweep_study_name(plan.pipeline, state.cache_key,
+                                                       record.id if no_cache else None),
+                           storage_url=settings.database_url, requeue=requeue)
+
+
+def _plan_trials(record: store.RunRecord, plan: RecordedPlan, node: StepNode, state: StepState,
+                 refs: dict[str, dict[str, str]], *, settings: Settings, no_cache: bool, say) -> StepRunResult:
+    controller = _sweep_controller(record, plan, node, state, refs, settings=settings, no_cache=no_cache,
+                                   requeue=False)
+    planned = controller.plan_trials()
+    _record(record.id, state, settings, "running", error=None)
+    say(f"step {node.name} of run {record.id}: {len(planned)} trials planned")
+    return StepRunResult(run_id=record.id, step=node.name, state="planned", attempts=state.attempts,
+                         duration_s=0.0, cache_key=state.cache_key or "", trials=tuple(planned))
+
+
+def _run_planned_trial(record: store.RunRecord, plan: RecordedPlan, node: StepNode, state: StepState,
+                       refs: dict[str, dict[str, str]], index: int, *, settings: Settings, no_cache: bool, say,
+                       watch: SigtermWatch) -> StepRunResult:
+    """One planned trial, on a worker here; its outcome goes to the sweep's study, where the gathering run of
+    the step finds it. A trial that fails fails this command (exit 7) and counts as a failed trial of the sweep."""
+    controller = _sweep_controller(record, plan, node, state, refs, settings=settings, no_cache=no_cache,
+                                   requeue=False)
+    found = controller.planned_task(index)
+    done = StepRunResult(run_id=record.id, step=node.name, state="trial-done", attempts=state.attempts,
+                         duration_s=0.0, cache_key=state.cache_key or "", trials=(index,))
+    if found is None:
+        say(f"step {node.name} of run {record.id}: trial {index} has ended, or was not planned")
+        return done
+    task_id, kwargs = found
+    started = time.monotonic()
+    outcomes = []
+    with LocalExecutor(max_workers=1) as executor:
+        executor.submit(task_id, "shipyard.pipeline.steps.sweep:run_trial", kwargs, resources=node.resources,
+                        timeout=node.timeout)
+        stopped = wait_for_outcomes(executor, watch, grace_s=settings.preemption_grace_s,
+                                    on_outcome=outcomes.append, until_idle=False)
+    if stopped and (not outcomes or outcomes[0].status != "ok"):
+        raise PreemptedError(f"trial {index} of step '{node.name}' was told to stop (SIGTERM)",
+                             hint=f"run it again: shipyard step run {record.id} {node.name} --trial {index}")
+    outcome = outcomes[0]
+    error = None if outcome.status == "ok" else one_line(outcome.error)
+    controller.on_outcome(task_id, outcome.status == "ok", outcome.value, error, keep_error=True)
+    duration = time.monotonic() - started
+    if error is not None:
+        raise StepFailedError(f"trial {index} of step '{node.name}' failed: {error}",
+                              hint="the sweep counts it as a failed trial; the other trials go on")
+    say(f"step {node.name} of run {record.id}: trial {index} {outcome.value['state']} with "
+        f"{controller.sweep.metric}={outcome.value['value']:.4f} in {duration:.2f}s")
+    return replace(done, duration_s=duration)
 
 
 def _run_sweep(record: store.RunRecord, plan: RecordedPlan, node: StepNode, state: StepState,
-               refs: dict[str, dict[str, str]], *, settings: Settings, no_cache: bool, say) -> StepRunResult:
+               refs: dict[str, dict[str, str]], *, settings: Settings, no_cache: bool, say,
+               watch: SigtermWatch) -> StepRunResult:
     """The sweep's trials on this machine's workers, driven from here as the runner drives them."""
     from shipyard.pipeline.artifacts import open_artifact_store
-    from shipyard.pipeline.runner import sweep_study_name
     from shipyard.pipeline.serialization import save_value
-    from shipyard.pipeline.sweep import SweepController
 
-    controller = SweepController(node=node, train_ref=refs["train"], settings=settings,
-                                 study_name=sweep_study_name(plan.pipeline, state.cache_key,
-                                                             record.id if no_cache else None),
-                                 storage_url=settings.database_url)
+    controller = _sweep_controller(record, plan, node, state, refs, settings=settings, no_cache=no_cache)
     started = time.monotonic()
     _record(record.id, state, settings, "running", attempts=state.attempts + 1, error=None)
     trial_seconds = 0.0
+
+    def on_outcome(outcome) -> None:
+        nonlocal trial_seconds
+        error = None if outcome.status == "ok" else one_line(outcome.error)
+        controller.on_outcome(outcome.task_id, outcome.status == "ok", outcome.value, error)
+        trial_seconds += outcome.duration_s or 0.0
+
     with LocalExecutor() as executor:
         while not controller.done():
+            if watch.received:
+                wait_for_outcomes(executor, watch, grace_s=settings.preemption_grace_s, on_outcome=on_outcome,
+                                  until_idle=True)
+                error = PreemptedError(f"step '{node.name}' was told to stop (SIGTERM) after "
+                                       f"{controller.finished_count()} of {controller.sweep.n_trials} trials",
+                                       hint="run it again: finished trials count, cut-short ones run again")
+                _record(record.id, state, settings, "cancelled", attempts=state.attempts - 1, error=one_line(error),
+                        duration_s=time.monotonic() - started)
+                raise error
             while controller.wants_more() and controller.has_room() and executor.fits(node.resources):
                 task_id, kwargs = controller.next_task()
                 executor.submit(task_id, "shipyard.pipeline.steps.sweep:run_trial", kwargs,
                                 resources=node.resources, timeout=node.timeout)
             for outcome in executor.poll(0.2):
-                error = None if outcome.status == "ok" else one_line(outcome.error)
-                controller.on_outcome(outcome.task_id, outcome.status == "ok", outcome.value, error)
-                trial_seconds += outcome.duration_s or 0.0
+                on_outcome(outcome)
     duration = time.monotonic() - started
     try:
         result = controller.result()

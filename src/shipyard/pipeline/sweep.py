@@ -4,6 +4,12 @@ Trials live in the metadata database, so an interrupted sweep resumes where it
 stopped: finished trials count, and each trial the interruption cut short is
 marked interrupted and its parameters are run once more, so that the sweep ends
 with exactly ``n_trials`` finished trials and no parameters drawn twice.
+
+An orchestrator that runs each trial as its own task (Airflow's mapped tasks) plans
+the trials first (:meth:`SweepController.plan_trials`: the parameters drawn in the
+order a local sweep draws them, each trial tagged with its index), runs each planned
+trial anywhere (:meth:`SweepController.planned_task`), and gathers them with an
+ordinary run of the sweep step, which finds them finished.
 """
 
 from __future__ import annotations
@@ -18,6 +24,9 @@ from shipyard.spec.models import SweepSpec
 
 INTERRUPTED = "shipyard_interrupted"
 RETRY_OF = "shipyard_retry_of"
+PLANNED = "shipyard_planned_index"
+"""The index of a trial planned for a task of its own (``shipyard step run RUN SWEEP --trial N``)."""
+FAILED_WITH = "shipyard_error"
 
 
 def open_storage(url: str):
@@ -53,6 +62,8 @@ class SweepController:
     max_parallel: int | None = None
     """At most this many trials at once (the team's ``sweep_trials`` quota); all of them still run."""
     errors: list[str] = field(default_factory=list)
+    requeue: bool = True
+    """Fail and queue again the trials left running; False where other processes run planned trials now."""
 
     def __post_init__(self) -> None:
         import optuna
@@ -64,7 +75,10 @@ class SweepController:
         self.study = optuna.create_study(study_name=self.study_name, storage=storage, load_if_exists=True,
                                          direction=self.sweep.direction, pruner=pruner())
         self.study.sampler = optuna.samplers.TPESampler(seed=self._seed())
-        self._requeue_interrupted()
+        if self.requeue:
+            self._requeue_interrupted()
+        self.errors.extend(f"trial {t.number}: {t.user_attrs[FAILED_WITH]}"
+                           for t in self.study.get_trials(deepcopy=False) if FAILED_WITH in t.user_attrs)
         self.started = time.monotonic()
         self.running: dict[str, Any] = {}
         self.resumed = self.finished_count()
@@ -113,17 +127,50 @@ class SweepController:
                   "trial_id": trial._trial_id, "n_jobs": max(1, int(self.node.resources.cpu))}
         return task_id, kwargs
 
-    def on_outcome(self, task_id: str, ok: bool, value: Any, error: str | None) -> None:
+    def plan_trials(self) -> list[int]:
+        """Draw the parameters of the trials still wanted, in the order a local sweep draws them, each trial
+        tagged with its index; the indices planned (again, on a retry), in order."""
+        planned = self._planned()
+        finished_elsewhere = self.finished_count() - sum(
+            1 for t in planned.values() if t.state.name in ("COMPLETE", "PRUNED"))
+        for index in range(max(0, self.sweep.n_trials - finished_elsewhere)):
+            if index not in planned:
+                trial = self.study.ask(self.distributions)
+                self.study._storage.set_trial_user_attr(trial._trial_id, PLANNED, index)
+                planned[index] = trial
+        return sorted(planned)
+
+    def planned_task(self, index: int) -> tuple[str, dict[str, Any]] | None:
+        """The task of planned trial ``index`` while it has not ended (a retried task runs it again); None
+        when it ended or was never planned."""
+        trial = self._planned().get(index)
+        if trial is None or trial.state.name != "RUNNING":
+            return None
+        task_id = f"{self.node.name}#{trial.number}"
+        self.running[task_id] = trial
+        kwargs = {"params": self.node.params, "train_ref": self.train_ref, "trial_params": trial.params,
+                  "settings": self.settings, "study_name": self.study_name, "storage_url": self.storage_url,
+                  "trial_id": trial._trial_id, "n_jobs": max(1, int(self.node.resources.cpu))}
+        return task_id, kwargs
+
+    def _planned(self) -> dict[int, Any]:
+        return {t.user_attrs[PLANNED]: t for t in self.study.get_trials(deepcopy=False) if PLANNED in t.user_attrs}
+
+    def on_outcome(self, task_id: str, ok: bool, value: Any, error: str | None, *, keep_error: bool = False) -> None:
+        """Tell the study how a trial ended; ``keep_error`` records a failure's reason with the trial, for the
+        process that gathers the trials."""
         from optuna.trial import TrialState
 
         trial = self.running.pop(task_id)
         if not ok:
             self.errors.append(f"trial {trial.number}: {error}")
-            self.study.tell(trial, state=TrialState.FAIL)
+            if keep_error:
+                self.study._storage.set_trial_user_attr(trial._trial_id, FAILED_WITH, error)
+            self.study.tell(trial.number, state=TrialState.FAIL)
         elif value["state"] == "pruned":
-            self.study.tell(trial, state=TrialState.PRUNED)
+            self.study.tell(trial.number, state=TrialState.PRUNED)
         else:
-            self.study.tell(trial, value["value"])
+            self.study.tell(trial.number, value["value"])
 
     def best(self) -> dict[str, Any] | None:
         try:
