@@ -6,6 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from shipyard.store.db import reset_engines
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -21,3 +23,16 @@ def churn(tmp_path):
     subprocess.run([sys.executable, str(ROOT / "examples/churn/generate.py"), "--rows", "2000",
                     "--out", str(folder / "data" / "churn.csv")], check=True, capture_output=True)
     return folder / "pipeline.yaml"
+
+
+@pytest.fixture
+def postgres_store(new_postgres_database, tmp_path, monkeypatch):
+    """A fresh SHIPYARD_HOME on a database of its own on the PostgreSQL server; the variables a DAG's tasks need."""
+    url = new_postgres_database("shipyard_airflow")
+    home = tmp_path / "shipyard-home"
+    monkeypatch.setenv("SHIPYARD_HOME", str(home))
+    monkeypatch.setenv("SHIPYARD_DATABASE_URL", url)
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    reset_engines()
+    yield {"SHIPYARD_HOME": str(home), "SHIPYARD_DATABASE_URL": url}
+    reset_engines()

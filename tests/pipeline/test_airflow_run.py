@@ -17,22 +17,9 @@ from shipyard.cli import main as shipyard
 from shipyard.pipeline import api
 from shipyard.pipeline.progress import NullReporter
 from shipyard.store import runs as store
-from shipyard.store.db import reset_engines
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = [pytest.mark.airflow, pytest.mark.slow, pytest.mark.timeout(900)]
-
-
-@pytest.fixture
-def postgres_store(new_postgres_database, tmp_path, monkeypatch):
-    url = new_postgres_database("shipyard_airflow")
-    home = tmp_path / "shipyard-home"
-    monkeypatch.setenv("SHIPYARD_HOME", str(home))
-    monkeypatch.setenv("SHIPYARD_DATABASE_URL", url)
-    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
-    reset_engines()
-    yield {"SHIPYARD_HOME": str(home), "SHIPYARD_DATABASE_URL": url}
-    reset_engines()
 
 
 def _steps(record) -> dict:

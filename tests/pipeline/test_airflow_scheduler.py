@@ -109,13 +109,15 @@ def _wait(condition, what: str, timeout: float, home: Path):
     raise AssertionError(f"{what} within {timeout:g}s; tasks: {_task_states(home)}\n{log}")
 
 
+@pytest.mark.postgres
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="finds the step's process in /proc")
 def test_a_step_killed_mid_run_is_retried_by_airflow_and_the_run_ends_with_the_same_model(scheduler, churn,
-                                                                                           shipyard_home, capsys):
+                                                                                           postgres_store, capsys):
     airflow, env = scheduler
     executable = Path(sys.executable).parent / "shipyard"
     assert shipyard(["airflow", "export", str(churn), "--out", str(airflow.dags), "--shipyard", str(executable),
-                     "--env", f"PYTHONPATH={ROOT / 'src'}", "--env", f"SHIPYARD_HOME={shipyard_home}"]) == 0
+                     "--env", f"PYTHONPATH={ROOT / 'src'}",
+                     *[f"--env={key}={value}" for key, value in postgres_store.items()]]) == 0
     capsys.readouterr()
     home = airflow.home
     _wait(lambda: _dag_parsed(home), "the DAG parsed", 300, home)
@@ -124,7 +126,7 @@ def test_a_step_killed_mid_run_is_retried_by_airflow_and_the_run_ends_with_the_s
     assert triggered.returncode == 0, triggered.stderr[-3000:]
 
     def train_running():
-        runs = store.list_runs(pipeline="churn") if (shipyard_home / "shipyard.db").exists() else []
+        runs = store.list_runs(pipeline="churn")
         if not runs:
             return None
         train = next(s for s in store.get_run(runs[0].id).steps if s.name == "train")
