@@ -58,8 +58,8 @@ def debug_enabled() -> bool:
 
 
 _ALONE = ("run", "step")
-"""Commands whose module holds all of them: ``shipyard run`` and ``shipyard step run`` (each step of a cluster
-run) build only their own command, not the whole tree (every command's options and help)."""
+"""Commands defined whole in one module: ``shipyard run`` and ``shipyard step …`` (each step of a cluster run)
+import and build only that module's commands, not the whole tree with every command's options and help."""
 
 
 def _register_commands(command: str | None = None) -> None:
