@@ -11,7 +11,7 @@ from sklearn.preprocessing import FunctionTransformer, MinMaxScaler, OneHotEncod
 
 from shipyard.data.transformers import BucketizeTransformer, ClipTransformer, LogTransformer
 from shipyard.serving.compiled import sample_rows
-from shipyard.serving.loaded import LoadedVersion, probe
+from shipyard.serving.loaded import LoadedVersion, find_openmp_runtimes, probe
 from shipyard.serving.numpy_features import FeatureRows, try_numpy_features
 
 SIGNATURE = {"age": "long", "charges": "double", "calls": "long", "plan": "string", "region": "string",
@@ -147,6 +147,7 @@ def test_a_small_batch_predicts_on_one_openmp_thread_a_large_one_on_all_and_both
             return super().predict_proba(X)
 
     loaded = loaded_version(churn_features(), Watched(max_iter=20))
+    find_openmp_runtimes()  # as loading a version does
     rows = sample_rows(SIGNATURE, profile())
     expected = loaded.predict(loaded.frame(rows))["predict_proba"]
     default = openmp_threads()

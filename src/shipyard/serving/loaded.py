@@ -96,10 +96,16 @@ def openmp_threads_for(rows: int):
     if rows > SMALL_BATCH_ROWS:
         return contextlib.nullcontext()
     if not _openmp:
-        from threadpoolctl import ThreadpoolController
-
-        _openmp.append(ThreadpoolController().select(user_api="openmp"))
+        find_openmp_runtimes()
     return _openmp[0].limit(limits=1) if _openmp[0].lib_controllers else contextlib.nullcontext()
+
+
+def find_openmp_runtimes() -> None:
+    """Look again for the OpenMP runtimes this process has loaded (once per loaded version: a model's library
+    may bring its own)."""
+    from threadpoolctl import ThreadpoolController
+
+    _openmp[:] = [ThreadpoolController().select(user_api="openmp")]
 
 
 def _warm_row(signature: dict[str, str]) -> dict[str, list]:
@@ -116,7 +122,7 @@ def load_for_serving(model: str, version: str | int, *, settings: Settings | Non
 
     version = str(version)
     estimator = load_model_version(model, version, settings=settings)
-    _openmp.clear()  # loading may have brought an OpenMP runtime of its own: find them again
+    find_openmp_runtimes()  # loading may have brought an OpenMP runtime of its own
     signature = version_signature(model, version, settings=settings)
     if not signature:
         raise RefusedError(f"{model} version {version} has no input signature, so requests cannot be validated",
