@@ -122,3 +122,25 @@ def test_bugs_are_internal_errors_with_traceback(capsys):
     assert cli.invoke(demo, ["bug"]) == 70
     err = capsys.readouterr().err
     assert err.startswith("internal error:") and "ZeroDivisionError: oops" in err and "Traceback" in err
+
+
+@pytest.mark.parametrize("argv, command", [
+    (["run", "missing.yaml"], "run"), (["--debug", "step", "run", "r1", "s1"], "step"), (["runs", "list"], "runs"),
+    (["run", "--help"], None), (["--help"], None), ([], None)])
+def test_the_command_asked_for_is_the_first_word_unless_help_is_asked_for(argv, command):
+    assert cli._command_named(argv) == command
+
+
+def test_shipyard_run_builds_only_its_own_command_and_answers_like_the_whole_tree(tmp_path):
+    import os
+    import subprocess
+
+    script = ("import sys; from shipyard.cli import main; code = main(sys.argv[1:]); "
+              "print(code, sorted(m for m in sys.modules if m.startswith('shipyard.cli.')))")
+    env = {**os.environ, "SHIPYARD_HOME": str(tmp_path / "home"), "PYTHONPATH": os.pathsep.join(sys.path)}
+    env.pop("SHIPYARD_DATABASE_URL", None)
+    done = subprocess.run([sys.executable, "-c", script, "run", str(tmp_path / "missing.yaml")], env=env,
+                          capture_output=True, text=True, timeout=120)
+    code, modules = done.stdout.strip().split(" ", 1)
+    assert code == str(SpecError.exit_code) and "missing.yaml" in done.stderr
+    assert "shipyard.cli.run" in modules and "shipyard.cli.models" not in modules

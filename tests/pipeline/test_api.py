@@ -138,3 +138,32 @@ def test_a_run_is_authorized_up_front_for_every_operation_its_spec_does(tmp_path
                     authorize_run(specs[rolled_out], None)
             else:
                 authorize_run(specs[rolled_out], None)
+
+
+CACHED_RUN_MUST_NOT_IMPORT = ("mlflow", "sklearn", "pandas", "numpy", "pyarrow", "skops", "optuna", "fastapi",
+                              "starlette", "uvicorn", "alembic", "multiprocessing", "lightgbm", "xgboost")
+
+
+def test_a_fully_cached_rerun_imports_no_model_server_or_migration_libraries(project, tmp_path):
+    """What a cached re-run costs is mostly imports: the process that finds every step in the cache loads
+    neither the model libraries nor the server's, Alembic or the worker pool."""
+    path = write_pipeline(project, PIPELINE)
+    env = {**os.environ, "SHIPYARD_HOME": str(tmp_path / "cached-home"), "PYTHONPATH": os.pathsep.join(sys.path)}
+    env.pop("SHIPYARD_DATABASE_URL", None)
+    env.pop("MLFLOW_TRACKING_URI", None)
+    first = subprocess.run([sys.executable, "-m", "shipyard", "run", str(path)], env=env, capture_output=True,
+                           text=True, timeout=120)
+    assert first.returncode == 0, first.stderr
+    rerun = textwrap.dedent(f"""
+        import json, sys
+        from shipyard.cli import main
+        code = main(["run", {str(path)!r}, "--json"])
+        print(json.dumps({{"code": code, "loaded": sorted({{m.split(".")[0] for m in sys.modules}}
+                                                          & set({list(CACHED_RUN_MUST_NOT_IMPORT)!r}))}}))
+    """)
+    done = subprocess.run([sys.executable, "-c", rerun], env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    printed, last_line = done.stdout.strip().rsplit("\n", 1)
+    result, report = json.loads(printed), json.loads(last_line)
+    assert result["cache_hits"] == len(result["steps"]) == 2
+    assert report == {"code": 0, "loaded": []}

@@ -132,6 +132,34 @@ def test_save_step_refuses_unknown_runs_fields_and_incomplete_first_saves(databa
     assert _count(StepRun) == 0
 
 
+def test_a_new_runs_steps_are_added_at_once_and_read_as_saved_ones(database_url):
+    _new()
+    runs.add_steps("abcdef123456", [
+        {"name": "split", "kind": "split", "position": 1, "state": "pending"},
+        {"name": "ingest", "kind": "ingest", "position": 0, "state": "pending", "cache_key": None,
+         "outputs": {}, "details": None, "duration_s": None, "error": None}])
+    ingest, split = runs.get_run("abcdef123456").steps
+    assert (ingest.name, ingest.state, ingest.attempts, ingest.cache_hit, ingest.outputs) == \
+        ("ingest", "pending", 0, False, {})
+    assert (split.name, split.position, split.details) == ("split", 1, None)
+    runs.save_step("abcdef123456", "split", state="succeeded")
+    assert runs.get_run("abcdef123456").steps[1].state == "succeeded"
+
+
+def test_add_steps_refuses_unknown_runs_fields_and_incomplete_steps_and_adds_nothing(database_url):
+    with pytest.raises(NotFoundError, match="no run 'missing00000'"):
+        runs.add_steps("missing00000", [{"name": "ingest", "kind": "ingest", "position": 0}])
+    _new()
+    with pytest.raises(TypeError, match="must give position"):
+        runs.add_steps("abcdef123456", [{"name": "ingest", "kind": "ingest"}])
+    with pytest.raises(TypeError, match="not step fields: colour"):
+        runs.add_steps("abcdef123456", [{"name": "ingest", "kind": "ingest", "position": 0, "colour": "red"}])
+    with pytest.raises(ValueError, match="state must be one of"):
+        runs.add_steps("abcdef123456", [{"name": "a", "kind": "a", "position": 0},
+                                        {"name": "b", "kind": "b", "position": 1, "state": "done"}])
+    assert _count(StepRun) == 0
+
+
 def test_a_unique_prefix_finds_the_run(database_url):
     _new("abcd11000000")
     _new("abcd22000000")

@@ -7,6 +7,7 @@ internal error with its traceback. ``--debug`` always shows tracebacks.
 
 from __future__ import annotations
 
+import importlib
 import os
 import sys
 import traceback
@@ -56,10 +57,25 @@ def debug_enabled() -> bool:
     return _state["debug"]
 
 
-def _register_commands() -> None:
+_ALONE = ("run", "step")
+"""Commands defined whole in one module: ``shipyard run`` and ``shipyard step …`` (each step of a cluster run)
+import and build only that module's commands, not the whole tree with every command's options and help."""
+
+
+def _register_commands(command: str | None = None) -> None:
+    if command in _ALONE:
+        importlib.import_module(f"shipyard.cli.{command}")
+        return
     from shipyard.cli import (  # noqa: F401  (commands register on import)
         admin, airflow, audit, cost, deploy, drift, k8s, lineage, login, models, monitor, run, runs, scheduler, serve,
         server, spec, step, teams, tokens, tracking)
+
+
+def _command_named(argv: list[str]) -> str | None:
+    """The command ``argv`` asks for, unless it also asks for help (help lists every command)."""
+    if any(arg in ("--help", "-h") for arg in argv):
+        return None
+    return next((arg for arg in argv if not arg.startswith("-")), None)
 
 
 def report_error(error: BaseException) -> int:
@@ -82,7 +98,7 @@ def main(argv: list[str] | None = None) -> int:
     from shipyard.tracking.setup import tracking_environment
 
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
-    _register_commands()
+    _register_commands(_command_named(sys.argv[1:] if argv is None else argv))
     try:
         settings = load_settings()
     except ShipyardError as exc:  # a bad setting in the environment: say which, like any other error

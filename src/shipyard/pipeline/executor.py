@@ -14,17 +14,14 @@ runner leaves none behind.
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 import signal
 import time
 from dataclasses import dataclass, field
-from multiprocessing.connection import wait
 from typing import Any, Protocol
 
 from shipyard.errors import ShipyardError, StepFailedError
 from shipyard.pipeline.dag import StepResources
-from shipyard.pipeline.worker import worker_main
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -74,6 +71,8 @@ class LocalExecutor:
     runs_functions: bool = True
 
     def __post_init__(self) -> None:
+        import multiprocessing  # not imported by a run whose every step comes from the cache
+
         self._ctx = multiprocessing.get_context("fork")
         self._workers: list[_Worker] = []
         self._used = [0.0, 0, 0]
@@ -92,6 +91,8 @@ class LocalExecutor:
         return idle
 
     def _spawn(self) -> _Worker:
+        from shipyard.pipeline.worker import worker_main
+
         parent_conn, child_conn = self._ctx.Pipe()
         runner_ends = (parent_conn, *(w.conn for w in self._workers))
         process = self._ctx.Process(target=worker_main, args=(child_conn, self.preload),
@@ -164,6 +165,8 @@ class LocalExecutor:
         deadlines = [w.deadline - now for w in busy if w.deadline is not None]
         wait_for = max(0.0, min([timeout, *deadlines]))
         handles = [w.conn for w in busy] + [w.process.sentinel for w in busy]
+        from multiprocessing.connection import wait
+
         ready = set(wait(handles, timeout=wait_for))
         outcomes = []
         for worker in busy:

@@ -29,7 +29,7 @@ from shipyard.pipeline.executor import Budget, Executor, LocalExecutor, TaskOutc
 from shipyard.pipeline.progress import NullReporter, Reporter
 from shipyard.pipeline.serialization import save_value
 from shipyard.pipeline.state import PipelineRun, StepState, run_result_fields
-from shipyard.pipeline.stepwork import cached_entry, one_line, remember, retry_delay, save_state
+from shipyard.pipeline.stepwork import cached_entry, one_line, remember, retry_delay, save_state, state_fields
 from shipyard.store import leases
 from shipyard.store import runs as store
 from shipyard.store.db import session_scope
@@ -198,8 +198,12 @@ class Runner:
         else:
             opened = dict(status="running", started_at=_now())
         with session_scope(self.settings) as session:
-            for state in self.states.values():
-                self._save(state, session=session)
+            if self.resuming:
+                for state in self.states.values():
+                    self._save(state, session=session)
+            elif self.owned:
+                store.add_steps(self.run_id, [{"name": state.name, **state_fields(state)}
+                                              for state in self.states.values()], session=session)
             store.update_run(self.run_id, session=session, **opened)
 
     def _restore(self, record: store.RunRecord) -> None:

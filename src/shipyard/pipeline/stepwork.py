@@ -68,10 +68,14 @@ def retry_delay(error: BaseException | None, *, attempts: int, retries: int, bac
 
 def save_state(run_id: str, state: StepState, *, settings: Settings | None = None, session=None) -> None:
     """The step's record in the metadata store, as every executor writes it."""
-    store.save_step(run_id, state.name, settings=settings, session=session, kind=state.kind,
-                    position=state.position, cache_key=state.cache_key, state=state.state,
-                    cache_hit=state.cache_hit, attempts=state.attempts, duration_s=state.duration_s,
-                    error=state.error, outputs=state.outputs, details=state.details)
+    store.save_step(run_id, state.name, settings=settings, session=session, **state_fields(state))
+
+
+def state_fields(state: StepState) -> dict[str, Any]:
+    """What the step's record holds of its state."""
+    return dict(kind=state.kind, position=state.position, cache_key=state.cache_key, state=state.state,
+                cache_hit=state.cache_hit, attempts=state.attempts, duration_s=state.duration_s,
+                error=state.error, outputs=state.outputs, details=state.details)
 
 
 def one_line(error: BaseException | None) -> str:

@@ -69,7 +69,7 @@ class CompiledPredictor:
         return {"predict": self.classes[proba.argmax(axis=1)], "predict_proba": proba}
 
 
-def _sample_rows(signature: dict[str, str], profile: dict[str, Any] | None, rows: int = 256) -> dict[str, list]:
+def sample_rows(signature: dict[str, str], profile: dict[str, Any] | None, rows: int = 256) -> dict[str, list]:
     """Inputs spread over each feature's training range (bin edges and beyond) or over its categories (and one
     never seen), with some missing values."""
     rng = np.random.default_rng(0)
@@ -119,7 +119,7 @@ def try_compile(loaded, profile: dict[str, Any] | None = None) -> tuple[Compiled
     from shipyard.serving.onnx_converters import register
 
     register()
-    sample = _sample_rows(loaded.signature, profile)
+    sample = sample_rows(loaded.signature, profile)
     try:
         expected = loaded.predict(loaded.frame(sample))
     except Exception as exc:  # e.g. a pipeline that cannot take a missing value: verify on complete rows

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,23 +23,36 @@ class LoadedVersion:
     estimator: Any
     signature: dict[str, str]
     compiled: Any = None  # a CompiledPredictor when the version runs on ONNX Runtime
+    numpy_features: Any = None  # a NumpyFeatures when scikit-learn's model is fed by the NumPy feature path
     not_compiled_because: str = ""  # why it runs on scikit-learn instead, when it does
     accepts_missing: frozenset[str] | None = None  # columns it predicts with a value missing (None: not probed)
     outputs: tuple[str, ...] | None = None  # what one prediction returns (None: not probed)
 
     def prepare(self, columns: dict[str, list]):
-        """What the batcher queues for these rows: feeds for the compiled path, else a frame."""
-        return self.compiled.feeds(columns) if self.compiled is not None else self.frame(columns)
+        """What the batcher queues for these rows: feeds for the compiled path, the feature matrix for the NumPy
+        feature path, else a frame."""
+        if self.compiled is not None:
+            return self.compiled.feeds(columns)
+        if self.numpy_features is not None:
+            return self.numpy_features.rows(columns)
+        return self.frame(columns)
 
     def predict_prepared(self, prepared) -> dict[str, np.ndarray]:
-        return self.compiled.predict(prepared) if self.compiled is not None else self.predict(prepared)
+        if self.compiled is not None:
+            return self.compiled.predict(prepared)
+        with openmp_threads_for(len(prepared)):
+            if self.numpy_features is not None:
+                return self.numpy_features.predict(prepared)
+            return self.predict(prepared)
 
     @property
     def runs_on(self) -> str:
         """The predict path, as the gateway's start-up lines name it."""
         if self.compiled is not None:
             return "ONNX Runtime"
-        return "scikit-learn" + (f" (ONNX: {self.not_compiled_because})" if self.not_compiled_because else "")
+        features = ", NumPy features" if self.numpy_features is not None else ""
+        return f"scikit-learn{features}" + (f" (ONNX: {self.not_compiled_because})" if self.not_compiled_because
+                                             else "")
 
     @property
     def columns(self) -> list[str]:
@@ -70,6 +84,30 @@ class LoadedVersion:
         return {"predict": np.asarray(self.estimator.predict(frame))}
 
 
+SMALL_BATCH_ROWS = 64
+"""Batches up to this many rows (the gateway's largest batch by default) predict on one OpenMP thread."""
+_openmp: list = []
+
+
+def openmp_threads_for(rows: int):
+    """One OpenMP thread for a small batch: a model without ``n_jobs`` (scikit-learn's HistGradientBoosting)
+    would otherwise start a thread per core for each request, which costs far more than one row's trees.
+    Predictions are unchanged; larger batches keep every core."""
+    if rows > SMALL_BATCH_ROWS:
+        return contextlib.nullcontext()
+    if not _openmp:
+        find_openmp_runtimes()
+    return _openmp[0].limit(limits=1) if _openmp[0].lib_controllers else contextlib.nullcontext()
+
+
+def find_openmp_runtimes() -> None:
+    """Look again for the OpenMP runtimes this process has loaded (once per loaded version: a model's library
+    may bring its own)."""
+    from threadpoolctl import ThreadpoolController
+
+    _openmp[:] = [ThreadpoolController().select(user_api="openmp")]
+
+
 def _warm_row(signature: dict[str, str]) -> dict[str, list]:
     defaults = {"long": 0, "integer": 0, "double": 0.0, "float": 0.0, "string": "", "boolean": False}
     return {name: [defaults.get(kind)] for name, kind in signature.items()}
@@ -84,6 +122,7 @@ def load_for_serving(model: str, version: str | int, *, settings: Settings | Non
 
     version = str(version)
     estimator = load_model_version(model, version, settings=settings)
+    find_openmp_runtimes()  # loading may have brought an OpenMP runtime of its own
     signature = version_signature(model, version, settings=settings)
     if not signature:
         raise RefusedError(f"{model} version {version} has no input signature, so requests cannot be validated",
@@ -95,9 +134,13 @@ def load_for_serving(model: str, version: str | int, *, settings: Settings | Non
     except Exception as exc:
         raise RefusedError(f"{model} version {version} failed its warm-up prediction: {exc}") from exc
     if compile:
-        from shipyard.serving.compiled import try_compile
+        from shipyard.serving.compiled import sample_rows, try_compile
+        from shipyard.serving.numpy_features import try_numpy_features
 
-        loaded.compiled, loaded.not_compiled_because = try_compile(loaded, _profile(model, version, settings))
+        profile = _profile(model, version, settings)
+        loaded.compiled, loaded.not_compiled_because = try_compile(loaded, profile)
+        if loaded.compiled is None:
+            loaded.numpy_features = try_numpy_features(loaded, sample_rows(signature, profile))[0]
     else:
         loaded.not_compiled_because = "compilation turned off"
     return probe(loaded)

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, Engine, create_engine, event, inspect, text
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import ArgumentError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import NullPool
 
@@ -91,10 +91,15 @@ def forget_engines_after_fork() -> None:
 
 
 def current_revision(engine: Engine) -> str | None:
+    """The schema's revision, in one query when the store has one (every start but the first)."""
     with engine.connect() as connection:
-        if not inspect(connection).has_table(VERSION_TABLE):
+        try:
+            return connection.execute(text(f"SELECT version_num FROM {VERSION_TABLE}")).scalar()
+        except DBAPIError:
+            connection.rollback()
+            if inspect(connection).has_table(VERSION_TABLE):
+                raise
             return None
-        return connection.execute(text(f"SELECT version_num FROM {VERSION_TABLE}")).scalar()
 
 
 def alembic_config(connection: Connection | None = None) -> Config:

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import delete, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
@@ -162,6 +162,26 @@ def save_step(run_id: str, name: str, *, settings: Settings | None = None, sessi
         s.add(StepRun(run_id=run_id, name=name, **{"state": "pending", "cache_hit": False, "attempts": 0,
                                                     "outputs": {}, **fields}))
         s.flush()
+
+
+def add_steps(run_id: str, steps: list[dict[str, Any]], *, settings: Settings | None = None,
+              session: Session | None = None) -> None:
+    """Insert the steps of a run that has none yet, in one statement; each gives ``name``, ``kind`` and
+    ``position`` (the other fields as :func:`save_step` takes them)."""
+    for fields in steps:
+        _check_fields({k: v for k, v in fields.items() if k != "name"}, _STEP_FIELDS, "step")
+        _check_value(fields, "state", STEP_STATES)
+        missing = sorted({"name", "kind", "position"} - set(fields))
+        if missing:
+            raise TypeError(f"a new step must give {', '.join(missing)}")
+    if not steps:
+        return
+    with _session(settings, session) as s:
+        if s.get(PipelineRun, run_id) is None:
+            raise NotFoundError(f"cannot add steps: there is no run '{run_id}' in the metadata store at "
+                                f"{_where(s)}")
+        s.execute(insert(StepRun), [{"run_id": run_id, "state": "pending", "cache_hit": False, "attempts": 0,
+                                     "outputs": {}, **fields} for fields in steps])
 
 
 def get_run(run_id: str, *, settings: Settings | None = None, session: Session | None = None) -> RunRecord:
