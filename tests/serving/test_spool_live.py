@@ -47,8 +47,9 @@ def _ready(url, process, timeout=120):
     raise AssertionError(f"{url} did not become ready")
 
 
-def _load_then_kill(url, process, prefix, *, clients=4, before_kill_s=3.0):
-    """Send requests from ``clients`` threads, SIGKILL the gateway mid-load; the answered ids and their times."""
+def _load_then_kill(url, process, prefix, *, clients=4, before_kill_s=3.0, at_least=0):
+    """Send requests from ``clients`` threads, SIGKILL the gateway mid-load (after ``before_kill_s`` and once
+    ``at_least`` requests were answered, however loaded the machine); the answered ids and their times."""
     answered: dict[str, float] = {}
     stop = threading.Event()
 
@@ -70,6 +71,9 @@ def _load_then_kill(url, process, prefix, *, clients=4, before_kill_s=3.0):
     for thread in threads:
         thread.start()
     time.sleep(before_kill_s)
+    deadline = time.monotonic() + 120
+    while len(answered) < at_least and time.monotonic() < deadline:
+        time.sleep(0.05)
     process.send_signal(signal.SIGKILL)
     killed_at = time.monotonic()
     process.wait(timeout=30)
@@ -90,7 +94,7 @@ def test_spool_durability_loses_nothing_and_duplicates_nothing_across_a_kill(tra
     url = f"http://127.0.0.1:{port}"
     process = _start(settings, port, "--log-durability", "spool")
     _ready(url, process)
-    answered, _ = _load_then_kill(url, process, "durable")
+    answered, _ = _load_then_kill(url, process, "durable", at_least=150)
     assert len(answered) > 100
     assert list(settings.prediction_spool_root.glob("*.jsonl")), "the killed gateway left its spool behind"
 
