@@ -97,6 +97,15 @@ class SweepOut(BaseModel):
     trials: list[TrialOut]
 
 
+class RunLogOut(BaseModel):
+    run_id: str
+    step: str | None = Field(description="The step whose own output this is; null for the run's whole log.")
+    text: str = Field(description="The log's end: its last max_bytes, from a line start when cut; empty when "
+                                  "there is no log (a cached step, or one that ran on another machine).")
+    size_bytes: int = Field(description="The whole log's size.")
+    truncated: bool = Field(description="Whether text is only the log's end.")
+
+
 class RunOut(BaseModel):
     id: str
     pipeline: str
