@@ -49,6 +49,15 @@ export interface Trial {
   intermediate: Record<string, number>;
 }
 
+/** The end of a run's log, or of one step's own output. */
+export interface RunLog {
+  run_id: string;
+  step: string | null;
+  text: string;
+  size_bytes: number;
+  truncated: boolean;
+}
+
 export interface Sweep {
   run_id: string;
   step: string;
