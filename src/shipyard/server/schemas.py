@@ -238,6 +238,7 @@ class AuditEventOut(BaseModel):
 
 class VersionDetail(VersionOut):
     history: list[AuditEventOut]
+    gated: bool = Field(description="Whether gate results are recorded (GET .../gates answers them; 404 until then).")
 
 
 class GateResultOut(BaseModel):

@@ -179,6 +179,8 @@ export interface Version {
 
 export interface VersionDetail extends Version {
   history: AuditEvent[];
+  /** Whether gate results are recorded: only then does `.../gates` answer them. */
+  gated: boolean;
 }
 
 export interface GateResult {
