@@ -2,7 +2,7 @@ import { useState } from "react";
 import { Link, useParams } from "react-router";
 import { useApi } from "../api/hooks";
 import { useApiChange } from "../api/mutations";
-import type { AuditEvent, DeploymentDetail, Page, Permissions, Rollout, Version } from "../api/types";
+import type { Arm, AuditEvent, DeploymentDetail, Page, Permissions, Rollout, Version } from "../api/types";
 import { ConfirmButton } from "../components/Confirm";
 import { ErrorPanel } from "../components/ErrorPanel";
 import { Loading } from "../components/Loading";
@@ -121,7 +121,6 @@ function Actions({ deployment, permissions }: { deployment: DeploymentDetail; pe
   const name = encodeURIComponent(deployment.model);
   const versions = useApi<Page<Version>>(`/models/${name}/versions`, { limit: 500 });
   const deploy = useApiChange(`/deployments/${name}`);
-  const traffic = useApiChange(`/deployments/${name}/traffic`, "PUT");
   const rollback = useApiChange(`/deployments/${name}/rollback`);
   const rolling = deployment.rollout && deployment.rollout.phase === "awaiting_approval" ? deployment.rollout.version : null;
   const approve = useApiChange(`/models/${name}/versions/${rolling ?? "0"}/approve`);
@@ -131,7 +130,6 @@ function Actions({ deployment, permissions }: { deployment: DeploymentDetail; pe
   const [version, setVersion] = useState("");
   const [strategy, setStrategy] = useState("canary");
   const [share, setShare] = useState(10);
-  const [canaryShare, setCanaryShare] = useState(canary ? Math.round(canary.weight * 100) : 10);
   const chosen = version || candidates[0]?.version || "";
   const newest = canary ?? deployment.arms.find((arm) => arm.role === "ab" || arm.role === "shadow");
   const latestChange = deployment.rollout && !["completed", "rolled_back"].includes(deployment.rollout.phase)
@@ -158,15 +156,11 @@ function Actions({ deployment, permissions }: { deployment: DeploymentDetail; pe
               : `v${chosen} gets ${share}% of traffic as the ${strategy} arm${strategy === "shadow" ? " (mirrored, answers not returned)" : `; v${stable?.version ?? "—"} keeps ${100 - share}%`}.`}</p>}
           onConfirm={(reason) => deploy.mutate({ version: chosen, strategy, percent: ["canary", "ab", "shadow"].includes(strategy) ? share : undefined, reason: reason || undefined })} />
       </div>
-      {canary && (
-        <div className="action-row">
-          <label>Canary share (%) <input type="number" min={0} max={100} value={canaryShare} aria-label="canary share"
-            onChange={(event) => setCanaryShare(Number(event.target.value))} /></label>
-          <ConfirmButton label="Set traffic" refusal={refusal(permissions, "traffic.set")} busy={traffic.isPending} error={traffic.error}
-            change={<p>The canary v{canary.version} goes from {percent(canary.share)} to {canaryShare}% of traffic; the stable v{stable?.version} gets {100 - canaryShare}%.
-              {deployment.rollout && " The rollout in flight is cancelled."}</p>}
-            onConfirm={(reason) => traffic.mutate({ canary: { version: canary.version, percent: canaryShare }, reason: reason || undefined })} />
-        </div>
+      {canary && stable && (
+        // keyed by the arm's weight: when the share changes (a rollout step, another client), the input starts
+        // again from the new share instead of keeping the one it was first rendered with
+        <CanaryShare key={`${canary.version}:${canary.weight}`} model={deployment.model} canary={canary} stable={stable}
+          rolling={deployment.rollout !== null} refusal={refusal(permissions, "traffic.set")} />
       )}
       {rolling && (
         <div className="action-row">
@@ -181,5 +175,21 @@ function Actions({ deployment, permissions }: { deployment: DeploymentDetail; pe
           onConfirm={(reason) => rollback.mutate({ reason })} />
       </div>
     </section>
+  );
+}
+
+function CanaryShare({ model, canary, stable, rolling, refusal }:
+{ model: string; canary: Arm; stable: Arm; rolling: boolean; refusal: string | null }) {
+  const traffic = useApiChange(`/deployments/${encodeURIComponent(model)}/traffic`, "PUT");
+  const [canaryShare, setCanaryShare] = useState(Math.round(canary.weight * 100));
+  return (
+    <div className="action-row">
+      <label>Canary share (%) <input type="number" min={0} max={100} value={canaryShare} aria-label="canary share"
+        onChange={(event) => setCanaryShare(Number(event.target.value))} /></label>
+      <ConfirmButton label="Set traffic" refusal={refusal} busy={traffic.isPending} error={traffic.error}
+        change={<p>The canary v{canary.version} goes from {percent(canary.share)} to {canaryShare}% of traffic; the stable v{stable.version} gets {100 - canaryShare}%.
+          {rolling && " The rollout in flight is cancelled."}</p>}
+        onConfirm={(reason) => traffic.mutate({ canary: { version: canary.version, percent: canaryShare }, reason: reason || undefined })} />
+    </div>
   );
 }
