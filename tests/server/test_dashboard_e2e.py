@@ -192,6 +192,7 @@ def test_the_canary_follows_the_cli_and_is_rolled_back_from_the_page(platform):
     assert cli.returncode == 0, cli.stderr
     expect(canary).to_have_text("30%", timeout=10_000)
     expect(page.locator("tr[data-role=stable] .share-value")).to_have_text("70%")
+    expect(page.get_by_label("canary share")).to_have_value("30")
     page.get_by_role("button", name="Roll back", exact=True).click()
     dialog = page.get_by_role("dialog", name="Confirm: Roll back")
     expect(dialog).to_contain_text("removes the canary arm (v2) and sends all traffic to v1")

@@ -365,6 +365,26 @@ class RolloutOut(BaseModel):
     rollout: dict[str, Any] | None
 
 
+class FleetArmOut(BaseModel):
+    arm: str | None = Field(description="The role the version holds in the deployment now; null when it left the "
+                                        "deployment within the window.")
+    version: str
+    gateways: int = Field(description="How many gateways published a fresh window of this version.")
+    requests: int
+    errors: int
+    error_rate: float | None = Field(description="errors / requests; null without requests.")
+    p99_ms: float | None = Field(description="The fleet's p99 latency of successful requests (read off the summed "
+                                             "histograms, at most 10% high); null without requests.")
+    window_s: float = Field(description="The length of the windows the gateways measured.")
+    published_at: datetime = Field(description="When the newest of those windows was published.")
+
+
+class FleetOut(BaseModel):
+    model: str
+    fresh_s: float = Field(description="Windows older than this many seconds are left out (their gateway stopped).")
+    arms: list[FleetArmOut] = Field(description="Stable first; empty when no gateway watches the model.")
+
+
 class DeployIn(Body):
     version: str = Field(pattern=r"^[0-9]+$")
     strategy: Literal["blue-green", "canary", "ab", "shadow", "rollout"] = "blue-green"
