@@ -263,6 +263,25 @@ export interface Rollout {
   [key: string]: unknown;
 }
 
+/** One arm's live service levels, added up over the fleet's gateways. */
+export interface FleetArm {
+  arm: string | null;
+  version: string;
+  gateways: number;
+  requests: number;
+  errors: number;
+  error_rate: number | null;
+  p99_ms: number | null;
+  window_s: number;
+  published_at: string;
+}
+
+export interface Fleet {
+  model: string;
+  fresh_s: number;
+  arms: FleetArm[];
+}
+
 export interface DeploymentDetail {
   model: string;
   revision: number;

@@ -2,7 +2,7 @@ import { useState } from "react";
 import { Link, useParams } from "react-router";
 import { useApi } from "../api/hooks";
 import { useApiChange } from "../api/mutations";
-import type { Arm, AuditEvent, DeploymentDetail, Page, Permissions, Rollout, Version } from "../api/types";
+import type { Arm, AuditEvent, DeploymentDetail, Fleet, Page, Permissions, Rollout, Version } from "../api/types";
 import { ConfirmButton } from "../components/Confirm";
 import { ErrorPanel } from "../components/ErrorPanel";
 import { Loading } from "../components/Loading";
@@ -28,6 +28,7 @@ export default function Deployment() {
       <p className="hint">Revision {data.revision}, changed {formatTime(data.updated_at)}{data.updated_by && ` by ${data.updated_by}`};
         updating every {DEPLOYMENT_POLL_MS / 1000} s.</p>
       <Arms deployment={data} />
+      <FleetFigures model={model} />
       {data.rollout && <RolloutProgress model={model} rollout={data.rollout} />}
       {data.load_failures.length > 0 && (
         <section className="panel error" aria-label="load failures">
@@ -64,6 +65,35 @@ function Arms({ deployment }: { deployment: DeploymentDetail }) {
         </tbody>
       </table>
       {deployment.routing_key && <p>Sticky by <code>{deployment.routing_key}</code>.</p>}
+    </section>
+  );
+}
+
+/** The live service levels every gateway measured, added up: what the stable watch judges. */
+function FleetFigures({ model }: { model: string }) {
+  const fleet = useApi<Fleet>(`/deployments/${encodeURIComponent(model)}/fleet`, {}, { refetchInterval: DEPLOYMENT_POLL_MS });
+  if (fleet.error) return <ErrorPanel error={fleet.error} onRetry={() => fleet.refetch()} />;
+  if (!fleet.data) return <Loading what="the live service levels" />;
+  const arms = fleet.data.arms;
+  return (
+    <section className="panel" aria-label="live service levels">
+      <h2>Live service levels</h2>
+      {arms.length === 0 ? <p>No gateway has reported in the last {fleet.data.fresh_s} s (none serves the model, or it has no rollout plan to watch).</p> : (
+        <table>
+          <thead><tr><th>Arm</th><th>Version</th><th>Gateways</th><th>Requests</th><th>Error rate</th><th>p99 latency</th><th>Window</th></tr></thead>
+          <tbody>
+            {arms.map((arm) => (
+              <tr key={arm.version} data-arm={arm.arm ?? "gone"}>
+                <td>{arm.arm ?? "(left the deployment)"}</td><td>v{arm.version}</td><td>{arm.gateways}</td>
+                <td className="fleet-requests">{arm.requests}</td>
+                <td className="fleet-error-rate">{arm.error_rate === null ? "—" : percent(arm.error_rate)}</td>
+                <td className="fleet-p99">{arm.p99_ms === null ? "—" : `${arm.p99_ms.toFixed(1)} ms`}</td>
+                <td>{arm.window_s} s to {formatTime(arm.published_at)}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
     </section>
   );
 }
