@@ -28,6 +28,9 @@ class Health(BaseModel):
 class OidcOut(BaseModel):
     issuer: str = Field(description="The issuer whose JWTs the server accepts as bearer tokens.")
     audience: str = Field(description="The audience those JWTs must name.")
+    client_id: str | None = Field(description="The dashboard's public client at the issuer, for a redirect sign-in "
+                                              "(Authorization Code with PKCE); null: paste a token instead.")
+    scopes: str = Field(description="The space-separated scopes to ask the issuer for.")
 
 
 class SignInOptionsOut(BaseModel):
