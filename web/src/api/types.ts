@@ -19,7 +19,8 @@ export interface Identity {
 
 export interface SignInOptions {
   tokens: boolean;
-  oidc: { issuer: string; audience: string } | null;
+  /** client_id: the dashboard's public client at the issuer, for a redirect sign-in; null: paste a token. */
+  oidc: { issuer: string; audience: string; client_id: string | null; scopes: string } | null;
 }
 
 export interface Step {
