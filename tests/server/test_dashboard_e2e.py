@@ -211,6 +211,30 @@ def test_the_fleets_live_service_levels_follow_the_gateways(platform):
         page.close()
 
 
+def test_single_sign_on_by_redirect_through_the_issuer(platform):
+    from oidc_provider import OidcProvider
+    from playwright.sync_api import expect
+
+    from shipyard.server.app import create_app
+
+    with OidcProvider(user="olga", groups=["growth:viewer"], audience="shipyard",
+                      client_id="shipyard-dashboard") as issuer:
+        settings = dataclasses.replace(platform["settings"], oidc_issuer=issuer.url, oidc_audience="shipyard",
+                                       oidc_jwks_url=f"{issuer.url}/jwks", oidc_client_id="shipyard-dashboard")
+        with LiveServer(create_app(settings, require_auth=True)) as server:
+            page, console = open_page(platform, None)
+            page.goto(f"{server.url}/audit")
+            expect(page).to_have_url(f"{server.url}/sign-in?next=%2Faudit")
+            page.get_by_role("button", name=f"Sign in with {issuer.url}").click()
+            expect(page.get_by_role("heading", name="Audit log")).to_be_visible()
+            expect(page).to_have_url(f"{server.url}/audit")
+            expect(page.locator(".who")).to_contain_text("olga")
+            assert issuer.redeemed == ["olga"]
+            shot(page, "signed-in-by-oidc")
+            console.assert_clean()
+            page.close()
+
+
 def test_compare_two_versions_side_by_side(platform):
     from playwright.sync_api import expect
 
