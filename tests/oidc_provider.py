@@ -13,6 +13,9 @@ from dataclasses import dataclass, field
 from urllib.parse import parse_qs, urlencode
 
 import jwt
+from fastapi import FastAPI, Request
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import JSONResponse, PlainTextResponse, RedirectResponse
 from live_server import LiveServer
 from oidc_issuer import new_key
 
@@ -40,10 +43,6 @@ class OidcProvider:
         return self._server.url
 
     def _app(self):
-        from fastapi import FastAPI, Request
-        from fastapi.middleware.cors import CORSMiddleware
-        from fastapi.responses import JSONResponse, PlainTextResponse, RedirectResponse
-
         app = FastAPI()
         app.add_middleware(CORSMiddleware, allow_origins=["*"], allow_methods=["GET", "POST"], allow_headers=["*"])
 

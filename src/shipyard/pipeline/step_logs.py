@@ -81,6 +81,7 @@ def captured(run_id: str, step: str, settings: Settings) -> Iterator[None]:
                 os.dup2(saved[1], 2)
                 for fd in saved:
                     os.close(fd)
+                text.close()
                 log.flush()
     finally:
         _echo(path, start)
