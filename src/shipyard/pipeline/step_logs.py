@@ -2,8 +2,8 @@
 
 A run's process writes everything to ``run-logs/RUN.log``; steps run side by side there, so their lines
 interleave. A worker running a step also captures its file descriptors 1 and 2 in
-``run-logs/RUN/STEP.log`` and copies them to the run's log when the step ends, so that the run's log
-stays whole and the step's output can be read alone.
+``run-logs/RUN/STEP.log``, with the traceback when the step fails, and copies what the step printed to
+the run's log when the step ends, so that the run's log stays whole and the step's output can be read alone.
 """
 
 from __future__ import annotations
@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import os
 import re
-import shutil
 import sys
 import traceback
 from collections.abc import Iterator
@@ -47,44 +46,38 @@ def step_log_path(run_id: str, step: str, settings: Settings) -> Path:
 def captured(run_id: str, step: str, settings: Settings) -> Iterator[None]:
     """Send this process's stdout and stderr (``sys`` streams and file descriptors, so that C libraries' and
     child processes' output is caught too) to the step's log for the block, with the traceback of an
-    exception that ends it; then copy the step's part to the stderr the process had before.
+    exception that ends it. What the step printed is then copied to the stderr the process had before; the
+    traceback is not (the caller reports the error its own way).
 
     Only for a process that runs one step at a time (a worker): another thread's output would land here too.
     """
     path = step_log_path(run_id, step, settings)
     path.parent.mkdir(parents=True, exist_ok=True)
     _flush()
-    start = path.stat().st_size if path.exists() else 0
-    try:
-        with open(path, "ab") as log:
-            started = datetime.now(timezone.utc).isoformat(timespec="seconds")
-            log.write(f"--- step {step} started {started}\n".encode())
-            log.flush()
-            saved = [os.dup(1), os.dup(2)]
-            text = open(log.fileno(), "w", encoding="utf-8", errors="replace", buffering=1, closefd=False)
-            try:
-                os.dup2(log.fileno(), 1)
-                os.dup2(log.fileno(), 2)
-                try:
-                    with contextlib.redirect_stdout(text), contextlib.redirect_stderr(text):
-                        yield
-                except BaseException:
-                    _flush()
-                    text.flush()
-                    log.write(traceback.format_exc().encode("utf-8", "replace"))
-                    raise
-                finally:
-                    _flush()
-                    text.flush()
-            finally:
-                os.dup2(saved[0], 1)
-                os.dup2(saved[1], 2)
-                for fd in saved:
-                    os.close(fd)
-                text.close()
-                log.flush()
-    finally:
-        _echo(path, start)
+    with open(path, "ab", buffering=0) as log:
+        started = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        log.write(f"--- step {step} started {started}\n".encode())
+        printed_from = printed_to = os.fstat(log.fileno()).st_size
+        saved = [os.dup(1), os.dup(2)]
+        text = open(log.fileno(), "w", encoding="utf-8", errors="replace", buffering=1, closefd=False)
+        try:
+            os.dup2(log.fileno(), 1)
+            os.dup2(log.fileno(), 2)
+            with contextlib.redirect_stdout(text), contextlib.redirect_stderr(text):
+                yield
+        except BaseException:
+            printed_to = _flushed_size(text, log)
+            log.write(traceback.format_exc().encode("utf-8", "replace"))
+            raise
+        else:
+            printed_to = _flushed_size(text, log)
+        finally:
+            os.dup2(saved[0], 1)
+            os.dup2(saved[1], 2)
+            for fd in saved:
+                os.close(fd)
+            text.close()
+            _echo(path, printed_from, printed_to)
 
 
 def tail(path: Path, max_bytes: int) -> LogTail:
@@ -114,7 +107,16 @@ def _flush() -> None:
             stream.flush()
 
 
-def _echo(path: Path, start: int) -> None:
+def _flushed_size(text, log) -> int:
+    _flush()
+    text.flush()
+    return os.fstat(log.fileno()).st_size
+
+
+def _echo(path: Path, start: int, end: int) -> None:
     with contextlib.suppress(OSError), open(path, "rb") as log, open(2, "wb", closefd=False) as out:
         log.seek(start)
-        shutil.copyfileobj(log, out)
+        remaining = end - start
+        while remaining > 0 and (chunk := log.read(min(remaining, 1 << 16))):
+            out.write(chunk)
+            remaining -= len(chunk)
