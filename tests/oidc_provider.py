@@ -60,11 +60,13 @@ class OidcProvider:
         @app.get("/authorize")
         def authorize(request: Request):
             asked = request.query_params
-            problems = [name for name, ok in (
-                ("response_type", asked.get("response_type") == "code"), ("client_id", asked.get("client_id") == self.client_id),
-                ("code_challenge_method", asked.get("code_challenge_method") == "S256"),
-                ("code_challenge", bool(asked.get("code_challenge"))), ("redirect_uri", bool(asked.get("redirect_uri"))),
-                ("scope", "openid" in asked.get("scope", "").split())) if not ok]
+            checks = {"response_type": asked.get("response_type") == "code",
+                      "client_id": asked.get("client_id") == self.client_id,
+                      "code_challenge_method": asked.get("code_challenge_method") == "S256",
+                      "code_challenge": bool(asked.get("code_challenge")),
+                      "redirect_uri": bool(asked.get("redirect_uri")),
+                      "scope": "openid" in asked.get("scope", "").split()}
+            problems = [name for name, ok in checks.items() if not ok]
             if problems:
                 return PlainTextResponse(f"bad authorization request: {', '.join(problems)}", status_code=400)
             code = secrets.token_urlsafe(16)
@@ -78,14 +80,16 @@ class OidcProvider:
             issued = self.codes.pop(form.get("code", ""), None)
             verifier = form.get("code_verifier", "").encode()
             challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier).digest()).rstrip(b"=").decode()
-            if (issued is None or form.get("grant_type") != "authorization_code" or form.get("client_id") != self.client_id
-                    or form.get("redirect_uri") != issued["redirect_uri"] or challenge != issued["challenge"]):
+            if (issued is None or form.get("grant_type") != "authorization_code"
+                    or form.get("client_id") != self.client_id or form.get("redirect_uri") != issued["redirect_uri"]
+                    or challenge != issued["challenge"]):
                 return JSONResponse({"error": "invalid_grant"}, status_code=400)
             self.redeemed.append(self.user)
             now = int(time.time())
-            claims = {"iss": self.url, "aud": self.audience, "sub": f"id-{self.user}", "preferred_username": self.user,
-                      "groups": self.groups, "iat": now, "exp": now + 300}
+            claims = {"iss": self.url, "aud": self.audience, "sub": f"id-{self.user}",
+                      "preferred_username": self.user, "groups": self.groups, "iat": now, "exp": now + 300}
             access = jwt.encode(claims, self.key, algorithm="RS256", headers={"kid": "k1"})
-            return {"access_token": access, "token_type": "Bearer", "expires_in": 300, "scope": form.get("scope", "openid")}
+            return {"access_token": access, "token_type": "Bearer", "expires_in": 300,
+                    "scope": form.get("scope", "openid")}
 
         return app
