@@ -44,6 +44,11 @@ class Settings:
     oidc_jwks_url: str | None = None
     oidc_roles_claim: str = "groups"
     """The JWT claim listing ``team:role`` strings (``platform:admin`` makes a platform admin)."""
+    oidc_client_id: str | None = None
+    """The dashboard's public client at the issuer (``SHIPYARD_OIDC_CLIENT_ID``): with it, the dashboard signs
+    users in by redirect (Authorization Code with PKCE) and sends the access token it gets as the bearer."""
+    oidc_scopes: str = "openid profile"
+    """The scopes the dashboard asks the issuer for (``SHIPYARD_OIDC_SCOPES``, space-separated)."""
     gateway_require_token: tuple[str, ...] = ()
     """The :data:`GATEWAY_SCOPES` a gateway refuses to serve without a token granting them."""
     audit_signing_key: Path | None = None
@@ -309,7 +314,17 @@ def _oidc(env) -> dict[str, str | None]:
         raise SpecError(f"OpenID Connect is half configured: {', '.join(given)} set but {', '.join(missing)} not",
                         headline="invalid setting", hint="set all three of " + ", ".join(names.values())
                         + " to accept JWTs, or none of them")
-    return {**values, "oidc_roles_claim": env.get("SHIPYARD_OIDC_ROLES_CLAIM") or "groups"}
+    client_id = env.get("SHIPYARD_OIDC_CLIENT_ID") or None
+    if client_id and not given:
+        raise SpecError("SHIPYARD_OIDC_CLIENT_ID is set but no issuer is configured",
+                        headline="invalid setting", hint="set " + ", ".join(names.values())
+                        + " too (the dashboard signs in at that issuer), or unset SHIPYARD_OIDC_CLIENT_ID")
+    scopes = " ".join((env.get("SHIPYARD_OIDC_SCOPES") or "openid profile").split())
+    if "openid" not in scopes.split():
+        raise SpecError(f"SHIPYARD_OIDC_SCOPES={scopes!r} lacks the 'openid' scope",
+                        headline="invalid setting", hint="list 'openid' among the scopes, e.g. 'openid profile'")
+    return {**values, "oidc_roles_claim": env.get("SHIPYARD_OIDC_ROLES_CLAIM") or "groups",
+            "oidc_client_id": client_id, "oidc_scopes": scopes}
 
 
 def flush_interval(text: str | float, source: str) -> float:

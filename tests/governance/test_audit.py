@@ -95,3 +95,23 @@ def test_the_actor_is_the_authenticated_identity_and_the_mark_is_chained(databas
     report = verify_chain()
     assert not report.ok and report.first_bad_seq == 1 and "edited" in report.problem
 
+
+
+def test_a_teams_events_are_its_models_and_its_own_on_sqlite_and_postgresql(database_url):
+    from shipyard.governance.audit import append_event, page_events
+    from shipyard.store.db import session_scope
+    from shipyard.store.models import ModelOwner, utcnow
+
+    with session_scope() as session:
+        session.add_all([ModelOwner(model="fraudnet", team="fraud", recorded_at=utcnow()),
+                         ModelOwner(model="churny", team="growth", recorded_at=utcnow())])
+    append_event(actor="root", action="team_created", details={"team": "fraud"})
+    append_event(actor="root", action="team_created", details={"team": "growth"})
+    append_event(actor="ada", action="registered", model="fraudnet", version="1")
+    append_event(actor="ada", action="registered", model="churny", version="1")
+    append_event(actor="ada", action="token_created", details={"name": "fraud"})
+    events, total = page_events(team="fraud")
+    assert total == 2 and [(e.action, e.model) for e in events] == [("team_created", None), ("registered", "fraudnet")]
+    newest, _ = page_events(team="growth", descending=True, limit=1)
+    assert [(e.action, e.model) for e in newest] == [("registered", "churny")]
+    assert page_events(team="nobody") == ([], 0)

@@ -69,3 +69,24 @@ def test_verify_checks_the_signed_checkpoints_when_a_key_is_configured(client, p
         truncated = keyed.get("/api/v1/audit/verify").json()
         assert truncated["ok"] is False and truncated["first_bad_seq"] == anchor.seq + 1
         assert "deleted from its end" in truncated["problem"]
+
+
+def test_audit_log_by_team_has_its_models_and_its_own_events(governed):
+    from shipyard.governance import directory
+    from shipyard.governance.audit import append_event
+    from shipyard.store.db import session_scope
+
+    http, headers = governed
+    with session_scope() as session:
+        directory.record_owner("fraudnet", "fraud", session=session)
+        directory.record_owner("growthnet", "growth", session=session)
+    append_event(actor="ada", action="registered", model="fraudnet", version="1")
+    append_event(actor="ada", action="registered", model="growthnet", version="1")
+    fraud = http.get("/api/v1/audit", params={"team": "fraud", "limit": 500}, headers=headers["root"]).json()
+    assert {(e["action"], e["model"]) for e in fraud["items"]} == {
+        ("team_created", None), ("member_added", None), ("member_removed", None), ("registered", "fraudnet")}
+    assert fraud["total"] == len(fraud["items"]) == 6  # created, three members added, one removed, a version
+    registered = http.get("/api/v1/audit", params={"team": "fraud", "action": "registered"},
+                          headers=headers["root"]).json()
+    assert [e["model"] for e in registered["items"]] == ["fraudnet"]
+    assert http.get("/api/v1/audit", params={"team": "nobody"}, headers=headers["root"]).json()["total"] == 0

@@ -36,6 +36,21 @@ def _churn_spec(folder: Path):
     return dataclasses.replace(loaded, spec=spec)
 
 
+def _broken_spec(folder: Path):
+    """The churn example with a model whose fit fails (a negative C): a failed run whose train step left a log."""
+    import yaml
+
+    from shipyard.spec.loader import load_spec
+
+    document = yaml.safe_load((folder / "pipeline.yaml").read_text())
+    document["name"] = "churn-broken"
+    for section in ("sweep", "promotion", "deployment", "monitoring"):
+        document.pop(section, None)
+    document["model"] = {"flavor": "sklearn", "estimator": "LogisticRegression", "params": {"C": -1.0}}
+    (folder / "broken.yaml").write_text(yaml.safe_dump(document, sort_keys=False))
+    return load_spec(folder / "broken.yaml")
+
+
 def _send_traffic(model: str, frame) -> None:
     import httpx
 
@@ -86,6 +101,8 @@ def platform(tmp_path_factory):
         result = run(_churn_spec(example), options=RunOptions(max_workers=1), settings=settings)
         assert result.status == "succeeded", result.error
         runs.append(result)
+    broken = run(_broken_spec(example), options=RunOptions(max_workers=1), settings=settings)
+    assert broken.status == "failed", broken.error
     deploy("churn", "1", actor="tester", reason="first", settings=settings)
     _send_traffic("churn", generate_churn(n_rows=400, seed=3, shift=1.0))
     report = compute_drift("churn", version="1", window_s=3600, settings=settings)
@@ -101,7 +118,8 @@ def platform(tmp_path_factory):
             tokens[name] = create_token("laptop", identity=name).secret
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     with LiveServer(create_app(settings, require_auth=True)) as server, chromium() as browser:
-        yield {"url": server.url, "tokens": tokens, "runs": runs, "report": report, "browser": browser}
+        yield {"url": server.url, "tokens": tokens, "runs": runs, "report": report, "browser": browser,
+               "broken": broken, "settings": settings}
     patch.undo()
     reset_engines()
 
@@ -140,6 +158,80 @@ def test_sign_in_then_the_runs_dag(platform):
     shot(page, "run-dag")
     console.assert_clean()
     page.close()
+
+
+def test_a_failed_steps_log_on_the_run_page(platform):
+    from playwright.sync_api import expect
+
+    from shipyard.store.runs import get_run
+
+    run_id = platform["broken"].run_id
+    failed = next(step.name for step in get_run(run_id, settings=platform["settings"]).steps if step.state == "failed")
+    page, console = open_page(platform, "ada")
+    page.goto(f"{platform['url']}/runs/{run_id}")
+    step = page.get_by_role("region", name=f"step {failed}")
+    log = step.get_by_label("step log")
+    expect(log).to_contain_text(f"--- step {failed} started")
+    expect(log).to_contain_text("Traceback")
+    expect(log).to_contain_text("'C'")
+    shot(page, "failed-step-log")
+    console.assert_clean()
+    page.close()
+
+
+def test_the_fleets_live_service_levels_follow_the_gateways(platform):
+    import numpy as np
+    from playwright.sync_api import expect
+
+    from shipyard.serving.fleet_store import forget_gateway, publish
+    from shipyard.serving.fleet_window import FleetWindow, latency_counts
+
+    settings = platform["settings"]
+
+    def report(requests: int, errors: int, latency_s: float) -> None:
+        window = FleetWindow(requests=requests, errors=errors,
+                             latencies=latency_counts(np.full(requests - errors, latency_s)))
+        publish("churn", "e2e-gateway", "1", 60.0, window, settings=settings)
+
+    report(150, 3, 0.010)
+    page, console = open_page(platform, "ada")
+    try:
+        page.goto(f"{platform['url']}/deployments/churn")
+        stable = page.get_by_role("region", name="live service levels").locator("tr[data-arm=stable]")
+        expect(stable.locator(".fleet-requests")).to_have_text("150")
+        expect(stable.locator(".fleet-error-rate")).to_have_text("2%")
+        report(400, 40, 0.250)
+        expect(stable.locator(".fleet-requests")).to_have_text("400", timeout=10_000)
+        expect(stable.locator(".fleet-error-rate")).to_have_text("10%")
+        expect(stable.locator(".fleet-p99")).to_contain_text("ms")
+        shot(page, "live-service-levels")
+        console.assert_clean()
+    finally:
+        forget_gateway("e2e-gateway", settings=settings)
+        page.close()
+
+
+def test_single_sign_on_by_redirect_through_the_issuer(platform):
+    from oidc_provider import OidcProvider
+    from playwright.sync_api import expect
+
+    from shipyard.server.app import create_app
+
+    with OidcProvider(user="olga", groups=["growth:viewer"], audience="shipyard",
+                      client_id="shipyard-dashboard") as issuer:
+        settings = dataclasses.replace(platform["settings"], oidc_issuer=issuer.url, oidc_audience="shipyard",
+                                       oidc_jwks_url=f"{issuer.url}/jwks", oidc_client_id="shipyard-dashboard")
+        with LiveServer(create_app(settings, require_auth=True)) as server:
+            page, console = open_page(platform, None)
+            page.goto(f"{server.url}/sign-in?next=%2Faudit")  # where a deep link without a token leads
+            page.get_by_role("button", name=f"Sign in with {issuer.url}").click()
+            expect(page.get_by_role("heading", name="Audit log")).to_be_visible()
+            expect(page).to_have_url(f"{server.url}/audit")
+            expect(page.locator(".who")).to_contain_text("olga")
+            assert issuer.redeemed == ["olga"]
+            shot(page, "signed-in-by-oidc")
+            console.assert_clean()
+            page.close()
 
 
 def test_compare_two_versions_side_by_side(platform):
@@ -192,6 +284,7 @@ def test_the_canary_follows_the_cli_and_is_rolled_back_from_the_page(platform):
     assert cli.returncode == 0, cli.stderr
     expect(canary).to_have_text("30%", timeout=10_000)
     expect(page.locator("tr[data-role=stable] .share-value")).to_have_text("70%")
+    expect(page.get_by_label("canary share")).to_have_value("30")
     page.get_by_role("button", name="Roll back", exact=True).click()
     dialog = page.get_by_role("dialog", name="Confirm: Roll back")
     expect(dialog).to_contain_text("removes the canary arm (v2) and sends all traffic to v1")

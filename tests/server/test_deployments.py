@@ -50,3 +50,43 @@ def test_deployment_mistakes_are_client_errors(client):
     assert_problem(client.post("/api/v1/deployments/churny/rollback", json={"reason": "x", "force": "maybe"}), 422,
                    detail="force")
     assert_problem(client.get("/api/v1/deployments/nobody/rollout"), 404)
+
+
+def test_fleet_figures_add_up_the_fresh_windows_per_arm(client, platform):
+    from datetime import timedelta
+
+    import numpy as np
+    from sqlalchemy import update
+
+    from shipyard.serving.fleet_store import forget_gateway, publish
+    from shipyard.serving.fleet_window import FleetWindow, latency_counts
+    from shipyard.store.db import session_scope
+    from shipyard.store.models import GatewayWindow, utcnow
+
+    settings = platform["settings"]
+    if client.get("/api/v1/deployments/churny").status_code == 404:
+        client.post("/api/v1/deployments/churny", json={"version": "1", "reason": "first"}).raise_for_status()
+    stable = client.get("/api/v1/deployments/churny").json()["arms"][0]["version"]
+    fast, slow = np.full(99, 0.010), np.full(1, 0.500)
+    windows = {"gw-a": FleetWindow(requests=100, errors=2, latencies=latency_counts(np.concatenate([fast, slow]))),
+               "gw-b": FleetWindow(requests=50, errors=1, latencies=latency_counts(np.full(49, 0.010))),
+               "gw-stale": FleetWindow(requests=1000, errors=1000, latencies=latency_counts(np.full(5, 9.0)))}
+    for gateway, window in windows.items():
+        publish("churny", gateway, stable, 60.0, window, settings=settings)
+    publish("churny", "gw-old", "99", 60.0, FleetWindow(requests=7, errors=0), settings=settings)
+    with session_scope(settings) as session:
+        session.execute(update(GatewayWindow).where(GatewayWindow.gateway == "gw-stale")
+                        .values(published_at=utcnow() - timedelta(hours=1)))
+    try:
+        body = client.get("/api/v1/deployments/churny/fleet").json()
+    finally:
+        for gateway in (*windows, "gw-old"):  # the platform is shared: no other test's watch may read these
+            forget_gateway(gateway, settings=settings)
+    assert body["model"] == "churny" and body["fresh_s"] == 3 * settings.slo_watch_interval_s + 1
+    first, gone = body["arms"]
+    assert (first["arm"], first["version"], first["gateways"]) == ("stable", stable, 2)
+    assert (first["requests"], first["errors"]) == (150, 3) and first["error_rate"] == 3 / 150
+    assert 10.0 <= first["p99_ms"] <= 11.0  # 1 slow of 148 timed requests: under 1%
+    assert (gone["arm"], gone["version"], gone["requests"], gone["error_rate"], gone["p99_ms"]) == (
+        None, "99", 7, 0.0, None)
+    assert_problem(client.get("/api/v1/deployments/nobody/fleet"), 404, detail="not deployed")

@@ -58,3 +58,18 @@ def test_compare_gates_card_and_lineage(client, platform):
     assert lineage["pipeline_run"]["id"] == platform["runs"][0].run_id
     assert lineage["model"]["version"] == "1"
     assert_problem(client.get("/api/v1/models/churny/versions/7/lineage"), 404)
+
+
+def test_a_version_says_whether_it_has_gate_results_so_that_clients_need_not_ask(client, platform, tmp_path):
+    from server.conftest import SPEC, write_project
+
+    from shipyard.pipeline.api import run
+    from shipyard.spec.loader import load_spec
+
+    spec = SPEC.replace("name: churny", "name: churny-ungated").split("promotion:")[0]
+    result = run(load_spec(write_project(tmp_path / "ungated", spec=spec)), settings=platform["settings"])
+    assert result.status == "succeeded", result.error
+    ungated = client.get("/api/v1/models/churny-ungated/versions/1").json()
+    assert ungated["gated"] is False
+    assert_problem(client.get("/api/v1/models/churny-ungated/versions/1/gates"), 404, detail="no gate results yet")
+    assert client.get("/api/v1/models/churny/versions/1").json()["gated"] is True

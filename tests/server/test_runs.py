@@ -155,3 +155,27 @@ def test_an_uploaded_spec_runs_is_cancelled_and_resumed(client, platform, tmp_pa
     finished = _wait_for(client, run_id, ("succeeded", "failed"))
     assert finished["status"] == "succeeded", finished["error"]
     assert {s["name"]: s["state"] for s in finished["steps"]}["nap"] == "succeeded"
+
+
+def test_a_failed_steps_log_has_its_traceback_and_the_log_is_cut_to_its_end(client, platform, tmp_path):
+    from server.conftest import SPEC, write_project
+
+    from shipyard.pipeline.api import run
+    from shipyard.spec.loader import load_spec
+
+    spec = SPEC.replace("name: churny", "name: churny-broken").replace("deployment:", "x-deployment:")
+    spec = spec.replace("params: {max_iter: 200}", "params: {max_iter: 200, C: -1.0}").split("x-deployment:")[0]
+    failed = run(load_spec(write_project(tmp_path / "broken", spec=spec)), settings=platform["settings"])
+    assert failed.status == "failed"
+    body = client.get(f"/api/v1/runs/{failed.run_id}/logs", params={"step": "train"}).json()
+    assert body["run_id"] == failed.run_id and body["step"] == "train" and not body["truncated"]
+    assert "--- step train started" in body["text"] and "Traceback" in body["text"] and "'C'" in body["text"]
+    cut = client.get(f"/api/v1/runs/{failed.run_id}/logs", params={"step": "train", "max_bytes": 200}).json()
+    assert cut["truncated"] and len(cut["text"].encode()) <= 200 and body["text"].endswith(cut["text"])
+    assert cut["size_bytes"] == body["size_bytes"] == len(body["text"].encode())
+    whole = client.get(f"/api/v1/runs/{failed.run_id}/logs").json()
+    assert whole["step"] is None and whole["text"] == "" and whole["size_bytes"] == 0  # ran in-process: no run log
+    assert_problem(client.get(f"/api/v1/runs/{failed.run_id}/logs", params={"step": "nope"}), 404,
+                   detail="has no step 'nope'")
+    assert_problem(client.get("/api/v1/runs/doesnotexist/logs"), 404, detail="no run 'doesnotexist'")
+    assert_problem(client.get(f"/api/v1/runs/{failed.run_id}/logs", params={"max_bytes": 0}), 422)

@@ -27,6 +27,38 @@ def test_the_configured_issuer_is_advertised(shipyard_home):
         answer = http.get("/api/v1/auth")
         document = http.get("/openapi.json").json()
     assert answer.json() == {"tokens": True, "oidc": {"issuer": "https://login.example.com/realms/ml",
-                                                      "audience": "shipyard"}}
+                                                      "audience": "shipyard", "client_id": None,
+                                                      "scopes": "openid profile"}}
     assert "security" not in document["paths"]["/api/v1/auth"]["get"]
     assert document["paths"]["/api/v1/me"]["get"]["security"] == [{"bearer": []}]
+
+
+def test_the_dashboards_client_and_scopes_are_advertised(shipyard_home, monkeypatch):
+    from shipyard.config import load_settings
+    from shipyard.server.app import create_app
+
+    for name, value in {"SHIPYARD_OIDC_ISSUER": "https://login.example.com", "SHIPYARD_OIDC_AUDIENCE": "shipyard",
+                        "SHIPYARD_OIDC_JWKS_URL": "https://login.example.com/jwks",
+                        "SHIPYARD_OIDC_CLIENT_ID": "shipyard-dashboard",
+                        "SHIPYARD_OIDC_SCOPES": " openid  profile groups "}.items():
+        monkeypatch.setenv(name, value)
+    with TestClient(create_app(load_settings())) as http:
+        oidc = http.get("/api/v1/auth").json()["oidc"]
+    assert oidc["client_id"] == "shipyard-dashboard" and oidc["scopes"] == "openid profile groups"
+
+
+def test_a_client_id_without_an_issuer_or_scopes_without_openid_are_refused(shipyard_home, monkeypatch):
+    import pytest
+
+    from shipyard.config import load_settings
+    from shipyard.errors import SpecError
+
+    monkeypatch.setenv("SHIPYARD_OIDC_CLIENT_ID", "shipyard-dashboard")
+    with pytest.raises(SpecError, match="no issuer is configured"):
+        load_settings()
+    for name, value in {"SHIPYARD_OIDC_ISSUER": "https://login.example.com", "SHIPYARD_OIDC_AUDIENCE": "shipyard",
+                        "SHIPYARD_OIDC_JWKS_URL": "https://login.example.com/jwks",
+                        "SHIPYARD_OIDC_SCOPES": "profile"}.items():
+        monkeypatch.setenv(name, value)
+    with pytest.raises(SpecError, match="lacks the 'openid' scope"):
+        load_settings()

@@ -5,12 +5,15 @@ import { ErrorBoundary } from "./components/ErrorBoundary";
 import { Layout } from "./components/Layout";
 import NotFound from "./pages/NotFound";
 import SignIn from "./pages/SignIn";
+import SignInCallback from "./pages/SignInCallback";
+import { CALLBACK_PATH } from "./auth/oidc";
 import { pageRoutes } from "./routes";
 
 export function AppRoutes() {
   return (
     <Routes>
       <Route path="/sign-in" element={<SignIn />} />
+      <Route path={CALLBACK_PATH} element={<SignInCallback />} />
       <Route element={<Layout />}>
         {pageRoutes.map(({ path, page: Page }) => <Route key={path} path={path} element={<Page />} />)}
         <Route path="*" element={<NotFound />} />

@@ -10,7 +10,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from sqlalchemy import event as orm_event
-from sqlalchemy import func, select, text, update
+from sqlalchemy import func, or_, select, text, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from shipyard.config import Settings
@@ -18,7 +18,7 @@ from shipyard.errors import BackendError
 from shipyard.governance.checkpoints import maybe_checkpoint
 from shipyard.governance.identity import current_identity
 from shipyard.store.db import session_scope
-from shipyard.store.models import AuditEvent
+from shipyard.store.models import AuditEvent, ModelOwner
 
 GENESIS = "0" * 64
 PRUNED = "audit_pruned"
@@ -166,13 +166,19 @@ def read_events(*, model: str | None = None, since: datetime | None = None, limi
         return [_event(row) for row in session.scalars(query)]
 
 
-def page_events(*, model: str | None = None, action: str | None = None, actor: str | None = None,
-                since: datetime | None = None, descending: bool = False, offset: int = 0, limit: int = 50,
-                settings: Settings | None = None) -> tuple[list[Event], int]:
-    """One page of audit events in chain order (or newest first), and how many match in all."""
+def page_events(*, model: str | None = None, team: str | None = None, action: str | None = None,
+                actor: str | None = None, since: datetime | None = None, descending: bool = False, offset: int = 0,
+                limit: int = 50, settings: Settings | None = None) -> tuple[list[Event], int]:
+    """One page of audit events in chain order (or newest first), and how many match in all.
+
+    ``team`` keeps the events about the models the team owns and about the team itself (its members, its policy).
+    """
     conditions = []
     if model:
         conditions.append(AuditEvent.model == model)
+    if team:
+        owned = select(ModelOwner.model).where(ModelOwner.team == team)
+        conditions.append(or_(AuditEvent.model.in_(owned), AuditEvent.details["team"].as_string() == team))
     if action:
         conditions.append(AuditEvent.action == action)
     if actor:

@@ -12,6 +12,7 @@ from typing import Any
 from shipyard.config import Settings
 from shipyard.errors import DataError, ShipyardError, SpecError
 from shipyard.governance.identity import Identity
+from shipyard.pipeline import step_logs
 from shipyard.pipeline.cache import cache_key
 from shipyard.pipeline.dag import StepNode
 from shipyard.pipeline.state import StepState
@@ -32,7 +33,7 @@ def cached_entry(key: str, *, artifacts, settings: Settings | None = None, sessi
 
 def perform_step(*, node: StepNode, input_refs: dict[str, dict[str, str]], run_id: str, settings: Settings,
                  base_dir: str, extra_modules: tuple[str, ...], identity: Identity | None = None) -> dict[str, Any]:
-    """Run the step (in a worker) and store and record its outputs.
+    """Run the step (in a worker, its output and any traceback kept in its log) and store and record its outputs.
 
     The caller looked the step up in the cache first (:func:`cached_entry`) and caches the result with
     :func:`remember`. Returns ``{"cache_key", "outputs": {name: {"digest", "format"}}, "details", "cacheable"}``.
@@ -40,8 +41,9 @@ def perform_step(*, node: StepNode, input_refs: dict[str, dict[str, str]], run_i
     from shipyard.pipeline.task import execute_step
 
     key = cache_key(node, input_refs)
-    result = execute_step(node=node, input_refs=input_refs, run_id=run_id, settings=settings, base_dir=base_dir,
-                          extra_modules=extra_modules, identity=identity)
+    with step_logs.captured(run_id, node.name, settings):
+        result = execute_step(node=node, input_refs=input_refs, run_id=run_id, settings=settings,
+                              base_dir=base_dir, extra_modules=extra_modules, identity=identity)
     outputs = {}
     for output, stored in result["outputs"].items():
         store.record_artifact(stored["digest"], stored["format"], stored["size_bytes"], stored["meta"],

@@ -218,12 +218,17 @@ def gate_version(model: str, version: str | int, *, settings: Settings | None = 
     return report
 
 
+def is_gate_record(event) -> bool:
+    """Whether the audit event records a gate evaluation's outcome (what :func:`recorded_report` reads)."""
+    return event.action in ("gate_passed", "gate_failed") and bool(event.details)
+
+
 def recorded_report(model: str, version: str | int, *, settings: Settings | None = None) -> GateReport | None:
     """The outcome of the version's last gate evaluation, as the audit log recorded it."""
     from shipyard.governance.audit import read_events
 
     events = [e for e in read_events(model=model, settings=settings)
-              if e.version == str(version) and e.action in ("gate_passed", "gate_failed") and e.details]
+              if e.version == str(version) and is_gate_record(e)]
     if not events:
         return None
     details = events[-1].details

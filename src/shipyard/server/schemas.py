@@ -28,6 +28,9 @@ class Health(BaseModel):
 class OidcOut(BaseModel):
     issuer: str = Field(description="The issuer whose JWTs the server accepts as bearer tokens.")
     audience: str = Field(description="The audience those JWTs must name.")
+    client_id: str | None = Field(description="The dashboard's public client at the issuer, for a redirect sign-in "
+                                              "(Authorization Code with PKCE); null: paste a token instead.")
+    scopes: str = Field(description="The space-separated scopes to ask the issuer for.")
 
 
 class SignInOptionsOut(BaseModel):
@@ -95,6 +98,15 @@ class SweepOut(BaseModel):
     best_value: float
     best_params: dict[str, Any]
     trials: list[TrialOut]
+
+
+class RunLogOut(BaseModel):
+    run_id: str
+    step: str | None = Field(description="The step whose own output this is; null for the run's whole log.")
+    text: str = Field(description="The log's end: its last max_bytes, from a line start when cut; empty when "
+                                  "there is no log (a cached step, or one that ran on another machine).")
+    size_bytes: int = Field(description="The whole log's size.")
+    truncated: bool = Field(description="Whether text is only the log's end.")
 
 
 class RunOut(BaseModel):
@@ -229,6 +241,7 @@ class AuditEventOut(BaseModel):
 
 class VersionDetail(VersionOut):
     history: list[AuditEventOut]
+    gated: bool = Field(description="Whether gate results are recorded (GET .../gates answers them; 404 until then).")
 
 
 class GateResultOut(BaseModel):
@@ -353,6 +366,26 @@ class RolloutOut(BaseModel):
     model: str
     active: bool
     rollout: dict[str, Any] | None
+
+
+class FleetArmOut(BaseModel):
+    arm: str | None = Field(description="The role the version holds in the deployment now; null when it left the "
+                                        "deployment within the window.")
+    version: str
+    gateways: int = Field(description="How many gateways published a fresh window of this version.")
+    requests: int
+    errors: int
+    error_rate: float | None = Field(description="errors / requests; null without requests.")
+    p99_ms: float | None = Field(description="The fleet's p99 latency of successful requests (read off the summed "
+                                             "histograms, at most 10% high); null without requests.")
+    window_s: float = Field(description="The length of the windows the gateways measured.")
+    published_at: datetime = Field(description="When the newest of those windows was published.")
+
+
+class FleetOut(BaseModel):
+    model: str
+    fresh_s: float = Field(description="Windows older than this many seconds are left out (their gateway stopped).")
+    arms: list[FleetArmOut] = Field(description="Stable first; empty when no gateway watches the model.")
 
 
 class DeployIn(Body):

@@ -43,6 +43,27 @@ def fresh_windows(model: str, version: str, *, fresh_s: float, settings: Setting
         return {row.gateway: FleetWindow.from_json(row.stats) for row in rows}
 
 
+@dataclass(frozen=True)
+class PublishedWindow:
+    gateway: str
+    version: str
+    window_s: float
+    published_at: datetime
+    window: FleetWindow
+
+
+def fresh_published(model: str, *, fresh_s: float, settings: Settings) -> list[PublishedWindow]:
+    """Every window of ``model`` published within the last ``fresh_s``, whatever its version, by gateway."""
+    since = utcnow() - timedelta(seconds=fresh_s)
+    with session_scope(settings) as session:
+        rows = session.scalars(select(GatewayWindow).where(GatewayWindow.model == model,
+                                                           GatewayWindow.published_at >= since)
+                               .order_by(GatewayWindow.gateway))
+        return [PublishedWindow(gateway=row.gateway, version=row.version, window_s=row.window_s,
+                                published_at=row.published_at, window=FleetWindow.from_json(row.stats))
+                for row in rows]
+
+
 def forget_gateway(gateway: str, *, settings: Settings) -> None:
     """A stopping gateway's windows go (a killed one's simply grow stale)."""
     with session_scope(settings) as session:

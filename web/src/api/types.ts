@@ -19,7 +19,8 @@ export interface Identity {
 
 export interface SignInOptions {
   tokens: boolean;
-  oidc: { issuer: string; audience: string } | null;
+  /** client_id: the dashboard's public client at the issuer, for a redirect sign-in; null: paste a token. */
+  oidc: { issuer: string; audience: string; client_id: string | null; scopes: string } | null;
 }
 
 export interface Step {
@@ -47,6 +48,15 @@ export interface Trial {
   state: string;
   duration_s: number | null;
   intermediate: Record<string, number>;
+}
+
+/** The end of a run's log, or of one step's own output. */
+export interface RunLog {
+  run_id: string;
+  step: string | null;
+  text: string;
+  size_bytes: number;
+  truncated: boolean;
 }
 
 export interface Sweep {
@@ -170,6 +180,8 @@ export interface Version {
 
 export interface VersionDetail extends Version {
   history: AuditEvent[];
+  /** Whether gate results are recorded: only then does `.../gates` answer them. */
+  gated: boolean;
 }
 
 export interface GateResult {
@@ -250,6 +262,25 @@ export interface Rollout {
   };
   reason?: string;
   [key: string]: unknown;
+}
+
+/** One arm's live service levels, added up over the fleet's gateways. */
+export interface FleetArm {
+  arm: string | null;
+  version: string;
+  gateways: number;
+  requests: number;
+  errors: number;
+  error_rate: number | null;
+  p99_ms: number | null;
+  window_s: number;
+  published_at: string;
+}
+
+export interface Fleet {
+  model: string;
+  fresh_s: number;
+  arms: FleetArm[];
 }
 
 export interface DeploymentDetail {

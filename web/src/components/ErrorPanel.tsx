@@ -2,6 +2,7 @@ import { useEffect } from "react";
 import { Link } from "react-router";
 import { useSession } from "../auth/session";
 import { ApiError, NetworkError } from "../api/client";
+import { SignInError } from "../auth/oidc";
 
 /** A readable account of why a page's data did not come: never a blank page. */
 export function ErrorPanel({ error, onRetry }: { error: unknown; onRetry?: () => void }) {
@@ -36,6 +37,7 @@ export function describe(error: unknown): { heading: string; body: string; hint:
         : error.status >= 500 ? `The server failed: ${error.title}` : error.title;
     return { heading, body: error.detail, hint: error.hint };
   }
+  if (error instanceof SignInError) return { heading: "Sign-in failed", body: error.message, hint: error.hint };
   return {
     heading: "Something went wrong in the dashboard",
     body: error instanceof Error ? error.message : String(error),

@@ -2,9 +2,9 @@ import { useApi } from "../api/hooks";
 import type { AuditEvent, Chain, Page } from "../api/types";
 import { ErrorPanel } from "../components/ErrorPanel";
 import { Loading } from "../components/Loading";
-import { PAGE_SIZE, Pager, SortHeader, TextFilter, formatTime, useListParams } from "../components/lists";
+import { PAGE_SIZE, Pager, SortHeader, TeamFilter, TextFilter, formatTime, useListParams } from "../components/lists";
 
-const FILTERS = ["model", "action", "actor", "since"];
+const FILTERS = ["team", "model", "action", "actor", "since"];
 
 /** The hash-chained audit log, filterable, with the chain's verification. */
 export default function Audit() {
@@ -15,6 +15,7 @@ export default function Audit() {
       <h1>Audit log</h1>
       <ChainStatus />
       <div className="filters">
+        <TeamFilter list={list} />
         <TextFilter list={list} name="model" label="Model" />
         <TextFilter list={list} name="action" label="Action" placeholder="e.g. promote" />
         <TextFilter list={list} name="actor" label="Actor" />

@@ -2,7 +2,7 @@ import { useState } from "react";
 import { Link, useParams } from "react-router";
 import { useApi } from "../api/hooks";
 import { useApiChange } from "../api/mutations";
-import type { AuditEvent, DeploymentDetail, Page, Permissions, Rollout, Version } from "../api/types";
+import type { Arm, AuditEvent, DeploymentDetail, Fleet, Page, Permissions, Rollout, Version } from "../api/types";
 import { ConfirmButton } from "../components/Confirm";
 import { ErrorPanel } from "../components/ErrorPanel";
 import { Loading } from "../components/Loading";
@@ -28,6 +28,7 @@ export default function Deployment() {
       <p className="hint">Revision {data.revision}, changed {formatTime(data.updated_at)}{data.updated_by && ` by ${data.updated_by}`};
         updating every {DEPLOYMENT_POLL_MS / 1000} s.</p>
       <Arms deployment={data} />
+      <FleetFigures model={model} />
       {data.rollout && <RolloutProgress model={model} rollout={data.rollout} />}
       {data.load_failures.length > 0 && (
         <section className="panel error" aria-label="load failures">
@@ -64,6 +65,35 @@ function Arms({ deployment }: { deployment: DeploymentDetail }) {
         </tbody>
       </table>
       {deployment.routing_key && <p>Sticky by <code>{deployment.routing_key}</code>.</p>}
+    </section>
+  );
+}
+
+/** The live service levels every gateway measured, added up: what the stable watch judges. */
+function FleetFigures({ model }: { model: string }) {
+  const fleet = useApi<Fleet>(`/deployments/${encodeURIComponent(model)}/fleet`, {}, { refetchInterval: DEPLOYMENT_POLL_MS });
+  if (fleet.error) return <ErrorPanel error={fleet.error} onRetry={() => fleet.refetch()} />;
+  if (!fleet.data) return <Loading what="the live service levels" />;
+  const arms = fleet.data.arms;
+  return (
+    <section className="panel" aria-label="live service levels">
+      <h2>Live service levels</h2>
+      {arms.length === 0 ? <p>No gateway has reported in the last {fleet.data.fresh_s} s (none serves the model, or it has no rollout plan to watch).</p> : (
+        <table>
+          <thead><tr><th>Arm</th><th>Version</th><th>Gateways</th><th>Requests</th><th>Error rate</th><th>p99 latency</th><th>Window</th></tr></thead>
+          <tbody>
+            {arms.map((arm) => (
+              <tr key={arm.version} data-arm={arm.arm ?? "gone"}>
+                <td>{arm.arm ?? "(left the deployment)"}</td><td>v{arm.version}</td><td>{arm.gateways}</td>
+                <td className="fleet-requests">{arm.requests}</td>
+                <td className="fleet-error-rate">{arm.error_rate === null ? "—" : percent(arm.error_rate)}</td>
+                <td className="fleet-p99">{arm.p99_ms === null ? "—" : `${arm.p99_ms.toFixed(1)} ms`}</td>
+                <td>{arm.window_s} s to {formatTime(arm.published_at)}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
     </section>
   );
 }
@@ -121,7 +151,6 @@ function Actions({ deployment, permissions }: { deployment: DeploymentDetail; pe
   const name = encodeURIComponent(deployment.model);
   const versions = useApi<Page<Version>>(`/models/${name}/versions`, { limit: 500 });
   const deploy = useApiChange(`/deployments/${name}`);
-  const traffic = useApiChange(`/deployments/${name}/traffic`, "PUT");
   const rollback = useApiChange(`/deployments/${name}/rollback`);
   const rolling = deployment.rollout && deployment.rollout.phase === "awaiting_approval" ? deployment.rollout.version : null;
   const approve = useApiChange(`/models/${name}/versions/${rolling ?? "0"}/approve`);
@@ -131,7 +160,6 @@ function Actions({ deployment, permissions }: { deployment: DeploymentDetail; pe
   const [version, setVersion] = useState("");
   const [strategy, setStrategy] = useState("canary");
   const [share, setShare] = useState(10);
-  const [canaryShare, setCanaryShare] = useState(canary ? Math.round(canary.weight * 100) : 10);
   const chosen = version || candidates[0]?.version || "";
   const newest = canary ?? deployment.arms.find((arm) => arm.role === "ab" || arm.role === "shadow");
   const latestChange = deployment.rollout && !["completed", "rolled_back"].includes(deployment.rollout.phase)
@@ -158,15 +186,11 @@ function Actions({ deployment, permissions }: { deployment: DeploymentDetail; pe
               : `v${chosen} gets ${share}% of traffic as the ${strategy} arm${strategy === "shadow" ? " (mirrored, answers not returned)" : `; v${stable?.version ?? "—"} keeps ${100 - share}%`}.`}</p>}
           onConfirm={(reason) => deploy.mutate({ version: chosen, strategy, percent: ["canary", "ab", "shadow"].includes(strategy) ? share : undefined, reason: reason || undefined })} />
       </div>
-      {canary && (
-        <div className="action-row">
-          <label>Canary share (%) <input type="number" min={0} max={100} value={canaryShare} aria-label="canary share"
-            onChange={(event) => setCanaryShare(Number(event.target.value))} /></label>
-          <ConfirmButton label="Set traffic" refusal={refusal(permissions, "traffic.set")} busy={traffic.isPending} error={traffic.error}
-            change={<p>The canary v{canary.version} goes from {percent(canary.share)} to {canaryShare}% of traffic; the stable v{stable?.version} gets {100 - canaryShare}%.
-              {deployment.rollout && " The rollout in flight is cancelled."}</p>}
-            onConfirm={(reason) => traffic.mutate({ canary: { version: canary.version, percent: canaryShare }, reason: reason || undefined })} />
-        </div>
+      {canary && stable && (
+        // keyed by the arm's weight: when the share changes (a rollout step, another client), the input starts
+        // again from the new share instead of keeping the one it was first rendered with
+        <CanaryShare key={`${canary.version}:${canary.weight}`} model={deployment.model} canary={canary} stable={stable}
+          rolling={deployment.rollout !== null} refusal={refusal(permissions, "traffic.set")} />
       )}
       {rolling && (
         <div className="action-row">
@@ -181,5 +205,21 @@ function Actions({ deployment, permissions }: { deployment: DeploymentDetail; pe
           onConfirm={(reason) => rollback.mutate({ reason })} />
       </div>
     </section>
+  );
+}
+
+function CanaryShare({ model, canary, stable, rolling, refusal }:
+{ model: string; canary: Arm; stable: Arm; rolling: boolean; refusal: string | null }) {
+  const traffic = useApiChange(`/deployments/${encodeURIComponent(model)}/traffic`, "PUT");
+  const [canaryShare, setCanaryShare] = useState(Math.round(canary.weight * 100));
+  return (
+    <div className="action-row">
+      <label>Canary share (%) <input type="number" min={0} max={100} value={canaryShare} aria-label="canary share"
+        onChange={(event) => setCanaryShare(Number(event.target.value))} /></label>
+      <ConfirmButton label="Set traffic" refusal={refusal} busy={traffic.isPending} error={traffic.error}
+        change={<p>The canary v{canary.version} goes from {percent(canary.share)} to {canaryShare}% of traffic; the stable v{stable.version} gets {100 - canaryShare}%.
+          {rolling && " The rollout in flight is cancelled."}</p>}
+        onConfirm={(reason) => traffic.mutate({ canary: { version: canary.version, percent: canaryShare }, reason: reason || undefined })} />
+    </div>
   );
 }

@@ -22,13 +22,21 @@ const FAILED: RunDetail = {
 };
 
 describe("the run page", () => {
-  it("shows a failed run's graph, its failed step's error and the command that resumes it", async () => {
-    answerFetch({ "/me": { body: ME }, "/runs/abc123def456": { body: FAILED } });
+  it("shows a failed run's graph, its failed step's error and log, and the command that resumes it", async () => {
+    const { calls } = answerFetch({
+      "/me": { body: ME }, "/runs/abc123def456": { body: FAILED },
+      "/runs/abc123def456/logs": { body: { run_id: "abc123def456", step: "train", size_bytes: 90_000, truncated: true,
+        text: "fitting with C=-1\nTraceback (most recent call last):\nValueError: bad C\n" } },
+    });
     renderAt("/runs/abc123def456");
     expect(await screen.findByRole("heading", { name: /Run abc123def456 of churny/ })).toBeInTheDocument();
     expect(screen.getByText("shipyard run --resume abc123def456")).toBeInTheDocument();
     const failedStep = screen.getByRole("region", { name: "step train" });
     expect(within(failedStep).getByLabelText("step error")).toHaveTextContent("ValueError: bad C");
+    expect(await within(failedStep).findByLabelText("step log")).toHaveTextContent("fitting with C=-1");
+    expect(within(failedStep).getByText(/88 KiB in all/)).toBeInTheDocument();
+    const logCall = calls.find((url) => url.pathname.endsWith("/logs"));
+    expect(logCall?.searchParams.get("step")).toBe("train");
     const steps = screen.getByRole("table", { name: "steps" });
     expect(within(steps).getByText("hit")).toBeInTheDocument();
     expect(within(steps).getByText("3")).toBeInTheDocument();

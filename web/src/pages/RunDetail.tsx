@@ -6,6 +6,7 @@ import { ErrorPanel } from "../components/ErrorPanel";
 import { Loading } from "../components/Loading";
 import { RunDag } from "../components/RunDag";
 import { StateBadge, formatDuration, formatTime } from "../components/lists";
+import { StepLog } from "../components/StepLog";
 import { SweepTrials } from "../components/SweepTrials";
 
 /** While a run may still change, its page polls this often (milliseconds). */
@@ -47,7 +48,7 @@ export default function RunDetail() {
         <>
           <RunDag steps={data.steps} selected={selected?.name ?? null} onSelect={setChosen} />
           <StepTable steps={data.steps} onSelect={setChosen} />
-          {selected && <StepDetail step={selected} />}
+          {selected && <StepDetail runId={data.id} step={selected} />}
         </>
       )}
       {hasSweep && <SweepTrials runId={data.id} />}
@@ -75,11 +76,12 @@ function StepTable({ steps, onSelect }: { steps: Step[]; onSelect: (name: string
   );
 }
 
-function StepDetail({ step }: { step: Step }) {
+function StepDetail({ runId, step }: { runId: string; step: Step }) {
   return (
     <section className="panel" aria-label={`step ${step.name}`}>
       <h2>Step {step.name} <StateBadge state={step.state} /></h2>
       {step.error && <pre className="log" aria-label="step error">{step.error}</pre>}
+      {step.state === "failed" && <StepLog key={step.name} runId={runId} step={step.name} />}
       <p>Started {formatTime(step.started_at)}, finished {formatTime(step.finished_at)}; cache key <code>{step.cache_key?.slice(0, 16) ?? "—"}</code>.</p>
       <h3>Outputs</h3>
       {Object.keys(step.outputs).length === 0 ? <p>None yet.</p> : (

@@ -3,6 +3,7 @@ import { useState, type FormEvent } from "react";
 import { useNavigate, useSearchParams } from "react-router";
 import { apiRequest } from "../api/client";
 import type { Identity, SignInOptions } from "../api/types";
+import { authorizationUrl } from "../auth/oidc";
 import { useSession } from "../auth/session";
 import { describe } from "../components/ErrorPanel";
 
@@ -37,7 +38,20 @@ export default function SignIn() {
     }
   }
 
+  async function redirect(client: { issuer: string; client_id: string; scopes: string }) {
+    setChecking(true);
+    setFailure(null);
+    try {
+      window.location.assign(await authorizationUrl(client, next));
+    } catch (error) {
+      setFailure(error);
+      setChecking(false);
+    }
+  }
+
   const problem = failure ? describe(failure) : null;
+  const oidc = options.data?.oidc ?? null;
+  const clientId = oidc?.client_id ?? null;
   return (
     <main className="sign-in">
       <h1>Sign in to shipyard</h1>
@@ -59,14 +73,22 @@ export default function SignIn() {
           {problem.hint && <p className="hint">{problem.hint}</p>}
         </section>
       )}
-      {options.data?.oidc && (
+      {oidc && clientId && (
+        <section className="panel" aria-label="single sign-on">
+          <h2>Single sign-on</h2>
+          <p><button type="button" disabled={checking} onClick={() => redirect({ ...oidc, client_id: clientId })}>
+            Sign in with {oidc.issuer}</button></p>
+          <p className="hint">You come back here signed in; the issuer's access token is kept for this tab only.</p>
+        </section>
+      )}
+      {oidc && !clientId && (
         <section className="panel">
           <h2>Single sign-on</h2>
           <p>
-            This server accepts tokens from <strong>{options.data.oidc.issuer}</strong> (audience{" "}
-            <code>{options.data.oidc.audience}</code>). Sign in there, then paste the token it gives you above.
+            This server accepts tokens from <strong>{oidc.issuer}</strong> (audience{" "}
+            <code>{oidc.audience}</code>). Sign in there, then paste the token it gives you above.
           </p>
-          <p><a href={options.data.oidc.issuer} rel="noreferrer">Open {options.data.oidc.issuer}</a></p>
+          <p><a href={oidc.issuer} rel="noreferrer">Open {oidc.issuer}</a></p>
         </section>
       )}
     </main>

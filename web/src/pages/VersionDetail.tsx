@@ -34,7 +34,12 @@ export default function VersionDetail() {
           </table>
         )}
       </section>
-      <Gates path={`${base}/gates`} />
+      {detail.data.gated ? <Gates path={`${base}/gates`} /> : (
+        <section className="panel" aria-label="gates">
+          <h2>Gates</h2>
+          <p>No gate results yet: its pipeline has no <code>promotion</code> gates, or they have not been evaluated.</p>
+        </section>
+      )}
       <LineageGraph path={`${base}/lineage`} model={model} />
       <ModelCard path={`${base}/card`} />
     </>

@@ -19,7 +19,10 @@ router = APIRouter(prefix="/audit", tags=["audit"])
 
 @router.get("", response_model=Page[AuditEventOut], summary="Audit events, oldest first by default",
             responses=problem_responses(400, 401, 403, 422, 503))
-def audit_log(model: str | None = None, action: str | None = None, actor: str | None = None,
+def audit_log(model: str | None = None,
+              team: str | None = Query(None, description="Events about the models this team owns and about the "
+                                                         "team itself (its members and policy)."),
+              action: str | None = None, actor: str | None = None,
               since: datetime | None = Query(None, description="Only events at or after this time (UTC unless an "
                                                               "offset is given)."),
               sort: str = sort_query("seq", ("seq",)),
@@ -31,7 +34,7 @@ def audit_log(model: str | None = None, action: str | None = None, actor: str | 
     if since is not None and since.tzinfo is None:
         since = since.replace(tzinfo=timezone.utc)
     with who.acting():
-        events, total = page_events(model=model, action=action, actor=actor, since=since,
+        events, total = page_events(model=model, team=team, action=action, actor=actor, since=since,
                                     descending=order.descending, offset=page.offset, limit=page.limit,
                                     settings=settings)
     return page.page([asdict(e) for e in events], total)

@@ -8,7 +8,8 @@ from shipyard.config import Settings
 from shipyard.server.auth import Caller, caller
 from shipyard.server.pagination import Page, Window, window
 from shipyard.server.problems import problem_responses
-from shipyard.server.schemas import DeployIn, DeploymentOut, DeploymentRollbackIn, RolloutOut, TrafficIn
+from shipyard.server.schemas import (DeployIn, DeploymentOut, DeploymentRollbackIn, FleetOut, RolloutOut,
+                                     TrafficIn)
 from shipyard.server.settings import app_settings
 
 router = APIRouter(prefix="/deployments", tags=["deployments"])
@@ -54,6 +55,19 @@ def rollout_state(model: str, who: Caller = Depends(caller), settings: Settings 
     with who.acting():
         state = get_deployment(model, settings=settings)
     return {"model": state.model, "active": state.rollout_active, "rollout": state.rollout}
+
+
+@router.get("/{model}/fleet", response_model=FleetOut,
+            summary="Live service levels: the fleet's requests, error rate and p99 per arm, over the gateways' "
+                    "fresh windows", responses=problem_responses(401, 403, 404, 503))
+def fleet(model: str, who: Caller = Depends(caller), settings: Settings = Depends(app_settings)) -> dict:
+    from dataclasses import asdict
+
+    from shipyard.serving.fleet_figures import fleet_figures, fresh_for
+
+    with who.acting():
+        figures = fleet_figures(model, settings=settings)
+    return {"model": model, "fresh_s": fresh_for(settings), "arms": [asdict(f) for f in figures]}
 
 
 @router.post("/{model}", response_model=DeploymentOut, summary="Put a version into the model's live traffic",

@@ -79,12 +79,13 @@ def list_versions(model: str, state: str | None = Query(None, description="Only 
 def show_version(model: str, version: str, who: Caller = Depends(caller),
                  settings: Settings = Depends(app_settings)) -> dict:
     from shipyard.governance.audit import read_events
+    from shipyard.registry.gating import is_gate_record
     from shipyard.registry.lifecycle import get_state
 
     with who.acting():
         state = get_state(model, version, settings=settings)
-        events = read_events(model=model, settings=settings)
-    return asdict(state) | {"history": [asdict(e) for e in events if e.version == state.version]}
+        events = [e for e in read_events(model=model, settings=settings) if e.version == state.version]
+    return asdict(state) | {"history": [asdict(e) for e in events], "gated": any(map(is_gate_record, events))}
 
 
 @router.get("/{model}/compare", response_model=Comparison,

@@ -13,12 +13,15 @@ from shipyard.governance.admission import positions
 from shipyard.server.auth import Caller, caller
 from shipyard.server.pagination import Page, Window, parse_sort, sort_query, window
 from shipyard.server.problems import problem_responses
-from shipyard.server.schemas import ResumeIn, RunAccepted, RunDetail, RunFromRun, RunFromSpec, RunOut, SweepOut
+from shipyard.server.schemas import (ResumeIn, RunAccepted, RunDetail, RunFromRun, RunFromSpec, RunLogOut,
+                                     RunOut, SweepOut)
 from shipyard.server.settings import app_settings
 from shipyard.store.runs import RUN_SORT_KEYS
 
 router = APIRouter(prefix="/runs", tags=["runs"])
 
+LOG_TAIL_BYTES = 64 * 1024
+MAX_LOG_TAIL_BYTES = 1024 * 1024
 RunStatus = Literal["pending", "queued", "running", "succeeded", "failed", "cancelled"]
 
 
@@ -84,6 +87,31 @@ def show_sweep(run_id: str, who: Caller = Depends(caller), settings: Settings = 
 
     with who.acting():
         return sweep_trials(run_id, settings=settings)
+
+
+@router.get("/{run_id}/logs", response_model=RunLogOut,
+            summary="The end of a run's log, or of one step's own output (what it printed, and its traceback when "
+                    "it failed)", responses=problem_responses(401, 403, 404, 422, 503))
+def show_logs(run_id: str, step: str | None = Query(None, description="One of the run's steps."),
+              max_bytes: int = Query(LOG_TAIL_BYTES, ge=1, le=MAX_LOG_TAIL_BYTES,
+                                     description="Answer at most this many bytes of the log's end."),
+              who: Caller = Depends(caller), settings: Settings = Depends(app_settings)) -> dict:
+    from shipyard.errors import NotFoundError
+    from shipyard.pipeline import step_logs
+    from shipyard.store import runs as store
+
+    with who.acting():
+        record = store.get_run(run_id, settings=settings)
+    if step is None:
+        path = step_logs.run_log_path(record.id, settings)
+    elif step in {s.name for s in record.steps}:
+        path = step_logs.step_log_path(record.id, step, settings)
+    else:
+        raise NotFoundError(f"run {record.id} has no step '{step}'",
+                            hint=f"its steps are: {', '.join(s.name for s in record.steps) or 'none yet'}")
+    found = step_logs.tail(path, max_bytes)
+    return {"run_id": record.id, "step": step, "text": found.text, "size_bytes": found.size_bytes,
+            "truncated": found.truncated}
 
 
 @router.post("", response_model=RunAccepted, status_code=202,

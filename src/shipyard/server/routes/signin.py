@@ -12,7 +12,9 @@ router = APIRouter(tags=["identity"])
 
 
 @router.get("/auth", response_model=SignInOptionsOut,
-            summary="How to sign in: whether tokens are needed, and the OIDC issuer whose JWTs are accepted")
+            summary="How to sign in: whether tokens are needed, the OIDC issuer whose JWTs are accepted, and the "
+                    "dashboard's client there")
 def sign_in_options(request: Request, settings: Settings = Depends(app_settings)) -> dict:
-    oidc = {"issuer": settings.oidc_issuer, "audience": settings.oidc_audience} if settings.oidc_enabled else None
+    oidc = {"issuer": settings.oidc_issuer, "audience": settings.oidc_audience,
+            "client_id": settings.oidc_client_id, "scopes": settings.oidc_scopes} if settings.oidc_enabled else None
     return {"tokens": request.app.state.require_auth, "oidc": oidc}
