@@ -26,7 +26,8 @@ def test_deploy_split_and_roll_back(client):
     removed = client.put("/api/v1/deployments/churny/traffic", json={"shadow": None})
     assert "shadow" not in _arms(removed.json()) and "canary" in _arms(removed.json())
     listed = client.get("/api/v1/deployments").json()
-    assert [d["model"] for d in listed["items"]] == ["churny"] and listed["total"] == 1
+    deployed = [d["model"] for d in listed["items"]]  # other modules' tests may have deployed models of their own
+    assert "churny" in deployed and listed["total"] == len(deployed) == len(set(deployed))
     assert client.get("/api/v1/deployments/churny/rollout").json() == {"model": "churny", "active": False,
                                                                        "rollout": None}
     back = client.post("/api/v1/deployments/churny/rollback", json={"reason": "p99 doubled"})

@@ -105,7 +105,8 @@ def _wait_for(client, run_id: str, statuses: tuple[str, ...], timeout_s: float =
 
 
 def test_a_stored_runs_spec_runs_again_in_the_background(client, platform):
-    started = client.post("/api/v1/runs", json={"from_run": platform["runs"][0].run_id})
+    # no_deploy: the session's platform stays undeployed for the deployment tests, whichever runs first
+    started = client.post("/api/v1/runs", json={"from_run": platform["runs"][0].run_id, "no_deploy": True})
     assert started.status_code == 202, started.text
     accepted = started.json()
     assert accepted["url"] == f"/api/v1/runs/{accepted['id']}" and accepted["status"] in ("running", "succeeded")

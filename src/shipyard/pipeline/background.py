@@ -87,14 +87,15 @@ def _same_spec_in(base_dir: str, spec_text: str) -> Path | None:
     return None
 
 
-def start_again(run_id: str, *, actor: str, no_cache: bool = False, settings: Settings | None = None) -> str:
+def start_again(run_id: str, *, actor: str, no_cache: bool = False, no_deploy: bool = False,
+                settings: Settings | None = None) -> str:
     """A new run of the spec a stored run ran with (its file when unchanged, else the stored text)."""
     settings = settings or load_settings()
     record = store.get_run(run_id, settings=settings)
     path = Path(record.spec_path) if record.spec_path else None
     if path is not None and path.is_file() and load_spec(path).digest == record.spec_digest:
-        return start_file(path, actor=actor, no_cache=no_cache, settings=settings)
-    return start_uploaded(record.spec_text, actor=actor, no_cache=no_cache, settings=settings)
+        return start_file(path, actor=actor, no_cache=no_cache, no_deploy=no_deploy, settings=settings)
+    return start_uploaded(record.spec_text, actor=actor, no_cache=no_cache, no_deploy=no_deploy, settings=settings)
 
 
 def start_file(path: Path, *, actor: str, no_cache: bool = False, no_deploy: bool = False,

@@ -128,7 +128,6 @@ class RunOut(BaseModel):
     started_by: str | None = Field(description="The identity that started the run (and that it acts as).")
     resume_command: str | None
     queue_position: int | None = Field(description="While queued: 1 for the next run of its team to be admitted.")
-    started_by: str | None = Field(description="The identity that started the run.")
     owner: str | None = Field(description="The process holding the run's lease: host:pid:token.")
     heartbeat_at: datetime | None = Field(description="The holder's last heartbeat.")
     lease_expires_at: datetime | None = Field(description="When the lease lapses without a heartbeat.")
@@ -154,6 +153,8 @@ class RunFromSpec(Body):
 class RunFromRun(Body):
     from_run: str = Field(description="Run again the spec this stored run ran with (its id or a unique prefix).")
     no_cache: bool = False
+    no_deploy: bool = Field(default=False, description="Gate the new version but leave its deployment: section "
+                                                       "unapplied (as `shipyard run --no-deploy`).")
 
 
 class ResumeIn(Body):

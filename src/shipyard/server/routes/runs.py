@@ -128,7 +128,7 @@ def start_run(body: RunFromSpec | RunFromRun, who: Caller = Depends(caller),
                                                base_dir=body.base_dir, settings=settings)
         else:
             run_id = background.start_again(body.from_run, actor=who.name, no_cache=body.no_cache,
-                                            settings=settings)
+                                            no_deploy=body.no_deploy, settings=settings)
     return _accepted(run_id, settings)
 
 
