@@ -33,8 +33,8 @@ $(AIRFLOW_STAMP): deploy/airflow/requirements.txt
 demo: $(STAMP) $(WEB_BUILD)
 	$(BIN)/python examples/churn/demo.py
 
-# the suite on 4 workers: most of it waits on subprocesses and sockets, so 4 beat 2 even on 2 cores; a module is
-# one unit of work (its module-scoped fixtures built once), in the order tests/conftest.py gives (slow ones first)
+# the suite on pytest-xdist workers (most of it waits on subprocesses and sockets, so more workers than cores);
+# a module is one unit of work (its module-scoped fixtures built once), in tests/conftest.py's order: slow ones first
 test: $(STAMP) $(AIRFLOW_STAMP) web-check $(WEB_BUILD)
 	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder
 
