@@ -135,3 +135,10 @@ def airflow(tmp_path_factory):
     assert migrated.returncode == 0, migrated.stderr[-3000:]
     run.home, run.dags, run.python, run.env = home, dags, executable.parent / "python", env
     return run
+
+
+def pytest_collection_modifyitems(config, items):
+    """Modules holding a test marked ``slow`` run first (each keeps its own order): under pytest-xdist's
+    ``--dist loadfile`` a module is one unit of work, and a long one started last would run alone at the end."""
+    slow_modules = {item.nodeid.split("::", 1)[0] for item in items if item.get_closest_marker("slow")}
+    items.sort(key=lambda item: item.nodeid.split("::", 1)[0] not in slow_modules)

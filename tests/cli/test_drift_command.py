@@ -20,6 +20,7 @@ def _frame(n, seed, shift=0.0):
 @pytest.fixture
 def data(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("COLUMNS", "200")  # the printed path in one piece, however long the temporary folder's name
     _frame(5_000, 0).to_parquet("ref.parquet", index=False)
     _frame(3_000, 1, shift=1.0).to_parquet("cur.parquet", index=False)
     _frame(3_000, 2).to_csv("same.csv", index=False)

@@ -45,7 +45,8 @@ def log_traffic(settings):
     writer.close()
 
 
-def test_monitor_prints_stores_and_writes_html(logged, tmp_path, capsys):
+def test_monitor_prints_stores_and_writes_html(logged, tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "200")  # the printed path in one piece, however long the temporary folder's name
     page = tmp_path / "drift.html"
     assert shipyard(["monitor", "shop", "--version", "3", "--window", "1h", "--html", str(page)]) == 0
     out = capsys.readouterr().out

@@ -94,6 +94,7 @@ def test_breast_cancer_example(tmp_path, shipyard_home, capsys):
     assert result["registration"]["model_name"] == "breast_cancer"
 
 
+@pytest.mark.timeout(900)
 def test_demo_closes_the_loop(tmp_path):
     """`make demo`'s script, in a copy of the example: train, serve, drift, alert, retrain, roll out, exit."""
     import os
@@ -114,7 +115,7 @@ def test_demo_closes_the_loop(tmp_path):
     env.pop("SHIPYARD_DATABASE_URL", None)
     env.pop("MLFLOW_TRACKING_URI", None)
     done = subprocess.run([sys.executable, str(example / "demo.py")], env=env, capture_output=True, text=True,
-                          timeout=600, cwd=tmp_path)
+                          timeout=840, cwd=tmp_path)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     out = done.stdout
     assert "gateway answered MLflow /invocations from version 1 (stable arm)" in out

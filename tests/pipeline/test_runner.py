@@ -267,6 +267,19 @@ def test_a_run_still_owned_by_a_live_process_is_not_resumed(steps_module, tmp_pa
     assert (record.status, record.owner) == ("succeeded", None)
 
 
+def _once_step_runs(name: str, timeout_s: float = 120) -> str:
+    """The newest run's id, once its step ``name`` is running."""
+    import time
+
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        newest = store.list_runs(limit=1)
+        if newest and {s.name: s.state for s in store.get_run(newest[0].id).steps}.get(name) == "running":
+            return newest[0].id
+        time.sleep(0.05)
+    raise AssertionError(f"step {name} did not start within {timeout_s}s")
+
+
 def test_the_runner_renews_its_lease_while_a_step_runs(steps_module, monkeypatch):
     import threading
     import time
@@ -274,20 +287,20 @@ def test_the_runner_renews_its_lease_while_a_step_runs(steps_module, monkeypatch
     from shipyard.errors import RefusedError
     from shipyard.store import leases
 
-    monkeypatch.setenv("SHIPYARD_RUN_LEASE_S", "0.4")
+    monkeypatch.setenv("SHIPYARD_RUN_LEASE_S", "1")
     refusals = []
 
     def try_to_take_over():
-        time.sleep(1.2)
-        newest = store.list_runs(limit=1)[0]
+        run_id = _once_step_runs("b")
+        time.sleep(2.5)  # an unrenewed lease would have run out twice over
         try:
-            leases.acquire(newest.id, "thief.example:1:00000000", lease_s=30)
+            leases.acquire(run_id, "thief.example:1:00000000", lease_s=30)
         except RefusedError as exc:
             refusals.append(exc)
 
     thief = threading.Thread(target=try_to_take_over)
     thief.start()
-    result = run([node("a", "const"), node("b", "nap", {"x": "a.result"}, params={"seconds": 2})], steps_module)
+    result = run([node("a", "const"), node("b", "nap", {"x": "a.result"}, params={"seconds": 6})], steps_module)
     thief.join()
     assert result.status == "succeeded", result.error
     assert len(refusals) == 1
@@ -295,17 +308,15 @@ def test_the_runner_renews_its_lease_while_a_step_runs(steps_module, monkeypatch
 
 def test_a_runner_whose_run_was_taken_over_stops_and_writes_nothing(steps_module, monkeypatch):
     import threading
-    import time
 
-    monkeypatch.setenv("SHIPYARD_RUN_LEASE_S", "0.4")
+    monkeypatch.setenv("SHIPYARD_RUN_LEASE_S", "1")
 
     def take_over():
-        time.sleep(1.0)
-        _hold(store.list_runs(limit=1)[0].id, "thief.example:1:00000000", 60)
+        _hold(_once_step_runs("b"), "thief.example:1:00000000", 60)
 
     thief = threading.Thread(target=take_over)
     thief.start()
-    result = run([node("a", "const"), node("b", "nap", {"x": "a.result"}, params={"seconds": 3})], steps_module)
+    result = run([node("a", "const"), node("b", "nap", {"x": "a.result"}, params={"seconds": 5})], steps_module)
     thief.join()
     assert result.status == "failed"
     assert "taken over" in result.error

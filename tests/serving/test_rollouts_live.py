@@ -28,7 +28,7 @@ def _row(color="red", x1=0.3):
     return {"dataframe_records": [{"x1": x1, "x2": -0.1, "color": color}]}
 
 
-def wait_for(predicate, timeout=10.0, interval=0.02):
+def wait_for(predicate, timeout=60.0, interval=0.02):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if predicate():
