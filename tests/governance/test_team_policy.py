@@ -37,8 +37,9 @@ def test_only_the_teams_admins_set_it_and_bad_input_changes_nothing(teams):
     with acting_as(Identity(name="ada", kind="user", roles={"growth": "admin"}, authenticated=True)):
         with pytest.raises(ForbiddenError):
             set_team_policy("fraud", min_shadow_s=60)
-        with pytest.raises(UsageError, match="not possible"):
-            set_team_policy("growth", min_shadow_s=-1)
+        for impossible in (-1, float("nan"), 367 * 86400):
+            with pytest.raises(UsageError, match="not possible"):
+                set_team_policy("growth", min_shadow_s=impossible)
         assert set_team_policy("growth", min_shadow_s=60).set_by == "ada"
     with pytest.raises(NotFoundError, match="there is no team 'risk'"):
         set_team_policy("risk", min_shadow_s=60)

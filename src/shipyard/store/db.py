@@ -199,10 +199,28 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     try:
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA journal_mode=WAL")
+        _write_ahead_log(cursor)
         cursor.execute("PRAGMA synchronous=NORMAL")
     finally:
         cursor.close()
+
+
+def _write_ahead_log(cursor: Any, *, patience_s: float = 30.0) -> None:
+    """Put the file in WAL mode (it stays so). Switching needs the file to itself and SQLite answers "database is
+    locked" at once, without waiting, when processes that start together all try it: those that lose wait."""
+    import sqlite3
+    import time
+
+    deadline = time.monotonic() + patience_s
+    while True:
+        try:
+            if str(cursor.execute("PRAGMA journal_mode").fetchone()[0]).lower() != "wal":
+                cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
 
 
 def _is_memory(url: URL) -> bool:
