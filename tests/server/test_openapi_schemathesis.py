@@ -7,13 +7,10 @@ all of Schemathesis's checks.
 
 from __future__ import annotations
 
-import time
-
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 
 EXAMPLES_PER_OPERATION = 10
-BUDGET_S = 60
 
 # An uploaded pipeline YAML is a string to the schema, so schema-valid text that is no valid pipeline is a 400
 # (invalid spec) there; a rollout plan's canary steps must increase to 100 and its SLOs be judgeable within a
@@ -43,7 +40,7 @@ def check_every_operation(app, *, headers: dict[str, str] | None) -> None:
     from schemathesis.specs.openapi.checks import positive_data_acceptance
 
     schema = schemathesis.openapi.from_asgi("/openapi.json", app)
-    started, failures, operations, statuses = time.monotonic(), [], 0, set()
+    failures, operations, statuses = [], 0, set()
     for result in schema.get_all_operations():
         operation = result.ok()
         operations += 1
@@ -64,4 +61,3 @@ def check_every_operation(app, *, headers: dict[str, str] | None) -> None:
     assert operations >= 25
     assert not failures, "\n\n".join(failures)
     assert 200 in statuses and 401 not in statuses, statuses
-    assert time.monotonic() - started < BUDGET_S
