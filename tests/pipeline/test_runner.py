@@ -2,6 +2,7 @@
 
 import io
 import textwrap
+from pathlib import Path
 
 import pytest
 
@@ -39,7 +40,9 @@ STEPS = textwrap.dedent('''
             raise RuntimeError("flag file missing")
         return x + 1000
 
-    def nap(x, seconds):
+    def nap(x, seconds, started=None):
+        if started:
+            Path(started).touch()
         time.sleep(seconds)
         return x
 
@@ -267,20 +270,20 @@ def test_a_run_still_owned_by_a_live_process_is_not_resumed(steps_module, tmp_pa
     assert (record.status, record.owner) == ("succeeded", None)
 
 
-def _once_step_runs(name: str, timeout_s: float = 120) -> str:
-    """The newest run's id, once its step ``name`` is running."""
+def _once_started(flag: Path, timeout_s: float = 120) -> str:
+    """The newest run's id, once its napping step has touched ``flag``. Waiting on a file, not on the store, keeps
+    this thread off the database while the runner forks its workers (a fork copies whatever lock it holds)."""
     import time
 
     deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        newest = store.list_runs(limit=1)
-        if newest and {s.name: s.state for s in store.get_run(newest[0].id).steps}.get(name) == "running":
-            return newest[0].id
+    while not flag.exists():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"the napping step did not start within {timeout_s}s")
         time.sleep(0.05)
-    raise AssertionError(f"step {name} did not start within {timeout_s}s")
+    return store.list_runs(limit=1)[0].id
 
 
-def test_the_runner_renews_its_lease_while_a_step_runs(steps_module, monkeypatch):
+def test_the_runner_renews_its_lease_while_a_step_runs(steps_module, monkeypatch, tmp_path):
     import threading
     import time
 
@@ -291,7 +294,7 @@ def test_the_runner_renews_its_lease_while_a_step_runs(steps_module, monkeypatch
     refusals = []
 
     def try_to_take_over():
-        run_id = _once_step_runs("b")
+        run_id = _once_started(tmp_path / "b-started")
         time.sleep(2.5)  # an unrenewed lease would have run out twice over
         try:
             leases.acquire(run_id, "thief.example:1:00000000", lease_s=30)
@@ -300,23 +303,27 @@ def test_the_runner_renews_its_lease_while_a_step_runs(steps_module, monkeypatch
 
     thief = threading.Thread(target=try_to_take_over)
     thief.start()
-    result = run([node("a", "const"), node("b", "nap", {"x": "a.result"}, params={"seconds": 6})], steps_module)
+    result = run([node("a", "const"), node("b", "nap", {"x": "a.result"},
+                                           params={"seconds": 6, "started": str(tmp_path / "b-started")})],
+                 steps_module)
     thief.join()
     assert result.status == "succeeded", result.error
     assert len(refusals) == 1
 
 
-def test_a_runner_whose_run_was_taken_over_stops_and_writes_nothing(steps_module, monkeypatch):
+def test_a_runner_whose_run_was_taken_over_stops_and_writes_nothing(steps_module, monkeypatch, tmp_path):
     import threading
 
     monkeypatch.setenv("SHIPYARD_RUN_LEASE_S", "1")
 
     def take_over():
-        _hold(_once_step_runs("b"), "thief.example:1:00000000", 60)
+        _hold(_once_started(tmp_path / "b-started"), "thief.example:1:00000000", 60)
 
     thief = threading.Thread(target=take_over)
     thief.start()
-    result = run([node("a", "const"), node("b", "nap", {"x": "a.result"}, params={"seconds": 5})], steps_module)
+    result = run([node("a", "const"), node("b", "nap", {"x": "a.result"},
+                                           params={"seconds": 5, "started": str(tmp_path / "b-started")})],
+                 steps_module)
     thief.join()
     assert result.status == "failed"
     assert "taken over" in result.error
