@@ -9,7 +9,7 @@ WEB_SOURCES := $(shell find web/src -type f 2>/dev/null) web/index.html web/pack
 	web/vite.config.ts web/tsconfig.json
 AIRFLOW_VENV ?= .airflow-venv
 AIRFLOW_STAMP := $(AIRFLOW_VENV)/.installed
-TEST_WORKERS ?= 4
+TEST_WORKERS ?= 2
 
 .PHONY: demo test bench install airflow-venv clean web web-check wheel
 
