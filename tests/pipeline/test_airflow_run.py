@@ -42,10 +42,14 @@ def test_the_churn_dag_runs_on_airflow_like_a_local_run(airflow, churn, postgres
     assert on_airflow.status == "succeeded" and link["dag_id"] == "shipyard_churn"
     assert all(s.state == "succeeded" and s.attempts == 1 and not s.cache_hit for s in on_airflow.steps)
     assert on_airflow.model_name == "churn" and on_airflow.model_version == "1"
-    with sqlite3.connect(airflow.home / "airflow.db") as airflow_db:  # the Airflow side names the shipyard run
-        (xcom,) = airflow_db.execute("SELECT value FROM xcom WHERE task_id = 'begin'").fetchone()
-        (dag_run_id,) = airflow_db.execute("SELECT run_id FROM dag_run WHERE dag_id = 'shipyard_churn'").fetchone()
-    assert json.loads(xcom) == on_airflow.id and dag_run_id == link["dag_run_id"]
+    # the Airflow side names the shipyard run (other modules on this Airflow home may have run a DAG of this id)
+    with sqlite3.connect(airflow.home / "airflow.db") as airflow_db:
+        dag_runs = airflow_db.execute("SELECT run_id FROM dag_run WHERE dag_id = 'shipyard_churn' AND run_id = ?",
+                                      (link["dag_run_id"],)).fetchall()
+        begun = airflow_db.execute("SELECT value FROM xcom WHERE dag_id = 'shipyard_churn' AND run_id = ? "
+                                   "AND task_id = 'begin'", (link["dag_run_id"],)).fetchall()
+    assert dag_runs == [(link["dag_run_id"],)]
+    assert [json.loads(value) for (value,) in begun] == [on_airflow.id]
 
     local = api.run(churn, reporter=NullReporter())
     assert local.status == "succeeded"

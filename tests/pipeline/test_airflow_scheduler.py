@@ -33,7 +33,9 @@ def _free_port() -> int:
 
 @pytest.fixture
 def scheduler(airflow):
-    """Airflow's API server, scheduler (LocalExecutor, two tasks at once) and DAG processor, on the fixture's home."""
+    """Airflow's API server, scheduler (LocalExecutor, two tasks at once) and DAG processor, on the fixture's home,
+    with no trace of the DAG runs other modules sharing that home made of this DAG id."""
+    airflow("dags", "delete", DAG_ID, "--yes")
     port = _free_port()
     env = {**airflow.env, "PATH": f"{airflow.python.parent}{os.pathsep}{os.environ['PATH']}",
            "AIRFLOW__CORE__EXECUTOR": "LocalExecutor", "AIRFLOW__CORE__PARALLELISM": "2",
