@@ -3,7 +3,6 @@ the best trial and model a local run finds."""
 
 import sqlite3
 import sys
-import textwrap
 from pathlib import Path
 
 import pytest
@@ -16,39 +15,16 @@ from shipyard.pipeline.runner import RunOptions
 from shipyard.pipeline.sweep_results import sweep_trials
 from shipyard.store import runs as store
 
+from churn_project import swept_spec, write_churn_project
+
 ROOT = Path(__file__).resolve().parents[2]
 N_TRIALS = 3
 pytestmark = [pytest.mark.airflow, pytest.mark.slow, pytest.mark.timeout(900)]
 
-SPEC = textwrap.dedent(f"""\
-    name: swept
-    data:
-      source: {{type: csv, path: churn.csv}}
-      target: churned
-    split: {{method: stratified, holdout: 0.25, seed: 1}}
-    features:
-      - columns: [age, tenure_months, monthly_charges, support_calls]
-        transforms: [{{kind: impute}}, {{kind: scale}}]
-    model: {{flavor: sklearn, estimator: LogisticRegression, params: {{max_iter: 200}}}}
-    sweep:
-      n_trials: {N_TRIALS}
-      metric: roc_auc
-      cv_folds: 2
-      sampler_seed: 11
-      space: {{C: {{type: float, low: 0.001, high: 10, log: true}}}}
-""")
-
 
 @pytest.fixture
 def swept(tmp_path, shipyard_home):
-    sys.path.insert(0, str(ROOT / "examples" / "churn"))
-    from generate import generate_churn
-
-    folder = tmp_path / "swept"
-    folder.mkdir()
-    generate_churn(n_rows=600, seed=4).to_csv(folder / "churn.csv", index=False)
-    (folder / "pipeline.yaml").write_text(SPEC)
-    return folder / "pipeline.yaml"
+    return write_churn_project(tmp_path / "swept", swept_spec(N_TRIALS, sampler_seed=11), rows=600, seed=4)
 
 
 def test_sweep_trials_run_as_mapped_airflow_tasks_and_find_the_local_best(airflow, swept, shipyard_home, capsys):

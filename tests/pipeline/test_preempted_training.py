@@ -13,29 +13,18 @@ import re
 import signal
 import subprocess
 import sys
-import textwrap
 import time
 from pathlib import Path
 
 import pytest
+
+from churn_project import churn_spec, write_churn_project
 
 ROOT = Path(__file__).resolve().parents[2]
 ROUNDS, EVERY = 600, 20
 LEASE_S = 2
 pytestmark = pytest.mark.slow
 
-SPEC = textwrap.dedent("""\
-    name: boosted
-    data:
-      source: {{type: csv, path: churn.csv}}
-      target: churned
-    split: {{method: stratified, holdout: 0.25, seed: 1}}
-    features:
-      - columns: [age, tenure_months, monthly_charges, support_calls]
-        transforms: [{{kind: impute}}, {{kind: scale}}]
-    model: {model}
-    resources: {{cpu: 1}}
-""")
 MODELS = {
     "xgboost": f"{{flavor: xgboost, estimator: XGBClassifier, params: {{n_estimators: {ROUNDS}, max_depth: 4}}}}",
     "lightgbm": f"{{flavor: lightgbm, estimator: LGBMClassifier, params: {{n_estimators: {ROUNDS}, num_leaves: 15}}}}",
@@ -44,10 +33,6 @@ MODELS = {
 
 @pytest.fixture
 def project(tmp_path, shipyard_home):
-    sys.path.insert(0, str(ROOT / "examples" / "churn"))
-    from generate import generate_churn
-
-    generate_churn(n_rows=6000, seed=5).to_csv(tmp_path / "churn.csv", index=False)
     env = {**os.environ, "SHIPYARD_HOME": str(shipyard_home), "SHIPYARD_CHECKPOINT_EVERY": str(EVERY),
            "SHIPYARD_RUN_LEASE_S": str(LEASE_S), "SHIPYARD_PREEMPTION_GRACE_S": "60",
            "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), os.environ.get("PYTHONPATH", "")])}
@@ -56,9 +41,8 @@ def project(tmp_path, shipyard_home):
 
 def _write_spec(folder: Path, library: str) -> Path:
     pytest.importorskip(library)
-    path = folder / "pipeline.yaml"
-    path.write_text(SPEC.format(model=MODELS[library]))
-    return path
+    return write_churn_project(folder, churn_spec("boosted", MODELS[library], "resources: {cpu: 1}\n"),
+                               rows=6000, seed=5)
 
 
 def _shipyard(env, *args):

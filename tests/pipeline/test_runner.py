@@ -1,11 +1,13 @@
 """The runner on hand-built DAGs: shapes, caching, retries, timeouts, failures, resume."""
 
 import io
+import sys
 import textwrap
 from pathlib import Path
 
 import pytest
 
+from shipyard.pipeline import cache
 from shipyard.pipeline.dag import Dag, StepNode
 from shipyard.pipeline.progress import LineReporter
 from shipyard.pipeline.runner import RunOptions, Runner, RunPlan
@@ -134,9 +136,7 @@ def test_changed_user_code_invalidates_the_cache(steps_module):
     run(nodes, steps_module)
     module = steps_module / "dag_steps.py"
     module.write_text(module.read_text().replace("return 2 * x", "return 3 * x"))
-    import shipyard.pipeline.cache as cache
     cache.module_source_digest.cache_clear()
-    import importlib, sys
     sys.modules.pop("dag_steps", None)
     result = run(nodes, steps_module)
     assert value_of(result, "b", steps_module) == 12

@@ -6,7 +6,6 @@ import os
 import signal
 import subprocess
 import sys
-import textwrap
 import time
 from pathlib import Path
 
@@ -14,36 +13,23 @@ import pytest
 
 from shipyard.store import runs as store
 
+from churn_project import churn_spec, write_churn_project
+
 ROOT = Path(__file__).resolve().parents[2]
 ROUNDS, EVERY = 600, 20
 pytestmark = pytest.mark.slow
 
-SPEC = textwrap.dedent(f"""\
-    name: boosted_steps
-    data:
-      source: {{type: csv, path: churn.csv}}
-      target: churned
-    split: {{method: stratified, holdout: 0.25, seed: 1}}
-    features:
-      - columns: [age, tenure_months, monthly_charges, support_calls]
-        transforms: [{{kind: impute}}, {{kind: scale}}]
-    model: {{flavor: xgboost, estimator: XGBClassifier, params: {{n_estimators: {ROUNDS}, max_depth: 4}}}}
-    resources: {{cpu: 1}}
-""")
+MODEL = f"{{flavor: xgboost, estimator: XGBClassifier, params: {{n_estimators: {ROUNDS}, max_depth: 4}}}}"
 
 
 @pytest.fixture
 def project(tmp_path, shipyard_home):
     pytest.importorskip("xgboost")
-    sys.path.insert(0, str(ROOT / "examples" / "churn"))
-    from generate import generate_churn
-
-    generate_churn(n_rows=6000, seed=5).to_csv(tmp_path / "churn.csv", index=False)
-    (tmp_path / "pipeline.yaml").write_text(SPEC)
+    spec = write_churn_project(tmp_path, churn_spec("boosted_steps", MODEL, "resources: {cpu: 1}\n"), rows=6000, seed=5)
     env = {**os.environ, "SHIPYARD_HOME": str(shipyard_home), "SHIPYARD_CHECKPOINT_EVERY": str(EVERY),
            "SHIPYARD_PREEMPTION_GRACE_S": "60",
            "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), os.environ.get("PYTHONPATH", "")])}
-    return tmp_path / "pipeline.yaml", shipyard_home, env
+    return spec, shipyard_home, env
 
 
 def _shipyard(env, *args):
@@ -114,14 +100,15 @@ def test_sigterm_to_step_run_is_a_checkpointed_preemption_that_the_next_step_run
     assert again.outputs["model"]["digest"] == train.outputs["model"]["digest"], "the same model, byte for byte"
 
 
-def test_sigterm_to_a_step_without_checkpoints_lets_it_finish_in_the_grace_period(tmp_path, shipyard_home):
-    folder = tmp_path / "project"
+def _settle_terminated(folder: Path, home: Path, seconds: int, grace_s: int) -> tuple[str, int, str]:
+    """A one-step pipeline that sleeps ``seconds`` (no checkpoints), its `step run` sent SIGTERM once the step runs;
+    the run id, the exit code and standard error."""
     folder.mkdir()
     (folder / "slow_steps.py").write_text("import time\n\ndef settle(seconds):\n    time.sleep(seconds)\n"
                                           "    return seconds\n")
-    (folder / "pipeline.yaml").write_text("name: settle\nsteps:\n"
-                                          "  - {name: settle, function: 'slow_steps:settle', params: {seconds: 3}}\n")
-    env = {**os.environ, "SHIPYARD_HOME": str(shipyard_home), "SHIPYARD_PREEMPTION_GRACE_S": "60",
+    (folder / "pipeline.yaml").write_text("name: settle\nsteps:\n  - {name: settle, function: 'slow_steps:settle', "
+                                          f"params: {{seconds: {seconds}}}}}\n")
+    env = {**os.environ, "SHIPYARD_HOME": str(home), "SHIPYARD_PREEMPTION_GRACE_S": str(grace_s),
            "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), os.environ.get("PYTHONPATH", "")])}
     created = _shipyard(env, "runs", "create", str(folder / "pipeline.yaml"))
     assert created.returncode == 0, created.stderr
@@ -134,36 +121,21 @@ def test_sigterm_to_a_step_without_checkpoints_lets_it_finish_in_the_grace_perio
             assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
             time.sleep(0.05)
         proc.send_signal(signal.SIGTERM)
-        out, err = proc.communicate(timeout=120)
+        _, err = proc.communicate(timeout=120)
     finally:
         proc.kill()
-    assert proc.returncode == 0, err
+    return run_id, proc.returncode, err
+
+
+def test_sigterm_to_a_step_without_checkpoints_lets_it_finish_in_the_grace_period(tmp_path, shipyard_home):
+    run_id, code, err = _settle_terminated(tmp_path / "project", shipyard_home, seconds=3, grace_s=60)
+    assert code == 0, err
     assert _step(run_id, "settle").state == "succeeded"
 
 
 def test_a_step_that_outlives_the_grace_period_is_killed_and_recorded_as_preempted(tmp_path, shipyard_home):
-    folder = tmp_path / "project"
-    folder.mkdir()
-    (folder / "slow_steps.py").write_text("import time\n\ndef settle(seconds):\n    time.sleep(seconds)\n"
-                                          "    return seconds\n")
-    (folder / "pipeline.yaml").write_text("name: settle\nsteps:\n"
-                                          "  - {name: settle, function: 'slow_steps:settle', params: {seconds: 300}}\n")
-    env = {**os.environ, "SHIPYARD_HOME": str(shipyard_home), "SHIPYARD_PREEMPTION_GRACE_S": "1",
-           "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), os.environ.get("PYTHONPATH", "")])}
-    created = _shipyard(env, "runs", "create", str(folder / "pipeline.yaml"))
-    run_id = created.stdout.strip()
-    proc = subprocess.Popen([sys.executable, "-m", "shipyard", "step", "run", run_id, "settle"], env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        deadline = time.monotonic() + 120
-        while _step(run_id, "settle").state != "running":
-            assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
-            time.sleep(0.05)
-        proc.send_signal(signal.SIGTERM)
-        out, err = proc.communicate(timeout=120)
-    finally:
-        proc.kill()
-    assert proc.returncode == 130, err
+    run_id, code, err = _settle_terminated(tmp_path / "project", shipyard_home, seconds=300, grace_s=1)
+    assert code == 130, err
     settled = _step(run_id, "settle")
     assert settled.state == "cancelled" and "did not stop within 1s and was killed" in settled.error
     assert settled.attempts == 0

@@ -2,8 +2,6 @@
 as Airflow's mapped tasks run them: the same trials, best trial and model as a local sweep."""
 
 import json
-import sys
-import textwrap
 from pathlib import Path
 
 import pytest
@@ -14,36 +12,15 @@ from shipyard.pipeline.progress import NullReporter
 from shipyard.pipeline.runner import RunOptions
 from shipyard.store import runs as store
 
+from churn_project import swept_spec, write_churn_project
+
 ROOT = Path(__file__).resolve().parents[2]
 N_TRIALS = 3
-
-SPEC = textwrap.dedent(f"""\
-    name: swept
-    data:
-      source: {{type: csv, path: churn.csv}}
-      target: churned
-    split: {{method: stratified, holdout: 0.25, seed: 1}}
-    features:
-      - columns: [age, tenure_months, monthly_charges, support_calls]
-        transforms: [{{kind: impute}}, {{kind: scale}}]
-    model: {{flavor: sklearn, estimator: LogisticRegression, params: {{max_iter: 200}}}}
-    sweep:
-      n_trials: {N_TRIALS}
-      metric: roc_auc
-      cv_folds: 2
-      sampler_seed: 7
-      space: {{C: {{type: float, low: 0.001, high: 10, log: true}}}}
-""")
 
 
 @pytest.fixture
 def swept(tmp_path, shipyard_home):
-    sys.path.insert(0, str(ROOT / "examples" / "churn"))
-    from generate import generate_churn
-
-    generate_churn(n_rows=600, seed=3).to_csv(tmp_path / "churn.csv", index=False)
-    (tmp_path / "pipeline.yaml").write_text(SPEC)
-    return tmp_path / "pipeline.yaml"
+    return write_churn_project(tmp_path, swept_spec(N_TRIALS, sampler_seed=7), rows=600, seed=3)
 
 
 @pytest.fixture
@@ -120,7 +97,7 @@ def test_trial_options_are_for_sweep_steps_only(swept, cli):
 
 
 def test_failed_trial_tasks_fail_and_the_gathering_run_counts_them_without_running_more(swept, cli):
-    swept.write_text(SPEC.replace("low: 0.001, high: 10, log: true", "low: -2.0, high: -1.0"))  # C must be > 0
+    swept.write_text(swept_spec(N_TRIALS, sampler_seed=7).replace("low: 0.001, high: 10, log: true", "low: -2.0, high: -1.0"))  # C must be > 0
     code, out, err = cli("runs", "create", str(swept))
     assert code == 0, err
     run_id = out.strip()

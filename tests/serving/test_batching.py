@@ -72,3 +72,31 @@ def test_a_failing_predict_fails_its_batch_and_the_batcher_goes_on():
         return result
 
     assert asyncio.run(scenario())["predict"].tolist() == [0, 1]
+
+
+def test_a_request_the_model_refuses_fails_alone_not_the_requests_batched_with_it():
+    calls = []
+
+    def predict(frame):  # refuses any frame holding a row of request 13, like a strict model an unseen category
+        calls.append(sorted(set(frame["request"])))
+        if (frame["request"] == 13).any():
+            raise ValueError("request 13's rows are invalid")
+        return echo_predict([])(frame)
+
+    batched = []
+    batcher = Batcher(predict, max_rows=64, max_wait_us=50_000, on_batch=batched.append)
+
+    async def scenario():
+        results = await asyncio.gather(*(batcher.submit(request_frame(i, 2)) for i in range(10, 16)),
+                                       return_exceptions=True)
+        batcher.close()
+        return results
+
+    results = asyncio.run(scenario())
+    assert calls[0] == [10, 11, 12, 13, 14, 15], "the six requests were coalesced first"
+    for request, result in zip(range(10, 16), results):
+        if request == 13:
+            assert isinstance(result, ValueError)
+        else:
+            assert result["predict"].tolist() == [request * 1000, request * 1000 + 1]
+    assert batched == [2] * 5  # the five good requests, each predicted again on its own

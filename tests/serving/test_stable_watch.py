@@ -28,19 +28,11 @@ from shipyard.store.models import GatewayWindow, StableWatch
 
 from monitoring.webhook import Receiver
 from tracked_run import FEATURES, split, synthetic_frame
+from waiting import eventually
 
 from .conftest import LiveServer
 
 IMPOSSIBLE = {"slo": {"max_p99_latency_ms": 0.001, "min_requests": 20, "window": 30}}
-
-
-def _wait(predicate, timeout, interval=0.05):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(interval)
-    return False
 
 
 def _hold_to(plan, settings):
@@ -97,7 +89,7 @@ def _events(fleet, action):
 
 def test_a_deployment_without_a_rollout_plan_is_shown_unwatched(served, fleet):
     server = served()
-    assert _wait(lambda: 'shipyard_slo_watch_state{model="synth",state="unwatched"} 1.0'
+    assert eventually(lambda: 'shipyard_slo_watch_state{model="synth",state="unwatched"} 1.0'
                  in server.client.get("/metrics").text, 5)
 
 
@@ -105,9 +97,9 @@ def test_a_breach_with_nothing_to_roll_back_to_pages_once(served, fleet):
     with Receiver() as pager:
         server = served(page_url=pager.url, page_format="alertmanager")
         _hold_to(IMPOSSIBLE, fleet)
-        assert _wait(lambda: 'state="not_enough_data"} 1.0' in server.client.get("/metrics").text, 5)
+        assert eventually(lambda: 'state="not_enough_data"} 1.0' in server.client.get("/metrics").text, 5)
         _slow(server)
-        assert _wait(lambda: pager.received, 10), "nobody was paged"
+        assert eventually(lambda: pager.received, 10), "nobody was paged"
         time.sleep(1.5)  # several more ticks of the same breach
         assert len(pager.received) == 1
         [alert] = pager.received[0]
@@ -130,7 +122,7 @@ def test_a_page_that_cannot_be_delivered_is_audited_and_counted(served, fleet):
     server = served()  # no SHIPYARD_PAGE_URL
     _hold_to(IMPOSSIBLE, fleet)
     _slow(server)
-    assert _wait(lambda: len(_events(fleet, "slo_paged")) > before, 10)
+    assert eventually(lambda: len(_events(fleet, "slo_paged")) > before, 10)
     time.sleep(1)
     failed = _events(fleet, "slo_paged")[before:]
     assert len(failed) == 1, "a failed page is tried again after a minute, not at every tick"
@@ -150,10 +142,10 @@ def test_the_end_of_a_paged_breach_is_sent_as_resolved_and_audited(served, fleet
         server = served(page_url=pager.url, page_format="alertmanager")
         _hold_to(IMPOSSIBLE, fleet)
         _slow(server)
-        assert _wait(lambda: pager.received, 10), "nobody was paged"
-        assert _wait(lambda: _memory(fleet)[1] is not None, 5), "the page was not remembered"
+        assert eventually(lambda: pager.received, 10), "nobody was paged"
+        assert eventually(lambda: _memory(fleet)[1] is not None, 5), "the page was not remembered"
         _hold_to({"slo": {"min_requests": 20, "window": 30}}, fleet)  # the same traffic now meets the plan
-        assert _wait(lambda: len(pager.received) == 2, 10), "the end of the breach was not sent"
+        assert eventually(lambda: len(pager.received) == 2, 10), "the end of the breach was not sent"
         time.sleep(1)  # several more ticks within the service levels
         assert len(pager.received) == 2
     [firing], [resolved] = pager.received
@@ -177,7 +169,7 @@ def test_live_inputs_far_from_the_reference_breach_across_gateways_with_each_fea
     time.sleep(1)  # several watch ticks
     assert len(_events(fleet, "slo_paged")) == before
     _slow(second, count=15, x1=8.0)  # the fleet's 30 values are enough
-    assert _wait(lambda: len(_events(fleet, "slo_paged")) > before, 15), "the drifted inputs were not judged"
+    assert eventually(lambda: len(_events(fleet, "slo_paged")) > before, 15), "the drifted inputs were not judged"
     paged = _events(fleet, "slo_paged")[before]
     psi = paged.details["measured"]["psi"]
     assert set(psi) == {"x1", "x2", "color"} and all(f["rows"] > 15 for f in psi.values())
@@ -191,16 +183,16 @@ def test_prediction_shift_is_judged_against_the_first_day_of_traffic(served, fle
     before = len(_events(fleet, "slo_paged"))
     server = served(stable_baseline_s=4.0)
     _hold_to({"slo": {"max_prediction_shift": 0.1, "min_requests": 20, "window": 1}}, fleet)
-    assert _wait(lambda: 'state="not_enough_data"} 1.0' in server.client.get("/metrics").text, 5)
+    assert eventually(lambda: 'state="not_enough_data"} 1.0' in server.client.get("/metrics").text, 5)
     _slow(server, count=25, x1=-3.0)
-    assert _wait(lambda: _memory(fleet)[0] is not None, 5), "the first traffic did not start the baseline"
+    assert eventually(lambda: _memory(fleet)[0] is not None, 5), "the first traffic did not start the baseline"
     time.sleep(1.5)  # past the first window: the next traffic is still the first day's
     _slow(server, count=25, x1=3.0)
-    assert _wait(lambda: (_memory(fleet)[0] or {}).get("complete"), 10), "the first day did not end"
+    assert eventually(lambda: (_memory(fleet)[0] or {}).get("complete"), 10), "the first day did not end"
     baseline = _memory(fleet)[0]
     assert set(baseline["labels"]) == {"0", "1"}, "both halves of the first day are in the baseline"
     assert len(_events(fleet, "slo_paged")) == before, "nothing is judged against a baseline still being taken"
     _slow(server, count=25, x1=3.0)
-    assert _wait(lambda: len(_events(fleet, "slo_paged")) > before, 10), "a window unlike day one was not judged"
+    assert eventually(lambda: len(_events(fleet, "slo_paged")) > before, 10), "a window unlike day one was not judged"
     assert "prediction shift" in _events(fleet, "slo_paged")[-1].reason
     assert _memory(fleet)[0] == baseline, "the baseline stays what the first day was"

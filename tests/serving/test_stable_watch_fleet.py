@@ -24,6 +24,8 @@ from shipyard.serving.server import free_port
 from shipyard.serving.traffic import deploy
 from shipyard.spec.deployment import DeploymentSpec
 
+from waiting import eventually
+
 pytestmark = [pytest.mark.postgres, pytest.mark.timeout(1200)]
 
 MIN_REQUESTS = 100
@@ -88,15 +90,6 @@ def _metric(url, line):
     return line in httpx.get(f"{url}/metrics", timeout=5).text
 
 
-def _wait(predicate, timeout, interval=0.1):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(interval)
-    return False
-
-
 @pytest.fixture(scope="module")
 def gateways(fleet):
     """Version 3 rolled out to stable (1 before it in production), then two gateways following the store."""
@@ -126,20 +119,20 @@ def _leader(gateways, settings):
 
 def test_a_breach_only_the_fleet_sees_rolls_back_once_within_two_minutes(gateways, fleet):
     (first, second) = list(gateways)
-    assert _wait(lambda: _leader(gateways, fleet) is not None, 30), "no gateway took the stable watch"
+    assert eventually(lambda: _leader(gateways, fleet) is not None, 30), "no gateway took the stable watch"
     for url in (first, second):
         assert set(_send(url, "red", 25)) == {(200, "3")}
     assert {code for code, _ in _send(first, "purple", 35)} == {500}
     # 60 requests, 58% failed, on the first gateway alone: under the 100 needed to judge
     leader = _leader(gateways, fleet)
-    assert _wait(lambda: _metric(leader, 'shipyard_slo_watch_state{model="synth",state="not_enough_data"} 1.0'), 10)
+    assert eventually(lambda: _metric(leader, 'shipyard_slo_watch_state{model="synth",state="not_enough_data"} 1.0'), 10)
     time.sleep(2)  # four watch intervals
     assert find_deployment("synth", settings=fleet).stable_version == "3"
     assert not [e for e in read_events(model="synth", settings=fleet) if e.action == "slo_rolled_back"]
 
     assert {code for code, _ in _send(second, "purple", 35)} == {500}
     breached_at = time.time()  # from here the fleet's window holds 120 requests, 70 failed
-    assert _wait(lambda: find_deployment("synth", settings=fleet).stable_version == "1", 120), \
+    assert eventually(lambda: find_deployment("synth", settings=fleet).stable_version == "1", 120), \
         "the breaching stable version was not rolled back within 2 minutes"
     rollbacks = [e for e in read_events(model="synth", settings=fleet) if e.action == "slo_rolled_back"]
     assert len(rollbacks) == 1
@@ -154,7 +147,7 @@ def test_a_breach_only_the_fleet_sees_rolls_back_once_within_two_minutes(gateway
     assert lifecycle.get_state("synth", "3", settings=fleet).state == "rolled_back"
     assert lifecycle.get_state("synth", "1", settings=fleet).state == "production"
     for url in (first, second):  # both gateways serve version 1, which answers purple requests
-        assert _wait(lambda: _send(url, "purple", 1) == [(200, "1")], 10)
+        assert eventually(lambda: _send(url, "purple", 1) == [(200, "1")], 10)
     time.sleep(2)
     assert len([e for e in read_events(model="synth", settings=fleet) if e.action == "slo_rolled_back"]) == 1
     counted = [url for url in gateways if _metric(url, 'shipyard_slo_watch_rollbacks_total{model="synth"} 1.0')]
@@ -170,8 +163,8 @@ def test_a_gateway_killed_while_holding_the_watch_hands_it_to_the_other(gateways
     gateways[leader].send_signal(signal.SIGKILL)
     killed_at = time.monotonic()
     gateways[leader].wait()
-    assert _wait(lambda: _leader(gateways, fleet) == survivor, 30), "the surviving gateway did not take the watch"
+    assert eventually(lambda: _leader(gateways, fleet) == survivor, 30), "the surviving gateway did not take the watch"
     assert time.monotonic() - killed_at < 10
-    assert _wait(lambda: _metric(survivor, 'shipyard_slo_watch_leader{model="synth"} 1.0'), 5)
+    assert eventually(lambda: _metric(survivor, 'shipyard_slo_watch_leader{model="synth"} 1.0'), 5)
     assert set(_send(survivor, "red", 10)) == {(200, "1")}
-    assert _wait(lambda: _metric(survivor, 'shipyard_slo_watch_fleet_gateways{model="synth",version="1"} 1.0'), 10)
+    assert eventually(lambda: _metric(survivor, 'shipyard_slo_watch_fleet_gateways{model="synth",version="1"} 1.0'), 10)

@@ -120,12 +120,7 @@ class SweepController:
 
     def next_task(self) -> tuple[str, dict[str, Any]]:
         trial = self.study.ask(self.distributions)
-        task_id = f"{self.node.name}#{trial.number}"
-        self.running[task_id] = trial
-        kwargs = {"params": self.node.params, "train_ref": self.train_ref, "trial_params": trial.params,
-                  "settings": self.settings, "study_name": self.study_name, "storage_url": self.storage_url,
-                  "trial_id": trial._trial_id, "n_jobs": max(1, int(self.node.resources.cpu))}
-        return task_id, kwargs
+        return self._task_of(trial)
 
     def plan_trials(self) -> list[int]:
         """Draw the parameters of the trials still wanted, in the order a local sweep draws them, each trial
@@ -146,6 +141,9 @@ class SweepController:
         trial = self._planned().get(index)
         if trial is None or trial.state.name != "RUNNING":
             return None
+        return self._task_of(trial)
+
+    def _task_of(self, trial) -> tuple[str, dict[str, Any]]:
         task_id = f"{self.node.name}#{trial.number}"
         self.running[task_id] = trial
         kwargs = {"params": self.node.params, "train_ref": self.train_ref, "trial_params": trial.params,

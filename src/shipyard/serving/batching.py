@@ -3,7 +3,8 @@
 The first waiting request opens a batch; the batch closes when it holds ``max_rows``
 rows or ``max_wait_us`` has passed, whichever comes first. Predictions run on one
 worker thread so the event loop keeps accepting requests, and each caller gets back
-exactly the rows it sent, in order.
+exactly the rows it sent, in order. A batch that fails is predicted again request by
+request, so that each caller learns its own outcome, not that of rows it did not send.
 """
 
 from __future__ import annotations
@@ -21,6 +22,15 @@ import pandas as pd
 class _Pending:
     frame: pd.DataFrame
     future: asyncio.Future = field(repr=False)
+
+
+def _settle(pending: _Pending, *, outputs: dict | None = None, error: Exception | None = None) -> None:
+    if pending.future.done():  # its caller went away
+        return
+    if error is not None:
+        pending.future.set_exception(error)
+    else:
+        pending.future.set_result(outputs)
 
 
 def _concat(parts: list):
@@ -84,19 +94,30 @@ class Batcher:
             frame = batch[0].frame if len(batch) == 1 else _concat([p.frame for p in batch])
             try:
                 outputs = await loop.run_in_executor(self._pool, self.predict, frame)
-            except Exception as exc:  # every caller of the batch learns of it
-                for pending in batch:
-                    if not pending.future.done():
-                        pending.future.set_exception(exc)
+            except Exception as exc:
+                if len(batch) == 1:
+                    _settle(batch[0], error=exc)
+                else:  # one caller's rows must not fail the others': each request again, alone
+                    for pending in batch:
+                        await self._predict_alone(pending)
                 continue
             if self.on_batch is not None:
                 self.on_batch(len(frame))
             start = 0
             for pending in batch:
                 stop = start + len(pending.frame)
-                if not pending.future.done():
-                    pending.future.set_result({name: values[start:stop] for name, values in outputs.items()})
+                _settle(pending, outputs={name: values[start:stop] for name, values in outputs.items()})
                 start = stop
+
+    async def _predict_alone(self, pending: _Pending) -> None:
+        try:
+            outputs = await asyncio.get_running_loop().run_in_executor(self._pool, self.predict, pending.frame)
+        except Exception as exc:
+            _settle(pending, error=exc)
+            return
+        if self.on_batch is not None:
+            self.on_batch(len(pending.frame))
+        _settle(pending, outputs=outputs)
 
     def close(self) -> None:
         if self._task is not None:

@@ -207,12 +207,9 @@ class StableVersionWatch:
         if failed_at is not None and time.monotonic() - failed_at < PAGE_RETRY_S:
             return
         url = self.settings.page_url
-        if url is None:
-            delivered, attempts, error = False, 0, "no pager is configured (set SHIPYARD_PAGE_URL)"
-        else:
-            body = slo_resolved(model, version, team=model_team(model, settings=self.settings) or UNOWNED,
-                                page_format=self.settings.page_format, paged_at=memory.paged_at, measured=measured)
-            delivered, attempts, error = deliver(url, body, attempts=3, backoff_s=0.5, timeout_s=5.0)
+        delivered, attempts, error = self._tell_pager(lambda team: slo_resolved(
+            model, version, team=team, page_format=self.settings.page_format, paged_at=memory.paged_at,
+            measured=measured), model)
         append_event(actor=WATCHER, action="slo_resolved", model=model, version=version,
                      reason="stable version is back within its service levels",
                      details={"paged_at": memory.paged_at.isoformat(), "target": url, "delivered": delivered,
@@ -226,6 +223,13 @@ class StableVersionWatch:
             self._resolve_failed_at[model] = time.monotonic()
             log.error("%s version %s is back within its service levels, but telling the pager failed: %s",
                       model, version, error)
+
+    def _tell_pager(self, body_for_team, model: str) -> tuple[bool, int, str | None]:
+        """(delivered, attempts, error) of sending the body built for the model's team to the configured pager."""
+        if self.settings.page_url is None:
+            return False, 0, "no pager is configured (set SHIPYARD_PAGE_URL)"
+        body = body_for_team(model_team(model, settings=self.settings) or UNOWNED)
+        return deliver(self.settings.page_url, body, attempts=3, backoff_s=0.5, timeout_s=5.0)
 
     def _act(self, model: str, state: DeploymentState, found: list[str], measured: dict[str, Any],
              memory: WatchMemory) -> None:
@@ -250,12 +254,8 @@ class StableVersionWatch:
         if failed_at is not None and time.monotonic() - failed_at < PAGE_RETRY_S:
             return
         url = self.settings.page_url
-        if url is None:
-            delivered, attempts, error = False, 0, "no pager is configured (set SHIPYARD_PAGE_URL)"
-        else:
-            body = slo_page(model, version, found, team=model_team(model, settings=self.settings) or UNOWNED,
-                            page_format=self.settings.page_format, why_not_rolled_back=why)
-            delivered, attempts, error = deliver(url, body, attempts=3, backoff_s=0.5, timeout_s=5.0)
+        delivered, attempts, error = self._tell_pager(lambda team: slo_page(
+            model, version, found, team=team, page_format=self.settings.page_format, why_not_rolled_back=why), model)
         append_event(actor=WATCHER, action="slo_paged", model=model, version=version,
                      reason="stable version breached its service levels: " + "; ".join(found),
                      details={"not_rolled_back": why, "target": url, "delivered": delivered, "attempts": attempts,
