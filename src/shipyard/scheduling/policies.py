@@ -235,8 +235,8 @@ def make_policy(name: str, *, workload: Workload | None = None, seed: int = 0) -
             raise UsageError(f"policy {name} needs the workload's task shapes",
                              hint="pass workload=Workload.of(tasks) with the tasks the cluster serves")
         return Fgd(workload) if name == "fgd" else FgdPack(workload)
-    simple = {"random": lambda: RandomFit(seed), "least-allocated": LeastAllocated, "best-fit": BestFit, "dot-product": DotProduct,
-              "gpu-packing": GpuPacking, "gpu-clustering": GpuClustering}
+    simple = {"random": lambda: RandomFit(seed), "least-allocated": LeastAllocated, "best-fit": BestFit,
+              "dot-product": DotProduct, "gpu-packing": GpuPacking, "gpu-clustering": GpuClustering}
     if name not in simple:
         raise UsageError(f"no scheduling policy named {name!r}", hint=f"one of {', '.join(POLICIES)}")
     return simple[name]()
