@@ -38,6 +38,16 @@ def test_best_fit_takes_the_node_left_with_least_and_dot_product_the_most_aligne
     assert chosen("dot-product", WHOLE, cluster) == ("n0", (0,))
 
 
+def test_least_allocated_spreads_to_the_node_left_with_the_most_free_cpu_and_memory():
+    cluster = nodes([1000] * 2, [1000] * 2, [1000] * 2)
+    cluster.observe(0, cpu_milli=8000)
+    cluster.observe(1, memory_mib=32768)
+    assert chosen("least-allocated", WHOLE, cluster) == ("n2", (0,))
+    assert chosen("best-fit", WHOLE, cluster) == ("n0", (0,))
+    cluster.observe(2, cpu_milli=2000)
+    assert chosen("least-allocated", WHOLE, cluster) == ("n1", (0,)), "half the memory free beats a quarter of the CPU"
+
+
 def test_gpu_packing_prefers_a_shared_gpu_then_a_busy_node_then_an_idle_one():
     busy_node = with_free(nodes([0] * 2, [0] * 2), [1000, 1000], [1000, 0])
     assert chosen("gpu-packing", SHARE, busy_node) == ("n1", (0,))

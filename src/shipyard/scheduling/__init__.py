@@ -2,7 +2,8 @@
 
 ``place(task, cluster, policy) -> Placement | Queued`` filters the nodes (capacity, GPU type,
 taints, spot) and takes the best by the policy's score; ``commit`` applies it. Quotas and
-priorities with preemption, a trace replay (``simulator``) and the kube-scheduler extender
+priorities with preemption, trace replays (``simulator``; in time with spot capacity, ``spot``; on an
+autoscaled pool billed by node-hours, ``autoscaled``) and the kube-scheduler extender
 (``extender``, served by ``extender_app``) are built on the same functions.
 """
 

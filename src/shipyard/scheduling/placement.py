@@ -26,11 +26,16 @@ class Queued:
     reason: str
 
 
-def place(task: Task, cluster: Cluster, policy: Policy, *, quotas: Quotas | None = None) -> Placement | Queued:
-    """Where the policy would put ``task`` now; changes nothing (``commit`` applies a placement)."""
+def place(task: Task, cluster: Cluster, policy: Policy, *, quotas: Quotas | None = None,
+          among: np.ndarray | None = None) -> Placement | Queued:
+    """Where the policy would put ``task`` now; changes nothing (``commit`` applies a placement).
+
+    ``among``, a boolean mask over the nodes, limits the choice to those nodes (the ones that are up, say).
+    """
     if quotas is not None and (reason := quotas.exceeded(task, cluster)):
         return Queued(reason)
-    nodes = np.flatnonzero(feasible(task, cluster))
+    mask = feasible(task, cluster)
+    nodes = np.flatnonzero(mask if among is None else mask & among)
     if not len(nodes):
         gpu_nodes = cluster.gpu_count > 0
         if task.num_gpu and (reason := none_big_enough(task.gpu_memory_mib, cluster.gpu_memory_mib[gpu_nodes])):

@@ -1,7 +1,8 @@
 """Scoring policies: given the nodes a task fits on, how good is each (higher is better).
 
 The baselines of the FGD paper — random, best-fit, dot-product (Tetris' alignment), GPU
-packing and GPU clustering — the fragmentation-aware ``fgd``, and ``fgd-pack``, which packs
+packing and GPU clustering — kube-scheduler's default spreading (``least-allocated``), the
+fragmentation-aware ``fgd``, and ``fgd-pack``, which packs
 among the nodes FGD finds (nearly) equally good and co-locates GPU tasks that end together.
 """
 
@@ -79,6 +80,18 @@ class BestFit(TightestGpu):
         left = (trial.cpu_free / _scale(cluster.cpu_capacity) + trial.memory_free / _scale(cluster.memory_capacity)
                 + trial.gpu_free.sum(axis=1) / (_scale(cluster.gpu_count) * GPU_MILLI))
         return -left
+
+
+class LeastAllocated(TightestGpu):
+    """kube-scheduler's default scoring (NodeResourcesFit, LeastAllocated): the node left with the most free
+    CPU and memory, each as a share of the node's capacity, equally weighted — it spreads tasks out."""
+
+    name = "least-allocated"
+
+    def scores(self, task, cluster, trial):
+        nodes = trial.nodes
+        return (trial.cpu_free / np.maximum(cluster.cpu_capacity[nodes], 1)
+                + trial.memory_free / np.maximum(cluster.memory_capacity[nodes], 1)) / 2
 
 
 class DotProduct(TightestGpu):
@@ -212,7 +225,7 @@ class FgdPack(Fgd):
         return np.where(near_best, 10.0 + secondary, -growth - 1e6)
 
 
-POLICIES = ("random", "best-fit", "dot-product", "gpu-packing", "gpu-clustering", "fgd", "fgd-pack")
+POLICIES = ("random", "least-allocated", "best-fit", "dot-product", "gpu-packing", "gpu-clustering", "fgd", "fgd-pack")
 """Every policy by name; ``fgd`` and ``fgd-pack`` need the workload's shape distribution."""
 
 
@@ -222,8 +235,8 @@ def make_policy(name: str, *, workload: Workload | None = None, seed: int = 0) -
             raise UsageError(f"policy {name} needs the workload's task shapes",
                              hint="pass workload=Workload.of(tasks) with the tasks the cluster serves")
         return Fgd(workload) if name == "fgd" else FgdPack(workload)
-    simple = {"random": lambda: RandomFit(seed), "best-fit": BestFit, "dot-product": DotProduct,
-              "gpu-packing": GpuPacking, "gpu-clustering": GpuClustering}
+    simple = {"random": lambda: RandomFit(seed), "least-allocated": LeastAllocated, "best-fit": BestFit,
+              "dot-product": DotProduct, "gpu-packing": GpuPacking, "gpu-clustering": GpuClustering}
     if name not in simple:
         raise UsageError(f"no scheduling policy named {name!r}", hint=f"one of {', '.join(POLICIES)}")
     return simple[name]()

@@ -247,14 +247,19 @@ def _pools(nodes: Sequence[Node], spot: SpotSettings | None) -> list[Cluster]:
     """[spot nodes, on-demand nodes] with spot; [all nodes] without. The last pool is always on-demand."""
     if spot is None:
         return [Cluster(dataclasses.replace(node, spot=False) for node in nodes)]
-    rng = np.random.default_rng(spot.seed)
-    count = round(spot.share * len(nodes))
-    if not 0 < count < len(nodes):
-        raise UsageError(f"a spot share of {spot.share} of {len(nodes)} nodes leaves no spot or no on-demand node",
-                         hint="replay more nodes, or a share nearer the middle")
-    chosen = set(rng.choice(len(nodes), size=count, replace=False).tolist())
+    chosen = spot_nodes(len(nodes), spot)
     return [Cluster(dataclasses.replace(node, spot=True) for i, node in enumerate(nodes) if i in chosen),
             Cluster(dataclasses.replace(node, spot=False) for i, node in enumerate(nodes) if i not in chosen)]
+
+
+def spot_nodes(count: int, spot: SpotSettings) -> set[int]:
+    """The indices of the nodes that are spot capacity: a seeded draw of ``spot.share`` of ``count`` nodes."""
+    rng = np.random.default_rng(spot.seed)
+    chosen = round(spot.share * count)
+    if not 0 < chosen < count:
+        raise UsageError(f"a spot share of {spot.share} of {count} nodes leaves no spot or no on-demand node",
+                         hint="replay more nodes, or a share nearer the middle")
+    return set(rng.choice(count, size=chosen, replace=False).tolist())
 
 
 def _available(cluster: Cluster, node: int, available: bool) -> None:

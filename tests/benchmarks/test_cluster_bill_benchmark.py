@@ -1,0 +1,50 @@
+import importlib.util
+from pathlib import Path
+
+import numpy as np
+
+from shipyard.scheduling.autoscaled import Autoscaler
+
+
+def _load_benchmark():
+    path = Path(__file__).resolve().parents[2] / "benchmarks" / "cluster_bill.py"
+    spec = importlib.util.spec_from_file_location("cluster_bill_benchmark", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+cluster_bill = _load_benchmark()
+
+
+def write_trace(folder, seed=0):
+    """A timed default task list on 40 nodes: mostly serving (LS), some BE and Burstable training."""
+    rng = np.random.default_rng(seed)
+    nodes = ["sn,cpu_milli,memory_mib,gpu,model"] + [f"node-{i},64000,262144,8,V100M16" for i in range(40)]
+    (folder / "openb_node_list_gpu_node.csv").write_text("\n".join(nodes) + "\n")
+    rows = ["name,cpu_milli,memory_mib,num_gpu,gpu_milli,gpu_spec,qos,pod_phase,creation_time,deletion_time,"
+            "scheduled_time"]
+    for i in range(300):
+        start, length = i * 300, int(rng.integers(600, 8 * 3600))
+        qos = ("LS", "LS", "BE", "Burstable")[i % 4]
+        rows.append(f"pod-{i},4000,8192,{int(rng.choice([1, 2]))},1000,,{qos},Running,"
+                    f"{start},{start + length},{start}")
+    (folder / "openb_pod_list_default.csv").write_text("\n".join(rows) + "\n")
+
+
+def test_the_benchmark_prints_packing_and_spot_side_by_side_with_the_kube_default(tmp_path):
+    write_trace(tmp_path)
+    results = cluster_bill.replay(tmp_path, cluster_bill.HERE / "spot_prices.toml", "best-fit", quick=True, seeds=2,
+                                  autoscaler=Autoscaler(provisioning_s=180, idle_s=600))
+    assert list(results) == list(cluster_bill.runs("best-fit")) and cluster_bill.BASELINE in results
+    assert all(len(bills) == 2 for bills in results.values())
+    spot_runs = [name for name in results if "spot" in name]
+    assert all(bill.preemptions > 0 or bill.spot_cost > 0 for name in spot_runs for bill in results[name])
+    assert all(bill.spot_cost == 0 for name in results if "spot" not in name for bill in results[name])
+    table = cluster_bill.table(results)
+    rows = table.splitlines()[2:]
+    assert len(rows) == len(results) and rows[0].startswith(f"| {cluster_bill.BASELINE} | ")
+    assert rows[0].split(" | ")[3] == "+0.0%"
+    assert any(row.startswith("| scenario: ") for row in rows), "the non-LS spot run is labelled a scenario"
+    for row, bills in zip(rows, results.values(), strict=True):
+        assert row.split(" | ")[1] == f"{np.mean([bill.cost for bill in bills]):,.0f}"

@@ -1,0 +1,143 @@
+"""The autoscaled replay on hand-made traces whose node bill is computable by hand."""
+
+import numpy as np
+import pytest
+
+from shipyard.errors import UsageError
+from shipyard.governance.prices import parse_prices
+from shipyard.scheduling.autoscaled import Autoscaler, simulate
+from shipyard.scheduling.model import Node, Task
+from shipyard.scheduling.policies import make_policy
+from shipyard.scheduling.spot import SpotSettings
+from shipyard.scheduling.trace import Arrival
+
+PRICES = parse_prices("spot_discount = 0.5\n[gpu]\ndefault = 1.0", source="test")
+"""A node costs 1 per GPU-hour, its cores and memory nothing; spot nodes half."""
+HOUR = 3600.0
+
+
+def pool(count=2, gpus=2):
+    return [Node(name=f"n{i}", cpu_milli=8000, memory_mib=32768, num_gpu=gpus, gpu_type="T4") for i in range(count)]
+
+
+def arrival(name, at, hours, gpus=1, qos="LS"):
+    return Arrival(task=Task(name=name, cpu_milli=1000, num_gpu=gpus, duration_s=hours * HOUR), at_s=at, qos=qos)
+
+
+def policy(name):
+    return lambda: make_policy(name)
+
+
+def test_packing_lets_a_node_go_where_spreading_keeps_two_up():
+    instant = Autoscaler(provisioning_s=0, idle_s=600)
+    arrivals = [arrival("a", 0, 1, gpus=2), arrival("b", 0, 1, gpus=2),
+                arrival("c", 3700, 2), arrival("d", 3700, 2)]
+    spread = simulate(arrivals, pool(), PRICES, policy("least-allocated"), autoscaler=instant)
+    packed = simulate(arrivals, pool(), PRICES, policy("best-fit"), autoscaler=instant)
+    # Both nodes come up for a and b; c and d arrive at 3,700 s, both nodes still up and empty.
+    # Spreading puts them on one node each: both stay up until 3,700 + 7,200 s and 10 minutes more.
+    assert spread.node_hours == pytest.approx(2 * 11500 / HOUR)
+    assert spread.cost == pytest.approx(2 * 2 * 11500 / HOUR)
+    # Packing puts both on n0: n1 is empty from 3,600 s and goes at 4,200 s.
+    assert packed.node_hours == pytest.approx((11500 + 4200) / HOUR)
+    assert packed.cost == pytest.approx(2 * (11500 + 4200) / HOUR)
+    assert spread.scale_ups == packed.scale_ups == 2 and spread.peak_nodes == packed.peak_nodes == 2
+    assert packed.gpu_hours_used == spread.gpu_hours_used == pytest.approx(2 * 2 + 2 * 2)
+    assert packed.gpu_utilization == pytest.approx(8 / (2 * (11500 + 4200) / HOUR))
+    assert packed.deadline_misses == spread.deadline_misses == 0 and packed.unfinished == 0
+
+
+def test_a_node_stays_up_for_the_idle_time_and_a_task_within_it_reuses_it():
+    scaler = Autoscaler(provisioning_s=0, idle_s=600)
+    within = simulate([arrival("a", 0, 1), arrival("b", 3900, 1)], pool(1), PRICES, policy("best-fit"),
+                      autoscaler=scaler)
+    assert within.scale_ups == 1 and within.node_hours == pytest.approx((3900 + 3600 + 600) / HOUR)
+    after = simulate([arrival("a", 0, 1), arrival("b", 4500, 1)], pool(1), PRICES, policy("best-fit"),
+                     autoscaler=scaler)
+    assert after.scale_ups == 2, "the node went down at 4,200 s and came up again for b"
+    assert after.node_hours == pytest.approx((4200 + 4200) / HOUR)
+    assert after.cost == pytest.approx(2 * 8400 / HOUR)
+
+
+def test_the_provisioning_delay_delays_the_start_and_a_task_fits_on_a_node_coming_up():
+    scaler = Autoscaler(provisioning_s=300, idle_s=600)
+    bill = simulate([arrival("a", 0, 1), arrival("b", 100, 1)], pool(2), PRICES, policy("best-fit"),
+                    autoscaler=scaler)
+    assert bill.scale_ups == 1, "b waited for the node already coming up instead of bringing up another"
+    assert sorted(bill.waiting_s) == [200, 300]
+    assert bill.makespan_s == 300 + HOUR
+    assert bill.node_hours == pytest.approx((300 + 3600 + 600) / HOUR), "billed from the decision to bring it up"
+
+
+def test_a_reclaim_loses_the_work_since_the_checkpoint_and_requeues_the_task():
+    settings = SpotSettings(share=0.5, preemption_rate=0.5, checkpoint_interval_s=1800, seed=12)
+    first, second = np.random.default_rng(settings.seed).exponential(3600 / settings.preemption_rate, 2)
+    hours = 6
+    saved = first // 1800 * 1800
+    remaining = hours * HOUR - saved
+    assert first < hours * HOUR < first + second and second > remaining, "this seed reclaims once"
+    batch = arrival("train", 0, hours, gpus=2, qos="BE")
+    bill = simulate([batch], pool(2), PRICES, policy("best-fit"), spot=settings,
+                    autoscaler=Autoscaler(provisioning_s=0, idle_s=600))
+    assert bill.preemptions == 1 and bill.scale_ups == 2
+    assert bill.lost_gpu_hours == pytest.approx(2 * (first - saved) / HOUR)
+    finished = first + remaining
+    assert bill.makespan_s == pytest.approx(finished)
+    assert bill.spot_node_hours == bill.node_hours == pytest.approx((finished + 600) / HOUR)
+    assert bill.cost == bill.spot_cost == pytest.approx(0.5 * 2 * (finished + 600) / HOUR)
+    assert 0 < first - saved < 1800 and bill.deadline_misses == 0, "under 30 minutes redone: within the allowance"
+
+
+def test_serving_never_goes_to_spot_and_waits_for_on_demand_room():
+    settings = SpotSettings(share=0.5, preemption_rate=0, tolerant_qos=("BE",))
+    arrivals = [arrival("s1", 0, 1, gpus=2), arrival("s2", 0, 1, gpus=2)]
+    bill = simulate(arrivals, pool(2), PRICES, policy("best-fit"), spot=settings,
+                    autoscaler=Autoscaler(provisioning_s=0, idle_s=0))
+    assert bill.spot_cost == 0 and bill.scale_ups == 1
+    assert bill.makespan_s == 2 * HOUR and sorted(bill.waiting_s) == [0, HOUR]
+    assert bill.deadline_misses == 1, "s2 finished an hour late: past 1.1 h + 30 minutes"
+
+
+def test_a_tolerant_task_takes_a_spot_node_before_bringing_up_on_demand():
+    settings = SpotSettings(share=0.5, preemption_rate=0)
+    bill = simulate([arrival("b", 0, 1, gpus=2, qos="BE")], pool(2), PRICES, policy("best-fit"), spot=settings,
+                    autoscaler=Autoscaler(provisioning_s=0, idle_s=0))
+    assert bill.cost == bill.spot_cost == pytest.approx(0.5 * 2)
+
+
+def test_a_task_that_fits_no_node_of_the_pool_never_finishes_and_misses_its_deadline():
+    bill = simulate([arrival("a", 0, 1), arrival("huge", 0, 1, gpus=8)], pool(2), PRICES, policy("best-fit"))
+    assert bill.unfinished == 1 and bill.deadline_misses == 1 and len(bill.waiting_s) == 1
+
+
+def test_the_random_expander_is_seeded():
+    arrivals = [arrival(f"t{i}", i * 600.0, 1 + i % 3) for i in range(30)]
+    nodes = pool(8) + [Node(name="big", cpu_milli=64000, memory_mib=65536, num_gpu=8, gpu_type="T4")]
+    runs = [simulate(arrivals, nodes, PRICES, policy("least-allocated"),
+                     make_expander=lambda seed=seed: make_policy("random", seed=seed)).cost for seed in (0, 0, 1, 2)]
+    assert runs[0] == runs[1] and len(set(runs)) > 1
+
+
+@pytest.mark.parametrize("settings, message", [
+    (dict(provisioning_s=-1), "the provisioning delay is -1 s"),
+    (dict(idle_s=-5), "the scale-down idle time is -5 s"),
+    (dict(idle_s=float("nan")), "the scale-down idle time is nan s"),
+])
+def test_bad_autoscaler_settings_are_refused_with_a_hint(settings, message):
+    with pytest.raises(UsageError, match=message) as caught:
+        Autoscaler(**settings)
+    assert caught.value.hint
+
+
+def test_an_empty_trace_or_pool_an_untimed_task_and_a_replacement_delay_are_refused():
+    with pytest.raises(UsageError, match="the trace has no tasks"):
+        simulate([], pool(), PRICES, policy("best-fit"))
+    with pytest.raises(UsageError, match="the node pool is empty"):
+        simulate([arrival("a", 0, 1)], [], PRICES, policy("best-fit"))
+    untimed = [Arrival(task=Task(name="u", cpu_milli=1), at_s=0.0, qos="BE")]
+    with pytest.raises(UsageError, match="task 'u' has no duration"):
+        simulate(untimed, pool(), PRICES, policy("best-fit"))
+    with pytest.raises(UsageError, match="a replacement delay of 300 s") as caught:
+        simulate([arrival("a", 0, 1)], pool(), PRICES, policy("best-fit"),
+                 spot=SpotSettings(share=0.5, replacement_s=300))
+    assert "provisioning delay" in caught.value.hint
