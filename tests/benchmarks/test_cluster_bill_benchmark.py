@@ -2,8 +2,7 @@ import importlib.util
 from pathlib import Path
 
 import numpy as np
-
-from shipyard.scheduling.autoscaled import Autoscaler
+import pytest
 
 
 def _load_benchmark():
@@ -32,19 +31,30 @@ def write_trace(folder, seed=0):
     (folder / "openb_pod_list_default.csv").write_text("\n".join(rows) + "\n")
 
 
-def test_the_benchmark_prints_packing_and_spot_side_by_side_with_the_kube_default(tmp_path):
+@pytest.mark.parametrize("consolidation", [False, True])
+def test_the_benchmark_prints_packing_and_spot_side_by_side_with_the_kube_default(tmp_path, consolidation):
     write_trace(tmp_path)
     results = cluster_bill.replay(tmp_path, cluster_bill.HERE / "spot_prices.toml", "best-fit", quick=True, seeds=2,
-                                  autoscaler=Autoscaler(provisioning_s=180, idle_s=600))
-    assert list(results) == list(cluster_bill.runs("best-fit")) and cluster_bill.BASELINE in results
+                                  consolidation=consolidation)
+    assert list(results) == list(cluster_bill.runs("best-fit", consolidation)) and cluster_bill.BASELINE in results
     assert all(len(bills) == 2 for bills in results.values())
     spot_runs = [name for name in results if "spot" in name]
     assert all(bill.preemptions > 0 or bill.spot_cost > 0 for name in spot_runs for bill in results[name])
     assert all(bill.spot_cost == 0 for name in results if "spot" not in name for bill in results[name])
-    table = cluster_bill.table(results)
+    compacted = [bill.compacted_tasks for name in results if "compaction" in name for bill in results[name]]
+    assert all(count == 0 for name in results if "compaction" not in name for count in
+               (bill.compacted_tasks for bill in results[name]))
+    if consolidation:
+        assert len(compacted) == 3 * 2
+        assert sum(bill.drained_nodes for bills in results.values() for bill in bills) > 0
+    else:
+        assert not compacted
+        assert all(bill.drained_nodes == bill.moved_tasks == 0 for bills in results.values() for bill in bills)
+    table = cluster_bill.table(results, consolidation)
     rows = table.splitlines()[2:]
     assert len(rows) == len(results) and rows[0].startswith(f"| {cluster_bill.BASELINE} | ")
     assert rows[0].split(" | ")[3] == "+0.0%"
     assert any(row.startswith("| scenario: ") for row in rows), "the non-LS spot run is labelled a scenario"
+    assert all(row.count(" | ") == (13 if consolidation else 9) for row in rows)
     for row, bills in zip(rows, results.values(), strict=True):
         assert row.split(" | ")[1] == f"{np.mean([bill.cost for bill in bills]):,.0f}"

@@ -6,6 +6,7 @@ import pytest
 from shipyard.errors import UsageError
 from shipyard.governance.prices import parse_prices
 from shipyard.scheduling.autoscaled import Autoscaler, simulate
+from shipyard.scheduling.consolidation import Compaction, Movability, ScaleDown
 from shipyard.scheduling.model import Node, Task
 from shipyard.scheduling.policies import make_policy
 from shipyard.scheduling.spot import SpotSettings
@@ -141,3 +142,82 @@ def test_an_empty_trace_or_pool_an_untimed_task_and_a_replacement_delay_are_refu
         simulate([arrival("a", 0, 1)], pool(), PRICES, policy("best-fit"),
                  spot=SpotSettings(share=0.5, replacement_s=300))
     assert "provisioning delay" in caught.value.hint
+
+
+def draining_trace(qos="LS"):
+    """On 4-GPU nodes: n0 holds b (2 GPUs, 1 h) and c (1 GPU, 5 h); a (3 GPUs, 5 h) brings up n1.
+
+    When b ends at 1 h, n0 is a quarter used, under the threshold, and c fits in n1's free GPU.
+    """
+    return [arrival("b", 0, 1, gpus=2), arrival("c", 0, 5, qos=qos), arrival("a", 0, 5, gpus=3)]
+
+
+CA = Autoscaler(provisioning_s=0, idle_s=600, scale_down=ScaleDown())
+
+
+def test_the_autoscaler_drains_a_node_under_half_used_and_a_serving_replica_restarts_losing_nothing():
+    without = simulate(draining_trace(), pool(2, gpus=4), PRICES, policy("best-fit"),
+                       autoscaler=Autoscaler(provisioning_s=0, idle_s=600))
+    assert without.cost == pytest.approx(4 * (18600 + 18600) / HOUR) and without.moved_tasks == 0
+    drained = simulate(draining_trace(), pool(2, gpus=4), PRICES, policy("best-fit"), autoscaler=CA)
+    # n0 is under half used from 3,600 s; 10 minutes later c moves to n1 and n0 goes down.
+    assert drained.node_hours == pytest.approx((4200 + 18600) / HOUR)
+    assert drained.cost == pytest.approx(4 * (4200 + 18600) / HOUR)
+    assert drained.drained_nodes == 1 and drained.moved_tasks == drained.serving_restarts == 1
+    assert drained.compacted_tasks == 0 and drained.lost_gpu_hours == drained.moved_lost_gpu_hours == 0
+    assert drained.makespan_s == 5 * HOUR and drained.deadline_misses == 0
+    assert drained.gpu_hours_used == pytest.approx(2 + 5 + 15)
+
+
+def test_a_moved_checkpointing_task_redoes_the_work_since_its_last_checkpoint():
+    bill = simulate(draining_trace(qos="BE"), pool(2, gpus=4), PRICES, policy("best-fit"), autoscaler=CA,
+                    movability=Movability(checkpoint_interval_s=1800))
+    # c ran 4,200 s and kept the 3,600 s of its last checkpoint: 600 s redone, it ends at 4,200 + 14,400 s.
+    assert bill.moved_tasks == 1 and bill.serving_restarts == 0
+    assert bill.moved_lost_gpu_hours == bill.lost_gpu_hours == pytest.approx(600 / HOUR)
+    assert bill.makespan_s == 18600
+    assert bill.cost == pytest.approx(4 * (4200 + 19200) / HOUR)
+    assert bill.gpu_hours_used == pytest.approx(2 + 5 + 600 / HOUR + 15)
+
+
+def test_a_node_running_a_task_that_may_not_move_is_not_drained():
+    bill = simulate(draining_trace(qos="Burstable"), pool(2, gpus=4), PRICES, policy("best-fit"), autoscaler=CA)
+    assert bill.drained_nodes == bill.moved_tasks == 0
+    assert bill.cost == pytest.approx(4 * (18600 + 18600) / HOUR)
+
+
+def test_a_drain_that_does_not_fit_changes_nothing_and_is_tried_again_until_it_fits():
+    # n0: b (2 GPUs, 1 h), c1 and c2 (1 GPU, 5 h each); n1: a (2 GPUs, 5 h) and d (1 GPU, 1.5 h).
+    arrivals = [arrival("b", 0, 1, gpus=2), arrival("c1", 0, 5), arrival("c2", 0, 5),
+                arrival("a", 0, 5, gpus=2), arrival("d", 0, 1.5)]
+    scaler = Autoscaler(provisioning_s=0, idle_s=600, scale_down=ScaleDown(utilization_threshold=0.75))
+    bill = simulate(arrivals, pool(2, gpus=4), PRICES, policy("best-fit"), autoscaler=scaler)
+    # From 3,600 s n0 is half used; at 4,200 and 4,800 s c1 fits in n1's one free GPU but c2 does not,
+    # so neither moves; at 5,400 s d has ended and both go.
+    assert bill.drained_nodes == 1 and bill.moved_tasks == 2
+    assert bill.cost == pytest.approx(4 * (5400 + 18600) / HOUR)
+    assert bill.makespan_s == 5 * HOUR and bill.unfinished == 0
+    assert bill.gpu_hours_used == pytest.approx(2 + 5 + 5 + 10 + 1.5)
+
+
+def compaction_trace():
+    """n0 holds b (2 GPUs, 1 h) and c (1 GPU, 5 h); n1 holds a (2 GPUs, 5 h), half used."""
+    return [arrival("b", 0, 1, gpus=2), arrival("c", 0, 5), arrival("a", 0, 5, gpus=2)]
+
+
+def test_compaction_empties_a_light_node_onto_one_at_the_threshold_and_the_empty_node_goes():
+    scaler = Autoscaler(provisioning_s=0, idle_s=600)
+    bill = simulate(compaction_trace(), pool(2, gpus=4), PRICES, policy("best-fit"), autoscaler=scaler,
+                    compaction=Compaction(utilization_threshold=0.5, interval_s=600))
+    # The pass at 3,600 s (after b ended) finds n0 a quarter used and n1 half: c moves, n0 is empty 10 minutes.
+    assert bill.compacted_tasks == bill.moved_tasks == bill.serving_restarts == 1 and bill.drained_nodes == 0
+    assert bill.cost == pytest.approx(4 * (4200 + 18600) / HOUR)
+    assert bill.makespan_s == 5 * HOUR and bill.deadline_misses == 0
+
+
+def test_compaction_moves_nothing_onto_nodes_under_the_threshold():
+    scaler = Autoscaler(provisioning_s=0, idle_s=600)
+    bill = simulate(compaction_trace(), pool(2, gpus=4), PRICES, policy("best-fit"), autoscaler=scaler,
+                    compaction=Compaction(utilization_threshold=0.75, interval_s=600))
+    assert bill.moved_tasks == 0
+    assert bill.cost == pytest.approx(4 * (18600 + 18600) / HOUR)

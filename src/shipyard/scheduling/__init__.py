@@ -3,7 +3,8 @@
 ``place(task, cluster, policy) -> Placement | Queued`` filters the nodes (capacity, GPU type,
 taints, spot) and takes the best by the policy's score; ``commit`` applies it. Quotas and
 priorities with preemption, trace replays (``simulator``; in time with spot capacity, ``spot``; on an
-autoscaled pool billed by node-hours, ``autoscaled``) and the kube-scheduler extender
+autoscaled pool billed by node-hours, ``autoscaled``, with the autoscaler's drains and a
+descheduler's compaction, ``consolidation``) and the kube-scheduler extender
 (``extender``, served by ``extender_app``) are built on the same functions.
 """
 

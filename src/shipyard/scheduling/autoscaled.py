@@ -8,8 +8,16 @@ node being brought up that will have room (it starts when the node is ready — 
 autoscaler counts its upcoming nodes); failing that, a down node that fits is brought up for it
 (the expander policy chooses which, scoring the down nodes as if they were up) and the task waits
 ``provisioning_s`` for it. A node that stays empty for ``idle_s`` is scaled down (the cluster
-autoscaler's scale-down-unneeded-time, 10 minutes by default; nodes with tasks are never drained).
-A task that fits no node of the pool at all waits until one is free.
+autoscaler's scale-down-unneeded-time, 10 minutes by default). A task that fits no node of the pool
+at all waits until one is free.
+
+With ``Autoscaler.scale_down``, a node with tasks whose requested share stays below the threshold
+for ``idle_s`` is also drained when every task on it fits on the other up, ready nodes (placed by
+the same policy, tried in order of GPU demand, largest first); when they do not fit, it is checked
+again every ``idle_s`` while it stays below. With ``compaction``, every ``interval_s`` the nodes under
+its threshold are emptied, least used first, onto the up nodes at or above it, each node only when
+all its tasks fit there. What a move costs a task, and which tasks may not move, is
+``movability`` (``shipyard.scheduling.consolidation``).
 
 With spot, a seeded share of the pool is spot capacity. Tasks of a spot-tolerant QoS class prefer
 spot nodes (an up spot node, then an up on-demand one, then the same order among nodes coming up,
@@ -33,7 +41,9 @@ import numpy as np
 from shipyard.errors import UsageError
 from shipyard.governance.prices import PriceList
 from shipyard.scheduling.cluster import Cluster
+from shipyard.scheduling.consolidation import Compaction, Movability, ScaleDown, requested_share
 from shipyard.scheduling.deadlines import Deadline
+from shipyard.scheduling.filters import feasible
 from shipyard.scheduling.model import GPU_MILLI, Node, Task
 from shipyard.scheduling.placement import Placement, commit, place
 from shipyard.scheduling.policies import Policy
@@ -41,7 +51,7 @@ from shipyard.scheduling.spot import SpotSettings, spot_nodes
 from shipyard.scheduling.trace import Arrival
 
 MIB = 1024 ** 2
-_ARRIVE, _FINISH, _IDLE, _RECLAIM = 0, 1, 2, 3
+_ARRIVE, _FINISH, _IDLE, _RECLAIM, _UNNEEDED, _COMPACT = 0, 1, 2, 3, 4, 5
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -50,7 +60,10 @@ class Autoscaler:
     """From deciding to bring a node up to it taking tasks: a cloud GPU node typically needs 2–5 minutes
     (instance start, GPU driver, kubelet registration); it is billed from the decision."""
     idle_s: float = 600.0
-    """How long a node stays up empty before it is scaled down (cluster-autoscaler's default, 10 minutes)."""
+    """How long a node stays up empty, or under ``scale_down``'s threshold, before it is scaled down
+    (cluster-autoscaler's scale-down-unneeded-time, 10 minutes by default)."""
+    scale_down: ScaleDown | None = None
+    """Drain lightly used nodes too, as cluster-autoscaler does by default; None: only empty nodes go."""
 
     def __post_init__(self):
         if not self.provisioning_s >= 0:
@@ -80,6 +93,17 @@ class Bill:
     """Tasks that finished after they were due, or never did."""
     preemptions: int
     lost_gpu_hours: float
+    """GPU-hours of work redone after reclaims and moves."""
+    drained_nodes: int
+    """Nodes scaled down by the utilization rule, their tasks moved."""
+    moved_tasks: int
+    """Task moves, by drains and compaction."""
+    serving_restarts: int
+    """Of ``moved_tasks``, the serving replicas restarted elsewhere."""
+    compacted_tasks: int
+    """Of ``moved_tasks``, those evicted by compaction."""
+    moved_lost_gpu_hours: float
+    """Of ``lost_gpu_hours``, the work checkpointing tasks redid after a move."""
     unfinished: int
     makespan_s: float
 
@@ -105,6 +129,7 @@ class _Job:
 def simulate(arrivals: Sequence[Arrival], nodes: Sequence[Node], prices: PriceList,
              make_policy: Callable[[], Policy], *, make_expander: Callable[[], Policy] | None = None,
              spot: SpotSettings | None = None, autoscaler: Autoscaler = Autoscaler(),
+             compaction: Compaction | None = None, movability: Movability = Movability(),
              deadline: Deadline = Deadline()) -> Bill:
     """Replay ``arrivals`` on a pool of at most ``nodes``, brought up and down as tasks need (see the module).
 
@@ -126,12 +151,18 @@ def simulate(arrivals: Sequence[Arrival], nodes: Sequence[Node], prices: PriceLi
     """Counts each node's ups and downs: a reclaim or idle check drawn for an earlier up interval is stale."""
     changes = np.zeros(len(cluster), dtype=np.int64)
     on_node: list[set[_Job]] = [set() for _ in cluster.nodes]
+    pinned = np.zeros(len(cluster), dtype=np.int64)
+    """Tasks on each node that may not be moved."""
+    below_since = np.full(len(cluster), np.nan)
+    """Since when each up node with tasks has been under the scale-down threshold (NaN: it is not)."""
+    scale_down = autoscaler.scale_down
     tolerant_qos = spot.tolerant_qos if spot else ()
     rng = np.random.default_rng(spot.seed if spot else 0)
     events: list[tuple[float, int, int, object]] = []
     sequence = itertools.count()
-    totals = dict(cost=0.0, spot_cost=0.0, hours=0.0, spot_hours=0.0, gpu_up=0.0, gpu_used=0.0, lost=0.0)
-    counts = dict(scale_ups=0, peak=0, preemptions=0)
+    totals = dict(cost=0.0, spot_cost=0.0, hours=0.0, spot_hours=0.0, gpu_up=0.0, gpu_used=0.0, lost=0.0,
+                  moved_lost=0.0)
+    counts = dict(scale_ups=0, peak=0, preemptions=0, drained=0, moved=0, restarts=0, compacted=0)
 
     def push(at: float, kind: int, payload: object) -> None:
         heapq.heappush(events, (at, next(sequence), kind, payload))
@@ -144,6 +175,8 @@ def simulate(arrivals: Sequence[Arrival], nodes: Sequence[Node], prices: PriceLi
                          queued_at=arrival.at_s))
     for job in jobs:
         push(job.arrival.at_s, _ARRIVE, job)
+    if compaction is not None:
+        push(min(job.arrival.at_s for job in jobs) + compaction.interval_s, _COMPACT, None)
     waiting: deque[_Job] = deque()
 
     def bring_up(node: int, now: float) -> None:
@@ -164,19 +197,38 @@ def simulate(arrivals: Sequence[Arrival], nodes: Sequence[Node], prices: PriceLi
             totals["spot_hours"] += hours
         up[node] = False
         epoch[node] += 1
+        below_since[node] = np.nan
 
-    def run_on(job: _Job, decision: Placement, now: float) -> None:
+    def review(node: int, now: float) -> None:
+        """Start or stop the node's time under the scale-down threshold."""
+        if scale_down is None:
+            return
+        if (up[node] and on_node[node] and not pinned[node]
+                and requested_share(cluster, np.array([node]))[0] < scale_down.utilization_threshold):
+            if np.isnan(below_since[node]):
+                below_since[node] = now
+                push(now + autoscaler.idle_s, _UNNEEDED, (node, epoch[node], now))
+        else:
+            below_since[node] = np.nan
+
+    def run_on(job: _Job, decision: Placement, now: float, *, committed: bool = False) -> None:
         node = decision.node_index
-        commit(job.task, cluster, decision)
+        if not committed:
+            commit(job.task, cluster, decision)
         job.node, job.token = node, job.token + 1
         job.started_at = max(now, ready_at[node])
         job.waited_s += job.started_at - job.queued_at
         on_node[node].add(job)
+        pinned[node] += not movability.movable(job.arrival.qos)
         changes[node] += 1
         push(job.started_at + job.remaining_s, _FINISH, (job, job.token))
+        review(node, now)
+
+    def pools_of(job: _Job) -> list[np.ndarray]:
+        return [is_spot, ~is_spot] if job.tolerant else [~is_spot]
 
     def start(job: _Job, now: float) -> bool:
-        pools = [is_spot, ~is_spot] if job.tolerant else [~is_spot]
+        pools = pools_of(job)
         ready = up & (ready_at <= now)
         for state in (ready, up & ~ready):
             for pool in pools:
@@ -198,9 +250,53 @@ def simulate(arrivals: Sequence[Arrival], nodes: Sequence[Node], prices: PriceLi
         cluster.release(job.task.name)
         node = job.node
         on_node[node].discard(job)
+        pinned[node] -= not movability.movable(job.arrival.qos)
         job.node = -1
         if not on_node[node]:
             push(now + autoscaler.idle_s, _IDLE, (node, epoch[node], changes[node]))
+        review(node, now)
+
+    def move_all(node: int, targets: np.ndarray, now: float, *, compacting: bool) -> bool:
+        """Move every task off ``node`` onto ``targets`` if they all fit there; else change nothing."""
+        movers = sorted(on_node[node], key=lambda j: (-j.task.gpu_demand_milli, j.arrival.at_s, j.task.name))
+        if any(not (feasible(job.task, cluster) & targets).any() for job in movers):
+            return False
+        released = [cluster.release(job.task.name) for job in movers]
+        placed: list[tuple[_Job, Placement]] = []
+        for job in movers:
+            decision = next((d for pool in pools_of(job)
+                             if isinstance(d := place(job.task, cluster, policy, among=targets & pool), Placement)),
+                            None)
+            if decision is None:
+                for moved, _ in placed:
+                    cluster.release(moved.task.name)
+                for allocation in released:
+                    if allocation.ends_at is not None:
+                        cluster.now = allocation.ends_at - allocation.task.duration_s
+                    cluster.allocate(allocation.task, node, allocation.gpus)
+                cluster.now = now
+                return False
+            commit(job.task, cluster, decision)
+            placed.append((job, decision))
+        for job, decision in placed:
+            ran = max(0.0, now - job.started_at)
+            saved = movability.saved_s(job.arrival.qos, ran)
+            demand = job.task.gpu_demand_milli / GPU_MILLI
+            totals["gpu_used"] += demand * ran / 3600
+            totals["lost"] += demand * (ran - saved) / 3600
+            totals["moved_lost"] += demand * (ran - saved) / 3600
+            on_node[node].discard(job)
+            job.remaining_s -= saved
+            job.queued_at = now
+            counts["moved"] += 1
+            counts["restarts"] += job.arrival.qos in movability.serving_qos
+            counts["compacted"] += compacting
+            run_on(job, decision, now, committed=True)
+        changes[node] += 1
+        if compacting:
+            push(now + autoscaler.idle_s, _IDLE, (node, epoch[node], changes[node]))
+        review(node, now)
+        return True
 
     def retry_waiting(now: float) -> None:
         for _ in range(len(waiting)):
@@ -228,6 +324,29 @@ def simulate(arrivals: Sequence[Arrival], nodes: Sequence[Node], prices: PriceLi
             if up[node] and epoch[node] == node_epoch and changes[node] == node_changes and not on_node[node]:
                 take_down(node, now)
                 retry_waiting(now)
+        elif kind == _UNNEEDED:
+            node, node_epoch, since = payload
+            if not up[node] or epoch[node] != node_epoch or below_since[node] != since:
+                continue
+            if ready_at[node] <= now and move_all(node, up & (ready_at <= now) & (np.arange(len(cluster)) != node),
+                                                  now, compacting=False):
+                counts["drained"] += 1
+                take_down(node, now)
+            else:
+                push(now + autoscaler.idle_s, _UNNEEDED, payload)
+        elif kind == _COMPACT:
+            ready_up = np.flatnonzero(up & (ready_at <= now))
+            share = requested_share(cluster, ready_up)
+            above = np.zeros(len(cluster), dtype=bool)
+            above[ready_up[share >= compaction.utilization_threshold]] = True
+            for at in np.argsort(share, kind="stable"):
+                node = int(ready_up[at])
+                if share[at] >= compaction.utilization_threshold:
+                    break
+                if on_node[node] and not pinned[node]:
+                    move_all(node, above, now, compacting=True)
+            if events:
+                push(now + compaction.interval_s, _COMPACT, None)
         else:
             node, node_epoch = payload
             if not up[node] or epoch[node] != node_epoch:
@@ -273,5 +392,7 @@ def _bill(jobs: list[_Job], deadline: Deadline, totals: dict[str, float], counts
                 gpu_hours_used=totals["gpu_used"], scale_ups=counts["scale_ups"], peak_nodes=counts["peak"],
                 waiting_s=np.array([job.waited_s for job in jobs if not np.isnan(job.finished_at)]),
                 deadline_misses=deadline.misses(arrival, duration, finished), preemptions=counts["preemptions"],
-                lost_gpu_hours=totals["lost"], unfinished=int((~done).sum()),
+                lost_gpu_hours=totals["lost"], drained_nodes=counts["drained"], moved_tasks=counts["moved"],
+                serving_restarts=counts["restarts"], compacted_tasks=counts["compacted"],
+                moved_lost_gpu_hours=totals["moved_lost"], unfinished=int((~done).sum()),
                 makespan_s=float(finished[done].max() - arrival.min()) if done.any() else 0.0)
