@@ -1,6 +1,7 @@
 """The whole GPU bill on Alibaba's openb trace: provisioned node-hours under an autoscaler, packing and spot.
 
-    python benchmarks/cluster_bill.py [--data DIR] [--prices FILE] [--packing NAME] [--seeds N] [--quick] [--out FILE]
+    python benchmarks/cluster_bill.py [--data DIR] [--prices FILE] [--packing NAME] [--seeds N] [--quick]
+                                      [--without-consolidation] [--out FILE]
 
 The default task list replays in time on an autoscaled pool of at most the trace's 1,213 GPU nodes
 (``shipyard.scheduling.autoscaled``): nodes start down, one is brought up when a task fits no up
@@ -10,12 +11,21 @@ cluster autoscaler picks which down node to bring up with its default expander, 
 so that the runs differ only in the scheduler's scoring and in spot; each run is repeated with
 ``--seeds`` seeds of that draw (and of the spot reclaims) and the figures are their mean.
 
+Consolidation (``shipyard.scheduling.consolidation``), on unless ``--without-consolidation``: in every
+run the autoscaler also drains nodes under half used for 10 minutes whose tasks fit elsewhere
+(cluster-autoscaler's default), and the packing runs add a descheduler-style compaction every 10
+minutes. A moved ``LS`` serving replica restarts and loses nothing; a moved checkpointing task
+(``BE``; every non-``LS`` task in the scenario) redoes the work since its last 30-minute checkpoint;
+the other tasks (training that does not checkpoint) are not moved, and their nodes are not drained.
+
 Side by side: kube-scheduler's default spreading (least-allocated) all on-demand — the baseline —;
-the packing policy all on-demand; packing with the ``BE`` tasks spot-tolerant; and, labelled as a
-scenario, packing with every non-``LS`` task spot-tolerant (as if the Burstable and Guaranteed
-training jobs checkpointed too). Each with total cost, change against the baseline, node-hours, GPU
-utilization of the up nodes, deadline misses (``shipyard.scheduling.deadlines``), waiting mean / p95
-and reclaims. ``--quick`` replays a quarter of the nodes and the first 2,000 tasks: proves the harness.
+the packing policy all on-demand (with consolidation: without and with compaction); packing with
+the ``BE`` tasks spot-tolerant; and, labelled as a scenario, packing with every non-``LS`` task
+spot-tolerant (as if the Burstable and Guaranteed training jobs checkpointed too). Each with total
+cost, change against the baseline, node-hours, GPU utilization of the up nodes, deadline misses
+(``shipyard.scheduling.deadlines``), waiting mean / p95, reclaims, and with consolidation the
+drained nodes, task moves (of them by compaction), serving restarts and the GPU-hours moves made
+checkpointing tasks redo. ``--quick`` replays a quarter of the nodes and the first 2,000 tasks: proves the harness.
 """
 
 from __future__ import annotations
@@ -35,6 +45,7 @@ sys.path.insert(0, str(HERE.parent / "src"))
 from shipyard.errors import ShipyardError  # noqa: E402
 from shipyard.governance.prices import parse_prices  # noqa: E402
 from shipyard.scheduling.autoscaled import Autoscaler, Bill, simulate  # noqa: E402
+from shipyard.scheduling.consolidation import Compaction, Movability, ScaleDown  # noqa: E402
 from shipyard.scheduling.deadlines import Deadline  # noqa: E402
 from shipyard.scheduling.fragmentation import Workload  # noqa: E402
 from shipyard.scheduling.policies import make_policy  # noqa: E402
@@ -50,18 +61,25 @@ NON_LS = ("BE", "Burstable", "Guaranteed")
 class Run(NamedTuple):
     policy: str
     tolerant_qos: tuple[str, ...] = ()
+    compaction: bool = False
 
 
-def runs(packing: str) -> dict[str, Run]:
+def runs(packing: str, consolidation: bool = True) -> dict[str, Run]:
+    if not consolidation:
+        return {BASELINE: Run("least-allocated"),
+                f"packing ({packing}), all on-demand": Run(packing),
+                f"packing ({packing}) + spot for BE": Run(packing, ("BE",)),
+                f"scenario: packing ({packing}) + spot for all non-LS": Run(packing, NON_LS)}
     return {BASELINE: Run("least-allocated"),
             f"packing ({packing}), all on-demand": Run(packing),
-            f"packing ({packing}) + spot for BE": Run(packing, ("BE",)),
-            f"scenario: packing ({packing}) + spot for all non-LS": Run(packing, NON_LS)}
+            f"packing ({packing}) + compaction, all on-demand": Run(packing, compaction=True),
+            f"packing ({packing}) + compaction + spot for BE": Run(packing, ("BE",), compaction=True),
+            f"scenario: packing ({packing}) + compaction + spot for all non-LS": Run(packing, NON_LS, compaction=True)}
 
 
-def replay(data: Path, prices_file: Path, packing: str, quick: bool, seeds: int,
-           autoscaler: Autoscaler = Autoscaler(), deadline: Deadline = Deadline()) -> dict[str, list[Bill]]:
-    """Every run of ``runs(packing)``, once per seed."""
+def replay(data: Path, prices_file: Path, packing: str, quick: bool, seeds: int, consolidation: bool = True,
+           deadline: Deadline = Deadline()) -> dict[str, list[Bill]]:
+    """Every run of ``runs(packing, consolidation)``, once per seed."""
     nodes = load_nodes(data / "openb_node_list_gpu_node.csv")
     arrivals = load_arrivals(data / "openb_pod_list_default.csv")
     if quick:
@@ -69,25 +87,35 @@ def replay(data: Path, prices_file: Path, packing: str, quick: bool, seeds: int,
     prices = parse_prices(prices_file.read_text(), source=str(prices_file))
     workload = Workload.of([a.task for a in arrivals])
     make_policy(packing, workload=workload)
+    autoscaler = Autoscaler(scale_down=ScaleDown() if consolidation else None)
     results: dict[str, list[Bill]] = {}
-    for name, run in runs(packing).items():
+    for name, run in runs(packing, consolidation).items():
         started = time.perf_counter()
+        movability = Movability(checkpointing_qos=run.tolerant_qos or ("BE",),
+                                checkpoint_interval_s=SPOT.checkpoint_interval_s)
         results[name] = [
             simulate(arrivals, nodes, prices, lambda: make_policy(run.policy, workload=workload),
                      make_expander=lambda: make_policy("random", seed=seed),
                      spot=dataclasses.replace(SPOT, tolerant_qos=run.tolerant_qos, seed=seed)
                      if run.tolerant_qos else None,
-                     autoscaler=autoscaler, deadline=deadline)
+                     autoscaler=autoscaler, compaction=Compaction() if run.compaction else None,
+                     movability=movability, deadline=deadline)
             for seed in range(seeds)]
         print(f"  {name:56} ({time.perf_counter() - started:.0f} s)", file=sys.stderr, flush=True)
     return results
 
 
-def table(results: dict[str, list[Bill]]) -> str:
+def table(results: dict[str, list[Bill]], consolidation: bool = True) -> str:
     base = np.mean([bill.cost for bill in results[BASELINE]])
     lines = ["| run | total cost (mean) | min – max over seeds | vs baseline | node-hours | GPU utilization | "
-             "spot share of cost | deadline misses | waiting mean / p95 (s) | reclaims |",
-             "|---|---|---|---|---|---|---|---|---|---|"]
+             "spot share of cost | deadline misses | waiting mean / p95 (s) | reclaims |"
+             + (" drained nodes | moves (by compaction) | serving restarts | GPU-h redone after moves |"
+                if consolidation else ""),
+             "|---|---|---|---|---|---|---|---|---|---|" + ("---|---|---|---|" if consolidation else "")]
+
+    def mean(field: str) -> float:
+        return float(np.mean([getattr(bill, field) for bill in bills]))
+
     for name, bills in results.items():
         costs = np.array([bill.cost for bill in bills])
         waiting = np.concatenate([bill.waiting_s for bill in bills])
@@ -98,7 +126,9 @@ def table(results: dict[str, list[Bill]]) -> str:
             f"{np.mean([bill.gpu_utilization for bill in bills]):.1%} | "
             f"{np.mean([bill.spot_cost / bill.cost for bill in bills]):.1%} | {misses:g} | "
             f"{waiting.mean():,.0f} / {np.percentile(waiting, 95):,.0f} | "
-            f"{np.mean([bill.preemptions for bill in bills]):g} |")
+            f"{np.mean([bill.preemptions for bill in bills]):g} |"
+            + (f" {mean('drained_nodes'):g} | {mean('moved_tasks'):g} ({mean('compacted_tasks'):g}) | "
+               f"{mean('serving_restarts'):g} | {mean('moved_lost_gpu_hours'):.1f} |" if consolidation else ""))
     return "\n".join(lines)
 
 
@@ -109,6 +139,8 @@ def main() -> None:
     parser.add_argument("--packing", default="fgd-pack", help="the packing policy compared with the baseline")
     parser.add_argument("--seeds", type=int, default=5, help="seeds of the autoscaler's random expander per run")
     parser.add_argument("--quick", action="store_true", help="a quarter of the nodes, 2,000 tasks")
+    parser.add_argument("--without-consolidation", action="store_true",
+                        help="scale down only empty nodes and compact nothing")
     parser.add_argument("--out", type=Path, help="also write the table as Markdown here")
     args = parser.parse_args()
     if not (args.data / "openb_node_list_gpu_node.csv").exists():
@@ -116,7 +148,9 @@ def main() -> None:
     if args.seeds < 1:
         sys.exit(f"--seeds is {args.seeds}: give 1 or more")
     try:
-        text = table(replay(args.data, args.prices, args.packing, args.quick, args.seeds)) + "\n"
+        consolidation = not args.without_consolidation
+        text = table(replay(args.data, args.prices, args.packing, args.quick, args.seeds, consolidation),
+                     consolidation) + "\n"
     except ShipyardError as exc:
         sys.exit(exc.render())
     print(text)
