@@ -142,7 +142,7 @@ def test_a_run_is_authorized_up_front_for_every_operation_its_spec_does(tmp_path
 
 CACHED_RUN_MUST_NOT_IMPORT = ("mlflow", "sklearn", "pandas", "numpy", "pyarrow", "skops", "optuna", "fastapi",
                               "starlette", "uvicorn", "alembic", "multiprocessing", "lightgbm", "xgboost",
-                              "sqlalchemy.orm", "shipyard.store.models")
+                              "sqlalchemy.orm", "shipyard.store.models", "click")
 
 
 def test_a_fully_cached_rerun_imports_no_model_server_or_migration_libraries(project, tmp_path):

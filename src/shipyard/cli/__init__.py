@@ -114,43 +114,46 @@ def invoke(cli: typer.Typer, argv: list[str] | None = None) -> int:
     does the code of an exit (``typer.Exit``, ``ctx.exit(n)``, Ctrl-C as 130);
     usage errors and aborts are raised.
     """
-    exits, aborts, usage_errors = _click_kinds()
     try:
         returned = cli(args=argv, standalone_mode=False)
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
-    except exits as exc:
-        return _code(exc.exit_code)
-    except aborts:
-        print("aborted", file=sys.stderr)
-        return 130
-    except usage_errors as exc:
-        if hasattr(exc, "show"):
-            exc.show()
-        else:
-            print(f"error: {exc.format_message()}", file=sys.stderr)
-        return _code(exc.exit_code)
     except SystemExit as exc:
         if exc.code is None or isinstance(exc.code, int):
             return _code(exc.code or 0)
         print(exc.code, file=sys.stderr)
         return 1
     except Exception as exc:
-        return report_error(exc)
+        return _ended_by(exc)
     return returned if isinstance(returned, int) and not isinstance(returned, bool) else 0
 
 
+def _ended_by(exc: Exception) -> int:
+    """The exit code of a command that raised ``exc``: an exit, an abort, a usage error or an error."""
+    exits, aborts, usage_errors = _click_kinds()
+    if isinstance(exc, exits):
+        return _code(exc.exit_code)
+    if isinstance(exc, aborts):
+        print("aborted", file=sys.stderr)
+        return 130
+    if isinstance(exc, usage_errors):
+        if hasattr(exc, "show"):
+            exc.show()
+        else:
+            print(f"error: {exc.format_message()}", file=sys.stderr)
+        return _code(exc.exit_code)
+    return report_error(exc)
+
+
 def _click_kinds() -> tuple[tuple[type[BaseException], ...], ...]:
-    """Exit, abort and usage-error classes: Typer's own (it may vendor click) and click's, when installed."""
+    """Exit, abort and usage-error classes: Typer's own (it may vendor click) and click's, when something loaded it
+    (only then can click's exceptions have been raised)."""
     exits: list[type[BaseException]] = [typer.Exit]
     aborts: list[type[BaseException]] = [typer.Abort]
     usage: list[type[BaseException]] = [getattr(typer, "TyperException", typer.BadParameter)]
-    try:
-        import click
-    except ImportError:
-        pass
-    else:
+    click = sys.modules.get("click")
+    if click is not None:
         exits.append(click.exceptions.Exit)
         aborts.append(click.exceptions.Abort)
         usage.append(click.exceptions.ClickException)
