@@ -7,6 +7,7 @@ internal error with its traceback. ``--debug`` always shows tracebacks.
 
 from __future__ import annotations
 
+import gc
 import importlib
 import os
 import sys
@@ -165,4 +166,15 @@ def _code(value: object) -> int:
 
 
 def entrypoint() -> None:
-    sys.exit(main())
+    code = main()
+    _spare_the_final_collections()
+    sys.exit(code)
+
+
+def _spare_the_final_collections() -> None:
+    """Collect the command's garbage now, then freeze what is left: the modules and what they hold, which the
+    interpreter would otherwise scan again in each of its collections at exit (about 0.1 s of CPU with the
+    store's and the spec's libraries loaded). What must be closed at exit has an exit handler (the metadata
+    store's connections, logging's files)."""
+    gc.collect()
+    gc.freeze()

@@ -6,6 +6,7 @@ ORM's session, and the ORM is imported only when a session is first opened.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import threading
 from collections.abc import Iterator
@@ -104,11 +105,15 @@ def _failed(engine: Engine, exc: OperationalError) -> BackendError:
 
 
 def reset_engines() -> None:
+    """Close every engine's pooled connections and forget the engines (a later call opens them again)."""
     with _lock:
         for engine in _engines.values():
             engine.dispose()
         _engines.clear()
         _sessions.clear()
+
+
+atexit.register(reset_engines)  # connections close at exit, checkpointing SQLite's log, whatever the GC gets to
 
 
 def forget_engines_after_fork() -> None:
