@@ -7,11 +7,13 @@ internal error with its traceback. ``--debug`` always shows tracebacks.
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import importlib
 import os
 import sys
 import traceback
+from collections.abc import Iterator
 
 import typer
 import typer.core
@@ -46,7 +48,7 @@ app = typer.Typer(
     add_completion=False,
 )
 
-_state = {"debug": False}
+_state = {"debug": False, "owns_process": False}
 
 
 @app.callback()
@@ -56,6 +58,23 @@ def _root(debug: bool = typer.Option(False, "--debug", help="Show tracebacks for
 
 def debug_enabled() -> bool:
     return _state["debug"]
+
+
+@contextlib.contextmanager
+def imports_for_the_process() -> Iterator[None]:
+    """Around a command's imports of the libraries it keeps until the process ends: the collector pauses while
+    they load, since it would find nothing to free among their objects, and then freezes them out of its later
+    passes (about 0.1 s of CPU for `shipyard run`). Only in a process :func:`entrypoint` started: in a caller's
+    process (a test) freezing would also keep the caller's garbage."""
+    if not _state["owns_process"] or not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.freeze()
+        gc.enable()
 
 
 _ALONE = ("run", "step")
@@ -166,6 +185,7 @@ def _code(value: object) -> int:
 
 
 def entrypoint() -> None:
+    _state["owns_process"] = True
     code = main()
     _spare_the_final_collections()
     sys.exit(code)
