@@ -1,5 +1,8 @@
 """Exit codes from `shipyard.cli.invoke`: however a command ends, the process gets the right code."""
 
+import gc
+import os
+import subprocess
 import sys
 
 import pytest
@@ -144,3 +147,17 @@ def test_shipyard_run_builds_only_its_own_command_and_answers_like_the_whole_tre
     code, modules = done.stdout.strip().split(" ", 1)
     assert code == str(SpecError.exit_code) and "missing.yaml" in done.stderr
     assert "shipyard.cli.run" in modules and "shipyard.cli.models" not in modules
+
+
+def test_imports_for_the_process_pause_the_collector_only_in_a_process_the_cli_owns():
+    frozen = gc.get_freeze_count()
+    with cli.imports_for_the_process():
+        assert gc.isenabled()  # a caller's process (this test) keeps its collector as it was
+    assert gc.get_freeze_count() == frozen
+    owned = ("import gc\nimport shipyard.cli as cli\ncli._state['owns_process'] = True\n"
+             "with cli.imports_for_the_process():\n    paused = not gc.isenabled()\n    import decimal\n"
+             "print(paused, gc.isenabled(), gc.get_freeze_count() > 0)")
+    done = subprocess.run([sys.executable, "-c", owned], capture_output=True, text=True, timeout=60,
+                          env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["True", "True", "True"]  # paused while importing, running again, loads frozen

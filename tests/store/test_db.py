@@ -213,6 +213,20 @@ def test_sqlite_connections_use_wal_and_enforce_foreign_keys(shipyard_home):
         assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
 
 
+def test_a_process_closes_the_store_at_exit_even_with_its_objects_frozen(shipyard_home):
+    """The exit handler closes the pooled connections (SQLite then checkpoints and removes its log) although the
+    GC, with every object frozen as the CLI leaves them, never gets to them."""
+    record = "from shipyard.store import runs; runs.cache_put('k' * 64, step_kind='user', outputs={}, run_id='r')"
+    env = {**os.environ, "SHIPYARD_HOME": str(shipyard_home), "PYTHONPATH": os.pathsep.join(sys.path)}
+    env.pop("SHIPYARD_DATABASE_URL", None)
+    for ending in ("", "import gc; gc.freeze()"):
+        done = subprocess.run([sys.executable, "-c", f"{record}\n{ending}"], env=env, capture_output=True, text=True,
+                              timeout=60)
+        assert done.returncode == 0, done.stderr
+        assert (shipyard_home / "shipyard.db").is_file()
+        assert not (shipyard_home / "shipyard.db-wal").exists()
+
+
 @pytest.mark.postgres
 def test_postgresql_connections_used_at_once_stay_open_for_the_next_requests(new_postgres_database, tmp_path,
                                                                               monkeypatch):

@@ -10,8 +10,9 @@ from sqlalchemy.exc import StatementError
 
 from shipyard.errors import NotFoundError, RefusedError
 from shipyard.store import runs
-from shipyard.store.db import session_scope
+from shipyard.store.db import connection_scope, session_scope
 from shipyard.store.models import Artifact, CacheEntry, ModelOwner, PipelineRun, RunAdmission, StepRun
+from shipyard.store.tables import cache_entries
 
 T0 = datetime(2026, 1, 2, 3, 4, 5, 678901, tzinfo=timezone.utc)
 
@@ -273,17 +274,17 @@ def test_deleting_a_run_deletes_its_steps(database_url):
         runs.delete_run("abcdef123456")
 
 
-def test_operations_can_share_the_callers_session(database_url):
-    with session_scope() as session:
-        _new(session=session)
-        runs.save_step("abcdef123456", "ingest", kind="ingest", position=0, session=session)
-        runs.record_artifact("a" * 64, "json", 2, {}, session=session)
-        assert runs.get_run("abcdef123456", session=session).steps[0].name == "ingest"
+def test_operations_can_share_the_callers_transaction(database_url):
+    with connection_scope() as connection:
+        _new(connection=connection)
+        runs.save_step("abcdef123456", "ingest", kind="ingest", position=0, connection=connection)
+        runs.record_artifact("a" * 64, "json", 2, {}, connection=connection)
+        assert runs.get_run("abcdef123456", connection=connection).steps[0].name == "ingest"
     assert runs.get_run("abcdef123456").steps[0].name == "ingest"
     with pytest.raises(RuntimeError):
-        with session_scope() as session:
-            _new("second000000", session=session)
-            runs.cache_put("k" * 64, step_kind="train", outputs={}, run_id="second000000", session=session)
+        with connection_scope() as connection:
+            _new("second000000", connection=connection)
+            runs.cache_put("k" * 64, step_kind="train", outputs={}, run_id="second000000", connection=connection)
             raise RuntimeError("abandon")
     assert [r.id for r in runs.list_runs()] == ["abcdef123456"]
     assert runs.cache_get("k" * 64) is None
@@ -332,8 +333,8 @@ def test_the_portable_upsert_used_for_other_databases(database_url):
     values = {"cache_key": "p" * 64, "step_kind": "train", "outputs": {"a": 1}, "run_id": "r1", "details": None,
               "created_at": T0}
     for outputs in ({"a": 1}, {"a": 2}):
-        with session_scope() as session:
-            runs._portable_upsert(session, CacheEntry, {**values, "outputs": outputs}, keys=("cache_key",),
+        with connection_scope() as connection:
+            runs._portable_upsert(connection, cache_entries, {**values, "outputs": outputs}, keys=("cache_key",),
                                   replace=("outputs",))
     assert runs.cache_get("p" * 64).outputs == {"a": 2}
 

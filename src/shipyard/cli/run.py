@@ -10,7 +10,7 @@ from pathlib import Path
 
 import typer
 
-from shipyard.cli import app
+from shipyard.cli import app, imports_for_the_process
 from shipyard.cli.run_outcome import print_deployment, print_pending_sync, refuse_rejected
 from shipyard.errors import ShipyardError
 
@@ -39,10 +39,12 @@ def run_command(
     """Run a pipeline: ingest, validate, split, features, train (+sweep), evaluate, register, and your own
     steps; a pipeline of only `steps:` runs those and registers nothing."""
     from shipyard.errors import UsageError
-    from shipyard.pipeline.api import run
-    from shipyard.pipeline.api import resume as resume_run
-    from shipyard.pipeline.progress import default_reporter
-    from shipyard.pipeline.runner import RunOptions
+
+    with imports_for_the_process():
+        from shipyard.pipeline.api import run
+        from shipyard.pipeline.api import resume as resume_run
+        from shipyard.pipeline.progress import default_reporter
+        from shipyard.pipeline.runner import RunOptions
 
     if (pipeline is None) == (resume is None):
         raise UsageError("give either a pipeline YAML or --resume RUN_ID",

@@ -32,7 +32,7 @@ from shipyard.pipeline.state import PipelineRun, StepState, run_result_fields
 from shipyard.pipeline.stepwork import cached_entry, one_line, remember, retry_delay, save_state, state_fields
 from shipyard.store import leases
 from shipyard.store import runs as store
-from shipyard.store.db import session_scope
+from shipyard.store.db import connection_scope
 
 ADMISSION_POLL_S = 0.5
 """How often a queued run asks again whether its team's quota has room."""
@@ -197,14 +197,14 @@ class Runner:
             opened = dict(status="running", error=None, finished_at=None, **spec)
         else:
             opened = dict(status="running", started_at=_now())
-        with session_scope(self.settings) as session:
+        with connection_scope(self.settings) as connection:
             if self.resuming:
                 for state in self.states.values():
-                    self._save(state, session=session)
+                    self._save(state, connection=connection)
             elif self.owned:
                 store.add_steps(self.run_id, [{"name": state.name, **state_fields(state)}
-                                              for state in self.states.values()], session=session)
-            store.update_run(self.run_id, session=session, **opened)
+                                              for state in self.states.values()], connection=connection)
+            store.update_run(self.run_id, connection=connection, **opened)
 
     def _restore(self, record: store.RunRecord) -> None:
         """Keep the steps completed before whose cache key is still the same; the others run again."""
@@ -285,16 +285,16 @@ class Runner:
                                headline="run taken over",
                                hint=f"`shipyard runs show {self.run_id}` shows the run's state")
 
-    def _save(self, state: StepState, *, session=None) -> None:
+    def _save(self, state: StepState, *, connection=None) -> None:
         if not self.owned:
             return
-        save_state(self.run_id, state, session=session)
+        save_state(self.run_id, state, connection=connection)
 
-    def _set(self, state: StepState, new_state: str, *, session=None, **fields: Any) -> None:
+    def _set(self, state: StepState, new_state: str, *, connection=None, **fields: Any) -> None:
         state.state = new_state
         for key, value in fields.items():
             setattr(state, key, value)
-        self._save(state, session=session)
+        self._save(state, connection=connection)
         self.reporter.update(state)
 
     # ------------------------------------------------------------------ loop
@@ -351,11 +351,11 @@ class Runner:
             raise
         self._end_cache_batch(commit=True)
 
-    def _cache_session(self):
+    def _cache_connection(self):
         """The one transaction in which a dispatch pass looks up and records its cache hits."""
         if self.cache_batch is None:
             stack = contextlib.ExitStack()
-            self.cache_batch = (stack, stack.enter_context(session_scope(self.settings)))
+            self.cache_batch = (stack, stack.enter_context(connection_scope(self.settings)))
         return self.cache_batch[1]
 
     def _end_cache_batch(self, *, commit: bool) -> None:
@@ -363,9 +363,9 @@ class Runner:
         batch, self.cache_batch = self.cache_batch, None
         if batch is None:
             return
-        stack, session = batch
+        stack, connection = batch
         if not commit:
-            session.rollback()
+            connection.rollback()
         stack.close()
 
     def _dispatch_pass(self, order: list[str]) -> None:
@@ -415,11 +415,11 @@ class Runner:
     def _try_cache(self, node: StepNode, state: StepState) -> bool:
         if not self._may_use_cache(node):
             return False
-        session = self._cache_session()
-        entry = cached_entry(state.cache_key, artifacts=self.store, session=session)
+        connection = self._cache_connection()
+        entry = cached_entry(state.cache_key, artifacts=self.store, connection=connection)
         if entry is None:
             return False
-        self._set(state, "cached", session=session, cache_hit=True, outputs=dict(entry.outputs), duration_s=0.0,
+        self._set(state, "cached", connection=connection, cache_hit=True, outputs=dict(entry.outputs), duration_s=0.0,
                   details=dict(entry.details or {}), note=step_note(node.kind, entry.details or {}))
         return True
 

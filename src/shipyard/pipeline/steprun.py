@@ -84,7 +84,7 @@ def create_run(spec: str | Path, *, no_cache: bool = False, settings: Settings |
     from shipyard.pipeline.api import authorize_run, plan_spec
     from shipyard.pipeline.runner import attribution, new_run_id
     from shipyard.spec.loader import load_spec
-    from shipyard.store.db import session_scope
+    from shipyard.store.db import connection_scope
 
     settings = settings or load_settings()
     loaded = load_spec(spec)
@@ -94,13 +94,13 @@ def create_run(spec: str | Path, *, no_cache: bool = False, settings: Settings |
     run_id = run_id or new_run_id()
     options = {"no_cache": no_cache, "from_step": None, **attribution(plan), "driven_by": DRIVEN_BY_STEPS,
                "source_digest": ingest.params.get("source_digest") if ingest else None, **(links or {})}
-    with session_scope(settings) as session:
+    with connection_scope(settings) as connection:
         store.create_run(run_id=run_id, pipeline=plan.pipeline, spec_path=plan.spec_path, spec_text=plan.spec_text,
                          spec_digest=plan.spec_digest, options=options, started_by=current_identity().name,
-                         session=session)
+                         connection=connection)
         for position, node in enumerate(plan.dag.nodes):
-            save_state(run_id, StepState(name=node.name, kind=node.kind, position=position), session=session)
-        store.update_run(run_id, session=session, status="running", started_at=_now())
+            save_state(run_id, StepState(name=node.name, kind=node.kind, position=position), connection=connection)
+        store.update_run(run_id, connection=connection, status="running", started_at=_now())
     return run_id
 
 

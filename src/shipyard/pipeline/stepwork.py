@@ -23,9 +23,10 @@ NOT_RETRIED = (SpecError, DataError)
 MAX_BACKOFF_S = 30.0
 
 
-def cached_entry(key: str, *, artifacts, settings: Settings | None = None, session=None) -> store.CacheRecord | None:
+def cached_entry(key: str, *, artifacts, settings: Settings | None = None,
+                 connection=None) -> store.CacheRecord | None:
     """The cache entry for ``key`` when every output it names is still in the artifact store."""
-    entry = store.cache_get(key, settings=settings, session=session)
+    entry = store.cache_get(key, settings=settings, connection=connection)
     if entry is None or not all(artifacts.exists(ref["digest"]) for ref in entry.outputs.values()):
         return None
     return entry
@@ -68,9 +69,9 @@ def retry_delay(error: BaseException | None, *, attempts: int, retries: int, bac
     return min(backoff_s * 2 ** (attempts - 1), MAX_BACKOFF_S)
 
 
-def save_state(run_id: str, state: StepState, *, settings: Settings | None = None, session=None) -> None:
+def save_state(run_id: str, state: StepState, *, settings: Settings | None = None, connection=None) -> None:
     """The step's record in the metadata store, as every executor writes it."""
-    store.save_step(run_id, state.name, settings=settings, session=session, **state_fields(state))
+    store.save_step(run_id, state.name, settings=settings, connection=connection, **state_fields(state))
 
 
 def state_fields(state: StepState) -> dict[str, Any]:

@@ -1,7 +1,12 @@
-"""Engines and sessions for the metadata store, created and upgraded on first use."""
+"""Engines, connections and sessions for the metadata store, created and upgraded on first use.
+
+:func:`connection_scope` is SQLAlchemy Core (what the runner's records need); :func:`session_scope` is the
+ORM's session, and the ORM is imported only when a session is first opened.
+"""
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import threading
 from collections.abc import Iterator
@@ -11,7 +16,6 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Connection, Engine, create_engine, event, inspect, text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError, SQLAlchemyError
-from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import NullPool
 
 from shipyard.config import Settings, load_settings
@@ -19,6 +23,7 @@ from shipyard.errors import BackendError
 
 if TYPE_CHECKING:
     from alembic.config import Config
+    from sqlalchemy.orm import Session, sessionmaker
 
 HEAD_REVISION = "0013"
 VERSION_TABLE = "shipyard_alembic_version"
@@ -34,6 +39,7 @@ _ADVISORY_LOCK_KEY = 0x5348_4950
 _lock = threading.Lock()
 _engines: dict[str, Engine] = {}
 _sessions: dict[str, sessionmaker[Session]] = {}
+"""The ORM's session factory per engine URL, made when a session is first asked for."""
 
 
 def masked(url: str | URL) -> str:
@@ -49,24 +55,22 @@ def get_engine(settings: Settings | None = None) -> Engine:
         engine = _engines.get(url)
         if engine is None:
             engine = _open(url)
-            _sessions[url] = sessionmaker(engine, expire_on_commit=False)
             _engines[url] = engine
     return engine
 
 
 @contextlib.contextmanager
 def session_scope(settings: Settings | None = None) -> Iterator[Session]:
-    """A session that commits when the block ends and rolls back when it raises."""
+    """An ORM session that commits when the block ends and rolls back when it raises."""
     settings = settings or load_settings()
     engine = get_engine(settings)
-    session = _sessions[settings.database_url]()
+    session = _session_factory(settings.database_url, engine)()
     try:
         yield session
         session.commit()
     except OperationalError as exc:
         session.rollback()
-        raise BackendError(f"the metadata database at {masked(engine.url)} failed: {_reason(exc, engine.url)}; "
-                           "check that it is running and reachable, then retry") from exc
+        raise _failed(engine, exc) from exc
     except BaseException:
         session.rollback()
         raise
@@ -74,12 +78,42 @@ def session_scope(settings: Settings | None = None) -> Iterator[Session]:
         session.close()
 
 
+@contextlib.contextmanager
+def connection_scope(settings: Settings | None = None) -> Iterator[Connection]:
+    """A Core connection in a transaction that commits when the block ends and rolls back when it raises."""
+    engine = get_engine(settings)
+    try:
+        with engine.begin() as connection:
+            yield connection
+    except OperationalError as exc:
+        raise _failed(engine, exc) from exc
+
+
+def _session_factory(url: str, engine: Engine) -> sessionmaker[Session]:
+    factory = _sessions.get(url)
+    if factory is None:
+        from sqlalchemy.orm import sessionmaker
+
+        with _lock:
+            factory = _sessions.setdefault(url, sessionmaker(engine, expire_on_commit=False))
+    return factory
+
+
+def _failed(engine: Engine, exc: OperationalError) -> BackendError:
+    return BackendError(f"the metadata database at {masked(engine.url)} failed: {_reason(exc, engine.url)}; "
+                        "check that it is running and reachable, then retry")
+
+
 def reset_engines() -> None:
+    """Close every engine's pooled connections and forget the engines (a later call opens them again)."""
     with _lock:
         for engine in _engines.values():
             engine.dispose()
         _engines.clear()
         _sessions.clear()
+
+
+atexit.register(reset_engines)  # connections close at exit, checkpointing SQLite's log, whatever the GC gets to
 
 
 def forget_engines_after_fork() -> None:

@@ -17,12 +17,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, or_, update
+from sqlalchemy import and_, or_, select, update
 
 from shipyard.config import Settings
 from shipyard.errors import NotFoundError, RefusedError
-from shipyard.store.db import session_scope
-from shipyard.store.models import PipelineRun, utcnow
+from shipyard.store.db import connection_scope
+from shipyard.store.tables import pipeline_runs, utcnow
 
 
 def new_owner() -> str:
@@ -81,21 +81,22 @@ def process_exists(pid: int) -> bool:
 
 def acquire(run_id: str, owner: str, *, lease_s: float, settings: Settings | None = None) -> None:
     """Take the run for ``owner``; refused while another owner is alive."""
-    with session_scope(settings) as s:
-        row = s.get(PipelineRun, run_id)
+    runs = pipeline_runs.c
+    with connection_scope(settings) as c:
+        row = c.execute(select(runs.owner, runs.heartbeat_at, runs.lease_expires_at).where(runs.id == run_id)).first()
         if row is None:
             raise NotFoundError(f"there is no run '{run_id}' in the metadata store")
         holder = holder_of(row)
         now = utcnow()
         if holder.owner != owner and holder.alive(now):
             raise still_running(run_id, holder, now)
-        same_holder = PipelineRun.owner.is_(None) if holder.owner is None else PipelineRun.owner == holder.owner
-        lapsed = or_(PipelineRun.lease_expires_at.is_(None), PipelineRun.lease_expires_at <= now)
+        same_holder = runs.owner.is_(None) if holder.owner is None else runs.owner == holder.owner
+        lapsed = or_(runs.lease_expires_at.is_(None), runs.lease_expires_at <= now)
         condition = same_holder if holder.owner == owner or holder.gone_from_this_host() \
             else and_(same_holder, lapsed)
-        taken = s.execute(update(PipelineRun).where(PipelineRun.id == run_id, condition)
+        taken = c.execute(update(pipeline_runs).where(runs.id == run_id, condition)
                           .values(owner=owner, heartbeat_at=now, lease_expires_at=now + timedelta(seconds=lease_s))
-                          .execution_options(synchronize_session=False)).rowcount
+                          ).rowcount
         if not taken:
             raise RefusedError(f"run {run_id} was taken over by another process just now",
                                headline="run is owned elsewhere",
@@ -105,18 +106,16 @@ def acquire(run_id: str, owner: str, *, lease_s: float, settings: Settings | Non
 def renew(run_id: str, owner: str, *, lease_s: float, settings: Settings | None = None) -> bool:
     """Extend the lease; False when ``owner`` no longer holds the run."""
     now = utcnow()
-    with session_scope(settings) as s:
-        return s.execute(update(PipelineRun).where(PipelineRun.id == run_id, PipelineRun.owner == owner)
-                         .values(heartbeat_at=now, lease_expires_at=now + timedelta(seconds=lease_s))
-                         .execution_options(synchronize_session=False)).rowcount > 0
+    with connection_scope(settings) as c:
+        return c.execute(update(pipeline_runs).where(pipeline_runs.c.id == run_id, pipeline_runs.c.owner == owner)
+                         .values(heartbeat_at=now, lease_expires_at=now + timedelta(seconds=lease_s))).rowcount > 0
 
 
 def release(run_id: str, owner: str, *, settings: Settings | None = None, **fields: Any) -> bool:
     """Give the run up, writing ``fields`` (its final status) in the same statement; False if not held."""
-    with session_scope(settings) as s:
-        return s.execute(update(PipelineRun).where(PipelineRun.id == run_id, PipelineRun.owner == owner)
-                         .values(owner=None, lease_expires_at=None, **fields)
-                         .execution_options(synchronize_session=False)).rowcount > 0
+    with connection_scope(settings) as c:
+        return c.execute(update(pipeline_runs).where(pipeline_runs.c.id == run_id, pipeline_runs.c.owner == owner)
+                         .values(owner=None, lease_expires_at=None, **fields)).rowcount > 0
 
 
 def still_running(run_id: str, holder: Holder, now: datetime | None = None) -> RefusedError:

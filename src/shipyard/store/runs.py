@@ -1,7 +1,8 @@
 """Repository functions for runs, steps, artifacts and the step cache.
 
-Each opens its own short session unless one is passed, and returns frozen
-records, never live ORM objects.
+They are SQLAlchemy Core statements on the store's tables, so the ORM is not loaded. Each opens its own
+short transaction unless a ``connection`` (from :func:`~shipyard.store.db.connection_scope`) is passed, and
+returns frozen records.
 """
 
 from __future__ import annotations
@@ -12,16 +13,15 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, func, insert, or_, select, update
+from sqlalchemy import Connection, Table, delete, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, selectinload
 
 from shipyard.config import Settings
 from shipyard.errors import NotFoundError, RefusedError
-from shipyard.store.db import masked, session_scope
+from shipyard.store.db import connection_scope, masked
 from shipyard.store.leases import Holder
-from shipyard.store.models import (RUN_STATUSES, STEP_STATES, Artifact, CacheEntry, ModelOwner, PipelineRun,
-                                   RunAdmission, StepRun, utcnow)
+from shipyard.store.tables import (RUN_STATUSES, STEP_STATES, artifacts, cache_entries, model_owners, pipeline_runs,
+                                   run_admissions, step_runs, utcnow)
 
 MIN_PREFIX = 4
 _RUN_FIELDS = frozenset({"status", "started_at", "finished_at", "error", "result", "mlflow_run_id", "model_name",
@@ -110,62 +110,58 @@ class CacheRecord:
 def create_run(*, run_id: str, pipeline: str, spec_path: str | None, spec_text: str, spec_digest: str,
                options: dict[str, Any], owner: str | None = None, lease_s: float = 0.0,
                started_by: str | None = None, settings: Settings | None = None,
-               session: Session | None = None) -> None:
+               connection: Connection | None = None) -> None:
     """A new pending run; with ``owner``, held by it for ``lease_s`` seconds from now."""
     lease: dict[str, Any] = {}
     if owner is not None:
         now = utcnow()
         lease = {"owner": owner, "heartbeat_at": now, "lease_expires_at": now + timedelta(seconds=lease_s)}
-    with _session(settings, session) as s:
-        if s.get(PipelineRun, run_id) is not None:
+    with _connection(settings, connection) as c:
+        if _run_exists(c, run_id):
             raise RefusedError(f"a run with id '{run_id}' already exists; resume it or start a new run")
-        s.add(PipelineRun(id=run_id, pipeline=pipeline, spec_path=spec_path, spec_text=spec_text,
-                          spec_digest=spec_digest, status="pending", options=options, started_by=started_by,
-                          **lease))
-        s.flush()
+        c.execute(insert(pipeline_runs).values(id=run_id, pipeline=pipeline, spec_path=spec_path, spec_text=spec_text,
+                                               spec_digest=spec_digest, status="pending", options=options,
+                                               started_by=started_by, **lease))
 
 
-def update_run(run_id: str, *, settings: Settings | None = None, session: Session | None = None,
+def update_run(run_id: str, *, settings: Settings | None = None, connection: Connection | None = None,
                **fields: Any) -> None:
     _check_fields(fields, _RUN_FIELDS, "run")
     _check_value(fields, "status", RUN_STATUSES)
-    with _session(settings, session) as s:
+    with _connection(settings, connection) as c:
         if not fields:
-            found = s.get(PipelineRun, run_id) is not None
+            found = _run_exists(c, run_id)
         else:
-            found = s.execute(update(PipelineRun).where(PipelineRun.id == run_id).values(**fields)
-                              .execution_options(synchronize_session=False)).rowcount > 0
+            found = c.execute(update(pipeline_runs).where(pipeline_runs.c.id == run_id).values(**fields)).rowcount > 0
         if not found:
             raise NotFoundError(f"cannot update run '{run_id}': there is no such run in the metadata store at "
-                                f"{_where(s)}")
+                                f"{_where(c)}")
 
 
-def save_step(run_id: str, name: str, *, settings: Settings | None = None, session: Session | None = None,
+def save_step(run_id: str, name: str, *, settings: Settings | None = None, connection: Connection | None = None,
               **fields: Any) -> None:
     """Insert or update the step ``name`` of a run; the first save must give ``kind`` and ``position``."""
     _check_fields(fields, _STEP_FIELDS, "step")
     _check_value(fields, "state", STEP_STATES)
-    with _session(settings, session) as s:
+    this_step = (step_runs.c.run_id == run_id, step_runs.c.name == name)
+    with _connection(settings, connection) as c:
         if fields:
-            changed = s.execute(update(StepRun).where(StepRun.run_id == run_id, StepRun.name == name)
-                                .values(**fields).execution_options(synchronize_session=False)).rowcount
-            if changed:
+            if c.execute(update(step_runs).where(*this_step).values(**fields)).rowcount:
                 return
-        elif s.scalar(select(StepRun.id).where(StepRun.run_id == run_id, StepRun.name == name)) is not None:
+        elif c.scalar(select(step_runs.c.id).where(*this_step)) is not None:
             return
-        if s.get(PipelineRun, run_id) is None:
+        if not _run_exists(c, run_id):
             raise NotFoundError(f"cannot save step '{name}': there is no run '{run_id}' in the metadata store at "
-                                f"{_where(s)}")
+                                f"{_where(c)}")
         missing = sorted({"kind", "position"} - set(fields))
         if missing:
             raise TypeError(f"the first save of step '{name}' must give {', '.join(missing)}")
-        s.add(StepRun(run_id=run_id, name=name, **{"state": "pending", "cache_hit": False, "attempts": 0,
-                                                    "outputs": {}, **fields}))
-        s.flush()
+        c.execute(insert(step_runs).values(run_id=run_id, name=name, **{
+            "state": "pending", "cache_hit": False, "attempts": 0, "outputs": {}, **fields}))
 
 
 def add_steps(run_id: str, steps: list[dict[str, Any]], *, settings: Settings | None = None,
-              session: Session | None = None) -> None:
+              connection: Connection | None = None) -> None:
     """Insert the steps of a run that has none yet, in one statement; each gives ``name``, ``kind`` and
     ``position`` (the other fields as :func:`save_step` takes them)."""
     for fields in steps:
@@ -176,47 +172,51 @@ def add_steps(run_id: str, steps: list[dict[str, Any]], *, settings: Settings | 
             raise TypeError(f"a new step must give {', '.join(missing)}")
     if not steps:
         return
-    with _session(settings, session) as s:
-        if s.get(PipelineRun, run_id) is None:
+    with _connection(settings, connection) as c:
+        if not _run_exists(c, run_id):
             raise NotFoundError(f"cannot add steps: there is no run '{run_id}' in the metadata store at "
-                                f"{_where(s)}")
-        s.execute(insert(StepRun), [{"run_id": run_id, "state": "pending", "cache_hit": False, "attempts": 0,
-                                     "outputs": {}, **fields} for fields in steps])
+                                f"{_where(c)}")
+        c.execute(insert(step_runs), [{**_NEW_STEP, "run_id": run_id, **fields} for fields in steps])
 
 
-def get_run(run_id: str, *, settings: Settings | None = None, session: Session | None = None) -> RunRecord:
+_NEW_STEP = {"cache_key": None, "state": "pending", "cache_hit": False, "attempts": 0, "started_at": None,
+             "finished_at": None, "duration_s": None, "error": None, "outputs": {}, "details": None}
+"""Every column of a new step, so that the steps of one insert share its parameters whatever each gives."""
+
+
+def get_run(run_id: str, *, settings: Settings | None = None, connection: Connection | None = None) -> RunRecord:
     """The run with this id, or with the one id that starts with it (at least 4 characters)."""
-    with _session(settings, session) as s:
-        query = select(PipelineRun).options(selectinload(PipelineRun.steps))
-        row = s.scalar(query.where(PipelineRun.id == run_id))
+    with _connection(settings, connection) as c:
+        row = c.execute(select(pipeline_runs).where(pipeline_runs.c.id == run_id)).first()
         if row is None and len(run_id) >= MIN_PREFIX:
-            matches = s.scalars(query.where(PipelineRun.id.startswith(run_id, autoescape=True))
-                                .order_by(PipelineRun.id).limit(6)).all()
+            matches = c.execute(select(pipeline_runs).where(pipeline_runs.c.id.startswith(run_id, autoescape=True))
+                                .order_by(pipeline_runs.c.id).limit(6)).all()
             if len(matches) > 1:
                 shown = ", ".join(m.id for m in matches[:5]) + (", ..." if len(matches) > 5 else "")
                 raise NotFoundError(f"run id prefix '{run_id}' is ambiguous: it matches {shown}",
                                     headline="ambiguous run id", hint="give more characters of the id")
             row = matches[0] if matches else None
         if row is None:
-            raise _no_such_run(s, run_id)
-        return _run_record(row, steps=True)
+            raise _no_such_run(c, run_id)
+        return _run_record(row, steps=_steps_of(c, row.id))
 
 
 def list_runs(*, pipeline: str | None = None, limit: int = 20, settings: Settings | None = None,
-              session: Session | None = None) -> list[RunRecord]:
+              connection: Connection | None = None) -> list[RunRecord]:
     """The newest runs first, without their steps."""
     if limit < 1:
         raise ValueError(f"limit must be at least 1, got {limit}")
-    with _session(settings, session) as s:
-        query = select(PipelineRun).order_by(PipelineRun.created_at.desc(), PipelineRun.id.desc()).limit(limit)
+    with _connection(settings, connection) as c:
+        query = (select(pipeline_runs).order_by(pipeline_runs.c.created_at.desc(), pipeline_runs.c.id.desc())
+                 .limit(limit))
         if pipeline is not None:
-            query = query.where(PipelineRun.pipeline == pipeline)
-        return [_run_record(row, steps=False) for row in s.scalars(query)]
+            query = query.where(pipeline_runs.c.pipeline == pipeline)
+        return [_run_record(row) for row in c.execute(query)]
 
 
-RUN_SORT_KEYS = {"created_at": PipelineRun.created_at, "started_at": PipelineRun.started_at,
-                 "finished_at": PipelineRun.finished_at, "pipeline": PipelineRun.pipeline,
-                 "status": PipelineRun.status}
+RUN_SORT_KEYS = {"created_at": pipeline_runs.c.created_at, "started_at": pipeline_runs.c.started_at,
+                 "finished_at": pipeline_runs.c.finished_at, "pipeline": pipeline_runs.c.pipeline,
+                 "status": pipeline_runs.c.status}
 
 
 def page_runs(*, pipeline: str | None = None, status: str | None = None, model: str | None = None,
@@ -231,66 +231,67 @@ def page_runs(*, pipeline: str | None = None, status: str | None = None, model: 
     """
     if sort not in RUN_SORT_KEYS:
         raise ValueError(f"sort must be one of {', '.join(RUN_SORT_KEYS)}, got {sort!r}")
+    runs = pipeline_runs.c
     conditions = []
     if pipeline is not None:
-        conditions.append(PipelineRun.pipeline == pipeline)
+        conditions.append(runs.pipeline == pipeline)
     if status is not None:
-        conditions.append(PipelineRun.status == status)
+        conditions.append(runs.status == status)
     if model is not None:
-        conditions.append(PipelineRun.model_name == model)
+        conditions.append(runs.model_name == model)
     if team is not None:
-        owned = select(ModelOwner.model).where(ModelOwner.team == team)
-        admitted = select(RunAdmission.run_id).where(RunAdmission.team == team)
-        conditions.append(or_(PipelineRun.pipeline.in_(owned), PipelineRun.model_name.in_(owned),
-                              PipelineRun.id.in_(admitted)))
+        owned = select(model_owners.c.model).where(model_owners.c.team == team)
+        admitted = select(run_admissions.c.run_id).where(run_admissions.c.team == team)
+        conditions.append(or_(runs.pipeline.in_(owned), runs.model_name.in_(owned), runs.id.in_(admitted)))
     if since is not None:
-        conditions.append(PipelineRun.created_at >= since)
+        conditions.append(runs.created_at >= since)
     column = RUN_SORT_KEYS[sort]
-    order = (column.desc(), PipelineRun.id.desc()) if descending else (column.asc(), PipelineRun.id.asc())
-    with session_scope(settings) as s:
-        total = s.scalar(select(func.count()).select_from(PipelineRun).where(*conditions))
-        rows = s.scalars(select(PipelineRun).where(*conditions).order_by(*order).offset(offset).limit(limit))
-        return [_run_record(row, steps=False) for row in rows], int(total or 0)
+    order = (column.desc(), runs.id.desc()) if descending else (column.asc(), runs.id.asc())
+    with connection_scope(settings) as c:
+        total = c.scalar(select(func.count()).select_from(pipeline_runs).where(*conditions))
+        rows = c.execute(select(pipeline_runs).where(*conditions).order_by(*order).offset(offset).limit(limit))
+        return [_run_record(row) for row in rows], int(total or 0)
 
 
 def runs_with_tracking(tracking: str, *, settings: Settings | None = None,
-                       session: Session | None = None) -> list[RunRecord]:
+                       connection: Connection | None = None) -> list[RunRecord]:
     """The finished runs whose result says ``tracking`` (``pending-sync``: logged while MLflow was out), oldest
     first, without their steps."""
-    with _session(settings, session) as s:
-        query = (select(PipelineRun).where(PipelineRun.result["tracking"].as_string() == tracking)
-                 .order_by(PipelineRun.created_at, PipelineRun.id))
-        return [_run_record(row, steps=False) for row in s.scalars(query)]
+    with _connection(settings, connection) as c:
+        query = (select(pipeline_runs).where(pipeline_runs.c.result["tracking"].as_string() == tracking)
+                 .order_by(pipeline_runs.c.created_at, pipeline_runs.c.id))
+        return [_run_record(row) for row in c.execute(query)]
 
 
 def latest_run_for_model(model_name: str, version: str | int, *, settings: Settings | None = None,
-                         session: Session | None = None) -> RunRecord | None:
+                         connection: Connection | None = None) -> RunRecord | None:
     """The newest run that registered this model version, with its steps."""
-    with _session(settings, session) as s:
-        row = s.scalar(select(PipelineRun).options(selectinload(PipelineRun.steps))
-                       .where(PipelineRun.model_name == model_name, PipelineRun.model_version == str(version))
-                       .order_by(PipelineRun.created_at.desc(), PipelineRun.id.desc()).limit(1))
-        return None if row is None else _run_record(row, steps=True)
+    with _connection(settings, connection) as c:
+        row = c.execute(select(pipeline_runs)
+                        .where(pipeline_runs.c.model_name == model_name,
+                               pipeline_runs.c.model_version == str(version))
+                        .order_by(pipeline_runs.c.created_at.desc(), pipeline_runs.c.id.desc()).limit(1)).first()
+        return None if row is None else _run_record(row, steps=_steps_of(c, row.id))
 
 
-def delete_run(run_id: str, *, settings: Settings | None = None, session: Session | None = None) -> None:
-    with _session(settings, session) as s:
-        if s.execute(delete(PipelineRun).where(PipelineRun.id == run_id)).rowcount == 0:
-            raise _no_such_run(s, run_id)
+def delete_run(run_id: str, *, settings: Settings | None = None, connection: Connection | None = None) -> None:
+    with _connection(settings, connection) as c:
+        if c.execute(delete(pipeline_runs).where(pipeline_runs.c.id == run_id)).rowcount == 0:
+            raise _no_such_run(c, run_id)
 
 
 def record_artifact(digest: str, format: str, size_bytes: int, meta: dict[str, Any], *,
-                    settings: Settings | None = None, session: Session | None = None) -> None:
+                    settings: Settings | None = None, connection: Connection | None = None) -> None:
     """Record an artifact once; recording the same digest again, even concurrently, changes nothing."""
     values = {"digest": digest, "format": format, "size_bytes": size_bytes, "meta": meta, "created_at": utcnow()}
-    with _session(settings, session) as s:
-        _upsert(s, Artifact, values, keys=("digest",), replace=())
+    with _connection(settings, connection) as c:
+        _upsert(c, artifacts, values, keys=("digest",), replace=())
 
 
 def get_artifact(digest: str, *, settings: Settings | None = None,
-                 session: Session | None = None) -> ArtifactRecord | None:
-    with _session(settings, session) as s:
-        row = s.get(Artifact, digest)
+                 connection: Connection | None = None) -> ArtifactRecord | None:
+    with _connection(settings, connection) as c:
+        row = c.execute(select(artifacts).where(artifacts.c.digest == digest)).first()
         if row is None:
             return None
         return ArtifactRecord(digest=row.digest, format=row.format, size_bytes=row.size_bytes,
@@ -298,9 +299,9 @@ def get_artifact(digest: str, *, settings: Settings | None = None,
 
 
 def cache_get(cache_key: str, *, settings: Settings | None = None,
-              session: Session | None = None) -> CacheRecord | None:
-    with _session(settings, session) as s:
-        row = s.get(CacheEntry, cache_key)
+              connection: Connection | None = None) -> CacheRecord | None:
+    with _connection(settings, connection) as c:
+        row = c.execute(select(cache_entries).where(cache_entries.c.cache_key == cache_key)).first()
         if row is None:
             return None
         return CacheRecord(cache_key=row.cache_key, step_kind=row.step_kind, outputs=row.outputs,
@@ -309,56 +310,63 @@ def cache_get(cache_key: str, *, settings: Settings | None = None,
 
 def cache_put(cache_key: str, *, step_kind: str, outputs: dict[str, Any], run_id: str,
               details: dict[str, Any] | None = None, settings: Settings | None = None,
-              session: Session | None = None) -> None:
+              connection: Connection | None = None) -> None:
     """Insert or replace the cache entry; the last writer wins."""
     values = {"cache_key": cache_key, "step_kind": step_kind, "outputs": outputs, "run_id": run_id,
               "details": details, "created_at": utcnow()}
-    with _session(settings, session) as s:
-        _upsert(s, CacheEntry, values, keys=("cache_key",),
+    with _connection(settings, connection) as c:
+        _upsert(c, cache_entries, values, keys=("cache_key",),
                 replace=("step_kind", "outputs", "run_id", "details", "created_at"))
 
 
 @contextlib.contextmanager
-def _session(settings: Settings | None, session: Session | None) -> Iterator[Session]:
-    if session is not None:
-        yield session
+def _connection(settings: Settings | None, connection: Connection | None) -> Iterator[Connection]:
+    if connection is not None:
+        yield connection
         return
-    with session_scope(settings) as own:
+    with connection_scope(settings) as own:
         yield own
 
 
-def _upsert(session: Session, model: type, values: dict[str, Any], *, keys: tuple[str, ...],
+def _run_exists(connection: Connection, run_id: str) -> bool:
+    return connection.scalar(select(pipeline_runs.c.id).where(pipeline_runs.c.id == run_id)) is not None
+
+
+def _steps_of(connection: Connection, run_id: str) -> list[Any]:
+    return connection.execute(select(step_runs).where(step_runs.c.run_id == run_id)
+                              .order_by(step_runs.c.position)).all()
+
+
+def _upsert(connection: Connection, table: Table, values: dict[str, Any], *, keys: tuple[str, ...],
             replace: tuple[str, ...]) -> None:
-    dialect = session.get_bind().dialect.name
+    dialect = connection.dialect.name
     if dialect in ("postgresql", "sqlite"):
         if dialect == "postgresql":
             from sqlalchemy.dialects.postgresql import insert
         else:
             from sqlalchemy.dialects.sqlite import insert
-        statement = insert(model).values(**values)
+        statement = insert(table).values(**values)
         if replace:
             statement = statement.on_conflict_do_update(
                 index_elements=list(keys), set_={name: statement.excluded[name] for name in replace})
         else:
             statement = statement.on_conflict_do_nothing(index_elements=list(keys))
-        session.execute(statement)
+        connection.execute(statement)
         return
-    _portable_upsert(session, model, values, keys=keys, replace=replace)
+    _portable_upsert(connection, table, values, keys=keys, replace=replace)
 
 
-def _portable_upsert(session: Session, model: type, values: dict[str, Any], *, keys: tuple[str, ...],
+def _portable_upsert(connection: Connection, table: Table, values: dict[str, Any], *, keys: tuple[str, ...],
                      replace: tuple[str, ...]) -> None:
-    identity = tuple(values[k] for k in keys)
+    identity = [table.c[k] == values[k] for k in keys]
     for _ in range(2):
-        row = session.get(model, identity if len(identity) > 1 else identity[0])
-        if row is not None:
-            for name in replace:
-                setattr(row, name, values[name])
-            session.flush()
+        if connection.scalar(select(func.count()).select_from(table).where(*identity)):
+            if replace:
+                connection.execute(update(table).where(*identity).values({name: values[name] for name in replace}))
             return
         try:
-            with session.begin_nested():
-                session.add(model(**values))
+            with connection.begin_nested():
+                connection.execute(insert(table).values(**values))
         except IntegrityError:
             continue  # inserted concurrently: the next pass finds it
         return
@@ -375,27 +383,29 @@ def _check_value(fields: dict[str, Any], name: str, allowed: tuple[str, ...]) ->
         raise ValueError(f"{name} must be one of {', '.join(allowed)}, got {fields[name]!r}")
 
 
-def _where(session: Session) -> str:
-    return masked(session.get_bind().url)
+def _where(connection: Connection) -> str:
+    return masked(connection.engine.url)
 
 
-def _no_such_run(session: Session, run_id: str) -> NotFoundError:
-    recent = session.execute(select(PipelineRun.id, PipelineRun.pipeline, PipelineRun.status)
-                             .order_by(PipelineRun.created_at.desc(), PipelineRun.id.desc()).limit(5)).all()
+def _no_such_run(connection: Connection, run_id: str) -> NotFoundError:
+    recent = connection.execute(select(pipeline_runs.c.id, pipeline_runs.c.pipeline, pipeline_runs.c.status)
+                                .order_by(pipeline_runs.c.created_at.desc(), pipeline_runs.c.id.desc())
+                                .limit(5)).all()
     if recent:
         listed = "; the most recent are " + ", ".join(f"{i} ({p}, {st})" for i, p, st in recent)
     else:
         listed = "; it holds no runs yet"
     short = f" (a prefix needs at least {MIN_PREFIX} characters)" if len(run_id) < MIN_PREFIX else ""
-    return NotFoundError(f"there is no run '{run_id}'{short} in the metadata store at {_where(session)}{listed}. "
+    return NotFoundError(f"there is no run '{run_id}'{short} in the metadata store at {_where(connection)}{listed}. "
                          "`shipyard runs list` shows all runs",
                          hint="check SHIPYARD_HOME / SHIPYARD_DATABASE_URL if you expected the run here")
 
 
-def _step_record(row: StepRun) -> StepRecord:
+def _step_record(row: Any) -> StepRecord:
     return StepRecord(**{name: getattr(row, name) for name in StepRecord.__dataclass_fields__})
 
 
-def _run_record(row: PipelineRun, *, steps: bool) -> RunRecord:
+def _run_record(row: Any, *, steps: list[Any] = ()) -> RunRecord:
+    """The record of a ``pipeline_runs`` row, with the ``step_runs`` rows given (in order)."""
     values = {name: getattr(row, name) for name in RunRecord.__dataclass_fields__ if name != "steps"}
-    return RunRecord(**values, steps=[_step_record(s) for s in row.steps] if steps else [])
+    return RunRecord(**values, steps=[_step_record(s) for s in steps])
