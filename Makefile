@@ -9,7 +9,7 @@ WEB_SOURCES := $(shell find web/src -type f 2>/dev/null) web/index.html web/pack
 	web/vite.config.ts web/tsconfig.json
 AIRFLOW_VENV ?= .airflow-venv
 AIRFLOW_STAMP := $(AIRFLOW_VENV)/.installed
-TEST_WORKERS ?= 2
+TEST_WORKERS ?= 3
 
 .PHONY: demo test bench install airflow-venv clean web web-check wheel
 
@@ -34,9 +34,11 @@ demo: $(STAMP) $(WEB_BUILD)
 	$(BIN)/python examples/churn/demo.py
 
 # the suite on pytest-xdist workers (most of it waits on subprocesses and sockets, so more workers than cores);
-# a module is one unit of work (its module-scoped fixtures built once), in tests/conftest.py's order: slow ones first
+# a module is one unit of work (its module-scoped fixtures built once), in tests/conftest.py's order: slow ones first;
+# then the tests that measure time under a load of their own, with nothing else running
 test: $(STAMP) $(AIRFLOW_STAMP) web-check $(WEB_BUILD)
-	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder
+	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder -m "not alone"
+	$(BIN)/python -m pytest -q -m alone
 
 web: $(WEB_BUILD)
 

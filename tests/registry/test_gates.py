@@ -175,6 +175,7 @@ def _latency_result(budget, model, frame):
     return next(r for r in results if r.details["budget"] == "p99_ms_batch1")
 
 
+@pytest.mark.alone
 def test_latency_verdict_does_not_flip_when_other_processes_hold_every_cpu(busy_cpus):
     from sklearn.linear_model import LogisticRegression
 
@@ -195,6 +196,7 @@ def test_latency_verdict_does_not_flip_when_other_processes_hold_every_cpu(busy_
         assert result.name.startswith("p99_ms_batch1 ") and "over the 3 ms budget" in result.name
 
 
+@pytest.mark.alone
 def test_latency_relative_to_the_champion_is_measured_in_the_same_rounds(busy_cpus):
     frame = pd.DataFrame({"a": np.arange(5.0)})
     budget = PerformanceBudget(max_ratio_to_champion=1.5, repeats=80, rounds=8, max_seconds=2.5)
