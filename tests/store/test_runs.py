@@ -1,16 +1,20 @@
 """Repository functions for runs, steps, artifacts and the cache, on SQLite and PostgreSQL."""
 
 import dataclasses
+import os
+import socket
+import subprocess
+import sys
 import threading
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 from sqlalchemy.exc import StatementError
 
 from shipyard.errors import NotFoundError, RefusedError
 from shipyard.store import runs
-from shipyard.store.db import connection_scope, session_scope
+from shipyard.store.db import connection_scope, get_engine, session_scope
 from shipyard.store.models import Artifact, CacheEntry, ModelOwner, PipelineRun, RunAdmission, StepRun
 from shipyard.store.tables import cache_entries
 
@@ -348,3 +352,39 @@ def test_runs_are_found_by_the_tracking_their_result_records(database_url):
     assert [r.id for r in runs.runs_with_tracking("pending-sync")] == ["aaaa00000001", "aaaa00000005"]
     assert [r.id for r in runs.runs_with_tracking("synced")] == ["aaaa00000002"]
     assert runs.runs_with_tracking("other") == []
+
+
+def test_a_run_whose_process_records_its_end_and_exits_between_the_read_and_the_liveness_check_is_shown_ended(
+        database_url, tmp_path):
+    go = tmp_path / "go"
+    ender = subprocess.Popen([sys.executable, "-c", (
+        "import pathlib, time\n"
+        "from shipyard.store import runs\n"
+        f"while not pathlib.Path({str(go)!r}).exists(): time.sleep(0.01)\n"
+        "runs.update_run('abcdef123456', status='succeeded')\n")], env=os.environ.copy())
+    _new(owner=f"{socket.gethostname()}:{ender.pid}:ender", lease_s=60)
+    runs.update_run("abcdef123456", status="running")
+    ended = []
+
+    def the_process_ends_right_after_the_first_read(*_):
+        if not ended:
+            ended.append(True)
+            go.touch()
+            ender.wait(timeout=60)
+
+    engine = get_engine()
+    event.listen(engine, "after_execute", the_process_ends_right_after_the_first_read)
+    try:
+        record = runs.get_run("abcdef123456")
+    finally:
+        event.remove(engine, "after_execute", the_process_ends_right_after_the_first_read)
+    assert ended and ender.returncode == 0
+    assert (record.status, record.shown_status) == ("succeeded", "succeeded")
+
+
+def test_a_run_whose_process_is_gone_without_recording_its_end_is_shown_interrupted(database_url):
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    _new(owner=f"{socket.gethostname()}:{int(gone.stdout)}:gone", lease_s=60)
+    runs.update_run("abcdef123456", status="running")
+    record = runs.get_run("abcdef123456")
+    assert (record.status, record.shown_status, record.resumable) == ("running", "interrupted", True)

@@ -186,6 +186,15 @@ _NEW_STEP = {"cache_key": None, "state": "pending", "cache_hit": False, "attempt
 
 def get_run(run_id: str, *, settings: Settings | None = None, connection: Connection | None = None) -> RunRecord:
     """The run with this id, or with the one id that starts with it (at least 4 characters)."""
+    record = _read_run(run_id, settings, connection)
+    if connection is None and record.shown_status != record.status:
+        # its process was found gone after the read: it may have recorded the run's end in between, which a
+        # fresh read (a new snapshot) sees; a run still active then was truly interrupted
+        record = _read_run(record.id, settings, None)
+    return record
+
+
+def _read_run(run_id: str, settings: Settings | None, connection: Connection | None) -> RunRecord:
     with _connection(settings, connection) as c:
         row = c.execute(select(pipeline_runs).where(pipeline_runs.c.id == run_id)).first()
         if row is None and len(run_id) >= MIN_PREFIX:
