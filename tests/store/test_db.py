@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, event, inspect, text
+from sqlalchemy import create_engine, event, inspect, make_url, text
 
 from shipyard.config import Settings, load_settings
 from shipyard.errors import BackendError
@@ -87,6 +87,28 @@ CHILD = textwrap.dedent("""
         time.sleep(0.002)
     get_engine()
 """)
+
+
+def test_a_schema_another_process_migrates_just_after_the_revision_query_failed_is_read_not_refused(fresh_url):
+    """The revision query fails on a fresh database; before the check for the table, another process's migration
+    commits it: the revision it wrote is read, not the failed query raised."""
+    if fresh_url.startswith("sqlite"):
+        Path(make_url(fresh_url).database).parent.mkdir(parents=True, exist_ok=True)
+    engine, other = create_engine(fresh_url), create_engine(fresh_url)
+    migrated = []
+
+    def another_process_migrates(_context):
+        if not migrated:
+            migrated.append(True)
+            db.upgrade(other)
+
+    event.listen(engine, "handle_error", another_process_migrates)
+    try:
+        assert db.current_revision(engine) == db.HEAD_REVISION
+        assert migrated
+    finally:
+        engine.dispose()
+        other.dispose()
 
 
 def test_processes_starting_at_once_on_a_fresh_database_all_succeed(fresh_url, tmp_path):

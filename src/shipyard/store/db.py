@@ -131,9 +131,10 @@ def current_revision(engine: Engine) -> str | None:
             return connection.execute(text(f"SELECT version_num FROM {VERSION_TABLE}")).scalar()
         except DBAPIError:
             connection.rollback()
-            if inspect(connection).has_table(VERSION_TABLE):
-                raise
-            return None
+            if not inspect(connection).has_table(VERSION_TABLE):
+                return None
+            # another process's migration created it since the query failed: read what it wrote
+            return connection.execute(text(f"SELECT version_num FROM {VERSION_TABLE}")).scalar()
 
 
 def alembic_config(connection: Connection | None = None) -> Config:
