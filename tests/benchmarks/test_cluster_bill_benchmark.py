@@ -1,19 +1,10 @@
-import importlib.util
-from pathlib import Path
 
 import numpy as np
 import pytest
+from benchmark_module import load_benchmark
 
 
-def _load_benchmark():
-    path = Path(__file__).resolve().parents[2] / "benchmarks" / "cluster_bill.py"
-    spec = importlib.util.spec_from_file_location("cluster_bill_benchmark", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-cluster_bill = _load_benchmark()
+cluster_bill = load_benchmark("cluster_bill")
 
 
 def write_trace(folder, seed=0):

@@ -1,21 +1,11 @@
-import importlib.util
-from pathlib import Path
 
 import numpy as np
 
 from shipyard.scheduling.policies import POLICIES
+from benchmark_module import load_benchmark
 
 
-def _load_benchmark():
-    """By path: the name ``scheduling`` is also the test package of the scheduling plane."""
-    path = Path(__file__).resolve().parents[2] / "benchmarks" / "scheduling.py"
-    spec = importlib.util.spec_from_file_location("scheduling_benchmark", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-scheduling = _load_benchmark()
+scheduling = load_benchmark("scheduling")
 
 
 def write_trace(folder, seed=0):

@@ -1,20 +1,11 @@
-import importlib.util
-from pathlib import Path
 
 import numpy as np
 
 from shipyard.scheduling.spot import SpotSettings
+from benchmark_module import load_benchmark
 
 
-def _load_benchmark():
-    path = Path(__file__).resolve().parents[2] / "benchmarks" / "spot.py"
-    spec = importlib.util.spec_from_file_location("spot_benchmark", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-spot = _load_benchmark()
+spot = load_benchmark("spot")
 
 
 def write_trace(folder, seed=0):

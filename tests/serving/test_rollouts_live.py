@@ -20,21 +20,13 @@ from shipyard.serving.gateway import Gateway
 from shipyard.serving.prediction_log import PredictionLogWriter, read_predictions
 from shipyard.serving.traffic import deploy, rollback, set_traffic
 from shipyard.spec.deployment import DeploymentSpec
+from waiting import eventually
 
 from .conftest import LiveServer
 
 
 def _row(color="red", x1=0.3):
     return {"dataframe_records": [{"x1": x1, "x2": -0.1, "color": color}]}
-
-
-def wait_for(predicate, timeout=60.0, interval=0.02):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(interval)
-    return False
 
 
 @pytest.fixture
@@ -51,7 +43,7 @@ def gateway(fleet, tmp_path):
 
 
 def routed(server, revision):
-    return wait_for(lambda: server.gateway.routes["synth"].revision >= revision)
+    return eventually(lambda: server.gateway.routes["synth"].revision >= revision, 60, 0.02)
 
 
 def test_canary_takes_its_share_and_says_so_in_headers(gateway, fleet):
@@ -98,7 +90,7 @@ def test_shadow_is_mirrored_off_the_request_path_and_logged(gateway, fleet):
         gateway.log.flush()
         return len(read_predictions(gateway.log.root, "synth").query("arm == 'shadow'"))
 
-    assert wait_for(lambda: shadow_rows_logged() == 10)
+    assert eventually(lambda: shadow_rows_logged() == 10, 60, 0.02)
     frame = read_predictions(gateway.log.root, "synth")
     shadow = frame[frame.arm == "shadow"]
     assert set(shadow.version) == {"3"} and set(shadow.request_id) == set(ids[:10])
@@ -112,7 +104,7 @@ def test_shadow_is_mirrored_off_the_request_path_and_logged(gateway, fleet):
 def test_a_version_that_fails_its_warm_up_never_gets_traffic(gateway, fleet):
     lifecycle.transition("synth", "4", "staging", actor="test", settings=fleet)
     state = set_traffic("synth", {"canary": ("4", 1.0)}, actor="test", settings=fleet)
-    assert wait_for(lambda: gateway.gateway.follower.seen.get("synth") == state.revision)
+    assert eventually(lambda: gateway.gateway.follower.seen.get("synth") == state.revision, 60, 0.02)
     for _ in range(20):
         response = gateway.client.post("/models/synth/invocations", json=_row())
         assert response.status_code == 200 and response.headers["x-shipyard-model-version"] == "1"
