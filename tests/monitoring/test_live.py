@@ -125,3 +125,29 @@ def test_counts_since_leave_out_older_buckets(settings):
     assert sum(live.binned_since("churn", "1", time.time() - 0.6)["monthly"]) == 600
     time.sleep(0.45)  # at least two buckets later
     assert sum(live.binned_since("churn", "1", time.time())["monthly"]) == 0
+
+
+@pytest.mark.parametrize("values", [
+    ["basic", "premium", None, "basic", "", "premium", "basic"],  # what requests carry: text and nulls
+    ["a", 1, 1.0, None, float("nan"), True, "1"],  # anything else goes through pandas, as batch drift does
+])
+def test_live_counts_categories_as_batch_drift_does(values):
+    import pandas as pd
+
+    from shipyard.monitoring.live import _category_counts
+    from shipyard.monitoring.profile import category_counts
+
+    categories, counts = _category_counts(values)
+    expected, _ = category_counts(pd.Series(values, dtype=object))
+    assert dict(zip(categories, counts.tolist())) == dict(zip(expected.index, expected.to_numpy().tolist()))
+
+
+def test_one_batch_counts_as_the_same_rows_one_by_one(settings):
+    records = _records(_traffic(1_500, 5), batch=7)
+    together, apart = LiveDrift(settings), LiveDrift(settings)
+    together.observe(records)
+    for record in records:
+        apart.observe([record])
+    now = time.time()
+    assert together.binned_since("churn", "1", now - 60) == apart.binned_since("churn", "1", now - 60)
+    assert sum(together.binned_since("churn", "1", now - 60)["plan"]) == 1_500

@@ -228,3 +228,18 @@ def test_the_log_in_object_storage_reads_back_as_the_local_one(tmp_path, s3_serv
     s3_server.client().put_object(Bucket=s3_env, Key=torn, Body=b"PAR1 not a parquet file")
     damaged = read_window(url, "churn", start=start, end=end)
     assert damaged.files == 1 and [s["file"] for s in damaged.skipped] == [f"s3://{s3_env}/{torn}"]
+
+
+def test_the_table_is_built_column_by_column_with_a_pause_between():
+    from shipyard.serving.prediction_log import records_table
+
+    records = [record("a", labels=("yes", "no"), proba=[[0.2, 0.8], [0.9, 0.1]],
+                      features={"age": [30, 31], "plan": ["basic", None]}),
+               record("b", ts=T1, features={"age": [40], "plan": ["premium"]})]
+    pauses = []
+    paused = records_table(records, ("age", "plan"), pause=lambda: pauses.append(1))
+    assert len(pauses) == paused.num_columns == 11
+    assert paused.equals(records_table(records, ("age", "plan")))
+    assert paused.column("row").to_pylist() == [0, 1, 0] and paused.column("request_id").to_pylist() == ["a", "a", "b"]
+    assert paused.column("probabilities").to_pylist() == [[0.2, 0.8], [0.9, 0.1], None]
+    assert paused.column("feature_plan").to_pylist() == ["basic", None, "premium"]

@@ -9,6 +9,7 @@ watch to add up across the fleet and judge with :func:`feature_psi`.
 
 from __future__ import annotations
 
+import collections
 import itertools
 import logging
 import threading
@@ -40,6 +41,17 @@ def feature_psi(reference: dict[str, Any], current: np.ndarray) -> float:
     return psi(expected, current) if reference["kind"] == "numeric" else categorical_psi(expected, current)
 
 
+def _category_counts(values: list) -> tuple[list[str], np.ndarray]:
+    """Counts per category as text, nulls left out, as :func:`category_counts` counts them; text values (what
+    requests carry) are counted without building a pandas Series, which the writer thread would pay per batch."""
+    if all(type(value) is str or value is None for value in values):
+        counted = collections.Counter(values)
+        counted.pop(None, None)
+        return list(counted), np.fromiter(counted.values(), dtype="float64", count=len(counted))
+    frequencies, _ = category_counts(pd.Series(values, dtype=object))
+    return frequencies.index.tolist(), frequencies.to_numpy()
+
+
 class _Feature:
     def __init__(self, reference: dict[str, Any], buckets: int):
         self.numeric = reference["kind"] == "numeric"
@@ -51,17 +63,14 @@ class _Feature:
         self.reference = reference_counts(reference)
         self.counts = np.zeros((buckets, self.reference.size))
 
-    def add(self, bucket: int, values: list) -> None:
+    def binned(self, values: list) -> np.ndarray:
+        """Counts of ``values`` per reference slot."""
         if self.numeric:
             array = np.asarray(values, dtype="float64")
-            array = array[np.isfinite(array)]
-            bins = np.searchsorted(self.cuts, array, side="right")
-        else:
-            frequencies, _ = category_counts(pd.Series(values, dtype=object))
-            self.counts[bucket] += current_slots(self.categorical_reference, frequencies.index.tolist(),
-                                                 frequencies.to_numpy())
-            return
-        self.counts[bucket] += np.bincount(bins, minlength=self.reference.size)
+            bins = np.searchsorted(self.cuts, array[np.isfinite(array)], side="right")
+            return np.bincount(bins, minlength=self.reference.size)
+        categories, counts = _category_counts(values)
+        return current_slots(self.categorical_reference, categories, counts)
 
     def stability(self, current: np.ndarray) -> float:
         return feature_psi(self.reference_column, current)
@@ -95,7 +104,8 @@ class LiveDrift:
         return self._versions[key]
 
     def observe(self, records: list) -> None:
-        """Count a batch of prediction records (called by the log writer thread)."""
+        """Count a batch of prediction records (called by the log writer thread, which lets requests run
+        between features)."""
         tick = int(time.time() // self.bucket_s)
         for (model, version), group in itertools.groupby(sorted(records, key=lambda r: (r.model, r.version)),
                                                          key=lambda r: (r.model, r.version)):
@@ -103,12 +113,16 @@ class LiveDrift:
             if not features:
                 continue
             group = list(group)
+            binned = {}
+            for name, feature in features.items():
+                values = list(itertools.chain.from_iterable(r.features.get(name, ()) for r in group))
+                if values:
+                    binned[name] = feature.binned(values)
+                    time.sleep(0)  # releases the GIL: a waiting request need not wait for the switch interval
             with self._lock:
                 self._advance((model, version), features, tick)
-                for name, feature in features.items():
-                    values = list(itertools.chain.from_iterable(r.features.get(name, ()) for r in group))
-                    if values:
-                        feature.add(tick % self.buckets, values)
+                for name, counts in binned.items():
+                    features[name].counts[tick % self.buckets] += counts
 
     def _advance(self, key: tuple[str, str], features: dict[str, _Feature], tick: int) -> None:
         last = self._bucket_of.get(key, tick)

@@ -18,7 +18,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING, Callable, Iterator
 from urllib.parse import quote
 
 import numpy as np
@@ -74,39 +74,53 @@ def _column(values: list) -> pa.Array:
         return pa.array([None if v is None else str(v) for v in values], pa.string())
 
 
-def records_table(records: list[PredictionRecord], feature_names: tuple[str, ...]) -> pa.Table:
-    """One row per input row of each record, built column-wise (the writer shares the GIL with requests)."""
+def let_requests_run() -> None:
+    """Release the GIL for a moment: a thread waiting for it (the request path) takes it now, rather than after
+    the interpreter's switch interval (5 ms). The writer calls this between short pieces of its work."""
+    time.sleep(0)
+
+
+def records_table(records: list[PredictionRecord], feature_names: tuple[str, ...],
+                  pause: Callable[[], None] = lambda: None) -> pa.Table:
+    """One row per input row of each record, built column-wise; ``pause`` is called between columns."""
+    arrays = {}
+    for name, array in _columns(records, feature_names):
+        arrays[name] = array
+        pause()
+    return pa.table(arrays)
+
+
+def _columns(records: list[PredictionRecord], feature_names: tuple[str, ...]) -> Iterator[tuple[str, pa.Array]]:
     counts = np.fromiter((len(r.outputs["predict"]) for r in records), dtype=np.int64, count=len(records))
     total = int(counts.sum())
 
+    def repeated(values: list, kind: pa.DataType | None = None, dtype=object) -> pa.Array:
+        return pa.array(np.repeat(np.array(values, dtype=dtype), counts), kind)
+
+    yield "request_id", repeated([r.request_id for r in records], pa.string())
+    starts = np.repeat(np.cumsum(counts) - counts, counts)
+    yield "row", pa.array((np.arange(total) - starts).astype(np.int32))
+    yield "timestamp", repeated([round(r.timestamp * 1_000_000) for r in records], BASE_SCHEMA["timestamp"],
+                                np.int64)
+    yield "version", repeated([r.version for r in records], pa.string())
+    yield "arm", repeated([r.arm for r in records], pa.string())
+    yield "protocol", repeated([r.protocol for r in records], pa.string())
+    yield "latency_ms", repeated([r.latency_ms for r in records], dtype=np.float64)
     labels = np.concatenate([np.asarray(r.outputs["predict"]) for r in records]).astype(str)
+    yield "prediction", pa.array(labels, pa.string())
     probas = [r.outputs.get("predict_proba") for r in records]
     if all(p is not None for p in probas) and len({np.shape(p)[1] for p in probas}) == 1:
         flat = np.concatenate([np.asarray(p, dtype=np.float64) for p in probas])
         width = flat.shape[1]
-        probabilities = pa.ListArray.from_arrays(pa.array(np.arange(0, total * width + 1, width, dtype=np.int32)),
-                                                 pa.array(flat.reshape(-1)))
+        yield "probabilities", pa.ListArray.from_arrays(
+            pa.array(np.arange(0, total * width + 1, width, dtype=np.int32)), pa.array(flat.reshape(-1)))
     else:
-        probabilities = pa.array([None if p is None else list(row) for p, n in zip(probas, counts)
-                                  for row in (np.asarray(p, dtype=np.float64).tolist() if p is not None
-                                              else [None] * n)], BASE_SCHEMA["probabilities"])
-    starts = np.repeat(np.cumsum(counts) - counts, counts)
-    arrays = {
-        "request_id": pa.array(np.repeat(np.array([r.request_id for r in records], dtype=object), counts),
-                               pa.string()),
-        "row": pa.array((np.arange(total) - starts).astype(np.int32)),
-        "timestamp": pa.array(np.repeat(np.array([round(r.timestamp * 1_000_000) for r in records],
-                                                 dtype=np.int64), counts), BASE_SCHEMA["timestamp"]),
-        "version": pa.array(np.repeat(np.array([r.version for r in records], dtype=object), counts), pa.string()),
-        "arm": pa.array(np.repeat(np.array([r.arm for r in records], dtype=object), counts), pa.string()),
-        "protocol": pa.array(np.repeat(np.array([r.protocol for r in records], dtype=object), counts), pa.string()),
-        "latency_ms": pa.array(np.repeat(np.array([r.latency_ms for r in records], dtype=np.float64), counts)),
-        "prediction": pa.array(labels, pa.string()),
-        "probabilities": probabilities,
-    }
-    features = {f"feature_{name}": _column(list(itertools.chain.from_iterable(r.features[name] for r in records)))
-                for name in feature_names}
-    return pa.table(arrays | features)
+        yield "probabilities", pa.array(
+            [None if p is None else list(row) for p, n in zip(probas, counts)
+             for row in (np.asarray(p, dtype=np.float64).tolist() if p is not None else [None] * n)],
+            BASE_SCHEMA["probabilities"])
+    for name in feature_names:
+        yield f"feature_{name}", _column(list(itertools.chain.from_iterable(r.features[name] for r in records)))
 
 
 def group_path(root: Path | str, key: tuple, name: str) -> Path | str:
@@ -301,10 +315,11 @@ class PredictionLogWriter(WriterThread):
                 observer([r for members in groups.values() for r in members])
             except Exception:
                 log.exception("prediction log: an observer failed; the records are still written")
+            let_requests_run()
         added = 0
         for key, members in groups.items():
             try:
-                table = records_table(members, key[3])
+                table = records_table(members, key[3], pause=let_requests_run)
             except Exception:
                 self.discarded += len(members)
                 log.exception("prediction log: %d records could not be converted and were discarded", len(members))
@@ -319,6 +334,7 @@ class PredictionLogWriter(WriterThread):
         for key, tables in pending.items():
             stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%f")
             path = group_path(self.root, key, f"part-{stamp}-{os.getpid()}-{next(_file_seq)}.parquet")
+            let_requests_run()
             try:
                 table = pa.concat_tables(tables, promote_options="permissive") if len(tables) > 1 else tables[0]
                 write_atomically(table, path)
