@@ -85,7 +85,6 @@ def populate(models: int, versions: int, settings, *, workers: int = 4, progress
     from concurrent.futures import ThreadPoolExecutor
 
     os.environ["MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT"] = "true"
-    import mlflow
     from mlflow.tracking import MlflowClient
 
     from shipyard.store.runs import create_run, update_run

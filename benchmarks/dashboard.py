@@ -167,7 +167,7 @@ def bench(args: argparse.Namespace) -> list[Row]:
                          "document.querySelectorAll('.virtual-row[aria-rowindex]').length",
                          f"http://127.0.0.1:{theirs}/#/experiments/{experiment}/runs",
                          f"document.body && document.body.innerText.includes('{newest}')",
-                         f"Array.from(document.querySelectorAll('[role=row], tr')).length"),
+                         "Array.from(document.querySelectorAll('[role=row], tr')).length"),
         }
         figures: dict[str, dict[str, list[float]]] = {name: {"shipyard": [], "mlflow": []} for name in pages}
         rows_in_dom: dict[str, list[int]] = {"shipyard": [], "mlflow": []}

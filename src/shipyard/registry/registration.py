@@ -17,7 +17,6 @@ import logging
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
 
 from shipyard.errors import RefusedError
 

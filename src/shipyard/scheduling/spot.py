@@ -31,7 +31,7 @@ import numpy as np
 from shipyard.errors import UsageError
 from shipyard.governance.prices import PriceList
 from shipyard.scheduling.cluster import Cluster
-from shipyard.scheduling.model import GPU_MILLI, Node, Task
+from shipyard.scheduling.model import GPU_MILLI, Node
 from shipyard.scheduling.placement import Placement, commit, place
 from shipyard.scheduling.policies import Policy
 from shipyard.scheduling.trace import Arrival
