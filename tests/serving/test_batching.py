@@ -100,3 +100,26 @@ def test_a_request_the_model_refuses_fails_alone_not_the_requests_batched_with_i
         else:
             assert result["predict"].tolist() == [request * 1000, request * 1000 + 1]
     assert batched == [2] * 5  # the five good requests, each predicted again on its own
+
+
+def test_a_batch_up_to_inline_rows_is_predicted_on_the_event_loop_and_a_larger_one_on_the_thread():
+    import threading
+
+    threads = []
+
+    def predict(frame):
+        threads.append((len(frame), threading.current_thread()))
+        return echo_predict([])(frame)
+
+    batcher = Batcher(predict, max_rows=64, inline_rows=1)
+
+    async def scenario():
+        one = await batcher.submit(request_frame(1, 1))
+        three = await batcher.submit(request_frame(2, 3))
+        batcher.close()
+        return one, three
+
+    one, three = asyncio.run(scenario())
+    assert one["predict"].tolist() == [1000] and three["predict"].tolist() == [2000, 2001, 2002]
+    assert [rows for rows, _ in threads] == [1, 3]
+    assert threads[0][1] is threading.main_thread() and threads[1][1] is not threading.main_thread()

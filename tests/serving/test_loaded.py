@@ -96,3 +96,23 @@ def test_a_retyped_input_in_mlmodel_keeps_the_version_from_loading(tracked):
         path.write_text(original)
     loaded = load_for_serving("synth", version, settings=settings, compile=False)
     assert loaded.signature["x1"] == "double"
+
+
+class _Constant:
+    def __init__(self, seconds: float = 0.0):
+        self.seconds = seconds
+
+    def predict(self, frame):
+        import time
+
+        time.sleep(self.seconds)
+        return np.zeros(len(frame))
+
+
+def test_only_a_version_that_predicts_a_row_quickly_predicts_single_rows_on_the_event_loop(monkeypatch):
+    import shipyard.serving.loaded as loaded_module
+
+    monkeypatch.setattr(loaded_module, "INLINE_PREDICT_S", 0.02)  # a margin no machine load closes
+    quick = probe(LoadedVersion(model="c", version="1", estimator=_Constant(), signature=dict(SIGNATURE)))
+    slow = probe(LoadedVersion(model="c", version="2", estimator=_Constant(0.06), signature=dict(SIGNATURE)))
+    assert (quick.inline_rows, slow.inline_rows) == (1, 0)

@@ -3,7 +3,10 @@
 The first waiting request opens a batch; the batch closes when it holds ``max_rows``
 rows or ``max_wait_us`` has passed, whichever comes first. Predictions run on one
 worker thread so the event loop keeps accepting requests, and each caller gets back
-exactly the rows it sent, in order. A batch that fails is predicted again request by
+exactly the rows it sent, in order. A batch of at most ``inline_rows`` rows is predicted on the
+event loop itself: for a model that answers such a batch in a fraction of a millisecond, handing
+it to the thread and back costs more than the prediction (and, at one request at a time, the
+thread buys nothing). A batch that fails is predicted again request by
 request, so that each caller learns its own outcome, not that of rows it did not send.
 """
 
@@ -41,8 +44,10 @@ def _concat(parts: list):
 
 class Batcher:
     def __init__(self, predict: Callable[[pd.DataFrame], dict[str, np.ndarray]], *, max_rows: int = 64,
-                 max_wait_us: int = 0, on_batch: Callable[[int], None] | None = None, idle_exit_s: float = 60.0):
+                 max_wait_us: int = 0, on_batch: Callable[[int], None] | None = None, idle_exit_s: float = 60.0,
+                 inline_rows: int = 0):
         self.predict = predict
+        self.inline_rows = inline_rows
         self.max_rows = max_rows
         self.max_wait_s = max_wait_us / 1e6
         self.on_batch = on_batch
@@ -93,7 +98,10 @@ class Batcher:
                 continue
             frame = batch[0].frame if len(batch) == 1 else _concat([p.frame for p in batch])
             try:
-                outputs = await loop.run_in_executor(self._pool, self.predict, frame)
+                if len(frame) <= self.inline_rows:
+                    outputs = self.predict(frame)
+                else:
+                    outputs = await loop.run_in_executor(self._pool, self.predict, frame)
             except Exception as exc:
                 if len(batch) == 1:
                     _settle(batch[0], error=exc)

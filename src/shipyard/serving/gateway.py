@@ -108,5 +108,5 @@ class Gateway:
         if batcher is None:
             batcher = self.batchers[key] = Batcher(
                 loaded.predict_prepared, max_rows=self.max_batch_rows, max_wait_us=self.max_batch_wait_us,
-                on_batch=self.metrics.batch_rows.labels(*key).observe)
+                on_batch=self.metrics.batch_rows.labels(*key).observe, inline_rows=loaded.inline_rows)
         return batcher
