@@ -1,7 +1,7 @@
-"""The whole GPU bill on Alibaba's openb trace: provisioned node-hours under an autoscaler, packing and spot.
+"""The GPU bill on Alibaba's openb trace, whole or of its training pool: provisioned node-hours, packing and spot.
 
     python benchmarks/cluster_bill.py [--data DIR] [--prices FILE] [--packing NAME] [--seeds N] [--quick]
-                                      [--without-consolidation] [--out FILE]
+                                      [--without-consolidation] [--pool all|training] [--out FILE]
 
 The default task list replays in time on an autoscaled pool of at most the trace's 1,213 GPU nodes
 (``shipyard.scheduling.autoscaled``): nodes start down, one is brought up when a task fits no up
@@ -10,6 +10,11 @@ its full hourly price while up, at ``benchmarks/spot_prices.toml`` (spot nodes a
 cluster autoscaler picks which down node to bring up with its default expander, random, in every run,
 so that the runs differ only in the scheduler's scoring and in spot; each run is repeated with
 ``--seeds`` seeds of that draw (and of the spot reclaims) and the figures are their mean.
+
+``--pool`` chooses the tasks replayed: ``all`` (the default) every task of the list; ``training`` only
+its non-``LS`` tasks (``BE``, ``Burstable``, ``Guaranteed``) — the training jobs the scheduler places,
+serving running in its own fleet — on the same pool, with the same runs. The packing policy's task
+shapes are those of the tasks replayed.
 
 Consolidation (``shipyard.scheduling.consolidation``), on unless ``--without-consolidation``: in every
 run the autoscaler also drains nodes under half used for 10 minutes whose tasks fit elsewhere
@@ -25,7 +30,8 @@ spot-tolerant (as if the Burstable and Guaranteed training jobs checkpointed too
 cost, change against the baseline, node-hours, GPU utilization of the up nodes, deadline misses
 (``shipyard.scheduling.deadlines``), waiting mean / p95, reclaims, and with consolidation the
 drained nodes, task moves (of them by compaction), serving restarts and the GPU-hours moves made
-checkpointing tasks redo. ``--quick`` replays a quarter of the nodes and the first 2,000 tasks: proves the harness.
+checkpointing tasks redo. ``--quick`` replays a quarter of the nodes and the first 2,000 tasks of the
+pool: proves the harness.
 """
 
 from __future__ import annotations
@@ -56,6 +62,8 @@ BASELINE = "kube default (least-allocated), all on-demand"
 SPOT = SpotSettings(share=0.35, preemption_rate=0.2, checkpoint_interval_s=1800)
 """The harsher setting of the usage-billed spot table: 0.2 reclaims per spot node-hour, 30-minute checkpoints."""
 NON_LS = ("BE", "Burstable", "Guaranteed")
+POOLS = {"all": None, "training": NON_LS}
+"""The QoS classes each ``--pool`` replays (None: every task)."""
 
 
 class Run(NamedTuple):
@@ -78,10 +86,12 @@ def runs(packing: str, consolidation: bool = True) -> dict[str, Run]:
 
 
 def replay(data: Path, prices_file: Path, packing: str, quick: bool, seeds: int, consolidation: bool = True,
-           deadline: Deadline = Deadline()) -> dict[str, list[Bill]]:
-    """Every run of ``runs(packing, consolidation)``, once per seed."""
+           deadline: Deadline = Deadline(), pool: str = "all") -> dict[str, list[Bill]]:
+    """Every run of ``runs(packing, consolidation)`` on the tasks of ``pool``, once per seed."""
     nodes = load_nodes(data / "openb_node_list_gpu_node.csv")
     arrivals = load_arrivals(data / "openb_pod_list_default.csv")
+    if POOLS[pool] is not None:
+        arrivals = [arrival for arrival in arrivals if arrival.qos in POOLS[pool]]
     if quick:
         nodes, arrivals = nodes[::4], arrivals[:2000]
     prices = parse_prices(prices_file.read_text(), source=str(prices_file))
@@ -141,6 +151,8 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="a quarter of the nodes, 2,000 tasks")
     parser.add_argument("--without-consolidation", action="store_true",
                         help="scale down only empty nodes and compact nothing")
+    parser.add_argument("--pool", choices=POOLS, default="all",
+                        help="replay every task, or only the non-LS ones (training) on their own pool")
     parser.add_argument("--out", type=Path, help="also write the table as Markdown here")
     args = parser.parse_args()
     if not (args.data / "openb_node_list_gpu_node.csv").exists():
@@ -149,8 +161,8 @@ def main() -> None:
         sys.exit(f"--seeds is {args.seeds}: give 1 or more")
     try:
         consolidation = not args.without_consolidation
-        text = table(replay(args.data, args.prices, args.packing, args.quick, args.seeds, consolidation),
-                     consolidation) + "\n"
+        text = table(replay(args.data, args.prices, args.packing, args.quick, args.seeds, consolidation,
+                            pool=args.pool), consolidation) + "\n"
     except ShipyardError as exc:
         sys.exit(exc.render())
     print(text)

@@ -49,3 +49,29 @@ def test_the_benchmark_prints_packing_and_spot_side_by_side_with_the_kube_defaul
     assert all(row.count(" | ") == (13 if consolidation else 9) for row in rows)
     for row, bills in zip(rows, results.values(), strict=True):
         assert row.split(" | ")[1] == f"{np.mean([bill.cost for bill in bills]):,.0f}"
+
+
+@pytest.mark.parametrize("consolidation", [False, True])
+def test_the_training_pool_replays_only_the_non_serving_tasks(tmp_path, monkeypatch, consolidation):
+    write_trace(tmp_path)
+    shapes = []
+    of = cluster_bill.Workload.of
+    monkeypatch.setattr(cluster_bill.Workload, "of", lambda tasks: shapes.append([t.name for t in tasks]) or of(tasks))
+    results = cluster_bill.replay(tmp_path, cluster_bill.HERE / "spot_prices.toml", "best-fit", quick=True, seeds=2,
+                                  consolidation=consolidation, pool="training")
+    training = [f"pod-{i}" for i in range(300) if i % 4 in (2, 3)]
+    assert shapes == [training], "the packing policy's task shapes are those of the training tasks alone"
+    assert list(results) == list(cluster_bill.runs("best-fit", consolidation))
+    for bills in results.values():
+        assert all(len(bill.waiting_s) + bill.unfinished == len(training) for bill in bills)
+        assert all(bill.serving_restarts == 0 for bill in bills)
+    assert all(bill.preemptions > 0 or bill.spot_cost > 0 for name in results if "spot" in name
+               for bill in results[name]), "the BE and Burstable tasks go to spot"
+    if consolidation:
+        assert sum(bill.moved_tasks for bills in results.values() for bill in bills) > 0
+
+    argv = ["cluster_bill.py", "--data", str(tmp_path), "--packing", "best-fit", "--quick", "--seeds", "2",
+            "--pool", "training", "--out", str(tmp_path / "bill.md")]
+    monkeypatch.setattr("sys.argv", argv + ([] if consolidation else ["--without-consolidation"]))
+    cluster_bill.main()
+    assert (tmp_path / "bill.md").read_text() == cluster_bill.table(results, consolidation) + "\n"
