@@ -32,8 +32,8 @@ from typing import Callable
 
 import numpy as np
 
-from shipyard.serving.prediction_log import (PredictionRecord, WriterThread, file_group, group_path, records_table,
-                                             write_atomically)
+from shipyard.serving.prediction_log import (PredictionRecord, WriterThread, file_group, group_path, let_requests_run,
+                                             records_table, write_atomically)
 from shipyard.store import object_files
 
 log = logging.getLogger(__name__)
@@ -82,11 +82,13 @@ def read_segment(path: Path) -> tuple[list[PredictionRecord], int]:
     lines = data.split(b"\n")
     lines.pop()  # the text after the last newline: empty, or a torn write
     records, bad = [], 0
-    for line in lines:
+    for number, line in enumerate(lines, 1):
         try:
             records.append(decode(line))
         except (ValueError, KeyError, TypeError):
             bad += 1
+        if number % 64 == 0:
+            let_requests_run()
     if bad:
         log.error("prediction spool: %d unreadable lines in %s were skipped", bad, path)
     return records, bad
@@ -110,13 +112,14 @@ def convert_segment(path: Path, log_root: Path | str, *, sync: bool = False,
             observer([r for members in groups.values() for r in members])
         except Exception:
             log.exception("prediction spool: an observer failed; the records are still written")
+        let_requests_run()
     for key, members in groups.items():
         digest = hashlib.sha256(json.dumps([key[2], list(key[3])]).encode()).hexdigest()[:16]
         target = group_path(log_root, key, f"part-{path.stem}-{digest}.parquet")
         if object_files.exists(target):
             continue
         try:
-            write_atomically(records_table(members, key[3]), target, sync=sync)
+            write_atomically(records_table(members, key[3], pause=let_requests_run), target, sync=sync)
         except Exception:
             result.complete = False
             log.exception("prediction spool: writing %s failed; the segment is kept and retried", target)
