@@ -26,9 +26,12 @@ the other tasks (training that does not checkpoint) are not moved, and their nod
 Side by side: kube-scheduler's default spreading (least-allocated) all on-demand — the baseline —;
 the packing policy all on-demand (with consolidation: without and with compaction); packing with
 the ``BE`` tasks spot-tolerant; and, labelled as a scenario, packing with every non-``LS`` task
-spot-tolerant (as if the Burstable and Guaranteed training jobs checkpointed too). Each with total
+spot-tolerant (as if the Burstable and Guaranteed training jobs checkpointed too); each spot run also
+with the slack rule (``shipyard.scheduling.deadlines.SpotFallback``, "on-demand when the slack runs
+out"): a tolerant task goes to spot only while its slack to its deadline exceeds what one more reclaim
+could cost it, and on-demand for good after that. Each with total
 cost, change against the baseline, node-hours, GPU utilization of the up nodes, deadline misses
-(``shipyard.scheduling.deadlines``), waiting mean / p95, reclaims, and with consolidation the
+(``shipyard.scheduling.deadlines``), waiting mean / p95, reclaims (tasks reclaimed), and with consolidation the
 drained nodes, task moves (of them by compaction), serving restarts and the GPU-hours moves made
 checkpointing tasks redo. ``--quick`` replays a quarter of the nodes and the first 2,000 tasks of the
 pool: proves the harness.
@@ -52,7 +55,7 @@ from shipyard.errors import ShipyardError  # noqa: E402
 from shipyard.governance.prices import parse_prices  # noqa: E402
 from shipyard.scheduling.autoscaled import Autoscaler, Bill, simulate  # noqa: E402
 from shipyard.scheduling.consolidation import Compaction, Movability, ScaleDown  # noqa: E402
-from shipyard.scheduling.deadlines import Deadline  # noqa: E402
+from shipyard.scheduling.deadlines import Deadline, SpotFallback  # noqa: E402
 from shipyard.scheduling.fragmentation import Workload  # noqa: E402
 from shipyard.scheduling.policies import make_policy  # noqa: E402
 from shipyard.scheduling.spot import SpotSettings  # noqa: E402
@@ -66,10 +69,15 @@ POOLS = {"all": None, "training": NON_LS}
 """The QoS classes each ``--pool`` replays (None: every task)."""
 
 
+FALLBACK = " + on-demand when the slack runs out"
+"""Suffix of the runs where a tolerant task goes on-demand, for good, once its slack is too small for spot."""
+
+
 class Run(NamedTuple):
     policy: str
     tolerant_qos: tuple[str, ...] = ()
     compaction: bool = False
+    fallback: bool = False
 
 
 def runs(packing: str, consolidation: bool = True) -> dict[str, Run]:
@@ -77,12 +85,18 @@ def runs(packing: str, consolidation: bool = True) -> dict[str, Run]:
         return {BASELINE: Run("least-allocated"),
                 f"packing ({packing}), all on-demand": Run(packing),
                 f"packing ({packing}) + spot for BE": Run(packing, ("BE",)),
-                f"scenario: packing ({packing}) + spot for all non-LS": Run(packing, NON_LS)}
+                f"packing ({packing}) + spot for BE{FALLBACK}": Run(packing, ("BE",), fallback=True),
+                f"scenario: packing ({packing}) + spot for all non-LS": Run(packing, NON_LS),
+                f"scenario: packing ({packing}) + spot for all non-LS{FALLBACK}": Run(packing, NON_LS, fallback=True)}
     return {BASELINE: Run("least-allocated"),
             f"packing ({packing}), all on-demand": Run(packing),
             f"packing ({packing}) + compaction, all on-demand": Run(packing, compaction=True),
             f"packing ({packing}) + compaction + spot for BE": Run(packing, ("BE",), compaction=True),
-            f"scenario: packing ({packing}) + compaction + spot for all non-LS": Run(packing, NON_LS, compaction=True)}
+            f"packing ({packing}) + compaction + spot for BE{FALLBACK}":
+                Run(packing, ("BE",), compaction=True, fallback=True),
+            f"scenario: packing ({packing}) + compaction + spot for all non-LS": Run(packing, NON_LS, compaction=True),
+            f"scenario: packing ({packing}) + compaction + spot for all non-LS{FALLBACK}":
+                Run(packing, NON_LS, compaction=True, fallback=True)}
 
 
 def replay(data: Path, prices_file: Path, packing: str, quick: bool, seeds: int, consolidation: bool = True,
@@ -109,7 +123,9 @@ def replay(data: Path, prices_file: Path, packing: str, quick: bool, seeds: int,
                      spot=dataclasses.replace(SPOT, tolerant_qos=run.tolerant_qos, seed=seed)
                      if run.tolerant_qos else None,
                      autoscaler=autoscaler, compaction=Compaction() if run.compaction else None,
-                     movability=movability, deadline=deadline)
+                     movability=movability, deadline=deadline,
+                     fallback=SpotFallback(checkpoint_interval_s=SPOT.checkpoint_interval_s,
+                                           provisioning_s=autoscaler.provisioning_s) if run.fallback else None)
             for seed in range(seeds)]
         print(f"  {name:56} ({time.perf_counter() - started:.0f} s)", file=sys.stderr, flush=True)
     return results

@@ -36,7 +36,7 @@ def test_the_benchmark_prints_packing_and_spot_side_by_side_with_the_kube_defaul
     assert all(count == 0 for name in results if "compaction" not in name for count in
                (bill.compacted_tasks for bill in results[name]))
     if consolidation:
-        assert len(compacted) == 3 * 2
+        assert len(compacted) == 5 * 2, "with and without the slack rule, the spot runs compact too"
         assert sum(bill.drained_nodes for bills in results.values() for bill in bills) > 0
     else:
         assert not compacted
@@ -75,3 +75,50 @@ def test_the_training_pool_replays_only_the_non_serving_tasks(tmp_path, monkeypa
     monkeypatch.setattr("sys.argv", argv + ([] if consolidation else ["--without-consolidation"]))
     cluster_bill.main()
     assert (tmp_path / "bill.md").read_text() == cluster_bill.table(results, consolidation) + "\n"
+
+
+def test_each_spot_run_is_shown_beside_the_same_run_with_the_slack_rule():
+    for consolidation in (False, True):
+        names = list(cluster_bill.runs("best-fit", consolidation))
+        spot = [name for name in names if "spot" in name and not name.endswith(cluster_bill.FALLBACK)]
+        assert len(spot) == 2
+        for name in spot:
+            assert names[names.index(name) + 1] == name + cluster_bill.FALLBACK
+            plain, aware = cluster_bill.runs("best-fit", consolidation)[name], \
+                cluster_bill.runs("best-fit", consolidation)[name + cluster_bill.FALLBACK]
+            assert aware == plain._replace(fallback=True) and not plain.fallback
+
+
+def write_long_training(folder, seed=0):
+    """Training alone: 120 BE and Burstable jobs of 1 to 12 hours, 1 or 2 GPUs each, on 40 nodes."""
+    rng = np.random.default_rng(seed)
+    nodes = ["sn,cpu_milli,memory_mib,gpu,model"] + [f"node-{i},64000,262144,8,V100M16" for i in range(40)]
+    (folder / "openb_node_list_gpu_node.csv").write_text("\n".join(nodes) + "\n")
+    rows = ["name,cpu_milli,memory_mib,num_gpu,gpu_milli,gpu_spec,qos,pod_phase,creation_time,deletion_time,"
+            "scheduled_time"]
+    for i in range(120):
+        start, length = i * 900, int(rng.integers(3600, 12 * 3600))
+        rows.append(f"job-{i},4000,8192,{int(rng.choice([1, 2]))},1000,,{('BE', 'Burstable')[i % 2]},Running,"
+                    f"{start},{start + length},{start}")
+    (folder / "openb_pod_list_default.csv").write_text("\n".join(rows) + "\n")
+
+
+@pytest.mark.parametrize("consolidation", [False, True])
+def test_the_slack_rule_misses_no_more_deadlines_than_the_same_spot_run_without_it(tmp_path, consolidation):
+    write_long_training(tmp_path)
+    results = cluster_bill.replay(tmp_path, cluster_bill.HERE / "spot_prices.toml", "best-fit", quick=True, seeds=3,
+                                  consolidation=consolidation, pool="training")
+    scenario = next(name for name in results
+                    if name.startswith("scenario") and not name.endswith(cluster_bill.FALLBACK))
+    plain, aware = results[scenario], results[scenario + cluster_bill.FALLBACK]
+    assert sum(bill.deadline_misses for bill in plain) > 0, "reclaimed over and over, some jobs are late"
+    assert sum(bill.deadline_misses for bill in aware) == 0
+    assert all(bill.fallbacks > 0 and 0 < bill.spot_cost < bill.cost for bill in aware)
+    assert sum(bill.preemptions for bill in aware) < sum(bill.preemptions for bill in plain)
+    for name in results:
+        if name.endswith(cluster_bill.FALLBACK):
+            base = name.removesuffix(cluster_bill.FALLBACK)
+            assert (sum(bill.deadline_misses for bill in results[name])
+                    <= sum(bill.deadline_misses for bill in results[base])), name
+        else:
+            assert all(bill.fallbacks == 0 for bill in results[name]), name

@@ -7,6 +7,7 @@ from shipyard.errors import UsageError
 from shipyard.governance.prices import parse_prices
 from shipyard.scheduling.autoscaled import Autoscaler, simulate
 from shipyard.scheduling.consolidation import Compaction, Movability, ScaleDown
+from shipyard.scheduling.deadlines import Deadline, SpotFallback
 from shipyard.scheduling.model import Node, Task
 from shipyard.scheduling.policies import make_policy
 from shipyard.scheduling.spot import SpotSettings
@@ -221,3 +222,42 @@ def test_compaction_moves_nothing_onto_nodes_under_the_threshold():
                     compaction=Compaction(utilization_threshold=0.75, interval_s=600))
     assert bill.moved_tasks == 0
     assert bill.cost == pytest.approx(4 * (18600 + 18600) / HOUR)
+
+
+def test_a_tolerant_task_without_the_slack_for_spot_goes_on_demand_and_is_not_moved_from_there():
+    """c (BE) is due when its 5 hours are done: no slack for a reclaim, so on-demand, and pinned there."""
+    exact = Deadline(slack=0, allowance_s=0)
+    moved = simulate(draining_trace(qos="BE"), pool(2, gpus=4), PRICES, policy("best-fit"), autoscaler=CA,
+                     movability=Movability(checkpoint_interval_s=1800), deadline=exact)
+    assert moved.moved_tasks == 1 and moved.deadline_misses == 1, "on-demand and movable, c is drained and late"
+    settings = SpotSettings(share=0.5, preemption_rate=0)
+    stayed = simulate(draining_trace(qos="BE"), pool(4, gpus=4), PRICES, policy("best-fit"), spot=settings,
+                      autoscaler=CA, movability=Movability(checkpoint_interval_s=1800), deadline=exact,
+                      fallback=SpotFallback(provisioning_s=0))
+    assert stayed.fallbacks == 1 and stayed.spot_cost == 0, "c went to an on-demand node, not to spot"
+    assert stayed.moved_tasks == stayed.drained_nodes == 0 and stayed.deadline_misses == 0
+    assert stayed.cost == pytest.approx(4 * (18600 + 18600) / HOUR)
+
+
+def reclaimed_often(fallback, seed):
+    settings = SpotSettings(share=0.5, preemption_rate=2, checkpoint_interval_s=1800, seed=seed)
+    return simulate([arrival("train", 0, 2, gpus=2, qos="BE")], pool(2), PRICES, policy("best-fit"), spot=settings,
+                    autoscaler=Autoscaler(provisioning_s=180, idle_s=600), fallback=fallback)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_a_reclaimed_task_is_asked_again_and_falls_back_to_on_demand_before_it_is_late(seed):
+    """Two hours of work due 2 h 42 min after arrival, on a spot node reclaimed twice an hour on average."""
+    plain = reclaimed_often(None, seed)
+    aware = reclaimed_often(SpotFallback(), seed)
+    assert plain.fallbacks == 0 and plain.preemptions >= 2 and plain.cost == plain.spot_cost
+    assert aware.deadline_misses == 0 and aware.unfinished == 0
+    # It starts on spot (42 minutes of slack), is reclaimed, and is then short of slack: on-demand, never reclaimed.
+    assert aware.fallbacks == 1 and aware.cost > aware.spot_cost > 0
+    assert 1 <= aware.preemptions <= 2 and aware.preemptions <= plain.preemptions
+
+
+def test_without_the_rule_a_task_reclaimed_over_and_over_is_late():
+    plain = [reclaimed_often(None, seed) for seed in range(6)]
+    assert sum(bill.deadline_misses for bill in plain) >= 4, [bill.makespan_s for bill in plain]
+    assert sum(reclaimed_often(SpotFallback(), seed).deadline_misses for seed in range(6)) == 0

@@ -4,8 +4,9 @@
 taints, spot) and takes the best by the policy's score; ``commit`` applies it. Quotas and
 priorities with preemption, trace replays (``simulator``; in time with spot capacity, ``spot``; on an
 autoscaled pool billed by node-hours, ``autoscaled``, with the autoscaler's drains and a
-descheduler's compaction, ``consolidation``) and the kube-scheduler extender
-(``extender``, served by ``extender_app``) are built on the same functions.
+descheduler's compaction, ``consolidation``; deadlines, and the slack a task needs to stay on spot,
+``deadlines``) and the kube-scheduler extender (``extender``, served by ``extender_app``) are built
+on the same functions.
 """
 
 from shipyard.scheduling.cluster import Allocation, Cluster

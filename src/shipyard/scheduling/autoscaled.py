@@ -25,7 +25,11 @@ then bringing up a spot node before an on-demand one); every other task runs onl
 nodes, so serving is never reclaimed. An up spot node is reclaimed by a Poisson process
 (``preemption_rate`` per spot node-hour): it goes down at once, its tasks lose the work since their
 last checkpoint and go back to the head of the queue, where they bring up another node if none has
-room. Waiting is the time a task spends queued or waiting for its node, summed over its starts.
+room. With ``fallback`` (``shipyard.scheduling.deadlines.SpotFallback``), a tolerant task is asked,
+each time it is to be placed or moved, whether its slack to its deadline still allows spot: when it
+does not, it goes to on-demand nodes only (an up one, else one brought up) for the rest of its run,
+and is no longer moved by drains or compaction (as if marked safe-to-evict "false" then).
+Waiting is the time a task spends queued or waiting for its node, summed over its starts.
 """
 
 from __future__ import annotations
@@ -42,7 +46,7 @@ from shipyard.errors import UsageError
 from shipyard.governance.prices import PriceList
 from shipyard.scheduling.cluster import Cluster
 from shipyard.scheduling.consolidation import Compaction, Movability, ScaleDown, requested_share
-from shipyard.scheduling.deadlines import Deadline
+from shipyard.scheduling.deadlines import Deadline, SpotFallback
 from shipyard.scheduling.filters import feasible
 from shipyard.scheduling.model import GPU_MILLI, Node, Task
 from shipyard.scheduling.placement import Placement, commit, place
@@ -106,6 +110,8 @@ class Bill:
     """Of ``lost_gpu_hours``, the work checkpointing tasks redid after a move."""
     unfinished: int
     makespan_s: float
+    fallbacks: int = 0
+    """Tolerant tasks sent to on-demand nodes for good by the slack rule (``fallback``)."""
 
     @property
     def gpu_utilization(self) -> float:
@@ -124,16 +130,22 @@ class _Job:
     node: int = -1
     token: int = 0
     finished_at: float = float("nan")
+    due: float = float("inf")
+    on_demand: bool = False
+    """A tolerant task the slack rule sent to on-demand nodes: it stays there."""
+    pinned: bool = False
+    """Running and not to be moved: its QoS does not move, or the slack rule sent it to on-demand."""
 
 
 def simulate(arrivals: Sequence[Arrival], nodes: Sequence[Node], prices: PriceList,
              make_policy: Callable[[], Policy], *, make_expander: Callable[[], Policy] | None = None,
              spot: SpotSettings | None = None, autoscaler: Autoscaler = Autoscaler(),
              compaction: Compaction | None = None, movability: Movability = Movability(),
-             deadline: Deadline = Deadline()) -> Bill:
+             deadline: Deadline = Deadline(), fallback: SpotFallback | None = None) -> Bill:
     """Replay ``arrivals`` on a pool of at most ``nodes``, brought up and down as tasks need (see the module).
 
     ``make_expander`` makes the policy that picks which down node to bring up; by default the placement policy.
+    ``fallback``: send a tolerant task to on-demand nodes, for good, once its slack to ``deadline`` is too small.
     """
     _check(arrivals, nodes, spot)
     chosen = spot_nodes(len(nodes), spot) if spot is not None else set()
@@ -162,7 +174,7 @@ def simulate(arrivals: Sequence[Arrival], nodes: Sequence[Node], prices: PriceLi
     sequence = itertools.count()
     totals = dict(cost=0.0, spot_cost=0.0, hours=0.0, spot_hours=0.0, gpu_up=0.0, gpu_used=0.0, lost=0.0,
                   moved_lost=0.0)
-    counts = dict(scale_ups=0, peak=0, preemptions=0, drained=0, moved=0, restarts=0, compacted=0)
+    counts = dict(scale_ups=0, peak=0, preemptions=0, drained=0, moved=0, restarts=0, compacted=0, fallbacks=0)
 
     def push(at: float, kind: int, payload: object) -> None:
         heapq.heappush(events, (at, next(sequence), kind, payload))
@@ -172,7 +184,8 @@ def simulate(arrivals: Sequence[Arrival], nodes: Sequence[Node], prices: PriceLi
         tolerant = spot is not None and arrival.qos in tolerant_qos
         task = dataclasses.replace(arrival.task, spot=True) if tolerant else arrival.task
         jobs.append(_Job(arrival=arrival, task=task, tolerant=tolerant, remaining_s=float(task.duration_s),
-                         queued_at=arrival.at_s))
+                         queued_at=arrival.at_s,
+                         due=float(deadline.due(np.array([arrival.at_s]), np.array([float(task.duration_s)]))[0])))
     for job in jobs:
         push(job.arrival.at_s, _ARRIVE, job)
     if compaction is not None:
@@ -219,16 +232,27 @@ def simulate(arrivals: Sequence[Arrival], nodes: Sequence[Node], prices: PriceLi
         job.started_at = max(now, ready_at[node])
         job.waited_s += job.started_at - job.queued_at
         on_node[node].add(job)
-        pinned[node] += not movability.movable(job.arrival.qos)
+        job.pinned = not movability.movable(job.arrival.qos) or job.on_demand
+        pinned[node] += job.pinned
         changes[node] += 1
         push(job.started_at + job.remaining_s, _FINISH, (job, job.token))
         review(node, now)
 
-    def pools_of(job: _Job) -> list[np.ndarray]:
-        return [is_spot, ~is_spot] if job.tolerant else [~is_spot]
+    def may_use_spot(job: _Job, now: float, remaining_s: float) -> bool:
+        """Whether ``job`` may go to spot now, ``remaining_s`` of work left; a no from the slack rule is for good."""
+        if not job.tolerant or job.on_demand:
+            return False
+        if fallback is not None and not fallback.may_use_spot(due_s=job.due, now_s=now, remaining_s=remaining_s):
+            job.on_demand = True
+            counts["fallbacks"] += 1
+            return False
+        return True
+
+    def pools_of(job: _Job, spot_allowed: bool) -> list[np.ndarray]:
+        return [is_spot, ~is_spot] if spot_allowed else [~is_spot]
 
     def start(job: _Job, now: float) -> bool:
-        pools = pools_of(job)
+        pools = pools_of(job, may_use_spot(job, now, job.remaining_s))
         ready = up & (ready_at <= now)
         for state in (ready, up & ~ready):
             for pool in pools:
@@ -250,7 +274,8 @@ def simulate(arrivals: Sequence[Arrival], nodes: Sequence[Node], prices: PriceLi
         cluster.release(job.task.name)
         node = job.node
         on_node[node].discard(job)
-        pinned[node] -= not movability.movable(job.arrival.qos)
+        pinned[node] -= job.pinned
+        job.pinned = False
         job.node = -1
         if not on_node[node]:
             push(now + autoscaler.idle_s, _IDLE, (node, epoch[node], changes[node]))
@@ -261,10 +286,20 @@ def simulate(arrivals: Sequence[Arrival], nodes: Sequence[Node], prices: PriceLi
         movers = sorted(on_node[node], key=lambda j: (-j.task.gpu_demand_milli, j.arrival.at_s, j.task.name))
         if any(not (feasible(job.task, cluster) & targets).any() for job in movers):
             return False
+        spot_allowed = {job: may_use_spot(job, now, job.remaining_s - movability.saved_s(
+            job.arrival.qos, max(0.0, now - job.started_at))) for job in movers}
+        stuck = [job for job in movers if job.on_demand]
+        if stuck:
+            # The slack rule said no to them: a move would cost work they have no slack for, so they stay.
+            for job in stuck:
+                pinned[node] += not job.pinned
+                job.pinned = True
+            review(node, now)
+            return False
         released = [cluster.release(job.task.name) for job in movers]
         placed: list[tuple[_Job, Placement]] = []
         for job in movers:
-            decision = next((d for pool in pools_of(job)
+            decision = next((d for pool in pools_of(job, spot_allowed[job])
                              if isinstance(d := place(job.task, cluster, policy, among=targets & pool), Placement)),
                             None)
             if decision is None:
@@ -395,4 +430,5 @@ def _bill(jobs: list[_Job], deadline: Deadline, totals: dict[str, float], counts
                 lost_gpu_hours=totals["lost"], drained_nodes=counts["drained"], moved_tasks=counts["moved"],
                 serving_restarts=counts["restarts"], compacted_tasks=counts["compacted"],
                 moved_lost_gpu_hours=totals["moved_lost"], unfinished=int((~done).sum()),
-                makespan_s=float(finished[done].max() - arrival.min()) if done.any() else 0.0)
+                makespan_s=float(finished[done].max() - arrival.min()) if done.any() else 0.0,
+                fallbacks=counts["fallbacks"])

@@ -1,4 +1,5 @@
-"""When a task of a timed trace should be done by, so that runs of different cost can be compared at equal lateness.
+"""When a task of a timed trace should be done by, so that runs of different cost can be compared at equal lateness;
+and, with ``SpotFallback``, whether a checkpointing task still has the slack to run on spot.
 
 A task that arrives at ``a`` and needs ``d`` seconds of work is due at ``a + d × (1 + slack) + allowance``.
 The allowance is for a start delay any scheduler pays on an autoscaled cluster (a node being brought
@@ -40,3 +41,53 @@ class Deadline:
         """How many tasks finished after they were due; ``finished_s`` is NaN for a task that never finished."""
         late = ~(finished_s <= self.due(arrival_s, duration_s))
         return int(late.sum())
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class SpotFallback:
+    """Whether a checkpointing task with a deadline may still run on spot, or must go on-demand and stay there.
+
+    In the spirit of "Can't Be Late" (Wu et al., NSDI '24): run on spot while the slack allows, switch
+    to on-demand when it does not. A task's slack at ``now`` is ``due - now - remaining``: the time it
+    can still lose and finish when due. One more reclaim can cost it the work since its last
+    checkpoint — at most ``checkpoint_interval_s``, and never more than the work left — and the
+    ``provisioning_s`` of the on-demand node it then falls back to. The task may go to spot while its
+    slack stays above that cost plus ``margin_s``, whose default (4 minutes) covers the provisioning
+    of the spot node it may wait for now (3 minutes, a cloud GPU node's typical start) and a minute of
+    queueing. Otherwise it goes to on-demand capacity, and, once there, stays: its slack then only
+    shrinks, so the answer would not change, and it is not moved either (a drain or a descheduler's
+    eviction would cost it up to the same work since its checkpoint; in Kubernetes, mark its pod
+    ``cluster-autoscaler.kubernetes.io/safe-to-evict: "false"`` at that point). Ask again whenever
+    the task is to be placed (on arrival, after a reclaim, before a move): ``remaining_s`` is then the
+    work left after its last checkpoint, so redone work and waiting are counted.
+    """
+
+    checkpoint_interval_s: float = 1800.0
+    """How often the task saves its progress while it runs."""
+    provisioning_s: float = 180.0
+    """How long an on-demand node takes to be brought up and take the task."""
+    margin_s: float = 240.0
+    """Slack kept on top of one reclaim's cost: the start delay of a spot node being brought up, and queueing."""
+
+    def __post_init__(self):
+        if not self.checkpoint_interval_s > 0:
+            raise UsageError(f"the checkpoint interval is {self.checkpoint_interval_s} s",
+                             hint="give how often the task saves its progress, in seconds, above 0")
+        for what, seconds in (("provisioning delay", self.provisioning_s), ("slack margin", self.margin_s)):
+            if not seconds >= 0:
+                raise UsageError(f"the {what} is {seconds} s", hint="give a number of seconds, 0 or more")
+
+    @staticmethod
+    def slack_s(*, due_s: float, now_s: float, remaining_s: float) -> float:
+        """The seconds a task may still lose and finish by ``due_s``: negative when it will be late anyway."""
+        return due_s - now_s - remaining_s
+
+    def reclaim_cost_s(self, remaining_s: float) -> float:
+        """What one more reclaim can cost: the work since the last checkpoint, and an on-demand node's start."""
+        return min(self.checkpoint_interval_s, max(remaining_s, 0.0)) + self.provisioning_s
+
+    def may_use_spot(self, *, due_s: float, now_s: float, remaining_s: float) -> bool:
+        """True while the slack stays above one reclaim's cost and the margin; False: on-demand, for good."""
+        return (self.slack_s(due_s=due_s, now_s=now_s, remaining_s=remaining_s)
+                > self.reclaim_cost_s(remaining_s) + self.margin_s)
+
