@@ -28,8 +28,15 @@ def list_runs(api: ApiClient, *, pipeline: str | None = None, limit: int = 20) -
 
 
 def get_run(api: ApiClient, run_id: str) -> RunRecord:
-    """A run with its steps (``run_id`` or a unique prefix)."""
-    return run_record(api.get(f"/runs/{segment(run_id)}"))
+    """A run with its steps (``run_id`` or a unique prefix).
+
+    A run the server read as active whose process is gone by the time the answer is here is read again: the
+    process may have recorded the run's end after the server's read and exited since. Only a run still active
+    then is interrupted."""
+    record = run_record(api.get(f"/runs/{segment(run_id)}"))
+    if record.shown_status != record.status:
+        record = run_record(api.get(f"/runs/{segment(record.id)}"))
+    return record
 
 
 def queue(api: ApiClient, *, team: str | None = None) -> list[QueueEntry]:
