@@ -2,6 +2,7 @@
 import numpy as np
 import pytest
 from benchmark_module import load_benchmark
+from openb_trace import write_openb_trace
 
 
 cluster_bill = load_benchmark("cluster_bill")
@@ -10,16 +11,11 @@ cluster_bill = load_benchmark("cluster_bill")
 def write_trace(folder, seed=0):
     """A timed default task list on 40 nodes: mostly serving (LS), some BE and Burstable training."""
     rng = np.random.default_rng(seed)
-    nodes = ["sn,cpu_milli,memory_mib,gpu,model"] + [f"node-{i},64000,262144,8,V100M16" for i in range(40)]
-    (folder / "openb_node_list_gpu_node.csv").write_text("\n".join(nodes) + "\n")
-    rows = ["name,cpu_milli,memory_mib,num_gpu,gpu_milli,gpu_spec,qos,pod_phase,creation_time,deletion_time,"
-            "scheduled_time"]
+    pods = []
     for i in range(300):
-        start, length = i * 300, int(rng.integers(600, 8 * 3600))
-        qos = ("LS", "LS", "BE", "Burstable")[i % 4]
-        rows.append(f"pod-{i},4000,8192,{int(rng.choice([1, 2]))},1000,,{qos},Running,"
-                    f"{start},{start + length},{start}")
-    (folder / "openb_pod_list_default.csv").write_text("\n".join(rows) + "\n")
+        length = int(rng.integers(600, 8 * 3600))
+        pods.append((f"pod-{i}", int(rng.choice([1, 2])), ("LS", "LS", "BE", "Burstable")[i % 4], i * 300, length))
+    write_openb_trace(folder, pods)
 
 
 @pytest.mark.parametrize("consolidation", [False, True])
@@ -92,15 +88,11 @@ def test_each_spot_run_is_shown_beside_the_same_run_with_the_slack_rule():
 def write_long_training(folder, seed=0):
     """Training alone: 120 BE and Burstable jobs of 1 to 12 hours, 1 or 2 GPUs each, on 40 nodes."""
     rng = np.random.default_rng(seed)
-    nodes = ["sn,cpu_milli,memory_mib,gpu,model"] + [f"node-{i},64000,262144,8,V100M16" for i in range(40)]
-    (folder / "openb_node_list_gpu_node.csv").write_text("\n".join(nodes) + "\n")
-    rows = ["name,cpu_milli,memory_mib,num_gpu,gpu_milli,gpu_spec,qos,pod_phase,creation_time,deletion_time,"
-            "scheduled_time"]
+    pods = []
     for i in range(120):
-        start, length = i * 900, int(rng.integers(3600, 12 * 3600))
-        rows.append(f"job-{i},4000,8192,{int(rng.choice([1, 2]))},1000,,{('BE', 'Burstable')[i % 2]},Running,"
-                    f"{start},{start + length},{start}")
-    (folder / "openb_pod_list_default.csv").write_text("\n".join(rows) + "\n")
+        length = int(rng.integers(3600, 12 * 3600))
+        pods.append((f"job-{i}", int(rng.choice([1, 2])), ("BE", "Burstable")[i % 2], i * 900, length))
+    write_openb_trace(folder, pods)
 
 
 @pytest.mark.parametrize("consolidation", [False, True])

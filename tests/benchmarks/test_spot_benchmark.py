@@ -3,6 +3,7 @@ import numpy as np
 
 from shipyard.scheduling.spot import SpotSettings
 from benchmark_module import load_benchmark
+from openb_trace import write_openb_trace
 
 
 spot = load_benchmark("spot")
@@ -11,15 +12,11 @@ spot = load_benchmark("spot")
 def write_trace(folder, seed=0):
     """The default task list, timed: half serving (LS), half batch training (BE), for 40 nodes."""
     rng = np.random.default_rng(seed)
-    nodes = ["sn,cpu_milli,memory_mib,gpu,model"] + [f"node-{i},64000,262144,8,V100M16" for i in range(40)]
-    (folder / "openb_node_list_gpu_node.csv").write_text("\n".join(nodes) + "\n")
-    rows = ["name,cpu_milli,memory_mib,num_gpu,gpu_milli,gpu_spec,qos,pod_phase,creation_time,deletion_time,"
-            "scheduled_time"]
+    pods = []
     for i in range(400):
-        start, length = i * 300, int(rng.integers(600, 4 * 3600))
-        rows.append(f"pod-{i},4000,8192,{int(rng.choice([1, 2]))},1000,,{'LS' if i % 2 else 'BE'},Running,"
-                    f"{start},{start + length},{start}")
-    (folder / "openb_pod_list_default.csv").write_text("\n".join(rows) + "\n")
+        length = int(rng.integers(600, 4 * 3600))
+        pods.append((f"pod-{i}", int(rng.choice([1, 2])), "LS" if i % 2 else "BE", i * 300, length))
+    write_openb_trace(folder, pods)
 
 
 def test_the_benchmark_prints_spot_settings_side_by_side_with_all_on_demand(tmp_path):
