@@ -103,3 +103,27 @@ def test_models_that_are_not_boosters_fit_as_before(data, checkpoints):
     assert booster_library(model) is None
     assert fit_with_checkpoints(model, features, target, checkpoints=checkpoints, every=1) == {}
     assert model.predict(features).shape == (600,)
+
+
+@pytest.mark.parametrize("library", ["xgboost", "lightgbm"])
+def test_a_checkpoint_interval_saves_however_few_rounds_have_passed(library, data, checkpoints):
+    features, target = data
+    saves = []
+    original_save = checkpoints.save
+
+    def counted(state, *, progress=None):
+        original_save(state, progress=progress)
+        saves.append(progress)
+
+    checkpoints.save = counted
+    details = fit_with_checkpoints(_estimator(library, 12), features, target, checkpoints=checkpoints, every=1000,
+                                   interval_s=1e-9)
+    assert saves == list(range(1, 12))  # every round is past the interval; the last one is the model itself
+    assert details == {"boosting_rounds": 12, "checkpoint_every": 1000, "checkpoint_interval_s": 1e-9}
+
+    saves.clear()
+    checkpoints.clear()
+    details = fit_with_checkpoints(_estimator(library, 12), features, target, checkpoints=checkpoints, every=1000,
+                                   interval_s=3600)
+    assert "resumed_from_round" not in details and details["boosting_rounds"] == 12
+    assert saves == []  # neither the rounds nor the hour came round

@@ -2,6 +2,7 @@
 step's resources, pool, priority and image land where the cluster reads them."""
 
 import re
+import time
 
 import kubernetes_validate
 import pytest
@@ -171,3 +172,61 @@ def test_a_steps_gpu_memory_is_the_annotation_the_scheduler_extender_filters_on(
                                                                     "shipyard.io/gpu-memory": "40960Mi"}
     validate(train)
     assert pod_to_task(train["spec"]["template"]).gpu_memory_mib == 40 * 1024
+
+
+DEADLINE_SPEC = SPEC.replace("gpu_type: [A100, H100], spot: true}",
+                             "gpu_type: [A100, H100], spot: true, expected_duration: 2h, deadline: 6h, "
+                             "checkpoint_interval: 10m}")
+
+
+def test_a_steps_deadline_is_its_due_time_from_the_runs_start():
+    from shipyard.scheduling.kube import pod_to_task
+
+    started = 1796220000.0  # 2026-12-02T14:00:00Z
+    job_target, dag = target(DEADLINE_SPEC, started_s=started)
+    train = dag.node("train")
+    assert job_target.due_s(train) == started + 6 * 3600 and job_target.due_s(dag.node("evaluate")) is None
+    manifest = as_dict(step_job(job_target, train))
+    validate(manifest)
+    annotations = manifest["spec"]["template"]["metadata"]["annotations"]
+    assert annotations["shipyard.io/due"] == "2026-12-02T20:00:00Z"
+    assert annotations["shipyard.io/checkpoint-interval-s"] == "600"
+    assert "cluster-autoscaler.kubernetes.io/safe-to-evict" not in annotations
+    task = pod_to_task(manifest["spec"]["template"])
+    assert (task.due_s, task.duration_s, task.checkpoint_interval_s, task.spot) == (started + 21600, 7200, 600, True)
+    # Without the run's start (a bare target) the deadline has nothing to count from, and no due time is written.
+    bare, _ = target(DEADLINE_SPEC)
+    assert "shipyard.io/due" not in as_dict(step_job(bare, train))["spec"]["template"]["metadata"]["annotations"]
+
+
+def test_a_step_whose_slack_runs_out_is_created_off_spot_and_not_to_be_evicted():
+    started = 1796220000.0
+    job_target, dag = target(DEADLINE_SPEC, started_s=started)
+    train = dag.node("train")
+    # Six hours to do two: spot is fine at the start, and not once less than 2 h + 17 min are left.
+    assert job_target.spot_fallback(train, now_s=started) is None
+    late = started + 6 * 3600 - 7200 - 1020
+    assert job_target.spot_fallback(train, now_s=late - 1) is None
+    reason = job_target.spot_fallback(train, now_s=late)
+    assert reason.startswith("spot node: the task is due in 137 min with 120 min of work")
+    assert job_target.spot_fallback(dag.node("sweep"), now_s=late) is None, "spot: required stays on spot"
+
+    manifest = as_dict(step_job(job_target, train, attempt=2, on_demand=True))
+    validate(manifest)
+    pod = manifest["spec"]["template"]["spec"]
+    assert not any(t.get("key") == "shipyard.io/spot" for t in pod["tolerations"])
+    expressions = [e for term in pod["affinity"]["nodeAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"][
+        "nodeSelectorTerms"] for e in term["matchExpressions"]]
+    assert {"key": "shipyard.io/spot", "operator": "NotIn", "values": ["true"]} in expressions
+    assert manifest["spec"]["template"]["metadata"]["annotations"][
+        "cluster-autoscaler.kubernetes.io/safe-to-evict"] == "false"
+
+
+def test_render_writes_a_step_off_spot_when_its_deadline_leaves_no_room_for_a_reclaim():
+    tight = DEADLINE_SPEC.replace("deadline: 6h", "deadline: 130m")
+    job_target, dag = target(tight, started_s=time.time())
+    rendered = dict(render_run(job_target, dag))
+    train = next(manifest for name, manifest in rendered.items() if name.endswith("-train.yaml"))
+    assert train["spec"]["template"]["metadata"]["annotations"][
+        "cluster-autoscaler.kubernetes.io/safe-to-evict"] == "false"
+    assert not any(t.get("key") == "shipyard.io/spot" for t in train["spec"]["template"]["spec"]["tolerations"])

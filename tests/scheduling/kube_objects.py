@@ -4,8 +4,8 @@ from __future__ import annotations
 
 
 def pod(name, *, gpus=0, gpu_milli=None, cpu="2", memory="4Gi", priority_class=None, spot=False, gpu_types=None,
-        uid=None, team=None):
-    annotations = {}
+        uid=None, team=None, annotations=None):
+    annotations = dict(annotations or {})
     if gpu_milli is not None:
         annotations["shipyard.io/gpu-milli"] = str(gpu_milli)
     if gpu_types:

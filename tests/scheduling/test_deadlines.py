@@ -81,3 +81,39 @@ def test_bad_fallback_settings_are_refused_with_a_hint(settings, message):
     with pytest.raises(UsageError, match=message) as caught:
         SpotFallback(**settings)
     assert caught.value.hint
+
+
+def _training(**overrides):
+    from shipyard.scheduling.model import Task
+
+    fields = dict(name="train", cpu_milli=4000, num_gpu=1, spot=True, duration_s=7200, due_s=100_000,
+                  checkpoint_interval_s=600)
+    return Task(**{**fields, **overrides})
+
+
+def test_a_task_with_a_deadline_is_judged_with_its_own_checkpoint_interval():
+    rule = SpotFallback(provisioning_s=180, margin_s=240)
+    task = _training()
+    # 10 minutes redone and 3 for a node, 4 of margin: 1,020 s of slack needed on top of the two hours of work.
+    boundary = task.due_s - 7200 - (600 + 180 + 240)
+    assert rule.refusal(task, boundary - 1) is None
+    refusal = rule.refusal(task, boundary)
+    assert refusal == ("spot node: the task is due in 137 min with 120 min of work, and its slack of 17 min does "
+                       "not cover one more reclaim (17 min with the margin); it runs on-demand")
+    late = rule.refusal(task, task.due_s - 3600)
+    assert late.endswith("and it is already 60 min short of finishing in time; it runs on-demand")
+
+
+def test_a_task_that_does_not_checkpoint_needs_the_slack_to_start_over():
+    rule = SpotFallback(provisioning_s=180, margin_s=240)
+    task = _training(checkpoint_interval_s=None)
+    # A reclaim can cost all two hours: spot only while the slack covers them, a node and the margin.
+    boundary = task.due_s - 7200 - (7200 + 180 + 240)
+    assert rule.refusal(task, boundary - 1) is None
+    assert rule.refusal(task, boundary) is not None
+
+
+@pytest.mark.parametrize("overrides", [dict(due_s=None), dict(duration_s=None), dict(spot=False),
+                                       dict(spot_only=True)])
+def test_the_rule_leaves_alone_tasks_without_a_deadline_or_without_a_choice(overrides):
+    assert SpotFallback().refusal(_training(**overrides), now_s=99_999) is None

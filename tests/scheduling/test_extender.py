@@ -129,3 +129,26 @@ def test_the_learned_workload_counts_each_pod_once_and_keeps_the_latest():
     for name in ("a", "a", "b", "c"):
         extender.filter(extender_args(pod(name, gpu_milli=500), NODES[:1]))
     assert list(extender.seen) == ["ml/b", "ml/c"]
+
+
+def _due_in(seconds):
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + seconds))
+
+
+def test_a_pod_whose_deadline_no_longer_allows_a_reclaim_is_kept_off_spot_nodes(client):
+    # Two hours of work, ten-minute checkpoints: one more reclaim costs 10 + 3 minutes, with 4 of margin.
+    work = {"shipyard.io/expected-duration-s": "7200", "shipyard.io/checkpoint-interval-s": "600"}
+    ample = pod("ample", gpus=1, spot=True, annotations={**work, "shipyard.io/due": _due_in(4 * 3600)})
+    tight = pod("tight", gpus=1, spot=True, annotations={**work, "shipyard.io/due": _due_in(7200 + 600)})
+    nodes = [node("spot", gpus=2, gpu_free=[1000, 1000], spot=True), node("od", gpus=2, gpu_free=[1000, 1000])]
+
+    kept = client.post("/filter", json=extender_args(ample, nodes)).json()
+    assert [n["metadata"]["name"] for n in kept["Nodes"]["items"]] == ["spot", "od"]
+
+    held = client.post("/filter", json=extender_args(tight, nodes)).json()
+    assert [n["metadata"]["name"] for n in held["Nodes"]["items"]] == ["od"]
+    reason = held["FailedAndUnresolvableNodes"]["spot"]
+    assert reason.startswith("spot node: the task is due in 130 min with 120 min of work") and "on-demand" in reason
+    assert held["FailedNodes"] == {}
+    scores = {p["Host"]: p["Score"] for p in client.post("/prioritize", json=extender_args(tight, nodes)).json()}
+    assert scores["spot"] == 0 and scores["od"] > 0

@@ -45,3 +45,31 @@ def test_a_toleration_without_a_key_tolerates_every_taint():
     task = pod_to_task(everything)
     assert task.tolerations == ("*",) and task.tolerates(("dedicated", "gpu-maintenance"))
     assert not pod_to_task(pod("plain")).tolerates(("dedicated",))
+
+
+@pytest.mark.parametrize("due, seconds", [("2026-12-02T18:00:00Z", 1796234400.0),
+                                          ("2026-12-02T19:00:00+01:00", 1796234400.0),
+                                          ("1796234400", 1796234400.0)])
+def test_a_pods_due_time_is_read_in_rfc3339_or_epoch_seconds(due, seconds):
+    task = pod_to_task(pod("train", gpus=1, spot=True, annotations={
+        "shipyard.io/due": due, "shipyard.io/checkpoint-interval-s": "600"}))
+    assert (task.due_s, task.checkpoint_interval_s) == (seconds, 600.0)
+
+
+@pytest.mark.parametrize("due, says", [("tomorrow", "not a time"), ("2026-12-02T18:00:00", "without its zone"),
+                                       ("nan", "not a time")])
+def test_a_due_time_the_extender_cannot_read_is_a_usage_error_naming_the_pod(due, says):
+    with pytest.raises(UsageError, match=f"pod ml/train: shipyard.io/due is .*{says}") as caught:
+        pod_to_task(pod("train", gpus=1, annotations={"shipyard.io/due": due}))
+    assert "RFC 3339" in caught.value.hint or "Z for UTC" in caught.value.hint
+
+
+def test_a_task_with_a_deadline_round_trips_through_its_pod():
+    from shipyard.scheduling.kube import pod_for_task
+    from shipyard.scheduling.model import Task
+
+    task = Task(name="ml/train", cpu_milli=4000, memory_mib=1024, num_gpu=1, spot=True, duration_s=3600,
+                due_s=1796234400.0, checkpoint_interval_s=300.0, tolerations=("shipyard.io/spot",))
+    rendered = pod_for_task(task, name="train", namespace="ml")
+    assert rendered["metadata"]["annotations"]["shipyard.io/due"] == "2026-12-02T18:00:00Z"
+    assert pod_to_task(rendered) == task

@@ -36,6 +36,14 @@ def test_every_key_is_read_and_normalised():
     assert schema_problems("{gpu: 2, gpu_type: A100, expected_duration: 3h, spot: true, priority: 500}") == []
 
 
+def test_a_deadline_and_a_checkpoint_interval_are_read_as_seconds():
+    resources = resources_of("{gpu: 1, spot: true, expected_duration: 2h, deadline: 6h, checkpoint_interval: 10m}")
+    assert (resources.deadline, resources.checkpoint_interval) == (6 * 3600, 600)
+    assert resources_of("{spot: required, deadline: 1h}").deadline == 3600, "spot only: no fallback to judge"
+    assert resources_of("{deadline: 90m}").deadline == 5400
+    assert schema_problems("{gpu: 1, spot: true, expected_duration: 2h, deadline: 6h, checkpoint_interval: 600}") == []
+
+
 @pytest.mark.parametrize("text, gpu", [("{gpu: 0.25}", 0.25), ("{gpu: '250m'}", 0.25), ("{gpu: 1}", 1),
                                        ("{gpu: '1000m'}", 1), ("{gpu: 8}", 8), ("{}", 0)])
 def test_gpu_is_whole_gpus_or_a_share_of_one_in_milli_gpus(text, gpu):
@@ -57,6 +65,10 @@ def test_gpu_is_whole_gpus_or_a_share_of_one_in_milli_gpus(text, gpu):
     ("{expected_duration: soon}", "'soon' is not a duration"),
     ("{spot: maybe}", "spot"),
     ("{gpus: 1}", "gpus"),
+    ("{expected_duration: 3h, deadline: 2h}", "expected_duration 3h is longer than deadline 2h: the step cannot be"),
+    ("{spot: true, deadline: 8h}", "deadline with spot: allowed needs expected_duration"),
+    ("{deadline: 0}", "a duration must be positive"),
+    ("{checkpoint_interval: often}", "'often' is not a duration"),
 ])
 def test_bad_resources_are_spec_errors_that_say_what_is_allowed(text, says):
     with pytest.raises(SpecError) as raised:

@@ -1,6 +1,7 @@
 """Fitting XGBoost and LightGBM models with checkpoints, so that a preempted train step resumes.
 
-Every ``every`` boosting rounds the booster is saved as the step's checkpoint (see
+Every ``every`` boosting rounds, and at least every ``interval_s`` seconds when given (the step's
+``resources.checkpoint_interval``), the booster is saved as the step's checkpoint (see
 ``pipeline.checkpoint``); after SIGTERM it is saved at the end of the current round and the
 step stops with :class:`~shipyard.errors.PreemptedError`. A run of the step that finds a
 checkpoint continues from it (XGBoost's ``xgb_model``, LightGBM's ``init_model``) for the rounds
@@ -15,6 +16,8 @@ procedure: equivalent in its metrics, not equal.
 
 from __future__ import annotations
 
+import time
+from dataclasses import dataclass
 from typing import Any
 
 from shipyard.errors import PreemptedError
@@ -33,17 +36,26 @@ def booster_library(estimator: Any) -> str | None:
 
 
 def fit_with_checkpoints(estimator: Any, features: Any, target: Any, *, checkpoints: Checkpoints | None,
-                         every: int) -> dict[str, Any]:
+                         every: int, interval_s: float | None = None) -> dict[str, Any]:
     """Fit ``estimator``, resuming from and saving checkpoints when it is a booster; returns step details."""
     library = booster_library(estimator)
     if library is None or checkpoints is None:
         estimator.fit(features, target)
         return {}
     fit = _fit_xgboost if library == "xgboost" else _fit_lightgbm
-    return fit(estimator, features, target, checkpoints, every)
+    details = fit(estimator, features, target, checkpoints, _Every(rounds=every, seconds=interval_s))
+    if interval_s is not None:
+        details["checkpoint_interval_s"] = interval_s
+    return details
 
 
-def _fit_xgboost(estimator, features, target, checkpoints: Checkpoints, every: int) -> dict[str, Any]:
+@dataclass(frozen=True, kw_only=True)
+class _Every:
+    rounds: int
+    seconds: float | None
+
+
+def _fit_xgboost(estimator, features, target, checkpoints: Checkpoints, every: _Every) -> dict[str, Any]:
     import xgboost
 
     total = estimator.get_num_boosting_rounds()
@@ -66,10 +78,10 @@ def _fit_xgboost(estimator, features, target, checkpoints: Checkpoints, every: i
         estimator.fit(features, target, xgb_model=booster)
     finally:
         estimator.set_params(n_estimators=original["n_estimators"], callbacks=original.get("callbacks"))
-    return _details(estimator.get_booster().num_boosted_rounds(), done, every)
+    return _details(estimator.get_booster().num_boosted_rounds(), done, every.rounds)
 
 
-def _fit_lightgbm(estimator, features, target, checkpoints: Checkpoints, every: int) -> dict[str, Any]:
+def _fit_lightgbm(estimator, features, target, checkpoints: Checkpoints, every: _Every) -> dict[str, Any]:
     import lightgbm
 
     total = int(estimator.get_params(deep=False)["n_estimators"])
@@ -88,20 +100,23 @@ def _fit_lightgbm(estimator, features, target, checkpoints: Checkpoints, every: 
         estimator.fit(features, target, init_model=booster, callbacks=[save_rounds])
     finally:
         estimator.n_estimators = total
-    return _details(estimator.booster_.current_iteration(), done, every)
+    return _details(estimator.booster_.current_iteration(), done, every.rounds)
 
 
 class _RoundSaver:
-    def __init__(self, checkpoints: Checkpoints, *, every: int, total: int):
+    def __init__(self, checkpoints: Checkpoints, *, every: _Every, total: int):
         self.checkpoints, self.every, self.total = checkpoints, every, total
+        self.last_saved = time.monotonic()
 
     def after_round(self, rounds: int, dump) -> None:
-        """``rounds`` are done: save every ``every`` rounds, and stop after saving when told to."""
+        """``rounds`` are done: save every ``every`` rounds or seconds, and stop after saving when told to."""
         if rounds >= self.total:  # the finished model is the step's output, not a checkpoint
             return
         stopping = checkpoint.preempted()
-        if stopping or rounds % self.every == 0:
+        overdue = self.every.seconds is not None and time.monotonic() - self.last_saved >= self.every.seconds
+        if stopping or overdue or rounds % self.every.rounds == 0:
             self.checkpoints.save(dump(), progress=rounds)
+            self.last_saved = time.monotonic()
         if stopping:
             raise PreemptedError(f"step '{self.checkpoints.step}' was told to stop (SIGTERM) after {rounds} of "
                                  f"{self.total} boosting rounds and saved its checkpoint",

@@ -22,7 +22,8 @@ def _resources(resources: Resources) -> StepResources:
     return StepResources(cpu=resources.cpu, memory=resources.memory, gpu=resources.gpu,
                          gpu_memory=resources.gpu_memory, gpu_types=resources.gpu_type,
                          expected_duration=resources.expected_duration, spot=resources.spot != "never",
-                         spot_only=resources.spot == "required", priority=resources.priority)
+                         spot_only=resources.spot == "required", priority=resources.priority,
+                         deadline=resources.deadline, checkpoint_interval=resources.checkpoint_interval)
 
 
 def user_modules(spec: PipelineSpec) -> tuple[str, ...]:

@@ -24,6 +24,10 @@ class StepResources:
     spot_only: bool = False
     """The step runs on spot capacity only."""
     priority: str = "batch"
+    deadline: float | None = None
+    """Seconds after the run's start by which the step is to be done."""
+    checkpoint_interval: float | None = None
+    """The most seconds of work one preemption can cost the step; None: all of it."""
 
 
 @dataclass(frozen=True, kw_only=True)

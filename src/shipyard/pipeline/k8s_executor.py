@@ -66,7 +66,11 @@ class KubernetesExecutor:
             raise BackendError(f"no Kubernetes cluster to run the steps on: {exc}",
                                hint="point KUBECONFIG at the cluster, or run the steps locally: leave out "
                                     "--executor kubernetes") from None
-        target = JobTarget.of(run_id=run_id, pipeline=plan.pipeline, config=plan.kubernetes)
+        from shipyard.store import runs as store
+
+        started = store.get_run(run_id, settings=settings).started_at
+        target = JobTarget.of(run_id=run_id, pipeline=plan.pipeline, config=plan.kubernetes,
+                              started_s=started.timestamp() if started else time.time())
         return cls(target=target, batch_api=client.BatchV1Api(), core_api=client.CoreV1Api(), settings=settings,
                    say=say)
 
@@ -77,11 +81,14 @@ class KubernetesExecutor:
                timeout: float | None) -> None:
         node: StepNode = kwargs["node"]
         attempt = int(task_id.rpartition("@")[2])
-        job = step_job(self.target, node, attempt=attempt)
+        fallback = self.target.spot_fallback(node)
+        job = step_job(self.target, node, attempt=attempt, on_demand=fallback is not None)
         self._call("create the Job", self.batch.create_namespaced_job, namespace=self.target.config.namespace,
                    body=job)
         self.jobs[task_id] = _Tracked(job=job.metadata.name, node=node, started=time.monotonic())
         self.say(f"[{node.name}] Job {job.metadata.name} created in namespace {self.target.config.namespace}")
+        if fallback is not None:
+            self.say(f"[{node.name}] on on-demand nodes from now on: {fallback.removeprefix('spot node: ')}")
 
     def poll(self, timeout: float) -> list[TaskOutcome]:
         wait = max(0.0, min(timeout, self.next_poll - time.monotonic()))

@@ -5,9 +5,12 @@ does exactly what it does locally (see :mod:`shipyard.pipeline.steprun`). The st
 resources become requests and limits (``nvidia.com/gpu`` for whole GPUs, the
 ``shipyard.io/gpu-milli`` annotation for a share of one, ``gpu_type`` as node affinity on
 ``nvidia.com/gpu.product``), in the scheduling plane's terms (``scheduling.kube``). A step with
-``resources.spot`` tolerates the spot taint; the others keep off spot nodes. Its
-``resources.priority`` names the PriorityClass, training steps at ``batch-low`` unless they say
-otherwise; batch classes never preempt, so serving keeps its nodes.
+``resources.spot`` tolerates the spot taint; the others keep off spot nodes. A step with a
+``resources.deadline`` carries its due time (``shipyard.io/due``, from the run's start) for the
+scheduler extender, and one whose slack would no longer survive a reclaim when its Job is
+created keeps off spot nodes and is marked not safe to evict. Its ``resources.priority`` names
+the PriorityClass, training steps at ``batch-low`` unless they say otherwise; batch classes
+never preempt, so serving keeps its nodes.
 
 Needs the ``kubernetes`` extra: ``pip install 'shipyard[kubernetes]'``.
 """
@@ -17,14 +20,17 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import time
 from dataclasses import dataclass
 from typing import Any
 
 from shipyard.errors import UsageError
 from shipyard.pipeline.dag import Dag, StepNode
-from shipyard.scheduling.kube import (DURATION_ANNOTATION, GPU_MEMORY_ANNOTATION, GPU_MILLI_ANNOTATION,
-                                      GPU_PRODUCT_LABEL, GPU_RESOURCE, GPU_TYPES_ANNOTATION, SPOT,
-                                      gpu_memory_quantity)
+from shipyard.scheduling.filters import spot_refusal
+from shipyard.scheduling.kube import (CHECKPOINT_INTERVAL_ANNOTATION, DUE_ANNOTATION, DURATION_ANNOTATION,
+                                      GPU_MEMORY_ANNOTATION, GPU_MILLI_ANNOTATION, GPU_PRODUCT_LABEL, GPU_RESOURCE,
+                                      GPU_TYPES_ANNOTATION, SPOT, due_text, gpu_memory_quantity)
+from shipyard.scheduling.model import task_for_step
 from shipyard.spec.models import KubernetesSpec
 from shipyard.spec.scheduling_terms import BATCH, BATCH_LOW, GPU_MILLI, PRIORITY_CLASSES, SERVING
 
@@ -32,6 +38,7 @@ IMAGE_ENV = "SHIPYARD_K8S_IMAGE"
 TRAINING_KINDS = ("sweep", "train")
 HOME_MOUNT = "/shipyard"
 FINISHED_JOB_TTL_S = 24 * 3600
+SAFE_TO_EVICT_ANNOTATION = "cluster-autoscaler.kubernetes.io/safe-to-evict"
 _NAME_LIMIT = 63
 
 
@@ -43,12 +50,28 @@ class JobTarget:
     pipeline: str
     image: str
     config: KubernetesSpec
+    started_s: float | None = None
+    """When the run started (seconds since the epoch): the steps' deadlines count from it."""
 
     @classmethod
     def of(cls, *, run_id: str, pipeline: str, config: KubernetesSpec | None,
-           image: str | None = None) -> JobTarget:
+           image: str | None = None, started_s: float | None = None) -> JobTarget:
         return cls(run_id=run_id, pipeline=pipeline, image=checked_image(config, image),
-                   config=config or KubernetesSpec())
+                   config=config or KubernetesSpec(), started_s=started_s)
+
+    def due_s(self, node: StepNode) -> float | None:
+        """When ``node`` is to be done, or None: no deadline, or no start to count it from."""
+        if node.resources.deadline is None or self.started_s is None:
+            return None
+        return self.started_s + node.resources.deadline
+
+    def spot_fallback(self, node: StepNode, now_s: float | None = None) -> str | None:
+        """Why ``node``, which may use spot, is to run on-demand from ``now_s`` on (its deadline); None: it need not."""
+        resources = node.resources
+        if not resources.spot or resources.spot_only or self.due_s(node) is None:
+            return None
+        task = task_for_step(node.name, resources, run_started_s=self.started_s)
+        return spot_refusal(task, time.time() if now_s is None else now_s)
 
 
 def checked_image(config: KubernetesSpec | None, image: str | None = None) -> str:
@@ -109,9 +132,9 @@ def resource_requirements(node: StepNode):
     return client.V1ResourceRequirements(requests=requests, limits=limits or None)
 
 
-def annotations(node: StepNode) -> dict[str, str] | None:
-    """A share of one GPU, the GPU models allowed, the memory each GPU needs and the expected duration, as the
-    scheduler extender reads them."""
+def annotations(node: StepNode, *, due_s: float | None = None, pinned: bool = False) -> dict[str, str] | None:
+    """A share of one GPU, the GPU models allowed, the memory each GPU needs, the expected duration, the due time
+    and the checkpoint interval, as the scheduler extender reads them; ``pinned``: not safe to evict."""
     found = {}
     if 0 < node.resources.gpu < 1:
         found[GPU_MILLI_ANNOTATION] = str(round(node.resources.gpu * GPU_MILLI))
@@ -121,6 +144,12 @@ def annotations(node: StepNode) -> dict[str, str] | None:
         found[GPU_MEMORY_ANNOTATION] = gpu_memory_quantity(node.resources.gpu_memory)
     if node.resources.expected_duration:
         found[DURATION_ANNOTATION] = str(int(node.resources.expected_duration))
+    if due_s is not None:
+        found[DUE_ANNOTATION] = due_text(due_s)
+        if node.resources.checkpoint_interval:
+            found[CHECKPOINT_INTERVAL_ANNOTATION] = f"{node.resources.checkpoint_interval:g}"
+    if pinned:
+        found[SAFE_TO_EVICT_ANNOTATION] = "false"
     return found or None
 
 
@@ -131,13 +160,13 @@ def priority_of(node: StepNode) -> str:
     return node.resources.priority
 
 
-def placement(node: StepNode):
-    """Affinity and tolerations: spot steps tolerate the spot taint, the others keep off spot nodes; GPU steps
-    tolerate the GPU taint and go to the GPU models they allow."""
+def placement(node: StepNode, *, on_demand: bool = False):
+    """Affinity and tolerations: spot steps tolerate the spot taint, the others (and ``on_demand``) keep off spot
+    nodes; GPU steps tolerate the GPU taint and go to the GPU models they allow."""
     client = kubernetes_client()
     terms = []
     tolerations = []
-    if node.resources.spot or node.resources.spot_only:
+    if (node.resources.spot and not on_demand) or node.resources.spot_only:
         tolerations.append(client.V1Toleration(key=SPOT, operator="Exists", effect="NoSchedule"))
         if node.resources.spot_only:
             terms.append(client.V1NodeSelectorRequirement(key=SPOT, operator="In", values=["true"]))
@@ -156,12 +185,14 @@ def placement(node: StepNode):
 
 def step_pod(node: StepNode, *, image: str, config: KubernetesSpec, labels: dict[str, str],
              command: list[str] | None = None, container: str = "step", env: dict[str, str] | None = None,
-             priority_class: str | None = None, node_selector: dict[str, str] | None = None):
+             priority_class: str | None = None, node_selector: dict[str, str] | None = None,
+             due_s: float | None = None, on_demand: bool = False):
     """The pod that runs ``node``, wherever it is created from: a Job here, Airflow's KubernetesPodOperator
     (:mod:`airflow_pod`). ``env`` adds to (and overrides) the step's environment; ``priority_class`` overrides
-    the step's; ``node_selector`` adds node labels to require."""
+    the step's; ``node_selector`` adds node labels to require; ``due_s`` is when the step is to be done;
+    ``on_demand`` keeps a step that may use spot off spot nodes, and not to be evicted."""
     client = kubernetes_client()
-    affinity, tolerations = placement(node)
+    affinity, tolerations = placement(node, on_demand=on_demand)
     variables = {"SHIPYARD_HOME": HOME_MOUNT, "PYTHONUNBUFFERED": "1", **(env or {})}
     step_container = client.V1Container(
         name=container, image=image, command=command, resources=resource_requirements(node),
@@ -174,19 +205,20 @@ def step_pod(node: StepNode, *, image: str, config: KubernetesSpec, labels: dict
         node_selector=node_selector or None,
         volumes=[client.V1Volume(name="shipyard-home", persistent_volume_claim=(
             client.V1PersistentVolumeClaimVolumeSource(claim_name=config.home_claim)))])
-    return client.V1PodTemplateSpec(metadata=client.V1ObjectMeta(labels=labels, annotations=annotations(node)),
-                                    spec=pod)
+    metadata = client.V1ObjectMeta(labels=labels, annotations=annotations(node, due_s=due_s, pinned=on_demand))
+    return client.V1PodTemplateSpec(metadata=metadata, spec=pod)
 
 
-def step_job(target: JobTarget, node: StepNode, *, attempt: int | None = None):
+def step_job(target: JobTarget, node: StepNode, *, attempt: int | None = None, on_demand: bool = False):
     """The Job that runs ``node``: with ``attempt``, one attempt the caller retries (``--once``); without,
-    the step's own retries inside the pod."""
+    the step's own retries inside the pod. ``on_demand``: off spot nodes (see ``JobTarget.spot_fallback``)."""
     client = kubernetes_client()
     command = ["shipyard", "step", "run", target.run_id, node.name]
     if attempt is not None:
         command.append("--once")
     step_labels = labels(target, node.name)
-    template = step_pod(node, image=target.image, config=target.config, labels=step_labels, command=command)
+    template = step_pod(node, image=target.image, config=target.config, labels=step_labels, command=command,
+                        due_s=target.due_s(node), on_demand=on_demand)
     spec = client.V1JobSpec(backoff_limit=0, ttl_seconds_after_finished=FINISHED_JOB_TTL_S,
                             active_deadline_seconds=_deadline(node, attempt), template=template)
     metadata = client.V1ObjectMeta(name=job_name(target.run_id, node.name, attempt),
@@ -225,5 +257,7 @@ def render_run(target: JobTarget, dag: Dag) -> list[tuple[str, dict[str, Any]]]:
     classes = sorted({priority_of(node) for node in dag.nodes}, key=lambda name: -PRIORITY_CLASSES[name])
     rendered = [(f"00-priorityclass-{name}.yaml", as_dict(priority_class(name))) for name in classes]
     for number, name in enumerate(dag.topological_order(), start=1):
-        rendered.append((f"{number:02d}-{name}.yaml", as_dict(step_job(target, dag.node(name)))))
+        node = dag.node(name)
+        job = step_job(target, node, on_demand=target.spot_fallback(node) is not None)
+        rendered.append((f"{number:02d}-{name}.yaml", as_dict(job)))
     return rendered

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import time
 from pathlib import Path
 
 from shipyard.errors import UsageError
@@ -30,8 +31,9 @@ def render_pipeline(spec: str | Path, out: Path, *, run_id: str | None = None,
         checked_image(loaded.spec.kubernetes, image)  # before the run is recorded
         record = store.get_run(create_run(spec))
     plan = recorded_plan(record)
+    started = record.started_at.timestamp() if record.started_at else time.time()
     target = JobTarget.of(run_id=record.id, pipeline=plan.pipeline, config=loaded.spec.kubernetes,
-                          image=image)
+                          image=image, started_s=started)
     out.mkdir(parents=True, exist_ok=True)
     written = []
     for name, manifest in render_run(target, plan.dag):

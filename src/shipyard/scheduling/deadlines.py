@@ -13,10 +13,12 @@ reclaim every few hours; a task that waits on a full cluster or is reclaimed ove
 from __future__ import annotations
 
 import dataclasses
+import math
 
 import numpy as np
 
 from shipyard.errors import UsageError
+from shipyard.scheduling.model import Task
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -91,3 +93,27 @@ class SpotFallback:
         return (self.slack_s(due_s=due_s, now_s=now_s, remaining_s=remaining_s)
                 > self.reclaim_cost_s(remaining_s) + self.margin_s)
 
+
+    def refusal(self, task: Task, now_s: float) -> str | None:
+        """Why ``task`` must not be placed on spot at ``now_s``; None when it may, or when the rule does not apply.
+
+        The rule applies to a task that may run on spot or on-demand, with a due time and an expected duration.
+        Its own checkpoint interval stands in for this rule's; a task that does not checkpoint can lose all its
+        work to a reclaim. The work left is taken as the whole expected duration, since a placer does not see
+        how far the last checkpoint got: a resumed task leaves spot no later than it should.
+        """
+        if not task.spot or task.spot_only or task.due_s is None or task.duration_s is None:
+            return None
+        rule = dataclasses.replace(self, checkpoint_interval_s=task.checkpoint_interval_s or math.inf)
+        if rule.may_use_spot(due_s=task.due_s, now_s=now_s, remaining_s=task.duration_s):
+            return None
+        slack = rule.slack_s(due_s=task.due_s, now_s=now_s, remaining_s=task.duration_s)
+        needed = rule.reclaim_cost_s(task.duration_s) + rule.margin_s
+        standing = (f"its slack of {_minutes(slack)} does not cover one more reclaim ({_minutes(needed)} with the "
+                    f"margin)" if slack >= 0 else f"it is already {_minutes(-slack)} short of finishing in time")
+        return (f"spot node: the task is due in {_minutes(task.due_s - now_s)} with {_minutes(task.duration_s)} of "
+                f"work, and {standing}; it runs on-demand")
+
+
+def _minutes(seconds: float) -> str:
+    return f"{seconds / 60:.0f} min" if seconds < 10 * 3600 else f"{seconds / 3600:.1f} h"

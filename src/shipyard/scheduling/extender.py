@@ -11,6 +11,7 @@ field names, and Go matches them case-insensitively on decoding: so does this mo
 
 from __future__ import annotations
 
+import time
 from collections import OrderedDict
 from collections.abc import Mapping
 from typing import Any
@@ -96,10 +97,11 @@ class Extender:
     def filter(self, args: Any) -> dict[str, Any]:
         task = self._task(args)
         cluster, items = self._cluster(args)
-        fits = feasible(task, cluster)
+        now = time.time()
+        fits = feasible(task, cluster, now_s=now)
         failed, unresolvable = {}, {}
         for i in np.flatnonzero(~fits):
-            reason = why_not(task, cluster, int(i)) or "does not fit"
+            reason = why_not(task, cluster, int(i), now_s=now) or "does not fit"
             target = failed if reason.startswith(("insufficient", "no GPU", "fewer than")) else unresolvable
             target[cluster.nodes[i].name] = reason
         kept = [items[i] for i in np.flatnonzero(fits)]

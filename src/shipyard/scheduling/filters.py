@@ -2,15 +2,29 @@
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 
 from shipyard.scheduling.cluster import Cluster
+from shipyard.scheduling.deadlines import SpotFallback
 from shipyard.scheduling.gpu_memory import enough_memory, shortfall
 from shipyard.scheduling.model import GPU_MILLI, Task
 
 
-def feasible(task: Task, cluster: Cluster) -> np.ndarray:
-    """Boolean mask of the nodes where ``task`` fits now."""
+ON_DEMAND_WHEN_LATE = SpotFallback()
+"""The rule that keeps a task with a deadline off spot once one more reclaim could make it late."""
+
+
+def spot_refusal(task: Task, now_s: float | None = None) -> str | None:
+    """Why a task that tolerates spot is kept off spot nodes now (its deadline), or None."""
+    if task.due_s is None:
+        return None
+    return ON_DEMAND_WHEN_LATE.refusal(task, time.time() if now_s is None else now_s)
+
+
+def feasible(task: Task, cluster: Cluster, *, now_s: float | None = None) -> np.ndarray:
+    """Boolean mask of the nodes where ``task`` fits at ``now_s`` (default: now, by the wall clock)."""
     mask = (cluster.cpu_free >= task.cpu_milli) & (cluster.memory_free >= task.memory_mib)
     mask &= gpu_fits(task, cluster.gpu_free)
     if task.num_gpu and task.gpu_types:
@@ -19,7 +33,7 @@ def feasible(task: Task, cluster: Cluster) -> np.ndarray:
         mask &= enough_memory(task.gpu_memory_mib, cluster.gpu_memory_mib)
     if task.spot_only:
         mask &= cluster.spot
-    elif not task.spot:
+    elif not task.spot or spot_refusal(task, now_s):
         mask &= ~cluster.spot
     if cluster.tainted.any():
         mask &= tolerated(task, cluster)
@@ -44,11 +58,13 @@ def tolerated(task: Task, cluster: Cluster) -> np.ndarray:
     return np.array([task.tolerates(node.taints) for node in cluster.nodes], dtype=bool)
 
 
-def why_not(task: Task, cluster: Cluster, node: int) -> str | None:
-    """The first reason ``task`` cannot go on ``node``, or None when it fits."""
+def why_not(task: Task, cluster: Cluster, node: int, *, now_s: float | None = None) -> str | None:
+    """The first reason ``task`` cannot go on ``node`` at ``now_s``, or None when it fits."""
     spec = cluster.nodes[node]
     if not task.spot and spec.spot:
         return "spot node: the task does not tolerate spot"
+    if spec.spot and not task.spot_only and (refusal := spot_refusal(task, now_s)):
+        return refusal
     if task.spot_only and not spec.spot:
         return "on-demand node: the task runs on spot only"
     untolerated = sorted(set(spec.taints) - set(task.tolerations))

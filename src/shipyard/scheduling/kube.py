@@ -6,7 +6,10 @@ restricts the GPU models, ``shipyard.io/gpu-memory`` (``16Gi``) the memory each 
 ``spec.priorityClassName`` names a priority class (serving,
 batch-high, batch, batch-low), ``shipyard.io/team`` (label) the team, and
 ``shipyard.io/expected-duration-s`` (annotation) the expected run time. Tolerating the
-``shipyard.io/spot`` taint lets a pod run on spot nodes and marks it preemptible.
+``shipyard.io/spot`` taint lets a pod run on spot nodes and marks it preemptible; with
+``shipyard.io/due`` (when it is to be done: RFC 3339, or seconds since the epoch) and the
+expected run time, such a pod is kept off spot once one more reclaim could make it late,
+``shipyard.io/checkpoint-interval-s`` saying how much work a reclaim can cost it (absent: all).
 
 A node's GPU model is its ``nvidia.com/gpu.product`` label and its memory per GPU the
 ``nvidia.com/gpu.memory`` label (MiB, as GPU feature discovery writes it; else the model's
@@ -21,6 +24,7 @@ from __future__ import annotations
 
 import math
 import re
+from datetime import UTC, datetime
 from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -37,6 +41,8 @@ GPU_MEMORY_ANNOTATION = "shipyard.io/gpu-memory"
 GPU_MEMORY_LABEL = "nvidia.com/gpu.memory"
 TEAM_LABEL = "shipyard.io/team"
 DURATION_ANNOTATION = "shipyard.io/expected-duration-s"
+DUE_ANNOTATION = "shipyard.io/due"
+CHECKPOINT_INTERVAL_ANNOTATION = "shipyard.io/checkpoint-interval-s"
 GPU_FREE_ANNOTATION = "shipyard.io/gpu-free-milli"
 CPU_FREE_ANNOTATION = "shipyard.io/cpu-free-milli"
 MEMORY_FREE_ANNOTATION = "shipyard.io/memory-free-mib"
@@ -123,6 +129,7 @@ def pod_to_task(pod: Any) -> Task:
     tolerations = _tolerated_keys(spec)
     duration = annotations.get(DURATION_ANNOTATION)
     gpu_memory = annotations.get(GPU_MEMORY_ANNOTATION)
+    interval = annotations.get(CHECKPOINT_INTERVAL_ANNOTATION)
     try:
         gpu_memory_mib = math.ceil(quantity(gpu_memory, f"pod {name} {GPU_MEMORY_ANNOTATION}") / 2 ** 20) \
             if gpu_memory else 0
@@ -131,9 +138,39 @@ def pod_to_task(pod: Any) -> Task:
                     gpu_types=types, gpu_memory_mib=gpu_memory_mib if num_gpu else 0,
                     team=str(labels.get(TEAM_LABEL, "")), priority_class=priority_class,
                     spot=SPOT in tolerations, tolerations=tolerations, spot_only=_spot_only(spec),
-                    duration_s=float(quantity(duration, f"pod {name} {DURATION_ANNOTATION}")) if duration else None)
+                    duration_s=float(quantity(duration, f"pod {name} {DURATION_ANNOTATION}")) if duration else None,
+                    due_s=_due(annotations[DUE_ANNOTATION], name) if annotations.get(DUE_ANNOTATION) else None,
+                    checkpoint_interval_s=float(quantity(interval, f"pod {name} {CHECKPOINT_INTERVAL_ANNOTATION}"))
+                    if interval else None)
     except ShipyardError as exc:
         raise UsageError(f"pod {name}: {exc.message}", hint=exc.hint) from None
+
+
+def due_text(due_s: float) -> str:
+    """A due time as the ``shipyard.io/due`` annotation writes it: RFC 3339 in UTC, to the second."""
+    return datetime.fromtimestamp(round(due_s), tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _due(value: Any, pod: str) -> float:
+    text = str(value).strip()
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = None
+    if seconds is not None:
+        if not math.isfinite(seconds):
+            raise UsageError(f"pod {pod}: {DUE_ANNOTATION} is {text!r}, not a time",
+                             hint="write it in RFC 3339 (2026-12-02T18:00:00Z) or as seconds since the epoch")
+        return seconds
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
+    except ValueError:
+        raise UsageError(f"pod {pod}: {DUE_ANNOTATION} is {text!r}, not a time",
+                         hint="write it in RFC 3339 (2026-12-02T18:00:00Z) or as seconds since the epoch") from None
+    if moment.tzinfo is None:
+        raise UsageError(f"pod {pod}: {DUE_ANNOTATION} is {text!r}, a time without its zone",
+                         hint="end it with Z for UTC, or an offset such as +01:00") from None
+    return moment.timestamp()
 
 
 def _spot_only(spec: dict[str, Any]) -> bool:
@@ -165,6 +202,10 @@ def pod_for_task(task: Task, *, name: str, namespace: str = "default") -> dict[s
         annotations[GPU_MEMORY_ANNOTATION] = gpu_memory_quantity(task.gpu_memory_mib * 2 ** 20)
     if task.duration_s is not None:
         annotations[DURATION_ANNOTATION] = f"{task.duration_s:g}"
+    if task.due_s is not None:
+        annotations[DUE_ANNOTATION] = due_text(task.due_s)
+    if task.checkpoint_interval_s is not None:
+        annotations[CHECKPOINT_INTERVAL_ANNOTATION] = f"{task.checkpoint_interval_s:g}"
     tolerations = [{"key": key, "operator": "Exists", "effect": "NoSchedule"}
                    for key in sorted({*task.tolerations, *((SPOT,) if task.spot else ())}) if key != "*"]
     if "*" in task.tolerations:

@@ -40,6 +40,10 @@ class Task:
     """Taint keys the task tolerates; ``*`` tolerates every taint."""
     duration_s: float | None = None
     """Expected run time, when known: lets duration-aware policies co-locate tasks that end together."""
+    due_s: float | None = None
+    """When the task is to be done (seconds since the epoch, or the simulation's clock); None: no deadline."""
+    checkpoint_interval_s: float | None = None
+    """The most work (seconds) one preemption can cost the task; None: it does not checkpoint, so all of it."""
 
     def __post_init__(self):
         if self.num_gpu and self.gpu_milli == 0:
@@ -59,6 +63,9 @@ class Task:
         if self.num_gpu > 1 and self.gpu_milli not in (0, GPU_MILLI):
             raise UsageError(f"task {self.name!r} asks for {self.num_gpu} GPUs of {self.gpu_milli} milli each",
                              hint="only a single GPU can be shared; several GPUs are whole (gpu_milli 1000)")
+        if self.checkpoint_interval_s is not None and not self.checkpoint_interval_s > 0:
+            raise UsageError(f"task {self.name!r} checkpoints every {self.checkpoint_interval_s} s",
+                             hint="the checkpoint interval is a number of seconds above 0, or none")
         if self.priority_class not in PRIORITY_CLASSES:
             raise UsageError(f"task {self.name!r} has priority class {self.priority_class!r}",
                              hint=f"one of {', '.join(PRIORITY_CLASSES)}")
@@ -112,11 +119,13 @@ class Node:
                              hint=f"a node has 0 to {MAX_GPUS_PER_NODE} GPUs")
 
 
-def task_for_step(name: str, resources: StepResources, *, team: str = "") -> Task:
+def task_for_step(name: str, resources: StepResources, *, team: str = "", run_started_s: float | None = None) -> Task:
     """The task a pipeline step with these ``resources`` is, for every placer: executors, the extender, the simulator.
 
     A GPU amount below 1 is a share of one GPU (``0.25`` is 250 milli-GPUs); 1 and above are whole GPUs.
+    The step's deadline becomes a due time once the run's start (``run_started_s``) is known.
     """
+    due_s = run_started_s + resources.deadline if run_started_s is not None and resources.deadline else None
     gpu = resources.gpu
     num_gpu = 0 if gpu == 0 else 1 if gpu < 1 else int(gpu)
     gpu_milli = round(gpu * GPU_MILLI) if 0 < gpu < 1 else GPU_MILLI if num_gpu else 0
@@ -124,4 +133,5 @@ def task_for_step(name: str, resources: StepResources, *, team: str = "") -> Tas
                 num_gpu=num_gpu, gpu_milli=gpu_milli, gpu_types=tuple(resources.gpu_types),
                 gpu_memory_mib=math.ceil(resources.gpu_memory / 2 ** 20) if num_gpu else 0, team=team,
                 priority_class=resources.priority, spot=resources.spot or resources.spot_only,
-                spot_only=resources.spot_only, duration_s=resources.expected_duration)
+                spot_only=resources.spot_only, duration_s=resources.expected_duration, due_s=due_s,
+                checkpoint_interval_s=resources.checkpoint_interval)

@@ -25,6 +25,14 @@ def parse_duration(value: Any) -> float:
     return seconds
 
 
+def format_duration(seconds: float) -> str:
+    """Seconds as the YAML writes them, in the largest unit they reach: 5400 is '1.5h', 90 is '1.5m'."""
+    for unit in ("d", "h", "m"):
+        if seconds >= _DURATION_UNITS[unit]:
+            return f"{seconds / _DURATION_UNITS[unit]:.4g}{unit}"
+    return f"{seconds:.4g}s"
+
+
 Duration = Annotated[float, BeforeValidator(parse_duration), WithJsonSchema({
     "anyOf": [{"type": "number", "exclusiveMinimum": 0},
               {"type": "string", "pattern": _DURATION.pattern, "examples": ["90s", "15m", "2h"]}]})]

@@ -17,7 +17,7 @@ from pydantic_core import PydanticCustomError
 
 from shipyard.spec.scheduling_terms import GPU_MILLI, MAX_GPUS_PER_NODE, PRIORITY_CLASSES
 from shipyard.spec.deployment import DeploymentSpec
-from shipyard.spec.durations import Duration, parse_duration  # noqa: F401  (part of this module's API)
+from shipyard.spec.durations import Duration, format_duration, parse_duration  # noqa: F401  (part of this module's API)
 from shipyard.spec.metrics import METRICS, Direction, metric_names
 from shipyard.spec.monitoring import MonitoringSpec
 from shipyard.spec.promotion import DirectedMetric, PromotionSpec
@@ -449,6 +449,15 @@ class Resources(_Spec):
     priority: Priority = Field(default="batch", description="A priority class ("
                                + ", ".join(f"{name}={value}" for name, value in PRIORITY_CLASSES.items())
                                + "), by name or by its number.")
+    deadline: Duration | None = Field(
+        default=None, description="The step is to be done within this long of the run's start, e.g. '8h'. With "
+                                  "spot: allowed, it leaves spot capacity for on-demand, for good, once its slack "
+                                  "would not survive one more reclaim.")
+    checkpoint_interval: Duration | None = Field(
+        default=None, description="The longest the step runs between two checkpoints, e.g. '10m': the work one "
+                                  "preemption can cost it. The built-in train step saves a boosted model at least "
+                                  "this often; a function step keeps it with shipyard.checkpoint.save. None: a "
+                                  "preemption may cost all the work done.")
 
     @model_validator(mode="after")
     def _gpu_details_need_a_gpu(self) -> Resources:
@@ -456,6 +465,19 @@ class Resources(_Spec):
         if given and not self.gpu:
             raise ValueError(f"{' and '.join(given)} set without gpu; add gpu: 1 (or a share such as 0.5), "
                              f"or drop {' and '.join(given)}")
+        return self
+
+    @model_validator(mode="after")
+    def _deadline_can_be_met(self) -> Resources:
+        if self.deadline is None:
+            return self
+        if self.expected_duration is not None and self.expected_duration > self.deadline:
+            raise ValueError(f"expected_duration {format_duration(self.expected_duration)} is longer than deadline "
+                             f"{format_duration(self.deadline)}: the step cannot be done in time; raise the deadline "
+                             f"or correct expected_duration")
+        if self.spot == "allowed" and self.expected_duration is None:
+            raise ValueError("deadline with spot: allowed needs expected_duration, to know when the step must leave "
+                             "spot capacity; add expected_duration (e.g. '2h'), or set spot: never")
         return self
 
 

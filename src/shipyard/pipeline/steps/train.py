@@ -18,7 +18,8 @@ def run(context: StepContext, train, transformer, sweep: dict[str, Any] | None =
     features = transformer.transform(train[list(transformer.feature_names_in_)])
     try:
         resumed = fit_with_checkpoints(estimator, features, train[target], checkpoints=context.checkpoints,
-                                       every=context.settings.checkpoint_every)
+                                       every=context.settings.checkpoint_every,
+                                       interval_s=context.resources.checkpoint_interval)
     except ShipyardError:
         raise
     except Exception as exc:
