@@ -20,7 +20,8 @@ Consolidation (``shipyard.scheduling.consolidation``), on unless ``--without-con
 run the autoscaler also drains nodes under half used for 10 minutes whose tasks fit elsewhere
 (cluster-autoscaler's default), and the packing runs add a descheduler-style compaction every 10
 minutes. A moved ``LS`` serving replica restarts and loses nothing; a moved checkpointing task
-(``BE``; every non-``LS`` task in the scenario) redoes the work since its last 30-minute checkpoint;
+(``BE``; every non-``LS`` task in the scenario) redoes the work since its last checkpoint (every 30
+minutes, or ``--checkpoint-minutes``);
 the other tasks (training that does not checkpoint) are not moved, and their nodes are not drained.
 
 Side by side: kube-scheduler's default spreading (least-allocated) all on-demand — the baseline —;
@@ -100,8 +101,11 @@ def runs(packing: str, consolidation: bool = True) -> dict[str, Run]:
 
 
 def replay(data: Path, prices_file: Path, packing: str, quick: bool, seeds: int, consolidation: bool = True,
-           deadline: Deadline = Deadline(), pool: str = "all") -> dict[str, list[Bill]]:
-    """Every run of ``runs(packing, consolidation)`` on the tasks of ``pool``, once per seed."""
+           deadline: Deadline = Deadline(), pool: str = "all",
+           checkpoint_interval_s: float = SPOT.checkpoint_interval_s) -> dict[str, list[Bill]]:
+    """Every run of ``runs(packing, consolidation)`` on the tasks of ``pool``, once per seed; checkpointing tasks
+    save their work every ``checkpoint_interval_s``."""
+    spot_settings = dataclasses.replace(SPOT, checkpoint_interval_s=checkpoint_interval_s)
     nodes = load_nodes(data / "openb_node_list_gpu_node.csv")
     arrivals = load_arrivals(data / "openb_pod_list_default.csv")
     if POOLS[pool] is not None:
@@ -116,15 +120,15 @@ def replay(data: Path, prices_file: Path, packing: str, quick: bool, seeds: int,
     for name, run in runs(packing, consolidation).items():
         started = time.perf_counter()
         movability = Movability(checkpointing_qos=run.tolerant_qos or ("BE",),
-                                checkpoint_interval_s=SPOT.checkpoint_interval_s)
+                                checkpoint_interval_s=checkpoint_interval_s)
         results[name] = [
             simulate(arrivals, nodes, prices, lambda: make_policy(run.policy, workload=workload),
                      make_expander=lambda: make_policy("random", seed=seed),
-                     spot=dataclasses.replace(SPOT, tolerant_qos=run.tolerant_qos, seed=seed)
+                     spot=dataclasses.replace(spot_settings, tolerant_qos=run.tolerant_qos, seed=seed)
                      if run.tolerant_qos else None,
                      autoscaler=autoscaler, compaction=Compaction() if run.compaction else None,
                      movability=movability, deadline=deadline,
-                     fallback=SpotFallback(checkpoint_interval_s=SPOT.checkpoint_interval_s,
+                     fallback=SpotFallback(checkpoint_interval_s=checkpoint_interval_s,
                                            provisioning_s=autoscaler.provisioning_s) if run.fallback else None)
             for seed in range(seeds)]
         print(f"  {name:56} ({time.perf_counter() - started:.0f} s)", file=sys.stderr, flush=True)
@@ -169,16 +173,20 @@ def main() -> None:
                         help="scale down only empty nodes and compact nothing")
     parser.add_argument("--pool", choices=POOLS, default="all",
                         help="replay every task, or only the non-LS ones (training) on their own pool")
+    parser.add_argument("--checkpoint-minutes", type=float, default=SPOT.checkpoint_interval_s / 60,
+                        help="how often checkpointing tasks save their work (default 30)")
     parser.add_argument("--out", type=Path, help="also write the table as Markdown here")
     args = parser.parse_args()
     if not (args.data / "openb_node_list_gpu_node.csv").exists():
         sys.exit(f"no openb trace under {args.data}: pass --data DIR (the folder of openb_*.csv)")
     if args.seeds < 1:
         sys.exit(f"--seeds is {args.seeds}: give 1 or more")
+    if not args.checkpoint_minutes > 0:
+        sys.exit(f"--checkpoint-minutes is {args.checkpoint_minutes}: give a number of minutes above 0")
     try:
         consolidation = not args.without_consolidation
         text = table(replay(args.data, args.prices, args.packing, args.quick, args.seeds, consolidation,
-                            pool=args.pool), consolidation) + "\n"
+                            pool=args.pool, checkpoint_interval_s=args.checkpoint_minutes * 60), consolidation) + "\n"
     except ShipyardError as exc:
         sys.exit(exc.render())
     print(text)

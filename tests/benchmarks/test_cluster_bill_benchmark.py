@@ -114,3 +114,20 @@ def test_the_slack_rule_misses_no_more_deadlines_than_the_same_spot_run_without_
                     <= sum(bill.deadline_misses for bill in results[base])), name
         else:
             assert all(bill.fallbacks == 0 for bill in results[name]), name
+
+
+def test_shorter_checkpoints_bound_the_work_each_reclaim_or_move_redoes(tmp_path, monkeypatch):
+    write_long_training(tmp_path)
+    for minutes in (30, 2):
+        results = cluster_bill.replay(tmp_path, cluster_bill.HERE / "spot_prices.toml", "best-fit", quick=True,
+                                      seeds=2, pool="training", checkpoint_interval_s=minutes * 60)
+        bills = results[next(name for name in results if name.startswith("scenario")
+                             and not name.endswith(cluster_bill.FALLBACK))]
+        for bill in bills:
+            assert bill.preemptions > 0
+            # Each reclaim or move of a checkpointing task redoes at most one interval on each of its GPUs.
+            assert bill.lost_gpu_hours <= (bill.preemptions + bill.moved_tasks) * minutes / 60 * 8 + 1e-9
+
+    monkeypatch.setattr("sys.argv", ["cluster_bill.py", "--data", str(tmp_path), "--checkpoint-minutes", "0"])
+    with pytest.raises(SystemExit, match="--checkpoint-minutes is 0.0: give a number of minutes above 0"):
+        cluster_bill.main()
