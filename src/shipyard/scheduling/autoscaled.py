@@ -386,7 +386,7 @@ def simulate(arrivals: Sequence[Arrival], nodes: Sequence[Node], prices: PriceLi
             node, node_epoch = payload
             if not up[node] or epoch[node] != node_epoch:
                 continue
-            victims = sorted(on_node[node], key=lambda j: j.arrival.at_s)
+            victims = sorted(on_node[node], key=lambda j: (j.arrival.at_s, j.task.name))
             for job in victims:
                 ran = max(0.0, now - job.started_at)
                 saved = ran // spot.checkpoint_interval_s * spot.checkpoint_interval_s

@@ -212,7 +212,7 @@ def simulate(arrivals: Sequence[Arrival], nodes: Sequence[Node], prices: PriceLi
             node = payload
             returns_at = now + spot.replacement_s
             push(returns_at + _next_reclaim(rng, spot), _RECLAIM, node)
-            victims = sorted(on_node[0].get(node, ()), key=lambda j: j.arrival.at_s)
+            victims = sorted(on_node[0].get(node, ()), key=lambda j: (j.arrival.at_s, j.arrival.task.name))
             for job in victims:
                 ran = now - job.started_at
                 saved = ran // spot.checkpoint_interval_s * spot.checkpoint_interval_s
