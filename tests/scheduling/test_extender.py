@@ -152,3 +152,29 @@ def test_a_pod_whose_deadline_no_longer_allows_a_reclaim_is_kept_off_spot_nodes(
     assert held["FailedNodes"] == {}
     scores = {p["Host"]: p["Score"] for p in client.post("/prioritize", json=extender_args(tight, nodes)).json()}
     assert scores["spot"] == 0 and scores["od"] > 0
+
+
+ANNOTATION_KEYS = ("shipyard.io/due", "shipyard.io/checkpoint-interval-s", "shipyard.io/expected-duration-s",
+                   "shipyard.io/gpu-milli", "shipyard.io/gpu-memory", "shipyard.io/gpu-types")
+
+
+def test_any_annotation_values_get_an_answer_or_a_400_never_a_500():
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    extender_client = TestClient(create_app(Extender("fgd")), raise_server_exceptions=False)
+    values = st.one_of(st.text(max_size=30), st.integers(-10**20, 10**20).map(str),
+                       st.floats(allow_nan=True, allow_infinity=True).map(repr),
+                       st.datetimes().map(lambda d: d.isoformat() + "Z"), st.sampled_from(["", "0", "-1", "1e400"]))
+
+    @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+    @given(st.dictionaries(st.sampled_from(ANNOTATION_KEYS), values, max_size=4), st.booleans())
+    def answers(annotations, spot):
+        args = extender_args(pod("fuzzed", gpus=1, spot=spot, annotations=annotations), NODES)
+        for verb in ("/filter", "/prioritize"):
+            answer = extender_client.post(verb, json=args)
+            assert answer.status_code in (200, 400), (verb, annotations, answer.text)
+            if answer.status_code == 400:
+                assert answer.json()["detail"].startswith("pod ml/fuzzed") or "quantity" in answer.json()["detail"]
+
+    answers()
