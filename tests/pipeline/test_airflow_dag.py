@@ -223,3 +223,13 @@ def test_a_kubernetes_pods_gpu_memory_is_the_scheduler_extenders_annotation():
         "shipyard.io/gpu-types": "A10", "shipyard.io/gpu-memory": "24576Mi"}
     assert annotations(node(gpu=0.5, gpu_memory=2 ** 30 + 1)) == {
         "shipyard.io/gpu-milli": "500", "shipyard.io/gpu-memory": "1025Mi"}
+
+
+def test_a_steps_deadline_is_a_due_time_templated_from_the_dag_runs_start(etl):
+    etl.write_text(ETL.replace("expected_duration: 2h}", "expected_duration: 2h, deadline: 6h}"))
+    text, config = export(etl, flavour="kubernetes", pod=PodOptions(image="registry/shipyard:1"))
+    pods = {task["step"]: task["pod"] for task in config["tasks"]}
+    assert pods["score"]["deadline_s"] == 6 * 3600
+    assert all("deadline_s" not in pods[name] for name in ("extract", "clean", "report"))
+    assert "deadline_s" not in config["begin_pod"]
+    assert "dag_run.start_date + macros.timedelta(seconds={seconds})" in text

@@ -77,16 +77,22 @@ def test_the_kubernetes_flavour_builds_each_steps_pod_in_airflow_as_the_jobs_bui
     from shipyard.spec.loader import load_spec
 
     monkeypatch.setenv("SHIPYARD_K8S_IMAGE", "registry.example/shipyard:1.0")
-    churn.write_text(churn.read_text() + "\nkubernetes: {namespace: ml-batch, service_account: pipelines}\n")
+    churn.write_text(churn.read_text() + "\nkubernetes: {namespace: ml-batch, service_account: pipelines}\n"
+                     "step_options:\n  train: {resources: {memory: 1GiB, spot: true, expected_duration: 1h, "
+                     "deadline: 3h, checkpoint_interval: 10m}}\n")
     dags = tmp_path / "k8s-dags"
     assert shipyard(["airflow", "export", str(churn), "--out", str(dags), "--flavour", "kubernetes",
                      "--spec-path", "/app/churn/pipeline.yaml"]) == 0
     capsys.readouterr()
     probe = tmp_path / "probe.py"
     probe.write_text(
-        "import json\n"
+        "import datetime, json, types\n"
         "from kubernetes.client import ApiClient\n"
         "from airflow.models.dagbag import DagBag\n"
+        "from airflow.sdk.execution_time import macros\n"
+        "started = datetime.datetime(2026, 12, 2, 14, 0, tzinfo=datetime.timezone.utc)\n"
+        "context = {'dag_run': types.SimpleNamespace(start_date=started), 'macros': macros,\n"
+        "           'ti': types.SimpleNamespace(xcom_pull=lambda task_ids: '0123456789ab')}\n"
         f"bag = DagBag({str(dags)!r})\n"
         "assert not bag.import_errors, bag.import_errors\n"
         "dag = bag.get_dag('shipyard_churn')\n"
@@ -97,6 +103,7 @@ def test_the_kubernetes_flavour_builds_each_steps_pod_in_airflow_as_the_jobs_bui
         "                             'pod': task.partial_kwargs['pod_template_dict'],\n"
         "                             'upstream': sorted(task.upstream_task_ids)}\n"
         "        continue\n"
+        "    task.render_template_fields({**context, 'dag': dag, 'run_id': 'manual__2026-12-02T14:00:00'})\n"
         "    pod = ApiClient().sanitize_for_serialization(task.build_pod_request_obj(dry_run=True))\n"
         "    out[task.task_id] = {'type': type(task).__name__, 'pod': pod, 'retries': task.retries,\n"
         "        'timeout': task.execution_timeout.total_seconds() if task.execution_timeout else None,\n"
@@ -117,7 +124,9 @@ def test_the_kubernetes_flavour_builds_each_steps_pod_in_airflow_as_the_jobs_bui
 
     loaded = load_spec(churn)
     dag = api.plan_spec(loaded).dag
-    target = JobTarget.of(run_id="0123456789ab", pipeline="churn", config=loaded.spec.kubernetes)
+    # The DAG run started at 14:00 UTC: the train step's three-hour deadline is its pod's due time, as for a Job.
+    target = JobTarget.of(run_id="0123456789ab", pipeline="churn", config=loaded.spec.kubernetes,
+                          started_s=1796220000.0)
     for name in dag.names:
         pod = tasks[name]["pod"]
         job = as_dict(step_job(target, dag.node(name)))["spec"]["template"]
@@ -128,6 +137,10 @@ def test_the_kubernetes_flavour_builds_each_steps_pod_in_airflow_as_the_jobs_bui
         assert pod["metadata"]["namespace"] == "ml-batch"
         command = pod["spec"]["containers"][0]["command"] + pod["spec"]["containers"][0]["args"]
         assert command[:3] == ["shipyard", "step", "run"] and command[-2:] == [name, "--once"]
+    assert tasks["train"]["pod"]["metadata"]["annotations"]["shipyard.io/due"] == "2026-12-02T17:00:00Z"
+    assert _placement(tasks["train"]["pod"])["gpu_annotations"] == {
+        "shipyard.io/expected-duration-s": "3600", "shipyard.io/due": "2026-12-02T17:00:00Z",
+        "shipyard.io/checkpoint-interval-s": "600"}
     train = _placement(tasks["train"]["pod"])
     assert train["image"] == "registry.example/shipyard:1.0" and train["priority"] == "batch-low"
     assert train["resources"]["requests"] == {"cpu": "1000m", "memory": str(2**30)}
@@ -145,7 +158,7 @@ def _placement(template: dict) -> dict:
     return {"resources": container["resources"], "image": container["image"],
             "env": sorted((e["name"], e.get("value")) for e in container.get("env", [])),
             "env_from": container.get("envFrom"), "mounts": container.get("volumeMounts"),
-            "volumes": spec.get("volumes"), "affinity": spec.get("affinity"),
+            "volumes": spec.get("volumes"), "affinity": spec.get("affinity") or None,
             "tolerations": spec.get("tolerations") or [],
             "priority": spec.get("priorityClassName"), "service_account": spec.get("serviceAccountName"),
             "gpu_annotations": {k: v for k, v in (template["metadata"].get("annotations") or {}).items()

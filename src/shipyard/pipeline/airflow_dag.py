@@ -129,6 +129,8 @@ __CONFIG__
 SHIPYARD = os.environ.get("SHIPYARD_EXECUTABLE") or CONFIG["shipyard"]
 RUN_ID = "{{ ti.xcom_pull(task_ids='begin') }}"
 """The shipyard run this DAG run stands for, as the first task printed it."""
+DUE = "{{{{ (dag_run.start_date + macros.timedelta(seconds={seconds})).strftime('%Y-%m-%dT%H:%M:%SZ') }}}}"
+"""A step's due time for the scheduler extender: its deadline, counted from the DAG run's start (UTC)."""
 
 
 def _timeout(task):
@@ -145,13 +147,19 @@ def _process_task(task_id, argv, **kwargs):
     return BashOperator(task_id=task_id, bash_command=_command(argv), env=CONFIG["env"], append_env=True, **kwargs)
 
 
+def _due(pod):
+    if not pod.get("deadline_s"):
+        return {}
+    return {"annotations": {"shipyard.io/due": DUE.format(seconds=int(pod["deadline_s"]))}}
+
+
 def _pod_task(task_id, argv, pod, **kwargs):
     from airflow.providers.cncf.kubernetes.operators.pod import KubernetesPodOperator
 
     return KubernetesPodOperator(task_id=task_id, name=f"shipyard-{task_id}", namespace=pod["namespace"],
                                  image=pod["image"], cmds=[SHIPYARD], arguments=argv,
                                  pod_template_dict=pod["template"], do_xcom_push=kwargs.pop("do_xcom_push", False),
-                                 get_logs=True, **kwargs)
+                                 get_logs=True, **_due(pod), **kwargs)
 
 
 def _task(task_id, argv, pod=None, **kwargs):
@@ -167,7 +175,8 @@ def _mapped_task(task_id, argvs, pod=None, **kwargs):
 
         return KubernetesPodOperator.partial(
             task_id=task_id, name=f"shipyard-{task_id}", namespace=pod["namespace"], image=pod["image"],
-            cmds=[SHIPYARD], pod_template_dict=pod["template"], get_logs=True, **kwargs).expand(arguments=argvs)
+            cmds=[SHIPYARD], pod_template_dict=pod["template"], get_logs=True, **_due(pod), **kwargs
+        ).expand(arguments=argvs)
     from airflow.providers.standard.operators.bash import BashOperator
 
     return BashOperator.partial(task_id=task_id, env=CONFIG["env"], append_env=True, **kwargs).expand(

@@ -68,4 +68,7 @@ def pod_settings(node: StepNode | None, options: PodOptions, *, image: str, conf
                         priority_class=options.priority_class, node_selector=dict(options.node_selector))
     client = kubernetes_client()
     pod = client.V1Pod(api_version="v1", kind="Pod", metadata=template.metadata, spec=template.spec)
-    return {"namespace": options.namespace or config.namespace, "image": image, "template": as_dict(pod)}
+    settings = {"namespace": options.namespace or config.namespace, "image": image, "template": as_dict(pod)}
+    if not bookkeeping and node.resources.deadline:
+        settings["deadline_s"] = node.resources.deadline  # the DAG run's start is known only when it runs
+    return settings

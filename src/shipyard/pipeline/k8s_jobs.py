@@ -146,8 +146,8 @@ def annotations(node: StepNode, *, due_s: float | None = None, pinned: bool = Fa
         found[DURATION_ANNOTATION] = str(int(node.resources.expected_duration))
     if due_s is not None:
         found[DUE_ANNOTATION] = due_text(due_s)
-        if node.resources.checkpoint_interval:
-            found[CHECKPOINT_INTERVAL_ANNOTATION] = f"{node.resources.checkpoint_interval:g}"
+    if node.resources.checkpoint_interval:
+        found[CHECKPOINT_INTERVAL_ANNOTATION] = f"{node.resources.checkpoint_interval:g}"
     if pinned:
         found[SAFE_TO_EVICT_ANNOTATION] = "false"
     return found or None
