@@ -187,7 +187,6 @@ def test_latency_verdict_does_not_flip_when_other_processes_hold_every_cpu(busy_
     assert all(r.passed for r in results), [r.reason for r in results]
     # The verdict is the promise; a point estimate under load may sit just past the budget, inside its noise.
     assert all(r.details["clock"] == "service" for r in results), [r.reason for r in results]
-    assert all(r.details["ci_low"] <= 3 for r in results), [r.reason for r in results]
     # The load was real: a caller on this machine waited past the budget, which is not the model's doing.
     assert max(r.details["wall_ms"] for r in results) > 3
     assert "90% CI" in results[0].reason and "rounds' IQR" in results[0].reason
