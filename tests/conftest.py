@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import subprocess
 import uuid
-from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -139,12 +138,7 @@ def airflow(tmp_path_factory):
 
 
 def pytest_collection_modifyitems(config, items):
-    """Modules holding a test marked ``slow`` run first, then the others from the most tests to the fewest (each
-    module keeps its own order): under pytest-xdist's ``--dist loadfile`` a module is one unit of work, and a long
-    one started last would run alone at the end."""
-    def module(item):
-        return item.nodeid.split("::", 1)[0]
-
-    slow_modules = {module(item) for item in items if item.get_closest_marker("slow")}
-    sizes = Counter(module(item) for item in items)
-    items.sort(key=lambda item: (0, 0) if module(item) in slow_modules else (1, -sizes[module(item)]))
+    """Modules holding a test marked ``slow`` run first (each keeps its own order): under pytest-xdist's
+    ``--dist loadfile`` a module is one unit of work, and a long one started last would run alone at the end."""
+    slow_modules = {item.nodeid.split("::", 1)[0] for item in items if item.get_closest_marker("slow")}
+    items.sort(key=lambda item: item.nodeid.split("::", 1)[0] not in slow_modules)
