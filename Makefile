@@ -35,7 +35,11 @@ demo: $(STAMP) $(WEB_BUILD)
 
 # the suite on pytest-xdist workers (most of it waits on subprocesses and sockets, so more workers than cores);
 # a module is one unit of work (its module-scoped fixtures built once), in tests/conftest.py's order: slow ones first;
-# then the tests that measure time under a load of their own, with nothing else running
+# then the tests that measure time under a load of their own, with nothing else running.
+# Bytecode is cached even where the environment says not to (PYTHONDONTWRITEBYTECODE): every pytest worker and
+# the hundreds of `shipyard` processes the tests start would otherwise compile the sources and rewrite the
+# test modules' asserts again
+test: export PYTHONDONTWRITEBYTECODE =
 test: $(STAMP) $(AIRFLOW_STAMP) web-check $(WEB_BUILD)
 	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder -m "not alone"
 	$(BIN)/python -m pytest -q -m alone

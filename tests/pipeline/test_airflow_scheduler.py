@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from shipyard.cli import main as shipyard
-from shipyard.pipeline import api
+from shipyard.pipeline import airflow_dag, api
 from shipyard.pipeline.progress import NullReporter
 from shipyard.pipeline.runner import RunOptions
 from shipyard.store import runs as store
@@ -114,7 +114,9 @@ def _wait(condition, what: str, timeout: float, home: Path):
 @pytest.mark.postgres
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="finds the step's process in /proc")
 def test_a_step_killed_mid_run_is_retried_by_airflow_and_the_run_ends_with_the_same_model(scheduler, churn,
-                                                                                           postgres_store, capsys):
+                                                                                           postgres_store, capsys,
+                                                                                           monkeypatch):
+    monkeypatch.setattr(airflow_dag, "RETRY_DELAY_S", 1)  # the killed step's retry need not wait ten seconds
     airflow, env = scheduler
     executable = Path(sys.executable).parent / "shipyard"
     assert shipyard(["airflow", "export", str(churn), "--out", str(airflow.dags), "--shipyard", str(executable),

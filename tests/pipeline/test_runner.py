@@ -135,7 +135,8 @@ def test_changed_user_code_invalidates_the_cache(steps_module):
     nodes = [node("a", "const", params={"value": 4}), node("b", "double", {"x": "a.result"})]
     run(nodes, steps_module)
     module = steps_module / "dag_steps.py"
-    module.write_text(module.read_text().replace("return 2 * x", "return 3 * x"))
+    # a new size too: an edit in the same second as the first import would otherwise load its stale bytecode
+    module.write_text(module.read_text().replace("return 2 * x", "return 2 * x + 4"))
     cache.module_source_digest.cache_clear()
     sys.modules.pop("dag_steps", None)
     result = run(nodes, steps_module)

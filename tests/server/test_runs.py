@@ -134,6 +134,7 @@ def test_an_uploaded_spec_runs_is_cancelled_and_resumed(client, platform, tmp_pa
 
     (tmp_path / "napping.py").write_text(SLOW_STEP)
     monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(tmp_path), os.environ.get("PYTHONPATH", "")]))
+    monkeypatch.setenv("SHIPYARD_PREEMPTION_GRACE_S", "1")  # the nap cannot stop early: killed after the grace
     data = platform["spec_path"].parent / "data.csv"
     spec = (SPEC.replace("name: churny", "name: slowpoke").replace("path: data.csv", f"path: {data}")
             + "steps:\n  - name: nap\n    function: napping:wait\n    inputs: {frame: ingest.frame}\n")
