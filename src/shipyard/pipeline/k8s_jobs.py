@@ -20,7 +20,6 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -67,11 +66,7 @@ class JobTarget:
 
     def spot_fallback(self, node: StepNode, now_s: float | None = None) -> str | None:
         """Why ``node``, which may use spot, is to run on-demand from ``now_s`` on (its deadline); None: it need not."""
-        resources = node.resources
-        if not resources.spot or resources.spot_only or self.due_s(node) is None:
-            return None
-        task = task_for_step(node.name, resources, run_started_s=self.started_s)
-        return spot_refusal(task, time.time() if now_s is None else now_s)
+        return spot_refusal(task_for_step(node.name, node.resources, run_started_s=self.started_s), now_s)
 
 
 def checked_image(config: KubernetesSpec | None, image: str | None = None) -> str:

@@ -24,8 +24,8 @@ from __future__ import annotations
 
 import math
 import re
-from datetime import UTC, datetime
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -153,20 +153,20 @@ def due_text(due_s: float) -> str:
 
 def _due(value: Any, pod: str) -> float:
     text = str(value).strip()
+    not_a_time = UsageError(f"pod {pod}: {DUE_ANNOTATION} is {text!r}, not a time",
+                            hint="write it in RFC 3339 (2026-12-02T18:00:00Z) or as seconds since the epoch")
     try:
         seconds = float(text)
     except ValueError:
-        seconds = None
-    if seconds is not None:
+        pass
+    else:
         if not math.isfinite(seconds):
-            raise UsageError(f"pod {pod}: {DUE_ANNOTATION} is {text!r}, not a time",
-                             hint="write it in RFC 3339 (2026-12-02T18:00:00Z) or as seconds since the epoch")
+            raise not_a_time
         return seconds
     try:
         moment = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
     except ValueError:
-        raise UsageError(f"pod {pod}: {DUE_ANNOTATION} is {text!r}, not a time",
-                         hint="write it in RFC 3339 (2026-12-02T18:00:00Z) or as seconds since the epoch") from None
+        raise not_a_time from None
     if moment.tzinfo is None:
         raise UsageError(f"pod {pod}: {DUE_ANNOTATION} is {text!r}, a time without its zone",
                          hint="end it with Z for UTC, or an offset such as +01:00") from None
